@@ -1,0 +1,50 @@
+// swift-tools-version: 6.1
+// gesturepad: a webcam gesture controller for Linux. Targets follow ../shared/docs/ARCHITECTURE.md:
+// one Swift importer per C library (COpenBLAS → NeuralNet), pure cores, a thin executable.
+import Foundation
+import PackageDescription
+
+// Release builds vectorise for a chosen CPU level. `make` sets GESTUREPAD_TARGET_CPU from
+// /proc/cpuinfo (skylake-avx512 where AVX-512 exists, else haswell = AVX2+FMA); unset means the
+// portable x86-64 baseline (SSE2 only, 4-wide SIMD). See README "Build settings".
+let targetCPU = ProcessInfo.processInfo.environment["GESTUREPAD_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
+var fastMathFlags: [String] = ["-Ounchecked"]
+if let targetCPU { fastMathFlags += ["-target-cpu", targetCPU] }
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(fastMathFlags, .when(configuration: .release))]
+
+let package = Package(
+    name: "gesturepad",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "gesturepad", targets: ["gesturepad"]),
+        .library(name: "NeuralNet", targets: ["NeuralNet"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(
+            name: "NeuralNet",
+            dependencies: ["COpenBLAS"],
+            swiftSettings: kernelSettings
+        ),
+        .executableTarget(
+            name: "gesturepad",
+            dependencies: [
+                "NeuralNet",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "NeuralNetTests",
+            dependencies: ["NeuralNet"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: kernelSettings
+        ),
+    ]
+)

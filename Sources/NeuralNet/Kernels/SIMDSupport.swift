@@ -1,0 +1,45 @@
+// Small helpers shared by the kernels: unaligned SIMD loads/stores from Float pointers and a
+// parallel-for over rows. Kept tiny so each kernel file reads on its own.
+import Dispatch
+
+/// Unaligned vector loads and stores on Float pointers.
+enum SIMD {
+    @inline(__always) static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func load16(_ pointer: UnsafeMutablePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func store16(_ value: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
+    }
+    @inline(__always) static func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func store8(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
+    }
+    @inline(__always) static func load4(_ pointer: UnsafePointer<Float>) -> SIMD4<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
+    }
+    @inline(__always) static func store4(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
+    }
+}
+
+/// Runs `body(index)` for index in 0..<count, split into `threads` contiguous chunks (inline when 1).
+@inline(__always)
+func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+    if threads <= 1 || count < 2 {
+        for index in 0..<count { body(index) }
+        return
+    }
+    let chunks = min(threads, count)
+    withoutActuallyEscaping(body) { body in
+        nonisolated(unsafe) let work = body
+        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+            let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
+            for index in start..<end { work(index) }
+        }
+    }
+}

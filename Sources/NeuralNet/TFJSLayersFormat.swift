@@ -1,0 +1,206 @@
+// TF.js Layers model format (tfjs-core src/io/types.ts): a `model.json` holding the Keras model
+// topology and a `weightsManifest`, plus binary shards. Each manifest group's shards are
+// concatenated; its entries then take consecutive little-endian float32 slices in manifest order.
+// Reads `Model`/`Functional` configs (Keras 2 list-style and Keras 3 dict-style inbound_nodes) and
+// `Sequential` ones (Keras 2.1 list config and the newer {layers: […]}); writes a functional
+// "Model" config that TF.js and Keras load. Reading what we wrote gives back an equal `Model`.
+import Foundation
+
+/// One weight in the manifest (types.ts `WeightsManifestEntry`).
+public struct WeightsManifestEntry: Codable, Equatable, Sendable {
+    public var name: String
+    public var shape: [Int]
+    public var dtype: String
+    public var quantization: JSONValue?
+    public var group: String?
+}
+
+/// One group of shards (types.ts `WeightsManifestGroupConfig`).
+public struct WeightsManifestGroup: Codable, Equatable, Sendable {
+    public var paths: [String]
+    public var weights: [WeightsManifestEntry]
+}
+
+/// The fixed fields of model.json (types.ts `ModelJSON`); the topology stays an untyped tree.
+public struct ModelJSON: Codable, Equatable, Sendable {
+    public var format: String?
+    public var generatedBy: String?
+    public var convertedBy: String?
+    public var modelTopology: JSONValue
+    public var weightsManifest: [WeightsManifestGroup]?
+    public var userDefinedMetadata: JSONValue?
+}
+
+/// Reader and writer of TF.js Layers models.
+public enum TFJSLayersFormat {
+    /// Keras class names the reader accepts.
+    public static let supportedClassNames = [
+        "InputLayer", "Conv2D", "DepthwiseConv2D", "BatchNormalization", "Activation", "ReLU", "ZeroPadding2D",
+        "Add", "GlobalAveragePooling2D", "Flatten", "Reshape", "Dropout", "Dense", "Softmax",
+    ]
+
+    /// Default shard size of the writer, as the TF.js converter (4 MiB).
+    public static let defaultShardBytes = 4 * 1024 * 1024
+
+    // MARK: Reading
+
+    /// Reads a model from a directory holding model.json (or the model.json path itself).
+    /// - Parameter strict: reject manifest weights no layer uses (TF.js `strict`); missing ones are always errors.
+    public static func read(_ location: String, strict: Bool = true) throws(NeuralNetError) -> Model {
+        let jsonPath = location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
+        let directory = (jsonPath as NSString).deletingLastPathComponent
+        let bytes = try FileIO.read(jsonPath)
+        let document: ModelJSON
+        do {
+            document = try JSONDecoder().decode(ModelJSON.self, from: Data(bytes))
+        } catch {
+            throw .invalidModelJSON(path: jsonPath, reason: describe(decodingError: error))
+        }
+        if let format = document.format, format != "layers-model" {
+            throw .invalidModelJSON(path: jsonPath, reason: "format is \"\(format)\" (a TF.js graph model?), expected \"layers-model\"")
+        }
+        var model = try TopologyParser(path: jsonPath).parse(document.modelTopology)
+        let weights = try readWeights(document.weightsManifest ?? [], directory: directory, jsonPath: jsonPath)
+        try attach(weights, to: &model, jsonPath: jsonPath, strict: strict)
+        try validate(model)
+        return model
+    }
+
+    /// Shape-checks weights when the input size is fixed, and rejects NaN/Inf weights.
+    static func validate(_ model: Model) throws(NeuralNetError) {
+        for layer in model.layers {
+            for name in layer.kind.weightNames {
+                guard let weight = layer.weights[name] else { throw .missingWeight(layer: layer.name, weight: name) }
+                if let index = weight.scalars.firstIndex(where: { !$0.isFinite }) {
+                    throw .nonFiniteWeight(layer: layer.name, weight: name, index: index, value: weight.scalars[index])
+                }
+            }
+        }
+        do {
+            _ = try model.inferShapes()
+        } catch .inputShapeUnknown {
+            // Input size chosen at run time; shapes are checked when an Embedder is planned.
+        }
+    }
+
+    private static func describe(decodingError error: Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, let context):
+            return "missing field \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            return "field \(context.codingPath.map(\.stringValue).joined(separator: ".")): \(context.debugDescription)"
+        case DecodingError.dataCorrupted(let context):
+            return "not valid JSON (\(context.underlyingError.map { "\($0)" } ?? context.debugDescription))"
+        default:
+            return "\(error)"
+        }
+    }
+
+    /// Weight name as stored → tensor, in manifest order.
+    private static func readWeights(_ groups: [WeightsManifestGroup], directory: String, jsonPath: String)
+        throws(NeuralNetError) -> [(name: String, tensor: Tensor)] {
+        var result: [(name: String, tensor: Tensor)] = []
+        for (groupIndex, group) in groups.enumerated() {
+            for entry in group.weights {
+                if entry.dtype != "float32" || entry.quantization != nil {
+                    let kind = entry.quantization.map { "quantised (\($0["dtype"]?.stringValue ?? "?"))" } ?? entry.dtype
+                    throw .unsupportedWeightType(path: jsonPath, weight: entry.name, dtype: kind)
+                }
+                if entry.shape.contains(where: { $0 < 0 }) {
+                    throw .invalidField(path: jsonPath, field: "weightsManifest[\(groupIndex)] \(entry.name).shape",
+                                        expected: "non-negative sizes, found \(entry.shape)")
+                }
+            }
+            var data: [UInt8] = []
+            for shard in group.paths {
+                data += try FileIO.read((directory as NSString).appendingPathComponent(shard))
+            }
+            let expectedBytes = group.weights.reduce(0) { $0 + 4 * $1.shape.reduce(1, *) }
+            guard data.count == expectedBytes else {
+                throw .shardMismatch(path: (directory as NSString).appendingPathComponent(group.paths.first ?? "?"),
+                                     group: groupIndex, expectedBytes: expectedBytes, actualBytes: data.count)
+            }
+            var offset = 0
+            for entry in group.weights {
+                let count = entry.shape.reduce(1, *)
+                var scalars = [Float](repeating: 0, count: count)
+                scalars.withUnsafeMutableBytes { destination in
+                    data.withUnsafeBytes { source in
+                        destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<offset + 4 * count]))
+                    }
+                }
+                #if _endian(big)
+                scalars = scalars.map { Float(bitPattern: $0.bitPattern.byteSwapped) }
+                #endif
+                offset += 4 * count
+                result.append((entry.name, Tensor(shape: entry.shape, scalars: scalars)))
+            }
+        }
+        return result
+    }
+
+    /// Splits a stored weight name ("mobilenet/conv1/kernel:0") into (layer, weight) = ("conv1", "kernel").
+    static func splitWeightName(_ stored: String) -> (layer: String, weight: String)? {
+        var name = stored
+        if let colon = name.lastIndex(of: ":"), name[name.index(after: colon)...].allSatisfy(\.isNumber) {
+            name = String(name[..<colon])
+        }
+        let parts = name.split(separator: "/").map(String.init)
+        guard parts.count >= 2 else { return nil }
+        return (parts[parts.count - 2], parts[parts.count - 1])
+    }
+
+    private static func attach(_ weights: [(name: String, tensor: Tensor)], to model: inout Model, jsonPath: String,
+                               strict: Bool) throws(NeuralNetError) {
+        var indexByLayer: [String: Int] = [:]
+        for (index, layer) in model.layers.enumerated() { indexByLayer[layer.name] = index }
+        for (stored, tensor) in weights {
+            guard let (layerName, weightName) = splitWeightName(stored), let index = indexByLayer[layerName],
+                  model.layers[index].kind.weightNames.contains(weightName) else {
+                if strict { throw .unusedWeight(path: jsonPath, weight: stored) }
+                continue
+            }
+            model.layers[index].weights[weightName] = tensor
+        }
+    }
+
+    // MARK: Writing
+
+    /// Writes `model` as model.json + shards into `directory`, replacing it atomically.
+    /// Weights go into one group, split into shards of at most `shardBytes` bytes.
+    public static func write(_ model: Model, to directory: String, shardBytes: Int = defaultShardBytes,
+                             metadata: JSONValue? = nil) throws(NeuralNetError) {
+        try validate(model)
+        var blob: [UInt8] = []
+        var entries: [WeightsManifestEntry] = []
+        for layer in model.layers {
+            for weightName in layer.kind.weightNames {
+                let tensor = layer.weights[weightName]!
+                entries.append(WeightsManifestEntry(name: "\(layer.name)/\(weightName)", shape: tensor.shape,
+                                                    dtype: "float32", quantization: nil, group: nil))
+                tensor.scalars.withUnsafeBytes { blob += $0 }
+            }
+        }
+        let shardSize = max(shardBytes, 4)
+        let shardCount = max(1, (blob.count + shardSize - 1) / shardSize)
+        let names = (1...shardCount).map { "group1-shard\($0)of\(shardCount).bin" }
+        let document = ModelJSON(
+            format: "layers-model", generatedBy: "gesturepad", convertedBy: nil,
+            modelTopology: TopologyWriter.topology(of: model),
+            weightsManifest: [WeightsManifestGroup(paths: names, weights: entries)],
+            userDefinedMetadata: metadata)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json: [UInt8]
+        do { json = [UInt8](try encoder.encode(document)) } catch {
+            throw .fileUnwritable(path: directory, reason: "encoding model.json: \(error)")
+        }
+        try FileIO.replaceDirectory(at: directory) { staging throws(NeuralNetError) in
+            for (index, name) in names.enumerated() {
+                let start = index * shardSize, end = min(start + shardSize, blob.count)
+                try FileIO.writeAtomically(Array(blob[start..<max(start, end)]), to: (staging as NSString).appendingPathComponent(name))
+            }
+            try FileIO.writeAtomically(json, to: (staging as NSString).appendingPathComponent("model.json"))
+        }
+    }
+}
