@@ -1,0 +1,174 @@
+// Reference vs fast twins for every kernel on seeded random data, over channel counts straddling
+// the SIMD widths, strides 1/2, both paddings and odd/even sizes. Tolerances are relative to
+// 1 + |reference|: 1e-5 for sums of ≤ a few hundred products in float32 (different summation order
+// in sgemm and SIMD lanes), exact (0) for data movement (pad, pool order aside).
+import Testing
+@testable import NeuralNet
+
+struct ConvCase: CustomTestStringConvertible, Sendable {
+    var channels: Int, stride: Int, padding: Padding, size: Int
+    var testDescription: String { "C=\(channels) s=\(stride) \(padding) \(size)x\(size)" }
+}
+
+let convCases: [ConvCase] = simdStraddlingChannels.flatMap { channels in
+    [1, 2].flatMap { stride in
+        Padding.allCases.flatMap { padding in [7, 10].map { ConvCase(channels: channels, stride: stride, padding: padding, size: $0) } }
+    }
+}
+
+@Suite("Kernels: reference vs fast")
+struct KernelTests {
+    @Test("the reference conv matches a hand-computed 3×3 example")
+    func referenceConvByHand() {
+        // 3×3 single-channel input 1…9, kernel all ones, `same` padding: each output sums its 3×3 neighbourhood.
+        let input: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        let kernel = [Float](repeating: 1, count: 9)
+        let g = ConvGeometry(height: 3, width: 3, channels: 1, kernel: (3, 3), strides: (1, 1), mode: .same)!
+        var output = [Float](repeating: 0, count: 9)
+        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: 1, bias: nil, clamp: (-.infinity, .infinity),
+                         output: &output)
+        #expect(output == [12, 21, 16, 27, 45, 33, 24, 39, 28])
+    }
+
+    @Test("TF `same` padding at stride 2 pads bottom/right only on even input")
+    func samePaddingGeometry() {
+        let even = ConvGeometry(height: 224, width: 224, channels: 3, kernel: (3, 3), strides: (2, 2), mode: .same)!
+        #expect(even.outputHeight == 112 && even.padding == Padding2D(top: 0, bottom: 1, left: 0, right: 1))
+        let odd = ConvGeometry(height: 7, width: 7, channels: 3, kernel: (3, 3), strides: (2, 2), mode: .same)!
+        #expect(odd.outputHeight == 4 && odd.padding == Padding2D(top: 1, bottom: 1, left: 1, right: 1))
+        #expect(ConvGeometry(height: 2, width: 2, channels: 1, kernel: (3, 3), strides: (1, 1), mode: .valid) == nil)
+    }
+
+    @Test("Conv2D: im2col + sgemm equals the reference", arguments: convCases)
+    func conv(_ c: ConvCase) {
+        let filters = c.channels % 5 + 3
+        let g = ConvGeometry(height: c.size, width: c.size + 1, channels: c.channels, kernel: (3, 3),
+                             strides: (c.stride, c.stride), mode: c.padding)!
+        let input = randomScalars(g.inputCount, seed: 1)
+        let kernel = randomScalars(9 * c.channels * filters, seed: 2)
+        let bias = randomScalars(filters, seed: 3)
+        var expected = [Float](repeating: 0, count: g.outputPixels * filters)
+        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, clamp: (0, 6), output: &expected)
+        var actual = [Float](repeating: .nan, count: expected.count)
+        var scratch = [Float](repeating: .nan, count: Conv2D.scratchCount(g))
+        let weights = GEMMWeights(k: g.patchLength, n: filters, kernel)
+        Conv2D.im2colGEMM(input: input, geometry: g, kernel: weights, bias: bias, clamp: (0, 6), output: &actual,
+                          scratch: &scratch)
+        expectClose(actual, expected, tolerance: 1e-5, "conv \(c.testDescription)")
+    }
+
+    @Test("Pointwise 1×1 conv is a plain GEMM and equals the reference", arguments: simdStraddlingChannels)
+    func pointwise(channels: Int) {
+        let filters = 2 * channels + 1
+        let g = ConvGeometry(height: 5, width: 6, channels: channels, kernel: (1, 1), strides: (1, 1), mode: .same)!
+        #expect(g.isPointwise && Conv2D.scratchCount(g) == 0)
+        let input = randomScalars(g.inputCount, seed: 4)
+        let kernel = randomScalars(channels * filters, seed: 5)
+        var expected = [Float](repeating: 0, count: g.outputPixels * filters)
+        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (-.infinity, .infinity),
+                         output: &expected)
+        var actual = [Float](repeating: .nan, count: expected.count)
+        var unused: [Float] = [0]
+        Conv2D.im2colGEMM(input: input, geometry: g, kernel: GEMMWeights(k: channels, n: filters, kernel), bias: nil,
+                          clamp: (-.infinity, .infinity), output: &actual, scratch: &unused)
+        expectClose(actual, expected, tolerance: 1e-5, "pointwise C=\(channels)")
+    }
+
+    @Test("DepthwiseConv2D 3×3: SIMD equals the reference", arguments: convCases)
+    func depthwise(_ c: ConvCase) {
+        let g = ConvGeometry(height: c.size, width: c.size + 1, channels: c.channels, kernel: (3, 3),
+                             strides: (c.stride, c.stride), mode: c.padding)!
+        let input = randomScalars(g.inputCount, seed: 6)
+        let kernel = randomScalars(9 * c.channels, seed: 7)
+        let bias = randomScalars(c.channels, seed: 8)
+        var expected = [Float](repeating: 0, count: g.outputPixels * c.channels)
+        DepthwiseConv2D.reference(input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &expected)
+        for threads in [1, 2] {
+            var actual = [Float](repeating: .nan, count: expected.count)
+            DepthwiseConv2D.simd(input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &actual,
+                                 threads: threads)
+            expectClose(actual, expected, tolerance: 1e-6, "depthwise \(c.testDescription) threads=\(threads)")
+        }
+    }
+
+    @Test("DepthwiseConv2D with explicit (fused ZeroPadding2D) padding and no bias", arguments: [1, 8, 17, 33])
+    func depthwiseExplicitPadding(channels: Int) {
+        let g = ConvGeometry(height: 8, width: 8, channels: channels, kernel: (3, 3), strides: (2, 2), mode: .valid,
+                             extra: Padding2D(top: 0, bottom: 1, left: 0, right: 1))!
+        #expect(g.outputHeight == 4)
+        let input = randomScalars(g.inputCount, seed: 9)
+        let kernel = randomScalars(9 * channels, seed: 10)
+        var expected = [Float](repeating: 0, count: g.outputPixels * channels)
+        DepthwiseConv2D.reference(input: input, geometry: g, kernel: kernel, bias: nil, clamp: (-.infinity, .infinity),
+                                  output: &expected)
+        var actual = [Float](repeating: .nan, count: expected.count)
+        DepthwiseConv2D.simd(input: input, geometry: g, kernel: kernel, bias: nil, clamp: (-.infinity, .infinity),
+                             output: &actual)
+        expectClose(actual, expected, tolerance: 1e-6, "depthwise padded C=\(channels)")
+    }
+
+    @Test("GEMM: OpenBLAS + fused epilogue equals the triple loop",
+          arguments: [(1, 1, 1), (1, 17, 33), (5, 8, 16), (13, 31, 7), (49, 64, 65), (196, 9, 15)])
+    func gemm(_ shape: (Int, Int, Int)) {
+        let (m, k, n) = shape
+        let a = randomScalars(m * k, seed: 11), b = randomScalars(k * n, seed: 12), bias = randomScalars(n, seed: 13)
+        var expected = [Float](repeating: 0, count: m * n)
+        GEMM.reference(rows: m, a: a, b: b, k: k, n: n, bias: bias, clamp: (0, 6), c: &expected)
+        var actual = [Float](repeating: .nan, count: m * n)
+        GEMM.multiply(rows: m, a: a, weights: GEMMWeights(k: k, n: n, b), bias: bias, clamp: (0, 6), c: &actual)
+        expectClose(actual, expected, tolerance: 1e-5, "gemm \(m)x\(k)x\(n)")
+    }
+
+    @Test("ZeroPadding2D: row copies equal the reference", arguments: simdStraddlingChannels)
+    func zeroPad(channels: Int) {
+        let padding = Padding2D(top: 1, bottom: 2, left: 0, right: 3)
+        let input = randomScalars(4 * 5 * channels, seed: 14)
+        let outCount = (4 + 3) * (5 + 3) * channels
+        var expected = [Float](repeating: .nan, count: outCount), actual = expected
+        ZeroPad.reference(input: input, height: 4, width: 5, channels: channels, padding: padding, output: &expected)
+        ZeroPad.fast(input: input, height: 4, width: 5, channels: channels, padding: padding, output: &actual)
+        #expect(actual == expected)
+    }
+
+    @Test("Add and GlobalAveragePooling2D: SIMD equals the reference", arguments: simdStraddlingChannels)
+    func addAndPool(channels: Int) {
+        let count = 7 * 7 * channels
+        let a = randomScalars(count, seed: 15), b = randomScalars(count, seed: 16)
+        var expected = [Float](repeating: 0, count: count), actual = expected
+        AddTensors.reference(a, b, count: count, clamp: (0, .infinity), output: &expected)
+        AddTensors.simd(a, b, count: count, clamp: (0, .infinity), output: &actual)
+        #expect(actual == expected)
+
+        var pooledExpected = [Float](repeating: 0, count: channels), pooledActual = pooledExpected
+        GlobalAveragePool.reference(input: a, pixels: 49, channels: channels, output: &pooledExpected)
+        GlobalAveragePool.simd(input: a, pixels: 49, channels: channels, output: &pooledActual)
+        expectClose(pooledActual, pooledExpected, tolerance: 1e-6, "avgpool C=\(channels)")
+    }
+
+    @Test("Activations: fast equals reference; softmax rows sum to 1", arguments: Activation.allCases)
+    func activations(_ activation: Activation) {
+        let values = randomScalars(3 * 17, seed: 17, in: -8...8)
+        var expected = values, actual = values
+        ActivationKernel.reference(activation, &expected, rows: 3, channels: 17)
+        ActivationKernel.fast(activation, &actual, rows: 3, channels: 17)
+        expectClose(actual, expected, tolerance: 1e-6, "\(activation)")
+        if activation == .softmax {
+            for row in 0..<3 { #expect(abs(actual[row * 17..<(row + 1) * 17].reduce(0, +) - 1) < 1e-5) }
+        }
+        if activation == .relu6 { #expect(actual.allSatisfy { $0 >= 0 && $0 <= 6 }) }
+    }
+
+    @Test("BatchNorm folded into an affine map equals the direct formula")
+    func batchNormAffine() {
+        let channels = 5
+        let x = randomScalars(3 * channels, seed: 18)
+        let gamma = randomScalars(channels, seed: 19), beta = randomScalars(channels, seed: 20)
+        let mean = randomScalars(channels, seed: 21), variance = randomScalars(channels, seed: 22, in: 0.001...2)
+        var expected = [Float](repeating: 0, count: x.count)
+        BatchNorm.reference(input: x, pixels: 3, channels: channels, gamma: gamma, beta: beta, mean: mean,
+                            variance: variance, epsilon: 1e-3, output: &expected)
+        let affine = BatchNorm.affine(gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: 1e-3)
+        let actual = x.indices.map { x[$0] * affine.scale[$0 % channels] + affine.shift[$0 % channels] }
+        expectClose(actual, expected, tolerance: 1e-5, "batchnorm")
+    }
+}
