@@ -40,9 +40,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Test-only: glibc heap counters (mallinfo2) for "allocates nothing per call" tests.
+        .target(name: "CHeapStats"),
         .testTarget(
             name: "NeuralNetTests",
-            dependencies: ["NeuralNet"],
+            dependencies: ["NeuralNet", "CHeapStats"],
             resources: [.copy("Fixtures")],
             swiftSettings: kernelSettings
         ),
