@@ -10,7 +10,13 @@ import PackageDescription
 let targetCPU = ProcessInfo.processInfo.environment["GESTUREPAD_TARGET_CPU"].flatMap { $0.isEmpty ? nil : $0 }
 var fastMathFlags: [String] = ["-Ounchecked"]
 if let targetCPU { fastMathFlags += ["-target-cpu", targetCPU] }
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(fastMathFlags, .when(configuration: .release))]
+// BuildInfo.targetCPU reports the level in benchmarks: one define per known level.
+let cpuDefines: [SwiftSetting] = switch targetCPU {
+case "skylake-avx512": [.define("GESTUREPAD_CPU_SKYLAKE_AVX512", .when(configuration: .release))]
+case "haswell": [.define("GESTUREPAD_CPU_HASWELL", .when(configuration: .release))]
+default: []
+}
+let kernelSettings: [SwiftSetting] = [.unsafeFlags(fastMathFlags, .when(configuration: .release))] + cpuDefines
 
 let package = Package(
     name: "gesturepad",

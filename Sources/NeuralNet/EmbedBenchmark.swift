@@ -1,0 +1,116 @@
+// EmbedBenchmark: times `Embedder.embed` — warm-up, then N timed runs — and reports median, p10,
+// p90, GFLOP/s and a per-step breakdown (median per planned step). Pure measurement; the CLI prints.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Latency figures of one embedder, in milliseconds.
+public struct EmbedBenchmarkReport: Codable, Sendable {
+    public struct Step: Codable, Sendable {
+        public var layers: [String]
+        public var kind: String
+        public var outputShape: [Int]
+        public var medianMilliseconds: Double
+        public var gflops: Double
+    }
+
+    public var model: String
+    public var layer: String
+    public var threads: Int
+    public var runs: Int
+    public var targetCPU: String
+    public var blas: String
+    public var multiplyAccumulates: Int
+    public var medianMilliseconds: Double
+    public var p10Milliseconds: Double
+    public var p90Milliseconds: Double
+    public var gflops: Double
+    public var steps: [Step]
+
+    enum CodingKeys: String, CodingKey {
+        case model, layer, threads, runs, blas, steps, gflops
+        case targetCPU = "target_cpu"
+        case multiplyAccumulates = "macs"
+        case medianMilliseconds = "median_ms"
+        case p10Milliseconds = "p10_ms"
+        case p90Milliseconds = "p90_ms"
+    }
+
+    /// Human-readable summary with the per-step table.
+    public func render(stepsToShow: Int = .max) -> String {
+        var lines = [
+            "model \(model) → \(layer), \(threads) thread(s), \(runs) runs, target CPU \(targetCPU)",
+            "BLAS: \(blas)",
+            "latency: median \(formatted(medianMilliseconds, decimals: 3)) ms, p10 \(formatted(p10Milliseconds, decimals: 3)) ms, "
+                + "p90 \(formatted(p90Milliseconds, decimals: 3)) ms; \(formatted(gflops, decimals: 1)) GFLOP/s "
+                + "(\(formatted(Double(multiplyAccumulates) * 2 / 1e9, decimals: 3)) GFLOP per image)",
+        ]
+        let total = steps.reduce(0) { $0 + $1.medianMilliseconds }
+        lines.append("per step (median ms, share, GFLOP/s):")
+        for step in steps.sorted(by: { $0.medianMilliseconds > $1.medianMilliseconds }).prefix(stepsToShow) {
+            let share = total > 0 ? step.medianMilliseconds / total * 100 : 0
+            let shape = "[" + step.outputShape.map(String.init).joined(separator: ",") + "]"
+            lines.append("  \(formatted(step.medianMilliseconds, decimals: 4)) ms  \(formatted(share, decimals: 1))%  "
+                + "\(formatted(step.gflops, decimals: 1))  \(step.kind) \(shape)  \(step.layers.joined(separator: "+"))")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Runs the embedder benchmark.
+public enum EmbedBenchmark {
+    /// Times `runs` calls after `warmup` calls on a seeded random input in [-1, 1].
+    public static func run(_ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10,
+                           targetCPU: String) -> EmbedBenchmarkReport {
+        let input = Tensor(shape: embedder.inputShape, uniformIn: -1...1, seed: 1).scalars
+        var output = [Float](repeating: 0, count: embedder.outputCount)
+        let stepCount = embedder.steps.count
+        var totals = [Double](repeating: 0, count: runs)
+        var perStep = [[Double]](repeating: [Double](repeating: 0, count: runs), count: stepCount)
+        var stepTimes = [UInt64](repeating: 0, count: stepCount)
+        input.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { destination in
+                for _ in 0..<warmup { embedder.embed(source.baseAddress!, into: destination.baseAddress!) }
+                // Whole-call timings without per-step clock reads, then a profiled pass for the breakdown.
+                for run in 0..<runs {
+                    let start = monotonicNanoseconds()
+                    embedder.embed(source.baseAddress!, into: destination.baseAddress!)
+                    totals[run] = Double(monotonicNanoseconds() - start) / 1e6
+                }
+                stepTimes.withUnsafeMutableBufferPointer { times in
+                    for run in 0..<runs {
+                        embedder.embed(source.baseAddress!, into: destination.baseAddress!, stepNanoseconds: times.baseAddress!)
+                        for step in 0..<stepCount { perStep[step][run] = Double(times[step]) / 1e6 }
+                    }
+                }
+            }
+        }
+        let median = percentile(totals, 0.5)
+        let steps = embedder.steps.enumerated().map { index, info in
+            let stepMedian = percentile(perStep[index], 0.5)
+            return EmbedBenchmarkReport.Step(
+                layers: info.layerNames, kind: info.kind, outputShape: info.outputShape, medianMilliseconds: stepMedian,
+                gflops: stepMedian > 0 ? Double(info.multiplyAccumulates) * 2 / (stepMedian * 1e6) : 0)
+        }
+        return EmbedBenchmarkReport(
+            model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, targetCPU: targetCPU,
+            blas: GEMM.backendDescription, multiplyAccumulates: embedder.multiplyAccumulates,
+            medianMilliseconds: median, p10Milliseconds: percentile(totals, 0.1), p90Milliseconds: percentile(totals, 0.9),
+            gflops: Double(embedder.multiplyAccumulates) * 2 / (median * 1e6), steps: steps)
+    }
+
+    /// The `fraction` quantile of `values` by linear interpolation between order statistics.
+    public static func percentile(_ values: [Double], _ fraction: Double) -> Double {
+        guard !values.isEmpty else { return 0 }
+        let sorted = values.sorted()
+        let position = fraction * Double(sorted.count - 1)
+        let lower = Int(position), upper = min(lower + 1, sorted.count - 1)
+        return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
+    }
+
+    static func monotonicNanoseconds() -> UInt64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
+    }
+}

@@ -1,0 +1,68 @@
+// `gesturepad bench …`: latency figures (not tests). bench/peers.py runs this beside onnxruntime
+// and LiteRT in the same session and prints ratios.
+import ArgumentParser
+import Foundation
+import NeuralNet
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self])
+
+    struct EmbedBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "embed", abstract: "Embedder latency: median/p10/p90, GFLOP/s and a per-step breakdown.")
+
+        @Option(name: .long, help: "Model directory (TF.js Layers).")
+        var model: String?
+
+        @Option(name: .long, help: "Instead of --model: a MobileNet v1 with seeded random weights and this width multiplier (e.g. 0.25, 1.0).")
+        var randomMobilenet: Double?
+
+        @Option(name: .long, help: "Layer to cut at (default: conv_pw_13_relu if present, else the model output).")
+        var layer: String?
+
+        @Option(name: .long, help: "Threads for the kernels and OpenBLAS.")
+        var threads: Int = 1
+
+        @Option(name: .long, help: "Timed runs.")
+        var runs: Int = 100
+
+        @Option(name: .long, help: "Untimed warm-up runs.")
+        var warmup: Int = 10
+
+        @Option(name: .long, help: "Rows of the per-step table to print (slowest first).")
+        var steps: Int = 12
+
+        @Flag(name: .long, help: "Print one JSON object instead of text.")
+        var json = false
+
+        func validate() throws {
+            guard (model == nil) != (randomMobilenet == nil) else {
+                throw ValidationError("give exactly one of --model DIR or --random-mobilenet ALPHA")
+            }
+            guard runs >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("--runs, --threads ≥ 1, --warmup ≥ 0") }
+        }
+
+        func run() throws {
+            let name: String
+            let loaded: Model
+            if let model {
+                name = model
+                loaded = try TFJSLayersFormat.read(model)
+            } else {
+                let alpha = randomMobilenet!
+                name = "random MobileNet v1 \(alpha)"
+                loaded = MobileNetV1.features(alpha: alpha, weight: MobileNetV1.randomWeights(seed: 1))
+            }
+            let embedder = try Embedder(model: loaded, outputLayer: layer, threads: threads)
+            let report = EmbedBenchmark.run(embedder, modelName: name, runs: runs, warmup: warmup,
+                                            targetCPU: BuildInfo.targetCPU)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            } else {
+                print(report.render(stepsToShow: steps))
+            }
+        }
+    }
+}
