@@ -20,6 +20,8 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     public var runs: Int
     public var targetCPU: String
     public var blas: String
+    /// GEMM backend of the embedder ("openblas" or "swift").
+    public var gemm: String
     public var multiplyAccumulates: Int
     public var medianMilliseconds: Double
     public var p10Milliseconds: Double
@@ -28,7 +30,7 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     public var steps: [Step]
 
     enum CodingKeys: String, CodingKey {
-        case model, layer, threads, runs, blas, steps, gflops
+        case model, layer, threads, runs, blas, gemm, steps, gflops
         case targetCPU = "target_cpu"
         case multiplyAccumulates = "macs"
         case medianMilliseconds = "median_ms"
@@ -40,7 +42,7 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     public func render(stepsToShow: Int = .max) -> String {
         var lines = [
             "model \(model) → \(layer), \(threads) thread(s), \(runs) runs, target CPU \(targetCPU)",
-            "BLAS: \(blas)",
+            "GEMM: \(gemm); BLAS: \(blas)",
             "latency: median \(formatted(medianMilliseconds, decimals: 3)) ms, p10 \(formatted(p10Milliseconds, decimals: 3)) ms, "
                 + "p90 \(formatted(p90Milliseconds, decimals: 3)) ms; \(formatted(gflops, decimals: 1)) GFLOP/s "
                 + "(\(formatted(Double(multiplyAccumulates) * 2 / 1e9, decimals: 3)) GFLOP per image)",
@@ -94,7 +96,7 @@ public enum EmbedBenchmark {
         }
         return EmbedBenchmarkReport(
             model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, targetCPU: targetCPU,
-            blas: GEMM.backendDescription, multiplyAccumulates: embedder.multiplyAccumulates,
+            blas: GEMM.backendDescription, gemm: embedder.gemmBackend.rawValue, multiplyAccumulates: embedder.multiplyAccumulates,
             medianMilliseconds: median, p10Milliseconds: percentile(totals, 0.1), p90Milliseconds: percentile(totals, 0.9),
             gflops: Double(embedder.multiplyAccumulates) * 2 / (median * 1e6), steps: steps)
     }

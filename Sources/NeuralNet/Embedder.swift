@@ -68,6 +68,8 @@ public final class Embedder: @unchecked Sendable {
     public let outputShape: [Int]
     /// Threads for GEMM (OpenBLAS, process-wide) and the row-parallel kernels.
     public let threads: Int
+    /// Who multiplies the GEMM-shaped layers.
+    public let gemmBackend: GEMMBackend
     /// Planned steps, in execution order.
     public let steps: [EmbedderStepInfo]
     /// Arena size in floats (all activations and scratch).
@@ -92,15 +94,16 @@ public final class Embedder: @unchecked Sendable {
 
     /// Plans `model` cut at `outputLayer` (default: `conv_pw_13_relu` when present, else the model's output).
     /// - Parameter inputShape: [H, W, C]; required when the model's input size is not fixed.
-    public init(model full: Model, outputLayer: String? = nil, inputShape: [Int]? = nil, threads: Int = 1)
-        throws(NeuralNetError) {
+    /// - Parameter gemmBackend: who multiplies pointwise/im2col/dense weights (default: `GEMM.defaultBackend`).
+    public init(model full: Model, outputLayer: String? = nil, inputShape: [Int]? = nil, threads: Int = 1,
+                gemmBackend: GEMMBackend = GEMM.defaultBackend) throws(NeuralNetError) {
         let layerName = outputLayer ?? (full.index(of: "conv_pw_13_relu") != nil ? "conv_pw_13_relu" : full.outputNames[0])
         let model = try full.cut(at: layerName)
         guard model.inputNames.count == 1 else {
             throw .invalidGraph(reason: "an embedder needs exactly one input, layer \(layerName) depends on \(model.inputNames)")
         }
         let shapes = try model.inferShapes(inputShape: inputShape)
-        var plan = Planner(model: model, shapes: shapes, outputLayer: layerName)
+        var plan = Planner(model: model, shapes: shapes, outputLayer: layerName, gemmBackend: gemmBackend)
         try plan.build()
         let (offsets, arenaCount) = plan.assignOffsets()
 
@@ -109,6 +112,7 @@ public final class Embedder: @unchecked Sendable {
         self.inputShape = shapes[model.inputNames[0]]!.outputShape
         self.outputShape = shapes[layerName]!.outputShape
         self.threads = max(1, threads)
+        self.gemmBackend = gemmBackend
         self.planned = plan.steps
         self.offsets = offsets
         self.arenaCount = arenaCount
@@ -187,7 +191,7 @@ public final class Embedder: @unchecked Sendable {
             for row in 0..<rows {
                 for c in 0..<channels {
                     let value = source[row * channels + c] * scale.pointer[c] + shift.pointer[c]
-                    destination[row * channels + c] = min(max(value, clamp.low), clamp.high)
+                    destination[row * channels + c] = SIMD.clamp(value, clamp.low, clamp.high)
                 }
             }
         case .globalAveragePool(let pixels, let channels):
@@ -225,6 +229,7 @@ private struct Planner {
     let model: Model
     let shapes: [String: LayerShapeInfo]
     let outputLayer: String
+    let gemmBackend: GEMMBackend
     var steps: [PlannedStep] = []
     /// Layer name → value id holding its output.
     var valueOf: [String: Int] = [:]
@@ -236,8 +241,9 @@ private struct Planner {
     /// ZeroPadding2D layers deferred into their consuming convolution: name → (source layer, padding).
     private var deferredPadding: [String: (source: String, padding: Padding2D)] = [:]
 
-    init(model: Model, shapes: [String: LayerShapeInfo], outputLayer: String) {
+    init(model: Model, shapes: [String: LayerShapeInfo], outputLayer: String, gemmBackend: GEMMBackend) {
         self.model = model
+        self.gemmBackend = gemmBackend
         self.shapes = shapes
         self.outputLayer = outputLayer
         for layer in model.layers { for input in layer.inbound { consumers[input, default: []].append(layer.name) } }
@@ -316,7 +322,7 @@ private struct Planner {
         case .dense(let units, _, let activation):
             let features = shape(layer.inbound[0]).last!
             let rows = shape(layer.inbound[0]).reduce(1, *) / features
-            let weights = GEMMWeights(k: features, n: units, layer.weights["kernel"]!.scalars)
+            let weights = GEMMWeights(k: features, n: units, layer.weights["kernel"]!.scalars, backend: gemmBackend)
             let bias = layer.weights["bias"].map { WeightBuffer($0.scalars) }
             var names = [layer.name]
             var clamp = activation.clampBounds
@@ -376,7 +382,7 @@ private struct Planner {
         } else {
             let scratchCount = Conv2D.scratchCount(geometry)
             let scratch = scratchCount > 0 ? newValue(scratchCount) : nil
-            operation = .convolution(geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel),
+            operation = .convolution(geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: gemmBackend),
                                      bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity),
                                      scratch: scratch)
         }

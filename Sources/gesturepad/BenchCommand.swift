@@ -32,6 +32,9 @@ struct Bench: ParsableCommand {
         @Option(name: .long, help: "Rows of the per-step table to print (slowest first).")
         var steps: Int = 12
 
+        @Option(name: .long, help: "GEMM backend: openblas or swift (default: swift in AVX-512 builds, else openblas).")
+        var gemm: String?
+
         @Flag(name: .long, help: "Print one JSON object instead of text.")
         var json = false
 
@@ -40,6 +43,9 @@ struct Bench: ParsableCommand {
                 throw ValidationError("give exactly one of --model DIR or --random-mobilenet ALPHA")
             }
             guard runs >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("--runs, --threads ≥ 1, --warmup ≥ 0") }
+            if let gemm, GEMMBackend(rawValue: gemm) == nil {
+                throw ValidationError("--gemm must be one of: \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
         }
 
         func run() throws {
@@ -53,7 +59,8 @@ struct Bench: ParsableCommand {
                 name = "random MobileNet v1 \(alpha)"
                 loaded = MobileNetV1.features(alpha: alpha, weight: MobileNetV1.randomWeights(seed: 1))
             }
-            let embedder = try Embedder(model: loaded, outputLayer: layer, threads: threads)
+            let backend = gemm.flatMap(GEMMBackend.init(rawValue:)) ?? GEMM.defaultBackend
+            let embedder = try Embedder(model: loaded, outputLayer: layer, threads: threads, gemmBackend: backend)
             let report = EmbedBenchmark.run(embedder, modelName: name, runs: runs, warmup: warmup,
                                             targetCPU: BuildInfo.targetCPU)
             if json {

@@ -10,10 +10,10 @@ import Testing
 @Suite("Embedder: planned path vs reference path")
 struct EmbedderTests {
     @Test("MobileNet v1 α=0.25 at 224 matches the reference path at conv_pw_13_relu",
-          arguments: [MobileNetV1.PaddingStyle.explicitZeroPadding, .samePadding])
-    func mobileNetV1Quarter(style: MobileNetV1.PaddingStyle) throws {
+          arguments: [MobileNetV1.PaddingStyle.explicitZeroPadding, .samePadding], GEMMBackend.allCases)
+    func mobileNetV1Quarter(style: MobileNetV1.PaddingStyle, backend: GEMMBackend) throws {
         let model = MobileNetV1.features(alpha: 0.25, style: style, weight: MobileNetV1.randomWeights(seed: 42))
-        let embedder = try Embedder(model: model)
+        let embedder = try Embedder(model: model, gemmBackend: backend)
         #expect(embedder.outputLayer == "conv_pw_13_relu")
         #expect(embedder.outputShape == [7, 7, 256])
         // 27 convolutions, with BN, ReLU6 and padding all fused away.
@@ -22,7 +22,7 @@ struct EmbedderTests {
         let expected = try model.referenceForward(input)["conv_pw_13_relu"]!
         let actual = try embedder.embed(input)
         #expect(actual.shape == [7, 7, 256])
-        expectClose(actual.scalars, expected.scalars, tolerance: 1e-4, "v1 0.25 \(style)")
+        expectClose(actual.scalars, expected.scalars, tolerance: 1e-4, "v1 0.25 \(style) \(backend)")
         #expect(expected.scalars.contains { $0 > 0 } && expected.scalars.contains { $0 == 0 }, "activations not degenerate")
     }
 

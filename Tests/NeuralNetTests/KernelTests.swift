@@ -107,16 +107,27 @@ struct KernelTests {
         expectClose(actual, expected, tolerance: 1e-6, "depthwise padded C=\(channels)")
     }
 
-    @Test("GEMM: OpenBLAS + fused epilogue equals the triple loop",
-          arguments: [(1, 1, 1), (1, 17, 33), (5, 8, 16), (13, 31, 7), (49, 64, 65), (196, 9, 15)])
-    func gemm(_ shape: (Int, Int, Int)) {
-        let (m, k, n) = shape
-        let a = randomScalars(m * k, seed: 11), b = randomScalars(k * n, seed: 12), bias = randomScalars(n, seed: 13)
-        var expected = [Float](repeating: 0, count: m * n)
-        GEMM.reference(rows: m, a: a, b: b, k: k, n: n, bias: bias, clamp: (0, 6), c: &expected)
-        var actual = [Float](repeating: .nan, count: m * n)
-        GEMM.multiply(rows: m, a: a, weights: GEMMWeights(k: k, n: n, b), bias: bias, clamp: (0, 6), c: &actual)
-        expectClose(actual, expected, tolerance: 1e-5, "gemm \(m)x\(k)x\(n)")
+    @Test("GEMM: both backends equal the triple loop (M, K, N straddling the 12×32 tile and SIMD widths)",
+          arguments: GEMMBackend.allCases, [1, 5, 13, 49, 196])
+    func gemm(backend: GEMMBackend, m: Int) {
+        for k in [1, 3, 8, 17, 64, 600] {
+            for n in [1, 7, 15, 16, 17, 33, 64] {
+                let a = randomScalars(m * k, seed: 11), b = randomScalars(k * n, seed: 12), bias = randomScalars(n, seed: 13)
+                for (withBias, clamp) in [(true, (Float(0), Float(6))), (false, (-Float.infinity, Float.infinity))] {
+                    var expected = [Float](repeating: 0, count: m * n)
+                    GEMM.reference(rows: m, a: a, b: b, k: k, n: n, bias: withBias ? bias : nil, clamp: clamp, c: &expected)
+                    // One guard element past the end must stay untouched.
+                    var actual = [Float](repeating: .nan, count: m * n + 1)
+                    actual[m * n] = 12345
+                    GEMM.multiply(rows: m, a: a, weights: GEMMWeights(k: k, n: n, b, backend: backend),
+                                  bias: withBias ? bias : nil, clamp: clamp, c: &actual)
+                    #expect(actual[m * n] == 12345, "\(backend) wrote past C")
+                    // K up to 600 (crosses the 512 K-block): float32 sums differ in order, 1e-5·√K relative.
+                    expectClose(Array(actual.prefix(m * n)), expected, tolerance: 1e-5 * Float(k).squareRoot(),
+                                "\(backend) gemm \(m)x\(k)x\(n) bias=\(withBias)")
+                }
+            }
+        }
     }
 
     @Test("ZeroPadding2D: row copies equal the reference", arguments: simdStraddlingChannels)

@@ -59,7 +59,7 @@ public enum DepthwiseConv2D {
                             sum.addProduct(SIMD.load16(row + kernelX * channels), SIMD.load16(weights + kernelX * channels))
                         }
                     }
-                    sum = sum.clamped(lowerBound: SIMD16(repeating: clamp.low), upperBound: SIMD16(repeating: clamp.high))
+                    sum = SIMD.clamp(sum, clamp.low, clamp.high)
                     SIMD.store16(sum, out + channel)
                     channel += 16
                 }
@@ -73,7 +73,7 @@ public enum DepthwiseConv2D {
                             sum.addProduct(SIMD.load8(row + kernelX * channels), SIMD.load8(weights + kernelX * channels))
                         }
                     }
-                    sum = sum.clamped(lowerBound: SIMD8(repeating: clamp.low), upperBound: SIMD8(repeating: clamp.high))
+                    sum = SIMD.clamp(sum, clamp.low, clamp.high)
                     SIMD.store8(sum, out + channel)
                     channel += 8
                 }
@@ -86,7 +86,7 @@ public enum DepthwiseConv2D {
                             sum.addProduct(SIMD.load4(row + kernelX * channels), SIMD.load4(weights + kernelX * channels))
                         }
                     }
-                    sum = sum.clamped(lowerBound: SIMD4(repeating: clamp.low), upperBound: SIMD4(repeating: clamp.high))
+                    sum = SIMD.clamp(sum, clamp.low, clamp.high)
                     SIMD.store4(sum, out + channel)
                     channel += 4
                 }
@@ -99,7 +99,7 @@ public enum DepthwiseConv2D {
                                 * kernel[(kernelY * g.kernelWidth + kernelX) * channels + channel]
                         }
                     }
-                    out[channel] = min(max(sum, clamp.low), clamp.high)
+                    out[channel] = SIMD.clamp(sum, clamp.low, clamp.high)
                     channel += 1
                 }
             }

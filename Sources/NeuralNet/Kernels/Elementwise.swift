@@ -49,13 +49,12 @@ public enum AddTensors {
     /// 16 lanes at a time with a scalar tail.
     public static func simd(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int,
                             clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>) {
-        let low = SIMD16<Float>(repeating: clamp.low), high = SIMD16<Float>(repeating: clamp.high)
         var i = 0
         while i + 16 <= count {
-            SIMD.store16((SIMD.load16(a + i) + SIMD.load16(b + i)).clamped(lowerBound: low, upperBound: high), output + i)
+            SIMD.store16(SIMD.clamp(SIMD.load16(a + i) + SIMD.load16(b + i), clamp.low, clamp.high), output + i)
             i += 16
         }
-        while i < count { output[i] = min(max(a[i] + b[i], clamp.low), clamp.high); i += 1 }
+        while i < count { output[i] = SIMD.clamp(a[i] + b[i], clamp.low, clamp.high); i += 1 }
     }
 }
 

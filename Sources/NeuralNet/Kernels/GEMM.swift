@@ -1,33 +1,57 @@
 // GEMM: C[M, N] = clamp(A[M, K] · B[K, N] + bias[N]), row-major, the workhorse of pointwise convs,
-// im2col convs and dense layers. The fast twin calls OpenBLAS `cblas_sgemm` then one fused
-// bias+clamp pass; `reference` is the triple loop. Weights are copied once into `GEMMWeights` at
-// load so a call allocates nothing. NeuralNet is the only importer of COpenBLAS.
+// im2col convs and dense layers. Two fast backends, chosen per weight matrix at load:
+// - `.openBLAS`: `cblas_sgemm` then one bias+clamp pass (any CPU);
+// - `.packedSwift`: PackedGEMM.swift's AVX-512 micro-kernel with bias+clamp fused into the register
+//   tile, weights packed once — measured faster than OpenBLAS 0.3.21 on every MobileNet network total
+//   (README "Build settings"), so it is the default in AVX-512 builds.
+// `reference` is the triple loop. Nothing allocates per call. NeuralNet is the only importer of COpenBLAS.
 import COpenBLAS
+import Foundation
 
-/// A weight matrix B [K, N] (row-major), owned and immutable after load.
+/// Which implementation multiplies a `GEMMWeights`.
+public enum GEMMBackend: String, Sendable, CaseIterable {
+    case openBLAS = "openblas"
+    case packedSwift = "swift"
+}
+
+/// A weight matrix B [K, N], copied (OpenBLAS) or packed (Swift kernel) once at load; immutable after.
 public final class GEMMWeights: @unchecked Sendable {
     /// Rows of B (the reduction length K).
     public let k: Int
     /// Columns of B (the output width N).
     public let n: Int
-    /// B [K, N] row-major; never written after init.
-    let storage: UnsafeMutablePointer<Float>
+    /// The implementation that multiplies these weights.
+    public let backend: GEMMBackend
+    /// B [K, N] row-major for OpenBLAS; nil when packed.
+    let storage: UnsafeMutablePointer<Float>?
+    /// B packed into 32-column panels for `packedGEMM`; nil for OpenBLAS.
+    let packed: PackedWeights?
 
-    /// Copies `rowMajor` [K, N].
-    public init(k: Int, n: Int, rowMajor: UnsafePointer<Float>) {
+    /// Copies or packs `rowMajor` [K, N] for `backend`.
+    public init(k: Int, n: Int, rowMajor: UnsafePointer<Float>, backend: GEMMBackend = GEMM.defaultBackend) {
+        precondition(k >= 1 && n >= 1, "GEMM weights need k, n ≥ 1, got \(k)×\(n)")
         self.k = k
         self.n = n
-        storage = .allocate(capacity: max(k * n, 1))
-        storage.update(from: rowMajor, count: k * n)
+        self.backend = backend
+        switch backend {
+        case .openBLAS:
+            let copy = UnsafeMutablePointer<Float>.allocate(capacity: k * n)
+            copy.update(from: rowMajor, count: k * n)
+            storage = copy
+            packed = nil
+        case .packedSwift:
+            storage = nil
+            packed = PackedWeights(k: k, n: n, rowMajor: rowMajor)
+        }
     }
 
-    /// Copies the scalars of `tensor`, seen as [K, N].
-    public convenience init(k: Int, n: Int, _ scalars: [Float]) {
+    /// Copies or packs `scalars`, seen as [K, N].
+    public convenience init(k: Int, n: Int, _ scalars: [Float], backend: GEMMBackend = GEMM.defaultBackend) {
         precondition(scalars.count == k * n, "GEMM weights need \(k)×\(n) scalars, got \(scalars.count)")
-        self.init(k: k, n: n, rowMajor: scalars)
+        self.init(k: k, n: n, rowMajor: scalars, backend: backend)
     }
 
-    deinit { storage.deallocate() }
+    deinit { storage?.deallocate() }
 }
 
 /// Matrix multiply with fused bias and clamp (reference and fast twins).
@@ -45,11 +69,29 @@ public enum GEMM {
         }
     }
 
-    /// Fast twin: OpenBLAS sgemm a [M, K] × weights [K, N] → c [M, N], then bias + clamp in one pass.
+    /// The backend new weights use: `GESTUREPAD_GEMM=openblas|swift` if set, else the packed Swift
+    /// kernel in AVX-512 builds and OpenBLAS elsewhere.
+    public static let defaultBackend: GEMMBackend = {
+        if let name = ProcessInfo.processInfo.environment["GESTUREPAD_GEMM"], let backend = GEMMBackend(rawValue: name) {
+            return backend
+        }
+        #if GESTUREPAD_CPU_SKYLAKE_AVX512
+        return .packedSwift
+        #else
+        return .openBLAS
+        #endif
+    }()
+
+    /// Fast twin: a [M, K] × weights [K, N] → c [M, N] with bias and clamp, on the weights' backend.
     public static func multiply(rows m: Int, a: UnsafePointer<Float>, weights: GEMMWeights,
                                 bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
                                 c: UnsafeMutablePointer<Float>) {
         let k = weights.k, n = weights.n
+        if let packed = weights.packed {
+            packedGEMM(m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                       c: c, ldc: n)
+            return
+        }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
                     1, a, Int32(k), weights.storage, Int32(n), 0, c, Int32(n))
         Epilogue.biasClamp(c, rows: m, columns: n, bias: bias, low: clamp.low, high: clamp.high)
@@ -74,19 +116,17 @@ enum Epilogue {
                           low: Float, high: Float) {
         let isIdentity = bias == nil && low == -.infinity && high == .infinity
         if isIdentity { return }
-        let low16 = SIMD16<Float>(repeating: low), high16 = SIMD16<Float>(repeating: high)
         for row in 0..<rows {
             let line = c + row * columns
             var column = 0
             while column + 16 <= columns {
                 var value = SIMD.load16(line + column)
                 if let bias { value += SIMD.load16(bias + column) }
-                SIMD.store16(value.clamped(lowerBound: low16, upperBound: high16), line + column)
+                SIMD.store16(SIMD.clamp(value, low, high), line + column)
                 column += 16
             }
             while column < columns {
-                let value = line[column] + (bias?[column] ?? 0)
-                line[column] = min(max(value, low), high)
+                line[column] = SIMD.clamp(line[column] + (bias?[column] ?? 0), low, high)
                 column += 1
             }
         }

@@ -2,8 +2,28 @@
 // parallel-for over rows. Kept tiny so each kernel file reads on its own.
 import Dispatch
 
-/// Unaligned vector loads and stores on Float pointers.
+/// Unaligned vector loads and stores on Float pointers, and clamps that compile to vmaxps/vminps.
+/// (The stdlib's `clamped`, `pointwiseMin` and `replacing(with:where:)` on SIMD types lower to
+/// per-lane scalar code with NaN checks here; a plain lane loop vectorises.)
 enum SIMD {
+    @inline(__always) static func clamp(_ x: Float, _ low: Float, _ high: Float) -> Float {
+        x < low ? low : (x > high ? high : x)
+    }
+    @inline(__always) static func clamp(_ v: SIMD16<Float>, _ low: Float, _ high: Float) -> SIMD16<Float> {
+        var r = v
+        for lane in 0..<16 { r[lane] = clamp(r[lane], low, high) }
+        return r
+    }
+    @inline(__always) static func clamp(_ v: SIMD8<Float>, _ low: Float, _ high: Float) -> SIMD8<Float> {
+        var r = v
+        for lane in 0..<8 { r[lane] = clamp(r[lane], low, high) }
+        return r
+    }
+    @inline(__always) static func clamp(_ v: SIMD4<Float>, _ low: Float, _ high: Float) -> SIMD4<Float> {
+        var r = v
+        for lane in 0..<4 { r[lane] = clamp(r[lane], low, high) }
+        return r
+    }
     @inline(__always) static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
     }
