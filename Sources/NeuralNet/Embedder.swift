@@ -27,6 +27,8 @@ final class WeightBuffer: @unchecked Sendable {
 struct PlannedStep {
     enum Operation {
         case convolution(ConvGeometry, GEMMWeights, bias: WeightBuffer?, clamp: (low: Float, high: Float), scratch: Int?)
+        case directConvolution(ConvGeometry, kernel: WeightBuffer, filters: Int, bias: WeightBuffer?,
+                               clamp: (low: Float, high: Float))
         case depthwise(ConvGeometry, kernel: WeightBuffer, bias: WeightBuffer?, clamp: (low: Float, high: Float))
         case zeroPad(height: Int, width: Int, channels: Int, Padding2D)
         case add(count: Int, clamp: (low: Float, high: Float))
@@ -176,6 +178,9 @@ public final class Embedder: @unchecked Sendable {
             Conv2D.im2colGEMM(input: source, geometry: geometry, kernel: weights, bias: bias?.pointer, clamp: clamp,
                               output: destination, scratch: scratch.map { arena + offsets[$0] } ?? destination,
                               threads: threads)
+        case .directConvolution(let geometry, let kernel, let filters, let bias, let clamp):
+            Conv2D.directSIMD(input: source, geometry: geometry, kernel: kernel.pointer, filters: filters,
+                              bias: bias?.pointer, clamp: clamp, output: destination, threads: threads)
         case .depthwise(let geometry, let kernel, let bias, let clamp):
             DepthwiseConv2D.simd(input: source, geometry: geometry, kernel: kernel.pointer, bias: bias?.pointer,
                                  clamp: clamp, output: destination, threads: threads)
@@ -191,7 +196,7 @@ public final class Embedder: @unchecked Sendable {
             for row in 0..<rows {
                 for c in 0..<channels {
                     let value = source[row * channels + c] * scale.pointer[c] + shift.pointer[c]
-                    destination[row * channels + c] = SIMD.clamp(value, clamp.low, clamp.high)
+                    destination[row * channels + c] = Lanes.clamp(value, clamp.low, clamp.high)
                 }
             }
         case .globalAveragePool(let pixels, let channels):
@@ -213,6 +218,7 @@ public final class Embedder: @unchecked Sendable {
     private static func kindName(_ operation: PlannedStep.Operation) -> String {
         switch operation {
         case .convolution(let g, _, _, _, _): return g.isPointwise ? "pointwise" : "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)"
+        case .directConvolution(let g, _, _, _, _): return "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight) direct"
         case .depthwise(let g, _, _, _): return "depthwise\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)"
         case .zeroPad: return "pad"
         case .add: return "add"
@@ -379,6 +385,9 @@ private struct Planner {
         if depthwise {
             operation = .depthwise(geometry, kernel: WeightBuffer(kernel), bias: bias.map(WeightBuffer.init),
                                    clamp: clamp ?? (-.infinity, .infinity))
+        } else if Conv2D.prefersDirect(geometry) {
+            operation = .directConvolution(geometry, kernel: WeightBuffer(kernel), filters: channelsOut,
+                                           bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity))
         } else {
             let scratchCount = Conv2D.scratchCount(geometry)
             let scratch = scratchCount > 0 ? newValue(scratchCount) : nil

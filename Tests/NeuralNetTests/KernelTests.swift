@@ -55,6 +55,22 @@ struct KernelTests {
         Conv2D.im2colGEMM(input: input, geometry: g, kernel: weights, bias: bias, clamp: (0, 6), output: &actual,
                           scratch: &scratch)
         expectClose(actual, expected, tolerance: 1e-5, "conv \(c.testDescription)")
+        for threads in [1, 2] {
+            var direct = [Float](repeating: .nan, count: expected.count)
+            Conv2D.directSIMD(input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, clamp: (0, 6),
+                              output: &direct, threads: threads)
+            expectClose(direct, expected, tolerance: 1e-5, "direct conv \(c.testDescription) threads=\(threads)")
+        }
+    }
+
+    @Test("Direct conv over filter counts straddling 16/8 lanes (RGB stem shape)", arguments: [1, 7, 8, 9, 16, 17, 32, 33])
+    func directStem(filters: Int) {
+        let g = ConvGeometry(height: 12, width: 12, channels: 3, kernel: (3, 3), strides: (2, 2), mode: .same)!
+        let input = randomScalars(g.inputCount, seed: 31), kernel = randomScalars(27 * filters, seed: 32)
+        var expected = [Float](repeating: 0, count: g.outputPixels * filters), actual = expected
+        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &expected)
+        Conv2D.directSIMD(input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &actual)
+        expectClose(actual, expected, tolerance: 1e-5, "direct stem F=\(filters)")
     }
 
     @Test("Pointwise 1×1 conv is a plain GEMM and equals the reference", arguments: simdStraddlingChannels)

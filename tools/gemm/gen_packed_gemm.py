@@ -113,7 +113,9 @@ func storeAcc(_ acc: {V}, _ bv: {V}, _ c: UnsafeMutablePointer<Float>, _ off: In
     if ep.last {{
         v += bv
         // Lane loop, not `replacing(with:where:)`: LLVM turns this into vmaxps/vminps, the mask API into scalar code.
-        for lane in 0..<{W} {{ let x = v[lane]; v[lane] = x < ep.lo ? ep.lo : (x > ep.hi ? ep.hi : x) }}
+        // Bounds in locals so LLVM sees them loop-invariant and emits vmaxps/vminps.
+        let lo = ep.lo, hi = ep.hi
+        for lane in 0..<{W} {{ let x = v[lane]; v[lane] = x < lo ? lo : (x > hi ? hi : x) }}
     }}
     let valid = ep.ncols - off
     if valid >= {W} {{

@@ -3,7 +3,9 @@
 // - `simd`: channel-last vectorisation (as ggml's conv_2d_dw NHWC and XNNPACK dwconv): for each
 //   output pixel, taps outside the image are skipped, and channels go 16 at a time, then 8, 4 and a
 //   scalar tail, with bias and clamp fused into the store. Weights [KH, KW, C, 1] are read as
-//   [KH·KW, C] so every tap is a contiguous channel vector.
+//   [KH·KW, C] so every tap is a contiguous channel vector. For 3×3 windows, pixels whose window
+//   lies inside the image take a row sweep that keeps the 9 tap vectors and the bias of a channel
+//   block in registers across the whole output row; only border pixels take the per-pixel path.
 // Legend: H W C input, KH KW kernel, OH OW output, S stride.
 
 /// Depthwise 2-D convolution kernels (reference and SIMD twins).
@@ -40,68 +42,157 @@ public enum DepthwiseConv2D {
         threads: Int = 1
     ) {
         let channels = g.inputChannels
+        let low = clamp.low, high = clamp.high
+        let is3x3 = g.kernelHeight == 3 && g.kernelWidth == 3
+        // Output columns [interiorStart, interiorEnd) have their whole 3-wide window inside the image.
+        let interiorStart = min(g.outputWidth, (g.padding.left + g.strideWidth - 1) / g.strideWidth)
+        let interiorEnd = max(interiorStart, min(g.outputWidth, (g.inputWidth - 3 + g.padding.left) / g.strideWidth + 1))
         parallelFor(g.outputHeight, threads: threads) { outY in
             let firstY = outY * g.strideHeight - g.padding.top
-            // Kernel rows that land inside the image: [kernelYStart, kernelYEnd).
-            let kernelYStart = max(0, -firstY), kernelYEnd = min(g.kernelHeight, g.inputHeight - firstY)
-            for outX in 0..<g.outputWidth {
-                let firstX = outX * g.strideWidth - g.padding.left
-                let kernelXStart = max(0, -firstX), kernelXEnd = min(g.kernelWidth, g.inputWidth - firstX)
-                let out = output + (outY * g.outputWidth + outX) * channels
-                var channel = 0
-                // 16 channels at a time.
-                while channel + 16 <= channels {
-                    var sum = bias.map { SIMD.load16($0 + channel) } ?? SIMD16<Float>()
-                    for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                        let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
-                        let weights = kernel + kernelY * g.kernelWidth * channels + channel
-                        for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                            sum.addProduct(SIMD.load16(row + kernelX * channels), SIMD.load16(weights + kernelX * channels))
-                        }
-                    }
-                    sum = SIMD.clamp(sum, clamp.low, clamp.high)
-                    SIMD.store16(sum, out + channel)
-                    channel += 16
+            guard is3x3, firstY >= 0, firstY + 3 <= g.inputHeight, interiorEnd > interiorStart else {
+                for outX in 0..<g.outputWidth {
+                    pixel(input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                          outY: outY, outX: outX)
                 }
-                // 8 and 4 channel tails.
-                if channel + 8 <= channels {
-                    var sum = bias.map { SIMD.load8($0 + channel) } ?? SIMD8<Float>()
-                    for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                        let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
-                        let weights = kernel + kernelY * g.kernelWidth * channels + channel
-                        for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                            sum.addProduct(SIMD.load8(row + kernelX * channels), SIMD.load8(weights + kernelX * channels))
-                        }
+                return
+            }
+            for outX in 0..<interiorStart {
+                pixel(input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                      outY: outY, outX: outX)
+            }
+            for outX in interiorEnd..<g.outputWidth {
+                pixel(input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                      outY: outY, outX: outX)
+            }
+            var channel = 0
+            while channel + 16 <= channels {
+                sweep3x3(SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                channel += 16
+            }
+            if channel + 8 <= channels {
+                sweep3x3(SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                channel += 8
+            }
+            if channel + 4 <= channels {
+                sweep3x3(SIMD4<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                channel += 4
+            }
+            while channel < channels {
+                sweep3x3(SIMD1.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                channel += 1
+            }
+        }
+    }
+
+    /// One output row, channels [channel, channel + V.scalarCount), columns whose 3×3 window is inside
+    /// the image: tap vectors and bias loaded once, then 9 FMAs per pixel.
+    @inline(__always)
+    static func sweep3x3<V: SIMD>(
+        _: V.Type, input: UnsafePointer<Float>, geometry g: ConvGeometry, kernel: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, low: Float, high: Float, output: UnsafeMutablePointer<Float>,
+        outY: Int, columns: Range<Int>, channel: Int
+    ) where V.Scalar == Float {
+        let channels = g.inputChannels
+        func load(_ pointer: UnsafePointer<Float>) -> V { UnsafeRawPointer(pointer).loadUnaligned(as: V.self) }
+        let tap = kernel + channel
+        let w0 = load(tap), w1 = load(tap + channels), w2 = load(tap + 2 * channels)
+        let w3 = load(tap + 3 * channels), w4 = load(tap + 4 * channels), w5 = load(tap + 5 * channels)
+        let w6 = load(tap + 6 * channels), w7 = load(tap + 7 * channels), w8 = load(tap + 8 * channels)
+        let initial = bias.map { load($0 + channel) } ?? V()
+        let rowStride = g.inputWidth * channels, columnStride = g.strideWidth * channels
+        let firstY = outY * g.strideHeight - g.padding.top
+        var row0 = input + (firstY * g.inputWidth + columns.lowerBound * g.strideWidth - g.padding.left) * channels + channel
+        var out = output + (outY * g.outputWidth + columns.lowerBound) * channels + channel
+        for _ in columns {
+            let row1 = row0 + rowStride, row2 = row1 + rowStride
+            var sum = initial
+            sum.addProduct(load(row0), w0)
+            sum.addProduct(load(row0 + channels), w1)
+            sum.addProduct(load(row0 + 2 * channels), w2)
+            sum.addProduct(load(row1), w3)
+            sum.addProduct(load(row1 + channels), w4)
+            sum.addProduct(load(row1 + 2 * channels), w5)
+            sum.addProduct(load(row2), w6)
+            sum.addProduct(load(row2 + channels), w7)
+            sum.addProduct(load(row2 + 2 * channels), w8)
+            for lane in 0..<V.scalarCount { sum[lane] = Lanes.clamp(sum[lane], low, high) }
+            UnsafeMutableRawPointer(out).storeBytes(of: sum, as: V.self)
+            row0 += columnStride
+            out += channels
+        }
+    }
+
+    /// All channels of one output pixel, skipping taps outside the image (any kernel size).
+    @inline(__always)
+    static func pixel(
+        input: UnsafePointer<Float>, geometry g: ConvGeometry, kernel: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, low: Float, high: Float, output: UnsafeMutablePointer<Float>, outY: Int, outX: Int
+    ) {
+        let channels = g.inputChannels
+        let firstY = outY * g.strideHeight - g.padding.top
+        // Kernel rows that land inside the image: [kernelYStart, kernelYEnd).
+        let kernelYStart = max(0, -firstY), kernelYEnd = min(g.kernelHeight, g.inputHeight - firstY)
+        do {
+            let firstX = outX * g.strideWidth - g.padding.left
+            let kernelXStart = max(0, -firstX), kernelXEnd = min(g.kernelWidth, g.inputWidth - firstX)
+            let out = output + (outY * g.outputWidth + outX) * channels
+            var channel = 0
+            // 16 channels at a time.
+            while channel + 16 <= channels {
+                var sum = bias.map { Lanes.load16($0 + channel) } ?? SIMD16<Float>()
+                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
+                    let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
+                    let weights = kernel + kernelY * g.kernelWidth * channels + channel
+                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
+                        sum.addProduct(Lanes.load16(row + kernelX * channels), Lanes.load16(weights + kernelX * channels))
                     }
-                    sum = SIMD.clamp(sum, clamp.low, clamp.high)
-                    SIMD.store8(sum, out + channel)
-                    channel += 8
                 }
-                if channel + 4 <= channels {
-                    var sum = bias.map { SIMD.load4($0 + channel) } ?? SIMD4<Float>()
-                    for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                        let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
-                        let weights = kernel + kernelY * g.kernelWidth * channels + channel
-                        for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                            sum.addProduct(SIMD.load4(row + kernelX * channels), SIMD.load4(weights + kernelX * channels))
-                        }
+                sum = Lanes.clamp(sum, low, high)
+                Lanes.store16(sum, out + channel)
+                channel += 16
+            }
+            // 8 and 4 channel tails.
+            if channel + 8 <= channels {
+                var sum = bias.map { Lanes.load8($0 + channel) } ?? SIMD8<Float>()
+                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
+                    let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
+                    let weights = kernel + kernelY * g.kernelWidth * channels + channel
+                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
+                        sum.addProduct(Lanes.load8(row + kernelX * channels), Lanes.load8(weights + kernelX * channels))
                     }
-                    sum = SIMD.clamp(sum, clamp.low, clamp.high)
-                    SIMD.store4(sum, out + channel)
-                    channel += 4
                 }
-                // Scalar tail (C mod 4).
-                while channel < channels {
-                    var sum: Float = bias?[channel] ?? 0
-                    for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                        for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                            sum += input[((firstY + kernelY) * g.inputWidth + firstX + kernelX) * channels + channel]
-                                * kernel[(kernelY * g.kernelWidth + kernelX) * channels + channel]
-                        }
+                sum = Lanes.clamp(sum, low, high)
+                Lanes.store8(sum, out + channel)
+                channel += 8
+            }
+            if channel + 4 <= channels {
+                var sum = bias.map { Lanes.load4($0 + channel) } ?? SIMD4<Float>()
+                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
+                    let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
+                    let weights = kernel + kernelY * g.kernelWidth * channels + channel
+                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
+                        sum.addProduct(Lanes.load4(row + kernelX * channels), Lanes.load4(weights + kernelX * channels))
                     }
-                    out[channel] = SIMD.clamp(sum, clamp.low, clamp.high)
-                    channel += 1
                 }
+                sum = Lanes.clamp(sum, low, high)
+                Lanes.store4(sum, out + channel)
+                channel += 4
+            }
+            // Scalar tail (C mod 4).
+            while channel < channels {
+                var sum: Float = bias?[channel] ?? 0
+                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
+                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
+                        sum += input[((firstY + kernelY) * g.inputWidth + firstX + kernelX) * channels + channel]
+                            * kernel[(kernelY * g.kernelWidth + kernelX) * channels + channel]
+                    }
+                }
+                out[channel] = Lanes.clamp(sum, low, high)
+                channel += 1
             }
         }
     }

@@ -51,10 +51,10 @@ public enum AddTensors {
                             clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>) {
         var i = 0
         while i + 16 <= count {
-            SIMD.store16(SIMD.clamp(SIMD.load16(a + i) + SIMD.load16(b + i), clamp.low, clamp.high), output + i)
+            Lanes.store16(Lanes.clamp(Lanes.load16(a + i) + Lanes.load16(b + i), clamp.low, clamp.high), output + i)
             i += 16
         }
-        while i < count { output[i] = SIMD.clamp(a[i] + b[i], clamp.low, clamp.high); i += 1 }
+        while i < count { output[i] = Lanes.clamp(a[i] + b[i], clamp.low, clamp.high); i += 1 }
     }
 }
 
@@ -77,7 +77,7 @@ public enum GlobalAveragePool {
         for p in 0..<pixels {
             let row = input + p * channels
             var c = 0
-            while c + 16 <= channels { SIMD.store16(SIMD.load16(output + c) + SIMD.load16(row + c), output + c); c += 16 }
+            while c + 16 <= channels { Lanes.store16(Lanes.load16(output + c) + Lanes.load16(row + c), output + c); c += 16 }
             while c < channels { output[c] += row[c]; c += 1 }
         }
         let scale = 1 / Float(pixels)

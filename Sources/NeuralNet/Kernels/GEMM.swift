@@ -120,13 +120,13 @@ enum Epilogue {
             let line = c + row * columns
             var column = 0
             while column + 16 <= columns {
-                var value = SIMD.load16(line + column)
-                if let bias { value += SIMD.load16(bias + column) }
-                SIMD.store16(SIMD.clamp(value, low, high), line + column)
+                var value = Lanes.load16(line + column)
+                if let bias { value += Lanes.load16(bias + column) }
+                Lanes.store16(Lanes.clamp(value, low, high), line + column)
                 column += 16
             }
             while column < columns {
-                line[column] = SIMD.clamp(line[column] + (bias?[column] ?? 0), low, high)
+                line[column] = Lanes.clamp(line[column] + (bias?[column] ?? 0), low, high)
                 column += 1
             }
         }

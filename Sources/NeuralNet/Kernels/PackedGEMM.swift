@@ -97,7 +97,9 @@ func storeAcc(_ acc: SIMD16<Float>, _ bv: SIMD16<Float>, _ c: UnsafeMutablePoint
     if ep.last {
         v += bv
         // Lane loop, not `replacing(with:where:)`: LLVM turns this into vmaxps/vminps, the mask API into scalar code.
-        for lane in 0..<16 { let x = v[lane]; v[lane] = x < ep.lo ? ep.lo : (x > ep.hi ? ep.hi : x) }
+        // Bounds in locals so LLVM sees them loop-invariant and emits vmaxps/vminps.
+        let lo = ep.lo, hi = ep.hi
+        for lane in 0..<16 { let x = v[lane]; v[lane] = x < lo ? lo : (x > hi ? hi : x) }
     }
     let valid = ep.ncols - off
     if valid >= 16 {

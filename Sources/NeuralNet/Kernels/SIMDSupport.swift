@@ -5,7 +5,7 @@ import Dispatch
 /// Unaligned vector loads and stores on Float pointers, and clamps that compile to vmaxps/vminps.
 /// (The stdlib's `clamped`, `pointwiseMin` and `replacing(with:where:)` on SIMD types lower to
 /// per-lane scalar code with NaN checks here; a plain lane loop vectorises.)
-enum SIMD {
+enum Lanes {
     @inline(__always) static func clamp(_ x: Float, _ low: Float, _ high: Float) -> Float {
         x < low ? low : (x > high ? high : x)
     }
@@ -61,5 +61,31 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
             let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
             for index in start..<end { work(index) }
         }
+    }
+}
+
+/// A one-lane "vector" so the scalar channel tail can share the generic SIMD sweep code.
+struct SIMD1: SIMD {
+    typealias Scalar = Float
+    typealias MaskStorage = SIMD1Mask
+    var value: Float = 0
+    init() {}
+    var scalarCount: Int { 1 }
+    subscript(index: Int) -> Float {
+        get { value }
+        set { value = newValue }
+    }
+}
+
+/// Mask storage SIMD1 needs to conform to `SIMD`.
+struct SIMD1Mask: SIMD {
+    typealias Scalar = Int32
+    typealias MaskStorage = SIMD1Mask
+    var value: Int32 = 0
+    init() {}
+    var scalarCount: Int { 1 }
+    subscript(index: Int) -> Int32 {
+        get { value }
+        set { value = newValue }
     }
 }
