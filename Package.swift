@@ -51,7 +51,6 @@ let package = Package(
         .testTarget(
             name: "NeuralNetTests",
             dependencies: ["NeuralNet", "CHeapStats"],
-            resources: [.copy("Fixtures")],
             swiftSettings: kernelSettings
         ),
     ]

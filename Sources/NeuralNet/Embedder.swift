@@ -153,7 +153,7 @@ public final class Embedder: @unchecked Sendable {
 
     /// Convenience: embeds a tensor of shape [H, W, C] or [1, H, W, C] (allocates the result).
     public func embed(_ input: Tensor) throws(NeuralNetError) -> Tensor {
-        guard input.count == inputCount, input.shape.suffix(3) == inputShape[...] || input.shape == inputShape else {
+        guard input.shape == inputShape || input.shape == [1] + inputShape else {
             throw .shapeMismatch(layer: model.inputNames[0], expected: "\(inputShape) or [1] + \(inputShape)", found: input.shape)
         }
         var result = Tensor(shape: outputShape)
