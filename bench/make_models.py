@@ -25,17 +25,18 @@ tensorflowjs 4.22.0, tf2onnx 1.17.0, onnx 1.23.2, onnxruntime 1.31.1, ai-edge-li
 Fails (exit 1) if the TFLite or ONNX output differs from Keras by more than --tol.
 """
 import argparse
-import importlib.util
 import json
 import os
 import shutil
 import sys
 import tempfile
-import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tfjs_saver import load_tfjs_keras_saver  # noqa: E402
 import tensorflow as tf
 import tf_keras
 
@@ -47,25 +48,6 @@ MODELS = {
 }
 SEEDS = {"v1_025": 1025, "v1_100": 1100, "v2_100": 2100}
 INPUT_SEED = 7
-
-
-def load_tfjs_keras_saver():
-    """Returns tensorflowjs.converters.keras_h5_conversion.save_keras_model.
-
-    tensorflowjs/converters/__init__.py imports every converter, and with them
-    tensorflow_decision_forests, tensorflow_hub and jax, none of which the Keras path uses
-    (and TF-DF does not load against TF 2.21). Register a bare package object for
-    tensorflowjs.converters so only the submodules we ask for are imported.
-    """
-    if "tensorflowjs.converters" not in sys.modules:
-        spec = importlib.util.find_spec("tensorflowjs")
-        if spec is None:
-            raise SystemExit("tensorflowjs is not installed: run bench/setup-venv.sh")
-        pkg = types.ModuleType("tensorflowjs.converters")
-        pkg.__path__ = [os.path.join(os.path.dirname(spec.origin), "converters")]
-        sys.modules["tensorflowjs.converters"] = pkg
-    from tensorflowjs.converters.keras_h5_conversion import save_keras_model
-    return save_keras_model
 
 
 def randomise_batchnorm(model, rng):

@@ -42,12 +42,10 @@ h5py 3.14.0, on CPython 3.11):
 --out defaults to Tests/NeuralNetTests/Fixtures of the repo holding this script.
 """
 import argparse
-import importlib.util
 import json
 import os
 import shutil
 import sys
-import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -61,25 +59,8 @@ SHARD_BYTES = 1024
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_OUT = os.path.join(REPO, "Tests", "NeuralNetTests", "Fixtures")
-
-
-def load_tfjs_keras_saver():
-    """Returns tensorflowjs.converters.keras_h5_conversion.save_keras_model.
-
-    tensorflowjs/converters/__init__.py imports every converter, and with them
-    tensorflow_decision_forests, tensorflow_hub and jax, none of which the Keras path uses
-    (and TF-DF does not load against TF 2.21). Register a bare package object for
-    tensorflowjs.converters so only the submodules we ask for are imported.
-    """
-    if "tensorflowjs.converters" not in sys.modules:
-        spec = importlib.util.find_spec("tensorflowjs")
-        if spec is None:
-            raise SystemExit("tensorflowjs is not installed: run bench/setup-venv.sh")
-        pkg = types.ModuleType("tensorflowjs.converters")
-        pkg.__path__ = [os.path.join(os.path.dirname(spec.origin), "converters")]
-        sys.modules["tensorflowjs.converters"] = pkg
-    from tensorflowjs.converters.keras_h5_conversion import save_keras_model
-    return save_keras_model
+sys.path.insert(0, os.path.join(REPO, "bench"))
+from tfjs_saver import load_tfjs_keras_saver  # noqa: E402
 
 
 def randomise(model, rng, gamma_lo=0.5, gamma_hi=1.5):
