@@ -133,67 +133,51 @@ public enum DepthwiseConv2D {
         bias: UnsafePointer<Float>?, low: Float, high: Float, output: UnsafeMutablePointer<Float>, outY: Int, outX: Int
     ) {
         let channels = g.inputChannels
-        let firstY = outY * g.strideHeight - g.padding.top
-        // Kernel rows that land inside the image: [kernelYStart, kernelYEnd).
-        let kernelYStart = max(0, -firstY), kernelYEnd = min(g.kernelHeight, g.inputHeight - firstY)
-        do {
-            let firstX = outX * g.strideWidth - g.padding.left
-            let kernelXStart = max(0, -firstX), kernelXEnd = min(g.kernelWidth, g.inputWidth - firstX)
-            let out = output + (outY * g.outputWidth + outX) * channels
-            var channel = 0
-            // 16 channels at a time.
-            while channel + 16 <= channels {
-                var sum = bias.map { Lanes.load16($0 + channel) } ?? SIMD16<Float>()
-                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                    let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
-                    let weights = kernel + kernelY * g.kernelWidth * channels + channel
-                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                        sum.addProduct(Lanes.load16(row + kernelX * channels), Lanes.load16(weights + kernelX * channels))
-                    }
-                }
-                sum = Lanes.clamp(sum, low, high)
-                Lanes.store16(sum, out + channel)
-                channel += 16
-            }
-            // 8 and 4 channel tails.
-            if channel + 8 <= channels {
-                var sum = bias.map { Lanes.load8($0 + channel) } ?? SIMD8<Float>()
-                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                    let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
-                    let weights = kernel + kernelY * g.kernelWidth * channels + channel
-                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                        sum.addProduct(Lanes.load8(row + kernelX * channels), Lanes.load8(weights + kernelX * channels))
-                    }
-                }
-                sum = Lanes.clamp(sum, low, high)
-                Lanes.store8(sum, out + channel)
-                channel += 8
-            }
-            if channel + 4 <= channels {
-                var sum = bias.map { Lanes.load4($0 + channel) } ?? SIMD4<Float>()
-                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                    let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
-                    let weights = kernel + kernelY * g.kernelWidth * channels + channel
-                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                        sum.addProduct(Lanes.load4(row + kernelX * channels), Lanes.load4(weights + kernelX * channels))
-                    }
-                }
-                sum = Lanes.clamp(sum, low, high)
-                Lanes.store4(sum, out + channel)
-                channel += 4
-            }
-            // Scalar tail (C mod 4).
-            while channel < channels {
-                var sum: Float = bias?[channel] ?? 0
-                for kernelY in kernelYStart..<max(kernelYStart, kernelYEnd) {
-                    for kernelX in kernelXStart..<max(kernelXStart, kernelXEnd) {
-                        sum += input[((firstY + kernelY) * g.inputWidth + firstX + kernelX) * channels + channel]
-                            * kernel[(kernelY * g.kernelWidth + kernelX) * channels + channel]
-                    }
-                }
-                out[channel] = Lanes.clamp(sum, low, high)
-                channel += 1
+        var channel = 0
+        while channel + 16 <= channels {
+            pixelBlock(SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                       output: output, outY: outY, outX: outX, channel: channel)
+            channel += 16
+        }
+        if channel + 8 <= channels {
+            pixelBlock(SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                       output: output, outY: outY, outX: outX, channel: channel)
+            channel += 8
+        }
+        if channel + 4 <= channels {
+            pixelBlock(SIMD4<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                       output: output, outY: outY, outX: outX, channel: channel)
+            channel += 4
+        }
+        while channel < channels {
+            pixelBlock(SIMD1.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                       output: output, outY: outY, outX: outX, channel: channel)
+            channel += 1
+        }
+    }
+
+    /// Channels [channel, channel + V.scalarCount) of one output pixel; taps outside the image skipped.
+    @inline(__always)
+    static func pixelBlock<V: Swift.SIMD>(
+        _: V.Type, input: UnsafePointer<Float>, geometry g: ConvGeometry, kernel: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, low: Float, high: Float, output: UnsafeMutablePointer<Float>,
+        outY: Int, outX: Int, channel: Int
+    ) where V.Scalar == Float {
+        let channels = g.inputChannels
+        func load(_ pointer: UnsafePointer<Float>) -> V { UnsafeRawPointer(pointer).loadUnaligned(as: V.self) }
+        let firstY = outY * g.strideHeight - g.padding.top, firstX = outX * g.strideWidth - g.padding.left
+        // Kernel rows/columns that land inside the image.
+        let kernelYStart = max(0, -firstY), kernelYEnd = max(kernelYStart, min(g.kernelHeight, g.inputHeight - firstY))
+        let kernelXStart = max(0, -firstX), kernelXEnd = max(kernelXStart, min(g.kernelWidth, g.inputWidth - firstX))
+        var sum = bias.map { load($0 + channel) } ?? V()
+        for kernelY in kernelYStart..<kernelYEnd {
+            let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
+            let weights = kernel + kernelY * g.kernelWidth * channels + channel
+            for kernelX in kernelXStart..<kernelXEnd {
+                sum.addProduct(load(row + kernelX * channels), load(weights + kernelX * channels))
             }
         }
+        for lane in 0..<V.scalarCount { sum[lane] = Lanes.clamp(sum[lane], low, high) }
+        UnsafeMutableRawPointer(output + (outY * g.outputWidth + outX) * channels + channel).storeBytes(of: sum, as: V.self)
     }
 }

@@ -33,18 +33,6 @@ enum Lanes {
     @inline(__always) static func store16(_ value: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
     }
-    @inline(__always) static func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
-    }
-    @inline(__always) static func store8(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD8<Float>.self)
-    }
-    @inline(__always) static func load4(_ pointer: UnsafePointer<Float>) -> SIMD4<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD4<Float>.self)
-    }
-    @inline(__always) static func store4(_ value: SIMD4<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD4<Float>.self)
-    }
 }
 
 /// Runs `body(index)` for index in 0..<count, split into `threads` contiguous chunks (inline when 1).
