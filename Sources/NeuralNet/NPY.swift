@@ -1,5 +1,5 @@
-// NPY: numpy's array file format (numpy.lib.format, versions 1.0–3.0), little-endian float32 only,
-// C order. Hand-written because no maintained Swift package reads .npy and the format is a magic
+// NPY: numpy's array file format (numpy.lib.format, versions 1.0–3.0): little-endian float32, or
+// uint8 (read as Float 0…255, for 8-bit images), C order. Hand-written because no maintained Swift package reads .npy and the format is a magic
 // string, a Python-literal header dict and raw data. Writes version 1.0, header padded to 64 bytes.
 
 import Foundation
@@ -32,8 +32,10 @@ public enum NPY {
         guard let descr = value(of: "descr", in: header)?.trimmingCharacters(in: ["'", "\""]) else {
             throw .invalidNPY(path: path, reason: "header has no descr")
         }
-        guard descr == "<f4" || descr == "=f4" || descr == "f4" else {
-            throw .invalidNPY(path: path, reason: "dtype \(descr), expected little-endian float32 '<f4'")
+        let isFloat = descr == "<f4" || descr == "=f4" || descr == "f4"
+        let isByte = descr == "|u1" || descr == "u1" || descr == "<u1"
+        guard isFloat || isByte else {
+            throw .invalidNPY(path: path, reason: "dtype \(descr), expected little-endian float32 '<f4' or uint8 '|u1'")
         }
         guard let fortran = value(of: "fortran_order", in: header), fortran == "False" else {
             throw .invalidNPY(path: path, reason: "Fortran-ordered data (save a C-contiguous array)")
@@ -48,9 +50,11 @@ public enum NPY {
         }
         let count = shape.reduce(1, *)
         let dataStart = headerStart + headerLength
-        guard bytes.count - dataStart == 4 * count else {
-            throw .invalidNPY(path: path, reason: "shape \(shape) needs \(4 * count) data bytes, file has \(bytes.count - dataStart)")
+        let elementSize = isFloat ? 4 : 1
+        guard bytes.count - dataStart == elementSize * count else {
+            throw .invalidNPY(path: path, reason: "shape \(shape) needs \(elementSize * count) data bytes, file has \(bytes.count - dataStart)")
         }
+        if isByte { return Tensor(shape: shape, scalars: bytes[dataStart...].map { Float($0) }) }
         var scalars = [Float](repeating: 0, count: count)
         scalars.withUnsafeMutableBytes { destination in
             bytes.withUnsafeBytes { destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[dataStart...])) }
