@@ -27,6 +27,10 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // TF GraphDef (.pb) decoding for the MobileNet v1 importer (generated message code is committed).
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // PyTorch zip-format checkpoints (.pth / .pt) for the MobileNet v2 importer.
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         .systemLibrary(
@@ -36,7 +40,11 @@ let package = Package(
         ),
         .target(
             name: "NeuralNet",
-            dependencies: ["COpenBLAS"],
+            dependencies: [
+                "COpenBLAS",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             swiftSettings: kernelSettings
         ),
         .executableTarget(
