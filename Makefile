@@ -3,8 +3,8 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
-# System packages (Debian names). pkg-config lets SwiftPM find OpenBLAS through its .pc file.
-APT_PACKAGES := libopenblas-dev pkg-config
+# System packages (Debian names): OpenBLAS (GEMM), stb (image decoding); pkg-config lets SwiftPM find them.
+APT_PACKAGES := libopenblas-dev libstb-dev pkg-config
 
 # Target CPU for release kernels (see README "Build settings"): AVX-512 where the CPU has it,
 # else AVX2+FMA (haswell), else the x86-64 baseline. Override: make GESTUREPAD_TARGET_CPU=haswell …

@@ -24,6 +24,7 @@ let package = Package(
     products: [
         .executable(name: "gesturepad", targets: ["gesturepad"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
+        .library(name: "Capture", targets: ["Capture"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -38,6 +39,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CStbImage",
+            pkgConfig: "stb",
+            providers: [.apt(["libstb-dev"])]
+        ),
         .target(
             name: "NeuralNet",
             dependencies: [
@@ -47,10 +53,16 @@ let package = Package(
             ],
             swiftSettings: kernelSettings
         ),
+        .target(
+            name: "Capture",
+            dependencies: ["CStbImage"],
+            swiftSettings: kernelSettings
+        ),
         .executableTarget(
             name: "gesturepad",
             dependencies: [
                 "NeuralNet",
+                "Capture",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -59,6 +71,11 @@ let package = Package(
         .testTarget(
             name: "NeuralNetTests",
             dependencies: ["NeuralNet", "CHeapStats"],
+            swiftSettings: kernelSettings
+        ),
+        .testTarget(
+            name: "CaptureTests",
+            dependencies: ["Capture"],
             swiftSettings: kernelSettings
         ),
     ]

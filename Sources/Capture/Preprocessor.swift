@@ -1,0 +1,183 @@
+// Preprocessor: an RGB frame → a model input [S, S, 3] Float: centre-crop to a square, resize to
+// S×S with an antialiased bilinear (triangle) filter whose support widens with the downscale
+// factor — Pillow's `Image.resize(BILINEAR)` weights, so our inputs match the golden files' — an
+// optional horizontal mirror, and a per-channel affine normalisation (x·scale + offset).
+// Two twins: `reference` computes each output pixel from its 2-D taps; `run` is separable (rows,
+// then columns) with filters planned once per input size and no allocation per frame.
+// Legend: W H = input size, side = min(W, H) crop, S = output side.
+
+/// Per-channel affine map from 0…255 pixel values to model inputs.
+public struct PixelNormalization: Sendable, Equatable {
+    /// (scale, offset) for R, G, B: input = pixel · scale + offset.
+    public var channels: [(scale: Float, offset: Float)]
+
+    public init(channels: [(scale: Float, offset: Float)]) {
+        precondition(channels.count == 3, "three channels (R, G, B) expected")
+        self.channels = channels
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool {
+        zip(lhs.channels, rhs.channels).allSatisfy { $0.scale == $1.scale && $0.offset == $1.offset }
+    }
+}
+
+/// One-dimensional resampling weights: for each output index, a run of input taps.
+struct ResampleFilter: Equatable {
+    let inputSize: Int, outputSize: Int
+    /// First input index of each output's taps.
+    let starts: [Int]
+    /// Number of taps of each output.
+    let counts: [Int]
+    /// Tap weights, `taps` per output (zero-padded), each output's weights sum to 1.
+    let weights: [Float]
+    let taps: Int
+
+    /// Pillow's bilinear resampling (`ImagingResample`, triangle filter, support 1 · max(scale, 1)).
+    init(inputSize: Int, outputSize: Int) {
+        self.inputSize = inputSize
+        self.outputSize = outputSize
+        let scale = Double(inputSize) / Double(outputSize)
+        let filterScale = max(scale, 1)
+        let support = filterScale
+        let taps = Int(support.rounded(.up)) * 2 + 1
+        var starts = [Int](repeating: 0, count: outputSize), counts = starts
+        var weights = [Float](repeating: 0, count: outputSize * taps)
+        for output in 0..<outputSize {
+            let center = (Double(output) + 0.5) * scale
+            let first = max(0, Int(center - support + 0.5))
+            let end = min(inputSize, Int(center + support + 0.5))
+            var raw: [Double] = []
+            for input in first..<max(first, end) {
+                let distance = abs((Double(input) - center + 0.5) / filterScale)
+                raw.append(distance < 1 ? 1 - distance : 0)
+            }
+            let total = raw.reduce(0, +)
+            starts[output] = first
+            counts[output] = min(raw.count, taps)
+            for (index, weight) in raw.prefix(taps).enumerated() {
+                weights[output * taps + index] = Float(total > 0 ? weight / total : 0)
+            }
+        }
+        self.starts = starts
+        self.counts = counts
+        self.weights = weights
+        self.taps = taps
+    }
+}
+
+/// Turns frames into normalised model inputs of side `outputSize`.
+public final class Preprocessor {
+    public let outputSize: Int
+    public let mirror: Bool
+    public let normalization: PixelNormalization
+
+    /// Planned filters and the row-pass buffer for the last input size seen.
+    private var plannedSide = 0
+    private var filter: ResampleFilter?
+    private var rowPass: [Float] = []   // [side, S, 3] after the horizontal pass
+
+    public init(outputSize: Int = 224, mirror: Bool = false, normalization: PixelNormalization) {
+        precondition(outputSize > 0, "output size must be positive")
+        self.outputSize = outputSize
+        self.mirror = mirror
+        self.normalization = normalization
+    }
+
+    /// The centred square crop of a width × height frame: (x, y, side).
+    public static func centreCrop(width: Int, height: Int) -> (x: Int, y: Int, side: Int) {
+        let side = min(width, height)
+        return ((width - side) / 2, (height - side) / 2, side)
+    }
+
+    /// Plain definition: each output pixel is Σ wy·wx·pixel over its 2-D taps, then normalised → [S, S, 3].
+    public func reference(_ image: RGBImage) -> [Float] {
+        let crop = Self.centreCrop(width: image.width, height: image.height)
+        let filter = ResampleFilter(inputSize: crop.side, outputSize: outputSize)
+        var output = [Float](repeating: 0, count: outputSize * outputSize * 3)
+        for outY in 0..<outputSize {
+            for outX in 0..<outputSize {
+                let sourceX = mirror ? outputSize - 1 - outX : outX
+                for channel in 0..<3 {
+                    var sum: Float = 0
+                    for tapY in 0..<filter.counts[outY] {
+                        let y = crop.y + filter.starts[outY] + tapY
+                        var row: Float = 0
+                        for tapX in 0..<filter.counts[sourceX] {
+                            let x = crop.x + filter.starts[sourceX] + tapX
+                            row += filter.weights[sourceX * filter.taps + tapX] * Float(image.pixels[(y * image.width + x) * 3 + channel])
+                        }
+                        sum += filter.weights[outY * filter.taps + tapY] * row
+                    }
+                    let affine = normalization.channels[channel]
+                    output[(outY * outputSize + outX) * 3 + channel] = sum * affine.scale + affine.offset
+                }
+            }
+        }
+        return output
+    }
+
+    /// Fast twin: separable passes into `output` (S·S·3 floats). Allocates only when the input size changes.
+    public func run(pixels: UnsafePointer<UInt8>, width: Int, height: Int, into output: UnsafeMutablePointer<Float>) {
+        let crop = Self.centreCrop(width: width, height: height)
+        if plannedSide != crop.side {
+            filter = ResampleFilter(inputSize: crop.side, outputSize: outputSize)
+            rowPass = [Float](repeating: 0, count: crop.side * outputSize * 3)
+            plannedSide = crop.side
+        }
+        let filter = filter!
+        let size = outputSize, taps = filter.taps
+        rowPass.withUnsafeMutableBufferPointer { rows in
+            filter.weights.withUnsafeBufferPointer { weights in
+                // Horizontal pass over the crop's rows: [side, W] RGB bytes → [side, S, 3] floats (mirrored if asked).
+                for y in 0..<crop.side {
+                    let source = pixels + ((crop.y + y) * width + crop.x) * 3
+                    let destination = rows.baseAddress! + y * size * 3
+                    for outX in 0..<size {
+                        let sourceX = mirror ? size - 1 - outX : outX
+                        let start = filter.starts[sourceX], count = filter.counts[sourceX]
+                        let tap = weights.baseAddress! + sourceX * taps
+                        var red: Float = 0, green: Float = 0, blue: Float = 0
+                        for index in 0..<count {
+                            let pixel = source + (start + index) * 3
+                            red += tap[index] * Float(pixel[0])
+                            green += tap[index] * Float(pixel[1])
+                            blue += tap[index] * Float(pixel[2])
+                        }
+                        destination[outX * 3] = red
+                        destination[outX * 3 + 1] = green
+                        destination[outX * 3 + 2] = blue
+                    }
+                }
+                // Vertical pass with the normalisation fused: [side, S, 3] → [S, S, 3].
+                let (r, g, b) = (normalization.channels[0], normalization.channels[1], normalization.channels[2])
+                for outY in 0..<size {
+                    let start = filter.starts[outY], count = filter.counts[outY]
+                    let tap = weights.baseAddress! + outY * taps
+                    let destination = output + outY * size * 3
+                    for column in 0..<(size * 3) { destination[column] = 0 }
+                    for index in 0..<count {
+                        let weight = tap[index]
+                        let row = rows.baseAddress! + (start + index) * size * 3
+                        for column in 0..<(size * 3) { destination[column] += weight * row[column] }
+                    }
+                    for outX in 0..<size {
+                        destination[outX * 3] = destination[outX * 3] * r.scale + r.offset
+                        destination[outX * 3 + 1] = destination[outX * 3 + 1] * g.scale + g.offset
+                        destination[outX * 3 + 2] = destination[outX * 3 + 2] * b.scale + b.offset
+                    }
+                }
+            }
+        }
+    }
+
+    /// Convenience: the fast path on an `RGBImage`, returning a new [S, S, 3] buffer.
+    public func run(_ image: RGBImage) -> [Float] {
+        var output = [Float](repeating: 0, count: outputSize * outputSize * 3)
+        image.pixels.withUnsafeBufferPointer { pixels in
+            output.withUnsafeMutableBufferPointer { destination in
+                run(pixels: pixels.baseAddress!, width: image.width, height: image.height, into: destination.baseAddress!)
+            }
+        }
+        return output
+    }
+}
