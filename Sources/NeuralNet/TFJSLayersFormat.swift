@@ -168,8 +168,9 @@ public enum TFJSLayersFormat {
 
     /// Writes `model` as model.json + shards into `directory`, replacing it atomically.
     /// Weights go into one group, split into shards of at most `shardBytes` bytes.
+    /// `extraFiles` (name → bytes) are written into the same directory in the same atomic swap.
     public static func write(_ model: Model, to directory: String, shardBytes: Int = defaultShardBytes,
-                             metadata: JSONValue? = nil) throws(NeuralNetError) {
+                             metadata: JSONValue? = nil, extraFiles: [String: [UInt8]] = [:]) throws(NeuralNetError) {
         try validate(model)
         var blob: [UInt8] = []
         var entries: [WeightsManifestEntry] = []
@@ -199,6 +200,9 @@ public enum TFJSLayersFormat {
             for (index, name) in names.enumerated() {
                 let start = index * shardSize, end = min(start + shardSize, blob.count)
                 try FileIO.writeAtomically(Array(blob[start..<max(start, end)]), to: (staging as NSString).appendingPathComponent(name))
+            }
+            for (name, bytes) in extraFiles {
+                try FileIO.writeAtomically(bytes, to: (staging as NSString).appendingPathComponent(name))
             }
             try FileIO.writeAtomically(json, to: (staging as NSString).appendingPathComponent("model.json"))
         }

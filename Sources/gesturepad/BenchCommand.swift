@@ -1,11 +1,57 @@
 // `gesturepad bench …`: latency figures (not tests). bench/peers.py runs this beside onnxruntime
 // and LiteRT in the same session and prints ratios.
 import ArgumentParser
+import Capture
 import Foundation
 import NeuralNet
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self])
+
+    struct LayersBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "layers",
+            abstract: "Compare candidate embedding layers: how well each separates the same photo moved up/down/left/right "
+                + "(vs brightness and small jitter), its size and latency.")
+
+        @Option(name: .long, help: "Installed model name.")
+        var model: String
+
+        @Option(name: .long, help: "Photo to move around (the subject stands in for a hand).")
+        var image: String
+
+        @Option(name: .long, parsing: .upToNextOption, help: "Layers to compare.")
+        var layers: [String]
+
+        @Option(name: .long, help: "Shift as a fraction of the shorter image side.")
+        var shift: Double = 0.12
+
+        func run() throws {
+            let (loaded, metadata) = try ModelStore.userDefault().load(model)
+            let photo = try RGBImage.read(image)
+            let size = metadata.inputSize
+            let preprocessor = Preprocessor(outputSize: size, normalization: PixelNormalization(channels: metadata.normalization.affine))
+            let side = Double(min(photo.width, photo.height))
+            let step = Int(side * shift), jitter = max(1, Int(side * 0.03))
+            let directions = [("up", 0, -step), ("down", 0, step), ("left", -step, 0), ("right", step, 0)]
+            let variations = [(0, 0, Float(1)), (jitter, 0, 0.85), (-jitter, 0, 1.15), (0, jitter, 1), (0, -jitter, 0.85), (jitter, jitter, 1.15)]
+            let inputs: [[Tensor]] = directions.map { _, dx, dy in
+                variations.map { jx, jy, brightness in
+                    Tensor(shape: [size, size, 3], scalars: preprocessor.run(photo.shifted(dx: dx + jx, dy: dy + jy).brightened(by: brightness)))
+                }
+            }
+            print("model \(model), \(image), shift ±\(step) px, \(variations.count) variations per direction")
+            for layer in layers {
+                let embedder = try Embedder(model: loaded, outputLayer: layer, inputShape: [size, size, 3])
+                let groups = try inputs.map { group in try group.map { try embedder.embed($0).scalars } }
+                let report = EmbedBenchmark.run(embedder, modelName: model, runs: 20, warmup: 3, targetCPU: BuildInfo.targetCPU)
+                let separability = Separability(groups: groups)
+                print("\(layer) \(embedder.outputShape) dims \(embedder.outputCount): separability \(formatted(separability.ratio, decimals: 2)) "
+                    + "(between \(formatted(separability.between, decimals: 3)), within \(formatted(separability.within, decimals: 3))), "
+                    + "embed median \(formatted(report.medianMilliseconds, decimals: 2)) ms")
+            }
+        }
+    }
 
     struct EmbedBench: ParsableCommand {
         static let configuration = CommandConfiguration(

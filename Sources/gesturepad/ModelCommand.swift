@@ -1,10 +1,65 @@
 // `gesturepad model …`: inspect model directories.
 import ArgumentParser
+import Foundation
 import NeuralNet
 
 struct ModelCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "model", abstract: "Inspect models.", subcommands: [Inspect.self])
+        commandName: "model", abstract: "Import, list and inspect models.",
+        subcommands: [Import.self, List.self, Inspect.self])
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a TF GraphDef (.pb, MobileNet v1), a PyTorch checkpoint (.pth, MobileNetV2) or a TF.js "
+                + "Layers directory into $XDG_DATA_HOME/gesturepad/models/NAME.")
+
+        @Argument(help: "The model file or TF.js Layers directory.")
+        var file: String
+
+        @Option(name: .long, help: "Name to install as (default: from the architecture, e.g. mobilenet_v1_1.0_224).")
+        var name: String?
+
+        @Option(name: .long, help: "JSON file with the list of class names of the classifier output.")
+        var classNames: String?
+
+        @Flag(name: .long, help: "Import even when a model of that name from the same file (sha256) is installed.")
+        var force = false
+
+        func run() throws {
+            let store = ModelStore.userDefault()
+            let names = try classNames.map(readClassNames) ?? []
+            if !force, let name, ModelImporter.isCurrent(name, in: store, source: file) {
+                print("\(name) is already installed from this file by this gesturepad; --force to import again")
+                return
+            }
+            let (model, metadata) = try ModelImporter.importModel(from: file, name: name, classNames: names)
+            try store.install(model, metadata: metadata)
+            print("installed \(metadata.name) (\(metadata.architecture), \(model.layers.count) layers, "
+                + "\(model.parameterCount) parameters) in \(store.directory(of: metadata.name))")
+        }
+    }
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List installed models.")
+
+        func run() throws {
+            let store = ModelStore.userDefault()
+            let entries = store.list()
+            if entries.isEmpty {
+                print("no models in \(store.root); run `make models` or `gesturepad model import FILE`")
+                return
+            }
+            for (name, result) in entries {
+                switch result {
+                case .success(let m):
+                    print("\(name)  \(m.architecture) α=\(m.widthMultiplier) \(m.inputSize)px  input \(m.normalization.rawValue)  "
+                        + "embedding \(m.embeddingLayer)  classes \(m.classNames.count)  from \(m.source.file)")
+                case .failure(let error):
+                    print("\(name)  unreadable: \(error)")
+                }
+            }
+        }
+    }
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -32,6 +87,15 @@ struct ModelCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// Reads a JSON array of strings.
+func readClassNames(_ path: String) throws -> [String] {
+    let bytes = try FileIO.read(path)
+    guard let names = try? JSONDecoder().decode([String].self, from: Data(bytes)) else {
+        throw ValidationError("\(path) should be a JSON array of class names")
+    }
+    return names
 }
 
 /// "224x224x3" → [224, 224, 3].
