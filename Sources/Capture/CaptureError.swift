@@ -9,6 +9,9 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
     /// An image is too small for the requested processing.
     case imageTooSmall(path: String, width: Int, height: Int, minimum: Int)
 
+    /// A frame's format or size cannot be preprocessed (the reason says which and why).
+    case unsupportedFrameFormat(format: String, reason: String)
+
     public var description: String {
         switch self {
         case .fileUnreadable(let path, let reason):
@@ -17,6 +20,8 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot decode \(path) as an image (\(reason)). gesturepad reads PNG, JPEG, BMP, GIF, TGA and PNM."
         case .imageTooSmall(let path, let width, let height, let minimum):
             return "\(path) is \(width)×\(height); at least \(minimum)×\(minimum) pixels are needed."
+        case .unsupportedFrameFormat(let format, let reason):
+            return "cannot preprocess a \(format) frame: \(reason)."
         }
     }
 }

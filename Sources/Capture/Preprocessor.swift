@@ -65,6 +65,21 @@ struct ResampleFilter: Equatable {
     }
 }
 
+/// Planned state of the frame path: the resampling filter and the [S, rowFloats] vertical-pass buffer.
+final class FramePlan {
+    let filter: ResampleFilter
+    let side: Int
+    let rowFloats: Int
+    var columns: [Float]
+
+    init(filter: ResampleFilter, side: Int, rowFloats: Int, rows: Int) {
+        self.filter = filter
+        self.side = side
+        self.rowFloats = rowFloats
+        columns = [Float](repeating: 0, count: rows * rowFloats)
+    }
+}
+
 /// Turns frames into normalised model inputs of side `outputSize`.
 public final class Preprocessor {
     public let outputSize: Int
@@ -75,6 +90,8 @@ public final class Preprocessor {
     private var plannedSide = 0
     private var filter: ResampleFilter?
     private var rowPass: [Float] = []   // [side, S, 3] after the horizontal pass
+    /// The frame path's plan (FramePreprocessing.swift).
+    private var framePlanCache: FramePlan?
 
     public init(outputSize: Int = 224, mirror: Bool = false, normalization: PixelNormalization) {
         precondition(outputSize > 0, "output size must be positive")
@@ -91,7 +108,14 @@ public final class Preprocessor {
 
     /// Plain definition: each output pixel is Σ wy·wx·pixel over its 2-D taps, then normalised → [S, S, 3].
     public func reference(_ image: RGBImage) -> [Float] {
-        let crop = Self.centreCrop(width: image.width, height: image.height)
+        reference(rgb: image.pixels.map(Float.init), width: image.width, height: image.height)
+    }
+
+    /// The 2-D reference on an RGB image given as floats [H, W, 3] in 0…255.
+    /// `evenCropX` moves the crop left by one pixel if needed so chroma pairs stay whole (4:2:x frames).
+    func reference(rgb: [Float], width: Int, height: Int, evenCropX: Bool = false) -> [Float] {
+        var crop = Self.centreCrop(width: width, height: height)
+        if evenCropX { crop.x &= ~1 }
         let filter = ResampleFilter(inputSize: crop.side, outputSize: outputSize)
         var output = [Float](repeating: 0, count: outputSize * outputSize * 3)
         for outY in 0..<outputSize {
@@ -104,7 +128,7 @@ public final class Preprocessor {
                         var row: Float = 0
                         for tapX in 0..<filter.counts[sourceX] {
                             let x = crop.x + filter.starts[sourceX] + tapX
-                            row += filter.weights[sourceX * filter.taps + tapX] * Float(image.pixels[(y * image.width + x) * 3 + channel])
+                            row += filter.weights[sourceX * filter.taps + tapX] * rgb[(y * width + x) * 3 + channel]
                         }
                         sum += filter.weights[outY * filter.taps + tapY] * row
                     }
@@ -114,6 +138,15 @@ public final class Preprocessor {
             }
         }
         return output
+    }
+
+    /// Filters and the vertical-pass buffer of the frame path for crop side `side`, planned once per size.
+    func framePlan(side: Int, rowFloats: Int) -> FramePlan {
+        if let plan = framePlanCache, plan.side == side, plan.rowFloats == rowFloats { return plan }
+        let plan = FramePlan(filter: ResampleFilter(inputSize: side, outputSize: outputSize), side: side,
+                             rowFloats: rowFloats, rows: outputSize)
+        framePlanCache = plan
+        return plan
     }
 
     /// Fast twin: separable passes into `output` (S·S·3 floats). Allocates only when the input size changes.
