@@ -6,7 +6,32 @@ import Foundation
 import NeuralNet
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self, CaptureBench.self])
+
+    struct CaptureBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "capture",
+            abstract: "Per-frame convert + crop + resize + normalise time of a synthetic frame in each pixel format.")
+
+        @Option(name: .long, help: "Frame width.") var width: Int = 640
+        @Option(name: .long, help: "Frame height.") var height: Int = 480
+        @Option(name: .long, help: "Timed frames per format.") var runs: Int = 300
+        @Flag(name: .long, help: "Print one JSON object instead of text.") var json = false
+
+        func run() throws {
+            let report = try CaptureBenchmark.run(width: width, height: height, runs: runs)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print("\(width)×\(height) → \(report.outputSize)×\(report.outputSize)×3, \(runs) frames, target CPU \(BuildInfo.targetCPU)")
+            for entry in report.entries {
+                print("  \(entry.format): median \(formatted(entry.medianMilliseconds, decimals: 3)) ms, p10 \(formatted(entry.p10Milliseconds, decimals: 3)) ms")
+            }
+        }
+    }
 
     struct LayersBench: ParsableCommand {
         static let configuration = CommandConfiguration(

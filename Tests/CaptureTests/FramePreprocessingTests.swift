@@ -8,48 +8,10 @@ import Foundation
 import Testing
 @testable import Capture
 
-/// Bytes of `card` in `format` (full-range BT.601; chroma averaged over each 2 or 2×2 block).
-func frameBytes(_ card: RGBImage, _ format: PixelFormat) -> [UInt8] {
-    let width = card.width, height = card.height
-    func yuv(_ x: Int, _ y: Int) -> (Float, Float, Float) {
-        let base = (y * width + x) * 3
-        let r = Float(card.pixels[base]), g = Float(card.pixels[base + 1]), b = Float(card.pixels[base + 2])
-        return (0.299 * r + 0.587 * g + 0.114 * b, 128 - 0.168736 * r - 0.331264 * g + 0.5 * b, 128 + 0.5 * r - 0.418688 * g - 0.081312 * b)
-    }
-    func byte(_ value: Float) -> UInt8 { UInt8(min(max(value.rounded(), 0), 255)) }
-    switch format {
-    case .rgb24:
-        return card.pixels
-    case .yuyv:
-        var bytes: [UInt8] = []
-        for y in 0..<height {
-            for pair in stride(from: 0, to: width, by: 2) {
-                let first = yuv(pair, y), second = yuv(min(pair + 1, width - 1), y)
-                bytes += [byte(first.0), byte((first.1 + second.1) / 2), byte(second.0), byte((first.2 + second.2) / 2)]
-            }
-        }
-        return bytes
-    case .yuv444:
-        let all = (0..<height).flatMap { y in (0..<width).map { x in yuv(x, y) } }
-        return all.map { byte($0.0) } + all.map { byte($0.1) } + all.map { byte($0.2) }
-    case .yuv420:
-        var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
-        for y in 0..<height { for x in 0..<width { luma.append(byte(yuv(x, y).0)) } }
-        for y in stride(from: 0, to: height, by: 2) {
-            for x in stride(from: 0, to: width, by: 2) {
-                let samples = [(x, y), (min(x + 1, width - 1), y), (x, min(y + 1, height - 1)), (min(x + 1, width - 1), min(y + 1, height - 1))].map { yuv($0.0, $0.1) }
-                u.append(byte(samples.map(\.1).reduce(0, +) / 4))
-                v.append(byte(samples.map(\.2).reduce(0, +) / 4))
-            }
-        }
-        return luma + u + v
-    case .mjpeg:
-        return []
-    }
-}
+func frameBytes(_ card: RGBImage, _ format: PixelFormat) -> [UInt8] { TestPattern.bytes(of: card, as: format) }
 
 func withFrame<R>(_ bytes: [UInt8], width: Int, height: Int, format: PixelFormat, _ body: (FrameView) throws -> R) rethrows -> R {
-    let bytesPerLine = format == .rgb24 ? width * 3 : (format == .yuyv ? ((width + 1) / 2) * 4 : width)
+    let bytesPerLine = TestPattern.bytesPerLine(width: width, format: format)
     return try bytes.withUnsafeBytes { raw in
         try body(FrameView(width: width, height: height, format: format, bytesPerLine: bytesPerLine, bytes: raw,
                            sequence: 0, timestampNanoseconds: 0))

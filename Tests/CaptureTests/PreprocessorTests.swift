@@ -5,19 +5,8 @@ import Foundation
 import Testing
 @testable import Capture
 
-/// A deterministic test card: gradients plus a checkerboard so every resize tap matters.
-func testCard(width: Int, height: Int) -> RGBImage {
-    var pixels = [UInt8](repeating: 0, count: width * height * 3)
-    for y in 0..<height {
-        for x in 0..<width {
-            let base = (y * width + x) * 3
-            pixels[base] = UInt8((x * 255) / max(width - 1, 1))
-            pixels[base + 1] = UInt8((y * 255) / max(height - 1, 1))
-            pixels[base + 2] = ((x / 3 + y / 5) % 2 == 0) ? 230 : 20
-        }
-    }
-    return RGBImage(width: width, height: height, pixels: pixels)
-}
+/// The deterministic test card (gradients plus a checkerboard, so every resize tap matters).
+func testCard(width: Int, height: Int) -> RGBImage { TestPattern.image(width: width, height: height) }
 
 let symmetric = PixelNormalization(channels: Array(repeating: (Float(1) / 127.5, -1), count: 3))
 
