@@ -53,6 +53,11 @@ let package = Package(
             pkgConfig: "stb",
             providers: [.apt(["libstb-dev"])]
         ),
+        .systemLibrary(
+            name: "CV4L2",
+            pkgConfig: "libv4l2",
+            providers: [.apt(["libv4l-dev"])]
+        ),
         .target(
             name: "NeuralNet",
             dependencies: [
@@ -65,7 +70,7 @@ let package = Package(
         ),
         .target(
             name: "Capture",
-            dependencies: ["CStbImage"],
+            dependencies: ["CStbImage", "CV4L2"],
             swiftSettings: kernelSettings
         ),
         .executableTarget(

@@ -1,26 +1,92 @@
-// `gesturepad embed`: one .npy image tensor in, the cut layer's activation out as .npy.
+// `gesturepad embed`: an .npy image tensor, or frames from a source (recording, image, camera),
+// through the embedder; the cut layer's activations are saved as .npy.
 import ArgumentParser
+import Capture
+import Foundation
 import NeuralNet
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the embedder on a float32 .npy image tensor [1,H,W,3] or [H,W,3] and save the activation.")
+        abstract: "Run the embedder on a float32 .npy tensor [1,H,W,3] / [H,W,3], or on frames from --source, and save the activations.")
 
-    @OptionGroup var modelOptions: ModelOptions
+    @Option(name: .long, help: "Model: an installed name (see `gesturepad model list`) or a TF.js Layers directory.")
+    var model: String
+
+    @Option(name: .long, help: "Layer whose activation is the embedding (default: the model's embedding layer).")
+    var layer: String?
+
+    @Option(name: .long, help: "Threads for the kernels and OpenBLAS.")
+    var threads: Int = 1
 
     @Option(name: .long, help: "Input .npy (float32, already normalised).")
-    var input: String
+    var input: String?
 
-    @Option(name: .long, help: "Output .npy path (float32, shape [1, …] of the cut layer).")
+    @Option(name: .long, help: "Frames instead of --input: a .y4m recording, an image file, or a camera (/dev/video0, by-id name).")
+    var source: String?
+
+    @Option(name: .long, help: "With --source: how many frames to embed.")
+    var frames: Int = 1
+
+    @Flag(name: .long, help: "With --source: mirror frames horizontally (as a selfie view).")
+    var mirror = false
+
+    @Option(name: .long, help: "Output .npy path (float32, shape [N, …] of the cut layer).")
     var output: String
 
-    func run() throws {
-        let tensor = try NPY.read(input)
-        let imageShape = tensor.shape.count == 4 && tensor.shape[0] == 1 ? Array(tensor.shape.dropFirst()) : tensor.shape
-        let embedder = try Embedder(directory: modelOptions.model, outputLayer: modelOptions.layer,
-                                    inputShape: imageShape, threads: modelOptions.threads)
-        let activation = try embedder.embed(tensor)
-        try NPY.write(activation.reshaped(to: [1] + activation.shape), to: output)
-        print("\(embedder.outputLayer) \(activation.shape) → \(output)")
+    func validate() throws {
+        guard (input == nil) != (source == nil) else { throw ValidationError("give exactly one of --input X.npy or --source S") }
+        guard threads >= 1, frames >= 1 else { throw ValidationError("--threads and --frames must be at least 1") }
     }
+
+    func run() throws {
+        let (loaded, metadata) = try loadModel(model)
+        let cut = layer ?? metadata?.embeddingLayer
+        if let input {
+            let tensor = try NPY.read(input)
+            let imageShape = tensor.shape.count == 4 && tensor.shape[0] == 1 ? Array(tensor.shape.dropFirst()) : tensor.shape
+            let embedder = try Embedder(model: loaded, outputLayer: cut, inputShape: imageShape, threads: threads)
+            let activation = try embedder.embed(tensor)
+            try NPY.write(activation.reshaped(to: [1] + activation.shape), to: output)
+            print("\(embedder.outputLayer) \(activation.shape) → \(output)")
+            return
+        }
+        let size = metadata?.inputSize ?? 224
+        let embedder = try Embedder(model: loaded, outputLayer: cut, inputShape: [size, size, 3], threads: threads)
+        let normalization = metadata?.normalization ?? .symmetric
+        let preprocessor = Preprocessor(outputSize: size, mirror: mirror, normalization: PixelNormalization(channels: normalization.affine))
+        let frameSource = try FrameSources.open(source!)
+        defer { frameSource.close() }
+        var image = [Float](repeating: 0, count: size * size * 3)
+        var embedding = [Float](repeating: 0, count: embedder.outputCount)
+        var all: [Float] = []
+        var count = 0
+        while count < frames {
+            var failure: CaptureError?
+            let delivered = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
+                image.withUnsafeMutableBufferPointer { buffer in
+                    do throws(CaptureError) { try preprocessor.run(frame: frame, into: buffer.baseAddress!) } catch { failure = error }
+                }
+            }
+            if let failure { throw failure }
+            guard delivered != nil else { break }  // end of a finite source
+            image.withUnsafeBufferPointer { source in
+                embedding.withUnsafeMutableBufferPointer { embedder.embed(source.baseAddress!, into: $0.baseAddress!) }
+            }
+            all += embedding
+            count += 1
+        }
+        guard count > 0 else { throw ValidationError("\(source!) delivered no frames") }
+        try NPY.write(Tensor(shape: [count] + embedder.outputShape, scalars: all), to: output)
+        print("\(count) frame(s) from \(frameSource.sourceDescription) → \(embedder.outputLayer) \(embedder.outputShape) → \(output)")
+    }
+}
+
+/// An installed model by name, or a TF.js Layers directory (with its gesturepad.json if present).
+func loadModel(_ nameOrDirectory: String) throws -> (Model, ModelMetadata?) {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: nameOrDirectory, isDirectory: &isDirectory) {
+        return (try TFJSLayersFormat.read(nameOrDirectory), try? ModelMetadata.read(directory: nameOrDirectory))
+    }
+    let (model, metadata) = try ModelStore.userDefault().load(nameOrDirectory)
+    return (model, metadata)
 }
