@@ -86,11 +86,13 @@ let package = Package(
         .testTarget(
             name: "NeuralNetTests",
             dependencies: ["NeuralNet", "CHeapStats"],
+            exclude: ["Fixtures", "Golden"],
             swiftSettings: kernelSettings
         ),
         .testTarget(
             name: "CaptureTests",
             dependencies: ["Capture", "NeuralNet"],
+            exclude: ["Fixtures"],
             swiftSettings: kernelSettings
         ),
     ]
