@@ -69,7 +69,7 @@ test: fetch-models
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 \
 	  GESTUREPAD_MOBILENET_V1_PB="$(MODEL_FILES)/mobilenet_v1_1.0_224.pb" \
 	  GESTUREPAD_MOBILENET_V2_PTH="$(MODEL_FILES)/mobilenet_v2-b0353104.pth" $(SWIFT) test --skip-build
-	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
+	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter 'noAllocationPerCall|V4L2CameraAllocationTests'
 
 # Embedder latency of a seeded random MobileNet v1 (see bench/ for the peer comparison).
 bench: release

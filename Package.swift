@@ -91,7 +91,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CaptureTests",
-            dependencies: ["Capture", "NeuralNet"],
+            dependencies: ["Capture", "NeuralNet", "CHeapStats"],
             exclude: ["Fixtures"],
             swiftSettings: kernelSettings
         ),

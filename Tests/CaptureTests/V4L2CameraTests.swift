@@ -424,3 +424,40 @@ struct V4L2CameraTests {
         #expect(sizes.closest(width: 643, height: 2000)! == (640, 1080))
     }
 }
+
+#if canImport(CHeapStats)
+import CHeapStats
+import Foundation
+
+/// glibc's heap counters are process-wide, so concurrent tests disturb them: like the embedder's test, this runs only
+/// in a process of its own (GESTUREPAD_ISOLATED_TESTS=1) and needs CaptureTests to depend on CHeapStats.
+@Suite("Capture: V4L2 camera allocations")
+struct V4L2CameraAllocationTests {
+    @Test("withNextFrame allocates nothing per frame (glibc heap counters)",
+          .enabled(if: ProcessInfo.processInfo.environment["GESTUREPAD_ISOLATED_TESTS"] == "1",
+                   "needs a process of its own: run with --filter V4L2CameraAllocationTests"))
+    func noAllocationPerFrame() throws {
+        let device = FakeV4L2Device()
+        device.logsCalls = false
+        let camera = try openCamera(device)
+        let frame = yuyvFrame(width: 8, height: 4, seed: 9)
+        var time: UInt64 = 1_000_000_000
+        func oneFrame() throws {
+            device.capture(frame, at: time)
+            device.capture(frame, at: time + 1_000_000)   // two ready: one stale, requeued
+            time += 33_000_000
+            _ = try camera.withNextFrame(timeoutMilliseconds: 10) { view in view.bytes.count + Int(view.sequence) }
+        }
+        var deltas: [Int] = []
+        for _ in 0..<10 {
+            for _ in 0..<8 { try oneFrame() }   // warm: arrays in the fake and the meter reach their capacity
+            let before = gp_heap_bytes_in_use()
+            for _ in 0..<100 { try oneFrame() }
+            let after = gp_heap_bytes_in_use()
+            deltas.append(Int(after) - Int(before))
+            if deltas.last == 0 { break }
+        }
+        #expect(deltas.contains(0), "heap grew by \(deltas) bytes over 100 frames")
+    }
+}
+#endif

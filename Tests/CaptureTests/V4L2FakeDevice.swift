@@ -96,10 +96,14 @@ final class FakeV4L2Device: V4L2System {
     var scriptedFailures: [String: [Int32]] = [:]
     /// Paths whose every open fails with this errno (a node owned by root:video, mode 0660: EACCES).
     var openRefusals: [String: Int32] = [:]
-    /// Called on every poll before answering: a test's camera can produce frames "while we wait".
-    var onPoll: ((FakeV4L2Device) -> Void)?
-    /// Every call in order, for example "open /dev/video0", "VIDIOC_DQBUF 2", "VIDIOC_DQBUF EAGAIN", "munmap 1".
+    /// Every call in order, for example "open /dev/video0", "VIDIOC_DQBUF 2", "VIDIOC_DQBUF EAGAIN", "munmap".
     private(set) var calls: [String] = []
+    /// Whether `calls` records anything (off for allocation tests: the log itself allocates).
+    var logsCalls = true
+
+    private func log(_ entry: @autoclosure () -> String) {
+        if logsCalls { calls.append(entry()) }
+    }
 
     private var descriptors: [Int32: String] = [:]
     private var nextDescriptor: Int32 = 3
@@ -187,7 +191,7 @@ final class FakeV4L2Device: V4L2System {
     // MARK: V4L2System
 
     func open(_ path: String) -> Result<Int32, SystemErrorNumber> {
-        calls.append("open \(path)")
+        log("open \(path)")
         if let failure = scripted("open") { return .failure(failure) }
         if let refusal = openRefusals[path] { return .failure(SystemErrorNumber(refusal)) }
         guard nodes[path] != nil else { return .failure(SystemErrorNumber(ENOENT)) }
@@ -198,7 +202,7 @@ final class FakeV4L2Device: V4L2System {
     }
 
     func close(_ descriptor: Int32) -> Result<Void, SystemErrorNumber> {
-        calls.append("close")
+        log("close")
         guard let path = descriptors.removeValue(forKey: descriptor) else { return .failure(SystemErrorNumber(EBADF)) }
         lostDescriptors.remove(descriptor)
         if let node = nodes[path], !descriptors.values.contains(path) {
@@ -211,7 +215,7 @@ final class FakeV4L2Device: V4L2System {
     }
 
     func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<UnsafeMutableRawPointer, SystemErrorNumber> {
-        calls.append("mmap \(offset / 4096)")
+        log("mmap \(offset / 4096)")
         if let failure = scripted("mmap") { return .failure(failure) }
         guard let node = node(descriptor) else { return .failure(SystemErrorNumber(ENODEV)) }
         let index = Int(offset / 4096)
@@ -222,13 +226,12 @@ final class FakeV4L2Device: V4L2System {
     }
 
     func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, SystemErrorNumber> {
-        calls.append("munmap")
+        log("munmap")
         return .success(())
     }
 
     func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, SystemErrorNumber> {
-        calls.append("poll \(timeoutMilliseconds)")
-        onPoll?(self)
+        log("poll \(timeoutMilliseconds)")
         if let failure = scripted("poll") { return .failure(failure) }
         if lostDescriptors.contains(descriptor) { return .success([.error, .hangUp]) }
         guard let node = node(descriptor) else { return .success(.invalid) }
@@ -276,7 +279,7 @@ final class FakeV4L2Device: V4L2System {
     func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber> {
         let name = Self.requestNames[request] ?? "ioctl 0x\(String(request, radix: 16))"
         var detail = ""
-        defer { calls.append(detail.isEmpty ? name : "\(name) \(detail)") }
+        defer { log(detail.isEmpty ? name : "\(name) \(detail)") }
         if let failure = scripted(name) { detail = failure.name; return .failure(failure) }
         if lostDescriptors.contains(descriptor) { detail = "ENODEV"; return .failure(SystemErrorNumber(ENODEV)) }
         guard let node = node(descriptor) else { detail = "EBADF"; return .failure(SystemErrorNumber(EBADF)) }
