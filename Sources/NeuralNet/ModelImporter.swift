@@ -38,7 +38,7 @@ public enum EmbeddingLayerChoice {
 /// Imports model files into `Model` + `ModelMetadata`.
 public enum ModelImporter {
     /// Bumped whenever imported models or their metadata change; installs from an older version are redone.
-    public static let version = 2
+    public static let version = 3
 
     /// Whether `store` already holds `name` imported from the file at `path` by this importer version.
     public static func isCurrent(_ name: String, in store: ModelStore, source path: String) -> Bool {

@@ -343,8 +343,11 @@ enum TopologyWriter {
         let layers: [JSONValue] = model.layers.map { layer in
             var config = layerConfig(layer.kind)
             config["name"] = .string(layer.name)
-            config["trainable"] = true
-            if case .input = layer.kind {} else { config["dtype"] = "float32" }
+            // Keras' InputLayer rejects `trainable` ("Unrecognized keyword arguments"); other layers take it.
+            if case .input = layer.kind {} else {
+                config["trainable"] = true
+                config["dtype"] = "float32"
+            }
             let inbound: [JSONValue] = layer.inbound.map { .array([.string($0), 0, 0, .object([:])]) }
             return [
                 "class_name": .string(layer.kind.className), "name": .string(layer.name),

@@ -93,6 +93,17 @@ struct TFJSLayersFormatTests {
         }
     }
 
+    @Test("written layer configs carry only keys Keras accepts (InputLayer has no `trainable`)")
+    func kerasLoadableConfigs() throws {
+        let (_, directory) = try writeSmall()
+        var layers: [[String: Any]] = []
+        try editModelJSON(directory) { json in layers = layersOf(json) }
+        let input = layers.first { ($0["class_name"] as? String) == "InputLayer" }!["config"] as! [String: Any]
+        #expect(Set(input.keys) == ["batch_input_shape", "dtype", "sparse", "name"])
+        let conv = layers.first { ($0["class_name"] as? String) == "Conv2D" }!["config"] as! [String: Any]
+        #expect(conv["trainable"] as? Bool == true && conv["dtype"] as? String == "float32")
+    }
+
     @Test("a loaded model runs: embedder equals the reference path on it")
     func loadedModelRuns() throws {
         let (model, directory) = try writeSmall()
