@@ -2,7 +2,11 @@
 """Times gesturepad's embedding forward pass against LiteRT and onnxruntime.
 
 Uses the models written by bench/make_models.py (<models-dir>/<name>/{tfjs/, model.tflite,
-model.onnx, input.npy, expected.npy, info.json}). Engines, all single-threaded by default:
+model.onnx, input.npy, expected.npy, info.json}): the random-weight v1_025, v1_100, v2_100,
+plus v1_real and v2_real (the installed pretrained MobileNets cut at their gesturepad.json
+embedding layer, conv_pw_13_relu and block_15_add; input: the chelsea photo) when their
+directories exist. Each model is cut at the "layer" of its info.json for every engine.
+Engines, all single-threaded by default:
 
   litert      ai_edge_litert Interpreter, num_threads=N (XNNPACK delegate is the default)
   onnxruntime CPUExecutionProvider, intra_op=N, inter_op=1, sequential, all graph opts
@@ -36,6 +40,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 MODEL_NAMES = ["v1_025", "v1_100", "v2_100"]
+REAL_NAMES = ["v1_real", "v2_real"]  # included by default when <models-dir>/<name>/ exists
 DEFAULT_GP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "gesturepad")
 WARMUP = 5
 
@@ -134,8 +139,10 @@ def versions():
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models-dir", default="/tmp/gp-bench/models")
-    ap.add_argument("--models", default=",".join(MODEL_NAMES),
-                    help="comma-separated subset of " + ",".join(MODEL_NAMES))
+    ap.add_argument("--models", default=None,
+                    help="comma-separated model directory names (default: "
+                    + ",".join(MODEL_NAMES) + ", plus " + ",".join(REAL_NAMES)
+                    + " where present)")
     ap.add_argument("--runs", type=int, default=30, help="timed runs per block")
     ap.add_argument("--rounds", type=int, default=5, help="shuffled rounds")
     ap.add_argument("--threads", type=int, default=1)
@@ -146,7 +153,11 @@ def main():
     ap.add_argument("--json", metavar="OUT", help="also write the results as JSON here")
     a = ap.parse_args()
 
-    names = [n for n in a.models.split(",") if n]
+    if a.models is None:
+        names = MODEL_NAMES + [n for n in REAL_NAMES
+                               if os.path.isfile(os.path.join(a.models_dir, n, "info.json"))]
+    else:
+        names = [n for n in a.models.split(",") if n]
     models = {}
     for n in names:
         d = os.path.join(a.models_dir, n)
@@ -171,7 +182,7 @@ def main():
     notes = []
     if gp_ok and not (os.path.isfile(a.gesturepad) and os.access(a.gesturepad, os.X_OK)):
         notes.append(f"NOTE: gesturepad binary not found at {a.gesturepad} "
-                     "(build it with `swift build -c release`, or pass --gesturepad PATH); "
+                     "(build it with `make release`, or pass --gesturepad PATH); "
                      "reporting peers only")
         gp_ok = False
     elif gp_ok:
