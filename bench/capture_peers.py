@@ -2,7 +2,8 @@
 """Per-frame convert + crop + resize + normalise: gesturepad vs OpenCV, same machine, same run.
 
 OpenCV (opencv-python-headless, 1 thread) does for a 640x480 frame what `gesturepad bench capture`
-times: colour conversion to RGB (YUYV via COLOR_YUV2RGB_YUYV; I420 via COLOR_YUV2RGB_I420), centre
+times: colour conversion to RGB (YUYV via COLOR_YUV2RGB_YUYV; I420 via COLOR_YUV2RGB_I420; MJPEG via
+imdecode, where gesturepad uses libv4lconvert), centre
 crop to a square, resize to 224x224 (INTER_LINEAR = 2x2 taps, and INTER_AREA, the antialiased
 one closer to gesturepad's Pillow-weighted filter), then x/127.5 - 1 in float32. Blocks are
 interleaved over several rounds; medians of per-round medians are printed with ratios.
@@ -45,7 +46,10 @@ def to_yuyv(rgb):
 
 
 def opencv_pipeline(frame, code, interpolation):
-    rgb = cv2.cvtColor(frame, code) if code is not None else frame
+    if code == "jpeg":
+        rgb = cv2.cvtColor(cv2.imdecode(frame, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    else:
+        rgb = cv2.cvtColor(frame, code) if code is not None else frame
     h, w = rgb.shape[:2]
     side = min(h, w)
     y0, x0 = (h - side) // 2, (w - side) // 2
@@ -79,6 +83,7 @@ def main():
         "yuyv": (yuyv, cv2.COLOR_YUV2RGB_YUYV),
         "rgb24": (rgb, None),
         "yuv420": (i420, cv2.COLOR_YUV2RGB_I420),
+        "mjpeg": (cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 90])[1], "jpeg"),
     }
     results = {}
     for _ in range(args.rounds):

@@ -28,14 +28,18 @@ public struct CaptureBenchmarkReport: Codable, Sendable {
 public enum CaptureBenchmark {
     /// Times `runs` frames of `width × height` in each of `formats` after a warm-up.
     public static func run(width: Int = 640, height: Int = 480, outputSize: Int = 224,
-                           formats: [PixelFormat] = [.yuyv, .rgb24, .yuv420], runs: Int = 200) throws(CaptureError)
+                           formats: [PixelFormat] = [.yuyv, .rgb24, .yuv420, .mjpeg], runs: Int = 200) throws(CaptureError)
         -> CaptureBenchmarkReport {
         let card = TestPattern.image(width: width, height: height)
         let normalization = PixelNormalization(channels: Array(repeating: (Float(1) / 127.5, -1), count: 3))
         var entries: [CaptureBenchmarkReport.Entry] = []
         var output = [Float](repeating: 0, count: outputSize * outputSize * 3)
         for format in formats {
-            let bytes = TestPattern.bytes(of: card, as: format)
+            // MJPEG: a JPEG of the card, decoded per frame by libv4lconvert into an RGB24 buffer, then preprocessed.
+            let bytes = format == .mjpeg ? card.jpegData() : TestPattern.bytes(of: card, as: format)
+            let converter = format == .mjpeg ? try V4L2FormatConverter(from: .mjpeg, width: width, height: height) : nil
+            let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: format == .mjpeg ? width * height * 3 : 1, alignment: 64)
+            defer { decoded.deallocate() }
             let preprocessor = Preprocessor(outputSize: outputSize, normalization: normalization)
             var times: [Double] = []
             var failure: CaptureError?
@@ -47,7 +51,14 @@ public enum CaptureBenchmark {
                     do throws(CaptureError) {
                         for run in 0..<(runs + 10) {
                             let start = monotonicNanoseconds()
-                            try preprocessor.run(frame: frame, into: destination.baseAddress!)
+                            if let converter {
+                                _ = try converter.convertToRGB24(raw, into: decoded)
+                                let rgbFrame = FrameView(width: width, height: height, format: .rgb24, bytesPerLine: width * 3,
+                                                         bytes: UnsafeRawBufferPointer(decoded), sequence: 0, timestampNanoseconds: 0)
+                                try preprocessor.run(frame: rgbFrame, into: destination.baseAddress!)
+                            } else {
+                                try preprocessor.run(frame: frame, into: destination.baseAddress!)
+                            }
                             if run >= 10 { times.append(Double(monotonicNanoseconds() - start) / 1e6) }
                         }
                     } catch {

@@ -58,4 +58,19 @@ public struct RGBImage: Equatable, Sendable {
         }
         return sink.bytes
     }
+
+    /// The image encoded as baseline JPEG at `quality` (1…100), as a camera's MJPEG frame would be.
+    public func jpegData(quality: Int = 90) -> [UInt8] {
+        final class Sink { var bytes: [UInt8] = [] }
+        let sink = Sink()
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        pixels.withUnsafeBufferPointer { buffer in
+            _ = stbi_write_jpg_to_func({ context, data, size in
+                guard let context, let data, size > 0 else { return }
+                let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+                sink.bytes += UnsafeRawBufferPointer(start: data, count: Int(size))
+            }, context, Int32(width), Int32(height), 3, buffer.baseAddress, Int32(Swift.min(Swift.max(quality, 1), 100)))
+        }
+        return sink.bytes
+    }
 }
