@@ -62,7 +62,7 @@ struct Embed: ParsableCommand {
         var count = 0
         while count < frames {
             var failure: CaptureError?
-            let delivered = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
+            let delivered: Void? = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
                 image.withUnsafeMutableBufferPointer { buffer in
                     do throws(CaptureError) { try preprocessor.run(frame: frame, into: buffer.baseAddress!) } catch { failure = error }
                 }

@@ -35,7 +35,7 @@ struct RecordVideo: ParsableCommand {
         let frameLimit = Int(seconds * Double(fps))
         var failure: CaptureError?
         for _ in 0..<frameLimit {
-            let delivered = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
+            let delivered: Void? = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
                 do throws(CaptureError) {
                     if writer == nil {
                         writer = try Y4MWriter(path: output, width: frame.width, height: frame.height,

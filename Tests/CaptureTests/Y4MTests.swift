@@ -329,7 +329,7 @@ final class Y4MTests {
     @Test("empty files, missing files, other files and endless header lines are clear errors")
     func unreadableFiles() throws {
         let empty = file("empty.y4m")
-        FileManager.default.createFile(atPath: empty, contents: Data())
+        _ = FileManager.default.createFile(atPath: empty, contents: Data())
         #expect(capturedError { _ = try Y4MFileSource(path: empty) }
                 == .y4mMalformedHeader(path: empty, field: "signature", reason: "the file is empty"))
 
