@@ -46,31 +46,31 @@ public struct RGBImage: Equatable, Sendable {
 
     /// The image encoded as PNG.
     public func pngData() -> [UInt8] {
-        final class Sink { var bytes: [UInt8] = [] }
-        let sink = Sink()
-        let context = Unmanaged.passUnretained(sink).toOpaque()
-        pixels.withUnsafeBufferPointer { buffer in
-            _ = stbi_write_png_to_func({ context, data, size in
-                guard let context, let data, size > 0 else { return }
-                let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
-                sink.bytes += UnsafeRawBufferPointer(start: data, count: Int(size))
-            }, context, Int32(width), Int32(height), 3, buffer.baseAddress, Int32(width * 3))
+        encoded { write, context, pixels in
+            stbi_write_png_to_func(write, context, Int32(width), Int32(height), 3, pixels, Int32(width * 3))
         }
-        return sink.bytes
     }
 
     /// The image encoded as baseline JPEG at `quality` (1…100), as a camera's MJPEG frame would be.
     public func jpegData(quality: Int = 90) -> [UInt8] {
+        encoded { write, context, pixels in
+            stbi_write_jpg_to_func(write, context, Int32(width), Int32(height), 3, pixels, Int32(Swift.min(Swift.max(quality, 1), 100)))
+        }
+    }
+
+    private typealias WriteFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
+
+    /// Runs an stb_image_write `*_to_func` encoder and collects what it writes.
+    private func encoded(_ encode: (WriteFunction, UnsafeMutableRawPointer, UnsafePointer<UInt8>?) -> Int32) -> [UInt8] {
         final class Sink { var bytes: [UInt8] = [] }
         let sink = Sink()
         let context = Unmanaged.passUnretained(sink).toOpaque()
-        pixels.withUnsafeBufferPointer { buffer in
-            _ = stbi_write_jpg_to_func({ context, data, size in
-                guard let context, let data, size > 0 else { return }
-                let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
-                sink.bytes += UnsafeRawBufferPointer(start: data, count: Int(size))
-            }, context, Int32(width), Int32(height), 3, buffer.baseAddress, Int32(Swift.min(Swift.max(quality, 1), 100)))
+        let write: WriteFunction = { context, data, size in
+            guard let context, let data, size > 0 else { return }
+            let sink = Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue()
+            sink.bytes += UnsafeRawBufferPointer(start: data, count: Int(size))
         }
-        return sink.bytes
+        pixels.withUnsafeBufferPointer { buffer in _ = encode(write, context, buffer.baseAddress) }
+        return withExtendedLifetime(sink) { sink.bytes }
     }
 }
