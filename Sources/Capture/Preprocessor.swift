@@ -2,8 +2,8 @@
 // S×S with an antialiased bilinear (triangle) filter whose support widens with the downscale
 // factor — Pillow's `Image.resize(BILINEAR)` weights, so our inputs match the golden files' — an
 // optional horizontal mirror, and a per-channel affine normalisation (x·scale + offset).
-// Two twins: `reference` computes each output pixel from its 2-D taps; `run` is separable (rows,
-// then columns) with filters planned once per input size and no allocation per frame.
+// Two twins: `reference` computes each output pixel from its 2-D taps; `run` is the separable frame
+// path of FramePreprocessing.swift, with filters planned once per input size and no allocation per frame.
 // Legend: W H = input size, side = min(W, H) crop, S = output side.
 
 /// Per-channel affine map from 0…255 pixel values to model inputs.
@@ -86,11 +86,7 @@ public final class Preprocessor {
     public let mirror: Bool
     public let normalization: PixelNormalization
 
-    /// Planned filters and the row-pass buffer for the last input size seen.
-    private var plannedSide = 0
-    private var filter: ResampleFilter?
-    private var rowPass: [Float] = []   // [side, S, 3] after the horizontal pass
-    /// The frame path's plan (FramePreprocessing.swift).
+    /// The frame path's plan (FramePreprocessing.swift) for the last frame size seen.
     private var framePlanCache: FramePlan?
 
     public init(outputSize: Int = 224, mirror: Bool = false, normalization: PixelNormalization) {
@@ -149,66 +145,16 @@ public final class Preprocessor {
         return plan
     }
 
-    /// Fast twin: separable passes into `output` (S·S·3 floats). Allocates only when the input size changes.
-    public func run(pixels: UnsafePointer<UInt8>, width: Int, height: Int, into output: UnsafeMutablePointer<Float>) {
-        let crop = Self.centreCrop(width: width, height: height)
-        if plannedSide != crop.side {
-            filter = ResampleFilter(inputSize: crop.side, outputSize: outputSize)
-            rowPass = [Float](repeating: 0, count: crop.side * outputSize * 3)
-            plannedSide = crop.side
-        }
-        let filter = filter!
-        let size = outputSize, taps = filter.taps
-        rowPass.withUnsafeMutableBufferPointer { rows in
-            filter.weights.withUnsafeBufferPointer { weights in
-                // Horizontal pass over the crop's rows: [side, W] RGB bytes → [side, S, 3] floats (mirrored if asked).
-                for y in 0..<crop.side {
-                    let source = pixels + ((crop.y + y) * width + crop.x) * 3
-                    let destination = rows.baseAddress! + y * size * 3
-                    for outX in 0..<size {
-                        let sourceX = mirror ? size - 1 - outX : outX
-                        let start = filter.starts[sourceX], count = filter.counts[sourceX]
-                        let tap = weights.baseAddress! + sourceX * taps
-                        var red: Float = 0, green: Float = 0, blue: Float = 0
-                        for index in 0..<count {
-                            let pixel = source + (start + index) * 3
-                            red += tap[index] * Float(pixel[0])
-                            green += tap[index] * Float(pixel[1])
-                            blue += tap[index] * Float(pixel[2])
-                        }
-                        destination[outX * 3] = red
-                        destination[outX * 3 + 1] = green
-                        destination[outX * 3 + 2] = blue
-                    }
-                }
-                // Vertical pass with the normalisation fused: [side, S, 3] → [S, S, 3].
-                let (r, g, b) = (normalization.channels[0], normalization.channels[1], normalization.channels[2])
-                for outY in 0..<size {
-                    let start = filter.starts[outY], count = filter.counts[outY]
-                    let tap = weights.baseAddress! + outY * taps
-                    let destination = output + outY * size * 3
-                    for column in 0..<(size * 3) { destination[column] = 0 }
-                    for index in 0..<count {
-                        let weight = tap[index]
-                        let row = rows.baseAddress! + (start + index) * size * 3
-                        for column in 0..<(size * 3) { destination[column] += weight * row[column] }
-                    }
-                    for outX in 0..<size {
-                        destination[outX * 3] = destination[outX * 3] * r.scale + r.offset
-                        destination[outX * 3 + 1] = destination[outX * 3 + 1] * g.scale + g.offset
-                        destination[outX * 3 + 2] = destination[outX * 3 + 2] * b.scale + b.offset
-                    }
-                }
-            }
-        }
-    }
-
-    /// Convenience: the fast path on an `RGBImage`, returning a new [S, S, 3] buffer.
+    /// Convenience: the fast path (FramePreprocessing.swift, as an RGB24 frame) on an `RGBImage`,
+    /// returning a new [S, S, 3] buffer.
     public func run(_ image: RGBImage) -> [Float] {
         var output = [Float](repeating: 0, count: outputSize * outputSize * 3)
-        image.pixels.withUnsafeBufferPointer { pixels in
+        image.pixels.withUnsafeBytes { bytes in
             output.withUnsafeMutableBufferPointer { destination in
-                run(pixels: pixels.baseAddress!, width: image.width, height: image.height, into: destination.baseAddress!)
+                let frame = FrameView(width: image.width, height: image.height, format: .rgb24, bytesPerLine: image.width * 3,
+                                      bytes: bytes, sequence: 0, timestampNanoseconds: 0)
+                // An RGBImage always holds width·height·3 bytes, so the frame path cannot reject it.
+                try? run(frame: frame, into: destination.baseAddress!)
             }
         }
         return output

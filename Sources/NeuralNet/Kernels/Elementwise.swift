@@ -24,8 +24,7 @@ public enum ZeroPad {
     /// Row copies: zero the border, copy each input row (W·C floats) once.
     public static func fast(input: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
                             padding p: Padding2D, output: UnsafeMutablePointer<Float>) {
-        let outWidth = width + p.left + p.right, outHeight = height + p.top + p.bottom
-        let outRow = outWidth * channels
+        let outRow = (width + p.left + p.right) * channels
         output.update(repeating: 0, count: p.top * outRow)
         for y in 0..<height {
             let row = output + (p.top + y) * outRow
@@ -34,7 +33,6 @@ public enum ZeroPad {
             (row + (p.left + width) * channels).update(repeating: 0, count: p.right * channels)
         }
         (output + (p.top + height) * outRow).update(repeating: 0, count: p.bottom * outRow)
-        _ = outHeight
     }
 }
 
