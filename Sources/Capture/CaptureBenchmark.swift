@@ -1,9 +1,6 @@
 // CaptureBenchmark: per-frame convert + preprocess time of the fast frame path for a synthetic
 // frame in each format (median and p10 of N runs, milliseconds). Figures, not tests; bench/
 // compares them with OpenCV doing the same work in the same run.
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Timings of `Preprocessor.run(frame:into:)` per pixel format.
 public struct CaptureBenchmarkReport: Codable, Sendable {
@@ -34,6 +31,7 @@ public enum CaptureBenchmark {
         let normalization = PixelNormalization(channels: Array(repeating: (Float(1) / 127.5, -1), count: 3))
         var entries: [CaptureBenchmarkReport.Entry] = []
         var output = [Float](repeating: 0, count: outputSize * outputSize * 3)
+        let clock = SystemFrameClock()
         for format in formats {
             // MJPEG: a JPEG of the card, decoded per frame by libv4lconvert into an RGB24 buffer, then preprocessed.
             let bytes = format == .mjpeg ? card.jpegData() : TestPattern.bytes(of: card, as: format)
@@ -50,7 +48,7 @@ public enum CaptureBenchmark {
                 output.withUnsafeMutableBufferPointer { destination in
                     do throws(CaptureError) {
                         for run in 0..<(runs + 10) {
-                            let start = monotonicNanoseconds()
+                            let start = clock.nowNanoseconds
                             if let converter {
                                 _ = try converter.convertToRGB24(raw, into: decoded)
                                 let rgbFrame = FrameView(width: width, height: height, format: .rgb24, bytesPerLine: width * 3,
@@ -59,7 +57,7 @@ public enum CaptureBenchmark {
                             } else {
                                 try preprocessor.run(frame: frame, into: destination.baseAddress!)
                             }
-                            if run >= 10 { times.append(Double(monotonicNanoseconds() - start) / 1e6) }
+                            if run >= 10 { times.append(Double(clock.nowNanoseconds - start) / 1e6) }
                         }
                     } catch {
                         failure = error
@@ -74,9 +72,4 @@ public enum CaptureBenchmark {
         return CaptureBenchmarkReport(runs: runs, outputSize: outputSize, entries: entries)
     }
 
-    static func monotonicNanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
 }

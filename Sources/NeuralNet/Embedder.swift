@@ -144,9 +144,9 @@ public final class Embedder: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         for (index, step) in planned.enumerated() {
-            let start = stepNanoseconds == nil ? 0 : Self.now()
+            let start = stepNanoseconds == nil ? 0 : EmbedBenchmark.monotonicNanoseconds()
             run(step, input: input)
-            if let stepNanoseconds { stepNanoseconds[index] = Self.now() - start }
+            if let stepNanoseconds { stepNanoseconds[index] = EmbedBenchmark.monotonicNanoseconds() - start }
         }
         output.update(from: pointer(outputValue, input: input), count: outputCount)
     }
@@ -207,12 +207,6 @@ public final class Embedder: @unchecked Sendable {
             destination.update(from: source, count: rows * channels)
             ActivationKernel.fast(activation, destination, rows: rows, channels: channels)
         }
-    }
-
-    private static func now() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 
     private static func kindName(_ operation: PlannedStep.Operation) -> String {
