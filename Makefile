@@ -4,8 +4,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 # System packages (Debian names): OpenBLAS (GEMM), stb (image decoding), libv4l (camera capture);
-# pkg-config lets SwiftPM find them.
-APT_PACKAGES := libopenblas-dev libstb-dev libv4l-dev pkg-config
+# SQLite (the sample store, via GRDB); pkg-config lets SwiftPM find them.
+APT_PACKAGES := libopenblas-dev libstb-dev libv4l-dev libsqlite3-dev pkg-config
 
 # Target CPU for release kernels (see README "Build settings"): AVX-512 where the CPU has it,
 # else AVX2+FMA (haswell), else the x86-64 baseline. Override: make GESTUREPAD_TARGET_CPU=haswell …

@@ -32,6 +32,8 @@ let package = Package(
         .executable(name: "gesturepad", targets: ["gesturepad"]),
         .library(name: "NeuralNet", targets: ["NeuralNet"]),
         .library(name: "Capture", targets: ["Capture"]),
+        .library(name: "Gestures", targets: ["Gestures"]),
+        .library(name: "Game", targets: ["Game"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -41,6 +43,8 @@ let package = Package(
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
         // SHA-256 of imported model files (recorded in the model metadata).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // The sample store (SQLite: transactions, migrations); links Debian's libsqlite3-dev.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -73,11 +77,20 @@ let package = Package(
             dependencies: ["CStbImage", "CV4L2"],
             swiftSettings: kernelSettings
         ),
+        // The brain between embedder and keys: samples, head training, recognizer, decision filter, evaluation.
+        .target(
+            name: "Gestures",
+            dependencies: ["NeuralNet", "Capture", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: kernelSettings
+        ),
+        // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
+        .target(name: "Game"),
         .executableTarget(
             name: "gesturepad",
             dependencies: [
                 "NeuralNet",
                 "Capture",
+                "Gestures",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -95,5 +108,11 @@ let package = Package(
             exclude: ["Fixtures"],
             swiftSettings: kernelSettings
         ),
+        .testTarget(
+            name: "GesturesTests",
+            dependencies: ["Gestures", "NeuralNet", "Capture"],
+            swiftSettings: kernelSettings
+        ),
+        .testTarget(name: "GameTests", dependencies: ["Game"]),
     ]
 )
