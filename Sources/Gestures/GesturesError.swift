@@ -1,6 +1,7 @@
 // GesturesError: every way storing samples, training or loading a head, recognising or evaluating
 // can fail. Each case names the file, table, label or field involved and says what to do.
 // Several people add cases here: append new cases and their descriptions, keep one per line group.
+import NeuralNet
 
 /// A typed failure of the Gestures library; `description` is a complete sentence for the user.
 public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -8,6 +9,16 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownLabel(label: String, known: [String])
     /// A label name is empty or has characters outside [a-z0-9_-].
     case invalidLabelName(label: String)
+    /// The embedding model could not be loaded or planned (see the wrapped error).
+    case model(NeuralNetError)
+    /// The model cannot serve as an embedder for sample frames.
+    case embedderUnsuitable(model: String, reason: String)
+    /// A sample frame has the wrong number of bytes.
+    case sampleSizeMismatch(expected: Int, found: Int)
+    /// A head does not fit the current embedder or label set.
+    case headDoesNotFit(head: String, reason: String)
+    /// A setting is out of range (`field` is its config/CLI name).
+    case invalidSetting(field: String, value: String, expected: String)
 
     public var description: String {
         switch self {
@@ -15,6 +26,16 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
             return "unknown label '\(label)'; the configured labels are \(known.joined(separator: ", "))."
         case .invalidLabelName(let label):
             return "invalid label name '\(label)': use 1–32 characters from a–z, 0–9, '_' and '-'."
+        case .model(let error):
+            return error.description
+        case .embedderUnsuitable(let model, let reason):
+            return "model \(model) cannot embed sample frames: \(reason). Choose a MobileNet with a [S, S, 3] input."
+        case .sampleSizeMismatch(let expected, let found):
+            return "a sample frame must hold \(expected) bytes (S×S×3 RGB), this one has \(found)."
+        case .headDoesNotFit(let head, let reason):
+            return "head \(head) does not fit: \(reason). Retrain with `gesturepad train` for the current model."
+        case .invalidSetting(let field, let value, let expected):
+            return "\(field) = \(value) is out of range: expected \(expected)."
         }
     }
 }
