@@ -19,6 +19,12 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case headDoesNotFit(head: String, reason: String)
     /// A setting is out of range (`field` is its config/CLI name).
     case invalidSetting(field: String, value: String, expected: String)
+    /// No head has been trained yet.
+    case noHead(store: String)
+    /// A head version does not exist.
+    case headVersionMissing(version: Int, available: [Int])
+    /// A file in the head store is damaged.
+    case headStoreCorrupt(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -36,6 +42,12 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
             return "head \(head) does not fit: \(reason). Retrain with `gesturepad train` for the current model."
         case .invalidSetting(let field, let value, let expected):
             return "\(field) = \(value) is out of range: expected \(expected)."
+        case .noHead(let store):
+            return "no trained head in \(store): record samples and run `gesturepad train` first."
+        case .headVersionMissing(let version, let available):
+            return "head version \(version) does not exist; stored versions: \(available.isEmpty ? "none" : available.map(String.init).joined(separator: ", "))."
+        case .headStoreCorrupt(let path, let reason):
+            return "\(path) is damaged: \(reason). Retrain with `gesturepad train`, or pick another version."
         }
     }
 }
