@@ -1,6 +1,7 @@
 // GesturesError: every way storing samples, training or loading a head, recognising or evaluating
 // can fail. Each case names the file, table, label or field involved and says what to do.
 // Several people add cases here: append new cases and their descriptions, keep one per line group.
+import Capture
 import NeuralNet
 
 /// A typed failure of the Gestures library; `description` is a complete sentence for the user.
@@ -25,6 +26,14 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case headVersionMissing(version: Int, available: [Int])
     /// A file in the head store is damaged.
     case headStoreCorrupt(path: String, reason: String)
+    /// A training run is already going.
+    case trainingInProgress
+    /// Training was cancelled; the current head is unchanged.
+    case trainingCancelled
+    /// Too few samples to train or evaluate.
+    case notEnoughSamples(counts: [String: Int], needed: String)
+    /// Reading a photo, recording or camera failed (see the wrapped error).
+    case capture(CaptureError)
 
     public var description: String {
         switch self {
@@ -48,6 +57,15 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
             return "head version \(version) does not exist; stored versions: \(available.isEmpty ? "none" : available.map(String.init).joined(separator: ", "))."
         case .headStoreCorrupt(let path, let reason):
             return "\(path) is damaged: \(reason). Retrain with `gesturepad train`, or pick another version."
+        case .trainingInProgress:
+            return "a training run is already in progress; wait for it or cancel it first."
+        case .trainingCancelled:
+            return "training was cancelled; the head in use is unchanged."
+        case .notEnoughSamples(let counts, let needed):
+            let listed = counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return "not enough samples (\(listed)): need \(needed). Record more with `gesturepad record LABEL` or `gesturepad samples add`."
+        case .capture(let error):
+            return error.description
         }
     }
 }

@@ -1,0 +1,362 @@
+// GestureTrainer: stored samples → embeddings (cached per embedder in the sample store) → a new
+// head (NeuralNet.DenseHead, Adam) → saved in the head store → handed to whoever predicts. Runs on
+// a background queue with progress events and cancellation; capture and prediction go on meanwhile
+// (the trainer has its own feature extractor, so the live embedder is never locked by training).
+// The caller swaps the finished head in (Recognizer.swapHead) — one pointer exchange; a cancelled
+// or failed run leaves the current head untouched.
+import Capture
+import Dispatch
+import Foundation
+import NeuralNet
+import Synchronization
+
+/// A `DenseHead` as the recognizer's `ProbabilityHead` (each instance used by one thread at a time).
+public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
+    public let head: DenseHead
+    public init(_ head: DenseHead) { self.head = head }
+    public var featureCount: Int { head.architecture.inputCount }
+    public var classCount: Int { head.architecture.classes }
+    public func predict(features: UnsafePointer<Float>, into probabilities: UnsafeMutablePointer<Float>) {
+        // Sizes are fixed by construction (featureCount in, classCount out), so this cannot throw.
+        try? head.predict(UnsafeBufferPointer(start: features, count: featureCount),
+                          into: UnsafeMutableBufferPointer(start: probabilities, count: classCount))
+    }
+}
+
+/// What to train.
+public struct TrainingRequest: Sendable, Equatable {
+    /// Labels to train; those without samples are left out (reported in the result).
+    public var labels: LabelSet
+    public var options: TrainingOptions
+    /// Also measure k-fold accuracy before saving (nil: skip; costs k extra trainings).
+    public var crossValidationFolds: Int?
+
+    public init(labels: LabelSet = .standard, options: TrainingOptions = TrainingOptions(), crossValidationFolds: Int? = nil) {
+        self.labels = labels
+        self.options = options
+        self.crossValidationFolds = crossValidationFolds
+    }
+}
+
+/// Progress of a training run.
+public enum TrainingEvent: Sendable {
+    /// Embeddings computed so far (cached ones count as done).
+    case embedding(done: Int, total: Int)
+    /// One epoch finished.
+    case epoch(EpochReport)
+    /// Cross-validation fold finished.
+    case fold(index: Int, of: Int, accuracy: Double)
+}
+
+/// A finished training run.
+public struct TrainedHead: Sendable {
+    /// Ready to install in a recognizer.
+    public let active: ActiveHead
+    public let metadata: HeadMetadata
+    public let summary: TrainingSummary
+    /// Labels of the request that had no samples and were left out.
+    public let skippedLabels: [String]
+    /// Embeddings computed in this run (the rest came from the cache).
+    public let embeddingsComputed: Int
+}
+
+/// Trains heads from the sample store, synchronously (`train`) or on a background queue (`start`).
+public final class GestureTrainer: @unchecked Sendable {
+    public let samples: SampleStore
+    public let heads: HeadStore
+    /// The trainer's own extractor (not the live one).
+    public let extractor: FeatureExtractor
+    /// Orientation of the features: samples recorded with the other mirror setting are flipped to match.
+    public let mirror: Bool
+    private let queue = DispatchQueue(label: "gesturepad.trainer", qos: .utility)
+    private let running = Mutex<Bool>(false)
+    private let cancelRequested = Atomic<Bool>(false)
+
+    public init(samples: SampleStore, heads: HeadStore, extractor: FeatureExtractor, mirror: Bool) {
+        self.samples = samples
+        self.heads = heads
+        self.extractor = extractor
+        self.mirror = mirror
+    }
+
+    /// The sample store's embedding-cache key for this trainer's features.
+    public var cacheKey: String { extractor.identity.cacheKey + (mirror ? "/mirrored" : "/plain") }
+
+    /// Whether a background run is in progress.
+    public var isRunning: Bool { running.withLock { $0 } }
+
+    /// Asks a running training to stop at the next batch (its result is discarded).
+    public func cancel() { cancelRequested.store(true, ordering: .relaxed) }
+
+    /// Starts training on the background queue; `completion` gets the result (also when cancelled: `.trainingCancelled`).
+    /// Throws `.trainingInProgress` when a run is already going.
+    public func start(_ request: TrainingRequest, onEvent: @escaping @Sendable (TrainingEvent) -> Void = { _ in },
+                      completion: @escaping @Sendable (Result<TrainedHead, GesturesError>) -> Void) throws(GesturesError) {
+        let started = running.withLock { isRunning -> Bool in
+            if isRunning { return false }
+            isRunning = true
+            return true
+        }
+        guard started else { throw .trainingInProgress }
+        cancelRequested.store(false, ordering: .relaxed)
+        queue.async { [self] in
+            let result = Result { () throws(GesturesError) in try train(request, onEvent: onEvent) }
+            running.withLock { $0 = false }
+            completion(result)
+        }
+    }
+
+    /// Trains now on the calling thread: embeddings, optional k-fold, final training, save. Returns the new head.
+    public func train(_ request: TrainingRequest, onEvent: (TrainingEvent) -> Void = { _ in }) throws(GesturesError) -> TrainedHead {
+        let start = ContinuousClock.now
+        let (ids, labelIndices, used, skipped) = try selectSamples(request.labels)
+        let features = try embeddings(ids: ids, onEvent: onEvent)
+        let shouldContinue = { [cancelRequested] in !cancelRequested.load(ordering: .relaxed) }
+        let shape = extractor.identity.featureShape
+        let dimension = extractor.featureCount
+
+        var crossValidated: Double?
+        if let folds = request.crossValidationFolds {
+            let k = min(folds, labelIndices.count)
+            let (matrix, foldAccuracies) = try Evaluation.crossValidate(
+                labels: labelIndices, labelNames: used.names, k: max(2, k), seed: request.options.seed
+            ) { (train: [Int], test: [Int]) throws(GesturesError) -> [Int] in
+                let result = try Self.fit(shape: shape, classes: used.count, features: features, dimension: dimension,
+                                          labels: labelIndices, rows: train, options: request.options,
+                                          shouldContinue: shouldContinue, progress: { _ in })
+                return try Self.predictLabels(result, features: features, dimension: dimension, rows: test)
+            }
+            for (index, accuracy) in foldAccuracies.enumerated() {
+                onEvent(.fold(index: index + 1, of: foldAccuracies.count, accuracy: accuracy))
+            }
+            crossValidated = matrix.accuracy
+        }
+
+        let head: DenseHead, summary: TrainingSummary
+        do {
+            (head, summary) = try DenseHead.trained(inputShape: shape, classes: used.count, features: features,
+                                                    labels: labelIndices, options: request.options,
+                                                    shouldContinue: shouldContinue, progress: { onEvent(.epoch($0)) })
+        } catch { throw .model(error) }
+        if summary.cancelled || !shouldContinue() { throw .trainingCancelled }
+
+        var perLabel: [String: Int] = [:]
+        for index in labelIndices { perLabel[used.names[index], default: 0] += 1 }
+        let elapsed = ContinuousClock.now - start
+        let record = HeadTrainingRecord(
+            learningRate: Float(request.options.learningRate), batchSizeFraction: Float(request.options.batchSizeFraction),
+            epochs: request.options.epochs, hiddenUnits: request.options.hiddenUnits, seed: request.options.seed,
+            samplesPerLabel: perLabel, finalLoss: summary.finalLoss ?? .nan, trainingAccuracy: summary.finalAccuracy ?? 0,
+            crossValidatedAccuracy: crossValidated,
+            milliseconds: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+        var metadata = HeadMetadata(labels: used, embedder: extractor.identity, mirror: mirror, training: record)
+        metadata.version = try heads.save(head.model(), metadata: metadata)
+        let active = ActiveHead(labels: used, version: metadata.version, predictor: DenseHeadPredictor(head))
+        return TrainedHead(active: active, metadata: metadata, summary: summary, skippedLabels: skipped,
+                           embeddingsComputed: lastComputed)
+    }
+
+    /// Loads the current stored head for this trainer's embedder (nil when none is stored).
+    public func loadCurrentHead() throws(GesturesError) -> ActiveHead? {
+        guard try heads.currentVersion() != nil else { return nil }
+        let (model, metadata) = try heads.load()
+        try metadata.checkFits(extractor.identity)
+        let head: DenseHead
+        do { head = try DenseHead(model: model) } catch { throw .model(error) }
+        guard head.architecture.classes == metadata.labels.count else {
+            throw .headDoesNotFit(head: "version \(metadata.version)", reason:
+                "it has \(head.architecture.classes) outputs but head.json lists \(metadata.labels.count) labels")
+        }
+        return ActiveHead(labels: metadata.labels, version: metadata.version, predictor: DenseHeadPredictor(head))
+    }
+
+    // MARK: Steps
+
+    private var lastComputed = 0
+
+    /// Sample ids and label indices of the labels in `labels` that have samples.
+    func selectSamples(_ labels: LabelSet) throws(GesturesError)
+        -> (ids: [Int64], labelIndices: [Int], used: LabelSet, skipped: [String]) {
+        let all = try samples.samples()
+        let present = Set(all.map(\.label))
+        let usedNames = labels.names.filter { present.contains($0) }
+        let skipped = labels.names.filter { !present.contains($0) }
+        guard usedNames.count >= 2 else {
+            throw .notEnoughSamples(counts: try samples.counts(), needed: "samples for at least two of \(labels)")
+        }
+        let used = try LabelSet(usedNames)
+        let chosen = all.filter { usedNames.contains($0.label) }
+        return (chosen.map(\.id), try chosen.map { info throws(GesturesError) in try used.index(of: info.label) }, used, skipped)
+    }
+
+    /// [N, D] embeddings of `ids`, from the cache where present; missing ones computed and cached.
+    func embeddings(ids: [Int64], onEvent: (TrainingEvent) -> Void) throws(GesturesError) -> [Float] {
+        let dimension = extractor.featureCount
+        var cached = try samples.cachedEmbeddings(modelID: cacheKey)
+        let infos = Dictionary(uniqueKeysWithValues: try samples.samples().map { ($0.id, $0) })
+        var computed: [Int64: [Float]] = [:]
+        var done = ids.filter { cached[$0]?.count == dimension }.count
+        onEvent(.embedding(done: done, total: ids.count))
+        for id in ids where cached[id]?.count != dimension {
+            if cancelRequested.load(ordering: .relaxed) { throw .trainingCancelled }
+            var image = try samples.frame(id: id)
+            guard image.width == extractor.side, image.height == extractor.side else {
+                throw .sampleSizeMismatch(expected: extractor.side * extractor.side * 3, found: image.pixels.count)
+            }
+            if let info = infos[id], info.mirror != mirror { image = image.mirroredHorizontally() }
+            let embedding = try extractor.embed(sample: image.pixels)
+            computed[id] = embedding
+            cached[id] = embedding
+            done += 1
+            if computed.count % 16 == 0 {
+                _ = try samples.storeEmbeddings(modelID: cacheKey, computed)
+                computed.removeAll()
+                onEvent(.embedding(done: done, total: ids.count))
+            }
+        }
+        if !computed.isEmpty { _ = try samples.storeEmbeddings(modelID: cacheKey, computed) }
+        lastComputed = ids.count - ids.filter { cached[$0] != nil }.count
+        onEvent(.embedding(done: ids.count, total: ids.count))
+        var matrix = [Float](repeating: 0, count: ids.count * dimension)
+        for (row, id) in ids.enumerated() {
+            matrix.replaceSubrange(row * dimension..<(row + 1) * dimension, with: cached[id]!)
+        }
+        return matrix
+    }
+
+    /// Trains a fresh head on `rows` of the [N, D] features.
+    static func fit(shape: [Int], classes: Int, features: [Float], dimension: Int, labels: [Int], rows: [Int],
+                    options: TrainingOptions, shouldContinue: () -> Bool,
+                    progress: (EpochReport) -> Void) throws(GesturesError) -> DenseHead {
+        var subset = [Float](repeating: 0, count: rows.count * dimension)
+        for (position, row) in rows.enumerated() {
+            subset.replaceSubrange(position * dimension..<(position + 1) * dimension,
+                                   with: features[row * dimension..<(row + 1) * dimension])
+        }
+        let subsetLabels = rows.map { labels[$0] }
+        // A fold may lack a label entirely when samples are very few; the head still has every class.
+        guard Set(subsetLabels).count >= 2 else { throw .notEnoughSamples(counts: [:], needed: "two labels in every fold") }
+        do {
+            let (head, summary) = try DenseHead.trained(inputShape: shape, classes: classes, features: subset,
+                                                        labels: subsetLabels, options: options,
+                                                        shouldContinue: shouldContinue, progress: progress)
+            if summary.cancelled { throw GesturesError.trainingCancelled }
+            return head
+        } catch let error as GesturesError {
+            throw error
+        } catch let error as NeuralNetError {
+            throw .model(error)
+        } catch {
+            throw .trainingCancelled
+        }
+    }
+
+    /// Argmax labels of `rows` of the [N, D] features.
+    static func predictLabels(_ head: DenseHead, features: [Float], dimension: Int, rows: [Int]) throws(GesturesError) -> [Int] {
+        var subset = [Float](repeating: 0, count: rows.count * dimension)
+        for (position, row) in rows.enumerated() {
+            subset.replaceSubrange(position * dimension..<(position + 1) * dimension,
+                                   with: features[row * dimension..<(row + 1) * dimension])
+        }
+        let probabilities: [Float]
+        do { probabilities = try head.predict(subset) } catch { throw .model(error) }
+        let classes = head.architecture.classes
+        return rows.indices.map { row in
+            (0..<classes).max { probabilities[row * classes + $0] < probabilities[row * classes + $1] }!
+        }
+    }
+}
+
+extension RGBImage {
+    /// The image flipped left–right.
+    public func mirroredHorizontally() -> RGBImage {
+        var flipped = pixels
+        for y in 0..<height {
+            for x in 0..<width {
+                for channel in 0..<3 {
+                    flipped[(y * width + x) * 3 + channel] = pixels[(y * width + width - 1 - x) * 3 + channel]
+                }
+            }
+        }
+        return RGBImage(width: width, height: height, pixels: flipped)
+    }
+}
+
+/// What `gesturepad eval` reports about the stored samples.
+public struct EvaluationReport: Codable, Sendable {
+    public var labels: [String]
+    public var folds: Int
+    public var samplesPerLabel: [String: Int]
+    public var matrix: ConfusionMatrix
+    public var accuracy: Double
+    /// Accuracy per label (recall), by label name.
+    public var perLabelAccuracy: [String: Double]
+    public var foldAccuracies: [Double]
+    /// Samples whose nearest neighbours carry another label, with their sample ids.
+    public var suspects: [Suspect]
+    public var milliseconds: Double
+
+    public struct Suspect: Codable, Sendable, Equatable {
+        public var sampleID: Int64
+        public var label: String
+        public var neighbourLabels: [String]
+        public var nearestDistance: Float
+    }
+
+    /// Readable text: the matrix, fold accuracies and suspects.
+    public func rendered() -> String {
+        var lines = ["\(folds)-fold cross-validation over \(samplesPerLabel.values.reduce(0, +)) samples "
+                     + "(\(labels.map { "\($0) \(samplesPerLabel[$0] ?? 0)" }.joined(separator: ", ")))", matrix.rendered(),
+                     "fold accuracies: " + foldAccuracies.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " ")]
+        if suspects.isEmpty {
+            lines.append("no sample's nearest neighbours disagree with its label")
+        } else {
+            lines.append("samples whose nearest neighbours carry another label (check or relabel them):")
+            for suspect in suspects {
+                lines.append("  #\(suspect.sampleID) \(suspect.label): neighbours \(suspect.neighbourLabels.joined(separator: ", "))")
+            }
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension GestureTrainer {
+    /// Stratified k-fold accuracy of heads trained with `request.options` on the stored samples, plus neighbour checks.
+    public func evaluate(_ request: TrainingRequest, folds: Int, neighbours: Int = 3,
+                         onEvent: (TrainingEvent) -> Void = { _ in }) throws(GesturesError) -> EvaluationReport {
+        let start = ContinuousClock.now
+        let (ids, labelIndices, used, _) = try selectSamples(request.labels)
+        guard labelIndices.count >= folds, folds >= 2 else {
+            throw .notEnoughSamples(counts: try samples.counts(), needed: "at least \(max(folds, 2)) samples for \(folds)-fold evaluation")
+        }
+        let features = try embeddings(ids: ids, onEvent: onEvent)
+        let dimension = extractor.featureCount, shape = extractor.identity.featureShape
+        var foldNumber = 0
+        let (matrix, foldAccuracies) = try Evaluation.crossValidate(
+            labels: labelIndices, labelNames: used.names, k: folds, seed: request.options.seed
+        ) { (train: [Int], test: [Int]) throws(GesturesError) -> [Int] in
+            let head = try Self.fit(shape: shape, classes: used.count, features: features, dimension: dimension,
+                                    labels: labelIndices, rows: train, options: request.options,
+                                    shouldContinue: { true }, progress: { _ in })
+            let predicted = try Self.predictLabels(head, features: features, dimension: dimension, rows: test)
+            foldNumber += 1
+            let correct = zip(predicted, test).filter { $0 == labelIndices[$1] }.count
+            onEvent(.fold(index: foldNumber, of: folds, accuracy: Double(correct) / Double(test.count)))
+            return predicted
+        }
+        let suspects = Evaluation.neighbourDisagreements(features: features, dimension: dimension, labels: labelIndices,
+                                                         labelNames: used.names, neighbours: neighbours).map {
+            EvaluationReport.Suspect(sampleID: ids[$0.sample], label: $0.label, neighbourLabels: $0.neighbourLabels,
+                                     nearestDistance: $0.nearestDistance)
+        }
+        var perLabelCount: [String: Int] = [:]
+        for index in labelIndices { perLabelCount[used.names[index], default: 0] += 1 }
+        var perLabelAccuracy: [String: Double] = [:]
+        for (index, value) in matrix.perLabelAccuracy.enumerated() { if let value { perLabelAccuracy[used.names[index]] = value } }
+        let elapsed = ContinuousClock.now - start
+        return EvaluationReport(labels: used.names, folds: folds, samplesPerLabel: perLabelCount, matrix: matrix,
+                                accuracy: matrix.accuracy, perLabelAccuracy: perLabelAccuracy, foldAccuracies: foldAccuracies,
+                                suspects: suspects,
+                                milliseconds: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+    }
+}

@@ -1,0 +1,77 @@
+// GestureWorkspace: the user's gesture data opened together — the sample store, the head store,
+// the embedding model — with one place that decides paths ($XDG_DATA_HOME/gesturepad/…) and builds
+// the trainer and recognizers. The CLI, the game window and the daemon all start here, so they see
+// the same samples and heads.
+import Foundation
+import NeuralNet
+
+/// Which model, cut and orientation to use, and where the data lives.
+public struct WorkspaceConfiguration: Sendable, Equatable {
+    /// Installed embedding model (see `gesturepad model list`).
+    public var modelName: String
+    /// Cut layer (nil: the model's recorded embedding layer).
+    public var layer: String?
+    /// Mirror frames (selfie view). Training and recognition always use the same setting.
+    public var mirror: Bool
+    /// Labels to train and recognise.
+    public var labels: LabelSet
+    /// `$XDG_DATA_HOME/gesturepad` by default.
+    public var dataDirectory: String
+
+    public static let defaultModel = "mobilenet_v1_1.0_224"
+
+    public init(modelName: String = defaultModel, layer: String? = nil, mirror: Bool = true, labels: LabelSet = .standard,
+                dataDirectory: String = WorkspaceConfiguration.defaultDataDirectory()) {
+        self.modelName = modelName
+        self.layer = layer
+        self.mirror = mirror
+        self.labels = labels
+        self.dataDirectory = dataDirectory
+    }
+
+    /// `$XDG_DATA_HOME/gesturepad` (default `~/.local/share/gesturepad`).
+    public static func defaultDataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
+        return (dataHome as NSString).appendingPathComponent("gesturepad")
+    }
+}
+
+/// Samples, heads and the embedder of one configuration.
+public final class GestureWorkspace: @unchecked Sendable {
+    public let configuration: WorkspaceConfiguration
+    public let samples: SampleStore
+    public let heads: HeadStore
+    /// The training thread's extractor.
+    public let trainer: GestureTrainer
+    private let prototype: FeatureExtractor
+
+    /// Opens (creating when absent) the stores and loads the model.
+    public init(_ configuration: WorkspaceConfiguration, models: ModelStore? = nil, threads: Int = 1) throws(GesturesError) {
+        self.configuration = configuration
+        let directory = configuration.dataDirectory as NSString
+        samples = try SampleStore(path: directory.appendingPathComponent("samples.sqlite"))
+        heads = HeadStore(root: directory.appendingPathComponent("heads"))
+        let modelStore = models ?? ModelStore.userDefault()
+        prototype = try FeatureExtractor.load(modelName: configuration.modelName, layer: configuration.layer,
+                                              store: modelStore, threads: threads)
+        trainer = GestureTrainer(samples: samples, heads: heads, extractor: try prototype.duplicate(),
+                                 mirror: configuration.mirror)
+    }
+
+    /// The features heads must fit.
+    public var identity: EmbedderIdentity { prototype.identity }
+
+    /// A recognizer with its own extractor and the current stored head (if one fits).
+    public func makeRecognizer() throws(GesturesError) -> Recognizer {
+        let recognizer = Recognizer(extractor: try prototype.duplicate(), mirror: configuration.mirror)
+        try recognizer.swapHead(try trainer.loadCurrentHead())
+        return recognizer
+    }
+
+    /// An importer that also fills the embedding cache.
+    public func makeImporter() throws(GesturesError) -> SampleImporter {
+        SampleImporter(store: samples, framer: SampleFramer(side: prototype.side, mirror: configuration.mirror),
+                       extractor: try prototype.duplicate(), cacheKey: trainer.cacheKey)
+    }
+}

@@ -1,0 +1,76 @@
+// `gesturepad eval`: k-fold accuracy, confusion matrix (text and PNG) and suspicious samples of the
+// stored samples; or, with --replay/--truth, a recording through the exact live pipeline.
+import ArgumentParser
+import Capture
+import Foundation
+import Gestures
+import NeuralNet
+
+/// Decision-filter settings as options (defaults: DecisionFilterSettings.default).
+struct FilterOptions: ParsableArguments {
+    @Option(name: .long, help: "Probability a class must exceed to start a press.") var enter: Float?
+    @Option(name: .long, help: "Probability below which a held key is released.") var exit: Float?
+    @Option(name: .long, help: "Milliseconds above the enter threshold before the key goes down.") var dwell: Int?
+    @Option(name: .long, help: "Milliseconds after a release before another press.") var refractory: Int?
+    @Option(name: .long, help: "Smoothing time constant in ms (0 = off).") var smoothing: Int?
+
+    var settings: DecisionFilterSettings {
+        var settings = DecisionFilterSettings.default
+        if let enter { settings.enterThreshold = enter }
+        if let exit { settings.exitThreshold = exit }
+        if let dwell { settings.dwellMilliseconds = dwell }
+        if let refractory { settings.refractoryMilliseconds = refractory }
+        if let smoothing { settings.smoothingTimeConstantMilliseconds = smoothing }
+        return settings
+    }
+}
+
+struct Eval: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Evaluate the stored samples (k-fold) or a recording against its intended directions (--replay, --truth).")
+    @OptionGroup var gestures: GestureOptions
+    @OptionGroup var hyperparameters: HeadHyperparameters
+    @OptionGroup var filter: FilterOptions
+    @Option(name: .long, help: "Folds for cross-validation.") var folds: Int = 5
+    @Option(name: .long, help: "Write the confusion matrix as a PNG picture here.") var png: String?
+    @Option(name: .long, help: "A .y4m recording to replay through the current head and the decision filter.") var replay: String?
+    @Option(name: .long, help: "With --replay: the timeline of intended labels (lines `SECONDS LABEL`).") var truth: String?
+    @Flag(name: .long, help: "JSON output.") var json = false
+
+    func validate() throws {
+        guard (replay == nil) == (truth == nil) else { throw ValidationError("--replay and --truth go together") }
+        guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+    }
+
+    func run() throws {
+        let workspace = try gestures.openWorkspace()
+        if let replay, let truth {
+            let recognizer = try workspace.makeRecognizer()
+            guard let head = recognizer.currentHead else { throw GesturesError.noHead(store: workspace.heads.root) }
+            let text = try String(contentsOfFile: truth, encoding: .utf8)
+            let timeline = try TruthTimeline(parsing: text, labels: head.labels, file: truth)
+            let clip = try Y4MFileSource(path: replay)
+            defer { clip.close() }
+            let run = try ReplayEvaluation.run(source: clip, framesPerSecond: clip.header.frameRate.value, recognizer: recognizer,
+                                               settings: filter.settings, truth: timeline)
+            if json { return try printJSON(run) }
+            print("replay of \(replay) (\(run.frames) frames) with head v\(run.headVersion):")
+            print(run.report.description)
+            print(String(format: "per-frame pipeline time p50 %.2f ms, p95 %.2f ms, max %.2f ms (", run.latencyP50Milliseconds,
+                         run.latencyP95Milliseconds, run.latencyMaxMilliseconds)
+                  + run.stageMeansMilliseconds.sorted { $0.key < $1.key }.map { String(format: "%@ %.2f", $0.key, $0.value) }
+                      .joined(separator: ", ") + " ms mean)")
+            return
+        }
+        let request = TrainingRequest(labels: try gestures.labelSet(), options: hyperparameters.options)
+        let report = try workspace.trainer.evaluate(request, folds: folds) { event in
+            if !json, case .fold(let index, let count, let accuracy) = event {
+                print(String(format: "fold %d/%d: %.1f%%", index, count, accuracy * 100))
+            }
+        }
+        if let png { try EvaluationPicture.writeConfusionPNG(report, to: png) }
+        if json { return try printJSON(report) }
+        print(report.rendered())
+        if let png { print("confusion matrix picture: \(png)") }
+    }
+}

@@ -1,0 +1,45 @@
+// Options shared by the commands that work on the user's gestures (samples, train, eval, head).
+import ArgumentParser
+import Foundation
+import Gestures
+
+struct GestureOptions: ParsableArguments {
+    @Option(name: .long, help: "Embedding model (an installed name, see `gesturepad model list`).")
+    var model: String = WorkspaceConfiguration.defaultModel
+
+    @Option(name: .long, help: "Cut layer (default: the model's embedding layer).")
+    var layer: String?
+
+    @Flag(name: .long, inversion: .prefixedNo, help: "Mirror frames like a selfie view (must match how samples were recorded).")
+    var mirror = true
+
+    @Option(name: .long, help: "Comma-separated labels, in output order.")
+    var labels: String = LabelSet.standard.names.joined(separator: ",")
+
+    @Option(name: .long, help: "Data directory (default: $XDG_DATA_HOME/gesturepad).")
+    var dataDirectory: String?
+
+    func labelSet() throws -> LabelSet {
+        try LabelSet(labels.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+    }
+
+    func configuration() throws -> WorkspaceConfiguration {
+        WorkspaceConfiguration(modelName: model, layer: layer, mirror: mirror, labels: try labelSet(),
+                               dataDirectory: dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory())
+    }
+
+    func openWorkspace() throws -> GestureWorkspace { try GestureWorkspace(try configuration()) }
+
+    /// The sample store alone (no model needed).
+    func openSamples() throws -> SampleStore {
+        let directory = dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory()
+        return try SampleStore(path: (directory as NSString).appendingPathComponent("samples.sqlite"))
+    }
+}
+
+/// Prints an Encodable as pretty JSON with sorted keys (for `--json`).
+func printJSON<Value: Encodable>(_ value: Value) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
