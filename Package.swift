@@ -111,6 +111,7 @@ let package = Package(
         .testTarget(
             name: "GesturesTests",
             dependencies: ["Gestures", "NeuralNet", "Capture"],
+            exclude: ["FilterScripts"],
             swiftSettings: kernelSettings
         ),
         .testTarget(name: "GameTests", dependencies: ["Game"]),

@@ -34,6 +34,12 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case notEnoughSamples(counts: [String: Int], needed: String)
     /// Reading a photo, recording or camera failed (see the wrapped error).
     case capture(CaptureError)
+    /// A decision-filter setting is outside its allowed range (`field` is the settings key).
+    case invalidFilterSetting(field: String, value: String, allowed: String)
+    /// A probability vector's length differs from the number of labels.
+    case probabilityCountMismatch(expected: Int, got: Int)
+    /// A truth timeline file has a syntax or ordering error at `file:line`.
+    case truthSyntax(file: String, line: Int, message: String)
 
     public var description: String {
         switch self {
@@ -66,6 +72,13 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
             return "not enough samples (\(listed)): need \(needed). Record more with `gesturepad record LABEL` or `gesturepad samples add`."
         case .capture(let error):
             return error.description
+        case .invalidFilterSetting(let field, let value, let allowed):
+            return "decision filter setting \(field) = \(value) is out of range: allowed \(allowed); fix the setting."
+        case .probabilityCountMismatch(let expected, let got):
+            return "got \(got) class probabilities but the label set has \(expected); "
+                + "the head and the label set disagree: retrain the head or load the matching labels."
+        case .truthSyntax(let file, let line, let message):
+            return "\(file):\(line): \(message)"
         }
     }
 }
