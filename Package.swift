@@ -110,7 +110,7 @@ let package = Package(
         ),
         .testTarget(
             name: "GesturesTests",
-            dependencies: ["Gestures", "NeuralNet", "Capture"],
+            dependencies: ["Gestures", "NeuralNet", "Capture", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["FilterScripts"],
             swiftSettings: kernelSettings
         ),

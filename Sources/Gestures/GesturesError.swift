@@ -40,6 +40,23 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case probabilityCountMismatch(expected: Int, got: Int)
     /// A truth timeline file has a syntax or ordering error at `file:line`.
     case truthSyntax(file: String, line: Int, message: String)
+    // SampleStore (SampleStore.swift)
+    /// The sample store file or its directory could not be created or opened.
+    case sampleStoreCannotOpen(path: String, reason: String)
+    /// The file at the sample store path is not an SQLite database.
+    case sampleStoreNotADatabase(path: String)
+    /// The sample store was written by a newer gesturepad whose schema migrations this one does not know.
+    case sampleStoreNewerSchema(path: String, unknownMigrations: [String])
+    /// An SQLite operation on the sample store failed (disk full, file locked, I/O error, …).
+    case sampleStoreFailed(path: String, operation: String, reason: String)
+    /// A sample to add is malformed: `field` names the offending field.
+    case invalidSample(field: String, reason: String)
+    /// No stored sample has this id.
+    case sampleNotFound(id: Int64)
+    /// A stored sample's row does not hold what its own columns promise (e.g. frame size ≠ side²·3).
+    case corruptSample(id: Int64, field: String, reason: String)
+    /// A cached embedding's blob size does not match its stored element count.
+    case corruptEmbedding(sampleID: Int64, modelID: String, byteCount: Int, dimension: Int)
 
     public var description: String {
         switch self {
@@ -79,6 +96,29 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "the head and the label set disagree: retrain the head or load the matching labels."
         case .truthSyntax(let file, let line, let message):
             return "\(file):\(line): \(message)"
+        case .sampleStoreCannotOpen(let path, let reason):
+            return "cannot open the sample store \(path): \(reason); check that its directory is writable "
+                + "(or point XDG_DATA_HOME elsewhere)."
+        case .sampleStoreNotADatabase(let path):
+            return "\(path) is not an SQLite database (wrong or damaged file); move it aside and gesturepad "
+                + "will start an empty sample store there."
+        case .sampleStoreNewerSchema(let path, let unknownMigrations):
+            return "the sample store \(path) was written by a newer gesturepad (schema "
+                + "\(unknownMigrations.joined(separator: ", "))); upgrade gesturepad to use it, or move it aside "
+                + "to start an empty one."
+        case .sampleStoreFailed(let path, let operation, let reason):
+            return "the sample store \(path) failed to \(operation): \(reason); nothing of that operation was "
+                + "saved. Free disk space or stop other gesturepad processes using the file, then retry."
+        case .invalidSample(let field, let reason):
+            return "invalid sample \(field): \(reason); fix the sample before adding it (nothing was stored)."
+        case .sampleNotFound(let id):
+            return "no sample with id \(id) (it may have been deleted); list the samples again."
+        case .corruptSample(let id, let field, let reason):
+            return "sample \(id) is damaged: its \(field) \(reason); delete sample \(id) and record it again."
+        case .corruptEmbedding(let sampleID, let modelID, let byteCount, let dimension):
+            return "the cached embedding of sample \(sampleID) for model '\(modelID)' has \(byteCount) bytes "
+                + "where \(dimension) floats (\(dimension * 4) bytes) were expected; prune the embedding cache "
+                + "and it will be recomputed."
         }
     }
 }

@@ -1,0 +1,409 @@
+// SampleStore: the user's training samples in one SQLite file (GRDB), by default
+// `$XDG_DATA_HOME/gesturepad/samples.sqlite`. Invariants: every public write is one transaction
+// (all or nothing) and bumps `meta.revision` when it changes a row; with WAL + synchronous=FULL a
+// commit that returned survives a process crash, an OS crash or a power cut, and an interrupted
+// transaction leaves nothing. Embeddings are a cache keyed by (sample, model id) and die with their
+// sample (ON DELETE CASCADE). The schema evolves only through `migrator` (append migrations, never
+// edit one); a file with migrations we do not know is refused, never touched. No GRDB type is public.
+import Capture
+import Foundation
+import GRDB
+
+/// The training samples (frames, thumbnails, labels, provenance) and their cached embeddings.
+///
+/// Thread-safe: reads run concurrently with each other and with the one writer (WAL snapshots), so
+/// the training screen can list thumbnails while the recorder adds samples.
+public final class SampleStore: Sendable {
+    /// The database file, or ":memory:".
+    public let path: String
+    /// A `DatabasePool` for files: WAL lets readers proceed during a write; a `DatabaseQueue` in memory.
+    private let database: any DatabaseWriter
+
+    // MARK: Opening
+
+    /// `$XDG_DATA_HOME/gesturepad/samples.sqlite`; `~/.local/share` when XDG_DATA_HOME is unset or relative.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let dataHome =
+            environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
+        return ((dataHome as NSString).appendingPathComponent("gesturepad") as NSString)
+            .appendingPathComponent("samples.sqlite")
+    }
+
+    /// Opens (creating it and its parent directories when missing) the sample store at `path`, and
+    /// brings its schema up to date.
+    ///
+    /// Throws `sampleStoreNotADatabase` for a file that is not SQLite, `sampleStoreNewerSchema` for a
+    /// store written by a newer gesturepad, `sampleStoreCannotOpen` when the file cannot be created.
+    public init(path: String) throws(GesturesError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        do {
+            // Samples are pictures of the user: a directory we create is private to them.
+            try FileManager.default.createDirectory(
+                atPath: directory.isEmpty ? "." : directory, withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700])
+        } catch {
+            throw .sampleStoreCannotOpen(
+                path: path, reason: "cannot create directory \(directory): \(error.localizedDescription)")
+        }
+        var configuration = Self.configuration
+        // FULL: WAL is fsynced at every commit, so a commit survives an OS crash or power cut too
+        // (NORMAL with WAL survives only a process crash). Cost: one fsync per add, see the tests' timing.
+        configuration.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        self.path = path
+        do {
+            database = try DatabasePool(path: path, configuration: configuration)  // sets journal_mode=WAL
+        } catch {
+            throw Self.translate(error, path: path, operation: "open")
+        }
+        try migrate()
+    }
+
+    /// A store in memory, empty, gone when released: for tests and dry runs.
+    public static func inMemory() throws(GesturesError) -> SampleStore {
+        do {
+            return try SampleStore(database: DatabaseQueue(configuration: configuration), path: ":memory:")
+        } catch {
+            throw translate(error, path: ":memory:", operation: "open")
+        }
+    }
+
+    private init(database: any DatabaseWriter, path: String) throws(GesturesError) {
+        self.database = database
+        self.path = path
+        try migrate()
+    }
+
+    private static var configuration: Configuration {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true  // the embeddings' ON DELETE CASCADE needs it (GRDB's default)
+        configuration.busyMode = .timeout(5)  // another gesturepad process may hold the write lock briefly
+        return configuration
+    }
+
+    /// Closes the database connections; any later call throws `sampleStoreFailed`.
+    public func close() throws(GesturesError) {
+        do { try database.close() } catch { throw Self.translate(error, path: path, operation: "close") }
+    }
+
+    // MARK: Schema
+
+    /// The schema's history. Append migrations; never edit or reorder a released one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE samples (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,        -- AUTOINCREMENT: ids are never reused
+                        label TEXT NOT NULL,
+                        captured_at REAL NOT NULL,                   -- Unix time, seconds
+                        source TEXT NOT NULL,                        -- camera id or recording path
+                        mirror INTEGER NOT NULL CHECK (mirror IN (0, 1)),
+                        normalization TEXT NOT NULL,
+                        side INTEGER NOT NULL CHECK (side BETWEEN 16 AND 1024),
+                        thumbnail_side INTEGER NOT NULL,
+                        thumbnail BLOB NOT NULL,                     -- [thumbnail_side, thumbnail_side, 3] RGB
+                        frame BLOB NOT NULL                          -- [side, side, 3] RGB; last, so listing
+                    );                                               -- rows never reads its overflow pages
+                    CREATE INDEX samples_by_label ON samples(label);
+                    CREATE TABLE embeddings (
+                        sample_id INTEGER NOT NULL REFERENCES samples(id) ON DELETE CASCADE,
+                        model_id TEXT NOT NULL,                      -- opaque, built by the caller
+                        dimension INTEGER NOT NULL,                  -- element count, checked on read
+                        vector BLOB NOT NULL,                        -- dimension × Float32 little-endian
+                        PRIMARY KEY (sample_id, model_id)
+                    );
+                    CREATE INDEX embeddings_by_model ON embeddings(model_id);
+                    CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                    INSERT INTO meta (key, value) VALUES ('revision', 0);
+                    """)
+        }
+        return migrator
+    }
+
+    /// Refuses stores from a newer gesturepad, then applies the migrations this file lacks.
+    private func migrate() throws(GesturesError) {
+        let migrator = Self.migrator
+        do {
+            let unknown = try database.read { db in
+                try migrator.appliedIdentifiers(db).subtracting(migrator.migrations)
+            }
+            guard unknown.isEmpty else {
+                throw GesturesError.sampleStoreNewerSchema(path: path, unknownMigrations: unknown.sorted())
+            }
+            try migrator.migrate(database)
+        } catch {
+            throw Self.translate(error, path: path, operation: "read or upgrade its schema")
+        }
+    }
+
+    // MARK: Transactions and errors
+
+    /// Runs `body` in one write transaction; bumps the revision if it changed any row. Rolls back on throw.
+    private func write<T>(_ operation: String, _ body: (Database) throws -> T) throws(GesturesError) -> T {
+        do {
+            return try database.write { db in
+                let changesBefore = db.totalChangesCount
+                let result = try body(db)
+                if db.totalChangesCount != changesBefore {
+                    try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'revision'")
+                }
+                return result
+            }
+        } catch {
+            throw Self.translate(error, path: path, operation: operation)
+        }
+    }
+
+    /// Runs `body` on a consistent snapshot (concurrent with other reads and with the writer).
+    private func read<T>(_ operation: String, _ body: (Database) throws -> T) throws(GesturesError) -> T {
+        do {
+            return try database.read(body)
+        } catch {
+            throw Self.translate(error, path: path, operation: operation)
+        }
+    }
+
+    /// A GesturesError for any error out of GRDB; our own errors pass through.
+    private static func translate(_ error: any Error, path: String, operation: String) -> GesturesError {
+        if let error = error as? GesturesError { return error }
+        guard let error = error as? DatabaseError else {
+            return .sampleStoreFailed(path: path, operation: operation, reason: "\(error)")
+        }
+        let reason = error.message ?? "SQLite error \(error.extendedResultCode.rawValue)"
+        switch error.resultCode {
+        case .SQLITE_NOTADB: return .sampleStoreNotADatabase(path: path)
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY: return .sampleStoreCannotOpen(path: path, reason: reason)
+        default: return .sampleStoreFailed(path: path, operation: operation, reason: reason)
+        }
+    }
+
+    // MARK: Adding
+
+    /// Adds one sample (making its thumbnail) and returns its id.
+    @discardableResult
+    public func add(_ sample: NewSample) throws(GesturesError) -> Int64 {
+        try add(contentsOf: [sample])[0]
+    }
+
+    /// Adds samples in one transaction: all are stored, or (when one is invalid or the write fails)
+    /// none. Returns their ids in order.
+    @discardableResult
+    public func add(contentsOf samples: [NewSample]) throws(GesturesError) -> [Int64] {
+        try insert(samples, afterEach: { _ in })
+    }
+
+    /// `add(contentsOf:)` with a hook run inside the transaction after each insert (crash tests).
+    func insert(_ samples: [NewSample], afterEach: (Int) throws -> Void) throws(GesturesError) -> [Int64] {
+        try write("add \(samples.count) sample(s)") { db in
+            var ids: [Int64] = []
+            ids.reserveCapacity(samples.count)
+            for (index, sample) in samples.enumerated() {
+                // Validated inside the transaction: a bad sample rolls back the ones before it.
+                try sample.validate()
+                let thumbnail = Thumbnail.make(frame: sample.frame, frameSide: sample.side)
+                try db.execute(
+                    sql: """
+                        INSERT INTO samples (label, captured_at, source, mirror, normalization, side,
+                                             thumbnail_side, thumbnail, frame)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        sample.label, sample.capturedAt.timeIntervalSince1970, sample.source, sample.mirror,
+                        sample.normalization, sample.side, thumbnail.width, Data(thumbnail.pixels), Data(sample.frame),
+                    ])
+                ids.append(db.lastInsertedRowID)
+                try afterEach(index)
+            }
+            return ids
+        }
+    }
+
+    // MARK: Queries
+
+    /// A number that grows with every committed change (by any process); compare to tell the store changed.
+    public func revision() throws(GesturesError) -> Int64 {
+        try read("read the revision") { db in
+            try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'revision'") ?? 0
+        }
+    }
+
+    /// The number of samples per label (labels without samples are absent).
+    public func counts() throws(GesturesError) -> [String: Int] {
+        try read("count samples") { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT label, COUNT(*) FROM samples GROUP BY label")
+            return Dictionary(uniqueKeysWithValues: rows.map { (row: Row) -> (String, Int) in (row[0], row[1]) })
+        }
+    }
+
+    /// The samples (no pixels) in insertion order, all or those of `label`.
+    public func samples(label: String? = nil) throws(GesturesError) -> [SampleInfo] {
+        try read("list samples") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT \(Self.infoColumns) FROM samples WHERE ?1 IS NULL OR label = ?1 ORDER BY id",
+                arguments: [label]
+            ).map(Self.info)
+        }
+    }
+
+    /// The most recently added sample, of `label` or of any label (for "delete the last sample").
+    public func latestSample(label: String? = nil) throws(GesturesError) -> SampleInfo? {
+        try read("find the latest sample") { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT \(Self.infoColumns) FROM samples WHERE ?1 IS NULL OR label = ?1 ORDER BY id DESC LIMIT 1",
+                arguments: [label]
+            ).map(Self.info)
+        }
+    }
+
+    /// The frame of sample `id`; throws `sampleNotFound` or, for a damaged row, `corruptSample`.
+    public func frame(id: Int64) throws(GesturesError) -> RGBImage {
+        let found: (side: Int, pixels: Data)? = try read("read the frame of sample \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT side, frame FROM samples WHERE id = ?", arguments: [id]).map {
+                (side: $0[0], pixels: $0[1])
+            }
+        }
+        guard let found else { throw .sampleNotFound(id: id) }
+        return try Self.image(side: found.side, pixels: found.pixels, id: id, field: "frame")
+    }
+
+    /// Thumbnails, newest first, of `label` (or all labels), at most `limit`.
+    public func thumbnails(label: String? = nil, limit: Int = 12) throws(GesturesError) -> [SampleThumbnail] {
+        let rows: [(id: Int64, label: String, side: Int, pixels: Data)] = try read("read thumbnails") { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, label, thumbnail_side, thumbnail FROM samples
+                    WHERE ?1 IS NULL OR label = ?1 ORDER BY id DESC LIMIT ?2
+                    """,
+                arguments: [label, max(0, limit)]
+            ).map { (id: $0[0], label: $0[1], side: $0[2], pixels: $0[3]) }
+        }
+        var thumbnails: [SampleThumbnail] = []
+        for row in rows {
+            let image = try Self.image(side: row.side, pixels: row.pixels, id: row.id, field: "thumbnail")
+            thumbnails.append(SampleThumbnail(id: row.id, label: row.label, image: image))
+        }
+        return thumbnails
+    }
+
+    private static let infoColumns = "id, label, side, captured_at, source, mirror, normalization"
+
+    private static func info(_ row: Row) -> SampleInfo {
+        SampleInfo(
+            id: row[0], label: row[1], side: row[2], capturedAt: Date(timeIntervalSince1970: row[3]),
+            source: row[4], mirror: row[5], normalization: row[6])
+    }
+
+    private static func image(side: Int, pixels: Data, id: Int64, field: String) throws(GesturesError) -> RGBImage {
+        guard side > 0, pixels.count == side * side * 3 else {
+            throw .corruptSample(
+                id: id, field: field, reason: "has \(pixels.count) bytes where \(side)×\(side)×3 were expected")
+        }
+        return RGBImage(width: side, height: side, pixels: [UInt8](pixels))
+    }
+
+    // MARK: Changes
+
+    /// Deletes sample `id` (and its cached embeddings); returns 1, or 0 when there was no such sample.
+    @discardableResult
+    public func delete(id: Int64) throws(GesturesError) -> Int {
+        try write("delete sample \(id)") { db in
+            try db.execute(sql: "DELETE FROM samples WHERE id = ?", arguments: [id])
+            return db.changesCount
+        }
+    }
+
+    /// Deletes every sample of `label`; returns how many.
+    @discardableResult
+    public func deleteLabel(_ label: String) throws(GesturesError) -> Int {
+        try write("delete the samples of '\(label)'") { db in
+            try db.execute(sql: "DELETE FROM samples WHERE label = ?", arguments: [label])
+            return db.changesCount
+        }
+    }
+
+    /// Deletes every sample and embedding; returns how many samples. Ids keep growing afterwards.
+    @discardableResult
+    public func deleteAll() throws(GesturesError) -> Int {
+        try write("delete all samples") { db in
+            try db.execute(sql: "DELETE FROM samples")
+            return db.changesCount
+        }
+    }
+
+    /// Moves sample `id` to `newLabel` (a valid label name); returns 1, or 0 when there was no such sample.
+    /// Its cached embeddings stay valid: the frame is unchanged.
+    @discardableResult
+    public func relabel(id: Int64, to newLabel: String) throws(GesturesError) -> Int {
+        guard LabelSet.isValidName(newLabel) else { throw .invalidLabelName(label: newLabel) }
+        return try write("relabel sample \(id)") { db in
+            try db.execute(sql: "UPDATE samples SET label = ? WHERE id = ?", arguments: [newLabel, id])
+            return db.changesCount
+        }
+    }
+
+    /// Moves every sample of `label` to `newLabel` (merging when it has samples); returns how many moved.
+    @discardableResult
+    public func relabel(label: String, to newLabel: String) throws(GesturesError) -> Int {
+        guard LabelSet.isValidName(newLabel) else { throw .invalidLabelName(label: newLabel) }
+        guard label != newLabel else { return 0 }
+        return try write("relabel the samples of '\(label)'") { db in
+            try db.execute(sql: "UPDATE samples SET label = ? WHERE label = ?", arguments: [newLabel, label])
+            return db.changesCount
+        }
+    }
+
+    // MARK: Embedding cache
+
+    /// The cached embeddings computed by model `modelID`, by sample id. Samples missing from the
+    /// result need computing. Throws `corruptEmbedding` naming the sample for a damaged row.
+    public func cachedEmbeddings(modelID: String) throws(GesturesError) -> [Int64: [Float]] {
+        let rows: [(id: Int64, dimension: Int, vector: Data)] = try read("read embeddings of '\(modelID)'") { db in
+            try Row.fetchAll(
+                db, sql: "SELECT sample_id, dimension, vector FROM embeddings WHERE model_id = ?",
+                arguments: [modelID]
+            ).map { (id: $0[0], dimension: $0[1], vector: $0[2]) }
+        }
+        var embeddings: [Int64: [Float]] = [:]
+        embeddings.reserveCapacity(rows.count)
+        for row in rows {
+            guard let vector = EmbeddingBlob.decode(row.vector, dimension: row.dimension) else {
+                throw .corruptEmbedding(
+                    sampleID: row.id, modelID: modelID, byteCount: row.vector.count, dimension: row.dimension)
+            }
+            embeddings[row.id] = vector
+        }
+        return embeddings
+    }
+
+    /// Caches embeddings (by sample id) computed by model `modelID` in one transaction, replacing older ones of the
+    /// same (sample, model). Items whose sample was deleted meanwhile are skipped; returns how many were stored.
+    @discardableResult
+    public func storeEmbeddings(modelID: String, _ embeddings: [Int64: [Float]]) throws(GesturesError) -> Int {
+        try write("store \(embeddings.count) embedding(s) of '\(modelID)'") { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    INSERT OR REPLACE INTO embeddings (sample_id, model_id, dimension, vector)
+                    SELECT id, ?, ?, ? FROM samples WHERE id = ?
+                    """)
+            var stored = 0
+            for (sampleID, vector) in embeddings {
+                try statement.execute(arguments: [modelID, vector.count, EmbeddingBlob.encode(vector), sampleID])
+                stored += db.changesCount
+            }
+            return stored
+        }
+    }
+
+    /// Drops the cached embeddings of every model except `modelID`; returns how many rows went.
+    @discardableResult
+    public func pruneEmbeddings(keeping modelID: String) throws(GesturesError) -> Int {
+        try write("prune embeddings") { db in
+            try db.execute(sql: "DELETE FROM embeddings WHERE model_id != ?", arguments: [modelID])
+            return db.changesCount
+        }
+    }
+}
