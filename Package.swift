@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Capture", targets: ["Capture"]),
         .library(name: "Gestures", targets: ["Gestures"]),
         .library(name: "Game", targets: ["Game"]),
+        .library(name: "Daemon", targets: ["Daemon"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -83,6 +84,8 @@ let package = Package(
             dependencies: ["NeuralNet", "Capture", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: kernelSettings
         ),
+        // The background input service: config, key output (uinput), control socket, systemd notification.
+        .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet"]),
         // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
         .target(name: "Game"),
         .executableTarget(
@@ -115,5 +118,6 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         .testTarget(name: "GameTests", dependencies: ["Game"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"]),
     ]
 )

@@ -1,0 +1,16 @@
+// DaemonError: every way the background service, its config, key output, control socket and
+// systemd notification can fail. Each case names the file:line, device, socket or syscall and says
+// what to do. Several people add cases here: append new cases and their descriptions.
+import Gestures
+
+/// A typed failure of the Daemon library; `description` is a complete sentence for the user.
+public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// A gestures-library failure (samples, heads, recognizer).
+    case gestures(GesturesError)
+
+    public var description: String {
+        switch self {
+        case .gestures(let error): return error.description
+        }
+    }
+}
