@@ -53,6 +53,24 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
     case checkpointKeysUnexpected(path: String, keys: [String])
     /// A state_dict tensor has a different shape from the one the architecture implies (PyTorch layout).
     case checkpointShapeMismatch(path: String, key: String, expected: [Int], found: [Int])
+    /// A head architecture value is outside its allowed range (`field` names it, `allowed` gives the range).
+    case invalidHeadArchitecture(field: String, value: String, allowed: String)
+    /// A training option is outside its allowed range (`field` names it, `allowed` gives the range).
+    case invalidTrainingOption(field: String, value: String, allowed: String)
+    /// Training was asked for with no samples.
+    case noTrainingSamples
+    /// The labels hold fewer distinct classes than training needs.
+    case tooFewClasses(found: Int, required: Int)
+    /// A label is not a class index of the head.
+    case labelOutOfRange(sample: Int, label: Int, classes: Int)
+    /// The features do not hold `samples` × `featuresPerSample` scalars.
+    case featureCountMismatch(samples: Int, featuresPerSample: Int, found: Int)
+    /// A feature is NaN or ±Inf.
+    case nonFiniteFeature(sample: Int, index: Int, value: Float)
+    /// The training loss or a weight became NaN or ±Inf.
+    case trainingDiverged(epoch: Int, batch: Int, loss: Float)
+    /// A model is not a dense head (Input → Flatten → Dense relu → Dense softmax without bias) at `layer`.
+    case notADenseHead(layer: String, reason: String)
 
     public var description: String {
         switch self {
@@ -128,6 +146,32 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
         case .checkpointShapeMismatch(let path, let key, let expected, let found):
             return "\(path): tensor \(key) has shape \(found), expected \(expected). The checkpoint is of another "
                 + "width multiplier or class count than the one asked for."
+        case .invalidHeadArchitecture(let field, let value, let allowed):
+            return "head architecture: \(field) = \(value) is not allowed (allowed: \(allowed))."
+        case .invalidTrainingOption(let field, let value, let allowed):
+            return "training option \(field) = \(value) is not allowed (allowed: \(allowed)). Change it in the "
+                + "config or on the command line."
+        case .noTrainingSamples:
+            return "there are no training samples. Record a few samples of every gesture before training."
+        case .tooFewClasses(let found, let required):
+            return "the samples cover \(found) class(es); training needs at least \(required). Record samples of "
+                + "more gestures before training."
+        case .labelOutOfRange(let sample, let label, let classes):
+            return "sample \(sample) has label \(label), but the head has \(classes) classes (labels 0..<\(classes)). "
+                + "The samples and the head's class list disagree; rebuild the head with the current classes."
+        case .featureCountMismatch(let samples, let featuresPerSample, let found):
+            return "the features hold \(found) values, expected \(samples) sample(s) × \(featuresPerSample) = "
+                + "\(samples * featuresPerSample). The samples were embedded with another model or cut layer; "
+                + "re-embed them with the head's embedder."
+        case .nonFiniteFeature(let sample, let index, let value):
+            return "sample \(sample) holds \(value) at feature \(index). The embedding is corrupt; delete and "
+                + "re-record that sample."
+        case .trainingDiverged(let epoch, let batch, let loss):
+            return "training diverged at epoch \(epoch), batch \(batch) (loss \(loss)). Lower the learning "
+                + "rate; the head's weights are unusable, restore the previous head."
+        case .notADenseHead(let layer, let reason):
+            return "layer \(layer): \(reason). A gesturepad head is Input → Flatten → Dense (relu, bias) → "
+                + "Dense (softmax, no bias); save heads with gesturepad or rebuild the model to that shape."
         }
     }
 }

@@ -6,7 +6,7 @@ import Foundation
 import NeuralNet
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self, CaptureBench.self])
+    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self, CaptureBench.self, TrainBench.self])
 
     struct CaptureBench: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -1,0 +1,81 @@
+// Adam as TF.js implements it (tfjs-core src/optimizers/adam_optimizer.ts, `AdamOptimizer`), over
+// one flat parameter buffer like llm.c's `gpt2_update`. Per parameter, at step t = 1, 2, …:
+//   m ← β1·m + (1 − β1)·g            v ← β2·v + (1 − β2)·g²
+//   m̂ = m / (1 − β1ᵗ)                v̂ = v / (1 − β2ᵗ)
+//   θ ← θ − lr · m̂ / (√v̂ + ε)
+// Variant: ε is added to the square root of the *bias-corrected* v̂ (Kingma & Ba, Algorithm 1).
+// TF.js keeps accBeta1/accBeta2 as scalars that start at β1/β2 (so step 1 divides by 1 − β1) and are
+// multiplied by β1/β2 after every step; we keep them the same way, in Double. Defaults: β1 0.9,
+// β2 0.999, ε = the backend epsilon, 1e-7 for float32 (`ENGINE.backend.epsilon()`).
+// Keras/TF (tf_keras `Adam`, tf.raw_ops.ApplyAdam) instead fold the bias corrections into the step,
+// θ ← θ − lr·√(1 − β2ᵗ)/(1 − β1ᵗ) · m / (√v + ε̂), i.e. ε̂ sits outside the *uncorrected* √v: that is
+// TF.js with ε = ε̂/√(1 − β2ᵗ) (31.6·ε̂ at t = 1). The two agree when ε ≪ √v̂ ≈ |g|.
+
+/// The Adam optimiser in TF.js' variant, with its moment buffers for a fixed number of parameters.
+///
+/// Not thread-safe: one optimiser per training run. `step` allocates nothing.
+public final class Adam {
+    /// Step size (TF.js `learningRate`).
+    public let learningRate: Float
+    /// Decay of the first moment (TF.js `beta1`, default 0.9).
+    public let beta1: Float
+    /// Decay of the second moment (TF.js `beta2`, default 0.999).
+    public let beta2: Float
+    /// Added to √v̂ (TF.js `epsilon`; default 1e-7, the float32 backend epsilon).
+    public let epsilon: Float
+    /// Number of parameters the moments cover.
+    public let parameterCount: Int
+    /// Steps taken so far (TF.js `iterations`).
+    public private(set) var iterations = 0
+
+    /// β1ᵗ and β2ᵗ for the next step t (TF.js `accBeta1`/`accBeta2`, starting at β1 and β2).
+    private var accumulatedBeta1: Double
+    private var accumulatedBeta2: Double
+    /// m [parameterCount] then v [parameterCount], zero-initialised (TF.js `zerosLike`).
+    private let moments: UnsafeMutablePointer<Float>
+
+    /// An optimiser for `parameterCount` parameters with zeroed moments.
+    public init(parameterCount: Int, learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-7) {
+        precondition(parameterCount >= 0, "negative parameter count")
+        self.parameterCount = parameterCount
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        accumulatedBeta1 = Double(beta1)
+        accumulatedBeta2 = Double(beta2)
+        moments = .allocate(capacity: max(1, 2 * parameterCount))
+        moments.initialize(repeating: 0, count: max(1, 2 * parameterCount))
+    }
+
+    deinit { moments.deallocate() }
+
+    /// First moments m [parameterCount] (for tests and inspection).
+    public var firstMoments: [Float] { Array(UnsafeBufferPointer(start: moments, count: parameterCount)) }
+    /// Second moments v [parameterCount].
+    public var secondMoments: [Float] { Array(UnsafeBufferPointer(start: moments + parameterCount, count: parameterCount)) }
+
+    /// One update: parameters [P] -= lr · m̂ / (√v̂ + ε) from gradients [P].
+    public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>) {
+        let count = parameterCount
+        let m = moments, v = moments + count
+        let beta1 = beta1, beta2 = beta2, epsilon = epsilon
+        let oneMinusBeta1 = 1 - beta1, oneMinusBeta2 = 1 - beta2
+        // TF.js divides by (1 − accBeta); multiplying by the reciprocal differs by ≤ 1 ulp.
+        let correction1 = Float(1 / (1 - accumulatedBeta1)), correction2 = Float(1 / (1 - accumulatedBeta2))
+        let negativeRate = -learningRate
+        for i in 0..<count {
+            let g = gradients[i]
+            let newM = beta1 * m[i] + oneMinusBeta1 * g
+            let newV = beta2 * v[i] + oneMinusBeta2 * (g * g)
+            m[i] = newM
+            v[i] = newV
+            let mHat = newM * correction1, vHat = newV * correction2
+            parameters[i] += negativeRate * (mHat / (vHat.squareRoot() + epsilon))
+        }
+        accumulatedBeta1 *= Double(beta1)
+        accumulatedBeta2 *= Double(beta2)
+        iterations += 1
+    }
+}

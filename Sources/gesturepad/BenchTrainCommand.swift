@@ -1,0 +1,60 @@
+// `gesturepad bench train`: head training time on synthetic separable features (HeadBenchmark).
+// Wiring only: parse options, run, print text or JSON.
+import ArgumentParser
+import Foundation
+import NeuralNet
+
+extension Bench {
+    struct TrainBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train",
+            abstract: "Head training time (Flatten → Dense relu → Dense softmax, Adam) on synthetic separable features.")
+
+        @Option(name: .long, help: "Samples per class.") var samplesPerClass: Int = 50
+        @Option(name: .long, help: "Classes.") var classes: Int = 4
+        @Option(name: .long, help: "Feature shape H,W,C (MobileNet v1 0.25's cut: 7,7,256; v1 1.0: 7,7,1024).")
+        var featureShape: String = "7,7,256"
+        @Option(name: .long, help: "Epochs.") var epochs: Int = 20
+        @Option(name: .long, help: "Hidden units.") var hiddenUnits: Int = 100
+        @Option(name: .long, help: "Batch size as a fraction of the samples.") var batchSizeFraction: Double = 0.4
+        @Option(name: .long, help: "Learning rate.") var learningRate: Double = 0.0001
+        @Option(name: .long, help: "Timed runs (after one warm-up).") var runs: Int = 3
+        @Option(name: .long, help: "OpenBLAS threads.") var threads: Int = 1
+        @Flag(name: .long, help: "Print one JSON object instead of text.") var json = false
+
+        var shape: [Int]? {
+            let parts = featureShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
+        }
+
+        func validate() throws {
+            guard let shape, shape.allSatisfy({ $0 >= 1 }) else {
+                throw ValidationError("--feature-shape must be sizes ≥ 1 separated by commas, e.g. 7,7,256")
+            }
+            guard samplesPerClass >= 1, classes >= 2, runs >= 1, threads >= 1 else {
+                throw ValidationError("--samples-per-class, --runs, --threads ≥ 1 and --classes ≥ 2")
+            }
+        }
+
+        func run() throws {
+            let options = TrainingOptions(learningRate: learningRate, batchSizeFraction: batchSizeFraction, epochs: epochs,
+                                          hiddenUnits: hiddenUnits, seed: 1)
+            let report = try HeadBenchmark.run(classes: classes, samplesPerClass: samplesPerClass, featureShape: shape!,
+                                               options: options, runs: runs, threads: threads,
+                                               targetCPU: BuildInfo.targetCPU)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print("head \(report.featureShape) → \(report.hiddenUnits) → \(report.classes), \(report.classes)×\(report.samplesPerClass) "
+                + "samples, \(report.epochs) epochs, batch \(report.batchSize), \(report.threads) thread(s), "
+                + "target CPU \(report.targetCPU)")
+            print("  train: median \(formatted(report.medianMilliseconds, decimals: 1)) ms, "
+                + "min \(formatted(report.minimumMilliseconds, decimals: 1)) ms over \(report.runMilliseconds.count) runs; "
+                + "final loss \(formatted(Double(report.finalLoss), decimals: 4)), "
+                + "accuracy \(formatted(Double(report.finalAccuracy) * 100, decimals: 1)) %")
+        }
+    }
+}
