@@ -111,7 +111,7 @@ public final class GestureTrainer: @unchecked Sendable {
         let start = ContinuousClock.now
         let (ids, labelIndices, used, skipped) = try selectSamples(request.labels)
         let features = try embeddings(ids: ids, onEvent: onEvent)
-        let shouldContinue = { [cancelRequested] in !cancelRequested.load(ordering: .relaxed) }
+        let shouldContinue = { [self] in !self.cancelRequested.load(ordering: .relaxed) }
         let shape = extractor.identity.featureShape
         let dimension = extractor.featureCount
 

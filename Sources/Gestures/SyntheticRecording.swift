@@ -18,17 +18,21 @@ public enum SyntheticRecording {
         }
         var camera = SimulatedCamera(width: width, height: height, jitter: jitter, seed: seed)
         let frames = Int((durationSeconds * Double(framesPerSecond)).rounded())
-        do {
+        do throws(CaptureError) {
             let writer = try Y4MWriter(path: path, width: width, height: height,
                                        frameRate: Y4MRatio(framesPerSecond, 1), format: .yuv420)
             for index in 0..<frames {
                 // Before the first change the first label is shown.
                 let label = truth.label(atSeconds: Double(index) / Double(framesPerSecond)) ?? truth.changes[0].label
                 let image = camera.frame(of: photos[label]!)
-                try image.pixels.withUnsafeBytes { bytes throws(CaptureError) in
-                    try writer.write(FrameView(width: width, height: height, format: .rgb24, bytesPerLine: width * 3, bytes: bytes,
-                                               sequence: UInt64(index), timestampNanoseconds: 0))
+                var failure: CaptureError?
+                image.pixels.withUnsafeBytes { bytes in
+                    do throws(CaptureError) {
+                        try writer.write(FrameView(width: width, height: height, format: .rgb24, bytesPerLine: width * 3,
+                                                   bytes: bytes, sequence: UInt64(index), timestampNanoseconds: 0))
+                    } catch { failure = error }
                 }
+                if let failure { throw failure }
             }
             _ = try writer.finish()
         } catch { throw .capture(error) }
