@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Capture", targets: ["Capture"]),
         .library(name: "Gestures", targets: ["Gestures"]),
         .library(name: "Game", targets: ["Game"]),
+        .library(name: "Raster", targets: ["Raster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -85,6 +86,8 @@ let package = Package(
         ),
         // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
         .target(name: "Game"),
+        // Pure-Swift drawing into RGB8 buffers: canvas, built-in pixel font, report charts. No I/O.
+        .target(name: "Raster"),
         .executableTarget(
             name: "gesturepad",
             dependencies: [
@@ -114,5 +117,6 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         .testTarget(name: "GameTests", dependencies: ["Game"]),
+        .testTarget(name: "RasterTests", dependencies: ["Raster"]),
     ]
 )
