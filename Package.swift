@@ -35,6 +35,7 @@ let package = Package(
         .library(name: "Gestures", targets: ["Gestures"]),
         .library(name: "Game", targets: ["Game"]),
         .library(name: "Daemon", targets: ["Daemon"]),
+        .library(name: "Raster", targets: ["Raster"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -81,13 +82,15 @@ let package = Package(
         // The brain between embedder and keys: samples, head training, recognizer, decision filter, evaluation.
         .target(
             name: "Gestures",
-            dependencies: ["NeuralNet", "Capture", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["NeuralNet", "Capture", "Raster", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: kernelSettings
         ),
         // The background input service: config, key output (uinput), control socket, systemd notification.
         .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet"]),
         // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
         .target(name: "Game"),
+        // Pure-Swift drawing into RGB8 buffers: canvas, built-in pixel font, report charts. No I/O.
+        .target(name: "Raster"),
         .executableTarget(
             name: "gesturepad",
             dependencies: [
@@ -119,5 +122,6 @@ let package = Package(
         ),
         .testTarget(name: "GameTests", dependencies: ["Game"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"]),
+        .testTarget(name: "RasterTests", dependencies: ["Raster"]),
     ]
 )
