@@ -115,9 +115,13 @@ func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: colu
         #expect(game.ghosts[1].mode == .eaten)
     }
 
+    /// Pac-Man's corridor (row 1) and Blinky's (row 3) do not connect: Blinky stays frightened to the end.
     @Test func frightenedPeriodEndsAndFlashesFirst() throws {
-        var game = try powerCorridorGame()
+        var game = try makeGame(["#########", "#Po  ####", "#########", "#1     .#", "#########"])
+        game.skipReady(buffering: .right)
         game.run(upTo: 120) { $0.events.contains(.powerPelletEaten) }
+        #expect(game.ghosts[0].mode == .frightened)
+        #expect(!game.isFrightenedEnding)
         let flashTicks = game.levelSpecification.frightenedFlashTicks
         game.run(upTo: 1000) { $0.frightenedTicksLeft == flashTicks }
         #expect(game.isFrightenedEnding)
@@ -127,7 +131,9 @@ func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: colu
             return state.frightenedTicksLeft == 0 || state.phase != .playing
         }
         #expect(sawWhite)
-        #expect(game.ghosts.allSatisfy { $0.mode != .frightened })
+        #expect(game.frightenedTicksLeft == 0)
+        #expect(game.ghosts[0].mode == .scatter)
+        #expect(!game.ghosts[0].isFlashingWhite)
     }
 
     /// Pac-Man faces a wall; Blinky comes down the corridor at him.
@@ -167,7 +173,7 @@ func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: colu
     }
 
     @Test func eatingTheLastPelletClearsTheLevelAndTheNextIsFaster() throws {
-        var game = try makeGame(["###############", "#P          .#", "###############"])
+        var game = try makeGame(["###############", "#P           .#", "###############"])
         game.skipReady(buffering: .right)
         // Level 1: 80 % of 80 units/s is 64 units in 60 ticks.
         let start = game.pacman.position.x
@@ -179,7 +185,7 @@ func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: colu
         #expect(game.level == 2)
         #expect(game.phase == .ready)
         #expect(game.pelletsRemaining == 1)
-        #expect(game.maze.tile(at: tile(12, 1)) == .pellet)
+        #expect(game.maze.tile(at: tile(13, 1)) == .pellet)
         #expect(game.levelSpecification.frightenedTicks < LevelSpecification.forLevel(1).frightenedTicks)
         // Level 2: 90 % is 72 units in 60 ticks.
         game.skipReady(buffering: .right)
@@ -222,14 +228,17 @@ func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: colu
         #expect(game.pacman.tile == tile(4, 1))
     }
 
-    @Test(arguments: [("~", 32), (" ", 45)])
+    /// Blinky runs left along row 1; once fully on the row's floor, 30 ticks at 40 % (tunnel) or 75 % (floor).
+    @Test(arguments: [("~", 16), (" ", 30)])
     func ghostsSlowDownInTunnels(floor: String, expectedUnits: Int) throws {
         let row = String(repeating: floor, count: 8) + "1" + floor
         var game = try makeGame(["##########", row, "#P########", "#.########", "##########"])
         game.skipReady()
+        game.run(upTo: 60) { $0.ghosts[0].position.x <= Position(centerOf: tile(7, 1)).x }
         let start = game.ghosts[0].position.x
-        game.run(upTo: 60)
+        game.run(upTo: 30)
         #expect(start - game.ghosts[0].position.x == expectedUnits)
+        #expect(game.phase == .playing)
     }
 
     /// A corridor on row 2 with one opening upwards at column 4 (a junction); the pellet is walled off.
