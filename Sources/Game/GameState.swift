@@ -132,6 +132,8 @@ public struct Ghost: Sendable, Hashable {
     var isFrightened: Bool
     /// Start position; home in the house for ghosts that start inside.
     let homePosition: Position
+    /// Where the ghost revives after being eaten: its home if inside the house, else the house centre.
+    let revivePosition: Position
     /// Pellets counted while waiting in the house (personal counter, reset per level).
     var houseDotCounter: Int
     var speedAccumulator: Int
@@ -209,6 +211,9 @@ public struct GameState: Sendable, Hashable {
 
     /// The full layout, restored at each new level.
     let originalMaze: Maze
+    /// `maze.house?.exit` and `.center`, copied out as plain values so the tick never copies the house.
+    let houseExit: Position?
+    let houseCenter: Position?
     /// The seeded generator (frightened ghosts' turns).
     var random: SplitMix64
     /// Ticks of unfrightened play in this life (drives the scatter/chase schedule).
@@ -235,12 +240,15 @@ public struct GameState: Sendable, Hashable {
     public init(maze: Maze = .classic, seed: UInt64, highScore: Int = 0) {
         self.maze = maze
         originalMaze = maze
+        houseExit = maze.house?.exit
+        houseCenter = maze.house?.center
         pacman = Pacman(position: maze.pacmanStart, direction: .left)
         ghosts = GhostName.allCases.compactMap { name in
             maze.ghostStarts[name.rawValue].map { start in
                 Ghost(
                     name: name, position: start, direction: .left, mode: .scatter, isFlashingWhite: false,
                     target: start.tile, activity: .roaming, isFrightened: false, homePosition: start,
+                    revivePosition: maze.isInHouse(start.tile) ? start : (maze.house?.center ?? start),
                     houseDotCounter: 0, speedAccumulator: 0)
             }
         }
@@ -427,7 +435,7 @@ public struct GameState: Sendable, Hashable {
         ticksSinceLastPellet += 1
         if ticksSinceLastPellet >= levelSpecification.houseIdleReleaseTicks {
             ticksSinceLastPellet = 0
-            if let index = firstGhostInHouse() { ghosts[index].activity = .leavingHouse }
+            if let index = Self.firstGhostInHouse(ghosts) { ghosts[index].activity = .leavingHouse }
         }
         releaseGhostByCounter()
         if var shownFruit = fruit {
@@ -484,7 +492,8 @@ public struct GameState: Sendable, Hashable {
             }
             if !maze.tile(at: tile.moved(pacman.direction)).isWalkable { return false }
         }
-        pacman.position = advanced(pacman.position, pacman.direction)
+        pacman.position = Self.advanced(
+            pacman.position, pacman.direction, mazeWidth: maze.width, mazeHeight: maze.height)
         pacman.distanceMoved += 1
         return true
     }
@@ -529,7 +538,7 @@ public struct GameState: Sendable, Hashable {
         ticksSinceLastPellet = 0
         if let counter = globalHouseCounter {
             globalHouseCounter = counter + 1
-        } else if let index = firstGhostInHouse() {
+        } else if let index = Self.firstGhostInHouse(ghosts) {
             ghosts[index].houseDotCounter += 1
         }
         if let position = maze.fruitPosition, Scoring.fruitPelletCounts.contains(pelletsEatenThisLevel) {
@@ -595,14 +604,17 @@ public struct GameState: Sendable, Hashable {
 
     // MARK: - Ghosts
 
-    private func firstGhostInHouse() -> Int? {
+    // Helpers called from the tick are static and take plain values: a non-mutating method called on `self`
+    // inside a mutating one can make the optimiser copy the whole state (measured: most of a tick's cost).
+
+    private static func firstGhostInHouse(_ ghosts: [Ghost]) -> Int? {
         for index in ghosts.indices where ghosts[index].activity == .inHouse { return index }
         return nil
     }
 
     /// Releases the first waiting ghost once its pellet counter (or, after a death, the shared one) is reached.
     private mutating func releaseGhostByCounter() {
-        guard let index = firstGhostInHouse() else { return }
+        guard let index = Self.firstGhostInHouse(ghosts) else { return }
         let name = ghosts[index].name
         if let counter = globalHouseCounter {
             if counter >= Self.globalHouseCounterLimits[name.rawValue] {
@@ -614,21 +626,25 @@ public struct GameState: Sendable, Hashable {
         }
     }
 
-    private func speedPercent(of ghost: Ghost) -> Int {
-        switch ghost.activity {
-        case .eyes, .enteringHouse:
-            return Speed.eyesPercent
-        case .inHouse, .leavingHouse:
-            return Speed.housePercent
-        case .roaming:
-            if maze.tile(at: ghost.tile) == .tunnel { return levelSpecification.ghostTunnelSpeedPercent }
-            return ghost.isFrightened ? levelSpecification.ghostFrightenedSpeedPercent : levelSpecification.ghostSpeedPercent
-        }
-    }
 
     private mutating func moveGhosts() {
         for index in ghosts.indices {
-            ghosts[index].speedAccumulator += speedPercent(of: ghosts[index]) * Speed.accumulatorPerPercent
+            let percent: Int
+            switch ghosts[index].activity {
+            case .eyes, .enteringHouse:
+                percent = Speed.eyesPercent
+            case .inHouse, .leavingHouse:
+                percent = Speed.housePercent
+            case .roaming:
+                if maze.tile(at: ghosts[index].tile) == .tunnel {
+                    percent = levelSpecification.ghostTunnelSpeedPercent
+                } else if ghosts[index].isFrightened {
+                    percent = levelSpecification.ghostFrightenedSpeedPercent
+                } else {
+                    percent = levelSpecification.ghostSpeedPercent
+                }
+            }
+            ghosts[index].speedAccumulator += percent * Speed.accumulatorPerPercent
             while ghosts[index].speedAccumulator >= Speed.accumulatorPerStep {
                 ghosts[index].speedAccumulator -= Speed.accumulatorPerStep
                 stepGhost(index)
@@ -636,17 +652,13 @@ public struct GameState: Sendable, Hashable {
         }
     }
 
-    /// Where eyes run to: the spot above the door, or (no house) the ghost's start.
-    private func eyesGoal(of ghost: Ghost) -> Position {
-        maze.house?.exit ?? ghost.homePosition
-    }
-
-    /// The tile a roaming, unfrightened ghost aims for now.
-    func currentTarget(of ghost: Ghost) -> TilePosition {
-        let corner = GhostTargeting.scatterTarget(of: ghost.name, mazeWidth: maze.width, mazeHeight: maze.height)
-        if scheduledMode == .scatter { return corner }
-        var blinkyTile = pacman.tile
-        for other in ghosts where other.name == .blinky { blinkyTile = other.tile }
+    /// The tile a roaming, unfrightened ghost aims for in `mode`.
+    static func currentTarget(
+        of ghost: Ghost, mode: ScheduledGhostMode, pacman: Pacman, blinkyTile: TilePosition, mazeWidth: Int,
+        mazeHeight: Int
+    ) -> TilePosition {
+        let corner = GhostTargeting.scatterTarget(of: ghost.name, mazeWidth: mazeWidth, mazeHeight: mazeHeight)
+        if mode == .scatter { return corner }
         return GhostTargeting.chaseTarget(
             of: ghost.name, ghostTile: ghost.tile, pacmanTile: pacman.tile, pacmanDirection: pacman.direction,
             blinkyTile: blinkyTile, scatterCorner: corner)
@@ -668,19 +680,19 @@ public struct GameState: Sendable, Hashable {
             ghost.position.y += ghost.direction.rowDelta
         case .leavingHouse:
             // Line up on the house's middle row, slide to below the door, rise through it.
-            guard let house = maze.house else {
+            guard let exit = houseExit, let center = houseCenter else {
                 ghost.activity = .roaming
                 return
             }
-            if ghost.position.x != house.exit.x {
-                if ghost.position.y != house.center.y {
-                    ghost.direction = ghost.position.y > house.center.y ? .up : .down
+            if ghost.position.x != exit.x {
+                if ghost.position.y != center.y {
+                    ghost.direction = ghost.position.y > center.y ? .up : .down
                 } else {
-                    ghost.direction = ghost.position.x < house.exit.x ? .right : .left
+                    ghost.direction = ghost.position.x < exit.x ? .right : .left
                 }
                 ghost.position = Position(
                     x: ghost.position.x + ghost.direction.columnDelta, y: ghost.position.y + ghost.direction.rowDelta)
-            } else if ghost.position.y > house.exit.y {
+            } else if ghost.position.y > exit.y {
                 ghost.direction = .up
                 ghost.position.y -= 1
             } else {
@@ -694,28 +706,36 @@ public struct GameState: Sendable, Hashable {
                     ghost.direction = GhostTargeting.randomDirection(
                         at: tile, heading: ghost.direction, maze: maze, generator: &random)
                 } else {
-                    ghost.target = ghost.activity == .eyes ? eyesGoal(of: ghost).tile : currentTarget(of: ghost)
+                    if ghost.activity == .eyes {
+                        ghost.target = (houseExit ?? ghost.homePosition).tile
+                    } else {
+                        var blinkyTile = pacman.tile
+                        for other in ghosts where other.name == .blinky { blinkyTile = other.tile }
+                        ghost.target = Self.currentTarget(
+                            of: ghost, mode: scheduledMode, pacman: pacman, blinkyTile: blinkyTile,
+                            mazeWidth: maze.width, mazeHeight: maze.height)
+                    }
                     ghost.direction = GhostTargeting.greedyDirection(
                         at: tile, heading: ghost.direction, target: ghost.target, maze: maze)
                 }
             }
-            ghost.position = advanced(ghost.position, ghost.direction)
+            ghost.position = Self.advanced(ghost.position, ghost.direction, mazeWidth: maze.width, mazeHeight: maze.height)
             if ghost.activity == .eyes {
-                let goal = eyesGoal(of: ghost)
+                let goal = houseExit ?? ghost.homePosition
                 if ghost.position.y == goal.y && abs(ghost.position.x - goal.x) <= Maze.unitsPerTile / 2 {
-                    ghost.activity = maze.house == nil ? .roaming : .enteringHouse
+                    ghost.activity = houseExit == nil ? .roaming : .enteringHouse
                 }
             }
         case .enteringHouse:
             // Slide to the door, sink to the middle row, slide home, revive and leave again.
-            guard let house = maze.house else {
+            guard let exit = houseExit, let center = houseCenter else {
                 ghost.activity = .roaming
                 return
             }
-            let home = maze.isInHouse(ghost.homePosition.tile) ? ghost.homePosition : house.center
-            if ghost.position.y == house.exit.y && ghost.position.x != house.exit.x {
-                ghost.direction = ghost.position.x < house.exit.x ? .right : .left
-            } else if ghost.position.y < house.center.y {
+            let home = ghost.revivePosition
+            if ghost.position.y == exit.y && ghost.position.x != exit.x {
+                ghost.direction = ghost.position.x < exit.x ? .right : .left
+            } else if ghost.position.y < center.y {
                 ghost.direction = .down
             } else if ghost.position.x != home.x {
                 ghost.direction = ghost.position.x < home.x ? .right : .left
@@ -732,7 +752,8 @@ public struct GameState: Sendable, Hashable {
     /// The renderer-facing mode and flash state of every ghost.
     private mutating func refreshGhostModes() {
         let flashHalfPeriod = GameTiming.frightenedFlashPeriodTicks / 2
-        let flashingWhite = isFrightenedEnding && (frightenedTicksLeft / flashHalfPeriod) % 2 == 1
+        let isEnding = frightenedTicksLeft > 0 && frightenedTicksLeft <= levelSpecification.frightenedFlashTicks
+        let flashingWhite = isEnding && (frightenedTicksLeft / flashHalfPeriod) % 2 == 1
         for index in ghosts.indices {
             let ghost = ghosts[index]
             let mode: GhostMode =
@@ -752,9 +773,11 @@ public struct GameState: Sendable, Hashable {
     // MARK: - Geometry
 
     /// `position` moved one unit in `direction`, wrapped around the maze edges (tunnels).
-    private func advanced(_ position: Position, _ direction: Direction) -> Position {
+    private static func advanced(
+        _ position: Position, _ direction: Direction, mazeWidth: Int, mazeHeight: Int
+    ) -> Position {
         Position(
-            x: (position.x + direction.columnDelta).floorModulo(maze.width * Maze.unitsPerTile),
-            y: (position.y + direction.rowDelta).floorModulo(maze.height * Maze.unitsPerTile))
+            x: (position.x + direction.columnDelta).floorModulo(mazeWidth * Maze.unitsPerTile),
+            y: (position.y + direction.rowDelta).floorModulo(mazeHeight * Maze.unitsPerTile))
     }
 }
