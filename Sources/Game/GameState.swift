@@ -719,7 +719,8 @@ public struct GameState: Sendable, Hashable {
                         at: tile, heading: ghost.direction, target: ghost.target, maze: maze)
                 }
             }
-            ghost.position = Self.advanced(ghost.position, ghost.direction, mazeWidth: maze.width, mazeHeight: maze.height)
+            ghost.position = Self.advanced(
+                ghost.position, ghost.direction, mazeWidth: maze.width, mazeHeight: maze.height)
             if ghost.activity == .eyes {
                 let goal = houseExit ?? ghost.homePosition
                 if ghost.position.y == goal.y && abs(ghost.position.x - goal.x) <= Maze.unitsPerTile / 2 {

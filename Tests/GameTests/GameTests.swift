@@ -33,6 +33,10 @@ extension GameState {
 
 func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: column, row: row) }
 
+extension ScheduledGhostMode {
+    var asGhostMode: GhostMode { self == .scatter ? .scatter : .chase }
+}
+
 // MARK: - Maze
 
 @Suite struct MazeTests {
@@ -327,7 +331,8 @@ func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: colu
         #expect(GhostTargeting.greedyDirection(at: crossing, heading: .up, target: tile(9, 2), maze: maze) == .right)
         // Dead end: the only way is back.
         let deadEnd = try Maze(layout: ["###", "#P#", "# #"].joined(separator: "\n"))
-        #expect(GhostTargeting.greedyDirection(at: tile(1, 1), heading: .up, target: tile(1, 0), maze: deadEnd) == .down)
+        let choice = GhostTargeting.greedyDirection(at: tile(1, 1), heading: .up, target: tile(1, 0), maze: deadEnd)
+        #expect(choice == .down)
     }
 
     @Test(arguments: [
@@ -348,6 +353,30 @@ func tile(_ column: Int, _ row: Int) -> TilePosition { TilePosition(column: colu
         game.tick(input: .none)
         #expect(game.scheduledMode == .chase)
         #expect(game.ghosts[0].mode == .chase)
+    }
+
+    @Test func eatenGhostEyesRunHomeReviveAndLeaveAgain() throws {
+        var game = GameState(seed: 5)
+        game.skipReady()
+        // Blinky is "eaten" in the top-left corridor, heading right.
+        game.ghosts[0].activity = .eyes
+        game.ghosts[0].position = Position(centerOf: tile(1, 5))
+        game.ghosts[0].direction = .right
+        game.tick(input: .none)
+        #expect(game.ghosts[0].mode == .eaten)
+        #expect(game.ghosts[0].target == tile(14, 11))
+        game.run(upTo: 600) { $0.ghosts[0].mode == .enteringHouse }
+        #expect(game.ghosts[0].mode == .enteringHouse)
+        #expect(game.ghosts[0].tile.row == 11)
+        game.run(upTo: 600) { $0.ghosts[0].mode == .leavingHouse }
+        // Blinky revives in the middle of the house (and may already rise a unit or two in the same tick).
+        let center = try #require(game.maze.house?.center)
+        #expect(game.ghosts[0].position.x == center.x)
+        #expect((center.y - 2...center.y).contains(game.ghosts[0].position.y))
+        game.run(upTo: 600) { $0.ghosts[0].mode != .leavingHouse }
+        #expect(game.ghosts[0].position == game.maze.house?.exit)
+        #expect(game.ghosts[0].mode == game.scheduledMode.asGhostMode)
+        #expect(game.phase == .playing)
     }
 
     @Test func ghostsLeaveTheHouseByPelletCountsAndTimer() {
