@@ -56,7 +56,7 @@ struct PhotoGestureTrainingTests {
                      trained.metadata.training.trainingAccuracy, trained.embeddingsComputed))
         #expect(trained.embeddingsComputed == 0, "evaluation already cached every embedding")
         #expect(epochs.count == 20 && epochs.last!.loss < epochs.first!.loss)
-        #expect(trained.metadata.version == 1 && (try workspace.heads.currentVersion()) == 1)
+        #expect(try trained.metadata.version == 1 && workspace.heads.currentVersion() == 1)
 
         // 3. A fresh recognizer loads the saved head and recognises new jittered frames of each photo.
         let recognizer = try workspace.makeRecognizer()
