@@ -110,7 +110,7 @@ public final class GestureTrainer: @unchecked Sendable {
     public func train(_ request: TrainingRequest, onEvent: (TrainingEvent) -> Void = { _ in }) throws(GesturesError) -> TrainedHead {
         let start = ContinuousClock.now
         let (ids, labelIndices, used, skipped) = try selectSamples(request.labels)
-        let features = try embeddings(ids: ids, onEvent: onEvent)
+        let (features, computedCount) = try embeddings(ids: ids, onEvent: onEvent)
         let shouldContinue = { [self] in !self.cancelRequested.load(ordering: .relaxed) }
         let shape = extractor.identity.featureShape
         let dimension = extractor.featureCount
@@ -153,7 +153,7 @@ public final class GestureTrainer: @unchecked Sendable {
         metadata.version = try heads.save(head.model(), metadata: metadata)
         let active = ActiveHead(labels: used, version: metadata.version, predictor: DenseHeadPredictor(head))
         return TrainedHead(active: active, metadata: metadata, summary: summary, skippedLabels: skipped,
-                           embeddingsComputed: lastComputed)
+                           embeddingsComputed: computedCount)
     }
 
     /// Loads the current stored head for this trainer's embedder (nil when none is stored).
@@ -172,8 +172,6 @@ public final class GestureTrainer: @unchecked Sendable {
 
     // MARK: Steps
 
-    private var lastComputed = 0
-
     /// Sample ids and label indices of the labels in `labels` that have samples.
     func selectSamples(_ labels: LabelSet) throws(GesturesError)
         -> (ids: [Int64], labelIndices: [Int], used: LabelSet, skipped: [String]) {
@@ -190,11 +188,12 @@ public final class GestureTrainer: @unchecked Sendable {
     }
 
     /// [N, D] embeddings of `ids`, from the cache where present; missing ones computed and cached.
-    func embeddings(ids: [Int64], onEvent: (TrainingEvent) -> Void) throws(GesturesError) -> [Float] {
+    func embeddings(ids: [Int64], onEvent: (TrainingEvent) -> Void) throws(GesturesError) -> (features: [Float], computed: Int) {
         let dimension = extractor.featureCount
         var cached = try samples.cachedEmbeddings(modelID: cacheKey)
         let infos = Dictionary(uniqueKeysWithValues: try samples.samples().map { ($0.id, $0) })
         var computed: [Int64: [Float]] = [:]
+        var computedCount = 0
         var done = ids.filter { cached[$0]?.count == dimension }.count
         onEvent(.embedding(done: done, total: ids.count))
         for id in ids where cached[id]?.count != dimension {
@@ -207,6 +206,7 @@ public final class GestureTrainer: @unchecked Sendable {
             let embedding = try extractor.embed(sample: image.pixels)
             computed[id] = embedding
             cached[id] = embedding
+            computedCount += 1
             done += 1
             if computed.count % 16 == 0 {
                 _ = try samples.storeEmbeddings(modelID: cacheKey, computed)
@@ -215,13 +215,12 @@ public final class GestureTrainer: @unchecked Sendable {
             }
         }
         if !computed.isEmpty { _ = try samples.storeEmbeddings(modelID: cacheKey, computed) }
-        lastComputed = ids.count - ids.filter { cached[$0] != nil }.count
         onEvent(.embedding(done: ids.count, total: ids.count))
         var matrix = [Float](repeating: 0, count: ids.count * dimension)
         for (row, id) in ids.enumerated() {
             matrix.replaceSubrange(row * dimension..<(row + 1) * dimension, with: cached[id]!)
         }
-        return matrix
+        return (matrix, computedCount)
     }
 
     /// Trains a fresh head on `rows` of the [N, D] features.
@@ -329,7 +328,7 @@ extension GestureTrainer {
         guard labelIndices.count >= folds, folds >= 2 else {
             throw .notEnoughSamples(counts: try samples.counts(), needed: "at least \(max(folds, 2)) samples for \(folds)-fold evaluation")
         }
-        let features = try embeddings(ids: ids, onEvent: onEvent)
+        let features = try embeddings(ids: ids, onEvent: onEvent).features
         let dimension = extractor.featureCount, shape = extractor.identity.featureShape
         var foldNumber = 0
         let (matrix, foldAccuracies) = try Evaluation.crossValidate(

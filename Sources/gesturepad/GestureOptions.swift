@@ -16,7 +16,7 @@ struct GestureOptions: ParsableArguments {
     @Option(name: .long, help: "Comma-separated labels, in output order.")
     var labels: String = LabelSet.standard.names.joined(separator: ",")
 
-    @Option(name: .long, help: "Data directory (default: $XDG_DATA_HOME/gesturepad).")
+    @Option(name: .customLong("data-dir"), help: "Data directory (default: $XDG_DATA_HOME/gesturepad).")
     var dataDirectory: String?
 
     func labelSet() throws -> LabelSet {
@@ -40,6 +40,6 @@ struct GestureOptions: ParsableArguments {
 /// Prints an Encodable as pretty JSON with sorted keys (for `--json`).
 func printJSON<Value: Encodable>(_ value: Value) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

@@ -1,0 +1,77 @@
+// HeadStore and the trainer's moving parts without a real MobileNet: versions, the atomic current
+// pointer, rollback, pruning, refusing a head for other features, and the recognizer's head swap.
+import Foundation
+import Gestures
+import NeuralNet
+import Testing
+
+func temporaryDirectory(_ name: String) -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("gp-\(name)-\(UUID().uuidString)").path
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+@Suite struct HeadStoreTests {
+    static let identity = EmbedderIdentity(modelName: "tiny", weightsSHA256: "abc123", layer: "conv_pw_13_relu",
+                                           normalization: "x/127.5-1", featureShape: [2, 2, 3])
+    static let record = HeadTrainingRecord(learningRate: 0.0001, batchSizeFraction: 0.4, epochs: 20, hiddenUnits: 5, seed: 1,
+                                           samplesPerLabel: ["up": 3, "down": 3], finalLoss: 0.5, trainingAccuracy: 1,
+                                           milliseconds: 12)
+
+    static func head(seed: UInt64) throws -> DenseHead {
+        try DenseHead(architecture: HeadArchitecture(inputShape: [2, 2, 3], hiddenUnits: 5, classes: 2), seed: seed)
+    }
+
+    static func metadata() throws -> HeadMetadata {
+        HeadMetadata(labels: try LabelSet(["up", "down"]), embedder: identity, mirror: true, training: record)
+    }
+
+    @Test func savesVersionsMovesCurrentAndRollsBack() throws {
+        let store = HeadStore(root: temporaryDirectory("heads"))
+        #expect(try store.currentVersion() == nil)
+        #expect(throws: GesturesError.noHead(store: store.root)) { try store.load() }
+        let first = try Self.head(seed: 1), second = try Self.head(seed: 2)
+        #expect(try store.save(first.model(), metadata: Self.metadata()) == 1)
+        #expect(try store.save(second.model(), metadata: Self.metadata()) == 2)
+        #expect(try store.currentVersion() == 2)
+        let (model, metadata) = try store.load()
+        #expect(metadata.version == 2 && metadata.labels.names == ["up", "down"] && metadata.embedder == Self.identity)
+        let input: [Float] = (0..<12).map { Float($0) / 12 }
+        #expect(try DenseHead(model: model).predict(input) == second.predict(input), "the saved weights come back exactly")
+        #expect(try store.rollback() == 1)
+        #expect(try store.currentVersion() == 1)
+        #expect(try DenseHead(model: store.load().model).predict(input) == first.predict(input))
+        #expect(throws: GesturesError.self) { try store.rollback() }
+        // The head directory is a TF.js Layers model: model.json + shard + head.json.
+        let files = try FileManager.default.contentsOfDirectory(atPath: store.directory(of: 1)).sorted()
+        #expect(files.contains("model.json") && files.contains("head.json") && files.contains { $0.hasSuffix(".bin") }, "\(files)")
+    }
+
+    @Test func prunesOldVersionsButKeepsCurrentAndPredecessor() throws {
+        let store = HeadStore(root: temporaryDirectory("prune"), keep: 3)
+        let model = try Self.head(seed: 1).model()
+        for _ in 1...3 { try store.save(model, metadata: Self.metadata()) }
+        try store.makeCurrent(1)
+        for _ in 4...5 { _ = try store.save(model, metadata: Self.metadata()) }
+        // Saving makes the new version current; versions beyond 3 go, oldest first.
+        #expect(store.versions() == [3, 4, 5])
+        #expect(try store.currentVersion() == 5)
+    }
+
+    @Test func aDamagedCurrentPointerIsNamed() throws {
+        let store = HeadStore(root: temporaryDirectory("damaged"))
+        try store.save(Self.head(seed: 1).model(), metadata: Self.metadata())
+        try "garbage".write(toFile: store.root + "/current", atomically: true, encoding: .utf8)
+        #expect(throws: GesturesError.self) { try store.currentVersion() }
+        // A pointer to a version that no longer exists counts as no head.
+        try "7\n".write(toFile: store.root + "/current", atomically: true, encoding: .utf8)
+        #expect(try store.currentVersion() == nil)
+    }
+
+    @Test func aHeadForOtherFeaturesIsRefused() throws {
+        var other = Self.identity
+        other.layer = "conv_pw_12_relu"
+        #expect(throws: GesturesError.self) { try Self.metadata().checkFits(other) }
+        try Self.metadata().checkFits(Self.identity)
+    }
+}
