@@ -234,10 +234,11 @@ public final class DenseHead {
             predictCapacity = rows
         }
         // hidden [B,U] = relu(x [B,D] · W1 + b1); logits [B,K] = hidden · W2; softmax in place.
+        // OpenBLAS: the weights may change between calls (training), so nothing is packed; no allocation.
         DenseKernel.forward(x: input, w: hiddenKernelPointer, b: hiddenBiasPointer, y: predictHidden, rows: rows,
-                            inputs: d, units: u, relu: true)
+                            inputs: d, units: u, relu: true, backend: .openBLAS)
         DenseKernel.forward(x: predictHidden, w: outputKernelPointer, b: nil, y: output, rows: rows, inputs: u,
-                            units: k, relu: false)
+                            units: k, relu: false, backend: .openBLAS)
         ActivationKernel.reference(.softmax, output, rows: rows, channels: k)
     }
 
@@ -372,8 +373,27 @@ public final class DenseHead {
     /// the mean loss and the number of rows whose argmax is their label.
     func forwardBackward(_ w: TrainingWorkspace, rows: Int, path: KernelPath = .fast) -> (loss: Float, correct: Int) {
         let (d, u, k) = (inputCount, hiddenUnits, classes)
-        let forward = path == .fast ? DenseKernel.forward : DenseKernel.forwardReference
-        let backward = path == .fast ? DenseKernel.backward : DenseKernel.backwardReference
+        func forward(_ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+                     _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ inputs: Int, _ units: Int, _ relu: Bool) {
+            if let backend = path.backend {
+                DenseKernel.forward(x: x, w: weights, b: bias, y: y, rows: rows, inputs: inputs, units: units, relu: relu,
+                                    backend: backend)
+            } else {
+                DenseKernel.forwardReference(x: x, w: weights, b: bias, y: y, rows: rows, inputs: inputs, units: units,
+                                             relu: relu)
+            }
+        }
+        func backward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+                      _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?,
+                      _ db: UnsafeMutablePointer<Float>?, _ rows: Int, _ inputs: Int, _ units: Int) {
+            if let backend = path.backend {
+                DenseKernel.backward(dy: dy, x: x, w: weights, dx: dx, dw: dw, db: db, rows: rows, inputs: inputs,
+                                     units: units, backend: backend)
+            } else {
+                DenseKernel.backwardReference(dy: dy, x: x, w: weights, dx: dx, dw: dw, db: db, rows: rows,
+                                              inputs: inputs, units: units)
+            }
+        }
         let gradW1 = w.gradients, gradB1 = w.gradients + d * u, gradW2 = gradB1 + u
         // hidden [B,U] = relu(x [B,D] · W1 [D,U] + b1 [U])
         forward(w.x, hiddenKernelPointer, hiddenBiasPointer, w.hidden, rows, d, u, true)
@@ -394,9 +414,21 @@ public final class DenseHead {
     }
 }
 
-/// Which twin of each kernel a computation uses.
+/// Which twin of each kernel a computation uses: the plain loops, or a fast GEMM backend.
 enum KernelPath: Sendable, CaseIterable {
-    case reference, fast
+    case reference, openBLAS, packedSwift
+
+    /// The fast path new heads train with (GEMM.defaultBackend: the packed AVX-512 kernel in AVX-512 builds).
+    static var fast: KernelPath { GEMM.defaultBackend == .openBLAS ? .openBLAS : .packedSwift }
+
+    /// The GEMM backend of a fast path; nil for the reference.
+    var backend: GEMMBackend? {
+        switch self {
+        case .reference: return nil
+        case .openBLAS: return .openBLAS
+        case .packedSwift: return .packedSwift
+        }
+    }
 }
 
 /// Every buffer one training step touches, allocated once per training run for `rows` batch rows.

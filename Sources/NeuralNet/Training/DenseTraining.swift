@@ -1,8 +1,10 @@
 // Training kernels of the dense head: Dense forward/backward, ReLU backward, softmax + categorical
-// cross-entropy with its fused gradient. Each op has a plain-loop `reference` and a fast twin
-// (OpenBLAS `cblas_sgemm` with transposes; SIMD-friendly loops), side by side as in llm.c's
-// train_gpt2.c. All buffers are row-major Float32; nothing allocates. Backward passes overwrite
-// their outputs (no accumulation): the head calls each once per mini-batch.
+// cross-entropy with its fused gradient. Each op has a plain-loop `reference` and a fast twin side by
+// side, as in llm.c's train_gpt2.c. Dense's fast twin runs on a `GEMMBackend`: OpenBLAS `cblas_sgemm`
+// with transposes (allocates nothing), or PackedGEMM's AVX-512 kernel (the default in AVX-512 builds:
+// Debian's OpenBLAS 0.3.21 picks its SSE3 "Prescott" sgemm on this Xeon and trains 2× slower).
+// All buffers are row-major Float32. Backward passes overwrite their outputs (no accumulation).
+// Softmax cross-entropy has only the plain loop: K (classes) is a handful.
 //
 // Legend: B = rows in the batch, D = input features, U = output units (of this Dense), K = classes.
 import COpenBLAS
@@ -22,13 +24,24 @@ enum DenseKernel {
         }
     }
 
-    /// Fast twin of `forwardReference`: one `cblas_sgemm` then the shared bias+clamp epilogue.
+    /// Fast twin of `forwardReference` on `backend`: `.openBLAS` = one `cblas_sgemm` then the shared
+    /// bias+clamp epilogue (allocates nothing); `.packedSwift` = pack w into panels (it changes every
+    /// training step, so per call: allocates D·U floats) and PackedGEMM's AVX-512 kernel with bias+relu fused.
     static func forward(x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, units: Int, relu: Bool) {
-        // y [B,U] = x [B,D] · w [D,U]
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(units), Int32(inputs),
-                    1, x, Int32(inputs), w, Int32(units), 0, y, Int32(units))
-        Epilogue.biasClamp(y, rows: rows, columns: units, bias: b, low: relu ? 0 : -.infinity, high: .infinity)
+                        y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, units: Int, relu: Bool,
+                        backend: GEMMBackend = GEMM.defaultBackend) {
+        switch backend {
+        case .packedSwift:
+            // y [B,U] = clamp(x [B,D] · packed w [D,U] + b)
+            let packed = PackedWeights(k: inputs, n: units, rowMajor: w)
+            packedGEMM(m: rows, a: x, lda: inputs, weights: packed, bias: b, clampLow: relu ? 0 : -.infinity,
+                       clampHigh: .infinity, c: y, ldc: units)
+        case .openBLAS:
+            // y [B,U] = x [B,D] · w [D,U]
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(units), Int32(inputs),
+                        1, x, Int32(inputs), w, Int32(units), 0, y, Int32(units))
+            Epilogue.biasClamp(y, rows: rows, columns: units, bias: b, low: relu ? 0 : -.infinity, high: .infinity)
+        }
     }
 
     /// Gradients of Y = X·W + b given dY [B,U]: dX [B,D] = dY·Wᵀ, dW [D,U] = Xᵀ·dY, db [U] = Σ_B dY.
@@ -63,19 +76,35 @@ enum DenseKernel {
         }
     }
 
-    /// Fast twin of `backwardReference`: two transposed `cblas_sgemm` calls and a column sum.
+    /// Fast twin of `backwardReference`: dX by a transposed `cblas_sgemm`; dW by `cblas_sgemm` (Xᵀ·dY)
+    /// on `.openBLAS`, or on `.packedSwift` by transposing X into a scratch Xᵀ [D,B] and running PackedGEMM
+    /// with dY [B,U] packed as its weights (allocates D·B + B·U floats); db by a column sum.
     static func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
-                         db: UnsafeMutablePointer<Float>?, rows: Int, inputs: Int, units: Int) {
+                         db: UnsafeMutablePointer<Float>?, rows: Int, inputs: Int, units: Int,
+                         backend: GEMMBackend = GEMM.defaultBackend) {
         if let dx {
             // dx [B,D] = dy [B,U] · wᵀ [U,D]
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(inputs), Int32(units),
                         1, dy, Int32(units), w, Int32(units), 0, dx, Int32(inputs))
         }
         if let dw {
-            // dw [D,U] = xᵀ [D,B] · dy [B,U]
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(inputs), Int32(units), Int32(rows),
-                        1, x, Int32(inputs), dy, Int32(units), 0, dw, Int32(units))
+            switch backend {
+            case .packedSwift:
+                // xt [D,B] = xᵀ; dw [D,U] = xt [D,B] · packed dy [B,U]
+                let xt = UnsafeMutablePointer<Float>.allocate(capacity: inputs * rows)
+                defer { xt.deallocate() }
+                for p in 0..<inputs {
+                    for row in 0..<rows { xt[p * rows + row] = x[row * inputs + p] }
+                }
+                let packed = PackedWeights(k: rows, n: units, rowMajor: dy)
+                packedGEMM(m: inputs, a: xt, lda: rows, weights: packed, bias: nil, clampLow: -.infinity,
+                           clampHigh: .infinity, c: dw, ldc: units)
+            case .openBLAS:
+                // dw [D,U] = xᵀ [D,B] · dy [B,U]
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(inputs), Int32(units), Int32(rows),
+                            1, x, Int32(inputs), dy, Int32(units), 0, dw, Int32(units))
+            }
         }
         if let db {
             db.update(repeating: 0, count: units)
