@@ -121,6 +121,8 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         .testTarget(name: "GameTests", dependencies: ["Game"]),
+        // Runs the built gesturepad binary as a user would.
+        .testTarget(name: "CLITests", dependencies: ["Capture"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
     ]
