@@ -64,6 +64,9 @@ let package = Package(
             pkgConfig: "libv4l2",
             providers: [.apt(["libv4l-dev"])]
         ),
+        // Kernel uinput headers only (<linux/uinput.h>, <linux/input.h>): Debian's linux-libc-dev,
+        // installed with the C toolchain; nothing to link, so no pkg-config.
+        .systemLibrary(name: "CUInput"),
         .target(
             name: "NeuralNet",
             dependencies: [
@@ -86,7 +89,7 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         // The background input service: config, key output (uinput), control socket, systemd notification.
-        .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet"]),
+        .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet", "CUInput"]),
         // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
         .target(name: "Game"),
         // Pure-Swift drawing into RGB8 buffers: canvas, built-in pixel font, report charts. No I/O.

@@ -1,6 +1,8 @@
 // DaemonError: every way the background service, its config, key output, control socket and
 // systemd notification can fail. Each case names the file:line, device, socket or syscall and says
 // what to do. Several people add cases here: append new cases and their descriptions.
+import Capture
+import Glibc
 import Gestures
 
 /// A typed failure of the Daemon library; `description` is a complete sentence for the user.
@@ -8,9 +10,88 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A gestures-library failure (samples, heads, recognizer).
     case gestures(GesturesError)
 
+    // MARK: Key output (uinput) and key names
+
+    /// open(2) of the uinput node failed: ENOENT/ENODEV/ENXIO (no uinput in the kernel),
+    /// EACCES/EPERM (no udev rule granting access), or something else. The daemon goes on in dry-run.
+    case uinputOpenFailed(path: String, errno: SystemErrorNumber)
+    /// A uinput ioctl ("ioctl(UI_SET_KEYBIT)", UI_DEV_SETUP, UI_DEV_CREATE, UI_DEV_DESTROY) or close failed.
+    case uinputCallFailed(call: String, path: String, errno: SystemErrorNumber)
+    /// write(2) of key events failed (EAGAIN: the kernel's queue is full; ENODEV: the device is gone).
+    case uinputWriteFailed(path: String, errno: SystemErrorNumber, action: String)
+    /// write(2) wrote fewer bytes than the events it was given (only whole events reached the kernel).
+    case uinputShortWrite(path: String, bytesWritten: Int, bytesExpected: Int)
+    /// A key the config does not map was asked for; the device only has the configured keys enabled.
+    case keyNotConfigured(key: KeyCode, device: String)
+    /// press/release on a key sink after `close()`.
+    case keySinkClosed(device: String)
+    /// A key name the table does not know, in a key or chord text from the config.
+    case unknownKeyName(token: String, text: String, suggestion: String?)
+    /// An empty chord, or an empty part in one ("KEY_A+").
+    case emptyKeyChord(text: String)
+    /// The same key twice in one chord ("KEY_A+KEY_A").
+    case repeatedKeyInChord(token: String, text: String)
+
+    // MARK: systemd notification
+
+    /// $NOTIFY_SOCKET is neither an absolute path nor an abstract "@name", or is too long for sun_path.
+    case notifySocketInvalid(value: String)
+    /// socket(2) or sendto(2) to $NOTIFY_SOCKET failed.
+    case notifyFailed(call: String, socket: String, errno: SystemErrorNumber)
+
     public var description: String {
         switch self {
         case .gestures(let error): return error.description
+        case .uinputOpenFailed(let path, let errorNumber):
+            let failed = "Cannot open \(path) for the gesturepad virtual keyboard: open(2) failed with \(errorNumber)."
+            let continues = " The daemon keeps running in dry-run: it recognises gestures and answers on its control"
+                + " socket but presses no keys."
+            switch errorNumber.rawValue {
+            case ENOENT, ENODEV, ENXIO:
+                return failed + " The kernel has no uinput: load it with `sudo modprobe uinput` (and add `uinput` to"
+                    + " /etc/modules-load.d/ to keep it)." + continues
+            case EACCES, EPERM:
+                return failed + " Install the udev rule systemd/70-gesturepad-uinput.rules as"
+                    + " /etc/udev/rules.d/70-gesturepad-uinput.rules (it tags /dev/uinput with TAG+=\"uaccess\" so the"
+                    + " logged-in user may write it), then run `sudo udevadm control --reload && sudo udevadm trigger"
+                    + " /dev/uinput` or log in again." + continues
+            default:
+                return failed + continues
+            }
+        case .uinputCallFailed(let call, let path, let errorNumber):
+            return "\(call) on \(path) failed with \(errorNumber); the gesturepad virtual keyboard could not be"
+                + " set up or removed. Check that \(path) is the uinput device (`modinfo uinput`, Linux ≥ 4.5)."
+        case .uinputWriteFailed(let path, let errorNumber, let action):
+            let advice: String
+            switch errorNumber.rawValue {
+            case EAGAIN: advice = "the kernel's event queue is full; the events were dropped, try again"
+            case ENODEV: advice = "the virtual keyboard is gone; restart the daemon to create it again"
+            default: advice = "the events were not delivered"
+            }
+            return "Writing key events (\(action)) to \(path) failed with \(errorNumber): \(advice)."
+        case .uinputShortWrite(let path, let bytesWritten, let bytesExpected):
+            return "write(2) to \(path) wrote \(bytesWritten) of \(bytesExpected) bytes of key events; the rest"
+                + " were not delivered."
+        case .keyNotConfigured(let key, let device):
+            return "\(key) is not one of the keys the config maps, so \(device) cannot press it; add it to a"
+                + " gesture's keys in the config and reload."
+        case .keySinkClosed(let device):
+            return "\(device) is closed; no keys can be pressed until the daemon opens it again."
+        case .unknownKeyName(let token, let text, let suggestion):
+            let hint = suggestion.map { " Did you mean \($0)?" } ?? ""
+            let context = token == text ? "" : " in \"\(text)\""
+            return "Unknown key name \"\(token)\"\(context): use Linux input-event-codes names such as KEY_UP,"
+                + " KEY_SPACE or KEY_LEFTCTRL+KEY_C (`evtest` shows them).\(hint)"
+        case .emptyKeyChord(let text):
+            return "Key chord \"\(text)\" has an empty part: write keys joined by \"+\", such as KEY_LEFTCTRL+KEY_C."
+        case .repeatedKeyInChord(let token, let text):
+            return "Key chord \"\(text)\" names \(token) twice: list each key once."
+        case .notifySocketInvalid(let value):
+            return "NOTIFY_SOCKET=\"\(value)\" is neither an absolute path nor an abstract \"@name\" (or is longer"
+                + " than 107 bytes); systemd notifications are off. Check the service's environment."
+        case .notifyFailed(let call, let socket, let errorNumber):
+            return "Notifying systemd through \(socket): \(call) failed with \(errorNumber). systemd may consider"
+                + " the service not ready or hung; check that the unit is Type=notify and NotifyAccess allows it."
         }
     }
 }
