@@ -1,0 +1,514 @@
+// GestureDaemon: the background service's core — one pipeline thread runs capture → recognise →
+// decision filter → key sink at camera rate, and commands (pause, resume, record, train, reload,
+// stop) arrive from other threads (the control socket, signals). Invariants:
+// - Every stop path releases held keys: stop, pause, reload, camera loss/error, end of a recording,
+//   stale input (the filter's timeout), and a frame error. Keys go through one lock-guarded sink.
+// - Prediction never stops for training: the trainer has its own embedder; a new head swaps in
+//   atomically (Recognizer.swapHead) and is already persisted by the head store.
+// - A camera that vanishes is reopened with backoff capped at `maximumReopenDelay` (≤ 1 s by
+//   default) so the daemon resumes within 2 s of the device returning; `pause` closes the camera
+//   (so video calls can use it) and `resume` reopens it.
+// Time comes from an injected monotonic clock; events go to an injected sink (the control socket's
+// broadcaster, logs, tests).
+import Capture
+import Foundation
+import Gestures
+import NeuralNet
+import Synchronization
+
+/// What the daemon needs to run, already validated (see GesturepadConfig for the file form).
+public struct DaemonSettings: Sendable {
+    /// Model, cut, mirror, labels, data directory.
+    public var workspace: WorkspaceConfiguration
+    /// A camera (`/dev/video0`, `video0`, a /dev/v4l/by-id name) or a recording/image file.
+    public var source: String
+    public var camera: V4L2CameraConfiguration
+    /// Recordings play in real time and loop by default (a daemon replaying a file behaves like a camera).
+    public var loopRecordings: Bool
+    /// Label → key chord; labels without a chord (idle) press nothing.
+    public var keys: [String: KeyChord]
+    public var filter: DecisionFilterSettings
+    public var recording: RecordingSettings
+    public var training: TrainingOptions
+    /// Longest wait between camera reopen attempts.
+    public var maximumReopenDelay: Duration
+
+    public init(workspace: WorkspaceConfiguration, source: String, camera: V4L2CameraConfiguration = V4L2CameraConfiguration(),
+                loopRecordings: Bool = true, keys: [String: KeyChord], filter: DecisionFilterSettings = .default,
+                recording: RecordingSettings = RecordingSettings(), training: TrainingOptions = TrainingOptions(),
+                maximumReopenDelay: Duration = .seconds(1)) {
+        self.workspace = workspace
+        self.source = source
+        self.camera = camera
+        self.loopRecordings = loopRecordings
+        self.keys = keys
+        self.filter = filter
+        self.recording = recording
+        self.training = training
+        self.maximumReopenDelay = maximumReopenDelay
+    }
+
+    /// Every key any label maps to (the uinput device announces exactly these).
+    public var allKeys: Set<KeyCode> { Set(keys.values.flatMap(\.keys)) }
+}
+
+/// The daemon's state, as `status` reports it.
+public enum DaemonState: String, Sendable, Codable {
+    case starting, running, paused, cameraLost = "camera-lost", sourceEnded = "source-ended", stopping, stopped
+}
+
+/// Something that happened, for subscribers and logs.
+public enum DaemonEvent: Sendable {
+    /// One recognised frame: probabilities in `labels` order, the filter's state.
+    case prediction(timeNanoseconds: UInt64, labels: [String], probabilities: [Float], filterState: FilterState)
+    /// A key chord went down or up because of the filter (or a stop path), with the frame-to-key latency.
+    case key(KeyEvent, keys: [KeyCode], latencyNanoseconds: UInt64?)
+    /// The state changed (reason in words).
+    case state(DaemonState, reason: String)
+    /// Recording kept a sample.
+    case sample(label: String, id: Int64, countForLabel: Int)
+    /// Recording of `label` finished.
+    case recordingFinished(label: String, kept: Int)
+    /// Training progress or result.
+    case training(phase: String, epoch: Int?, epochs: Int?, loss: Float?, accuracy: Float?, headVersion: Int?, message: String?)
+}
+
+/// Rolling per-stage latencies and frame rate over the last frames.
+public struct PipelineStatistics: Sendable, Codable, Equatable {
+    /// Stage → (p50, p95) in milliseconds: preprocess, normalize, embed, head, filter, total, frame_to_key.
+    public var latencyMilliseconds: [String: [Double]]
+    /// Frames per second over the window.
+    public var framesPerSecond: Double
+    public var framesProcessed: Int
+}
+
+/// A snapshot for `status`.
+public struct DaemonSnapshot: Sendable {
+    public var state: DaemonState
+    public var reason: String
+    public var source: String
+    public var dryRun: Bool
+    public var model: String
+    public var headVersion: Int?
+    public var labels: [String]
+    public var heldKeys: [KeyCode]
+    public var filterState: FilterState
+    public var statistics: PipelineStatistics
+    public var recordingLabel: String?
+    public var training: Bool
+    public var uptimeSeconds: Double
+}
+
+/// The pipeline and its commands.
+public final class GestureDaemon: @unchecked Sendable {
+    public let workspace: GestureWorkspace
+    public let recognizer: Recognizer
+    public let dryRun: Bool
+    private let keySink: any KeySink
+    private let openSource: @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource
+    private let now: @Sendable () -> UInt64
+    private let emit: @Sendable (DaemonEvent) -> Void
+    private let startNanoseconds: UInt64
+
+    // Guarded by `lock`: everything below, touched by the pipeline thread and commands.
+    private let lock = NSCondition()
+    private var settings: DaemonSettings
+    private var filter: DecisionFilter
+    private var state: DaemonState = .starting
+    private var reason = "starting"
+    private var paused = false
+    private var stopRequested = false
+    private var recorder: (recorder: SampleRecorder, until: UInt64)?
+    private var statistics = RollingStatistics(window: 300)
+    private var thread: Thread?
+    private var finished = false
+
+    /// Builds the daemon; nothing runs until `start()`.
+    /// - Parameters:
+    ///   - keySink: where keys go (uinput, dry run, or a recorder in tests).
+    ///   - openSource: opens `settings.source` (default: FrameSources with real-time pacing for files).
+    ///   - now: monotonic nanoseconds (the filter's clock).
+    ///   - emit: receives events; called on the pipeline thread — must not block.
+    public init(settings: DaemonSettings, workspace: GestureWorkspace, keySink: any KeySink, dryRun: Bool,
+                openSource: @escaping @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = GestureDaemon.defaultOpener,
+                now: @escaping @Sendable () -> UInt64 = Monotonic.nanoseconds,
+                emit: @escaping @Sendable (DaemonEvent) -> Void = { _ in }) throws(DaemonError) {
+        self.settings = settings
+        self.workspace = workspace
+        self.keySink = keySink
+        self.dryRun = dryRun
+        self.openSource = openSource
+        self.now = now
+        self.emit = emit
+        startNanoseconds = now()
+        do {
+            recognizer = try workspace.makeRecognizer()
+            filter = try DecisionFilter(labels: recognizer.currentHead?.labels ?? settings.workspace.labels, settings: settings.filter)
+        } catch { throw .gestures(error) }
+    }
+
+    /// Opens cameras via FrameSources; files play in real time (looping when configured).
+    public static let defaultOpener: @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = { settings throws(CaptureError) in
+        try FrameSources.open(settings.source, pacing: .realTime, loops: settings.loopRecordings, camera: settings.camera)
+    }
+
+    // MARK: Commands
+
+    /// Starts the pipeline thread.
+    public func start() {
+        lock.lock()
+        defer { lock.unlock() }
+        guard thread == nil else { return }
+        let thread = Thread { [self] in runPipeline() }
+        thread.name = "gesturepad pipeline"
+        thread.qualityOfService = .userInteractive
+        self.thread = thread
+        thread.start()
+    }
+
+    /// Stops the pipeline, releases every key and closes key output. Blocks until the thread ended. Idempotent.
+    public func stop() {
+        lock.lock()
+        stopRequested = true
+        setState(.stopping, "stopping")
+        lock.broadcast()
+        let running = thread != nil
+        lock.unlock()
+        if running {
+            lock.lock()
+            while !finished { _ = lock.wait(until: Date().addingTimeInterval(0.05)) }
+            lock.unlock()
+        }
+        lock.lock()
+        releaseKeys(reason: "stop")
+        try? keySink.close()
+        setState(.stopped, "stopped")
+        lock.unlock()
+    }
+
+    /// Releases keys and the camera; frames stop until `resume`.
+    public func pause() {
+        lock.lock()
+        paused = true
+        releaseKeys(reason: "pause")
+        setState(.paused, "paused by request (camera released)")
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Reopens the camera and recognises again.
+    public func resume() {
+        lock.lock()
+        paused = false
+        if state == .paused { setState(.starting, "resuming") }
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    /// Records samples of `label` for `seconds` from the live frames (throttled, de-duplicated).
+    public func record(label: String, seconds: Double) throws(DaemonError) {
+        guard settings.workspace.labels.names.contains(label) else {
+            throw .gestures(.unknownLabel(label: label, known: settings.workspace.labels.names))
+        }
+        lock.lock()
+        defer { lock.unlock() }
+        let start = now()
+        recorder = (SampleRecorder(label: label, settings: settings.recording, startNanoseconds: start),
+                    start + UInt64(seconds * 1e9))
+    }
+
+    /// Trains a head on the stored samples in the background; prediction continues; the new head swaps in.
+    public func train(completion: @escaping @Sendable (Result<TrainedHead, GesturesError>) -> Void = { _ in }) throws(DaemonError) {
+        let request = TrainingRequest(labels: settings.workspace.labels, options: settings.training)
+        emit(.training(phase: "started", epoch: nil, epochs: request.options.epochs, loss: nil, accuracy: nil, headVersion: nil,
+                       message: nil))
+        do {
+            try workspace.trainer.start(request, onEvent: { [emit] event in
+                if case .epoch(let report) = event {
+                    emit(.training(phase: "epoch", epoch: report.epoch, epochs: report.epochs, loss: report.loss,
+                                   accuracy: report.accuracy, headVersion: nil, message: nil))
+                }
+            }, completion: { [self] result in
+                switch result {
+                case .success(let trained):
+                    do throws(GesturesError) {
+                        try recognizer.swapHead(trained.active)
+                        lock.lock()
+                        releaseKeys(reason: "new head")
+                        filter = (try? DecisionFilter(labels: trained.active.labels, settings: settings.filter)) ?? filter
+                        lock.unlock()
+                        emit(.training(phase: "finished", epoch: nil, epochs: nil, loss: trained.summary.finalLoss,
+                                       accuracy: trained.summary.finalAccuracy, headVersion: trained.metadata.version, message: nil))
+                    } catch {
+                        emit(.training(phase: "failed", epoch: nil, epochs: nil, loss: nil, accuracy: nil, headVersion: nil,
+                                       message: error.description))
+                    }
+                case .failure(let error):
+                    emit(.training(phase: "failed", epoch: nil, epochs: nil, loss: nil, accuracy: nil, headVersion: nil,
+                                   message: error.description))
+                }
+                completion(result)
+            })
+        } catch { throw .gestures(error) }
+    }
+
+    /// Applies new settings: keys are released first; the camera reopens when the source or camera settings changed.
+    /// The workspace (model, labels, data) is fixed for the daemon's life — a change there needs a restart.
+    public func reload(_ newSettings: DaemonSettings) throws(DaemonError) {
+        let newFilter: DecisionFilter
+        do {
+            newFilter = try DecisionFilter(labels: recognizer.currentHead?.labels ?? newSettings.workspace.labels,
+                                           settings: newSettings.filter)
+        } catch { throw .gestures(error) }
+        lock.lock()
+        defer { lock.unlock() }
+        releaseKeys(reason: "reload")
+        let reopen = newSettings.source != settings.source || newSettings.camera != settings.camera
+        settings = newSettings
+        filter = newFilter
+        if reopen { sourceNeedsReopen = true }
+        lock.broadcast()
+    }
+
+    /// A status snapshot.
+    public func snapshot() -> DaemonSnapshot {
+        lock.lock()
+        defer { lock.unlock() }
+        return DaemonSnapshot(state: state, reason: reason, source: settings.source, dryRun: dryRun,
+                              model: recognizer.extractor.identity.description, headVersion: recognizer.currentHead?.version,
+                              labels: (recognizer.currentHead?.labels ?? settings.workspace.labels).names,
+                              heldKeys: keySink.heldKeys, filterState: filter.state, statistics: statistics.summary(now: now()),
+                              recordingLabel: recorder?.recorder.label, training: workspace.trainer.isRunning,
+                              uptimeSeconds: Double(now() - startNanoseconds) / 1e9)
+    }
+
+    // MARK: Pipeline
+
+    private var sourceNeedsReopen = false
+
+    private func runPipeline() {
+        var source: (any FrameSource)?
+        var failures = 0
+        defer {
+            source?.close()
+            lock.lock()
+            finished = true
+            lock.broadcast()
+            lock.unlock()
+        }
+        while true {
+            lock.lock()
+            if stopRequested { lock.unlock(); return }
+            if paused || sourceNeedsReopen {
+                if let open = source {
+                    open.close()
+                    source = nil
+                }
+                sourceNeedsReopen = false
+                if paused {
+                    _ = lock.wait(until: Date().addingTimeInterval(0.25))
+                    lock.unlock()
+                    continue
+                }
+            }
+            let current = settings
+            lock.unlock()
+
+            if source == nil {
+                do throws(CaptureError) {
+                    source = try openSource(current)
+                    failures = 0
+                    lock.lock()
+                    setState(.running, "recognising \(source!.sourceDescription)")
+                    lock.unlock()
+                } catch {
+                    failures += 1
+                    lock.lock()
+                    releaseKeys(reason: "camera unavailable")
+                    setState(.cameraLost, error.description)
+                    let delay = min(V4L2ReconnectPolicy(maximumDelay: current.maximumReopenDelay).delay(afterFailures: failures),
+                                    current.maximumReopenDelay)
+                    _ = lock.wait(until: Date().addingTimeInterval(max(0.01, Self.seconds(delay))))
+                    lock.unlock()
+                    continue
+                }
+            }
+
+            var processed = false
+            var frameError: CaptureError?
+            do {
+                let delivered: Void? = try source!.withNextFrame(timeoutMilliseconds: 500) { frame in
+                    do throws(CaptureError) { try process(frame) } catch { frameError = error }
+                    processed = true
+                }
+                if delivered == nil {
+                    // A finite recording ended (not looping): keys up, stay alive for the socket.
+                    source?.close()
+                    lock.lock()
+                    releaseKeys(reason: "end of recording")
+                    setState(.sourceEnded, "the recording ended; reload or restart to replay it")
+                    while !stopRequested && !sourceNeedsReopen && !paused { _ = lock.wait(until: Date().addingTimeInterval(0.25)) }
+                    lock.unlock()
+                    source = nil
+                    continue
+                }
+            } catch {
+                frameError = error
+            }
+            if let frameError {
+                lock.lock()
+                releaseKeys(reason: "camera fault")
+                if case .frameTimeout = frameError {
+                    tickFilter()
+                    setState(.running, "no frames for 500 ms")
+                    lock.unlock()
+                    continue
+                }
+                setState(.cameraLost, frameError.description)
+                lock.unlock()
+                source?.close()
+                source = nil
+                continue
+            }
+            if !processed {
+                lock.lock()
+                tickFilter()
+                lock.unlock()
+            }
+        }
+    }
+
+    /// One frame through recognizer, filter, keys and recording.
+    private func process(_ frame: FrameView) throws(CaptureError) {
+        let frameStart = now()
+        let recognition = try recognizer.recognize(frame: frame)
+        let filterStart = now()
+        lock.lock()
+        defer { lock.unlock() }
+        if state != .running { setState(.running, "recognising") }
+        var events: [KeyEvent] = []
+        if !recognition.probabilities.isEmpty {
+            if filter.labels != recognition.labels, let labels = recognition.labels {
+                releaseKeys(reason: "labels changed")
+                filter = (try? DecisionFilter(labels: labels, settings: settings.filter)) ?? filter
+            }
+            events = (try? filter.update(probabilities: recognition.probabilities, atNanoseconds: filterStart)) ?? []
+        }
+        let filterEnd = now()
+        for event in events { apply(event, frameNanoseconds: frameStart) }
+        statistics.add(timings: recognition.timings, filterNanoseconds: filterEnd - filterStart,
+                       totalNanoseconds: filterEnd - frameStart, at: filterEnd)
+        if let labels = recognition.labels {
+            emit(.prediction(timeNanoseconds: filterStart, labels: labels.names, probabilities: recognition.probabilities,
+                             filterState: filter.state))
+        }
+        recordIfAsked(at: filterEnd)
+    }
+
+    /// Presses or releases the chord of `event`'s label (labels without keys press nothing).
+    private func apply(_ event: KeyEvent, frameNanoseconds: UInt64?) {
+        guard let chord = settings.keys[event.label] else { return }
+        do throws(DaemonError) {
+            if event.kind == .down { try keySink.press(chord) } else { try keySink.release(chord) }
+        } catch {
+            emit(.state(state, reason: "key output failed: \(error.description)"))
+        }
+        let latency = frameNanoseconds.map { now() - $0 }
+        if event.kind == .down, let latency { statistics.addFrameToKey(latency) }
+        emit(.key(event, keys: chord.keys, latencyNanoseconds: latency))
+    }
+
+    /// The filter's timer: releases on stale input. Caller holds the lock.
+    private func tickFilter() {
+        for event in filter.advance(toNanoseconds: now()) { apply(event, frameNanoseconds: nil) }
+    }
+
+    /// Every stop path: the filter forgets its press, the sink lets go of every key. Caller holds the lock.
+    private func releaseKeys(reason: String) {
+        for event in filter.releaseAll(atNanoseconds: now()) { apply(event, frameNanoseconds: nil) }
+        if !keySink.heldKeys.isEmpty { try? keySink.releaseAll() }
+    }
+
+    /// Adds the current sample frame when a recording is running and the recorder keeps it. Caller holds the lock.
+    private func recordIfAsked(at time: UInt64) {
+        guard var active = recorder else { return }
+        if time >= active.until {
+            emit(.recordingFinished(label: active.recorder.label, kept: active.recorder.kept))
+            recorder = nil
+            return
+        }
+        let decision = active.recorder.consider(features: UnsafeBufferPointer(recognizer.features), atNanoseconds: time)
+        recorder = active
+        guard decision == .keep else { return }
+        let sample = NewSample(label: active.recorder.label, frame: Array(recognizer.sample), side: recognizer.framer.side,
+                               source: "daemon:" + settings.source, mirror: recognizer.framer.mirror,
+                               normalization: recognizer.extractor.identity.normalization)
+        do {
+            let id = try workspace.samples.add(sample)
+            _ = try? workspace.samples.storeEmbeddings(modelID: workspace.trainer.cacheKey, [id: Array(recognizer.features)])
+            let count = ((try? workspace.samples.counts()) ?? [:])[active.recorder.label] ?? 0
+            emit(.sample(label: active.recorder.label, id: id, countForLabel: count))
+        } catch {
+            emit(.state(state, reason: "recording failed: \(error.description)"))
+        }
+    }
+
+    /// Caller holds the lock.
+    private func setState(_ newState: DaemonState, _ newReason: String) {
+        guard newState != state || newReason != reason else { return }
+        let changed = newState != state
+        state = newState
+        reason = newReason
+        if changed { emit(.state(newState, reason: newReason)) }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+}
+
+/// Per-stage timings over a sliding window of frames (p50/p95) and the frame rate.
+struct RollingStatistics: Sendable {
+    let window: Int
+    private var stages: [String: [Double]] = [:]
+    private var frameTimes: [UInt64] = []
+    private var frameToKey: [Double] = []
+    private(set) var frames = 0
+
+    init(window: Int) { self.window = window }
+
+    mutating func add(timings: StageTimings, filterNanoseconds: UInt64, totalNanoseconds: UInt64, at time: UInt64) {
+        frames += 1
+        let values: [(String, UInt64)] = [("preprocess", timings.preprocess), ("normalize", timings.normalize),
+                                          ("embed", timings.embed), ("head", timings.head), ("filter", filterNanoseconds),
+                                          ("total", totalNanoseconds)]
+        for (name, nanoseconds) in values {
+            stages[name, default: []].append(Double(nanoseconds) / 1e6)
+            if stages[name]!.count > window { stages[name]!.removeFirst(stages[name]!.count - window) }
+        }
+        frameTimes.append(time)
+        if frameTimes.count > window { frameTimes.removeFirst(frameTimes.count - window) }
+    }
+
+    mutating func addFrameToKey(_ nanoseconds: UInt64) {
+        frameToKey.append(Double(nanoseconds) / 1e6)
+        if frameToKey.count > window { frameToKey.removeFirst(frameToKey.count - window) }
+    }
+
+    func summary(now: UInt64) -> PipelineStatistics {
+        func percentiles(_ values: [Double]) -> [Double] {
+            guard !values.isEmpty else { return [] }
+            let sorted = values.sorted()
+            // Nearest rank: the smallest value with at least p of the values at or below it.
+            func at(_ p: Double) -> Double { sorted[max(0, min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1))] }
+            return [at(0.5), at(0.95)]
+        }
+        var latency = stages.mapValues(percentiles)
+        if !frameToKey.isEmpty { latency["frame_to_key"] = percentiles(frameToKey) }
+        var fps = 0.0
+        if frameTimes.count >= 2, let first = frameTimes.first, let last = frameTimes.last, last > first {
+            fps = Double(frameTimes.count - 1) / (Double(last - first) / 1e9)
+        }
+        return PipelineStatistics(latencyMilliseconds: latency, framesPerSecond: fps, framesProcessed: frames)
+    }
+}
