@@ -5,6 +5,7 @@
 import Capture
 import Glibc
 import Testing
+
 @testable import Daemon
 
 /// A sink under test, with a way to read back what it emitted as "press …"/"release …" lines.
@@ -19,19 +20,27 @@ struct KeySinkUnderTest: CustomTestStringConvertible, Sendable {
             // Fake: the kernel's uinput driver (see UInputKeySinkTests), accepting every write.
             let fake = FakeUInputSystem()
             let sink = try UInputKeySink(keys: keys, system: fake)
-            return (sink, {
-                fake.writes.map { events in
-                    let keys = events.dropLast().map { KeyCode(rawValue: $0.code).description }.joined(separator: "+")
-                    return (events.first?.value == 1 ? "press " : "release ") + keys
+            return (
+                sink,
+                {
+                    fake.writes.map { events in
+                        let keys = events.dropLast().map { KeyCode(rawValue: $0.code).description }.joined(
+                            separator: "+")
+                        return (events.first?.value == 1 ? "press " : "release ") + keys
+                    }
                 }
-            })
+            )
         case "recording":
             let sink = RecordingKeySink(keys: keys, clock: VirtualFrameClock())
-            return (sink, {
-                Dictionary(grouping: sink.events, by: \.report).sorted { $0.key < $1.key }.map { _, events in
-                    (events[0].direction == .down ? "press " : "release ") + events.map(\.key.description).joined(separator: "+")
+            return (
+                sink,
+                {
+                    Dictionary(grouping: sink.events, by: \.report).sorted { $0.key < $1.key }.map { _, events in
+                        (events[0].direction == .down ? "press " : "release ")
+                            + events.map(\.key.description).joined(separator: "+")
+                    }
                 }
-            })
+            )
         default:
             let log = ActionLog()
             let sink = DryRunKeySink(keys: keys) { log.actions.append($0.description) }
@@ -44,13 +53,16 @@ private final class ActionLog {
     var actions: [String] = []
 }
 
-private let allSinks = [KeySinkUnderTest(kind: "uinput"), KeySinkUnderTest(kind: "recording"), KeySinkUnderTest(kind: "dry-run")]
+private let allSinks = [
+    KeySinkUnderTest(kind: "uinput"), KeySinkUnderTest(kind: "recording"), KeySinkUnderTest(kind: "dry-run"),
+]
 private let keys: Set<KeyCode> = [.leftControl, .c, .up, .down]
 
 @Suite("Daemon: key sinks")
 struct KeySinkTests {
-    @Test("chord down in order, up in reverse; repeats skipped; releaseAll last-first and idempotent",
-          arguments: allSinks)
+    @Test(
+        "chord down in order, up in reverse; repeats skipped; releaseAll last-first and idempotent",
+        arguments: allSinks)
     func contract(subject: KeySinkUnderTest) throws {
         let (sink, emitted) = try subject.make(keys: keys)
         try sink.press(try KeyChord.parse("KEY_LEFTCTRL+KEY_C"))
@@ -62,13 +74,14 @@ struct KeySinkTests {
         try sink.releaseAll()
         try sink.releaseAll()
         #expect(sink.heldKeys.isEmpty)
-        #expect(emitted() == [
-            "press KEY_LEFTCTRL+KEY_C",
-            "release KEY_C+KEY_LEFTCTRL",
-            "press KEY_UP",
-            "press KEY_DOWN",
-            "release KEY_DOWN+KEY_UP",
-        ])
+        #expect(
+            emitted() == [
+                "press KEY_LEFTCTRL+KEY_C",
+                "release KEY_C+KEY_LEFTCTRL",
+                "press KEY_UP",
+                "press KEY_DOWN",
+                "release KEY_DOWN+KEY_UP",
+            ])
     }
 
     @Test("close releases what is held, is idempotent, and later presses are refused", arguments: allSinks)
@@ -108,12 +121,13 @@ struct KeySinkTests {
         try sink.press(keys: [.leftControl, .a])
         clock.advance(byNanoseconds: 450_000_000)
         try sink.releaseAll()
-        #expect(sink.events == [
-            RecordedKeyEvent(timeNanoseconds: 1_200_000_000, key: .leftControl, direction: .down, report: 0),
-            RecordedKeyEvent(timeNanoseconds: 1_200_000_000, key: .a, direction: .down, report: 0),
-            RecordedKeyEvent(timeNanoseconds: 1_650_000_000, key: .a, direction: .up, report: 1),
-            RecordedKeyEvent(timeNanoseconds: 1_650_000_000, key: .leftControl, direction: .up, report: 1),
-        ])
+        #expect(
+            sink.events == [
+                RecordedKeyEvent(timeNanoseconds: 1_200_000_000, key: .leftControl, direction: .down, report: 0),
+                RecordedKeyEvent(timeNanoseconds: 1_200_000_000, key: .a, direction: .down, report: 0),
+                RecordedKeyEvent(timeNanoseconds: 1_650_000_000, key: .a, direction: .up, report: 1),
+                RecordedKeyEvent(timeNanoseconds: 1_650_000_000, key: .leftControl, direction: .up, report: 1),
+            ])
         #expect(sink.transcript == ["KEY_LEFTCTRL down", "KEY_A down", "KEY_A up", "KEY_LEFTCTRL up"])
         #expect(sink.events[0].description == "1.200000000 s KEY_LEFTCTRL down")
     }

@@ -6,6 +6,7 @@ import Capture
 import Foundation
 import Glibc
 import Testing
+
 @testable import Daemon
 
 /// A bound AF_UNIX datagram socket standing in for systemd's $NOTIFY_SOCKET.
@@ -104,8 +105,9 @@ struct SystemdNotifierTests {
         #expect(SystemdNotifier(environment: ["NOTIFY_SOCKET": ""]).isEnabled == false)
     }
 
-    @Test("a relative or overlong NOTIFY_SOCKET is reported when sending, naming the value",
-          arguments: ["run/notify", "/" + String(repeating: "a", count: 200), "@"])
+    @Test(
+        "a relative or overlong NOTIFY_SOCKET is reported when sending, naming the value",
+        arguments: ["run/notify", "/" + String(repeating: "a", count: 200), "@"])
     func invalidSocket(value: String) {
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": value])
         #expect(!notifier.isEnabled)

@@ -4,6 +4,7 @@
 import CUInput
 import Foundation
 import Testing
+
 @testable import Daemon
 
 private let installedHeaderPath = "/usr/include/linux/input-event-codes.h"
@@ -37,9 +38,11 @@ struct UInputKeyCodesTests {
         #expect(KeyCode.escape.rawValue == CUINPUT_KEY_ESC)
     }
 
-    @Test("every table entry equals its #define in the installed <linux/input-event-codes.h>",
-          .enabled(if: FileManager.default.fileExists(atPath: installedHeaderPath),
-                   "needs the kernel headers (Debian linux-libc-dev); the compile-time sample still runs without"))
+    @Test(
+        "every table entry equals its #define in the installed <linux/input-event-codes.h>",
+        .enabled(
+            if: FileManager.default.fileExists(atPath: installedHeaderPath),
+            "needs the kernel headers (Debian linux-libc-dev); the compile-time sample still runs without"))
     func tableMatchesInstalledHeader() throws {
         let path = installedHeaderPath
         let header = try String(contentsOfFile: path, encoding: .utf8)
@@ -103,11 +106,14 @@ struct UInputKeyCodesTests {
         #expect(throws: DaemonError.unknownKeyName(token: "key_a", text: "KEY_LEFTCTRL+key_a", suggestion: "KEY_A")) {
             try KeyChord.parse("KEY_LEFTCTRL+key_a")
         }
-        #expect(DaemonError.unknownKeyName(token: "up", text: "up", suggestion: "KEY_UP").description
-            .contains("Did you mean KEY_UP?"))
+        #expect(
+            DaemonError.unknownKeyName(token: "up", text: "up", suggestion: "KEY_UP").description
+                .contains("Did you mean KEY_UP?"))
     }
 
-    @Test("empty chords, empty parts and repeated keys are errors naming the text", arguments: ["", "  ", "KEY_A+", "+KEY_A", "KEY_A++KEY_B"])
+    @Test(
+        "empty chords, empty parts and repeated keys are errors naming the text",
+        arguments: ["", "  ", "KEY_A+", "+KEY_A", "KEY_A++KEY_B"])
     func emptyParts(text: String) {
         #expect(throws: DaemonError.emptyKeyChord(text: text)) { try KeyChord.parse(text) }
     }

@@ -8,6 +8,7 @@ import CUInput
 import Capture
 import Glibc
 import Testing
+
 @testable import Daemon
 
 /// One `struct input_event` as decoded from the bytes written to the fake.
@@ -81,7 +82,8 @@ final class FakeUInputSystem: UInputSystem {
         return .success(())
     }
 
-    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber> {
+    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber>
+    {
         #expect(descriptor == self.descriptor)
         switch request {
         case CUINPUT_UI_DEV_SETUP:
@@ -124,7 +126,9 @@ final class FakeUInputSystem: UInputSystem {
         return stride(from: 0, to: bytes.count - bytes.count % 24, by: 24).map { start in
             let record = bytes[start..<start + 24]
             #expect(record.prefix(16).allSatisfy { $0 == 0 }, "timeval stays zero: uinput stamps events")
-            func u16(_ offset: Int) -> UInt16 { UInt16(record[start + offset]) | UInt16(record[start + offset + 1]) << 8 }
+            func u16(_ offset: Int) -> UInt16 {
+                UInt16(record[start + offset]) | UInt16(record[start + offset + 1]) << 8
+            }
             let value = UInt32(u16(20)) | UInt32(u16(22)) << 16
             return WrittenEvent(type: u16(16), code: u16(18), value: Int32(bitPattern: value))
         }
@@ -138,9 +142,10 @@ final class FakeUInputSystem: UInputSystem {
         let nameBytes = bytes[8..<88]
         let end = nameBytes.firstIndex(of: 0) ?? 88
         let effects = UInt32(u16(88)) | UInt32(u16(90)) << 16
-        return DecodedSetup(bus: u16(0), vendor: u16(2), product: u16(4), version: u16(6),
-                            name: String(decoding: bytes[8..<end], as: UTF8.self),
-                            nameIsTerminated: end < 88, effectsMaximum: effects)
+        return DecodedSetup(
+            bus: u16(0), vendor: u16(2), product: u16(4), version: u16(6),
+            name: String(decoding: bytes[8..<end], as: UTF8.self),
+            nameIsTerminated: end < 88, effectsMaximum: effects)
     }
 }
 
@@ -159,7 +164,7 @@ struct UInputKeySinkTests {
         // No fake: the shim's constants against values worked out from <linux/uinput.h> by hand.
         #expect(CUINPUT_UI_SET_EVBIT == 0x4004_5564)
         #expect(CUINPUT_UI_SET_KEYBIT == 0x4004_5565)
-        #expect(CUINPUT_UI_DEV_SETUP == 0x405C_5503)   // sizeof(struct uinput_setup) = 92 = 0x5c
+        #expect(CUINPUT_UI_DEV_SETUP == 0x405C_5503)  // sizeof(struct uinput_setup) = 92 = 0x5c
         #expect(CUINPUT_UI_DEV_CREATE == 0x5501)
         #expect(CUINPUT_UI_DEV_DESTROY == 0x5502)
         #expect(CUINPUT_UI_GET_SYSNAME == 0x8040_552C)  // _IOC(READ, 'U', 44, 64)
@@ -173,18 +178,21 @@ struct UInputKeySinkTests {
         // Fake: the uinput driver accepting every setup ioctl and naming the new device input42.
         let fake = FakeUInputSystem()
         let sink = try UInputKeySink(keys: chordKeys, system: fake)
-        #expect(fake.calls == [
-            .open("/dev/uinput"),
-            .ioctl(request: CUINPUT_UI_SET_EVBIT, value: 1),   // EV_KEY
-            .ioctl(request: CUINPUT_UI_SET_EVBIT, value: 0),   // EV_SYN
-            .ioctl(request: CUINPUT_UI_SET_KEYBIT, value: 29),  // KEY_LEFTCTRL
-            .ioctl(request: CUINPUT_UI_SET_KEYBIT, value: 46),  // KEY_C
-            .ioctl(request: CUINPUT_UI_SET_KEYBIT, value: 103),  // KEY_UP
-            .setup(DecodedSetup(bus: 0x06, vendor: 0x6770, product: 0x0001, version: 1,
-                                name: "gesturepad virtual keyboard", nameIsTerminated: true, effectsMaximum: 0)),
-            .ioctl(request: CUINPUT_UI_DEV_CREATE, value: 0),
-            .getSystemName,
-        ])
+        #expect(
+            fake.calls == [
+                .open("/dev/uinput"),
+                .ioctl(request: CUINPUT_UI_SET_EVBIT, value: 1),  // EV_KEY
+                .ioctl(request: CUINPUT_UI_SET_EVBIT, value: 0),  // EV_SYN
+                .ioctl(request: CUINPUT_UI_SET_KEYBIT, value: 29),  // KEY_LEFTCTRL
+                .ioctl(request: CUINPUT_UI_SET_KEYBIT, value: 46),  // KEY_C
+                .ioctl(request: CUINPUT_UI_SET_KEYBIT, value: 103),  // KEY_UP
+                .setup(
+                    DecodedSetup(
+                        bus: 0x06, vendor: 0x6770, product: 0x0001, version: 1,
+                        name: "gesturepad virtual keyboard", nameIsTerminated: true, effectsMaximum: 0)),
+                .ioctl(request: CUINPUT_UI_DEV_CREATE, value: 0),
+                .getSystemName,
+            ])
         #expect(sink.systemName == "input42")
         #expect(sink.heldKeys.isEmpty)
         #expect(!sink.isClosed)
@@ -215,10 +223,11 @@ struct UInputKeySinkTests {
         try sink.press(copy)
         #expect(sink.heldKeys == [.leftControl, .c])
         try sink.release(copy)
-        #expect(fake.writes == [
-            [.down(.leftControl), .down(.c), .report],
-            [.up(.c), .up(.leftControl), .report],
-        ])
+        #expect(
+            fake.writes == [
+                [.down(.leftControl), .down(.c), .report],
+                [.up(.c), .up(.leftControl), .report],
+            ])
         #expect(sink.heldKeys.isEmpty)
     }
 
@@ -244,11 +253,12 @@ struct UInputKeySinkTests {
         try sink.press(keys: [.up])
         try sink.releaseAll()
         try sink.releaseAll()
-        #expect(fake.writes == [
-            [.down(.leftControl), .report],
-            [.down(.up), .report],
-            [.up(.up), .up(.leftControl), .report],
-        ])
+        #expect(
+            fake.writes == [
+                [.down(.leftControl), .report],
+                [.down(.up), .report],
+                [.up(.up), .up(.leftControl), .report],
+            ])
         #expect(sink.heldKeys.isEmpty)
     }
 
@@ -262,7 +272,8 @@ struct UInputKeySinkTests {
         }
         #expect(fake.writes.isEmpty)
         #expect(sink.heldKeys.isEmpty)
-        let message = DaemonError.keyNotConfigured(key: .a, device: "gesturepad virtual keyboard (/dev/uinput)").description
+        let message = DaemonError.keyNotConfigured(key: .a, device: "gesturepad virtual keyboard (/dev/uinput)")
+            .description
         #expect(message.contains("KEY_A") && message.contains("config"))
     }
 
@@ -274,12 +285,13 @@ struct UInputKeySinkTests {
         try sink.press(keys: [.leftControl, .c])
         try sink.close()
         try sink.close()
-        #expect(callsAfterSetup(fake) == [
-            .write([.down(.leftControl), .down(.c), .report]),
-            .write([.up(.c), .up(.leftControl), .report]),
-            .ioctl(request: CUINPUT_UI_DEV_DESTROY, value: 0),
-            .close(7),
-        ])
+        #expect(
+            callsAfterSetup(fake) == [
+                .write([.down(.leftControl), .down(.c), .report]),
+                .write([.up(.c), .up(.leftControl), .report]),
+                .ioctl(request: CUINPUT_UI_DEV_DESTROY, value: 0),
+                .close(7),
+            ])
         #expect(sink.isClosed)
         #expect(sink.heldKeys.isEmpty)
         #expect(throws: DaemonError.keySinkClosed(device: "gesturepad virtual keyboard (/dev/uinput)")) {
@@ -297,16 +309,18 @@ struct UInputKeySinkTests {
             let sink = try UInputKeySink(keys: chordKeys, system: fake)
             try sink.press(keys: [.up])
         }
-        #expect(callsAfterSetup(fake) == [
-            .write([.down(.up), .report]),
-            .write([.up(.up), .report]),
-            .ioctl(request: CUINPUT_UI_DEV_DESTROY, value: 0),
-            .close(7),
-        ])
+        #expect(
+            callsAfterSetup(fake) == [
+                .write([.down(.up), .report]),
+                .write([.up(.up), .report]),
+                .ioctl(request: CUINPUT_UI_DEV_DESTROY, value: 0),
+                .close(7),
+            ])
     }
 
-    @Test("no uinput in the kernel (ENOENT, ENODEV): the message says modprobe uinput and dry-run",
-          arguments: [ENOENT, ENODEV])
+    @Test(
+        "no uinput in the kernel (ENOENT, ENODEV): the message says modprobe uinput and dry-run",
+        arguments: [ENOENT, ENODEV])
     func openWithoutUInput(errorNumber: Int32) {
         // Fake: a kernel without the uinput module (no /dev/uinput node, or a node without a driver).
         let fake = FakeUInputSystem()
@@ -314,7 +328,8 @@ struct UInputKeySinkTests {
         #expect(throws: DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))) {
             _ = try UInputKeySink(keys: chordKeys, system: fake)
         }
-        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber)).description
+        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))
+            .description
         #expect(message.contains("/dev/uinput"))
         #expect(message.contains("modprobe uinput"))
         #expect(message.contains("dry-run"))
@@ -322,8 +337,9 @@ struct UInputKeySinkTests {
         #expect(fake.calls == [.open("/dev/uinput")])
     }
 
-    @Test("no permission (EACCES, EPERM): the message names the udev rule to install and says dry-run",
-          arguments: [EACCES, EPERM])
+    @Test(
+        "no permission (EACCES, EPERM): the message names the udev rule to install and says dry-run",
+        arguments: [EACCES, EPERM])
     func openWithoutPermission(errorNumber: Int32) {
         // Fake: /dev/uinput owned by root 0600, no uaccess tag (no udev rule installed).
         let fake = FakeUInputSystem()
@@ -331,7 +347,8 @@ struct UInputKeySinkTests {
         #expect(throws: DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))) {
             _ = try UInputKeySink(keys: chordKeys, system: fake)
         }
-        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber)).description
+        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))
+            .description
         #expect(message.contains("systemd/70-gesturepad-uinput.rules"))
         #expect(message.contains("/etc/udev/rules.d/"))
         #expect(message.contains("uaccess"))
@@ -344,8 +361,9 @@ struct UInputKeySinkTests {
         // Fake: a uinput driver refusing UI_DEV_CREATE with EINVAL (as when no capability was set).
         let fake = FakeUInputSystem()
         fake.ioctlErrors[CUINPUT_UI_DEV_CREATE] = EINVAL
-        let expected = DaemonError.uinputCallFailed(call: "ioctl(UI_DEV_CREATE)", path: "/dev/uinput",
-                                                    errno: SystemErrorNumber(EINVAL))
+        let expected = DaemonError.uinputCallFailed(
+            call: "ioctl(UI_DEV_CREATE)", path: "/dev/uinput",
+            errno: SystemErrorNumber(EINVAL))
         #expect(throws: expected) { _ = try UInputKeySink(keys: chordKeys, system: fake) }
         #expect(fake.calls.last == .close(7))
         #expect(!fake.calls.contains(.getSystemName))
@@ -369,8 +387,9 @@ struct UInputKeySinkTests {
         let fake = FakeUInputSystem()
         let sink = try UInputKeySink(keys: chordKeys, system: fake)
         fake.writeErrors = [EAGAIN]
-        let expected = DaemonError.uinputWriteFailed(path: "/dev/uinput", errno: SystemErrorNumber(EAGAIN),
-                                                     action: "press KEY_LEFTCTRL+KEY_C")
+        let expected = DaemonError.uinputWriteFailed(
+            path: "/dev/uinput", errno: SystemErrorNumber(EAGAIN),
+            action: "press KEY_LEFTCTRL+KEY_C")
         #expect(throws: expected) { try sink.press(keys: [.leftControl, .c]) }
         #expect(sink.heldKeys.isEmpty)
         #expect(expected.description.contains("EAGAIN") && expected.description.contains("/dev/uinput"))
@@ -415,8 +434,9 @@ struct UInputKeySinkTests {
         let sink = try UInputKeySink(keys: chordKeys, system: fake)
         try sink.press(keys: [.up])
         fake.writeErrors = [ENODEV]
-        let expected = DaemonError.uinputWriteFailed(path: "/dev/uinput", errno: SystemErrorNumber(ENODEV),
-                                                     action: "release KEY_UP")
+        let expected = DaemonError.uinputWriteFailed(
+            path: "/dev/uinput", errno: SystemErrorNumber(ENODEV),
+            action: "release KEY_UP")
         #expect(throws: expected) { try sink.close() }
         #expect(expected.description.contains("gone"))
         #expect(Array(fake.calls.suffix(2)) == [.ioctl(request: CUINPUT_UI_DEV_DESTROY, value: 0), .close(7)])
@@ -427,7 +447,9 @@ struct UInputKeySinkTests {
     @Test("EINTR is retried until the call gives another answer, at most `attempts` times")
     func interruptedRetry() {
         // No fake: the retry helper LinuxUInputSystem wraps every call except close in.
-        var answers: [Result<Int, SystemErrorNumber>] = [.failure(SystemErrorNumber(EINTR)), .failure(SystemErrorNumber(EINTR)), .success(48)]
+        var answers: [Result<Int, SystemErrorNumber>] = [
+            .failure(SystemErrorNumber(EINTR)), .failure(SystemErrorNumber(EINTR)), .success(48),
+        ]
         var callCount = 0
         let outcome = retryingInterrupted { () -> Result<Int, SystemErrorNumber> in
             callCount += 1
