@@ -144,9 +144,9 @@ public struct KeyChord: Hashable, Sendable, CustomStringConvertible {
     public var description: String { keys.map(\.description).joined(separator: "+") }
 }
 
-fileprivate extension String {
+extension String {
     /// The string without leading and trailing spaces and tabs.
-    func trimmingWhitespace() -> String {
+    fileprivate func trimmingWhitespace() -> String {
         var slice = Substring(self)
         while let first = slice.first, first == " " || first == "\t" { slice.removeFirst() }
         while let last = slice.last, last == " " || last == "\t" { slice.removeLast() }

@@ -68,8 +68,10 @@ public struct SystemdNotifier: Sendable {
 
     /// Reads $NOTIFY_SOCKET, $WATCHDOG_USEC and $WATCHDOG_PID from `environment`.
     /// - Parameter processID: this process's PID, compared with $WATCHDOG_PID.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                processID: Int32 = getpid()) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        processID: Int32 = getpid()
+    ) {
         let value = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
         let parsed = value.flatMap(Self.parseSocket)
         socket = parsed
@@ -122,7 +124,8 @@ public struct SystemdNotifier: Sendable {
         }
         let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard descriptor >= 0 else {
-            throw DaemonError.notifyFailed(call: "socket(AF_UNIX, SOCK_DGRAM)", socket: name, errno: SystemErrorNumber(errno))
+            throw DaemonError.notifyFailed(
+                call: "socket(AF_UNIX, SOCK_DGRAM)", socket: name, errno: SystemErrorNumber(errno))
         }
         defer { _ = Glibc.close(descriptor) }
 
@@ -130,7 +133,7 @@ public struct SystemdNotifier: Sendable {
         address.sun_family = sa_family_t(AF_UNIX)
         let pathBytes: [UInt8]
         switch socket {
-        case .path(let path): pathBytes = Array(path.utf8) + [0]          // NUL-terminated
+        case .path(let path): pathBytes = Array(path.utf8) + [0]  // NUL-terminated
         case .abstract(let abstract): pathBytes = [0] + Array(abstract.utf8)  // leading NUL, no terminator
         }
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }

@@ -50,8 +50,10 @@ public final class UInputKeySink: KeySink {
     /// Throws `.uinputOpenFailed` when `path` cannot be opened (ENOENT: no uinput in the kernel;
     /// EACCES/EPERM: the udev rule is not installed) and `.uinputCallFailed` naming the ioctl when
     /// the setup fails; the descriptor is closed again in both cases.
-    public init(keys: Set<KeyCode>, path: String = UInputKeySink.defaultPath,
-                system: any UInputSystem = LinuxUInputSystem()) throws(DaemonError) {
+    public init(
+        keys: Set<KeyCode>, path: String = UInputKeySink.defaultPath,
+        system: any UInputSystem = LinuxUInputSystem()
+    ) throws(DaemonError) {
         self.path = path
         self.configuredKeys = keys
         self.system = system
@@ -82,8 +84,9 @@ public final class UInputKeySink: KeySink {
         for key in keys.sorted() {
             try control(descriptor, .setKeyBit, value: Int32(key.rawValue))
         }
-        var setup = makeDeviceSetup(name: Self.deviceName, bus: Self.busType, vendor: Self.vendorID,
-                                    product: Self.productID, version: Self.version)
+        var setup = makeDeviceSetup(
+            name: Self.deviceName, bus: Self.busType, vendor: Self.vendorID,
+            product: Self.productID, version: Self.version)
         let setupResult = withUnsafeMutableBytes(of: &setup) { buffer in
             system.ioctl(descriptor, request: UInputRequest.deviceSetup.number, argument: buffer.baseAddress!)
         }
@@ -148,12 +151,13 @@ public final class UInputKeySink: KeySink {
         guard let descriptor else { return }
         var firstError: DaemonError?
         do { try releaseAll() } catch { firstError = error }
-        if case .failure(let errorNumber) = system.ioctl(descriptor, request: UInputRequest.deviceDestroy.number, value: 0) {
-            firstError = firstError ?? .uinputCallFailed(call: UInputRequest.deviceDestroy.call, path: path,
-                                                         errno: errorNumber)
+        let destroyed = system.ioctl(descriptor, request: UInputRequest.deviceDestroy.number, value: 0)
+        if case .failure(let errorNumber) = destroyed, firstError == nil {
+            firstError = .uinputCallFailed(call: UInputRequest.deviceDestroy.call, path: path, errno: errorNumber)
         }
-        if case .failure(let errorNumber) = system.close(descriptor) {
-            firstError = firstError ?? .uinputCallFailed(call: "close", path: path, errno: errorNumber)
+        let closed = system.close(descriptor)
+        if case .failure(let errorNumber) = closed, firstError == nil {
+            firstError = .uinputCallFailed(call: "close", path: path, errno: errorNumber)
         }
         self.descriptor = nil
         book.forgetAll()

@@ -51,7 +51,9 @@ public final class LinuxUInputSystem: UInputSystem {
         }
     }
 
-    public func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber> {
+    public func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<
+        Void, SystemErrorNumber
+    > {
         retryingInterrupted {
             var errorNumber: Int32 = 0
             let result = CUINPUT_ioctl_pointer(descriptor, request, argument, &errorNumber)
