@@ -9,17 +9,58 @@ import Dispatch
 import Foundation
 import NeuralNet
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// A `DenseHead` as the recognizer's `ProbabilityHead` (each instance used by one thread at a time).
+/// A trained `DenseHead` as the recognizer's `ProbabilityHead`, planned for inference: the weights are
+/// fixed, so the big first layer [D, U] is packed once for the embedder's GEMM (the packed AVX-512
+/// kernel in AVX-512 builds) instead of OpenBLAS's per-call path the trainer needs; the small second
+/// layer and the softmax are plain loops. Nothing is allocated per call. One thread at a time per instance.
 public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
     public let head: DenseHead
-    public init(_ head: DenseHead) { self.head = head }
+    private let hiddenWeights: GEMMWeights
+    private let hiddenBias: [Float]
+    /// [U, K] row-major.
+    private let outputKernel: [Float]
+    /// [U] activations of one sample.
+    private let hidden: UnsafeMutablePointer<Float>
+
+    public init(_ head: DenseHead) {
+        self.head = head
+        let architecture = head.architecture
+        hiddenWeights = GEMMWeights(k: architecture.inputCount, n: architecture.hiddenUnits, head.hiddenKernel)
+        hiddenBias = head.hiddenBias
+        outputKernel = head.outputKernel
+        hidden = .allocate(capacity: architecture.hiddenUnits)
+    }
+
+    deinit { hidden.deallocate() }
+
     public var featureCount: Int { head.architecture.inputCount }
     public var classCount: Int { head.architecture.classes }
+
+    /// features [D] → relu(features · W1 + b1) [U] → · W2 [K] → softmax.
     public func predict(features: UnsafePointer<Float>, into probabilities: UnsafeMutablePointer<Float>) {
-        // Sizes are fixed by construction (featureCount in, classCount out), so this cannot throw.
-        try? head.predict(UnsafeBufferPointer(start: features, count: featureCount),
-                          into: UnsafeMutableBufferPointer(start: probabilities, count: classCount))
+        let units = head.architecture.hiddenUnits, classes = classCount
+        hiddenBias.withUnsafeBufferPointer { bias in
+            GEMM.multiply(rows: 1, a: features, weights: hiddenWeights, bias: bias.baseAddress, clamp: (0, .infinity), c: hidden)
+        }
+        outputKernel.withUnsafeBufferPointer { kernel in
+            var largest = -Float.infinity
+            for output in 0..<classes {
+                var sum: Float = 0
+                for unit in 0..<units { sum += hidden[unit] * kernel[unit * classes + output] }
+                probabilities[output] = sum
+                largest = max(largest, sum)
+            }
+            var total: Float = 0
+            for output in 0..<classes {
+                probabilities[output] = expf(probabilities[output] - largest)
+                total += probabilities[output]
+            }
+            for output in 0..<classes { probabilities[output] /= total }
+        }
     }
 }
 

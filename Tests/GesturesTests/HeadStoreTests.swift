@@ -75,3 +75,23 @@ func temporaryDirectory(_ name: String) -> String {
         try Self.metadata().checkFits(Self.identity)
     }
 }
+
+@Suite struct DenseHeadPredictorTests {
+    @Test("the inference plan (packed first layer) matches DenseHead.predict", arguments: [(48, 5, 2), (7 * 7 * 16, 100, 5), (33, 17, 3)])
+    func matchesTheTrainerHead(inputs: Int, units: Int, classes: Int) throws {
+        let head = try DenseHead(architecture: HeadArchitecture(inputShape: [inputs], hiddenUnits: units, classes: classes), seed: 9)
+        let predictor = DenseHeadPredictor(head)
+        var random = SplitMix64(seed: 4)
+        for _ in 0..<3 {
+            let features = (0..<inputs).map { _ in random.nextFloat(in: 0...3) }
+            let expected = try head.predict(features)
+            var actual = [Float](repeating: 0, count: classes)
+            features.withUnsafeBufferPointer { input in
+                actual.withUnsafeMutableBufferPointer { predictor.predict(features: input.baseAddress!, into: $0.baseAddress!) }
+            }
+            let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
+            #expect(worst < 1e-5, "max |Δ| \(worst): \(actual) vs \(expected)")
+            #expect(abs(actual.reduce(0, +) - 1) < 1e-5)
+        }
+    }
+}
