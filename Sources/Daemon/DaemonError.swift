@@ -7,10 +7,17 @@ import Gestures
 public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A gestures-library failure (samples, heads, recognizer).
     case gestures(GesturesError)
+    /// The config file has errors; each diagnostic carries its file:line (see `gesturepad config check`).
+    case configInvalid(file: String, diagnostics: [ConfigDiagnostic])
 
     public var description: String {
         switch self {
         case .gestures(let error): return error.description
+        case .configInvalid(let file, let diagnostics):
+            let count = diagnostics.count == 1 ? "1 error" : "\(diagnostics.count) errors"
+            return "The config \(file) has \(count):\n"
+                + diagnostics.map { "  \($0)" }.joined(separator: "\n")
+                + "\nFix them (run `gesturepad config check` to list them again) and start again."
         }
     }
 }
