@@ -12,13 +12,23 @@ import NeuralNet
 struct ConfigDecoder {
     /// The sections and keys of config.toml, in file order (`[keys]` takes label names instead).
     static let schema: [(section: String, keys: [String])] = [
-        ("camera", ["device", "width", "height", "fps", "pixel_format", "buffer_count", "mirror", "exposure",
-                    "exposure_time_100us", "allow_frame_rate_drop"]),
+        (
+            "camera",
+            [
+                "device", "width", "height", "fps", "pixel_format", "buffer_count", "mirror", "exposure",
+                "exposure_time_100us", "allow_frame_rate_drop",
+            ]
+        ),
         ("model", ["name", "layer"]),
         ("labels", ["order", "idle"]),
         ("keys", []),
-        ("filter", ["enter", "exit", "dwell_ms", "refractory_ms", "smoothing_ms", "stale_ms", "enter_by_label",
-                    "exit_by_label"]),
+        (
+            "filter",
+            [
+                "enter", "exit", "dwell_ms", "refractory_ms", "smoothing_ms", "stale_ms", "enter_by_label",
+                "exit_by_label",
+            ]
+        ),
         ("head", ["learning_rate", "batch_fraction", "epochs", "hidden_units", "seed"]),
         ("recording", ["samples_per_second", "duplicate_distance", "countdown_seconds"]),
         ("daemon", ["socket_path", "pause_hotkey", "dry_run", "log_level", "data_directory"]),
@@ -49,10 +59,14 @@ struct ConfigDecoder {
 
     // MARK: Reporting
 
-    private mutating func report(_ severity: ConfigDiagnostic.Severity, _ message: String, at position: TOMLPosition?,
-                                 hint: String? = nil) {
-        diagnostics.append(ConfigDiagnostic(file: file, position: position, severity: severity, message: message,
-                                            hint: hint))
+    private mutating func report(
+        _ severity: ConfigDiagnostic.Severity, _ message: String, at position: TOMLPosition?,
+        hint: String? = nil
+    ) {
+        diagnostics.append(
+            ConfigDiagnostic(
+                file: file, position: position, severity: severity, message: message,
+                hint: hint))
     }
 
     private mutating func error(_ message: String, at position: TOMLPosition?, hint: String? = nil) {
@@ -85,14 +99,17 @@ struct ConfigDecoder {
         let sectionNames = Self.schema.map(\.section)
         for entry in root.entries where !sectionNames.contains(entry.key) {
             if case .table = entry.value.kind {
-                error("unknown section [\(entry.key)]", at: entry.keyPosition,
-                      hint: Spelling.suggestion(for: entry.key, among: sectionNames).map { "did you mean [\($0)]?" }
-                          ?? "sections are " + sectionNames.map { "[\($0)]" }.joined(separator: ", "))
+                error(
+                    "unknown section [\(entry.key)]", at: entry.keyPosition,
+                    hint: Spelling.suggestion(for: entry.key, among: sectionNames).map { "did you mean [\($0)]?" }
+                        ?? "sections are " + sectionNames.map { "[\($0)]" }.joined(separator: ", "))
             } else {
-                let home = Self.schema.first { $0.keys.contains(entry.key) }?.section
+                let home =
+                    Self.schema.first { $0.keys.contains(entry.key) }?.section
                     ?? Self.schema.first { Spelling.suggestion(for: entry.key, among: $0.keys) != nil }?.section
-                error("key '\(entry.key)' is outside any section", at: entry.keyPosition,
-                      hint: home.map { "move it under [\($0)]" } ?? "put each key under its [section]")
+                error(
+                    "key '\(entry.key)' is outside any section", at: entry.keyPosition,
+                    hint: home.map { "move it under [\($0)]" } ?? "put each key under its [section]")
             }
         }
     }
@@ -112,9 +129,10 @@ struct ConfigDecoder {
 
     private mutating func checkUnknownKeys(_ table: TOMLTable, section: String, known: [String]) {
         for entry in table.entries where !known.contains(entry.key) {
-            error("unknown key '\(entry.key)' in [\(section)]", at: entry.keyPosition,
-                  hint: Spelling.suggestion(for: entry.key, among: known).map { "did you mean '\($0)'?" }
-                      ?? "keys of [\(section)] are " + known.joined(separator: ", "))
+            error(
+                "unknown key '\(entry.key)' in [\(section)]", at: entry.keyPosition,
+                hint: Spelling.suggestion(for: entry.key, among: known).map { "did you mean '\($0)'?" }
+                    ?? "keys of [\(section)] are " + known.joined(separator: ", "))
         }
     }
 
@@ -132,22 +150,26 @@ struct ConfigDecoder {
         if case .string(let text) = value.kind, Int(text) != nil || Double(text) != nil {
             hint = "remove the quotes: \(key) = \(text)"
         } else if case .float(let number) = value.kind, expected == "an integer", number == number.rounded(),
-                  abs(number) < 1e15 {
+            abs(number) < 1e15
+        {
             hint = "write \(key) = \(Int(number))"
         }
         error("\(section).\(key) must be \(expected), found a \(value.typeName)", at: value.position, hint: hint)
     }
 
-    private mutating func integer(_ table: TOMLTable?, _ section: String, _ key: String,
-                                  range: ClosedRange<Int>? = nil) -> Int? {
+    private mutating func integer(
+        _ table: TOMLTable?, _ section: String, _ key: String,
+        range: ClosedRange<Int>? = nil
+    ) -> Int? {
         guard let entry = entry(table, section, key) else { return nil }
         guard case .integer(let wide) = entry.value.kind, let value = Int(exactly: wide) else {
             typeError(section, key, expected: "an integer", found: entry.value)
             return nil
         }
         if let range, !range.contains(value) {
-            error("\(section).\(key) = \(value) is out of range; allowed: \(range.lowerBound)...\(range.upperBound)",
-                  at: entry.value.position)
+            error(
+                "\(section).\(key) = \(value) is out of range; allowed: \(range.lowerBound)...\(range.upperBound)",
+                at: entry.value.position)
             return nil
         }
         return value
@@ -172,8 +194,9 @@ struct ConfigDecoder {
             if case .string(let text) = entry.value.kind, text == "true" || text == "false" {
                 hint = "remove the quotes: \(key) = \(text)"
             }
-            error("\(section).\(key) must be true or false, found a \(entry.value.typeName)", at: entry.value.position,
-                  hint: hint)
+            error(
+                "\(section).\(key) must be true or false, found a \(entry.value.typeName)", at: entry.value.position,
+                hint: hint)
             return nil
         }
         return value
@@ -194,26 +217,31 @@ struct ConfigDecoder {
         guard let (text, position) = string(table, section, key) else { return nil }
         guard let value = Choice(rawValue: text) else {
             let names = Choice.allCases.map(\.rawValue)
-            error("\(section).\(key) = \"\(text)\" is not one of " + names.map { "\"\($0)\"" }.joined(separator: ", "),
-                  at: position, hint: Spelling.suggestion(for: text, among: names).map { "did you mean \"\($0)\"?" })
+            error(
+                "\(section).\(key) = \"\(text)\" is not one of " + names.map { "\"\($0)\"" }.joined(separator: ", "),
+                at: position, hint: Spelling.suggestion(for: text, among: names).map { "did you mean \"\($0)\"?" })
             return nil
         }
         return value
     }
 
     /// "" → nil; otherwise an absolute path or one starting with "~/".
-    private mutating func path(_ table: TOMLTable?, _ section: String, _ key: String,
-                               maximumBytes: Int? = nil) -> String?? {
+    private mutating func path(
+        _ table: TOMLTable?, _ section: String, _ key: String,
+        maximumBytes: Int? = nil
+    ) -> String?? {
         guard let (text, position) = string(table, section, key) else { return .none }
         if text.isEmpty { return .some(nil) }
         guard text.hasPrefix("/") || text.hasPrefix("~/") else {
-            error("\(section).\(key) = \"\(text)\" must be an absolute path (or start with ~/)", at: position,
-                  hint: "the daemon runs from /, so relative paths would not mean what they seem")
+            error(
+                "\(section).\(key) = \"\(text)\" must be an absolute path (or start with ~/)", at: position,
+                hint: "the daemon runs from /, so relative paths would not mean what they seem")
             return .none
         }
         if let maximumBytes, text.hasPrefix("/"), text.utf8.count > maximumBytes {
-            error("\(section).\(key) is \(text.utf8.count) bytes long; a Unix socket path holds at most \(maximumBytes)",
-                  at: position, hint: "choose a shorter path")
+            error(
+                "\(section).\(key) is \(text.utf8.count) bytes long; a Unix socket path holds at most \(maximumBytes)",
+                at: position, hint: "choose a shorter path")
             return .none
         }
         return .some(text)
@@ -229,8 +257,9 @@ struct ConfigDecoder {
         case .success(let chord):
             if let keyNames {
                 for name in chord.keyNames where !keyNames.contains(keyName: name) {
-                    error("\(what): unknown key name '\(name)'", at: position,
-                          hint: Spelling.suggestion(for: name, among: keyNames.keyNames).map { "did you mean '\($0)'?" })
+                    error(
+                        "\(what): unknown key name '\(name)'", at: position,
+                        hint: Spelling.suggestion(for: name, among: keyNames.keyNames).map { "did you mean '\($0)'?" })
                     return nil
                 }
             }
@@ -243,8 +272,9 @@ struct ConfigDecoder {
     private mutating func decodeCamera(_ table: TOMLTable?) {
         if let (device, position) = string(table, "camera", "device") {
             if device.isEmpty {
-                error("camera.device must name a device such as \"/dev/video0\"", at: position,
-                      hint: "`gesturepad devices` lists the cameras")
+                error(
+                    "camera.device must name a device such as \"/dev/video0\"", at: position,
+                    hint: "`gesturepad devices` lists the cameras")
             } else {
                 config.camera.device = device
             }
@@ -262,7 +292,8 @@ struct ConfigDecoder {
         }
         if let mirror = boolean(table, "camera", "mirror") { config.mirror = mirror }
         let mode = choice(table, "camera", "exposure", as: ExposureMode.self) ?? .unchanged
-        let time = integer(table, "camera", "exposure_time_100us", range: Self.exposureTimeRange)
+        let time =
+            integer(table, "camera", "exposure_time_100us", range: Self.exposureTimeRange)
             ?? GesturepadConfig.defaultExposureTime100Microseconds
         let allowDrop = boolean(table, "camera", "allow_frame_rate_drop") ?? false
         switch mode {
@@ -275,7 +306,8 @@ struct ConfigDecoder {
     private mutating func decodeModel(_ table: TOMLTable?) {
         if let (name, position) = string(table, "model", "name") {
             if name.isEmpty {
-                error("model.name must name an installed model", at: position, hint: "`gesturepad model list` shows them")
+                error(
+                    "model.name must name an installed model", at: position, hint: "`gesturepad model list` shows them")
             } else {
                 config.modelName = name
             }
@@ -294,22 +326,26 @@ struct ConfigDecoder {
                 var firstLine: [String: Int] = [:]
                 for element in elements {
                     guard case .string(let name) = element.kind else {
-                        error("labels.order must list label names in quotes, found a \(element.typeName)",
-                              at: element.position)
+                        error(
+                            "labels.order must list label names in quotes, found a \(element.typeName)",
+                            at: element.position)
                         valid = false
                         continue
                     }
                     if name == LabelSet.idle {
-                        error("'idle' does not go in labels.order", at: element.position,
-                              hint: "set `idle = true` instead (idle is always the last class)")
+                        error(
+                            "'idle' does not go in labels.order", at: element.position,
+                            hint: "set `idle = true` instead (idle is always the last class)")
                         valid = false
                     } else if !LabelSet.isValidName(name) {
-                        error("label \"\(name)\" is not a valid name: use 1–32 characters from a–z, 0–9, '_' and '-'",
-                              at: element.position)
+                        error(
+                            "label \"\(name)\" is not a valid name: use 1–32 characters from a–z, 0–9, '_' and '-'",
+                            at: element.position)
                         valid = false
                     } else if let line = firstLine[name] {
-                        error("label '\(name)' appears twice in labels.order (first at line \(line))",
-                              at: element.position)
+                        error(
+                            "label '\(name)' appears twice in labels.order (first at line \(line))",
+                            at: element.position)
                         valid = false
                     } else {
                         firstLine[name] = element.position.line
@@ -327,9 +363,10 @@ struct ConfigDecoder {
         do {
             config.labels = try LabelSet(all)
         } catch {
-            self.error("at least two classes are needed, found \(all.count) (\(all.joined(separator: ", ")))",
-                       at: labelsPosition ?? positions["labels.idle"] ?? positions["labels"],
-                       hint: "list two or more labels, or one label and `idle = true`")
+            self.error(
+                "at least two classes are needed, found \(all.count) (\(all.joined(separator: ", ")))",
+                at: labelsPosition ?? positions["labels.idle"] ?? positions["labels"],
+                hint: "list two or more labels, or one label and `idle = true`")
         }
     }
 
@@ -343,9 +380,11 @@ struct ConfigDecoder {
             }
             if !labelNames.contains(entry.key) {
                 let actionLabels = labelNames.filter { $0 != LabelSet.idle }
-                error("[keys] names '\(entry.key)', which is not a label", at: entry.keyPosition,
-                      hint: Spelling.suggestion(for: entry.key, among: actionLabels).map { "did you mean '\($0)'?" }
-                          ?? "labels are \(actionLabels.joined(separator: ", ")); add it to labels.order or remove this line")
+                error(
+                    "[keys] names '\(entry.key)', which is not a label", at: entry.keyPosition,
+                    hint: Spelling.suggestion(for: entry.key, among: actionLabels).map { "did you mean '\($0)'?" }
+                        ?? "labels are \(actionLabels.joined(separator: ", ")); add it to labels.order or remove this line"
+                )
                 continue
             }
             guard case .string(let text) = entry.value.kind else {
@@ -369,9 +408,10 @@ struct ConfigDecoder {
             let name = "filter.\(key).\(override.key)"
             positions[name] = override.value.position
             guard labelNames.contains(override.key) else {
-                error("\(name): '\(override.key)' is not a label", at: override.keyPosition,
-                      hint: Spelling.suggestion(for: override.key, among: labelNames).map { "did you mean '\($0)'?" }
-                          ?? "labels are \(labelNames.joined(separator: ", "))")
+                error(
+                    "\(name): '\(override.key)' is not a label", at: override.keyPosition,
+                    hint: Spelling.suggestion(for: override.key, among: labelNames).map { "did you mean '\($0)'?" }
+                        ?? "labels are \(labelNames.joined(separator: ", "))")
                 continue
             }
             switch override.value.kind {
@@ -387,7 +427,9 @@ struct ConfigDecoder {
         if let enter = number(table, "filter", "enter") { config.filter.enterThreshold = Float(enter) }
         if let exit = number(table, "filter", "exit") { config.filter.exitThreshold = Float(exit) }
         if let dwell = integer(table, "filter", "dwell_ms") { config.filter.dwellMilliseconds = dwell }
-        if let refractory = integer(table, "filter", "refractory_ms") { config.filter.refractoryMilliseconds = refractory }
+        if let refractory = integer(table, "filter", "refractory_ms") {
+            config.filter.refractoryMilliseconds = refractory
+        }
         if let smoothing = integer(table, "filter", "smoothing_ms") {
             config.filter.smoothingTimeConstantMilliseconds = smoothing
         }
@@ -411,7 +453,9 @@ struct ConfigDecoder {
         if let distance = number(table, "recording", "duplicate_distance") {
             config.recording.duplicateDistance = Float(distance)
         }
-        if let countdown = number(table, "recording", "countdown_seconds") { config.recording.countdownSeconds = countdown }
+        if let countdown = number(table, "recording", "countdown_seconds") {
+            config.recording.countdownSeconds = countdown
+        }
         validateRecording()
     }
 
@@ -439,17 +483,20 @@ struct ConfigDecoder {
         if let hotkey = config.daemon.pauseHotkey { owner[Set(hotkey.keyNames)] = "daemon.pause_hotkey" }
         for label in labelNames where label != LabelSet.idle {
             guard let binding = config.keys[label] else {
-                error("label '\(label)' has no key in [keys]",
-                      at: labelsPosition ?? positions["keys"] ?? positions["labels"],
-                      hint: "add `\(label) = \"KEY_…\"` (or \"none\") under [keys]")
+                error(
+                    "label '\(label)' has no key in [keys]",
+                    at: labelsPosition ?? positions["keys"] ?? positions["labels"],
+                    hint: "add `\(label) = \"KEY_…\"` (or \"none\") under [keys]")
                 continue
             }
             guard case .chord(let chord) = binding else { continue }
             let keySet = Set(chord.keyNames)
             if let other = owner[keySet] {
-                report(.warning, "keys.\(label) presses \(chord), the same as \(other.hasPrefix("daemon.") ? other : "keys.\(other)")",
-                       at: positions["keys.\(label)"] ?? labelsPosition,
-                       hint: "give each label its own key unless both should do the same")
+                report(
+                    .warning,
+                    "keys.\(label) presses \(chord), the same as \(other.hasPrefix("daemon.") ? other : "keys.\(other)")",
+                    at: positions["keys.\(label)"] ?? labelsPosition,
+                    hint: "give each label its own key unless both should do the same")
             } else {
                 owner[keySet] = label
             }
@@ -472,7 +519,8 @@ struct ConfigDecoder {
     private mutating func validateFilter() {
         let keyByField = [
             "enterThreshold": "filter.enter", "exitThreshold": "filter.exit", "dwellMilliseconds": "filter.dwell_ms",
-            "refractoryMilliseconds": "filter.refractory_ms", "smoothingTimeConstantMilliseconds": "filter.smoothing_ms",
+            "refractoryMilliseconds": "filter.refractory_ms",
+            "smoothingTimeConstantMilliseconds": "filter.smoothing_ms",
             "staleInputTimeoutMilliseconds": "filter.stale_ms",
         ]
         let defaults = DecisionFilterSettings()
@@ -496,10 +544,11 @@ struct ConfigDecoder {
                 if field == "exitThreshold", inRange {
                     // Hysteresis: exit must stay below enter.
                     if reported.isDisjoint(with: ["filter.enter", "filter.exit"]) {
-                        self.error("\(describe("filter.exit", "\(filter.exitThreshold)")) must be below "
-                                       + "\(describe("filter.enter", "\(filter.enterThreshold)"))",
-                                   at: position(of: "filter.exit", fallbacks: ["filter.enter"]),
-                                   hint: "a held key is released below exit, so exit < enter (e.g. 0.2 lower)")
+                        self.error(
+                            "\(describe("filter.exit", "\(filter.exitThreshold)")) must be below "
+                                + "\(describe("filter.enter", "\(filter.enterThreshold)"))",
+                            at: position(of: "filter.exit", fallbacks: ["filter.enter"]),
+                            hint: "a held key is released below exit, so exit < enter (e.g. 0.2 lower)")
                         reported.insert("filter.exit")
                     }
                     config.filter.exitThreshold = filter.enterThreshold / 2
@@ -511,14 +560,17 @@ struct ConfigDecoder {
                         self.error("\(key) = \(value) is out of range; allowed: \(allowed)", at: position(of: key))
                         reported.insert(key)
                     } else {
-                        let enterKey = filter.enterThresholdByLabel[label] != nil
+                        let enterKey =
+                            filter.enterThresholdByLabel[label] != nil
                             ? "filter.enter_by_label.\(label)" : "filter.enter"
-                        let exitKey = filter.exitThresholdByLabel[label] != nil
+                        let exitKey =
+                            filter.exitThresholdByLabel[label] != nil
                             ? "filter.exit_by_label.\(label)" : "filter.exit"
                         if reported.isDisjoint(with: [enterKey, exitKey]) {
-                            self.error("for '\(label)', \(describe(exitKey, "\(filter.exitThreshold(for: label))")) "
-                                           + "must be below \(describe(enterKey, "\(filter.enterThreshold(for: label))"))",
-                                       at: position(of: key), hint: "exit < enter for every label")
+                            self.error(
+                                "for '\(label)', \(describe(exitKey, "\(filter.exitThreshold(for: label))")) "
+                                    + "must be below \(describe(enterKey, "\(filter.enterThreshold(for: label))"))",
+                                at: position(of: key), hint: "exit < enter for every label")
                             reported.insert(key)
                         }
                     }
@@ -533,9 +585,11 @@ struct ConfigDecoder {
                     reported.insert(key)
                     switch field {
                     case "enterThreshold": config.filter.enterThreshold = defaults.enterThreshold
-                    case "exitThreshold": config.filter.exitThreshold = min(defaults.exitThreshold, filter.enterThreshold / 2)
+                    case "exitThreshold":
+                        config.filter.exitThreshold = min(defaults.exitThreshold, filter.enterThreshold / 2)
                     case "dwellMilliseconds": config.filter.dwellMilliseconds = defaults.dwellMilliseconds
-                    case "refractoryMilliseconds": config.filter.refractoryMilliseconds = defaults.refractoryMilliseconds
+                    case "refractoryMilliseconds":
+                        config.filter.refractoryMilliseconds = defaults.refractoryMilliseconds
                     case "smoothingTimeConstantMilliseconds":
                         config.filter.smoothingTimeConstantMilliseconds = defaults.smoothingTimeConstantMilliseconds
                     case "staleInputTimeoutMilliseconds":
@@ -549,8 +603,10 @@ struct ConfigDecoder {
 
     /// Runs `TrainingOptions.validate` until it passes, reporting and defaulting each bad field.
     private mutating func validateHead() {
-        let keyByField = ["learningRate": "head.learning_rate", "batchSizeFraction": "head.batch_fraction",
-                          "epochs": "head.epochs", "hiddenUnits": "head.hidden_units"]
+        let keyByField = [
+            "learningRate": "head.learning_rate", "batchSizeFraction": "head.batch_fraction",
+            "epochs": "head.epochs", "hiddenUnits": "head.hidden_units",
+        ]
         let defaults = TrainingOptions()
         for _ in 0..<10 {
             do {

@@ -92,9 +92,10 @@ public struct KeyChord: Sendable, Equatable, Hashable, CustomStringConvertible {
         }
         for name in names where !isValidKeyName(name) {
             let shown = name.isEmpty ? "an empty name" : "'\(name)'"
-            return .failure(SyntaxError(
-                message: "\(shown) is not a key name: expected KEY_ followed by A–Z, 0–9 or '_' "
-                    + "(e.g. \"KEY_UP\", chords as \"KEY_LEFTCTRL+KEY_C\")"))
+            return .failure(
+                SyntaxError(
+                    message: "\(shown) is not a key name: expected KEY_ followed by A–Z, 0–9 or '_' "
+                        + "(e.g. \"KEY_UP\", chords as \"KEY_LEFTCTRL+KEY_C\")"))
         }
         if Set(names).count != names.count {
             return .failure(SyntaxError(message: "a key appears twice in the chord \"\(text)\""))
@@ -114,7 +115,8 @@ enum Spelling {
     /// Edits that turn `source` into `target`: insert, delete, substitute, or swap two adjacent characters
     /// (optimal string alignment distance, so the typo "widht" is one edit from "width").
     static func editDistance(_ source: String, _ target: String) -> Int {
-        let source = Array(source), target = Array(target)
+        let source = Array(source)
+        let target = Array(target)
         if source.isEmpty { return target.count }
         if target.isEmpty { return source.count }
         // distance[i][j]: edits between the first i characters of source and the first j of target.

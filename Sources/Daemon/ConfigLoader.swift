@@ -61,8 +61,10 @@ public struct ConfigLoader: Sendable {
     public var keyNames: (any KeyNameCatalog)?
 
     /// A loader reading `environment` (default: the process's) and checking key names against `keyNames`.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment,
-                keyNames: (any KeyNameCatalog)? = nil) {
+    public init(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        keyNames: (any KeyNameCatalog)? = nil
+    ) {
         self.environment = environment
         self.keyNames = keyNames
     }

@@ -64,44 +64,67 @@ extension GesturepadConfig {
             .table(labels.names.compactMap { label in map[label].map { (key: label, value: float($0)) } })
         }
         return [
-            ("camera", [
-                ("device", .string(camera.device)), ("width", .integer(camera.width)),
-                ("height", .integer(camera.height)), ("fps", .integer(camera.framesPerSecond)),
-                ("pixel_format", .string(camera.pixelFormat.rawValue)), ("buffer_count", .integer(camera.bufferCount)),
-                ("mirror", .boolean(mirror)), ("exposure", .string(exposureMode.rawValue)),
-                ("exposure_time_100us", .integer(exposureTime)), ("allow_frame_rate_drop", .boolean(allowDrop)),
-            ]),
+            (
+                "camera",
+                [
+                    ("device", .string(camera.device)), ("width", .integer(camera.width)),
+                    ("height", .integer(camera.height)), ("fps", .integer(camera.framesPerSecond)),
+                    ("pixel_format", .string(camera.pixelFormat.rawValue)),
+                    ("buffer_count", .integer(camera.bufferCount)),
+                    ("mirror", .boolean(mirror)), ("exposure", .string(exposureMode.rawValue)),
+                    ("exposure_time_100us", .integer(exposureTime)), ("allow_frame_rate_drop", .boolean(allowDrop)),
+                ]
+            ),
             ("model", [("name", .string(modelName)), ("layer", .string(layer ?? ""))]),
-            ("labels", [
-                ("order", .strings(labels.names.filter { $0 != "idle" })), ("idle", .boolean(labels.hasIdle)),
-            ]),
-            ("keys", labels.names.compactMap { label in
-                keys[label].map { (key: label, value: RenderedValue.string($0.description)) }
-            }),
-            ("filter", [
-                ("enter", float(filter.enterThreshold)), ("exit", float(filter.exitThreshold)),
-                ("dwell_ms", .integer(filter.dwellMilliseconds)), ("refractory_ms", .integer(filter.refractoryMilliseconds)),
-                ("smoothing_ms", .integer(filter.smoothingTimeConstantMilliseconds)),
-                ("stale_ms", .integer(filter.staleInputTimeoutMilliseconds)),
-                ("enter_by_label", thresholds(filter.enterThresholdByLabel)),
-                ("exit_by_label", thresholds(filter.exitThresholdByLabel)),
-            ]),
-            ("head", [
-                ("learning_rate", float(head.learningRate)), ("batch_fraction", float(head.batchSizeFraction)),
-                ("epochs", .integer(head.epochs)), ("hidden_units", .integer(head.hiddenUnits)),
-                ("seed", .integer(Int(clamping: head.seed))),
-            ]),
-            ("recording", [
-                ("samples_per_second", float(recording.samplesPerSecond)),
-                ("duplicate_distance", float(recording.duplicateDistance)),
-                ("countdown_seconds", float(recording.countdownSeconds)),
-            ]),
-            ("daemon", [
-                ("socket_path", .string(daemon.socketPath ?? "")),
-                ("pause_hotkey", .string(daemon.pauseHotkey?.description ?? "none")),
-                ("dry_run", .boolean(daemon.dryRun)), ("log_level", .string(daemon.logLevel.rawValue)),
-                ("data_directory", .string(daemon.dataDirectory ?? "")),
-            ]),
+            (
+                "labels",
+                [
+                    ("order", .strings(labels.names.filter { $0 != "idle" })), ("idle", .boolean(labels.hasIdle)),
+                ]
+            ),
+            (
+                "keys",
+                labels.names.compactMap { label in
+                    keys[label].map { (key: label, value: RenderedValue.string($0.description)) }
+                }
+            ),
+            (
+                "filter",
+                [
+                    ("enter", float(filter.enterThreshold)), ("exit", float(filter.exitThreshold)),
+                    ("dwell_ms", .integer(filter.dwellMilliseconds)),
+                    ("refractory_ms", .integer(filter.refractoryMilliseconds)),
+                    ("smoothing_ms", .integer(filter.smoothingTimeConstantMilliseconds)),
+                    ("stale_ms", .integer(filter.staleInputTimeoutMilliseconds)),
+                    ("enter_by_label", thresholds(filter.enterThresholdByLabel)),
+                    ("exit_by_label", thresholds(filter.exitThresholdByLabel)),
+                ]
+            ),
+            (
+                "head",
+                [
+                    ("learning_rate", float(head.learningRate)), ("batch_fraction", float(head.batchSizeFraction)),
+                    ("epochs", .integer(head.epochs)), ("hidden_units", .integer(head.hiddenUnits)),
+                    ("seed", .integer(Int(clamping: head.seed))),
+                ]
+            ),
+            (
+                "recording",
+                [
+                    ("samples_per_second", float(recording.samplesPerSecond)),
+                    ("duplicate_distance", float(recording.duplicateDistance)),
+                    ("countdown_seconds", float(recording.countdownSeconds)),
+                ]
+            ),
+            (
+                "daemon",
+                [
+                    ("socket_path", .string(daemon.socketPath ?? "")),
+                    ("pause_hotkey", .string(daemon.pauseHotkey?.description ?? "none")),
+                    ("dry_run", .boolean(daemon.dryRun)), ("log_level", .string(daemon.logLevel.rawValue)),
+                    ("data_directory", .string(daemon.dataDirectory ?? "")),
+                ]
+            ),
         ]
     }
 
@@ -147,7 +170,9 @@ extension GesturepadConfig {
         case .table(let entries):
             if entries.isEmpty { return "{}" }
             let inner = indent + "  "
-            let body = entries.sorted { $0.key < $1.key }.map { "\(inner)\(quoted($0.key)): \(json($0.value, indent: inner))" }
+            let body = entries.sorted { $0.key < $1.key }.map {
+                "\(inner)\(quoted($0.key)): \(json($0.value, indent: inner))"
+            }
             return "{\n" + body.joined(separator: ",\n") + "\n\(indent)}"
         }
     }

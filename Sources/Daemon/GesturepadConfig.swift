@@ -54,8 +54,10 @@ public struct DaemonSettings: Sendable, Equatable {
     public var dataDirectory: String?
 
     /// Settings with every value given or defaulted.
-    public init(socketPath: String? = nil, pauseHotkey: KeyChord? = KeyChord(["KEY_PAUSE"]), dryRun: Bool = false,
-                logLevel: ConfigLogLevel = .info, dataDirectory: String? = nil) {
+    public init(
+        socketPath: String? = nil, pauseHotkey: KeyChord? = KeyChord(["KEY_PAUSE"]), dryRun: Bool = false,
+        logLevel: ConfigLogLevel = .info, dataDirectory: String? = nil
+    ) {
         self.socketPath = socketPath
         self.pauseHotkey = pauseHotkey
         self.dryRun = dryRun
@@ -129,8 +131,9 @@ public struct GesturepadConfig: Sendable, Equatable {
     public func workspaceConfiguration(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> WorkspaceConfiguration {
-        WorkspaceConfiguration(modelName: modelName, layer: layer, mirror: mirror, labels: labels,
-                               dataDirectory: dataDirectory(environment: environment))
+        WorkspaceConfiguration(
+            modelName: modelName, layer: layer, mirror: mirror, labels: labels,
+            dataDirectory: dataDirectory(environment: environment))
     }
 
     /// The data directory: `[daemon] data_directory` with "~/" expanded, else `$XDG_DATA_HOME/gesturepad`.

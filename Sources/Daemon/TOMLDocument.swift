@@ -160,16 +160,17 @@ private final class TableBuilder {
     }
 
     func frozen() -> TOMLTable {
-        TOMLTable(entries: slots.map { slot in
-            switch slot.node {
-            case .value(let value):
-                return TOMLTable.Entry(key: slot.key, keyPosition: slot.keyPosition, value: value)
-            case .table(let table):
-                return TOMLTable.Entry(
-                    key: slot.key, keyPosition: slot.keyPosition,
-                    value: TOMLValue(.table(table.frozen()), at: table.position))
-            }
-        })
+        TOMLTable(
+            entries: slots.map { slot in
+                switch slot.node {
+                case .value(let value):
+                    return TOMLTable.Entry(key: slot.key, keyPosition: slot.keyPosition, value: value)
+                case .table(let table):
+                    return TOMLTable.Entry(
+                        key: slot.key, keyPosition: slot.keyPosition,
+                        value: TOMLValue(.table(table.frozen()), at: table.position))
+                }
+            })
     }
 }
 
@@ -253,7 +254,8 @@ private struct TOMLParser {
         skipRestOfLine()
         while !atEnd {
             let lineBegin = index
-            let savedLine = line, savedLineStart = lineStart
+            let savedLine = line
+            let savedLineStart = lineStart
             skipBlank()
             let startsStatement = looksLikeStatement()
             index = lineBegin
@@ -499,7 +501,8 @@ private struct TOMLParser {
                         hex.unicodeScalars.append(digit)
                         advance()
                     }
-                    guard hex.count == digits, let code = UInt32(hex, radix: 16), let decoded = Unicode.Scalar(code) else {
+                    guard hex.count == digits, let code = UInt32(hex, radix: 16), let decoded = Unicode.Scalar(code)
+                    else {
                         throw TOMLSyntaxError(
                             "invalid \\\(escaped) escape: expected \(digits) hex digits of a Unicode scalar",
                             at: escapePosition)
@@ -513,7 +516,8 @@ private struct TOMLParser {
                 continue
             }
             if scalar.value < 0x20 && scalar != "\t" || scalar.value == 0x7F {
-                throw TOMLSyntaxError("control character U+\(String(scalar.value, radix: 16)) in a string", at: position)
+                throw TOMLSyntaxError(
+                    "control character U+\(String(scalar.value, radix: 16)) in a string", at: position)
             }
             result.append(scalar)
             advance()
@@ -666,7 +670,7 @@ private struct TOMLParser {
     /// TOML floats: integer part, then `.digits` and/or an exponent; digits on both sides of '.'.
     static func float(_ token: String) -> Double? {
         guard token.wholeMatch(of: /[+-]?(0|[1-9](_?[0-9])*)(\.[0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?/) != nil,
-              token.contains(".") || token.contains("e") || token.contains("E")
+            token.contains(".") || token.contains("e") || token.contains("E")
         else { return nil }
         return Double(token.replacingOccurrences(of: "_", with: ""))
     }

@@ -7,8 +7,10 @@ import Foundation
 
 /// `--config FILE`, for every command that reads the config.
 struct ConfigFileOption: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp(
-        "Config file to read instead of $XDG_CONFIG_HOME/gesturepad/config.toml.", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Config file to read instead of $XDG_CONFIG_HOME/gesturepad/config.toml.", valueName: "file"))
     var config: String?
 }
 
@@ -36,7 +38,8 @@ struct ConfigCommand: ParsableCommand {
         func run() throws {
             let result = ConfigLoader().load(explicitPath: file ?? options.config)
             for diagnostic in result.diagnostics { print(diagnostic) }
-            let errors = result.errors.count, warnings = result.warnings.count
+            let errors = result.errors.count
+            let warnings = result.warnings.count
             print("\(result.source): \(Self.count(errors, "error")), \(Self.count(warnings, "warning"))")
             if errors > 0 { throw ExitCode.failure }
         }
@@ -72,7 +75,8 @@ struct ConfigCommand: ParsableCommand {
     struct Path: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the config file gesturepad reads (or would read, if it does not exist yet).",
-            discussion: "Handy as `$EDITOR \"$(gesturepad config path)\"`. A note on stderr says when the file is missing.")
+            discussion:
+                "Handy as `$EDITOR \"$(gesturepad config path)\"`. A note on stderr says when the file is missing.")
 
         @OptionGroup var options: ConfigFileOption
 
@@ -83,8 +87,9 @@ struct ConfigCommand: ParsableCommand {
                 print(path)
             case .builtInDefaults(let searched):
                 print(searched[0])
-                printError("note: \(searched[0]) does not exist; the built-in defaults are in use "
-                           + "(copy Config/gesturepad.toml there to change them)")
+                printError(
+                    "note: \(searched[0]) does not exist; the built-in defaults are in use "
+                        + "(copy Config/gesturepad.toml there to change them)")
             }
         }
     }

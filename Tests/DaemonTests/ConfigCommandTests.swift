@@ -3,6 +3,7 @@
 // The binary is the one `swift build --build-tests` puts next to the test bundle.
 import Foundation
 import Testing
+
 @testable import Daemon
 
 @Suite("gesturepad config (binary)")
@@ -19,21 +20,24 @@ struct ConfigCommandTests {
     /// Runs `gesturepad arguments…` with a controlled environment (HOME and XDG dirs in `root`).
     static func gesturepad(_ arguments: [String], root: String) throws -> Run {
         let binary = productsDirectory.appendingPathComponent("gesturepad")
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path),
-                     "no gesturepad binary at \(binary.path); build with `swift build --build-tests` first")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: binary.path),
+            "no gesturepad binary at \(binary.path); build with `swift build --build-tests` first")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
         process.environment = ["HOME": root + "/home", "XDG_CONFIG_HOME": root + "/xdg", "PATH": "/usr/bin:/bin"]
-        let output = Pipe(), error = Pipe()
+        let output = Pipe()
+        let error = Pipe()
         process.standardOutput = output
         process.standardError = error
         try process.run()
         let outputData = output.fileHandleForReading.readDataToEndOfFile()
         let errorData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-                   standardError: String(decoding: errorData, as: UTF8.self))
+        return Run(
+            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+            standardError: String(decoding: errorData, as: UTF8.self))
     }
 
     @Test("check on the shipped file: no problems, exit 0")
@@ -53,15 +57,16 @@ struct ConfigCommandTests {
         try ConfigTests.write("[filter]\ndwel_ms = 100\nexit = 0.9\n[keys]\nleft = \"KEY_UP\"\n", to: file)
         let run = try Self.gesturepad(["config", "check", file], root: root)
         #expect(run.status == 1)
-        #expect(run.standardOutput.components(separatedBy: "\n") == [
-            "\(file):2:1: error: unknown key 'dwel_ms' in [filter]; did you mean 'dwell_ms'?",
-            "\(file):3:8: error: filter.exit (0.9) must be below filter.enter (0.8, the default); "
-                + "a held key is released below exit, so exit < enter (e.g. 0.2 lower)",
-            "\(file):5:8: warning: keys.left presses KEY_UP, the same as keys.up; "
-                + "give each label its own key unless both should do the same",
-            "\(file): 2 errors, 1 warning",
-            "",
-        ])
+        #expect(
+            run.standardOutput.components(separatedBy: "\n") == [
+                "\(file):2:1: error: unknown key 'dwel_ms' in [filter]; did you mean 'dwell_ms'?",
+                "\(file):3:8: error: filter.exit (0.9) must be below filter.enter (0.8, the default); "
+                    + "a held key is released below exit, so exit < enter (e.g. 0.2 lower)",
+                "\(file):5:8: warning: keys.left presses KEY_UP, the same as keys.up; "
+                    + "give each label its own key unless both should do the same",
+                "\(file): 2 errors, 1 warning",
+                "",
+            ])
     }
 
     @Test("check with warnings only exits 0")
@@ -98,7 +103,8 @@ struct ConfigCommandTests {
         try ConfigTests.write("[camera]\nfps = 15\n", to: file)
         let toml = try Self.gesturepad(["config", "show", "--config", file], root: root)
         #expect(toml.status == 0)
-        #expect(toml.standardOutput.contains("\n[camera]\ndevice = \"/dev/video0\"\nwidth = 640\nheight = 480\nfps = 15\n"))
+        #expect(
+            toml.standardOutput.contains("\n[camera]\ndevice = \"/dev/video0\"\nwidth = 640\nheight = 480\nfps = 15\n"))
         var expected = GesturepadConfig()
         expected.camera.framesPerSecond = 15
         let shown = ConfigLoader(environment: [:]).parse(toml.standardOutput, file: "shown.toml")

@@ -6,6 +6,7 @@ import Foundation
 import Gestures
 import NeuralNet
 import Testing
+
 @testable import Daemon
 
 /// The repository's Config/gesturepad.toml, found from this source file's path.
@@ -63,8 +64,9 @@ struct ConfigTests {
         #expect(config.trainingOptions() == TrainingOptions())
         #expect(config.recordingSettings() == RecordingSettings())
         let environment = ["XDG_DATA_HOME": "/data", "XDG_RUNTIME_DIR": "/run/user/7"]
-        #expect(config.workspaceConfiguration(environment: environment)
-            == WorkspaceConfiguration(dataDirectory: "/data/gesturepad"))
+        #expect(
+            config.workspaceConfiguration(environment: environment)
+                == WorkspaceConfiguration(dataDirectory: "/data/gesturepad"))
         #expect(config.socketPath(environment: environment) == "/run/user/7/gesturepad/control.sock")
         #expect(config.chord(for: "up") == KeyChord(["KEY_UP"]))
         #expect(config.chord(for: "idle") == nil)
@@ -104,9 +106,11 @@ struct ConfigTests {
         let result = ConfigLoader(environment: [:]).parse(text, file: "test.toml")
         #expect(result.diagnostics == [])
         let config = result.config
-        #expect(config.cameraConfiguration() == V4L2CameraConfiguration(
-            device: "/dev/v4l/by-id/usb-cam-video-index0", width: 320, height: 240, framesPerSecond: 15,
-            exposure: .manual(hundredMicroseconds: 167)))
+        #expect(
+            config.cameraConfiguration()
+                == V4L2CameraConfiguration(
+                    device: "/dev/v4l/by-id/usb-cam-video-index0", width: 320, height: 240, framesPerSecond: 15,
+                    exposure: .manual(hundredMicroseconds: 167)))
         #expect(config.mirror == false)
         #expect(config.layer == "conv_pw_11_relu")
         #expect(config.labels == (try LabelSet(["fire", "jump"])))
@@ -127,103 +131,161 @@ struct ConfigTests {
     }
 
     static let problemCases: [ProblemCase] = [
-        ProblemCase(name: "syntax error", text: "[filter]\ndwell_ms = 120 ms\n", expected: [
-            "test.toml:2:16: error: expected the end of the line, found 'm'; put one `key = value` per line; start comments with '#'",
-        ]),
-        ProblemCase(name: "wrong type", text: "[camera]\nfps = \"30\"\n", expected: [
-            "test.toml:2:7: error: camera.fps must be an integer, found a string; remove the quotes: fps = 30",
-        ]),
-        ProblemCase(name: "float for an integer", text: "[filter]\ndwell_ms = 120.0\n", expected: [
-            "test.toml:2:12: error: filter.dwell_ms must be an integer, found a float; write dwell_ms = 120",
-        ]),
-        ProblemCase(name: "out of range (camera)", text: "[camera]\nfps = 0\n", expected: [
-            "test.toml:2:7: error: camera.fps = 0 is out of range; allowed: 1...240",
-        ]),
-        ProblemCase(name: "out of range (DecisionFilterSettings.validate)", text: "[filter]\ndwell_ms = 20000\n", expected: [
-            "test.toml:2:12: error: filter.dwell_ms = 20000 is out of range; allowed: 0...10000 ms",
-        ]),
-        ProblemCase(name: "out of range (TrainingOptions.validate)", text: "[head]\nepochs = 0\n", expected: [
-            "test.toml:2:10: error: head.epochs = 0 is out of range; allowed: 1...10000",
-        ]),
-        ProblemCase(name: "out of range (RecordingSettings.validate)", text: "[recording]\nduplicate_distance = 1\n", expected: [
-            "test.toml:2:22: error: recording.duplicate_distance = 1.0 is out of range; allowed: 0 ≤ value < 1",
-        ]),
-        ProblemCase(name: "unknown key with suggestion", text: "[filter]\ndwel_ms = 100\n", expected: [
-            "test.toml:2:1: error: unknown key 'dwel_ms' in [filter]; did you mean 'dwell_ms'?",
-        ]),
-        ProblemCase(name: "unknown key without suggestion", text: "[model]\ncolour = \"red\"\n", expected: [
-            "test.toml:2:1: error: unknown key 'colour' in [model]; keys of [model] are name, layer",
-        ]),
-        ProblemCase(name: "unknown section", text: "[camra]\nfps = 30\n", expected: [
-            "test.toml:1:2: error: unknown section [camra]; did you mean [camera]?",
-        ]),
-        ProblemCase(name: "key outside any section", text: "dwell_ms = 100\n", expected: [
-            "test.toml:1:1: error: key 'dwell_ms' is outside any section; move it under [filter]",
-        ]),
-        ProblemCase(name: "duplicate key", text: "[filter]\ndwell_ms = 100\ndwell_ms = 150\n", expected: [
-            "test.toml:3:1: error: duplicate key 'dwell_ms'; first defined at line 2; keep one of the two lines",
-        ]),
-        ProblemCase(name: "label without key", text: "[labels]\norder = [\"up\", \"jump\"]\n", expected: [
-            "test.toml:2:9: error: label 'jump' has no key in [keys]; add `jump = \"KEY_…\"` (or \"none\") under [keys]",
-        ]),
-        ProblemCase(name: "key for unknown label", text: "[keys]\nupp = \"KEY_W\"\n", expected: [
-            "test.toml:2:1: error: [keys] names 'upp', which is not a label; did you mean 'up'?",
-        ]),
-        ProblemCase(name: "key for unknown label, nothing close", text: "[keys]\njump = \"KEY_SPACE\"\n", expected: [
-            "test.toml:2:1: error: [keys] names 'jump', which is not a label; "
-                + "labels are up, down, left, right; add it to labels.order or remove this line",
-        ]),
-        ProblemCase(name: "key for idle", text: "[keys]\nidle = \"KEY_SPACE\"\n", expected: [
-            "test.toml:2:1: error: 'idle' presses no key; remove this line",
-        ]),
-        ProblemCase(name: "bad key syntax", text: "[keys]\nup = \"KEY_up\"\n", expected: [
-            "test.toml:2:6: error: keys.up: 'KEY_up' is not a key name: expected KEY_ followed by A–Z, 0–9 or '_' "
-                + "(e.g. \"KEY_UP\", chords as \"KEY_LEFTCTRL+KEY_C\"); write \"none\" for no key",
-        ]),
-        ProblemCase(name: "bad chord", text: "[keys]\nup = \"KEY_A+\"\n", expected: [
-            "test.toml:2:6: error: keys.up: an empty name is not a key name: expected KEY_ followed by A–Z, 0–9 or '_' "
-                + "(e.g. \"KEY_UP\", chords as \"KEY_LEFTCTRL+KEY_C\"); write \"none\" for no key",
-        ]),
-        ProblemCase(name: "exit ≥ enter", text: "[filter]\nenter = 0.7\nexit = 0.7\n", expected: [
-            "test.toml:3:8: error: filter.exit (0.7) must be below filter.enter (0.7); "
-                + "a held key is released below exit, so exit < enter (e.g. 0.2 lower)",
-        ]),
-        ProblemCase(name: "enter below the default exit", text: "[filter]\nenter = 0.5\n", expected: [
-            "test.toml:2:9: error: filter.exit (0.6, the default) must be below filter.enter (0.5); "
-                + "a held key is released below exit, so exit < enter (e.g. 0.2 lower)",
-        ]),
-        ProblemCase(name: "per-label exit ≥ enter", text: "[filter.exit_by_label]\nleft = 0.85\n", expected: [
-            "test.toml:2:8: error: for 'left', filter.exit_by_label.left (0.85) must be below filter.enter (0.8, the default); "
-                + "exit < enter for every label",
-        ]),
-        ProblemCase(name: "per-label threshold for an unknown label", text: "[filter.enter_by_label]\nlft = 0.9\n", expected: [
-            "test.toml:2:1: error: filter.enter_by_label.lft: 'lft' is not a label; did you mean 'left'?",
-        ]),
-        ProblemCase(name: "label listed twice", text: "[labels]\norder = [\"up\", \"down\", \"up\"]\n", expected: [
-            "test.toml:2:24: error: label 'up' appears twice in labels.order (first at line 2)",
-        ]),
-        ProblemCase(name: "idle in the order", text: "[labels]\norder = [\"up\", \"idle\"]\n", expected: [
-            "test.toml:2:16: error: 'idle' does not go in labels.order; set `idle = true` instead (idle is always the last class)",
-        ]),
-        ProblemCase(name: "one class only", text: "[labels]\norder = [\"up\"]\nidle = false\n", expected: [
-            "test.toml:2:9: error: at least two classes are needed, found 1 (up); list two or more labels, or one label and `idle = true`",
-        ]),
-        ProblemCase(name: "choice with suggestion", text: "[daemon]\nlog_level = \"debg\"\n", expected: [
-            "test.toml:2:13: error: daemon.log_level = \"debg\" is not one of \"trace\", \"debug\", \"info\", \"notice\", "
-                + "\"warning\", \"error\", \"critical\"; did you mean \"debug\"?",
-        ]),
-        ProblemCase(name: "relative path", text: "[daemon]\nsocket_path = \"run/gp.sock\"\n", expected: [
-            "test.toml:2:15: error: daemon.socket_path = \"run/gp.sock\" must be an absolute path (or start with ~/); "
-                + "the daemon runs from /, so relative paths would not mean what they seem",
-        ]),
-        ProblemCase(name: "two labels on one key (warning)", text: "[keys]\nleft = \"KEY_UP\"\n", expected: [
-            "test.toml:2:8: warning: keys.left presses KEY_UP, the same as keys.up; "
-                + "give each label its own key unless both should do the same",
-        ]),
-        ProblemCase(name: "label on the pause hotkey (warning)", text: "[keys]\nup = \"KEY_PAUSE\"\n", expected: [
-            "test.toml:2:6: warning: keys.up presses KEY_PAUSE, the same as daemon.pause_hotkey; "
-                + "give each label its own key unless both should do the same",
-        ]),
+        ProblemCase(
+            name: "syntax error", text: "[filter]\ndwell_ms = 120 ms\n",
+            expected: [
+                "test.toml:2:16: error: expected the end of the line, found 'm'; put one `key = value` per line; start comments with '#'"
+            ]),
+        ProblemCase(
+            name: "wrong type", text: "[camera]\nfps = \"30\"\n",
+            expected: [
+                "test.toml:2:7: error: camera.fps must be an integer, found a string; remove the quotes: fps = 30"
+            ]),
+        ProblemCase(
+            name: "float for an integer", text: "[filter]\ndwell_ms = 120.0\n",
+            expected: [
+                "test.toml:2:12: error: filter.dwell_ms must be an integer, found a float; write dwell_ms = 120"
+            ]),
+        ProblemCase(
+            name: "out of range (camera)", text: "[camera]\nfps = 0\n",
+            expected: [
+                "test.toml:2:7: error: camera.fps = 0 is out of range; allowed: 1...240"
+            ]),
+        ProblemCase(
+            name: "out of range (DecisionFilterSettings.validate)", text: "[filter]\ndwell_ms = 20000\n",
+            expected: [
+                "test.toml:2:12: error: filter.dwell_ms = 20000 is out of range; allowed: 0...10000 ms"
+            ]),
+        ProblemCase(
+            name: "out of range (TrainingOptions.validate)", text: "[head]\nepochs = 0\n",
+            expected: [
+                "test.toml:2:10: error: head.epochs = 0 is out of range; allowed: 1...10000"
+            ]),
+        ProblemCase(
+            name: "out of range (RecordingSettings.validate)", text: "[recording]\nduplicate_distance = 1\n",
+            expected: [
+                "test.toml:2:22: error: recording.duplicate_distance = 1.0 is out of range; allowed: 0 ≤ value < 1"
+            ]),
+        ProblemCase(
+            name: "unknown key with suggestion", text: "[filter]\ndwel_ms = 100\n",
+            expected: [
+                "test.toml:2:1: error: unknown key 'dwel_ms' in [filter]; did you mean 'dwell_ms'?"
+            ]),
+        ProblemCase(
+            name: "unknown key without suggestion", text: "[model]\ncolour = \"red\"\n",
+            expected: [
+                "test.toml:2:1: error: unknown key 'colour' in [model]; keys of [model] are name, layer"
+            ]),
+        ProblemCase(
+            name: "unknown section", text: "[camra]\nfps = 30\n",
+            expected: [
+                "test.toml:1:2: error: unknown section [camra]; did you mean [camera]?"
+            ]),
+        ProblemCase(
+            name: "key outside any section", text: "dwell_ms = 100\n",
+            expected: [
+                "test.toml:1:1: error: key 'dwell_ms' is outside any section; move it under [filter]"
+            ]),
+        ProblemCase(
+            name: "duplicate key", text: "[filter]\ndwell_ms = 100\ndwell_ms = 150\n",
+            expected: [
+                "test.toml:3:1: error: duplicate key 'dwell_ms'; first defined at line 2; keep one of the two lines"
+            ]),
+        ProblemCase(
+            name: "label without key", text: "[labels]\norder = [\"up\", \"jump\"]\n",
+            expected: [
+                "test.toml:2:9: error: label 'jump' has no key in [keys]; add `jump = \"KEY_…\"` (or \"none\") under [keys]"
+            ]),
+        ProblemCase(
+            name: "key for unknown label", text: "[keys]\nupp = \"KEY_W\"\n",
+            expected: [
+                "test.toml:2:1: error: [keys] names 'upp', which is not a label; did you mean 'up'?"
+            ]),
+        ProblemCase(
+            name: "key for unknown label, nothing close", text: "[keys]\njump = \"KEY_SPACE\"\n",
+            expected: [
+                "test.toml:2:1: error: [keys] names 'jump', which is not a label; "
+                    + "labels are up, down, left, right; add it to labels.order or remove this line"
+            ]),
+        ProblemCase(
+            name: "key for idle", text: "[keys]\nidle = \"KEY_SPACE\"\n",
+            expected: [
+                "test.toml:2:1: error: 'idle' presses no key; remove this line"
+            ]),
+        ProblemCase(
+            name: "bad key syntax", text: "[keys]\nup = \"KEY_up\"\n",
+            expected: [
+                "test.toml:2:6: error: keys.up: 'KEY_up' is not a key name: expected KEY_ followed by A–Z, 0–9 or '_' "
+                    + "(e.g. \"KEY_UP\", chords as \"KEY_LEFTCTRL+KEY_C\"); write \"none\" for no key"
+            ]),
+        ProblemCase(
+            name: "bad chord", text: "[keys]\nup = \"KEY_A+\"\n",
+            expected: [
+                "test.toml:2:6: error: keys.up: an empty name is not a key name: expected KEY_ followed by A–Z, 0–9 or '_' "
+                    + "(e.g. \"KEY_UP\", chords as \"KEY_LEFTCTRL+KEY_C\"); write \"none\" for no key"
+            ]),
+        ProblemCase(
+            name: "exit ≥ enter", text: "[filter]\nenter = 0.7\nexit = 0.7\n",
+            expected: [
+                "test.toml:3:8: error: filter.exit (0.7) must be below filter.enter (0.7); "
+                    + "a held key is released below exit, so exit < enter (e.g. 0.2 lower)"
+            ]),
+        ProblemCase(
+            name: "enter below the default exit", text: "[filter]\nenter = 0.5\n",
+            expected: [
+                "test.toml:2:9: error: filter.exit (0.6, the default) must be below filter.enter (0.5); "
+                    + "a held key is released below exit, so exit < enter (e.g. 0.2 lower)"
+            ]),
+        ProblemCase(
+            name: "per-label exit ≥ enter", text: "[filter.exit_by_label]\nleft = 0.85\n",
+            expected: [
+                "test.toml:2:8: error: for 'left', filter.exit_by_label.left (0.85) must be below filter.enter (0.8, the default); "
+                    + "exit < enter for every label"
+            ]),
+        ProblemCase(
+            name: "per-label threshold for an unknown label", text: "[filter.enter_by_label]\nlft = 0.9\n",
+            expected: [
+                "test.toml:2:1: error: filter.enter_by_label.lft: 'lft' is not a label; did you mean 'left'?"
+            ]),
+        ProblemCase(
+            name: "label listed twice", text: "[labels]\norder = [\"up\", \"down\", \"up\"]\n",
+            expected: [
+                "test.toml:2:24: error: label 'up' appears twice in labels.order (first at line 2)"
+            ]),
+        ProblemCase(
+            name: "idle in the order", text: "[labels]\norder = [\"up\", \"idle\"]\n",
+            expected: [
+                "test.toml:2:16: error: 'idle' does not go in labels.order; set `idle = true` instead (idle is always the last class)"
+            ]),
+        ProblemCase(
+            name: "one class only", text: "[labels]\norder = [\"up\"]\nidle = false\n",
+            expected: [
+                "test.toml:2:9: error: at least two classes are needed, found 1 (up); list two or more labels, or one label and `idle = true`"
+            ]),
+        ProblemCase(
+            name: "choice with suggestion", text: "[daemon]\nlog_level = \"debg\"\n",
+            expected: [
+                "test.toml:2:13: error: daemon.log_level = \"debg\" is not one of \"trace\", \"debug\", \"info\", \"notice\", "
+                    + "\"warning\", \"error\", \"critical\"; did you mean \"debug\"?"
+            ]),
+        ProblemCase(
+            name: "relative path", text: "[daemon]\nsocket_path = \"run/gp.sock\"\n",
+            expected: [
+                "test.toml:2:15: error: daemon.socket_path = \"run/gp.sock\" must be an absolute path (or start with ~/); "
+                    + "the daemon runs from /, so relative paths would not mean what they seem"
+            ]),
+        ProblemCase(
+            name: "two labels on one key (warning)", text: "[keys]\nleft = \"KEY_UP\"\n",
+            expected: [
+                "test.toml:2:8: warning: keys.left presses KEY_UP, the same as keys.up; "
+                    + "give each label its own key unless both should do the same"
+            ]),
+        ProblemCase(
+            name: "label on the pause hotkey (warning)", text: "[keys]\nup = \"KEY_PAUSE\"\n",
+            expected: [
+                "test.toml:2:6: warning: keys.up presses KEY_PAUSE, the same as daemon.pause_hotkey; "
+                    + "give each label its own key unless both should do the same"
+            ]),
     ]
 
     @Test("each kind of problem is reported at its file:line:column", arguments: problemCases)
@@ -295,9 +357,10 @@ struct ConfigTests {
 
     @Test("with a key-name catalog, unknown names are errors with a suggestion")
     func keyNameCatalog() {
-        #expect(diagnostics("[keys]\nup = \"KEY_SPACEE\"\n", keyNames: FakeKeyNames()) == [
-            "test.toml:2:6: error: keys.up: unknown key name 'KEY_SPACEE'; did you mean 'KEY_SPACE'?",
-        ])
+        #expect(
+            diagnostics("[keys]\nup = \"KEY_SPACEE\"\n", keyNames: FakeKeyNames()) == [
+                "test.toml:2:6: error: keys.up: unknown key name 'KEY_SPACEE'; did you mean 'KEY_SPACE'?"
+            ])
         #expect(diagnostics("[keys]\nup = \"KEY_SPACEE\"\n") == [])
     }
 
@@ -320,10 +383,12 @@ struct ConfigTests {
     func pathResolution() throws {
         let root = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let home = root + "/home", xdg = root + "/xdg"
+        let home = root + "/home"
+        let xdg = root + "/xdg"
         let environment = ["HOME": home, "XDG_CONFIG_HOME": xdg]
         let loader = ConfigLoader(environment: environment)
-        let xdgFile = xdg + "/gesturepad/config.toml", homeFile = home + "/.config/gesturepad/config.toml"
+        let xdgFile = xdg + "/gesturepad/config.toml"
+        let homeFile = home + "/.config/gesturepad/config.toml"
         #expect(loader.candidatePaths() == [xdgFile, homeFile])
 
         let defaults = loader.load()
