@@ -100,6 +100,7 @@ let package = Package(
                 "NeuralNet",
                 "Capture",
                 "Gestures",
+                "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -9,6 +9,8 @@ import Gestures
 public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A gestures-library failure (samples, heads, recognizer).
     case gestures(GesturesError)
+    /// The config file has errors; each diagnostic carries its file:line (see `gesturepad config check`).
+    case configInvalid(file: String, diagnostics: [ConfigDiagnostic])
 
     // MARK: Key output (uinput) and key names
 
@@ -92,6 +94,11 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notifyFailed(let call, let socket, let errorNumber):
             return "Notifying systemd through \(socket): \(call) failed with \(errorNumber). systemd may consider"
                 + " the service not ready or hung; check that the unit is Type=notify and NotifyAccess allows it."
+        case .configInvalid(let file, let diagnostics):
+            let count = diagnostics.count == 1 ? "1 error" : "\(diagnostics.count) errors"
+            return "The config \(file) has \(count):\n"
+                + diagnostics.map { "  \($0)" }.joined(separator: "\n")
+                + "\nFix them (run `gesturepad config check` to list them again) and start again."
         }
     }
 }

@@ -153,3 +153,15 @@ extension String {
         return String(slice)
     }
 }
+
+/// The evdev key-name table as the config checker's catalog (unknown names get "did you mean …?").
+public struct EvdevKeyNames: KeyNameCatalog {
+    public init() {}
+    public func contains(keyName name: String) -> Bool { KeyCode(name: name) != nil }
+    public var keyNames: [String] { KeyCode.allNames }
+}
+
+extension KeyNameChord {
+    /// The chord as key codes (every name was checked against `EvdevKeyNames` when the config loaded).
+    public func keyChord() throws(DaemonError) -> KeyChord { try KeyChord.parse(keyNames.joined(separator: "+")) }
+}

@@ -1,0 +1,170 @@
+// GesturepadConfig: everything `config.toml` sets, as typed values. Filter, head and recording settings
+// are the libraries' own types (their defaults are the config's defaults, their `validate` the
+// config's range checks); camera and workspace settings map onto `V4L2CameraConfiguration` and
+// `WorkspaceConfiguration`. Invariant: a value read by `ConfigLoader` without errors passes every
+// `validate`. The commented default file is Config/gesturepad.toml; `renderTOML()` writes the effective
+// values in the same layout (uncommented).
+import Capture
+import Foundation
+import Gestures
+import NeuralNet
+
+/// How the camera's exposure is set when it opens (`[camera] exposure`).
+public enum ExposureMode: String, Sendable, Equatable, CaseIterable {
+    /// Leave the camera's exposure as it is.
+    case unchanged
+    /// Automatic exposure.
+    case auto
+    /// A fixed exposure time (`exposure_time_100us`).
+    case manual
+}
+
+/// Log verbosity of the daemon (`[daemon] log_level`), swift-log's level names.
+public enum ConfigLogLevel: String, Sendable, Equatable, CaseIterable {
+    case trace, debug, info, notice, warning, error, critical
+}
+
+/// What a label does when recognised: press a key (chord), or nothing.
+public enum KeyBinding: Sendable, Equatable, Hashable, CustomStringConvertible {
+    /// The label presses no key (written "none").
+    case unbound
+    /// The label holds these keys down while it is recognised.
+    case chord(KeyNameChord)
+
+    /// "none" or "KEY_LEFTCTRL+KEY_C".
+    public var description: String {
+        switch self {
+        case .unbound: "none"
+        case .chord(let chord): chord.description
+        }
+    }
+}
+
+/// Settings of the daemon process itself (`[daemon]`).
+public struct DaemonSection: Sendable, Equatable {
+    /// Control socket path as written (nil: `$XDG_RUNTIME_DIR/gesturepad/control.sock`); "~/" allowed.
+    public var socketPath: String?
+    /// Key (chord) that pauses and resumes recognition; nil: no hotkey.
+    public var pauseHotkey: KeyNameChord?
+    /// Recognise and log, but press no keys.
+    public var dryRun: Bool
+    /// Log verbosity.
+    public var logLevel: ConfigLogLevel
+    /// Data directory as written (nil: `$XDG_DATA_HOME/gesturepad`); "~/" allowed.
+    public var dataDirectory: String?
+
+    /// Settings with every value given or defaulted.
+    public init(
+        socketPath: String? = nil, pauseHotkey: KeyNameChord? = KeyNameChord(["KEY_PAUSE"]), dryRun: Bool = false,
+        logLevel: ConfigLogLevel = .info, dataDirectory: String? = nil
+    ) {
+        self.socketPath = socketPath
+        self.pauseHotkey = pauseHotkey
+        self.dryRun = dryRun
+        self.logLevel = logLevel
+        self.dataDirectory = dataDirectory
+    }
+}
+
+/// The whole configuration of gesturepad: camera, model, labels and keys, decision filter, head
+/// training, recording and daemon settings. `GesturepadConfig()` is the built-in defaults.
+public struct GesturepadConfig: Sendable, Equatable {
+    /// Camera device and format (`[camera]` without `mirror`).
+    public var camera: V4L2CameraConfiguration
+    /// Mirror frames like a selfie view (`[camera] mirror`).
+    public var mirror: Bool
+    /// Installed embedding model (`[model] name`).
+    public var modelName: String
+    /// Cut layer (`[model] layer`; nil: the model's recorded embedding layer).
+    public var layer: String?
+    /// Head classes in output order (`[labels] order`, plus `idle` last when `[labels] idle = true`).
+    public var labels: LabelSet
+    /// What each non-idle label presses (`[keys]`).
+    public var keys: [String: KeyBinding]
+    /// The decision filter (`[filter]`).
+    public var filter: DecisionFilterSettings
+    /// Head training (`[head]`).
+    public var head: TrainingOptions
+    /// Sample recording (`[recording]`).
+    public var recording: RecordingSettings
+    /// The daemon process (`[daemon]`).
+    public var daemon: DaemonSection
+
+    /// Exposure time used for `exposure = "manual"` when none is written: 333 × 100 µs ≈ 1/30 s.
+    public static let defaultExposureTime100Microseconds = 333
+    /// Default key per direction label: the arrow keys.
+    public static let defaultKeys: [String: KeyBinding] = [
+        "up": .chord(KeyNameChord(["KEY_UP"])), "down": .chord(KeyNameChord(["KEY_DOWN"])),
+        "left": .chord(KeyNameChord(["KEY_LEFT"])), "right": .chord(KeyNameChord(["KEY_RIGHT"])),
+    ]
+
+    /// The built-in defaults, taken from the libraries' own defaults.
+    public init() {
+        let workspace = WorkspaceConfiguration(dataDirectory: "")
+        camera = V4L2CameraConfiguration()
+        mirror = workspace.mirror
+        modelName = workspace.modelName
+        layer = workspace.layer
+        labels = workspace.labels
+        keys = Self.defaultKeys
+        filter = DecisionFilterSettings()
+        head = TrainingOptions()
+        recording = RecordingSettings()
+        daemon = DaemonSection()
+    }
+
+    // MARK: Mapping onto the libraries' types
+
+    /// The camera to open.
+    public func cameraConfiguration() -> V4L2CameraConfiguration { camera }
+
+    /// The decision filter settings (already validated for `labels`).
+    public func decisionFilterSettings() -> DecisionFilterSettings { filter }
+
+    /// The head training options.
+    public func trainingOptions() -> TrainingOptions { head }
+
+    /// The recording settings.
+    public func recordingSettings() -> RecordingSettings { recording }
+
+    /// The workspace (model, cut, mirror, labels, data directory) under `environment`.
+    public func workspaceConfiguration(
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> WorkspaceConfiguration {
+        WorkspaceConfiguration(
+            modelName: modelName, layer: layer, mirror: mirror, labels: labels,
+            dataDirectory: dataDirectory(environment: environment))
+    }
+
+    /// The data directory: `[daemon] data_directory` with "~/" expanded, else `$XDG_DATA_HOME/gesturepad`.
+    public func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        guard let written = daemon.dataDirectory else {
+            return WorkspaceConfiguration.defaultDataDirectory(environment: environment)
+        }
+        return ConfigPaths.expandingHome(written, environment: environment)
+    }
+
+    /// The control socket: `[daemon] socket_path` with "~/" expanded, else
+    /// `$XDG_RUNTIME_DIR/gesturepad/control.sock` (`/run/user/<uid>/…` when the variable is unset).
+    public func socketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let written = daemon.socketPath { return ConfigPaths.expandingHome(written, environment: environment) }
+        let runtime = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/user/\(getuid())"
+        return (runtime as NSString).appendingPathComponent("gesturepad/control.sock")
+    }
+
+    /// The chord `label` presses, nil for idle and unbound labels.
+    public func chord(for label: String) -> KeyNameChord? {
+        if case .chord(let chord) = keys[label] { return chord }
+        return nil
+    }
+}
+
+/// Path helpers shared by the config and its loader.
+public enum ConfigPaths {
+    /// `path` with a leading "~/" (or a lone "~") replaced by `$HOME`.
+    public static func expandingHome(_ path: String, environment: [String: String]) -> String {
+        guard path == "~" || path.hasPrefix("~/") else { return path }
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return home + path.dropFirst()
+    }
+}

@@ -1,0 +1,144 @@
+// ConfigCommandTests: runs the built `gesturepad` binary (as swift-argument-parser's example tests do)
+// for `config check|show|path` and checks its output and exit codes: 1 with errors, 0 with warnings only.
+// The binary is the one `swift build --build-tests` puts next to the test bundle.
+import Foundation
+import Testing
+
+@testable import Daemon
+
+@Suite("gesturepad config (binary)")
+struct ConfigCommandTests {
+    /// The build products directory (where the test bundle and the gesturepad executable live).
+    static var productsDirectory: URL { Bundle.main.bundleURL }
+
+    struct Run {
+        var status: Int32
+        var standardOutput: String
+        var standardError: String
+    }
+
+    /// Runs `gesturepad arguments…` with a controlled environment (HOME and XDG dirs in `root`).
+    static func gesturepad(_ arguments: [String], root: String) throws -> Run {
+        let binary = productsDirectory.appendingPathComponent("gesturepad")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: binary.path),
+            "no gesturepad binary at \(binary.path); build with `swift build --build-tests` first")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.environment = ["HOME": root + "/home", "XDG_CONFIG_HOME": root + "/xdg", "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        let error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        let outputData = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(
+            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
+            standardError: String(decoding: errorData, as: UTF8.self))
+    }
+
+    @Test("check on the shipped file: no problems, exit 0")
+    func checkShippedFile() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try Self.gesturepad(["config", "check", shippedConfigPath], root: root)
+        #expect(run.status == 0)
+        #expect(run.standardOutput == "\(shippedConfigPath): 0 errors, 0 warnings\n")
+    }
+
+    @Test("check with errors: one file:line:column line per problem, a summary, exit 1")
+    func checkWithErrors() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let file = root + "/bad.toml"
+        try ConfigTests.write("[filter]\ndwel_ms = 100\nexit = 0.9\n[keys]\nleft = \"KEY_UP\"\n", to: file)
+        let run = try Self.gesturepad(["config", "check", file], root: root)
+        #expect(run.status == 1)
+        #expect(
+            run.standardOutput.components(separatedBy: "\n") == [
+                "\(file):2:1: error: unknown key 'dwel_ms' in [filter]; did you mean 'dwell_ms'?",
+                "\(file):3:8: error: filter.exit (0.9) must be below filter.enter (0.8, the default); "
+                    + "a held key is released below exit, so exit < enter (e.g. 0.2 lower)",
+                "\(file):5:8: warning: keys.left presses KEY_UP, the same as keys.up; "
+                    + "give each label its own key unless both should do the same",
+                "\(file): 2 errors, 1 warning",
+                "",
+            ])
+    }
+
+    @Test("check with warnings only exits 0")
+    func checkWithWarningsOnly() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let file = root + "/warn.toml"
+        try ConfigTests.write("[keys]\nleft = \"KEY_UP\"\n", to: file)
+        let run = try Self.gesturepad(["config", "check", file], root: root)
+        #expect(run.status == 0)
+        #expect(run.standardOutput.hasSuffix("\(file): 0 errors, 1 warning\n"))
+    }
+
+    @Test("check without FILE reads $XDG_CONFIG_HOME/gesturepad/config.toml; a missing --config is an error")
+    func checkDiscoveredAndMissing() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let discovered = root + "/xdg/gesturepad/config.toml"
+        try ConfigTests.write("[camera]\nfps = 0\n", to: discovered)
+        let run = try Self.gesturepad(["config", "check"], root: root)
+        #expect(run.status == 1)
+        #expect(run.standardOutput.hasPrefix("\(discovered):2:7: error: camera.fps = 0 is out of range"))
+
+        let missing = try Self.gesturepad(["config", "check", "--config", root + "/missing.toml"], root: root)
+        #expect(missing.status == 1)
+        #expect(missing.standardOutput.hasPrefix("\(root)/missing.toml: error: cannot read the config file"))
+    }
+
+    @Test("show prints the effective config as TOML or JSON; it refuses a file with errors")
+    func show() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let file = root + "/c.toml"
+        try ConfigTests.write("[camera]\nfps = 15\n", to: file)
+        let toml = try Self.gesturepad(["config", "show", "--config", file], root: root)
+        #expect(toml.status == 0)
+        #expect(
+            toml.standardOutput.contains("\n[camera]\ndevice = \"/dev/video0\"\nwidth = 640\nheight = 480\nfps = 15\n"))
+        var expected = GesturepadConfig()
+        expected.camera.framesPerSecond = 15
+        let shown = ConfigLoader(environment: [:]).parse(toml.standardOutput, file: "shown.toml")
+        #expect(shown.diagnostics == [])
+        #expect(shown.config == expected)
+
+        let json = try Self.gesturepad(["config", "show", "--json", "--config", file], root: root)
+        #expect(json.status == 0)
+        #expect(json.standardOutput == expected.renderJSON())
+
+        try ConfigTests.write("[camera]\nfps = -1\n", to: file)
+        let bad = try Self.gesturepad(["config", "show", "--config", file], root: root)
+        #expect(bad.status == 1)
+        #expect(bad.standardOutput == "")
+        #expect(bad.standardError.contains("\(file):2:7: error: camera.fps = -1 is out of range"))
+    }
+
+    @Test("path prints the file in use, or where it would be with a note on stderr")
+    func path() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let xdgFile = root + "/xdg/gesturepad/config.toml"
+        let none = try Self.gesturepad(["config", "path"], root: root)
+        #expect(none.status == 0)
+        #expect(none.standardOutput == xdgFile + "\n")
+        #expect(none.standardError.contains("does not exist"))
+
+        let homeFile = root + "/home/.config/gesturepad/config.toml"
+        try ConfigTests.write("", to: homeFile)
+        let home = try Self.gesturepad(["config", "path"], root: root)
+        #expect(home.standardOutput == homeFile + "\n")
+        #expect(home.standardError == "")
+
+        let explicit = try Self.gesturepad(["config", "path", "--config", "/etc/x.toml"], root: root)
+        #expect(explicit.standardOutput == "/etc/x.toml\n")
+    }
+}
