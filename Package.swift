@@ -47,6 +47,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The sample store (SQLite: transactions, migrations); links Debian's libsqlite3-dev.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The daemon's service group: signals, graceful shutdown; logging.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -89,7 +92,9 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         // The background input service: config, key output (uinput), control socket, systemd notification.
-        .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet", "CUInput"]),
+        .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet", "CUInput", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                                            .product(name: "Logging", package: "swift-log")]),
         // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
         .target(name: "Game"),
         // Pure-Swift drawing into RGB8 buffers: canvas, built-in pixel font, report charts. No I/O.

@@ -3,12 +3,12 @@
 import ArgumentParser
 
 @main
-struct Gesturepad: ParsableCommand {
+struct Gesturepad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gesturepad",
         abstract: "A webcam gesture controller: MobileNet features + a small trained head → four directions.",
         subcommands: [Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self, RecordVideo.self,
-                      ModelCommand.self, Bench.self, ConfigCommand.self])
+                      ModelCommand.self, Bench.self, ConfigCommand.self, DaemonCommand.self])
 }
 
 /// Options shared by commands that load a model directory.

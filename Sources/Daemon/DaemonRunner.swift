@@ -1,0 +1,115 @@
+// DaemonRunner: `gesturepad daemon` assembled — config → DaemonSettings, the workspace, key output
+// (uinput, or dry-run with the reason), the GestureDaemon pipeline, and swift-service-lifecycle's
+// service group: SIGTERM/SIGINT shut down gracefully (keys released, STOPPING=1), SIGHUP reloads the
+// config (keys released first, RELOADING=1 … READY=1), systemd gets READY=1, STATUS= and WATCHDOG=1
+// at half of WATCHDOG_USEC. Extra services (the control socket) join the same group. The executable
+// only parses options and calls `run`.
+import Capture
+import Foundation
+import Gestures
+import Logging
+import NeuralNet
+import ServiceLifecycle
+import UnixSignals
+
+extension DaemonSettings {
+    /// Settings from a loaded config; `source` overrides the camera device (a recording or another camera).
+    public init(config: GesturepadConfig, source: String? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment) throws(DaemonError) {
+        var keys: [String: KeyChord] = [:]
+        for label in config.labels.names {
+            if let chord = config.chord(for: label) { keys[label] = try chord.keyChord() }
+        }
+        self.init(workspace: config.workspaceConfiguration(environment: environment),
+                  source: source ?? config.camera.device, camera: config.cameraConfiguration(), keys: keys,
+                  filter: config.decisionFilterSettings(), recording: config.recordingSettings(),
+                  training: config.trainingOptions())
+    }
+}
+
+/// The pipeline as a service: starts the daemon, tells systemd, feeds the watchdog, reloads on SIGHUP,
+/// and on graceful shutdown stops the pipeline (releasing every key) before returning.
+public struct PipelineService: Service {
+    public let daemon: GestureDaemon
+    public let notifier: SystemdNotifier
+    public let logger: Logger
+    /// Re-reads the config for SIGHUP / `reload`.
+    public let reloadSettings: @Sendable () throws(DaemonError) -> DaemonSettings
+
+    public init(daemon: GestureDaemon, notifier: SystemdNotifier, logger: Logger,
+                reloadSettings: @escaping @Sendable () throws(DaemonError) -> DaemonSettings) {
+        self.daemon = daemon
+        self.notifier = notifier
+        self.logger = logger
+        self.reloadSettings = reloadSettings
+    }
+
+    /// Reloads the config: keys are released first; errors leave the running settings in place.
+    public func reload() throws(DaemonError) {
+        try? notifier.send(.reloadingNow())
+        defer { try? notifier.send([.ready, .status(Self.statusLine(daemon.snapshot()))]) }
+        try daemon.reload(try reloadSettings())
+        logger.info("configuration reloaded")
+    }
+
+    public func run() async throws {
+        daemon.start()
+        try? notifier.send([.ready, .status("starting: \(daemon.snapshot().source)")])
+        logger.info("gesturepad daemon started", metadata: ["source": "\(daemon.snapshot().source)",
+                                                             "dry-run": "\(daemon.dryRun)"])
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    if let interval = notifier.watchdogInterval {
+                        group.addTask {
+                            while !Task.isCancelled {
+                                try? notifier.send(.watchdog)
+                                try await Task.sleep(for: interval)
+                            }
+                        }
+                    }
+                    group.addTask {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: .seconds(5))
+                            try? notifier.send(.status(Self.statusLine(daemon.snapshot())))
+                        }
+                    }
+                    group.addTask {
+                        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                            do throws(DaemonError) { try reload() } catch {
+                                logger.error("reload failed, keeping the running configuration: \(error.description)")
+                            }
+                        }
+                    }
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch is CancellationError {
+            // Graceful shutdown.
+        }
+        try? notifier.send([.stopping, .status("stopping")])
+        daemon.stop()
+        logger.info("gesturepad daemon stopped; all keys released")
+    }
+
+    /// A one-line STATUS= text.
+    static func statusLine(_ snapshot: DaemonSnapshot) -> String {
+        var parts = ["\(snapshot.state.rawValue)", String(format: "%.1f fps", snapshot.statistics.framesPerSecond)]
+        if let version = snapshot.headVersion { parts.append("head v\(version)") } else { parts.append("no head yet") }
+        if snapshot.dryRun { parts.append("dry-run") }
+        return parts.joined(separator: ", ")
+    }
+}
+
+/// Runs a service group until SIGTERM/SIGINT.
+public enum DaemonRunner {
+    /// Runs `pipeline` and `extraServices` (e.g. the control server) until a graceful shutdown signal.
+    public static func run(pipeline: PipelineService, extraServices: [any Service], logger: Logger) async throws {
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [ServiceGroupConfiguration.ServiceConfiguration(service: pipeline)]
+                + extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        try await group.run()
+    }
+}

@@ -1,0 +1,52 @@
+// `gesturepad daemon`: the background input service (systemd user unit gesturepad.service). Wiring
+// only: options → config → DaemonRunner (Sources/Daemon/DaemonRunner.swift).
+import ArgumentParser
+import Daemon
+import Foundation
+import Gestures
+import Logging
+
+struct DaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "daemon",
+        abstract: "Watch the camera and press keys for recognised gestures (runs until SIGTERM; SIGHUP reloads the config).")
+
+    @OptionGroup var configFile: ConfigFileOption
+
+    @Option(name: .long, help: "Frames from a recording (.y4m, looped in real time) or another camera instead of the configured one.")
+    var source: String?
+
+    @Flag(name: .long, help: "Recognise and report, but inject no keys.")
+    var dryRun = false
+
+    @Option(name: .long, help: "Control socket path (default: $XDG_RUNTIME_DIR/gesturepad/control.sock).")
+    var socket: String?
+
+    @Option(name: .customLong("data-dir"), help: "Data directory (default: $XDG_DATA_HOME/gesturepad).")
+    var dataDirectory: String?
+
+    func run() async throws {
+        var logger = Logger(label: "gesturepad")
+        let loader = ConfigLoader(keyNames: EvdevKeyNames())
+        var config = try loader.load(explicitPath: configFile.config).validConfig()
+        if let dataDirectory { config.daemon.dataDirectory = dataDirectory }
+        logger.logLevel = Logger.Level(rawValue: config.daemon.logLevel.rawValue) ?? .info
+        let settings = try DaemonSettings(config: config, source: source)
+        let workspace = try GestureWorkspace(settings.workspace)
+        let dryRun = dryRun || config.daemon.dryRun
+        let opening = openKeySink(keys: settings.allKeys, dryRun: dryRun) { [logger] action in
+            logger.info("dry-run: would \(action)")
+        }
+        if let reason = opening.fallbackReason { logger.warning("\(reason.description)") }
+        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: opening.sink,
+                                       dryRun: dryRun || opening.fallbackReason != nil)
+        let explicitConfig = configFile.config, explicitSource = source, explicitData = dataDirectory
+        let pipeline = PipelineService(daemon: daemon, notifier: SystemdNotifier(), logger: logger) { () throws(DaemonError) in
+            var fresh = try ConfigLoader(keyNames: EvdevKeyNames()).load(explicitPath: explicitConfig).validConfig()
+            if let explicitData { fresh.daemon.dataDirectory = explicitData }
+            return try DaemonSettings(config: fresh, source: explicitSource)
+        }
+        _ = socket
+        try await DaemonRunner.run(pipeline: pipeline, extraServices: [], logger: logger)
+    }
+}
