@@ -186,13 +186,16 @@ public final class GestureDaemon: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Releases keys and the camera; frames stop until `resume`.
+    /// Releases keys and the camera; frames stop until `resume`. Returns once the camera is closed
+    /// (so a video call can open it right away), or after 2 s if a frame wait is stuck.
     public func pause() {
         lock.lock()
         paused = true
         releaseKeys(reason: "pause")
         setState(.paused, "paused by request (camera released)")
         lock.broadcast()
+        let deadline = Date().addingTimeInterval(2)
+        while sourceOpen && thread != nil && !finished && Date() < deadline { _ = lock.wait(until: deadline) }
         lock.unlock()
     }
 
@@ -285,6 +288,18 @@ public final class GestureDaemon: @unchecked Sendable {
     // MARK: Pipeline
 
     private var sourceNeedsReopen = false
+    /// Whether the pipeline holds the source open (guarded by `lock`).
+    private var sourceOpen = false
+
+    /// Closes the pipeline's source and records it (pipeline thread only).
+    private func closeSource(_ source: inout (any FrameSource)?) {
+        source?.close()
+        source = nil
+        lock.lock()
+        sourceOpen = false
+        lock.broadcast()
+        lock.unlock()
+    }
 
     private func runPipeline() {
         var source: (any FrameSource)?
@@ -292,6 +307,7 @@ public final class GestureDaemon: @unchecked Sendable {
         defer {
             source?.close()
             lock.lock()
+            sourceOpen = false
             finished = true
             lock.broadcast()
             lock.unlock()
@@ -304,6 +320,8 @@ public final class GestureDaemon: @unchecked Sendable {
                     open.close()
                     source = nil
                 }
+                sourceOpen = false
+                lock.broadcast()
                 sourceNeedsReopen = false
                 if paused {
                     _ = lock.wait(until: Date().addingTimeInterval(0.25))
@@ -319,6 +337,7 @@ public final class GestureDaemon: @unchecked Sendable {
                     source = try openSource(current)
                     failures = 0
                     lock.lock()
+                    sourceOpen = true
                     setState(.running, "recognising \(source!.sourceDescription)")
                     lock.unlock()
                 } catch {
@@ -345,6 +364,7 @@ public final class GestureDaemon: @unchecked Sendable {
                     // A finite recording ended (not looping): keys up, stay alive for the socket.
                     source?.close()
                     lock.lock()
+                    sourceOpen = false
                     releaseKeys(reason: "end of recording")
                     setState(.sourceEnded, "the recording ended; reload or restart to replay it")
                     while !stopRequested && !sourceNeedsReopen && !paused { _ = lock.wait(until: Date().addingTimeInterval(0.25)) }
@@ -366,8 +386,7 @@ public final class GestureDaemon: @unchecked Sendable {
                 }
                 setState(.cameraLost, frameError.description)
                 lock.unlock()
-                source?.close()
-                source = nil
+                closeSource(&source)
                 continue
             }
             if !processed {
@@ -385,6 +404,8 @@ public final class GestureDaemon: @unchecked Sendable {
         let filterStart = now()
         lock.lock()
         defer { lock.unlock() }
+        // A frame that was in flight when pause/stop came in changes nothing (no key may go down after a stop path).
+        if paused || stopRequested || sourceNeedsReopen { return }
         if state != .running { setState(.running, "recognising") }
         var events: [KeyEvent] = []
         if !recognition.probabilities.isEmpty {
