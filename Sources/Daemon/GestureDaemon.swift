@@ -97,6 +97,8 @@ public struct DaemonSnapshot: Sendable {
     public var recordingLabel: String?
     public var training: Bool
     public var uptimeSeconds: Double
+    /// Key-downs sent since start.
+    public var keyPresses: Int
 }
 
 /// The pipeline and its commands.
@@ -118,7 +120,8 @@ public final class GestureDaemon: @unchecked Sendable {
     private var reason = "starting"
     private var paused = false
     private var stopRequested = false
-    private var recorder: (recorder: SampleRecorder, until: UInt64)?
+    private var recorder: (recorder: SampleRecorder, until: UInt64, completion: @Sendable (Int) -> Void)?
+    private var keyPresses = 0
     private var statistics = RollingStatistics(window: 300)
     private var thread: Thread?
     private var finished = false
@@ -180,6 +183,7 @@ public final class GestureDaemon: @unchecked Sendable {
             lock.unlock()
         }
         lock.lock()
+        finishRecording()
         releaseKeys(reason: "stop")
         try? keySink.close()
         setState(.stopped, "stopped")
@@ -191,6 +195,7 @@ public final class GestureDaemon: @unchecked Sendable {
     public func pause() {
         lock.lock()
         paused = true
+        finishRecording()
         releaseKeys(reason: "pause")
         setState(.paused, "paused by request (camera released)")
         lock.broadcast()
@@ -208,16 +213,18 @@ public final class GestureDaemon: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Records samples of `label` for `seconds` from the live frames (throttled, de-duplicated).
-    public func record(label: String, seconds: Double) throws(DaemonError) {
+    /// Records samples of `label` for `seconds` from the live frames (throttled, de-duplicated);
+    /// `completion` gets the number of samples kept when the time is up (or a newer recording replaces it).
+    public func record(label: String, seconds: Double, completion: @escaping @Sendable (Int) -> Void = { _ in }) throws(DaemonError) {
         guard settings.workspace.labels.names.contains(label) else {
             throw .gestures(.unknownLabel(label: label, known: settings.workspace.labels.names))
         }
         lock.lock()
         defer { lock.unlock() }
         let start = now()
+        if let previous = recorder { previous.completion(previous.recorder.kept) }
         recorder = (SampleRecorder(label: label, settings: settings.recording, startNanoseconds: start),
-                    start + UInt64(seconds * 1e9))
+                    start + UInt64(seconds * 1e9), completion)
     }
 
     /// Trains a head on the stored samples in the background; prediction continues; the new head swaps in.
@@ -282,7 +289,7 @@ public final class GestureDaemon: @unchecked Sendable {
                               labels: (recognizer.currentHead?.labels ?? settings.workspace.labels).names,
                               heldKeys: keySink.heldKeys, filterState: filter.state, statistics: statistics.summary(now: now()),
                               recordingLabel: recorder?.recorder.label, training: workspace.trainer.isRunning,
-                              uptimeSeconds: Double(now() - startNanoseconds) / 1e9)
+                              uptimeSeconds: Double(now() - startNanoseconds) / 1e9, keyPresses: keyPresses)
     }
 
     // MARK: Pipeline
@@ -434,6 +441,7 @@ public final class GestureDaemon: @unchecked Sendable {
         } catch {
             emit(.state(state, reason: "key output failed: \(error.description)"))
         }
+        if event.kind == .down { keyPresses += 1 }
         let latency = frameNanoseconds.map { now() - $0 }
         if event.kind == .down, let latency { statistics.addFrameToKey(latency) }
         emit(.key(event, keys: chord.keys, latencyNanoseconds: latency))
@@ -455,6 +463,7 @@ public final class GestureDaemon: @unchecked Sendable {
         guard var active = recorder else { return }
         if time >= active.until {
             emit(.recordingFinished(label: active.recorder.label, kept: active.recorder.kept))
+            active.completion(active.recorder.kept)
             recorder = nil
             return
         }
@@ -472,6 +481,14 @@ public final class GestureDaemon: @unchecked Sendable {
         } catch {
             emit(.state(state, reason: "recording failed: \(error.description)"))
         }
+    }
+
+    /// Ends a running recording early (pause, stop): its requester gets the count so far. Caller holds the lock.
+    private func finishRecording() {
+        guard let active = recorder else { return }
+        emit(.recordingFinished(label: active.recorder.label, kept: active.recorder.kept))
+        active.completion(active.recorder.kept)
+        recorder = nil
     }
 
     /// Caller holds the lock.
