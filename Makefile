@@ -23,7 +23,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup build release fetch-models import-models models test bench clean
+.PHONY: setup build release fetch-models import-models models test bench clean install-user uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -76,6 +76,21 @@ test: fetch-models
 bench: release
 	.build/release/gesturepad bench embed --random-mobilenet 0.25 --runs 200
 	.build/release/gesturepad bench embed --random-mobilenet 1.0 --runs 50
+
+# The background service for the current user: binary, default config (kept if present), systemd user
+# unit. The udev rule for /dev/uinput and the libinput quirk need root: see README "The background service".
+install-user: release models
+	install -Dm755 .build/release/gesturepad $(HOME)/.local/bin/gesturepad
+	install -Dm644 systemd/gesturepad.service $(HOME)/.config/systemd/user/gesturepad.service
+	@[ -e $(HOME)/.config/gesturepad/config.toml ] || install -Dm644 Config/gesturepad.toml $(HOME)/.config/gesturepad/config.toml
+	-systemctl --user daemon-reload
+	@echo "installed; start with: systemctl --user enable --now gesturepad"
+
+uninstall-user:
+	-systemctl --user disable --now gesturepad
+	rm -f $(HOME)/.local/bin/gesturepad $(HOME)/.config/systemd/user/gesturepad.service
+	-systemctl --user daemon-reload
+	@echo "removed the binary and the unit; your config, samples and heads stay in ~/.config and ~/.local/share/gesturepad"
 
 clean:
 	rm -rf .build
