@@ -47,6 +47,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         // The sample store (SQLite: transactions, migrations); links Debian's libsqlite3-dev.
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // The daemon's control socket (Unix domain socket server, line framing, async channels).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -86,7 +88,14 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         // The background input service: config, key output (uinput), control socket, systemd notification.
-        .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet"]),
+        .target(
+            name: "Daemon",
+            dependencies: [
+                "Gestures", "Capture", "NeuralNet",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
         .target(name: "Game"),
         // Pure-Swift drawing into RGB8 buffers: canvas, built-in pixel font, report charts. No I/O.
@@ -97,6 +106,7 @@ let package = Package(
                 "NeuralNet",
                 "Capture",
                 "Gestures",
+                "Daemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
