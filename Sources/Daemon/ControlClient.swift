@@ -163,7 +163,7 @@ public struct ControlEventLine: Sendable, Equatable {
 }
 
 /// Reads event lines from a subscribed connection (blocking).
-public final class ControlEventReader {
+public final class ControlEventReader: Sendable {
     /// The subscribed connection.
     public let connection: ControlConnection
 
