@@ -50,6 +50,8 @@ let package = Package(
         // The daemon's service group: signals, graceful shutdown; logging.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // The daemon's control socket (Unix domain socket server, line framing, async channels).
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -92,9 +94,17 @@ let package = Package(
             swiftSettings: kernelSettings
         ),
         // The background input service: config, key output (uinput), control socket, systemd notification.
-        .target(name: "Daemon", dependencies: ["Gestures", "Capture", "NeuralNet", "CUInput", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                                            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                                            .product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "Daemon",
+            dependencies: [
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                "Gestures", "Capture", "NeuralNet", "CUInput",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         // Pure Pac-Man rules: no SDL, no I/O; a fixed 60 Hz tick.
         .target(name: "Game"),
         // Pure-Swift drawing into RGB8 buffers: canvas, built-in pixel font, report charts. No I/O.

@@ -113,3 +113,16 @@ public enum DaemonRunner {
         try await group.run()
     }
 }
+
+/// The control socket as a service: serves until graceful shutdown, then closes connections and removes the socket.
+public struct ControlService: Service {
+    public let server: ControlServer
+    public init(server: ControlServer) { self.server = server }
+    public func run() async throws {
+        do {
+            try await cancelWhenGracefulShutdown { try await server.run() }
+        } catch is CancellationError {
+            // Graceful shutdown: run() closed everything.
+        }
+    }
+}

@@ -52,11 +52,6 @@ public struct DaemonSettings: Sendable {
     public var allKeys: Set<KeyCode> { Set(keys.values.flatMap(\.keys)) }
 }
 
-/// The daemon's state, as `status` reports it.
-public enum DaemonState: String, Sendable, Codable {
-    case starting, running, paused, cameraLost = "camera-lost", sourceEnded = "source-ended", stopping, stopped
-}
-
 /// Something that happened, for subscribers and logs.
 public enum DaemonEvent: Sendable {
     /// One recognised frame: probabilities in `labels` order, the filter's state.

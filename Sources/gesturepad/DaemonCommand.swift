@@ -38,15 +38,30 @@ struct DaemonCommand: AsyncParsableCommand {
             logger.info("dry-run: would \(action)")
         }
         if let reason = opening.fallbackReason { logger.warning("\(reason.description)") }
+        // Events go to the control socket's subscribers; key events and state changes also to the log.
+        let broadcaster = ControlBroadcaster()
         let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: opening.sink,
-                                       dryRun: dryRun || opening.fallbackReason != nil)
+                                       dryRun: dryRun || opening.fallbackReason != nil, emit: { [logger] event in
+            if let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
+            switch event {
+            case .key(let key, let keys, _): logger.info("key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))")
+            case .state(let state, let reason): logger.info("state \(state): \(reason)")
+            case .training(let phase, _, _, _, _, let version, let message) where phase == "finished" || phase == "failed":
+                logger.info("training \(phase)\(version.map { ": head v\($0)" } ?? "")\(message.map { ": \($0)" } ?? "")")
+            default: break
+            }
+        })
         let explicitConfig = configFile.config, explicitSource = source, explicitData = dataDirectory
         let pipeline = PipelineService(daemon: daemon, notifier: SystemdNotifier(), logger: logger) { () throws(DaemonError) in
             var fresh = try ConfigLoader(keyNames: EvdevKeyNames()).load(explicitPath: explicitConfig).validConfig()
             if let explicitData { fresh.daemon.dataDirectory = explicitData }
             return try DaemonSettings(config: fresh, source: explicitSource)
         }
-        _ = socket
-        try await DaemonRunner.run(pipeline: pipeline, extraServices: [], logger: logger)
+        let location = try ControlSocketLocation.resolve(socket ?? config.socketPath())
+        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try pipeline.reload() }
+        let server = try await ControlServer.bind(ControlServer.Configuration(location: location), handler: handler,
+                                                  broadcaster: broadcaster)
+        logger.info("control socket \(location.socketPath)")
+        try await DaemonRunner.run(pipeline: pipeline, extraServices: [ControlService(server: server)], logger: logger)
     }
 }

@@ -18,7 +18,7 @@ func makeTinyDaemonWorkspace() throws -> (WorkspaceConfiguration, ModelStore, [S
     let models = ModelStore(root: directory + "/models")
     // A tiny "embedder": one 4×4 stride-4 convolution with 8 seeded random filters + ReLU → [8, 8, 8]. A random
     // MobileNet at this size maps flat colours to nearly the same features; this keeps colour apart, so the test is fast.
-    var random = SplitMix64(seed: 5)
+    var random = NeuralNet.SplitMix64(seed: 5)
     let model = Model(name: "tiny", layers: [
         Layer(name: "input_1", kind: .input(shape: [32, 32, 3]), inbound: []),
         Layer(name: "conv_pw_13_relu", kind: .conv2D(Conv2DConfig(filters: 8, kernelSize: (4, 4), strides: (4, 4), padding: .valid,

@@ -1,0 +1,228 @@
+// `gesturepad status | monitor | pause | resume | record LABEL | reload` and `gesturepad control …`
+// (the same plus `train` and `samples`, whose top-level names belong to the offline commands):
+// clients of the running daemon's control socket. Wiring only: Daemon.ControlClient does the
+// talking; here we pick timeouts, print text or the daemon's JSON (`--json`), and exit 1 on failure.
+import ArgumentParser
+import Daemon
+import Foundation
+
+/// Options every control command takes.
+struct ControlOptions: ParsableArguments {
+    @Option(name: .long, help: "Control socket path (default: $XDG_RUNTIME_DIR/gesturepad/control.sock).")
+    var socket: String?
+
+    @Flag(name: .long, help: "Print the daemon's JSON reply (one line per reply or event), for scripts.")
+    var json = false
+
+    func client(timeout: Duration = .seconds(10)) throws -> ControlClient {
+        ControlClient(location: try ControlSocketLocation.resolve(socket), timeout: timeout)
+    }
+
+    /// Sends `request`; with --json prints the raw reply (exit 1 when not ok), else returns it checked.
+    func send(_ request: ControlRequest, timeout: Duration = .seconds(10)) throws -> ControlResponse? {
+        let response = try client(timeout: timeout).send(request)
+        if json {
+            print(response.line)
+            if !response.ok { throw ExitCode.failure }
+            return nil
+        }
+        return try response.check()
+    }
+}
+
+/// `gesturepad control <command>`: every control-socket command in one place.
+struct Control: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Talk to the running daemon (also available at top level: status, monitor, pause, resume, record, reload).",
+        subcommands: [ControlStatus.self, Monitor.self, Pause.self, Resume.self, Record.self, ControlTrain.self,
+                      ControlSamples.self, Reload.self])
+}
+
+struct ControlStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "The daemon's state, model, head, fps, per-stage latency and counts.")
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        guard let response = try control.send(.status) else { return }
+        print(StatusText.render(try response.result(DaemonStatus.self)), terminator: "")
+    }
+}
+
+struct Monitor: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the daemon's events (predictions, keys, state, training) as they happen; Ctrl-C stops.")
+    @OptionGroup var control: ControlOptions
+    @Flag(name: .long, help: "Leave out per-frame prediction events (keys, state and training only).")
+    var noPredictions = false
+
+    func run() throws {
+        let reader = try control.client().subscribe()
+        defer { reader.close() }
+        while let line = try reader.next(timeout: nil) {
+            if noPredictions, case .prediction = line.event { continue }
+            // Unbuffered, so `gesturepad monitor | grep …` sees each event as it happens.
+            FileHandle.standardOutput.write(Data(((control.json ? line.line : EventText.render(line)) + "\n").utf8))
+        }
+    }
+}
+
+struct Pause: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Stop pressing keys (every held key is released).")
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        guard let response = try control.send(.pause) else { return }
+        print("daemon \(try response.result(StateResult.self).state)")
+    }
+}
+
+struct Resume: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Press keys again after pause.")
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        guard let response = try control.send(.resume) else { return }
+        print("daemon \(try response.result(StateResult.self).state)")
+    }
+}
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Record samples of LABEL from the daemon's camera.")
+    @OptionGroup var control: ControlOptions
+    @Argument(help: "The gesture label to record (e.g. up).") var label: String
+    @Option(name: .long, help: "Seconds to record (0 < N ≤ 600).") var seconds: Double = ControlProtocol.defaultRecordSeconds
+
+    func validate() throws {
+        guard seconds > 0, seconds <= ControlProtocol.maximumRecordSeconds else {
+            throw ValidationError("--seconds must be > 0 and ≤ \(Int(ControlProtocol.maximumRecordSeconds))")
+        }
+    }
+
+    func run() throws {
+        let timeout = Duration.seconds(seconds + 60)
+        guard let response = try control.send(.record(label: label, seconds: seconds), timeout: timeout) else { return }
+        let result = try response.result(RecordResult.self)
+        print("recorded \(result.added) samples of \(result.label) in \(format(result.seconds)) s (\(result.total) stored)")
+    }
+}
+
+struct ControlTrain: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train", abstract: "Have the daemon train a new head from its samples and swap it in.")
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        guard let response = try control.send(.train, timeout: .seconds(3600)) else { return }
+        let result = try response.result(TrainResult.self)
+        var text = "head v\(result.headVersion): \(result.samples) samples, \(format(result.durationSeconds)) s"
+        if let loss = result.loss { text += ", loss \(String(format: "%.4f", loss))" }
+        if let accuracy = result.accuracy { text += ", accuracy \(String(format: "%.1f%%", accuracy * 100))" }
+        print(text)
+    }
+}
+
+struct ControlSamples: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "samples", abstract: "The daemon's stored sample counts.")
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        guard let response = try control.send(.samples) else { return }
+        let result = try response.result(SampleCounts.self)
+        for (label, count) in result.counts.sorted(by: { $0.key < $1.key }) { print("\(pad(label, 10)) \(count)") }
+        print("\(pad("total", 10)) \(result.total)")
+    }
+}
+
+struct Reload: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Re-read the config and the current head (like SIGHUP).")
+    @OptionGroup var control: ControlOptions
+
+    func run() throws {
+        guard try control.send(.reload, timeout: .seconds(120)) != nil else { return }
+        print("reloaded")
+    }
+}
+
+// MARK: - Text output
+
+enum StatusText {
+    /// Aligned `name  value` lines, then a latency table (stages in pipeline order).
+    static func render(_ status: DaemonStatus) -> String {
+        var lines: [(String, String)] = []
+        lines.append(("state", status.state.rawValue + (status.dryRun ? " (dry run: no keys injected)" : "")))
+        lines.append(("source", status.source))
+        lines.append(("model", status.model ?? "none"))
+        lines.append(("head", status.headVersion.map { "v\($0)" } ?? "none (train one: gesturepad control train)"))
+        lines.append(("labels", status.labels.joined(separator: ", ")))
+        lines.append(("fps", String(format: "%.1f", status.fps)))
+        lines.append(("uptime", duration(status.uptimeSeconds)))
+        lines.append(("keys held", status.keysHeld.isEmpty ? "none" : status.keysHeld.joined(separator: ", ")))
+        let sampleLabels = status.labels + status.samples.keys.filter { !status.labels.contains($0) }.sorted()
+        let samples = sampleLabels.map { "\($0) \(status.samples[$0] ?? 0)" }.joined(separator: ", ")
+        lines.append(("samples", "\(samples)  (total \(status.samples.values.reduce(0, +)))"))
+        let counters = status.counters
+        lines.append(("frames", "\(counters.framesCaptured) captured, \(counters.framesDropped) dropped, "
+            + "\(counters.predictions) predictions, \(counters.keyPresses) key presses"))
+        lines.append(("subscribers", "\(status.subscribers)"))
+        var text = lines.map { "\(pad($0.0, 12)) \($0.1)\n" }.joined()
+        let stages = DaemonStatus.stageOrder.filter { status.latency[$0] != nil }
+            + status.latency.keys.filter { !DaemonStatus.stageOrder.contains($0) }.sorted()
+        if !stages.isEmpty {
+            text += "\n\(pad("stage", 12)) \(padLeft("p50 ms", 9)) \(padLeft("p95 ms", 9)) \(padLeft("n", 8))\n"
+            for stage in stages {
+                let latency = status.latency[stage]!
+                text += "\(pad(stage, 12)) \(padLeft(String(format: "%.2f", latency.p50Milliseconds), 9)) "
+                    + "\(padLeft(String(format: "%.2f", latency.p95Milliseconds), 9)) \(padLeft("\(latency.count)", 8))\n"
+            }
+        }
+        return text
+    }
+
+    static func duration(_ seconds: Double) -> String {
+        let total = Int(seconds.rounded(.down))
+        let (hours, minutes, rest) = (total / 3600, total % 3600 / 60, total % 60)
+        return hours > 0 ? String(format: "%dh %02dm %02ds", hours, minutes, rest)
+            : minutes > 0 ? String(format: "%dm %02ds", minutes, rest) : "\(rest)s"
+    }
+}
+
+enum EventText {
+    /// One line per event, time first.
+    static func render(_ line: ControlEventLine) -> String {
+        guard let event = line.event else { return line.line }
+        switch event {
+        case .prediction(let prediction):
+            let bars = zip(prediction.labels, prediction.probabilities).map { "\($0) \(String(format: "%.2f", $1))" }
+            return "\(time(prediction.time)) prediction \(pad(prediction.top, 6)) \(String(format: "%.2f", prediction.confidence))"
+                + "  [\(bars.joined(separator: " "))]  filter: \(prediction.filter)"
+        case .key(let key):
+            return "\(time(key.time)) key \(pad(key.action.rawValue, 4)) \(key.label) (\(key.keys.joined(separator: "+")))"
+                + (key.reason.map { " — \($0)" } ?? "")
+        case .state(let state):
+            return "state \(state.state)" + (state.reason.map { " (\($0))" } ?? "")
+        case .training(let training):
+            var text = "training \(training.phase)"
+            if let epoch = training.epoch { text += " \(epoch)/\(training.epochs.map(String.init) ?? "?")" }
+            if let loss = training.loss { text += String(format: " loss %.4f", loss) }
+            if let accuracy = training.accuracy { text += String(format: " accuracy %.1f%%", accuracy * 100) }
+            if let version = training.headVersion { text += " head v\(version)" }
+            if let message = training.message { text += ": \(message)" }
+            return text
+        case .dropped(let reason):
+            return "dropped by the daemon: \(reason) (reconnect to continue)"
+        }
+    }
+
+    static func time(_ seconds: Double) -> String { String(format: "%10.3f", seconds) }
+}
+
+private func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+private func padLeft(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+}
+
+private func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
