@@ -257,9 +257,15 @@ public final class GestureDaemon: @unchecked Sendable {
         } catch { throw .gestures(error) }
     }
 
-    /// Applies new settings: keys are released first; the camera reopens when the source or camera settings changed.
-    /// The workspace (model, labels, data) is fixed for the daemon's life — a change there needs a restart.
+    /// Applies new settings and picks up the current stored head (e.g. trained by `gesturepad train` meanwhile):
+    /// keys are released first; the camera reopens when the source or camera settings changed. The workspace
+    /// (model, labels, data) is fixed for the daemon's life — a change there needs a restart.
     public func reload(_ newSettings: DaemonSettings) throws(DaemonError) {
+        do {
+            if let stored = try workspace.trainer.loadCurrentHead(), stored.version != recognizer.currentHead?.version {
+                try recognizer.swapHead(stored)
+            }
+        } catch { throw .gestures(error) }
         let newFilter: DecisionFilter
         do {
             newFilter = try DecisionFilter(labels: recognizer.currentHead?.labels ?? newSettings.workspace.labels,

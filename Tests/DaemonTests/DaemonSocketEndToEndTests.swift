@@ -1,0 +1,89 @@
+// The daemon behind its real control socket, in process: GestureDaemon (replay source, real
+// recognizer and decision filter, a RecordingKeySink standing in for the uinput keyboard) +
+// DaemonControlHandler + ControlServer on a temp-dir socket, driven by ControlClient as the CLI
+// drives it: status, a subscriber seeing predictions and key events, pause/resume, record, train
+// with the head version changing, samples, reload; then shutdown releases every key and removes
+// the socket.
+import Capture
+import Foundation
+import Gestures
+import NeuralNet
+import Testing
+@testable import Daemon
+
+@Suite(.serialized) struct DaemonSocketEndToEndTests {
+    @Test func aClientDrivesTheDaemonOverTheSocket() async throws {
+        let (configuration, models, photos) = try makeTinyDaemonWorkspace()
+        let clip = configuration.dataDirectory + "/loop.y4m"
+        let truth = try TruthTimeline(parsing: "0 idle\n0.5 up\n1.5 idle\n", labels: configuration.labels)
+        try SyntheticRecording.write(to: clip, photos: photos, truth: truth, durationSeconds: 2, framesPerSecond: 30, width: 64,
+                                     height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
+                                     seed: 9)
+        let workspace = try GestureWorkspace(configuration, models: models)
+        let sink = RecordingKeySink(keys: [.up, .left])
+        let broadcaster = ControlBroadcaster()
+        let settings = DaemonSettings(workspace: configuration, source: clip, loopRecordings: true,
+                                      keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: sink, dryRun: false,
+                                       emit: { event in if let control = ControlEvent(event) { broadcaster.publish(control) } })
+        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try daemon.reload(settings) }
+        let socketPath = configuration.dataDirectory + "/run/control.sock"
+        let server = try await ControlServer.bind(ControlServer.Configuration(location: ControlSocketLocation(socketPath: socketPath)),
+                                                  handler: handler, broadcaster: broadcaster)
+        let serving = Task { try await server.run() }
+        daemon.start()
+        let client = ControlClient(socketPath: socketPath)
+
+        // A subscriber sees predictions and the clip's key presses.
+        let events = try client.subscribe()
+        var kinds: Set<String> = [], keyLines: [String] = []
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline, keyLines.count < 2 {
+            guard let line = try events.next(timeout: .seconds(5)) else { break }
+            if let event = line.event {
+                kinds.insert(event.kind)
+                if case .key(let key) = event { keyLines.append("\(key.action.rawValue) \(key.label) \(key.keys)") }
+            }
+        }
+        events.close()
+        #expect(kinds.contains("prediction") && kinds.contains("key"), "\(kinds)")
+        #expect(keyLines == ["down up [\"KEY_UP\"]", "up up [\"KEY_UP\"]"], "\(keyLines)")
+
+        // Status over the socket.
+        let status = try client.send(.status).result(DaemonStatus.self)
+        #expect(status.state == .running)
+        #expect(status.headVersion == 1 && status.labels == ["up", "left", "idle"])
+        #expect(status.latency["embed"] != nil && status.fps > 0)
+        #expect(status.samples == ["up": 8, "left": 8, "idle": 8])
+
+        // Pause releases keys and stops frames; resume continues.
+        _ = try client.send(.pause).check()
+        #expect(try client.send(.status).result(DaemonStatus.self).state == .paused)
+        #expect(sink.heldKeys.isEmpty)
+        _ = try client.send(.resume).check()
+
+        // Record 1 s of "up" from the live frames, then train: the head version changes, prediction goes on.
+        let recorded = try client.send(.record(label: "up", seconds: 1)).result(RecordResult.self)
+        #expect(recorded.added >= 1 && recorded.total == 8 + recorded.added, "\(recorded)")
+        let trained = try client.send(.train, timeout: .seconds(60)).result(TrainResult.self)
+        #expect(trained.headVersion == 2)
+        #expect(try client.send(.status).result(DaemonStatus.self).headVersion == 2)
+        #expect(try client.send(.samples).result(SampleCounts.self).counts["up"] == 8 + recorded.added)
+        _ = try client.send(.reload).check()
+        // An unknown command gets an error reply and the connection stays usable.
+        let connection = try client.connect()
+        try connection.write("{\"cmd\":\"jump\"}\n")
+        let reply = try ControlResponse(line: connection.readLine(timeout: .seconds(5)) ?? "")
+        #expect(!reply.ok && reply.error != nil)
+        try connection.write("{\"cmd\":\"status\"}\n")
+        #expect(try ControlResponse(line: connection.readLine(timeout: .seconds(5)) ?? "").ok)
+        connection.close()
+
+        // Shutdown: keys released, socket removed.
+        daemon.stop()
+        server.shutdown()
+        _ = try? await serving.value
+        #expect(sink.heldKeys.isEmpty && sink.isClosed)
+        #expect(!FileManager.default.fileExists(atPath: socketPath))
+    }
+}
