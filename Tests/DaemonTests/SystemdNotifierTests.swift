@@ -10,7 +10,7 @@ import Testing
 @testable import Daemon
 
 /// A bound AF_UNIX datagram socket standing in for systemd's $NOTIFY_SOCKET.
-private final class NotifyListener {
+final class NotifyListener {
     let descriptor: Int32
     /// The $NOTIFY_SOCKET value that reaches this socket.
     let environmentValue: String

@@ -1,0 +1,102 @@
+// The real `gesturepad daemon` process as systemd runs it: a real datagram socket stands in for
+// systemd's $NOTIFY_SOCKET (same kind of socket, the test on the other end) and must receive READY=1,
+// WATCHDOG=1 at half of WATCHDOG_USEC and STOPPING=1; the control socket answers `status`; SIGTERM
+// ends the process with exit status 0 within a second. The daemon runs in dry-run on a looping
+// recording (this machine has no camera and no /dev/uinput). Needs the installed MobileNet v1.
+import Capture
+import Foundation
+import Gestures
+import Glibc
+import Testing
+@testable import Daemon
+
+enum DaemonBinary {
+    static let path: String = {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("gesturepad").path), directory.path != "/" {
+            directory.deleteLastPathComponent()
+        }
+        return directory.appendingPathComponent("gesturepad").path
+    }()
+    static var modelInstalled: Bool {
+        let dataHome = ProcessInfo.processInfo.environment["XDG_DATA_HOME"] ?? NSHomeDirectory() + "/.local/share"
+        return FileManager.default.fileExists(atPath: dataHome + "/gesturepad/models/mobilenet_v1_1.0_224/model.json")
+    }
+    static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
+}
+
+@Suite("gesturepad daemon process", .serialized,
+       .enabled(if: DaemonBinary.modelInstalled || DaemonBinary.required, "MobileNet v1 not installed: run `make models`"))
+struct DaemonProcessTests {
+    @Test func readyWatchdogStatusAndAQuickCleanSigterm() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-proc-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clip = directory + "/loop.y4m"
+        let colours: [String: RGBImageColour] = ["idle": (90, 90, 200)]
+        try writeFlatClip(clip, colour: colours["idle"]!)
+        let notify = try NotifyListener()
+        let socketPath = directory + "/control.sock"
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.arguments = ["daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.environmentValue
+        environment["WATCHDOG_USEC"] = "400000"
+        environment["XDG_CONFIG_HOME"] = directory + "/config"  // no config file: built-in defaults
+        process.environment = environment
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+
+        // READY=1 (with a STATUS=) once the pipeline runs; model loading takes a few seconds in debug builds.
+        var datagrams: [String] = []
+        let readyDeadline = Date().addingTimeInterval(60)
+        while Date() < readyDeadline, !datagrams.contains(where: { $0.contains("READY=1") }) {
+            if let datagram = notify.receive() { datagrams.append(datagram) }
+            if !process.isRunning { break }
+        }
+        #expect(datagrams.contains { $0.contains("READY=1") }, "datagrams: \(datagrams)")
+        // WATCHDOG=1 at half of 400 ms.
+        var watchdogs = 0
+        let watchdogDeadline = Date().addingTimeInterval(1.5)
+        while Date() < watchdogDeadline {
+            if let datagram = notify.receive(), datagram.contains("WATCHDOG=1") { watchdogs += 1 }
+        }
+        #expect(watchdogs >= 3, "expected a WATCHDOG=1 every 200 ms, got \(watchdogs) in 1.5 s")
+
+        // The control socket answers while it runs.
+        let status = try ControlClient(socketPath: socketPath).send(.status).result(DaemonStatus.self)
+        #expect(status.dryRun && status.state == .running, "\(status)")
+        #expect((try FileManager.default.attributesOfItem(atPath: socketPath)[.posixPermissions] as? Int) == 0o600)
+
+        // SIGTERM: exit 0 within a second, STOPPING=1 sent, the socket removed.
+        let start = Date()
+        kill(process.processIdentifier, SIGTERM)
+        while process.isRunning && Date().timeIntervalSince(start) < 5 { Thread.sleep(forTimeInterval: 0.01) }
+        let elapsed = Date().timeIntervalSince(start)
+        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0, "exit status \(process.terminationStatus); log:\n\(log)")
+        #expect(elapsed < 1.0, "SIGTERM → exit took \(elapsed) s")
+        var rest: [String] = []
+        while let datagram = notify.receive() { rest.append(datagram) }
+        #expect(rest.contains { $0.contains("STOPPING=1") }, "\(rest)")
+        #expect(!FileManager.default.fileExists(atPath: socketPath))
+        #expect(log.contains("all keys released"), "\(log)")
+    }
+}
+
+typealias RGBImageColour = (UInt8, UInt8, UInt8)
+
+/// A 2 s looping clip of one flat colour (64×48, 15 fps).
+func writeFlatClip(_ path: String, colour: RGBImageColour) throws {
+    let labels = try LabelSet(["idle", "up"])
+    let truth = try TruthTimeline(parsing: "0 idle\n", labels: labels)
+    let image = RGBImage(width: 64, height: 48, pixels: (0..<64 * 48 * 3).map { [colour.0, colour.1, colour.2][$0 % 3] })
+    try SyntheticRecording.write(to: path, photos: ["idle": image], truth: truth, durationSeconds: 2, framesPerSecond: 15, width: 64,
+                                 height: 48, jitter: .none, seed: 1)
+}
