@@ -8,7 +8,8 @@ struct Gesturepad: ParsableCommand {
         commandName: "gesturepad",
         abstract: "A webcam gesture controller: MobileNet features + a small trained head → four directions.",
         subcommands: [Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self, RecordVideo.self,
-                      ModelCommand.self, Bench.self, ControlStatus.self, Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self])
+                      ModelCommand.self, Bench.self,
+                      ControlStatus.self, Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self])
 }
 
 /// Options shared by commands that load a model directory.
