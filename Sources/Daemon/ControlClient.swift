@@ -133,7 +133,8 @@ public struct ControlResponse: Sendable, Equatable {
     @discardableResult
     public func check() throws(DaemonError) -> ControlResponse {
         guard ok else {
-            throw .controlCommandFailed(command: command ?? "request", code: code ?? "failed", message: error ?? "no reason given")
+            throw .controlCommandFailed(
+                command: command ?? "request", code: code ?? "failed", message: error ?? "no reason given")
         }
         return self
     }
@@ -259,14 +260,17 @@ public final class ControlConnection: @unchecked Sendable {
                 return line
             }
             searchedBytes = buffer.count
-            guard buffer.count <= Self.maximumReplyBytes else { throw .controlReplyMalformed(line: "(a line over 16 MiB)") }
+            guard buffer.count <= Self.maximumReplyBytes else {
+                throw .controlReplyMalformed(line: "(a line over 16 MiB)")
+            }
             var milliseconds: Int32 = -1
             if let deadline {
                 let left = ContinuousClock.now.duration(to: deadline)
                 guard left > .zero else {
                     throw .controlTimeout(socketPath: socketPath, seconds: Double(timeout!.components.seconds))
                 }
-                milliseconds = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
+                milliseconds = Int32(
+                    clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
             }
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
             let ready = poll(&poller, 1, milliseconds)

@@ -43,7 +43,9 @@ public enum ControlRequest: Equatable, Sendable {
     case version
 
     /// The command names, in the order `version` lists them.
-    public static let commandNames = ["status", "subscribe", "pause", "resume", "record", "train", "samples", "reload", "version"]
+    public static let commandNames = [
+        "status", "subscribe", "pause", "resume", "record", "train", "samples", "reload", "version",
+    ]
 
     /// The `"cmd"` value of this request.
     public var command: String {
@@ -95,18 +97,23 @@ public enum ControlRequest: Equatable, Sendable {
         case "version": self = .version
         case "record":
             guard let labelValue = fields["label"] else { throw .missingField(command: command, field: "label") }
-            guard case .string(let label) = labelValue else { throw .wrongFieldType(field: "label", expected: "string") }
+            guard case .string(let label) = labelValue else {
+                throw .wrongFieldType(field: "label", expected: "string")
+            }
             guard !label.trimmingCharacters(in: .whitespaces).isEmpty, label.utf8.count <= 64 else {
                 throw .outOfRange(field: "label", value: label, allowed: "1 to 64 bytes, not blank")
             }
             var seconds = ControlProtocol.defaultRecordSeconds
             if let secondsValue = fields["seconds"] {
-                guard case .number(let number) = secondsValue else { throw .wrongFieldType(field: "seconds", expected: "number") }
+                guard case .number(let number) = secondsValue else {
+                    throw .wrongFieldType(field: "seconds", expected: "number")
+                }
                 seconds = number
             }
             guard seconds.isFinite, seconds > 0, seconds <= ControlProtocol.maximumRecordSeconds else {
-                throw .outOfRange(field: "seconds", value: seconds.description,
-                                  allowed: "0 < seconds ≤ \(Int(ControlProtocol.maximumRecordSeconds))")
+                throw .outOfRange(
+                    field: "seconds", value: seconds.description,
+                    allowed: "0 < seconds ≤ \(Int(ControlProtocol.maximumRecordSeconds))")
             }
             self = .record(label: label, seconds: seconds)
         default:
@@ -275,9 +282,9 @@ extension ControlProtocol {
 
     /// Encodes a value as one compact JSON line with sorted keys and a trailing newline.
     ///
-    /// Encoding our own Codable payloads cannot fail except on non-finite doubles, which are
-    /// encoded as `null` by `ControlEvent`/status producers' responsibility; if it fails anyway,
-    /// a failure reply line is returned instead, so the "one line per request" rule holds.
+    /// Non-finite doubles are written as the strings `"nan"`, `"inf"`, `"-inf"` (ControlClient reads
+    /// them back). Should encoding fail anyway, a failure reply line is returned instead, so the
+    /// "exactly one line per request" rule holds.
     public static func encodeLine(_ value: some Encodable) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -287,7 +294,8 @@ extension ControlProtocol {
             let data = try encoder.encode(value)
             return String(decoding: data, as: UTF8.self) + "\n"
         } catch {
-            return #"{"code":"encoding_failed","error":"the daemon could not encode its reply","ok":false,"v":1}"# + "\n"
+            return #"{"code":"encoding_failed","error":"the daemon could not encode its reply","ok":false,"v":1}"#
+                + "\n"
         }
     }
 }
@@ -381,11 +389,12 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var subscribers: Int
 
     /// Creates a status.
-    public init(state: DaemonState, dryRun: Bool = false, source: String, model: String? = nil, headVersion: Int? = nil,
-                labels: [String] = [], fps: Double = 0, latency: [String: StageLatency] = [:], samples: [String: Int] = [:],
-                counters: DaemonCounters = DaemonCounters(), uptimeSeconds: Double = 0, keysHeld: [String] = [],
-                subscribers: Int = 0)
-    {
+    public init(
+        state: DaemonState, dryRun: Bool = false, source: String, model: String? = nil, headVersion: Int? = nil,
+        labels: [String] = [], fps: Double = 0, latency: [String: StageLatency] = [:], samples: [String: Int] = [:],
+        counters: DaemonCounters = DaemonCounters(), uptimeSeconds: Double = 0, keysHeld: [String] = [],
+        subscribers: Int = 0
+    ) {
         self.state = state
         self.dryRun = dryRun
         self.source = source
@@ -476,7 +485,9 @@ public struct PredictionEvent: Codable, Sendable, Equatable {
     /// The decision filter's state, e.g. `idle`, `holding up since 1.200 s`.
     public var filter: String
     /// Creates a prediction event.
-    public init(time: Double, labels: [String], probabilities: [Double], top: String, confidence: Double, filter: String) {
+    public init(
+        time: Double, labels: [String], probabilities: [Double], top: String, confidence: Double, filter: String
+    ) {
         (self.time, self.labels, self.probabilities, self.top, self.confidence, self.filter) =
             (time, labels, probabilities, top, confidence, filter)
     }
@@ -519,9 +530,10 @@ public struct TrainingEventPayload: Codable, Sendable, Equatable {
     /// A human sentence (phase `failed`: what failed and what to do).
     public var message: String?
     /// Creates a training event.
-    public init(phase: String, epoch: Int? = nil, epochs: Int? = nil, loss: Double? = nil, accuracy: Double? = nil,
-                headVersion: Int? = nil, message: String? = nil)
-    {
+    public init(
+        phase: String, epoch: Int? = nil, epochs: Int? = nil, loss: Double? = nil, accuracy: Double? = nil,
+        headVersion: Int? = nil, message: String? = nil
+    ) {
         (self.phase, self.epoch, self.epochs, self.loss, self.accuracy, self.headVersion, self.message) =
             (phase, epoch, epochs, loss, accuracy, headVersion, message)
     }
@@ -588,7 +600,8 @@ public enum ControlEvent: Codable, Sendable, Equatable {
         case "training": self = .training(try TrainingEventPayload(from: decoder))
         case "dropped": self = .dropped(reason: try envelope.decodeIfPresent(String.self, forKey: .reason) ?? "")
         default:
-            throw DecodingError.dataCorruptedError(forKey: .event, in: envelope, debugDescription: "unknown event \(kind)")
+            throw DecodingError.dataCorruptedError(
+                forKey: .event, in: envelope, debugDescription: "unknown event \(kind)")
         }
     }
 

@@ -74,7 +74,9 @@ public struct ControlSocketLocation: Sendable, Equatable {
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(DaemonError) -> ControlSocketLocation
     {
-        guard let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty else { throw .controlRuntimeDirectoryUnset }
+        guard let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty else {
+            throw .controlRuntimeDirectoryUnset
+        }
         return ControlSocketLocation(socketPath: runtime + "/gesturepad/control.sock")
     }
 
@@ -134,7 +136,8 @@ public final class ControlBroadcaster: Sendable {
     /// Attaches a new subscriber; `onDrop` runs (once, on the publisher's thread — keep it quick)
     /// if the subscriber is dropped for being slow.
     public func subscribe(onDrop: @escaping @Sendable (_ reason: String) -> Void = { _ in }) -> ControlSubscription {
-        let (stream, continuation) = AsyncStream.makeStream(of: ControlEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
+        let (stream, continuation) = AsyncStream.makeStream(
+            of: ControlEvent.self, bufferingPolicy: .bufferingOldest(bufferSize))
         let subscription = state.withLock { state in
             state.nextIdentifier += 1
             let subscription = ControlSubscription(
@@ -183,9 +186,10 @@ public final class ControlSubscription: Sendable {
     let onDrop: @Sendable (String) -> Void
     private let dropReason = Mutex<String?>(nil)
 
-    init(identifier: UInt64, events: AsyncStream<ControlEvent>, continuation: AsyncStream<ControlEvent>.Continuation,
-         onDrop: @escaping @Sendable (String) -> Void)
-    {
+    init(
+        identifier: UInt64, events: AsyncStream<ControlEvent>, continuation: AsyncStream<ControlEvent>.Continuation,
+        onDrop: @escaping @Sendable (String) -> Void
+    ) {
         (self.identifier, self.events, self.continuation, self.onDrop) = (identifier, events, continuation, onDrop)
     }
 
@@ -288,10 +292,11 @@ public final class ControlServer: Sendable {
         public var eventLoopGroup: any EventLoopGroup
 
         /// Creates a configuration; defaults: 64 KiB lines, 2 s grace, the shared NIO event loops.
-        public init(location: ControlSocketLocation, maximumLineBytes: Int = ControlProtocol.maximumLineBytes,
-                    slowSubscriberGrace: Duration = .seconds(2),
-                    eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton)
-        {
+        public init(
+            location: ControlSocketLocation, maximumLineBytes: Int = ControlProtocol.maximumLineBytes,
+            slowSubscriberGrace: Duration = .seconds(2),
+            eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        ) {
             self.location = location
             self.maximumLineBytes = maximumLineBytes
             self.slowSubscriberGrace = slowSubscriberGrace
@@ -323,9 +328,10 @@ public final class ControlServer: Sendable {
     ///
     /// Connections are accepted into the kernel's backlog at once but served only by `run()`.
     /// Throws `DaemonError.daemonAlreadyRunning` if another process holds the lock.
-    public static func bind(_ configuration: Configuration, handler: any ControlHandler,
-                            broadcaster: ControlBroadcaster = ControlBroadcaster()) async throws(DaemonError) -> ControlServer
-    {
+    public static func bind(
+        _ configuration: Configuration, handler: any ControlHandler,
+        broadcaster: ControlBroadcaster = ControlBroadcaster()
+    ) async throws(DaemonError) -> ControlServer {
         let location = configuration.location
         guard location.socketPath.utf8.count <= ControlSocketLocation.maximumPathBytes else {
             throw .controlSocketPathTooLong(path: location.socketPath, limit: ControlSocketLocation.maximumPathBytes)
@@ -335,17 +341,19 @@ public final class ControlServer: Sendable {
         do throws(DaemonError) {
             try ControlFileSystem.removeStaleSocket(at: location.socketPath)
             let listener = try await bindListener(configuration)
-            return ControlServer(configuration: configuration, handler: handler, broadcaster: broadcaster,
-                                 listener: listener, lock: lock)
+            return ControlServer(
+                configuration: configuration, handler: handler, broadcaster: broadcaster,
+                listener: listener, lock: lock)
         } catch {
             lock.release()
             throw error
         }
     }
 
-    private init(configuration: Configuration, handler: any ControlHandler, broadcaster: ControlBroadcaster,
-                 listener: NIOAsyncChannel<Connection, Never>, lock: ControlLockFile)
-    {
+    private init(
+        configuration: Configuration, handler: any ControlHandler, broadcaster: ControlBroadcaster,
+        listener: NIOAsyncChannel<Connection, Never>, lock: ControlLockFile
+    ) {
         (self.configuration, self.handler, self.broadcaster, self.listener, self.lock) =
             (configuration, handler, broadcaster, listener, lock)
     }
@@ -447,7 +455,8 @@ public final class ControlServer: Sendable {
                         let request: ControlRequest
                         switch frame {
                         case .tooLong(let bytes):
-                            let error = ControlProtocolError.lineTooLong(bytes: bytes, limit: configuration.maximumLineBytes)
+                            let error = ControlProtocolError.lineTooLong(
+                                bytes: bytes, limit: configuration.maximumLineBytes)
                             try await outbound.write(ByteBuffer(string: ControlProtocol.failureLine(error)))
                             continue
                         case .line(let line):
@@ -461,7 +470,8 @@ public final class ControlServer: Sendable {
                         if request == .subscribe {
                             let started = subscribe(channel: channel)
                             subscription = started
-                            try await outbound.write(ByteBuffer(string: ControlProtocol.successLine(command: "subscribe")))
+                            try await outbound.write(
+                                ByteBuffer(string: ControlProtocol.successLine(command: "subscribe")))
                             group.addTask { try await self.stream(started, to: outbound, channel: channel) }
                         } else {
                             try await outbound.write(ByteBuffer(string: await reply(to: request)))
@@ -479,17 +489,19 @@ public final class ControlServer: Sendable {
     }
 
     private func subscribe(channel: any Channel) -> ControlSubscription {
-        let grace = TimeAmount.nanoseconds(Int64(configuration.slowSubscriberGrace.components.seconds) * 1_000_000_000
-            + configuration.slowSubscriberGrace.components.attoseconds / 1_000_000_000)
+        let grace = TimeAmount.nanoseconds(
+            Int64(configuration.slowSubscriberGrace.components.seconds) * 1_000_000_000
+                + configuration.slowSubscriberGrace.components.attoseconds / 1_000_000_000)
         return broadcaster.subscribe { _ in
             // Bound the time a dropped subscriber that never reads can hold its connection.
             channel.eventLoop.scheduleTask(in: grace) { channel.close(promise: nil) }
         }
     }
 
-    private func stream(_ subscription: ControlSubscription, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
-                        channel: any Channel) async throws
-    {
+    private func stream(
+        _ subscription: ControlSubscription, to outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        channel: any Channel
+    ) async throws {
         defer { subscription.cancel() }
         for await event in subscription.events {
             if subscription.droppedReason != nil { break }
@@ -510,12 +522,15 @@ public final class ControlServer: Sendable {
                 status.subscribers = broadcaster.subscriberCount
                 return ControlProtocol.successLine(command: command, result: status)
             case .pause:
-                return ControlProtocol.successLine(command: command, result: StateResult(state: try await handler.pause()))
+                return ControlProtocol.successLine(
+                    command: command, result: StateResult(state: try await handler.pause()))
             case .resume:
-                return ControlProtocol.successLine(command: command, result: StateResult(state: try await handler.resume()))
+                return ControlProtocol.successLine(
+                    command: command, result: StateResult(state: try await handler.resume()))
             case .record(let label, let seconds):
-                return ControlProtocol.successLine(command: command,
-                                                   result: try await handler.record(label: label, seconds: seconds))
+                return ControlProtocol.successLine(
+                    command: command,
+                    result: try await handler.record(label: label, seconds: seconds))
             case .train:
                 return ControlProtocol.successLine(command: command, result: try await handler.train())
             case .samples:
@@ -524,7 +539,8 @@ public final class ControlServer: Sendable {
                 try await handler.reload()
                 return ControlProtocol.successLine(command: command)
             case .version:
-                return ControlProtocol.successLine(command: command, result: VersionInfo(daemon: handler.softwareVersion))
+                return ControlProtocol.successLine(
+                    command: command, result: VersionInfo(daemon: handler.softwareVersion))
             case .subscribe:
                 return ControlProtocol.successLine(command: command)
             }
@@ -602,7 +618,9 @@ enum ControlFileSystem {
         } catch {
             throw .controlDirectoryUnusable(path: directory, reason: String(describing: error))
         }
-        guard chmod(directory, 0o700) == 0 else { throw .controlSocketCall(call: "chmod", path: directory, errno: errno) }
+        guard chmod(directory, 0o700) == 0 else {
+            throw .controlSocketCall(call: "chmod", path: directory, errno: errno)
+        }
     }
 
     /// With the lock held, any socket file at `path` is stale: unlink it. Anything else there is refused.
@@ -613,7 +631,9 @@ enum ControlFileSystem {
             throw .controlSocketCall(call: "lstat", path: path, errno: errno)
         }
         guard info.st_mode & S_IFMT == S_IFSOCK else { throw .controlSocketOccupied(path: path) }
-        guard unlink(path) == 0 || errno == ENOENT else { throw .controlSocketCall(call: "unlink", path: path, errno: errno) }
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw .controlSocketCall(call: "unlink", path: path, errno: errno)
+        }
     }
 
     /// Removes the socket file if it is still a socket (shutdown).

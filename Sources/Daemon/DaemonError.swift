@@ -127,8 +127,8 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
             return "XDG_RUNTIME_DIR is not set, so the control socket has no default place; pass --socket PATH, "
                 + "or log in through a systemd session (for a headless user: loginctl enable-linger $USER)"
         case .controlSocketPathTooLong(let path, let limit):
-            return "control socket path \(path) is \(path.utf8.count) bytes, longer than the \(limit) a Unix socket allows; "
-                + "choose a shorter --socket path"
+            return "control socket path \(path) is \(path.utf8.count) bytes, longer than the \(limit) "
+                + "a Unix socket allows; choose a shorter --socket path"
         case .controlDirectoryUnusable(let path, let reason):
             return "cannot use \(path) for the control socket: \(reason); fix or remove it, or pass --socket PATH"
         case .daemonAlreadyRunning(let pid, let lockPath):
@@ -138,18 +138,23 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
         case .controlSocketOccupied(let path):
             return "\(path) exists and is not a socket; remove it or pass another --socket path"
         case .controlSocketCall(let call, let path, let code):
-            return "\(call)(\(path)) failed: \(systemErrorMessage(code)) (errno \(code)); check the path and its permissions"
+            return "\(call)(\(path)) failed: \(systemErrorMessage(code)) (errno \(code)); "
+                + "check the path and its permissions"
         case .controlBindFailed(let path, let reason):
-            return "cannot listen on control socket \(path): \(reason); check the directory's permissions or pass --socket PATH"
+            return "cannot listen on control socket \(path): \(reason); "
+                + "check the directory's permissions or pass --socket PATH"
         case .daemonNotRunning(let socketPath):
             return "gesturepad daemon not running (no listener on \(socketPath)); start it with "
                 + "`systemctl --user start gesturepad` or `gesturepad daemon`"
         case .controlConnectionClosed(let socketPath):
-            return "the daemon closed the connection on \(socketPath) without replying; see its log (journalctl --user -u gesturepad)"
+            return "the daemon closed the connection on \(socketPath) without replying; "
+                + "see its log (journalctl --user -u gesturepad)"
         case .controlTimeout(let socketPath, let seconds):
-            return "the daemon on \(socketPath) did not reply within \(seconds) s; it may be busy or hung (journalctl --user -u gesturepad)"
+            return "the daemon on \(socketPath) did not reply within \(seconds) s; "
+                + "it may be busy or hung (journalctl --user -u gesturepad)"
         case .controlReplyMalformed(let line):
-            return "the daemon sent a reply this client cannot read: \(line.prefix(200)); are client and daemon the same version?"
+            return "the daemon sent a reply this client cannot read: \(line.prefix(200)); "
+                + "are client and daemon the same version?"
         case .controlCommandFailed(let command, let code, let message):
             return "\(command) failed (\(code)): \(message)"
         }

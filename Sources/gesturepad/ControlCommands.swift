@@ -33,9 +33,12 @@ struct ControlOptions: ParsableArguments {
 /// `gesturepad control <command>`: every control-socket command in one place.
 struct Control: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Talk to the running daemon (also available at top level: status, monitor, pause, resume, record, reload).",
-        subcommands: [ControlStatus.self, Monitor.self, Pause.self, Resume.self, Record.self, ControlTrain.self,
-                      ControlSamples.self, Reload.self])
+        abstract:
+            "Talk to the running daemon (also available at top level: status, monitor, pause, resume, record, reload).",
+        subcommands: [
+            ControlStatus.self, Monitor.self, Pause.self, Resume.self, Record.self, ControlTrain.self,
+            ControlSamples.self, Reload.self,
+        ])
 }
 
 struct ControlStatus: ParsableCommand {
@@ -91,7 +94,8 @@ struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Record samples of LABEL from the daemon's camera.")
     @OptionGroup var control: ControlOptions
     @Argument(help: "The gesture label to record (e.g. up).") var label: String
-    @Option(name: .long, help: "Seconds to record (0 < N ≤ 600).") var seconds: Double = ControlProtocol.defaultRecordSeconds
+    @Option(name: .long, help: "Seconds to record (0 < N ≤ 600).") var seconds: Double = ControlProtocol
+        .defaultRecordSeconds
 
     func validate() throws {
         guard seconds > 0, seconds <= ControlProtocol.maximumRecordSeconds else {
@@ -103,7 +107,9 @@ struct Record: ParsableCommand {
         let timeout = Duration.seconds(seconds + 60)
         guard let response = try control.send(.record(label: label, seconds: seconds), timeout: timeout) else { return }
         let result = try response.result(RecordResult.self)
-        print("recorded \(result.added) samples of \(result.label) in \(format(result.seconds)) s (\(result.total) stored)")
+        print(
+            "recorded \(result.added) samples of \(result.label) in \(format(result.seconds)) s "
+                + "(\(result.total) stored)")
     }
 }
 
@@ -123,7 +129,8 @@ struct ControlTrain: ParsableCommand {
 }
 
 struct ControlSamples: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "samples", abstract: "The daemon's stored sample counts.")
+    static let configuration = CommandConfiguration(
+        commandName: "samples", abstract: "The daemon's stored sample counts.")
     @OptionGroup var control: ControlOptions
 
     func run() throws {
@@ -162,18 +169,24 @@ enum StatusText {
         let samples = sampleLabels.map { "\($0) \(status.samples[$0] ?? 0)" }.joined(separator: ", ")
         lines.append(("samples", "\(samples)  (total \(status.samples.values.reduce(0, +)))"))
         let counters = status.counters
-        lines.append(("frames", "\(counters.framesCaptured) captured, \(counters.framesDropped) dropped, "
-            + "\(counters.predictions) predictions, \(counters.keyPresses) key presses"))
+        lines.append(
+            (
+                "frames",
+                "\(counters.framesCaptured) captured, \(counters.framesDropped) dropped, "
+                    + "\(counters.predictions) predictions, \(counters.keyPresses) key presses"
+            ))
         lines.append(("subscribers", "\(status.subscribers)"))
         var text = lines.map { "\(pad($0.0, 12)) \($0.1)\n" }.joined()
-        let stages = DaemonStatus.stageOrder.filter { status.latency[$0] != nil }
+        let stages =
+            DaemonStatus.stageOrder.filter { status.latency[$0] != nil }
             + status.latency.keys.filter { !DaemonStatus.stageOrder.contains($0) }.sorted()
         if !stages.isEmpty {
             text += "\n\(pad("stage", 12)) \(padLeft("p50 ms", 9)) \(padLeft("p95 ms", 9)) \(padLeft("n", 8))\n"
             for stage in stages {
                 let latency = status.latency[stage]!
-                text += "\(pad(stage, 12)) \(padLeft(String(format: "%.2f", latency.p50Milliseconds), 9)) "
-                    + "\(padLeft(String(format: "%.2f", latency.p95Milliseconds), 9)) \(padLeft("\(latency.count)", 8))\n"
+                let p50 = padLeft(String(format: "%.2f", latency.p50Milliseconds), 9)
+                let p95 = padLeft(String(format: "%.2f", latency.p95Milliseconds), 9)
+                text += "\(pad(stage, 12)) \(p50) \(p95) \(padLeft("\(latency.count)", 8))\n"
             }
         }
         return text
@@ -182,7 +195,8 @@ enum StatusText {
     static func duration(_ seconds: Double) -> String {
         let total = Int(seconds.rounded(.down))
         let (hours, minutes, rest) = (total / 3600, total % 3600 / 60, total % 60)
-        return hours > 0 ? String(format: "%dh %02dm %02ds", hours, minutes, rest)
+        return hours > 0
+            ? String(format: "%dh %02dm %02ds", hours, minutes, rest)
             : minutes > 0 ? String(format: "%dm %02ds", minutes, rest) : "\(rest)s"
     }
 }
@@ -194,10 +208,12 @@ enum EventText {
         switch event {
         case .prediction(let prediction):
             let bars = zip(prediction.labels, prediction.probabilities).map { "\($0) \(String(format: "%.2f", $1))" }
-            return "\(time(prediction.time)) prediction \(pad(prediction.top, 6)) \(String(format: "%.2f", prediction.confidence))"
+            let confidence = String(format: "%.2f", prediction.confidence)
+            return "\(time(prediction.time)) prediction \(pad(prediction.top, 6)) \(confidence)"
                 + "  [\(bars.joined(separator: " "))]  filter: \(prediction.filter)"
         case .key(let key):
-            return "\(time(key.time)) key \(pad(key.action.rawValue, 4)) \(key.label) (\(key.keys.joined(separator: "+")))"
+            return
+                "\(time(key.time)) key \(pad(key.action.rawValue, 4)) \(key.label) (\(key.keys.joined(separator: "+")))"
                 + (key.reason.map { " — \($0)" } ?? "")
         case .state(let state):
             return "state \(state.state)" + (state.reason.map { " (\($0))" } ?? "")

@@ -43,11 +43,22 @@ struct ControlProtocolTests {
         (#"{"cmd":"record","label":5}"#, .wrongFieldType(field: "label", expected: "string")),
         (#"{"cmd":"record","label":"up","seconds":"5"}"#, .wrongFieldType(field: "seconds", expected: "number")),
         (#"{"cmd":"record","label":"up","seconds":true}"#, .wrongFieldType(field: "seconds", expected: "number")),
-        (#"{"cmd":"record","label":"up","seconds":0}"#, .outOfRange(field: "seconds", value: "0.0", allowed: "0 < seconds ≤ 600")),
-        (#"{"cmd":"record","label":"up","seconds":-1}"#, .outOfRange(field: "seconds", value: "-1.0", allowed: "0 < seconds ≤ 600")),
-        (#"{"cmd":"record","label":"up","seconds":600.5}"#,
-         .outOfRange(field: "seconds", value: "600.5", allowed: "0 < seconds ≤ 600")),
-        (#"{"cmd":"record","label":"  "}"#, .outOfRange(field: "label", value: "  ", allowed: "1 to 64 bytes, not blank")),
+        (
+            #"{"cmd":"record","label":"up","seconds":0}"#,
+            .outOfRange(field: "seconds", value: "0.0", allowed: "0 < seconds ≤ 600")
+        ),
+        (
+            #"{"cmd":"record","label":"up","seconds":-1}"#,
+            .outOfRange(field: "seconds", value: "-1.0", allowed: "0 < seconds ≤ 600")
+        ),
+        (
+            #"{"cmd":"record","label":"up","seconds":600.5}"#,
+            .outOfRange(field: "seconds", value: "600.5", allowed: "0 < seconds ≤ 600")
+        ),
+        (
+            #"{"cmd":"record","label":"  "}"#,
+            .outOfRange(field: "label", value: "  ", allowed: "1 to 64 bytes, not blank")
+        ),
         (#"{"v":2,"cmd":"status"}"#, .unsupportedVersion(requested: "2.0", supported: 1)),
         (#"{"v":"1","cmd":"status"}"#, .wrongFieldType(field: "v", expected: "number")),
     ]
@@ -79,8 +90,9 @@ struct ControlProtocolTests {
     }
 
     @Test func successReplyCarriesVersionOkCommandAndResult() throws {
-        let status = DaemonStatus(state: .running, source: "/dev/video0", headVersion: 3, labels: ["up", "down"], fps: 29.5,
-                                  latency: ["embed": StageLatency(p50Milliseconds: 4, p95Milliseconds: 6.5, count: 100)])
+        let status = DaemonStatus(
+            state: .running, source: "/dev/video0", headVersion: 3, labels: ["up", "down"], fps: 29.5,
+            latency: ["embed": StageLatency(p50Milliseconds: 4, p95Milliseconds: 6.5, count: 100)])
         let line = ControlProtocol.successLine(command: "status", result: status)
         let object = try jsonObject(line)
         #expect(object["v"] as? Int == 1)
@@ -99,8 +111,11 @@ struct ControlProtocolTests {
         #expect(object["code"] as? String == "unknown_command")
         #expect((object["error"] as? String)?.contains("jump") == true)
         let response = try ControlResponse(line: String(line.dropLast()))
-        #expect(throws: DaemonError.controlCommandFailed(command: "request", code: "unknown_command",
-                                                         message: ControlProtocolError.unknownCommand("jump").description)) {
+        #expect(
+            throws: DaemonError.controlCommandFailed(
+                command: "request", code: "unknown_command",
+                message: ControlProtocolError.unknownCommand("jump").description)
+        ) {
             try response.check()
         }
     }
@@ -110,8 +125,10 @@ struct ControlProtocolTests {
     }
 
     static let events: [ControlEvent] = [
-        .prediction(PredictionEvent(time: 1.5, labels: ["up", "down"], probabilities: [0.9, 0.1], top: "up", confidence: 0.9,
-                                    filter: "holding up since 1.200 s")),
+        .prediction(
+            PredictionEvent(
+                time: 1.5, labels: ["up", "down"], probabilities: [0.9, 0.1], top: "up", confidence: 0.9,
+                filter: "holding up since 1.200 s")),
         .key(KeyEventPayload(time: 2, action: .down, label: "up", keys: ["KEY_UP"])),
         .key(KeyEventPayload(time: 3, action: .up, label: "up", keys: ["KEY_UP"], reason: "pause")),
         .state(StateEventPayload(state: .paused, reason: "user")),

@@ -26,9 +26,12 @@ actor FakeControlHandler: ControlHandler {
     static let status = DaemonStatus(
         state: .running, dryRun: true, source: "/dev/video0", model: "mobilenet_v1_025", headVersion: 4,
         labels: ["up", "down", "left", "right"], fps: 29.97,
-        latency: ["capture": StageLatency(p50Milliseconds: 1.25, p95Milliseconds: 3.5, count: 300),
-                  "embed": StageLatency(p50Milliseconds: 4, p95Milliseconds: 6.75, count: 300)],
-        samples: ["up": 40, "down": 38], counters: DaemonCounters(framesCaptured: 1000, framesDropped: 2, predictions: 998, keyPresses: 7),
+        latency: [
+            "capture": StageLatency(p50Milliseconds: 1.25, p95Milliseconds: 3.5, count: 300),
+            "embed": StageLatency(p50Milliseconds: 4, p95Milliseconds: 6.75, count: 300),
+        ],
+        samples: ["up": 40, "down": 38],
+        counters: DaemonCounters(framesCaptured: 1000, framesDropped: 2, predictions: 998, keyPresses: 7),
         uptimeSeconds: 3725, keysHeld: ["up"])
 
     func setRecordError(_ error: (any Error)?) { recordError = error }
@@ -91,8 +94,9 @@ func withServer<Value: Sendable>(
     _ body: (ControlServer, FakeControlHandler, ControlClient) async throws -> Value
 ) async throws -> Value {
     let directory = try TemporaryDirectory()
-    let configuration = ControlServer.Configuration(location: ControlSocketLocation(socketPath: directory.socketPath),
-                                                    slowSubscriberGrace: grace)
+    let configuration = ControlServer.Configuration(
+        location: ControlSocketLocation(socketPath: directory.socketPath),
+        slowSubscriberGrace: grace)
     let server = try await ControlServer.bind(configuration, handler: handler)
     let running = Task { try await server.run() }
     let client = ControlClient(socketPath: directory.socketPath, timeout: .seconds(20))
@@ -168,7 +172,9 @@ struct ControlServerTests {
 
     @Test func everyOtherCommandReachesTheHandler() async throws {
         try await withServer { _, handler, client in
-            let record = try await onThread { try client.send(.record(label: "up", seconds: 3)).result(RecordResult.self) }
+            let record = try await onThread {
+                try client.send(.record(label: "up", seconds: 3)).result(RecordResult.self)
+            }
             let train = try await onThread { try client.send(.train).result(TrainResult.self) }
             let samples = try await onThread { try client.send(.samples).result(SampleCounts.self) }
             let reload = try await onThread { try client.send(.reload) }
@@ -182,7 +188,8 @@ struct ControlServerTests {
 
     @Test func handlerErrorsBecomeFailureReplies() async throws {
         try await withServer { _, handler, client in
-            await handler.setRecordError(ControlCommandError(code: "unknown_label", message: "no label \"jump\"; labels: up, down"))
+            await handler.setRecordError(
+                ControlCommandError(code: "unknown_label", message: "no label \"jump\"; labels: up, down"))
             let typed = try await onThread { try client.send(.record(label: "jump", seconds: 1)) }
             #expect(!typed.ok && typed.code == "unknown_label" && typed.error == "no label \"jump\"; labels: up, down")
             await handler.setRecordError(CancellationError())
@@ -200,7 +207,10 @@ struct ControlServerTests {
         (#"{"cmd":"record","label":["up"]}"#, "wrong_type"),
         (#"{"cmd":"record"}"#, "missing_field"),
         (String(repeating: "x", count: 70_000), "line_too_long"),
-        ("{\"cmd\":\"status\"" + String(repeating: " ", count: ControlProtocol.maximumLineBytes) + "}", "line_too_long"),
+        (
+            "{\"cmd\":\"status\"" + String(repeating: " ", count: ControlProtocol.maximumLineBytes) + "}",
+            "line_too_long"
+        ),
     ]
 
     @Test("a bad request gets an error reply and the connection stays usable", arguments: badLines)
@@ -284,11 +294,15 @@ struct ControlServerTests {
     @Test func secondServerOnTheSamePathFailsWithTheLockError() async throws {
         try await withServer { server, _, client in
             let configuration = ControlServer.Configuration(location: server.configuration.location)
-            await #expect(throws: DaemonError.daemonAlreadyRunning(pid: getpid(), lockPath: server.configuration.location.lockPath)) {
+            await #expect(
+                throws: DaemonError.daemonAlreadyRunning(
+                    pid: getpid(), lockPath: server.configuration.location.lockPath)
+            ) {
                 _ = try await ControlServer.bind(configuration, handler: FakeControlHandler())
             }
-            #expect(DaemonError.daemonAlreadyRunning(pid: 42, lockPath: "/x").description
-                .contains("another gesturepad daemon is running (pid 42"))
+            #expect(
+                DaemonError.daemonAlreadyRunning(pid: 42, lockPath: "/x").description
+                    .contains("another gesturepad daemon is running (pid 42"))
             // The first server is untouched.
             let reply = try await onThread { try client.send(.status) }
             #expect(reply.ok)
@@ -301,8 +315,9 @@ struct ControlServerTests {
         await #expect(throws: DaemonError.daemonNotRunning(socketPath: directory.socketPath)) {
             try await onThread { try ControlClient(socketPath: directory.socketPath).send(.status) }
         }
-        let server = try await ControlServer.bind(.init(location: ControlSocketLocation(socketPath: directory.socketPath)),
-                                                  handler: FakeControlHandler())
+        let server = try await ControlServer.bind(
+            .init(location: ControlSocketLocation(socketPath: directory.socketPath)),
+            handler: FakeControlHandler())
         let running = Task { try await server.run() }
         let reply = try await onThread { try ControlClient(socketPath: directory.socketPath).send(.status) }
         server.shutdown()
@@ -314,8 +329,9 @@ struct ControlServerTests {
         let directory = try TemporaryDirectory()
         #expect(FileManager.default.createFile(atPath: directory.socketPath, contents: Data("keep".utf8)))
         await #expect(throws: DaemonError.controlSocketOccupied(path: directory.socketPath)) {
-            _ = try await ControlServer.bind(.init(location: ControlSocketLocation(socketPath: directory.socketPath)),
-                                             handler: FakeControlHandler())
+            _ = try await ControlServer.bind(
+                .init(location: ControlSocketLocation(socketPath: directory.socketPath)),
+                handler: FakeControlHandler())
         }
         #expect(FileManager.default.contents(atPath: directory.socketPath) == Data("keep".utf8))
     }
@@ -339,8 +355,9 @@ struct ControlServerTests {
 
     @Test func cancellingRunShutsDownToo() async throws {
         let directory = try TemporaryDirectory()
-        let server = try await ControlServer.bind(.init(location: ControlSocketLocation(socketPath: directory.socketPath)),
-                                                  handler: FakeControlHandler())
+        let server = try await ControlServer.bind(
+            .init(location: ControlSocketLocation(socketPath: directory.socketPath)),
+            handler: FakeControlHandler())
         let running = Task { try await server.run() }
         #expect(try await onThread { try ControlClient(socketPath: directory.socketPath).send(.status) }.ok)
         running.cancel()
@@ -355,14 +372,19 @@ struct ControlServerTests {
             #expect(await eventually { server.broadcaster.subscriberCount == 1 })
             let events = (0..<200).map { index in
                 index % 2 == 0
-                    ? ControlEvent.prediction(PredictionEvent(time: Double(index), labels: ["up", "down"], probabilities: [0.75, 0.25],
-                                                              top: "up", confidence: 0.75, filter: "idle"))
-                    : ControlEvent.key(KeyEventPayload(time: Double(index), action: .down, label: "up", keys: ["KEY_UP"]))
+                    ? ControlEvent.prediction(
+                        PredictionEvent(
+                            time: Double(index), labels: ["up", "down"], probabilities: [0.75, 0.25],
+                            top: "up", confidence: 0.75, filter: "idle"))
+                    : ControlEvent.key(
+                        KeyEventPayload(time: Double(index), action: .down, label: "up", keys: ["KEY_UP"]))
             }
             for event in events { server.broadcaster.publish(event) }
-            let received = try await onThread { try (0..<200).map { _ in
-                try required(try reader.next(timeout: .seconds(20)), "event line").event
-            } }
+            let received = try await onThread {
+                try (0..<200).map { _ in
+                    try required(try reader.next(timeout: .seconds(20)), "event line").event
+                }
+            }
             #expect(received == events)
             let status = try await onThread { try client.send(.status).result(DaemonStatus.self) }
             #expect(status.subscribers == 1)
@@ -373,7 +395,9 @@ struct ControlServerTests {
         try await withServer { server, _, client in
             let publisher = Task {
                 #expect(await eventually { server.broadcaster.subscriberCount == 1 })
-                for index in 0..<5 { server.broadcaster.publish(.state(StateEventPayload(state: DaemonState(rawValue: "s\(index)")))) }
+                for index in 0..<5 {
+                    server.broadcaster.publish(.state(StateEventPayload(state: DaemonState(rawValue: "s\(index)"))))
+                }
             }
             var states: [String] = []
             for try await line in client.events() {  // leaving the loop ends the stream and the connection
@@ -391,9 +415,11 @@ struct ControlServerTests {
             let reader = try await onThread { try client.subscribe() }  // and then never reads
             defer { reader.close() }
             #expect(await eventually { server.broadcaster.subscriberCount == 1 })
-            let event = ControlEvent.prediction(PredictionEvent(time: 1, labels: ["up", "down", "left", "right"],
-                                                                probabilities: [0.7, 0.1, 0.1, 0.1], top: "up", confidence: 0.7,
-                                                                filter: "arming up since 0.950 s"))
+            let event = ControlEvent.prediction(
+                PredictionEvent(
+                    time: 1, labels: ["up", "down", "left", "right"],
+                    probabilities: [0.7, 0.1, 0.1, 0.1], top: "up", confidence: 0.7,
+                    filter: "arming up since 0.950 s"))
             let clock = ContinuousClock()
             let elapsed = clock.measure { for _ in 0..<100_000 { server.broadcaster.publish(event) } }
             #expect(elapsed < .seconds(5), "publishing 100k events took \(elapsed)")
@@ -418,14 +444,20 @@ struct ControlServerTests {
         let client = ControlClient(socketPath: directory.socketPath)
         #expect(throws: DaemonError.daemonNotRunning(socketPath: directory.socketPath)) { try client.send(.status) }
         let message = DaemonError.daemonNotRunning(socketPath: directory.socketPath).description
-        #expect(message.contains("not running") && message.contains("systemctl --user start gesturepad")
-            && message.contains("gesturepad daemon"))
-        #expect(throws: DaemonError.controlRuntimeDirectoryUnset) { try ControlSocketLocation.resolve(nil, environment: [:]) }
-        #expect(try ControlSocketLocation.resolve(nil, environment: ["XDG_RUNTIME_DIR": "/run/user/1000"]).socketPath
-            == "/run/user/1000/gesturepad/control.sock")
+        #expect(
+            message.contains("not running") && message.contains("systemctl --user start gesturepad")
+                && message.contains("gesturepad daemon"))
+        #expect(throws: DaemonError.controlRuntimeDirectoryUnset) {
+            try ControlSocketLocation.resolve(nil, environment: [:])
+        }
+        #expect(
+            try ControlSocketLocation.resolve(nil, environment: ["XDG_RUNTIME_DIR": "/run/user/1000"]).socketPath
+                == "/run/user/1000/gesturepad/control.sock")
         #expect(DaemonError.controlRuntimeDirectoryUnset.description.contains("--socket"))
         let long = "/tmp/" + String(repeating: "d", count: 120) + "/control.sock"
-        #expect(throws: DaemonError.controlSocketPathTooLong(path: long, limit: 107)) { try ControlClient(socketPath: long).connect() }
+        #expect(throws: DaemonError.controlSocketPathTooLong(path: long, limit: 107)) {
+            try ControlClient(socketPath: long).connect()
+        }
     }
 
     @Test func fuzzedLinesEachGetOneReplyAndTheServerSurvives() async throws {
@@ -451,7 +483,9 @@ struct ControlServerTests {
     /// well-formed reply (ok true or false). Commands that reach the fake handler are harmless.
     static func fuzz(client: ControlClient, seed: UInt64, lines: Int) throws -> FuzzSummary {
         var random = SplitMix64(state: seed)
-        let valid: [ControlRequest] = [.status, .pause, .resume, .record(label: "up", seconds: 2), .samples, .version, .reload]
+        let valid: [ControlRequest] = [
+            .status, .pause, .resume, .record(label: "up", seconds: 2), .samples, .version, .reload,
+        ]
         var summary = FuzzSummary()
         let connection = try client.connect()
         defer { connection.close() }
@@ -473,9 +507,11 @@ struct ControlServerTests {
                         line[Int(random.next() % UInt64(line.count))] = UInt8(truncatingIfNeeded: random.next())
                     }
                 case 3:  // valid JSON of the wrong shape, or wrong field types
-                    let shapes = [#"{"cmd":null}"#, #"{"cmd":"record","label":"up","seconds":1e999}"#, "[]", "{}", "true",
-                                  #"{"cmd":"record","label":"up","seconds":-0.0}"#, #"{"cmd":{"x":[1,2,{"y":null}]}}"#,
-                                  #"{"v":99,"cmd":"status"}"#, "\u{FEFF}{\"cmd\":\"status\"}"]
+                    let shapes = [
+                        #"{"cmd":null}"#, #"{"cmd":"record","label":"up","seconds":1e999}"#, "[]", "{}", "true",
+                        #"{"cmd":"record","label":"up","seconds":-0.0}"#, #"{"cmd":{"x":[1,2,{"y":null}]}}"#,
+                        #"{"v":99,"cmd":"status"}"#, "\u{FEFF}{\"cmd\":\"status\"}",
+                    ]
                     line = Array(shapes[Int(random.next() % UInt64(shapes.count))].utf8)
                 case 4:  // deep nesting
                     let depth = Int(random.next() % 5000)
@@ -510,7 +546,9 @@ struct ControlServerTests {
             raw[path.utf8.count] = 0
         }
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
         }
         close(fd)
         #expect(bound == 0)
