@@ -7,7 +7,7 @@ struct Gesturepad: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gesturepad",
         abstract: "A webcam gesture controller: MobileNet features + a small trained head → four directions.",
-        subcommands: [Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self, RecordVideo.self,
+        subcommands: [Play.self, Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self, RecordVideo.self,
                       ModelCommand.self, Bench.self])
 }
 
