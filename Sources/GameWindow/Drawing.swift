@@ -71,6 +71,46 @@ public enum Palette {
 }
 
 extension Canvas {
+    /// `fill(rect:color:)` for large areas: one pass over raw rows (Raster's per-pixel fill is the
+    /// frame's hot spot in debug builds, where Raster is not optimised).
+    mutating func fillArea(_ rect: Rect, color: RGB) {
+        let clipped = rect.intersection(bounds)
+        guard !clipped.isEmpty else { return }
+        let width = self.width
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            for y in clipped.y..<clipped.maxY {
+                var index = (y * width + clipped.x) * 3
+                for _ in 0..<clipped.width {
+                    buffer[index] = color.red
+                    buffer[index + 1] = color.green
+                    buffer[index + 2] = color.blue
+                    index += 3
+                }
+            }
+        }
+    }
+
+    /// Mixes `color` over `rect` at opacity `alpha` (0…1) in integer arithmetic (for full-screen overlays).
+    mutating func shade(_ rect: Rect, color: RGB, alpha: Double) {
+        let clipped = rect.intersection(bounds)
+        guard !clipped.isEmpty else { return }
+        let over = Int((min(max(alpha, 0), 1) * 256).rounded())
+        let under = 256 - over
+        let channels = [Int(color.red) * over, Int(color.green) * over, Int(color.blue) * over]
+        let width = self.width
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            for y in clipped.y..<clipped.maxY {
+                var index = (y * width + clipped.x) * 3
+                for _ in 0..<clipped.width {
+                    for channel in 0..<3 {
+                        buffer[index + channel] = UInt8((Int(buffer[index + channel]) * under + channels[channel]) >> 8)
+                    }
+                    index += 3
+                }
+            }
+        }
+    }
+
     /// Fills the disc of `radius` around (`centerX`, `centerY`) (pixel centres inside the circle).
     mutating func fillCircle(centerX: Double, centerY: Double, radius: Double, color: RGB) {
         fillDisc(centerX: centerX, centerY: centerY, radius: radius, color: color) { _, _ in true }
@@ -110,7 +150,7 @@ extension Canvas {
 
     /// A filled panel with a one-pixel outline.
     mutating func panel(_ rect: Rect, fill: RGB = Palette.panel, border: RGB = Palette.panelBorder) {
-        self.fill(rect: rect, color: fill)
+        fillArea(rect, color: fill)
         strokeRect(rect, color: border)
     }
 
@@ -119,15 +159,19 @@ extension Canvas {
         guard image.width > 0, image.height > 0, !rect.isEmpty else { return }
         let visible = rect.intersection(bounds)
         guard !visible.isEmpty else { return }
-        for y in visible.y..<visible.maxY {
-            let sourceY = (y - rect.y) * image.height / rect.height
-            for x in visible.x..<visible.maxX {
-                let sourceX = (x - rect.x) * image.width / rect.width
-                let source = (sourceY * image.width + sourceX) * 3
-                let target = (y * width + x) * 3
-                pixels[target] = image.pixels[source]
-                pixels[target + 1] = image.pixels[source + 1]
-                pixels[target + 2] = image.pixels[source + 2]
+        let width = self.width
+        image.pixels.withUnsafeBufferPointer { source in
+            pixels.withUnsafeMutableBufferPointer { target in
+                for y in visible.y..<visible.maxY {
+                    let sourceRow = (y - rect.y) * image.height / rect.height * image.width
+                    for x in visible.x..<visible.maxX {
+                        let from = (sourceRow + (x - rect.x) * image.width / rect.width) * 3
+                        let to = (y * width + x) * 3
+                        target[to] = source[from]
+                        target[to + 1] = source[from + 1]
+                        target[to + 2] = source[from + 2]
+                    }
+                }
             }
         }
     }

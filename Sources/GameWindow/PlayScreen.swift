@@ -51,16 +51,16 @@ struct PlayScreen {
 
     mutating func draw(_ model: ScreenModel, into canvas: inout Canvas) {
         let game = model.app.game
-        canvas.fill(color: Palette.background)
+        canvas.fillArea(canvas.bounds, color: Palette.background)
         drawWalls(game, into: &canvas)
         drawPellets(game, frameNumber: model.frameNumber, into: &canvas)
         if let fruit = game.fruit { drawFruit(fruit.kind, at: PlayLayout.point(of: fruit.position), into: &canvas) }
         drawActors(game, frameNumber: model.frameNumber, into: &canvas)
         drawMazeMessages(game, frameNumber: model.frameNumber, into: &canvas)
         // Actors half inside a side tunnel must not show outside the maze.
-        canvas.fill(rect: Rect(x: 0, y: 0, width: PlayLayout.maze.x, height: LogicalScreen.height), color: Palette.background)
-        canvas.fill(
-            rect: Rect(x: PlayLayout.maze.maxX, y: 0, width: LogicalScreen.width - PlayLayout.maze.maxX, height: LogicalScreen.height),
+        canvas.fillArea(Rect(x: 0, y: 0, width: PlayLayout.maze.x, height: LogicalScreen.height), color: Palette.background)
+        canvas.fillArea(
+            Rect(x: PlayLayout.maze.maxX, y: 0, width: LogicalScreen.width - PlayLayout.maze.maxX, height: LogicalScreen.height),
             color: Palette.background)
         drawScorePanel(model, into: &canvas)
         drawGesturePanel(model, into: &canvas)
@@ -350,8 +350,8 @@ struct PlayScreen {
             y += 24
             ConfidenceBars.draw(
                 labels: reading.labels, probabilities: reading.probabilities, held: reading.heldLabel,
-                in: Rect(x: x, y: y, width: panel.width - 8, height: 8 * reading.labels.count), rowHeight: 8, into: &canvas)
-            y += 8 * reading.labels.count + 4
+                in: Rect(x: x, y: y, width: panel.width - 8, height: 11 * reading.labels.count), rowHeight: 11, into: &canvas)
+            y += 11 * reading.labels.count + 4
             canvas.draw(text: FilterText.describe(reading.filterState), at: Point(x: x, y: y), color: Palette.dimText)
         } else {
             let reason = GestureText.unavailableReason(model)

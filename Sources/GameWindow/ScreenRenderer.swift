@@ -45,9 +45,9 @@ public struct ScreenRenderer {
 
     /// Every key binding, in two columns, over a darkened screen.
     static func drawHelp(into canvas: inout Canvas) {
-        canvas.blend(rect: LogicalScreen.bounds, color: Palette.background, alpha: 0.85)
+        canvas.shade(LogicalScreen.bounds, color: Palette.background, alpha: 0.85)
         let box = Rect(x: 40, y: 24, width: 560, height: 312)
-        canvas.fill(rect: box, color: Palette.panel)
+        canvas.fillArea(box, color: Palette.panel)
         canvas.strokeRect(box, color: Palette.accent)
         canvas.draw(text: "KEYS", centeredIn: box, y: box.y + 8, color: Palette.accent, scale: 2)
         let training: [(String, String)] = [

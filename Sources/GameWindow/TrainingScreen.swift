@@ -45,7 +45,7 @@ struct TrainingScreen {
     private(set) var countTexts: [(label: String, text: String, origin: Point, scale: Int)] = []
 
     mutating func draw(_ model: ScreenModel, into canvas: inout Canvas) {
-        canvas.fill(color: Palette.background)
+        canvas.fillArea(canvas.bounds, color: Palette.background)
         drawHeader(model, into: &canvas)
         drawCamera(model, into: &canvas)
         drawConfidence(model, into: &canvas)
@@ -222,9 +222,13 @@ struct TrainingScreen {
         var lines: [(String, RGB)] = []
         switch model.training {
         case .idle:
-            lines = model.headVersion.map { [("Head v\($0) in use.", Palette.good)] } ?? [("No head trained yet.", Palette.dimText)]
-            lines.append(("Samples of two labels or", Palette.dimText))
-            lines.append(("more are needed.", Palette.dimText))
+            if let version = model.headVersion {
+                lines = [("Head v\(version) in use.", Palette.good), ("T trains a new one from", Palette.dimText),
+                         ("all samples; play goes on.", Palette.dimText)]
+            } else {
+                lines = [("No head trained yet.", Palette.text), ("Record two labels or more,", Palette.dimText),
+                         ("then press T.", Palette.dimText)]
+            }
         case .embedding(let done, let total):
             fraction = total > 0 ? Double(done) / Double(total) * 0.1 : 0
             lines = [("Embedding samples \(done)/\(total)", Palette.accent)]
