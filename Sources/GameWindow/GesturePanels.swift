@@ -62,10 +62,11 @@ enum CameraText {
         case .running:
             return ["WAITING FOR", "FRAMES"]
         case .failed(_, let reason):
+            let findCameras = reason.contains("gesturepad devices") ? "" : " Run `gesturepad devices` to list cameras,"
             let advice =
                 compact
                 ? "Keyboard play. Run: gesturepad devices"
-                : "The keyboard plays. \(reason) Run `gesturepad devices`, or pass --source clip.y4m."
+                : "\(reason)\(findCameras) Or pass --source clip.y4m. The keyboard plays meanwhile."
             return ["NO CAMERA"] + TextWrap.lines(advice, columns: columns, maximumLines: compact ? 5 : 9)
         }
     }

@@ -33,7 +33,8 @@ public struct ScreenRenderer {
         let lines = TextWrap.lines(text, columns: 70, maximumLines: 3)
         let width = (lines.map(\.count).max() ?? 0) * PixelFont.cellWidth + 20
         let height = lines.count * 12 + 10
-        let box = Rect(x: (LogicalScreen.width - width) / 2, y: 300 - height, width: width, height: height)
+        // Over the bottom guide line, clear of the panels' contents.
+        let box = Rect(x: (LogicalScreen.width - width) / 2, y: LogicalScreen.height - 4 - height, width: width, height: height)
         canvas.fill(rect: box, color: Palette.header)
         canvas.strokeRect(box, color: Palette.accent)
         var y = box.y + 6
@@ -74,9 +75,24 @@ public struct ScreenRenderer {
         ]
         drawKeyColumn(title: "TRAINING SCREEN", rows: training, x: box.x + 16, y: box.y + 36, into: &canvas)
         drawKeyColumn(title: "PLAY SCREEN", rows: play, x: box.x + 292, y: box.y + 36, into: &canvas)
+        let steps = [
+            "1  Show a gesture to the camera and hold its key (WASD or arrows) to record it.",
+            "2  Record idle too (I): your resting pose, so nothing is pressed by accident.",
+            "3  Press T to train. The loss falls, the confidence bars come alive.",
+            "4  Press Enter and steer Pac-Man with your hands; the keyboard always works.",
+        ]
+        var stepY = box.y + 206
+        canvas.draw(text: "HOW TO", at: Point(x: box.x + 16, y: stepY), color: Palette.text)
+        canvas.fill(rect: Rect(x: box.x + 16, y: stepY + 11, width: box.width - 32, height: 1), color: Palette.panelBorder)
+        stepY += 18
+        for step in steps {
+            canvas.draw(text: step, at: Point(x: box.x + 16, y: stepY), color: Palette.text)
+            canvas.draw(text: String(step.prefix(1)), at: Point(x: box.x + 16, y: stepY), color: Palette.accent)
+            stepY += 13
+        }
         canvas.draw(
             text: "F1 / H / ESC: close this help.   Samples and heads are saved as you go.", centeredIn: box,
-            y: box.maxY - 18, color: Palette.dimText)
+            y: box.maxY - 16, color: Palette.dimText)
     }
 
     private static func drawKeyColumn(title: String, rows: [(String, String)], x: Int, y: Int, into canvas: inout Canvas) {
