@@ -14,10 +14,28 @@ import NeuralNet
 
 /// A key the window understands, independent of SDL's key codes.
 public enum AppKey: Hashable, Sendable {
-    case arrowUp, arrowDown, arrowLeft, arrowRight
+    /// Cursor up (records `up`, steers up).
+    case arrowUp
+    /// Cursor down (records `down`, steers down).
+    case arrowDown
+    /// Cursor left (records `left`, steers left).
+    case arrowLeft
+    /// Cursor right (records `right`, steers right).
+    case arrowRight
     /// A letter key, lower case (`w`, `a`, `s`, `d`, `i`, `t`, `p`, `r`, `h`, `c`, …).
     case letter(Character)
-    case space, backspace, enter, escape, tab, f1
+    /// Space (records idle on the training screen, pauses in play).
+    case space
+    /// Backspace or Delete (deletes the selected label's newest sample).
+    case backspace
+    /// Return or keypad Enter (play; a new game after game over).
+    case enter
+    /// Escape (closes help, leaves play, quits from training).
+    case escape
+    /// Tab (next training knob; leaves play).
+    case tab
+    /// F1 (help).
+    case f1
     /// `+` / `=` / keypad plus.
     case plus
     /// `-` / keypad minus.
@@ -133,7 +151,12 @@ public struct App: Sendable {
 
     /// Where a tick's direction came from.
     public enum Steering: Equatable, Sendable {
-        case none, keyboard, gesture
+        /// Nothing has steered yet.
+        case none
+        /// A held or tapped key.
+        case keyboard
+        /// A gesture key-down from the decision filter.
+        case gesture
     }
 
     private var recordKey: AppKey?

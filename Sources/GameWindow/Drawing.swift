@@ -214,7 +214,14 @@ extension Canvas {
 
 /// Which way a drawn arrow points.
 public enum ArrowDirection: Sendable {
-    case up, down, left, right
+    /// Tip at the top.
+    case up
+    /// Tip at the bottom.
+    case down
+    /// Tip on the left.
+    case left
+    /// Tip on the right.
+    case right
 
     /// The arrow for a label name (`up`, `down`, `left`, `right`), nil for others.
     init?(label: String) {

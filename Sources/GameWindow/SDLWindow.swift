@@ -31,7 +31,6 @@ final class SDLWindow {
     /// Opens a window of `width`×`height` (or full screen on the desktop's resolution).
     init(title: String, width: Int, height: Int, fullscreen: Bool) throws(GameWindowError) {
         SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest")
-        SDL_SetHint(SDL_HINT_VIDEO_X11_NET_WM_BYPASS_COMPOSITOR, "0")
         guard SDL_Init(SDL_INIT_VIDEO) == 0 else { throw .sdl(call: "SDL_Init(SDL_INIT_VIDEO)", reason: Self.lastError()) }
         var flags = SDL_WINDOW_RESIZABLE.rawValue | SDL_WINDOW_ALLOW_HIGHDPI.rawValue
         if fullscreen { flags |= SDL_WINDOW_FULLSCREEN_DESKTOP.rawValue }

@@ -147,6 +147,16 @@ struct AppTests {
         #expect(app.nextInput.direction == nil)
     }
 
+    @Test("T retrains from the play screen without leaving it")
+    func retrainInPlay() {
+        var app = App(screen: .play)
+        #expect(app.keyDown(.letter("t")) == [.train(app.trainingOptions)])
+        #expect(app.screen == .play)
+        // Record keys steer in play; they never record there.
+        #expect(app.keyDown(.letter("w")).isEmpty)
+        #expect(app.recordingLabel == nil)
+    }
+
     @Test("Space pauses and resumes; the game does not advance on the training screen")
     func pause() {
         var app = App(screen: .play)

@@ -165,6 +165,18 @@ struct SDLShellTests {
         #expect(count(Palette.pacman, in: PlayLayout.maze, of: canvas) > 80)
     }
 
+    @Test("a screenshot that cannot be written is a typed error naming the path")
+    func unwritableScreenshot() {
+        let path = "/nonexistent-gesturepad-directory/shot.png"
+        let session = GameSession(app: App(), parts: GameSessionParts())
+        #expect {
+            try GameWindowRunner.run(session, options: WindowOptions(screenshotPath: path, screenshotFrames: 1))
+        } throws: { error in
+            guard case .screenshotNotWritten(let failedPath, _) = error as? GameWindowError else { return false }
+            return failedPath == path
+        }
+    }
+
     @Test("SDL key codes (the key's label) map to app keys")
     func keyMapping() {
         #expect(SDLWindow.appKey(code: 0x77) == .letter("w"))  // SDLK_w = 'w'
