@@ -4,8 +4,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := build
 
 # System packages (Debian names): OpenBLAS (GEMM), stb (image decoding), libv4l (camera capture);
-# SQLite (the sample store, via GRDB); pkg-config lets SwiftPM find them.
-APT_PACKAGES := libopenblas-dev libstb-dev libv4l-dev libsqlite3-dev pkg-config
+# SQLite (the sample store, via GRDB); SDL2 (the game window: `gesturepad play`, its tests use SDL's
+# offscreen driver); pkg-config lets SwiftPM find them.
+APT_PACKAGES := libopenblas-dev libstb-dev libv4l-dev libsqlite3-dev libsdl2-dev pkg-config
 
 # Target CPU for release kernels (see README "Build settings"): AVX-512 where the CPU has it,
 # else AVX2+FMA (haswell), else the x86-64 baseline. Override: make GESTUREPAD_TARGET_CPU=haswell …
@@ -23,7 +24,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup build release fetch-models import-models models test bench clean install-user uninstall-user
+.PHONY: setup build release fetch-models import-models models test bench play clean install-user uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -71,6 +72,14 @@ test: fetch-models
 	  GESTUREPAD_MOBILENET_V2_PTH="$(MODEL_FILES)/mobilenet_v2-b0353104.pth" $(SWIFT) test --skip-build
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
+
+# The game window on a fresh machine: the same idempotent set-up as `make test` (system packages,
+# models), a release build, then the window. Extra options: make play PLAY_ARGS="--source clip.y4m".
+PLAY_ARGS ?=
+play: fetch-models
+	$(SWIFT) build -c release --product gesturepad
+	$(MAKE) --no-print-directory import-models GESTUREPAD_BIN=.build/release/gesturepad
+	.build/release/gesturepad play $(PLAY_ARGS)
 
 # Embedder latency of a seeded random MobileNet v1 (see bench/ for the peer comparison).
 bench: release

@@ -64,6 +64,12 @@ let package = Package(
             pkgConfig: "stb",
             providers: [.apt(["libstb-dev"])]
         ),
+        // SDL2 for the game window (window, keys, texture upload); only GameWindow imports it.
+        .systemLibrary(
+            name: "CSDL2",
+            pkgConfig: "sdl2",
+            providers: [.apt(["libsdl2-dev"])]
+        ),
         .systemLibrary(
             name: "CV4L2",
             pkgConfig: "libv4l2",
@@ -109,6 +115,13 @@ let package = Package(
         .target(name: "Game"),
         // Pure-Swift drawing into RGB8 buffers: canvas, built-in pixel font, report charts. No I/O.
         .target(name: "Raster"),
+        // The game window: training screen and Pac-Man drawn into Raster canvases, a thin SDL2 shell.
+        .target(
+            name: "GameWindow",
+            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "CSDL2"],
+            // Frames are drawn pixel by pixel: optimise debug builds too, so the window keeps 60 Hz there.
+            swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
+        ),
         .executableTarget(
             name: "gesturepad",
             dependencies: [
@@ -116,6 +129,7 @@ let package = Package(
                 "Capture",
                 "Gestures",
                 "Daemon",
+                "GameWindow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -144,5 +158,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Capture"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
+        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet"]),
     ]
 )

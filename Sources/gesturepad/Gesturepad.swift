@@ -7,9 +7,9 @@ struct Gesturepad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gesturepad",
         abstract: "A webcam gesture controller: MobileNet features + a small trained head → four directions.",
-        subcommands: [Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self, RecordVideo.self,
-                      ModelCommand.self, Bench.self, ConfigCommand.self, DaemonCommand.self, ControlStatus.self, Monitor.self,
-                      Pause.self, Resume.self, Record.self, Reload.self, Control.self])
+        subcommands: [Play.self, Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self,
+                      RecordVideo.self, ModelCommand.self, Bench.self, ConfigCommand.self, DaemonCommand.self, ControlStatus.self,
+                      Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self])
 }
 
 /// Options shared by commands that load a model directory.

@@ -1,0 +1,412 @@
+// App: the window's pure state machine — which screen is up, what the keys mean there, which label
+// is being recorded, the training knobs, and the game itself. Keys come in as `AppKey` (the SDL
+// shell translates scancodes), gesture key events come from the DecisionFilter, and what the app
+// wants done outside (record, delete, train, quit) goes out as `AppCommand`s. No threads, no clock:
+// `tick()` is one 60 Hz game step, so key scripts run in tests on virtual time (ccleste's replays).
+//
+// Input merge per tick: a held keyboard direction (the most recently pressed one) beats everything;
+// else a tapped key since the last tick; else a gesture key-down since the last tick; else the
+// gesture the filter holds. `GameInput.direction` is buffered by the rules, so a one-tick pulse
+// is enough for a turn at the next open junction.
+import Game
+import Gestures
+import NeuralNet
+
+/// A key the window understands, independent of SDL's key codes.
+public enum AppKey: Hashable, Sendable {
+    /// Cursor up (records `up`, steers up).
+    case arrowUp
+    /// Cursor down (records `down`, steers down).
+    case arrowDown
+    /// Cursor left (records `left`, steers left).
+    case arrowLeft
+    /// Cursor right (records `right`, steers right).
+    case arrowRight
+    /// A letter key, lower case (`w`, `a`, `s`, `d`, `i`, `t`, `p`, `r`, `h`, `c`, …).
+    case letter(Character)
+    /// Space (records idle on the training screen, pauses in play).
+    case space
+    /// Backspace or Delete (deletes the selected label's newest sample).
+    case backspace
+    /// Return or keypad Enter (play; a new game after game over).
+    case enter
+    /// Escape (closes help, leaves play, quits from training).
+    case escape
+    /// Tab (next training knob; leaves play).
+    case tab
+    /// F1 (help).
+    case f1
+    /// `+` / `=` / keypad plus.
+    case plus
+    /// `-` / keypad minus.
+    case minus
+}
+
+/// Which screen the window shows.
+public enum AppScreen: Equatable, Sendable {
+    /// Record samples, train, watch the live recognition.
+    case training
+    /// The maze.
+    case play
+}
+
+/// Something the app asks the outside world (pipeline, trainer, window) to do.
+public enum AppCommand: Equatable, Sendable {
+    /// Start keeping live frames as samples of `label` (until `stopRecording`).
+    case startRecording(label: String)
+    /// Stop recording.
+    case stopRecording
+    /// Delete the most recent sample of `label`.
+    case deleteLastSample(label: String)
+    /// Train a new head with these options in the background; it replaces the current head when done.
+    case train(TrainingOptions)
+    /// Cancel a running training.
+    case cancelTraining
+    /// Close the window.
+    case quit
+}
+
+/// The training knobs the screen can change, in the order Tab visits them.
+public enum HyperparameterField: Int, CaseIterable, Sendable {
+    case learningRate, epochs, hiddenUnits, batchFraction
+
+    /// The label on the training screen.
+    public var title: String {
+        switch self {
+        case .learningRate: "LEARNING RATE"
+        case .epochs: "EPOCHS"
+        case .hiddenUnits: "HIDDEN UNITS"
+        case .batchFraction: "BATCH FRACTION"
+        }
+    }
+
+    /// The values `+`/`-` step through (a ladder keeps every value sensible and reachable).
+    public var ladder: [Double] {
+        switch self {
+        case .learningRate: [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1]
+        case .epochs: [5, 10, 20, 30, 50, 100, 200]
+        case .hiddenUnits: [10, 25, 50, 100, 200, 400]
+        case .batchFraction: [0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1.0]
+        }
+    }
+
+    /// This field's value in `options`.
+    public func value(in options: TrainingOptions) -> Double {
+        switch self {
+        case .learningRate: options.learningRate
+        case .epochs: Double(options.epochs)
+        case .hiddenUnits: Double(options.hiddenUnits)
+        case .batchFraction: options.batchSizeFraction
+        }
+    }
+
+    /// The value as the screen shows it.
+    public func text(in options: TrainingOptions) -> String {
+        switch self {
+        case .learningRate: ScreenText.learningRate(options.learningRate)
+        case .epochs: "\(options.epochs)"
+        case .hiddenUnits: "\(options.hiddenUnits)"
+        case .batchFraction: ScreenText.fixed(options.batchSizeFraction, decimals: 2)
+        }
+    }
+
+    /// `options` with this field moved `steps` rungs along the ladder (from the nearest rung, clamped).
+    public func stepped(_ options: TrainingOptions, by steps: Int) -> TrainingOptions {
+        let current = value(in: options)
+        let nearest = ladder.indices.min { abs(ladder[$0] - current) < abs(ladder[$1] - current) } ?? 0
+        let value = ladder[min(max(nearest + steps, 0), ladder.count - 1)]
+        var result = options
+        switch self {
+        case .learningRate: result.learningRate = value
+        case .epochs: result.epochs = Int(value)
+        case .hiddenUnits: result.hiddenUnits = Int(value)
+        case .batchFraction: result.batchSizeFraction = value
+        }
+        return result
+    }
+}
+
+/// The window's state machine (a value; copy it to snapshot).
+public struct App: Sendable {
+    /// The labels whose tiles the training screen shows, in order.
+    public let labels: LabelSet
+    /// The screen on display.
+    public private(set) var screen: AppScreen
+    /// Whether the key help overlay is up (the game does not advance meanwhile).
+    public private(set) var isHelpVisible = false
+    /// The game.
+    public internal(set) var game: GameState
+    /// The label whose tile has focus on the training screen (Backspace deletes from it).
+    public private(set) var selectedLabel: String
+    /// The label being recorded (a record key is held), if any.
+    public private(set) var recordingLabel: String?
+    /// The knobs of the next training run.
+    public private(set) var trainingOptions: TrainingOptions
+    /// The knob `+`/`-` change.
+    public private(set) var selectedField: HyperparameterField = .learningRate
+    /// How the last game input's direction was chosen (for the play screen's corner).
+    public private(set) var lastSteering: Steering = .none
+    /// Whether quit was asked for.
+    public private(set) var isQuitRequested = false
+
+    /// Where a tick's direction came from.
+    public enum Steering: Equatable, Sendable {
+        /// Nothing has steered yet.
+        case none
+        /// A held or tapped key.
+        case keyboard
+        /// A gesture key-down from the decision filter.
+        case gesture
+    }
+
+    private var recordKey: AppKey?
+    /// Held direction keys, oldest first (the last one steers).
+    private var heldDirectionKeys: [(key: AppKey, direction: Direction)] = []
+    private var tappedDirection: Direction?
+    private var gestureDirection: Direction?
+    private var gesturePulse: Direction?
+    private var pendingPause = false
+    private var pendingStart = false
+    private var seed: UInt64
+
+    /// A new app on `screen` with a fresh game seeded by `seed`.
+    public init(
+        labels: LabelSet = .standard, screen: AppScreen = .training, seed: UInt64 = 1, highScore: Int = 0,
+        trainingOptions: TrainingOptions = TrainingOptions(seed: 1)
+    ) {
+        self.labels = labels
+        self.screen = screen
+        self.seed = seed
+        game = GameState(maze: .classic, seed: seed, highScore: highScore)
+        selectedLabel = labels.names.first ?? LabelSet.idle
+        self.trainingOptions = trainingOptions
+    }
+
+    // MARK: Keys
+
+    /// The label a key records on the training screen (arrows/WASD: directions; I or Space: idle).
+    public func recordLabel(for key: AppKey) -> String? {
+        let name: String? =
+            switch key {
+            case .arrowUp, .letter("w"): "up"
+            case .arrowDown, .letter("s"): "down"
+            case .arrowLeft, .letter("a"): "left"
+            case .arrowRight, .letter("d"): "right"
+            case .letter("i"), .space: LabelSet.idle
+            default: nil
+            }
+        return name.flatMap { labels.names.contains($0) ? $0 : nil }
+    }
+
+    /// The direction a key steers in play.
+    public static func direction(for key: AppKey) -> Direction? {
+        switch key {
+        case .arrowUp, .letter("w"): .up
+        case .arrowDown, .letter("s"): .down
+        case .arrowLeft, .letter("a"): .left
+        case .arrowRight, .letter("d"): .right
+        default: nil
+        }
+    }
+
+    /// Handles a key press (`isRepeat`: the keyboard's auto-repeat while held); returns what to do outside.
+    public mutating func keyDown(_ key: AppKey, isRepeat: Bool = false, shift: Bool = false) -> [AppCommand] {
+        if isHelpVisible {
+            // Any of these closes the help; everything else is swallowed so nothing happens unseen.
+            if !isRepeat && [.escape, .f1, .letter("h"), .enter].contains(key) { isHelpVisible = false }
+            return []
+        }
+        if key == .f1 || key == .letter("h") {
+            guard !isRepeat else { return [] }
+            let commands = stopRecordingCommands()
+            isHelpVisible = true
+            heldDirectionKeys.removeAll()
+            return commands
+        }
+        switch screen {
+        case .training: return trainingKeyDown(key, isRepeat: isRepeat, shift: shift)
+        case .play: return playKeyDown(key, isRepeat: isRepeat)
+        }
+    }
+
+    /// Asks to quit (the window was closed): recording stops.
+    public mutating func quit() -> [AppCommand] {
+        let commands = stopRecordingCommands()
+        isQuitRequested = true
+        return commands + [.quit]
+    }
+
+    /// Releases every held key (the window lost focus): steering keys let go, recording stops.
+    public mutating func releaseAllKeys() -> [AppCommand] {
+        heldDirectionKeys.removeAll()
+        return stopRecordingCommands()
+    }
+
+    /// Handles a key release.
+    public mutating func keyUp(_ key: AppKey) -> [AppCommand] {
+        heldDirectionKeys.removeAll { $0.key == key }
+        if key == recordKey { return stopRecordingCommands() }
+        return []
+    }
+
+    private mutating func trainingKeyDown(_ key: AppKey, isRepeat: Bool, shift: Bool) -> [AppCommand] {
+        if let label = recordLabel(for: key) {
+            guard !isRepeat, recordingLabel == nil else { return [] }
+            recordingLabel = label
+            recordKey = key
+            selectedLabel = label
+            return [.startRecording(label: label)]
+        }
+        guard !isRepeat || [.plus, .minus, .backspace].contains(key) else { return [] }
+        switch key {
+        case .backspace:
+            return [.deleteLastSample(label: selectedLabel)]
+        case .letter("t"):
+            return [.train(trainingOptions)]
+        case .letter("c"):
+            return [.cancelTraining]
+        case .tab:
+            let fields = HyperparameterField.allCases
+            selectedField = fields[(selectedField.rawValue + (shift ? fields.count - 1 : 1)) % fields.count]
+            return []
+        case .plus:
+            trainingOptions = selectedField.stepped(trainingOptions, by: 1)
+            return []
+        case .minus:
+            trainingOptions = selectedField.stepped(trainingOptions, by: -1)
+            return []
+        case .enter, .letter("p"):
+            let commands = stopRecordingCommands()
+            enterPlay()
+            return commands
+        case .escape:
+            let commands = stopRecordingCommands()
+            isQuitRequested = true
+            return commands + [.quit]
+        default:
+            return []
+        }
+    }
+
+    private mutating func playKeyDown(_ key: AppKey, isRepeat: Bool) -> [AppCommand] {
+        if let direction = Self.direction(for: key) {
+            if !isRepeat {
+                heldDirectionKeys.removeAll { $0.key == key }
+                heldDirectionKeys.append((key, direction))
+                tappedDirection = direction
+            }
+            return []
+        }
+        guard !isRepeat else { return [] }
+        switch key {
+        case .space, .letter("p"):
+            if game.phase == .gameOver {
+                pendingStart = true
+            } else {
+                pendingPause = true
+            }
+        case .enter:
+            pendingStart = true
+        case .letter("r"):
+            restartGame()
+        case .letter("t"):
+            return [.train(trainingOptions)]
+        case .escape, .tab:
+            leavePlay()
+        default:
+            break
+        }
+        return []
+    }
+
+    private mutating func stopRecordingCommands() -> [AppCommand] {
+        guard recordingLabel != nil else { return [] }
+        recordingLabel = nil
+        recordKey = nil
+        return [.stopRecording]
+    }
+
+    private mutating func enterPlay() {
+        screen = .play
+        heldDirectionKeys.removeAll()
+        tappedDirection = nil
+        gesturePulse = nil
+    }
+
+    private mutating func leavePlay() {
+        screen = .training
+        heldDirectionKeys.removeAll()
+        // A running game waits paused behind the training screen; Space resumes it on return.
+        if game.phase == .playing { game.tick(input: GameInput(pausePressed: true)) }
+    }
+
+    /// Starts a new game (keeping the high score); the next game gets the next seed.
+    public mutating func restartGame() {
+        seed &+= 1
+        game = GameState(maze: .classic, seed: seed, highScore: max(game.highScore, game.score))
+        pendingPause = false
+        pendingStart = false
+    }
+
+    // MARK: Gestures
+
+    /// Takes the DecisionFilter's key events: a key-down of a direction label steers (once at the next
+    /// tick, and on while it stays held); its key-up ends the hold.
+    public mutating func gestureEvents(_ events: [KeyEvent]) {
+        for event in events {
+            guard let direction = Self.direction(forLabel: event.label) else { continue }
+            switch event.kind {
+            case .down:
+                gestureDirection = direction
+                gesturePulse = direction
+            case .up:
+                if gestureDirection == direction { gestureDirection = nil }
+            }
+        }
+    }
+
+    /// Forgets any gesture hold (the pipeline stopped, the head changed).
+    public mutating func releaseGesture() {
+        gestureDirection = nil
+        gesturePulse = nil
+    }
+
+    /// The direction a label steers (`up`, `down`, `left`, `right`).
+    public static func direction(forLabel label: String) -> Direction? {
+        switch label {
+        case "up": .up
+        case "down": .down
+        case "left": .left
+        case "right": .right
+        default: nil
+        }
+    }
+
+    // MARK: Time
+
+    /// The merged input for the next tick (see the file header); does not consume pulses.
+    public var nextInput: GameInput {
+        let (direction, _) = mergedDirection()
+        return GameInput(direction: direction, pausePressed: pendingPause, startPressed: pendingStart)
+    }
+
+    private func mergedDirection() -> (Direction?, Steering) {
+        if let held = heldDirectionKeys.last { return (held.direction, .keyboard) }
+        if let tappedDirection { return (tappedDirection, .keyboard) }
+        if let gesturePulse { return (gesturePulse, .gesture) }
+        if let gestureDirection { return (gestureDirection, .gesture) }
+        return (nil, .none)
+    }
+
+    /// One 60 Hz step: on the play screen without help, the game advances with the merged input.
+    public mutating func tick() {
+        guard screen == .play, !isHelpVisible else { return }
+        let (direction, steering) = mergedDirection()
+        if steering != .none { lastSteering = steering }
+        game.tick(input: GameInput(direction: direction, pausePressed: pendingPause, startPressed: pendingStart))
+        tappedDirection = nil
+        gesturePulse = nil
+        pendingPause = false
+        pendingStart = false
+    }
+}

@@ -1,0 +1,90 @@
+// GameSessionBuilder: turns the `play` command's choices into a GameSession — opens the workspace
+// (samples, heads, the embedding model), the live recognizer with the stored head, the pipeline on
+// the chosen source, the trainer. Whatever cannot be opened is left out with a reason the screen
+// shows (and the CLI prints): no model → keyboard play and tiles only; no camera → keyboard play.
+// The builder the CLI and the tests both call (hummingbird's `App+build` habit).
+import Capture
+import Foundation
+import Gestures
+import NeuralNet
+
+/// The choices of `gesturepad play`.
+public struct PlayConfiguration: Sendable {
+    /// Model, labels, mirroring and data directory.
+    public var workspace: WorkspaceConfiguration
+    /// Camera device or recording to read (nil: no camera).
+    public var source: String?
+    /// How file sources are paced (`.realTime` for play, `.asFastAsPossible` for screenshots).
+    public var pacing: FramePacing
+    /// The screen to start on.
+    public var screen: AppScreen
+    /// The first game's seed.
+    public var seed: UInt64
+
+    /// A configuration; by default the camera /dev/video0, real-time pacing, the training screen.
+    public init(
+        workspace: WorkspaceConfiguration = WorkspaceConfiguration(), source: String? = "/dev/video0",
+        pacing: FramePacing = .realTime, screen: AppScreen = .training, seed: UInt64 = 1
+    ) {
+        self.workspace = workspace
+        self.source = source
+        self.pacing = pacing
+        self.screen = screen
+        self.seed = seed
+    }
+}
+
+/// Builds sessions.
+public enum GameSessionBuilder {
+    /// A session for `configuration`, plus warnings about what could not be opened (for the CLI to print).
+    public static func build(_ configuration: PlayConfiguration, models: ModelStore? = nil) -> (session: GameSession, warnings: [String]) {
+        var warnings: [String] = []
+        var parts = GameSessionParts()
+        let labels = configuration.workspace.labels
+        do {
+            let workspace = try GestureWorkspace(configuration.workspace, models: models)
+            parts.store = workspace.samples
+            parts.trainer = workspace.trainer
+            let recognizer: Recognizer
+            do {
+                recognizer = try workspace.makeRecognizer()
+            } catch {
+                // A stored head that does not fit (another model) must not stop play: start without one.
+                warnings.append("the stored head is not used: \(error.description)")
+                recognizer = Recognizer(extractor: try workspace.trainer.extractor.duplicate(), mirror: configuration.workspace.mirror)
+            }
+            parts.recognizer = recognizer
+            if let source = configuration.source {
+                let pacing = configuration.pacing
+                parts.pipeline = GesturePipeline(
+                    recognizer: recognizer,
+                    storage: .init(
+                        store: workspace.samples, cacheKey: workspace.trainer.cacheKey,
+                        normalization: workspace.identity.normalization),
+                    sourceName: source
+                ) { () throws(CaptureError) -> any FrameSource in
+                    try FrameSources.open(source, pacing: pacing, loops: true)
+                }
+            }
+        } catch {
+            let reason = "\(error.description)"
+            parts.gesturesUnavailableReason = Self.shortModelReason(error, model: configuration.workspace.modelName)
+            warnings.append("gestures are off: \(reason)")
+            // The samples still show on the tiles.
+            let path = (configuration.workspace.dataDirectory as NSString).appendingPathComponent("samples.sqlite")
+            parts.store = try? SampleStore(path: path)
+        }
+        let app = App(labels: labels, screen: configuration.screen, seed: configuration.seed)
+        return (GameSession(app: app, parts: parts), warnings)
+    }
+
+    /// A screen-sized reason for a workspace that did not open.
+    static func shortModelReason(_ error: GesturesError, model: String) -> String {
+        switch error {
+        case .model:
+            "the model \(model) is not installed or unreadable. Run `make models`, then `gesturepad model list`."
+        default:
+            error.description
+        }
+    }
+}

@@ -1,0 +1,144 @@
+// GameWindowRunner: the frame loop around a GameSession — SDL events in, fixed 60 Hz game ticks
+// (an accumulator decoupled from the display rate, at most 4 ticks caught up per frame), one canvas
+// out per frame, a frame limiter when the display does not sync. Screenshot mode renders N frames on
+// SDL's offscreen driver with one pipeline frame and one tick per frame (deterministic, as fast as
+// possible) and writes the last canvas as a PNG; without any usable SDL it still renders the canvas.
+import Capture
+import Foundation
+import Gestures
+import Raster
+
+/// How to show the window.
+public struct WindowOptions: Sendable, Equatable {
+    /// Initial window width in screen pixels (a multiple of 640 keeps pixels whole from the start).
+    public var width: Int
+    /// Initial window height in screen pixels.
+    public var height: Int
+    /// Full screen at the desktop's resolution.
+    public var fullscreen: Bool
+    /// Render `screenshotFrames` frames offscreen and write the last one here (PNG), instead of a live window.
+    public var screenshotPath: String?
+    /// Frames to render before the screenshot.
+    public var screenshotFrames: Int
+
+    /// Window options; 1280×720 (2× the logical size) by default.
+    public init(width: Int = 1280, height: Int = 720, fullscreen: Bool = false, screenshotPath: String? = nil, screenshotFrames: Int = 60) {
+        self.width = width
+        self.height = height
+        self.fullscreen = fullscreen
+        self.screenshotPath = screenshotPath
+        self.screenshotFrames = screenshotFrames
+    }
+
+    /// Parses `WIDTHxHEIGHT` (at least 320×180).
+    public static func parseSize(_ text: String) throws(GameWindowError) -> (width: Int, height: Int) {
+        let parts = text.lowercased().split(separator: "x").map { Int($0) }
+        guard parts.count == 2, let width = parts[0], let height = parts[1], width >= 320, height >= 180 else {
+            throw .invalidWindowSize(text)
+        }
+        return (width, height)
+    }
+}
+
+/// What a run did.
+public struct RunReport: Sendable, Equatable {
+    /// Frames drawn.
+    public var frames: Int
+    /// SDL's video driver, or nil when no window could be opened (screenshot without SDL).
+    public var videoDriver: String?
+    /// SDL's renderer.
+    public var renderer: String?
+    /// Why SDL was not used, when a screenshot was rendered without it.
+    public var windowlessReason: String?
+}
+
+/// Runs sessions in a window.
+public enum GameWindowRunner {
+    /// Ticks per second of the game (and the frame rate aimed at).
+    static let ticksPerSecond: UInt64 = 60
+    static let tickNanoseconds: UInt64 = 1_000_000_000 / ticksPerSecond
+
+    /// Shows `session` until the user quits (or, with a screenshot path, renders the frames and writes the PNG).
+    public static func run(_ session: GameSession, options: WindowOptions) throws(GameWindowError) -> RunReport {
+        if let path = options.screenshotPath {
+            return try screenshot(session, path: path, frames: max(1, options.screenshotFrames), options: options)
+        }
+        let window = try SDLWindow(
+            title: "gesturepad", width: options.width, height: options.height, fullscreen: options.fullscreen)
+        session.startPipeline()
+        defer { session.shutdown() }
+        var frames = 0
+        var previous = Monotonic.nanoseconds()
+        var accumulated: UInt64 = 0
+        var deadline = previous
+        while !session.isQuitRequested {
+            for event in window.pollEvents() { deliver(event, to: session) }
+            let now = Monotonic.nanoseconds()
+            accumulated += now - previous
+            previous = now
+            var ticks = Int(accumulated / tickNanoseconds)
+            accumulated -= UInt64(ticks) * tickNanoseconds
+            if ticks > 4 {
+                // After a stall (window dragged, machine busy) skip ahead rather than fast-forward.
+                ticks = 4
+                accumulated = 0
+            }
+            session.advance(ticks: ticks)
+            window.present(session.render())
+            frames += 1
+            // Frame limiter for displays without vsync (and Xvfb): sleep until the next 60 Hz slot.
+            deadline += tickNanoseconds
+            let after = Monotonic.nanoseconds()
+            if deadline > after {
+                usleep(UInt32((deadline - after) / 1000))
+            } else if after - deadline > 4 * tickNanoseconds {
+                deadline = after
+            }
+        }
+        return RunReport(frames: frames, videoDriver: window.driverName, renderer: window.rendererName)
+    }
+
+    /// Whether SDL can open a window on its offscreen driver here (nil) or why not (for tests and diagnostics).
+    public static func probeOffscreenDriver() -> String? { SDLWindow.probeOffscreenDriver() }
+
+    /// Passes a window event on to the session.
+    static func deliver(_ event: WindowEvent, to session: GameSession) {
+        switch event {
+        case .keyDown(let key, let isRepeat, let shift): session.keyDown(key, isRepeat: isRepeat, shift: shift)
+        case .keyUp(let key): session.keyUp(key)
+        case .focusLost: session.releaseAllKeys()
+        case .quit: session.quit()
+        }
+    }
+
+    private static func screenshot(_ session: GameSession, path: String, frames: Int, options: WindowOptions) throws(GameWindowError)
+        -> RunReport
+    {
+        // Headless by default: SDL's offscreen driver needs no display.
+        if ProcessInfo.processInfo.environment["SDL_VIDEODRIVER"] == nil { setenv("SDL_VIDEODRIVER", "offscreen", 1) }
+        var window: SDLWindow?
+        var windowlessReason: String?
+        do {
+            window = try SDLWindow(title: "gesturepad", width: options.width, height: options.height, fullscreen: false)
+        } catch {
+            windowlessReason = error.description
+        }
+        var canvas = Canvas(width: LogicalScreen.width, height: LogicalScreen.height)
+        for _ in 0..<frames {
+            if let window { for event in window.pollEvents() { deliver(event, to: session) } }
+            session.processPipelineFrame()
+            session.advance(ticks: 1)
+            canvas = session.render()
+            window?.present(canvas)
+        }
+        session.shutdown()
+        let png = RGBImage(width: canvas.width, height: canvas.height, pixels: canvas.pixels).pngData()
+        do {
+            try Data(png).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw .screenshotNotWritten(path: path, reason: error.localizedDescription)
+        }
+        return RunReport(
+            frames: frames, videoDriver: window?.driverName, renderer: window?.rendererName, windowlessReason: windowlessReason)
+    }
+}

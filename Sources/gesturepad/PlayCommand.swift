@@ -1,0 +1,71 @@
+// `gesturepad play`: the game window — the training screen (record, train, watch the confidences)
+// and Pac-Man steered by gestures or the keyboard. Wiring only: options → GameSessionBuilder →
+// GameWindowRunner; what could not be opened is printed here and shown in the window.
+import ArgumentParser
+import Capture
+import Foundation
+import GameWindow
+import Gestures
+
+struct Play: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Open the game window: teach your gestures, then play Pac-Man with them.",
+        discussion: """
+            Keys: hold arrows/WASD to record a direction (I or Space: idle), Backspace deletes the last sample, \
+            T trains, Enter plays; in play arrows/WASD steer, Space pauses, R restarts, Esc goes back. F1 or H \
+            shows every key. Samples and trained heads are saved and reused on the next start.
+            """)
+
+    @OptionGroup var gestures: GestureOptions
+
+    @Option(name: .long, help: "Camera device or stable name, or a .y4m recording / image to use instead of a camera.")
+    var source: String = "/dev/video0"
+
+    @Flag(name: .long, help: "Do not open a camera: keyboard play (the training screen shows the stored samples).")
+    var noCamera = false
+
+    @Option(name: .long, help: "Render --frames frames offscreen and write the last one to this PNG (no window).")
+    var screenshot: String?
+
+    @Option(name: .long, help: "Frames to render for --screenshot.")
+    var frames: Int = 60
+
+    @Option(name: .long, help: "Screen to start on: training or play.")
+    var screen: StartScreen = .training
+
+    @Option(name: .long, help: "Initial window size WIDTHxHEIGHT (multiples of 640x360 keep pixels whole).")
+    var window: String = "1280x720"
+
+    @Flag(name: .long, help: "Full screen at the desktop's resolution.")
+    var fullscreen = false
+
+    @Option(name: .long, help: "Seed of the first game (ghost randomness).")
+    var seed: UInt64 = 1
+
+    enum StartScreen: String, ExpressibleByArgument, CaseIterable {
+        case training, play
+    }
+
+    func validate() throws {
+        guard frames >= 1 else { throw ValidationError("--frames must be at least 1") }
+        do { _ = try WindowOptions.parseSize(window) } catch { throw ValidationError(error.description) }
+    }
+
+    func run() throws {
+        let size = try WindowOptions.parseSize(window)
+        let configuration = PlayConfiguration(
+            workspace: try gestures.configuration(), source: noCamera ? nil : source,
+            pacing: screenshot == nil ? .realTime : .asFastAsPossible, screen: screen == .play ? .play : .training,
+            seed: seed)
+        let (session, warnings) = GameSessionBuilder.build(configuration)
+        for warning in warnings { FileHandle.standardError.write(Data("gesturepad play: \(warning)\n".utf8)) }
+        let options = WindowOptions(
+            width: size.width, height: size.height, fullscreen: fullscreen, screenshotPath: screenshot, screenshotFrames: frames)
+        let report = try GameWindowRunner.run(session, options: options)
+        if let screenshot {
+            let how = report.videoDriver.map { "SDL \($0) driver, \(report.renderer ?? "?") renderer" }
+                ?? "no SDL window: \(report.windowlessReason ?? "unknown reason")"
+            print("wrote \(screenshot) after \(report.frames) frame(s) (\(how))")
+        }
+    }
+}
