@@ -158,6 +158,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Capture"]),
         .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
-        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet"]),
+        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet"],
+                    exclude: ["Screenshots"]),
     ]
 )
