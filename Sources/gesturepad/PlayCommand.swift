@@ -3,6 +3,7 @@
 // GameWindowRunner; what could not be opened is printed here and shown in the window.
 import ArgumentParser
 import Capture
+import Daemon
 import Foundation
 import GameWindow
 import Gestures
@@ -53,6 +54,11 @@ struct Play: ParsableCommand {
 
     func run() throws {
         let size = try WindowOptions.parseSize(window)
+        // A running daemon holds the camera: pause it while the window uses the camera, resume it after.
+        let usesCamera = !noCamera && screenshot == nil && (source.hasPrefix("/dev/") || source.hasPrefix("video"))
+        let lease = usesCamera ? DaemonCameraLease.acquire() : nil
+        if lease != nil { FileHandle.standardError.write(Data("gesturepad play: paused the running daemon (resumed on exit)\n".utf8)) }
+        defer { lease?.release() }
         let configuration = PlayConfiguration(
             workspace: try gestures.configuration(), source: noCamera ? nil : source,
             pacing: screenshot == nil ? .realTime : .asFastAsPossible, screen: screen == .play ? .play : .training,

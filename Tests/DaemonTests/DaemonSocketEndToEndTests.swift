@@ -61,6 +61,14 @@ import Testing
         #expect(status.latency["embed"] != nil && status.fps > 0)
         #expect(status.samples == ["up": 8, "left": 8, "idle": 8])
 
+        // The game window's lease: pauses the daemon (camera released), resumes it on release.
+        let lease = try #require(DaemonCameraLease.acquire(socketPath: socketPath))
+        #expect(try client.send(.status).result(DaemonStatus.self).state == .paused)
+        #expect(DaemonCameraLease.acquire(socketPath: socketPath) == nil, "an already paused daemon is left alone")
+        lease.release()
+        #expect(try client.send(.status).result(DaemonStatus.self).state != .paused)
+        #expect(DaemonCameraLease.acquire(socketPath: configuration.dataDirectory + "/none.sock") == nil)
+
         // Pause releases keys and stops frames; resume continues.
         _ = try client.send(.pause).check()
         #expect(try client.send(.status).result(DaemonStatus.self).state == .paused)
