@@ -29,11 +29,9 @@ public struct WorkspaceConfiguration: Sendable, Equatable {
         self.dataDirectory = dataDirectory
     }
 
-    /// `$XDG_DATA_HOME/gesturepad` (default `~/.local/share/gesturepad`).
+    /// `$XDG_DATA_HOME/gesturepad` (default `~/.local/share/gesturepad`), as for the models.
     public static func defaultDataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
-        return (dataHome as NSString).appendingPathComponent("gesturepad")
+        ModelStore.dataDirectory(environment: environment)
     }
 }
 

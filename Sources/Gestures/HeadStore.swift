@@ -87,9 +87,7 @@ public struct HeadStore: Sendable {
 
     /// `$XDG_DATA_HOME/gesturepad/heads` (default `~/.local/share/gesturepad/heads`).
     public static func userDefault(environment: [String: String] = ProcessInfo.processInfo.environment) -> HeadStore {
-        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
-        return HeadStore(root: (dataHome as NSString).appendingPathComponent("gesturepad/heads"))
+        HeadStore(root: (ModelStore.dataDirectory(environment: environment) as NSString).appendingPathComponent("heads"))
     }
 
     /// Directory of `version`.

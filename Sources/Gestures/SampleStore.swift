@@ -7,6 +7,7 @@
 // edit one); a file with migrations we do not know is refused, never touched. No GRDB type is public.
 import Capture
 import Foundation
+import NeuralNet
 import GRDB
 
 /// The training samples (frames, thumbnails, labels, provenance) and their cached embeddings.
@@ -23,11 +24,7 @@ public final class SampleStore: Sendable {
 
     /// `$XDG_DATA_HOME/gesturepad/samples.sqlite`; `~/.local/share` when XDG_DATA_HOME is unset or relative.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let dataHome =
-            environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
-        return ((dataHome as NSString).appendingPathComponent("gesturepad") as NSString)
-            .appendingPathComponent("samples.sqlite")
+        (ModelStore.dataDirectory(environment: environment) as NSString).appendingPathComponent("samples.sqlite")
     }
 
     /// Opens (creating it and its parent directories when missing) the sample store at `path`, and

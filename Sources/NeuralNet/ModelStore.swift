@@ -14,9 +14,16 @@ public struct ModelStore: Sendable {
 
     /// `$XDG_DATA_HOME/gesturepad/models` (default `~/.local/share/gesturepad/models`).
     public static func userDefault(environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelStore {
-        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 }
+        ModelStore(root: (dataDirectory(environment: environment) as NSString).appendingPathComponent("models"))
+    }
+
+    /// gesturepad's data directory: `$XDG_DATA_HOME/gesturepad`, or `~/.local/share/gesturepad` when the
+    /// variable is unset, empty or relative (the XDG spec says relative values are invalid). Models,
+    /// samples and heads all live under it.
+    public static func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
             ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
-        return ModelStore(root: (dataHome as NSString).appendingPathComponent("gesturepad/models"))
+        return (dataHome as NSString).appendingPathComponent("gesturepad")
     }
 
     /// Directory of the model called `name`.
