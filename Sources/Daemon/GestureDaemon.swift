@@ -471,12 +471,9 @@ public final class GestureDaemon: @unchecked Sendable {
         let decision = active.recorder.consider(features: UnsafeBufferPointer(recognizer.features), atNanoseconds: time)
         recorder = active
         guard decision == .keep else { return }
-        let sample = NewSample(label: active.recorder.label, frame: Array(recognizer.sample), side: recognizer.framer.side,
-                               source: "daemon:" + settings.source, mirror: recognizer.framer.mirror,
-                               normalization: recognizer.extractor.identity.normalization)
         do {
-            let id = try workspace.samples.add(sample)
-            _ = try? workspace.samples.storeEmbeddings(modelID: workspace.trainer.cacheKey, [id: Array(recognizer.features)])
+            let id = try workspace.samples.addRecognized(by: recognizer, label: active.recorder.label,
+                                                         source: "daemon:" + settings.source, cacheKey: workspace.trainer.cacheKey)
             let count = ((try? workspace.samples.counts()) ?? [:])[active.recorder.label] ?? 0
             emit(.sample(label: active.recorder.label, id: id, countForLabel: count))
         } catch {

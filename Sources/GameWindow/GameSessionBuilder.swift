@@ -58,9 +58,7 @@ public enum GameSessionBuilder {
                 let pacing = configuration.pacing
                 parts.pipeline = GesturePipeline(
                     recognizer: recognizer,
-                    storage: .init(
-                        store: workspace.samples, cacheKey: workspace.trainer.cacheKey,
-                        normalization: workspace.identity.normalization),
+                    storage: .init(store: workspace.samples, cacheKey: workspace.trainer.cacheKey),
                     sourceName: source
                 ) { () throws(CaptureError) -> any FrameSource in
                     try FrameSources.open(source, pacing: pacing, loops: true)

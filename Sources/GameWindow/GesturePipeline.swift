@@ -40,14 +40,10 @@ public final class GesturePipeline: @unchecked Sendable {
         public var store: SampleStore
         /// The trainer's embedding-cache key (`GestureTrainer.cacheKey`).
         public var cacheKey: String
-        /// The embedder's input normalisation, recorded with each sample.
-        public var normalization: String
-
         /// Storage in `store` under `cacheKey`.
-        public init(store: SampleStore, cacheKey: String, normalization: String) {
+        public init(store: SampleStore, cacheKey: String) {
             self.store = store
             self.cacheKey = cacheKey
-            self.normalization = normalization
         }
     }
 
@@ -174,7 +170,7 @@ public final class GesturePipeline: @unchecked Sendable {
             width: recognizer.framer.side, height: recognizer.framer.side, pixels: Array(recognizer.sample))
         let events = filterEvents(recognition, atNanoseconds: frameTime)
         let recordingLabel = shared.withLock { $0.recordingLabel }
-        let kept = record(label: recordingLabel, image: image, atNanoseconds: frameTime)
+        let kept = record(label: recordingLabel, atNanoseconds: frameTime)
 
         var reading = GestureReading()
         reading.labels = recognition.labels?.names ?? []
@@ -267,7 +263,7 @@ public final class GesturePipeline: @unchecked Sendable {
     }
 
     /// Feeds the recorder; a kept frame is stored with its embedding.
-    private func record(label: String?, image: RGBImage, atNanoseconds now: UInt64) -> RecordOutcome {
+    private func record(label: String?, atNanoseconds now: UInt64) -> RecordOutcome {
         var outcome = RecordOutcome()
         guard let label else {
             recorder = nil
@@ -280,11 +276,7 @@ public final class GesturePipeline: @unchecked Sendable {
         let decision = recorder!.consider(features: UnsafeBufferPointer(recognizer.features), atNanoseconds: now)
         guard decision == .keep else { return outcome }
         do {
-            let id = try storage.store.add(
-                NewSample(
-                    label: label, frame: image.pixels, side: image.width, source: sourceName, mirror: recognizer.framer.mirror,
-                    normalization: storage.normalization))
-            _ = try storage.store.storeEmbeddings(modelID: storage.cacheKey, [id: Array(recognizer.features)])
+            try storage.store.addRecognized(by: recognizer, label: label, source: sourceName, cacheKey: storage.cacheKey)
             outcome.stored = true
         } catch {
             outcome.failure = error.description

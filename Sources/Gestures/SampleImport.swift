@@ -115,3 +115,16 @@ public struct SampleImporter {
         _ = try store.storeEmbeddings(modelID: cacheKey, Dictionary(uniqueKeysWithValues: zip(ids, embeddings)))
     }
 }
+
+extension SampleStore {
+    /// Stores the recognizer's last sample frame as a sample of `label` (its mirror and normalisation
+    /// recorded) and caches its embedding under `cacheKey` — live recording in the daemon and the window.
+    @discardableResult
+    public func addRecognized(by recognizer: Recognizer, label: String, source: String,
+                              cacheKey: String) throws(GesturesError) -> Int64 {
+        let id = try add(NewSample(label: label, frame: Array(recognizer.sample), side: recognizer.framer.side, source: source,
+                                   mirror: recognizer.framer.mirror, normalization: recognizer.extractor.identity.normalization))
+        try storeEmbeddings(modelID: cacheKey, [id: Array(recognizer.features)])
+        return id
+    }
+}
