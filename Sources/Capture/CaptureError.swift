@@ -84,8 +84,9 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(call) failed on \(device): \(SystemErrorNumber(errorNumber))."
         case .notAVideoCaptureDevice(let device, let card):
             if card.isEmpty { return "\(device) is not a video device. `gesturepad devices` lists the cameras." }
-            return "\(device) (\(card)) does not capture video; it is probably a camera's metadata node. "
-                + "Use the camera's first node (`gesturepad devices` lists them)."
+            // Seen on a real kernel: a v4l2loopback device offers capture only while a program feeds it (exclusive_caps).
+            return "\(device) (\(card)) does not capture video (now): a camera's metadata node, or a virtual camera "
+                + "(v4l2loopback) that nothing feeds yet. Use the camera's first node (`gesturepad devices` lists them)."
         case .streamingUnsupported(let device, let card):
             return "\(device) (\(card)) cannot stream through memory-mapped buffers (V4L2_CAP_STREAMING), which gesturepad needs."
         case .pixelFormatUnavailable(let device, let requested, let offered):

@@ -46,5 +46,5 @@ if [ -z "$script" ]; then
     finish 0
 fi
 # shellcheck disable=SC2086
-"$script" $args </dev/null
+GP_LOOPBACK_OPTIONS="$loopback_options" "$script" $args </dev/null
 finish $?

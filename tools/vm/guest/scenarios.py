@@ -187,6 +187,16 @@ class Daemon:
             return None
         return reply.get("result") if reply.get("ok") else None
 
+    def wait_logged_state(self, state, timeout, after=0):
+        """Waits for the log line `state STATE:` (the daemon logs every state change); returns its line index."""
+        def logged():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited {self.process.returncode}: {self.text().strip()[-400:]}")
+            lines = self.text().splitlines()
+            return next((i + 1 for i in range(after, len(lines)) if f"state {state}:" in lines[i]), None)
+        found = wait_until(logged, timeout, interval=0.05)
+        return found - 1 if found else None
+
     def wait_state(self, states, timeout):
         """Waits until status reports one of `states`; returns the status (or None)."""
         result = {}
@@ -236,6 +246,25 @@ def write_config(path, **values):
     return path
 
 
+def reset_loopback():
+    """Reloads v4l2loopback (nobody may hold it open). Found on the real kernel: v4l2loopback 0.12.7 with
+    exclusive_caps=1 refuses a second producer once the first has gone (ffmpeg: VIDIOC_G_FMT: Invalid argument);
+    a fresh module load gives a fresh device, as a replugged camera would."""
+    options = os.environ.get("GP_LOOPBACK_OPTIONS", "devices=1 exclusive_caps=1 card_label=gesturepad-loopback").split()
+    for attempt in range(50):
+        if subprocess.run(["modprobe", "-r", "v4l2loopback"], capture_output=True).returncode == 0:
+            break
+        time.sleep(0.1)
+    subprocess.run(["modprobe", "v4l2loopback", *options], check=True)
+
+    def present():
+        try:
+            return video_device("gesturepad-loopback")
+        except RuntimeError:
+            return None
+    return wait_until(present, 10) or video_device("gesturepad-loopback")
+
+
 class Feeder:
     """ffmpeg writing a clip into v4l2loopback in real time (-re), optionally looped."""
 
@@ -259,10 +288,25 @@ class Feeder:
         self.log.close()
 
 
+VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes
+V4L2_CAP_VIDEO_CAPTURE = 0x1
+
+
 def capture_capable(device):
-    """Whether a v4l2loopback device currently offers capture (a producer is attached: exclusive_caps)."""
-    output = v4l2_ctl("-d", device, "--info").stdout
-    return "Video Capture" in output.split("Device Caps", 1)[-1]
+    """Whether a v4l2loopback device currently offers capture (with exclusive_caps=1: once a producer has written its
+    first frame). A direct VIDIOC_QUERYCAP: cheap enough to poll every few milliseconds."""
+    try:
+        descriptor = os.open(device, os.O_RDWR | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        capability = fcntl.ioctl(descriptor, VIDIOC_QUERYCAP, bytes(104))
+    except OSError:
+        return False
+    finally:
+        os.close(descriptor)
+    device_caps = struct.unpack_from("<I", capability, 88)[0]
+    return bool(device_caps & V4L2_CAP_VIDEO_CAPTURE)
 
 
 # MARK: Y4M and colour bars
@@ -390,18 +434,20 @@ def percentile(values, p):
 
 
 def scenario_keys(loopback):
+    loopback = reset_loopback()
     config = write_config(f"{ARTEFACTS}/keys.toml", camera__device=loopback)
     events_before = len(WATCHER.snapshot()[0])
     # The daemon first: the loopback has no producer yet, so it waits for the camera (camera-lost, retrying).
     daemon = Daemon("daemon-keys", config)
-    waiting = daemon.wait_state({"camera-lost", "starting", "running"}, 240)
-    check("keys/daemon-up-before-camera", waiting is not None and waiting["state"] == "camera-lost",
-          f"state {waiting and waiting['state']}")
+    lost = daemon.wait_logged_state("camera-lost", 240)
+    check("keys/daemon-up-before-camera", lost is not None, "state camera-lost (no producer yet)" if lost is not None else "")
     feeder = Feeder(RUN["session_clip"], loopback, name="ffmpeg-session")
-    origin = feeder.started
-    running = wait_until(lambda: (s := daemon.status()) and s["state"] == "running" and s, 60, interval=0.2)
-    if running:
-        note(f"daemon running {time.monotonic() - origin:.1f} s after ffmpeg started")
+    # Clip time 0: the loopback turns into a capture device when ffmpeg writes its first frame (-re paces from there).
+    wait_until(lambda: capture_capable(loopback), 120, interval=0.005)
+    origin = time.monotonic()
+    note(f"ffmpeg's first frame {origin - feeder.started:.1f} s after it started")
+    running = daemon.wait_logged_state("running", 60, after=lost or 0)
+    note(f"daemon running {time.monotonic() - origin:.1f} s after the first frame" if running else "daemon not running")
     feeder.process.wait(RUN["session_seconds"] + 120)
     ended = time.monotonic()
     feeder.stop()
@@ -493,6 +539,7 @@ def wait_held(code, timeout, daemon=None):
 
 
 def scenario_faults(vivid, loopback):
+    loopback = reset_loopback()
     config = write_config(f"{ARTEFACTS}/faults.toml", camera__device=loopback)
     feeder = Feeder(RUN["up_clip"], loopback, loop=True, name="ffmpeg-hold")
     wait_until(lambda: capture_capable(loopback), 60, interval=0.3)
