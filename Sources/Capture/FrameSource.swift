@@ -63,6 +63,19 @@ public protocol FrameSource: AnyObject {
     /// Returns nil at the end of a finite source; throws on faults (see `CaptureError`).
     func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result) throws(CaptureError) -> Result?
 
+    /// Frames the source produced since it was created: those passed to `withNextFrame` closures plus those it
+    /// skipped because a newer one was ready (a consumer slower than the source) or that were unusable. A consumer
+    /// that counts the frames it processed gets its dropped frames as the difference.
+    var framesCaptured: Int { get }
+
+    /// What frames the source delivers, for logs: size, layout and rate — for a camera what it agreed to next to
+    /// what was asked ("640×480 YUYV at 30 fps (asked 640×480 at 30 fps), 4 buffers").
+    var formatSummary: String { get }
+
+    /// A problem with how frames arrive that the user can fix, for logs (a camera far below the rate it agreed to);
+    /// nil when there is none.
+    var deliveryWarning: String? { get }
+
     /// Releases the device or file. Calling it twice is harmless.
     func close()
 }

@@ -20,6 +20,18 @@ public final class ImageFileSource: FrameSource {
     public let framesPerSecond: Int
     /// Frames passed to a consumer so far.
     public private(set) var framesDelivered = 0
+    /// Real-time ticks that passed while the consumer was busy (frames a camera would have dropped).
+    public private(set) var framesSkipped = 0
+    /// Frames delivered or skipped.
+    public var framesCaptured: Int { framesDelivered + framesSkipped }
+
+    /// "640×480 rgb24 still image at 30 fps".
+    public var formatSummary: String {
+        "\(image.width)×\(image.height) rgb24 still image" + (pacing == .realTime ? " at \(framesPerSecond) fps" : "")
+    }
+
+    /// An image delivers what it holds: nothing to warn about.
+    public var deliveryWarning: String? { nil }
 
     private let clock: any FrameClock
     private var pacer: FramePacer
@@ -73,7 +85,8 @@ public final class ImageFileSource: FrameSource {
             case .timedOut:
                 throw .pacedFrameNotDue(source: path, milliseconds: timeoutMilliseconds,
                                         framesPerSecond: Double(framesPerSecond))
-            case .due(let tick, _, let dueNanoseconds):
+            case .due(let tick, let skipped, let dueNanoseconds):
+                framesSkipped += Int(clamping: skipped)
                 sequence = tick
                 timestamp = dueNanoseconds
             }

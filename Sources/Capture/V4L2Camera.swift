@@ -84,7 +84,8 @@ public struct V4L2Negotiation: Sendable, Equatable {
             + "(asked \(requestedWidth)×\(requestedHeight) at \(requestedFramesPerSecond) fps), \(bufferCount) buffers"
     }
 
-    static func format(_ rate: Double) -> String {
+    /// A rate as "30" or "7.50".
+    public static func format(_ rate: Double) -> String {
         rate == rate.rounded() ? String(Int(rate)) : String(format: "%.2f", rate)
     }
 }
@@ -99,6 +100,9 @@ public struct V4L2CaptureStatistics: Sendable, Equatable {
     public var corruptFramesDropped = 0
     /// Successful `reopen` calls.
     public var reopenCount = 0
+
+    /// Every frame the camera handed over: delivered, skipped for a newer one, or corrupt.
+    public var framesCaptured: Int { framesDelivered + staleFramesDropped + corruptFramesDropped }
 }
 
 /// The current exposure settings as the camera reports them (nil where it has no such control).
@@ -160,6 +164,15 @@ public final class V4L2Camera: FrameSource {
     public var sourceDescription: String {
         capability.card.isEmpty ? devicePath : "\(devicePath) (\(capability.card))"
     }
+
+    /// Every frame dequeued since the camera was created (`statistics.framesCaptured`).
+    public var framesCaptured: Int { statistics.framesCaptured }
+
+    /// What S_FMT and S_PARM gave next to what was asked (`negotiation.summary`).
+    public var formatSummary: String { negotiation.summary }
+
+    /// `frameRateWarning` in words (the measured rate far below the negotiated one).
+    public var deliveryWarning: String? { frameRateWarning?.description }
 
     /// Frames per second measured over the last ~2 s of capture timestamps (nil until two frames arrived).
     public var measuredFramesPerSecond: Double? { meter.framesPerSecond }

@@ -51,6 +51,15 @@ extension CaptureError {
         default: return false
         }
     }
+
+    /// Whether this only says no frame came within the wait (a camera's `.frameTimeout`, a paced file's
+    /// `.pacedFrameNotDue`): a slow source, not a fault, for a consumer that waits again.
+    public var isFrameWaitTimeout: Bool {
+        switch self {
+        case .frameTimeout, .pacedFrameNotDue: return true
+        default: return false
+        }
+    }
 }
 
 extension Duration {

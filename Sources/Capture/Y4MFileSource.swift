@@ -26,6 +26,17 @@ public final class Y4MFileSource: FrameSource {
     public private(set) var framesDelivered = 0
     /// Frames skipped because the consumer fell behind real time.
     public private(set) var framesDropped = 0
+    /// Frames delivered or skipped.
+    public var framesCaptured: Int { framesDelivered + framesDropped }
+
+    /// "64×48 yuv420 at 30 fps, real time, looping".
+    public var formatSummary: String {
+        "\(header.width)×\(header.height) \(header.pixelFormat.rawValue) at \(V4L2Negotiation.format(header.frameRate.value)) fps, "
+            + (pacing == .realTime ? "real time" : "as fast as possible") + (loops ? ", looping" : "")
+    }
+
+    /// A file delivers what it holds: nothing to warn about.
+    public var deliveryWarning: String? { nil }
 
     private let clock: any FrameClock
     private var descriptor: Int32
@@ -133,8 +144,11 @@ public final class Y4MFileSource: FrameSource {
                 sequence = tick
                 timestamp = dueNanoseconds
                 skip = Int(clamping: skipped)
-                // A looping file repeats every `framesPerPass` frames: skip whole passes arithmetically.
-                if loops, let framesPerPass, framesPerPass > 0 { skip %= framesPerPass }
+                // A looping file repeats every `framesPerPass` frames: skip whole passes arithmetically (they count as dropped).
+                if loops, let framesPerPass, framesPerPass > 0 {
+                    framesDropped += skip - skip % framesPerPass
+                    skip %= framesPerPass
+                }
             }
         }
         for _ in 0..<skip {

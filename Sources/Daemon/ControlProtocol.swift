@@ -344,18 +344,39 @@ public struct StageLatency: Codable, Sendable, Equatable {
 
 /// Running totals since the daemon started.
 public struct DaemonCounters: Codable, Sendable, Equatable {
-    /// Frames delivered by the camera.
+    /// Frames delivered by the camera (every frame, including those skipped while recognition was busy).
     public var framesCaptured: Int
-    /// Frames skipped because recognition was busy.
+    /// Frames run through recognition.
+    public var framesProcessed: Int
+    /// Frames captured but never processed (the newest frame wins while recognition is busy):
+    /// `framesCaptured − framesProcessed`.
     public var framesDropped: Int
     /// Predictions made by the head.
     public var predictions: Int
     /// Key presses sent (key-down events).
     public var keyPresses: Int
     /// Creates a counter set.
-    public init(framesCaptured: Int = 0, framesDropped: Int = 0, predictions: Int = 0, keyPresses: Int = 0) {
-        (self.framesCaptured, self.framesDropped, self.predictions, self.keyPresses) =
-            (framesCaptured, framesDropped, predictions, keyPresses)
+    public init(
+        framesCaptured: Int = 0, framesProcessed: Int = 0, framesDropped: Int = 0, predictions: Int = 0,
+        keyPresses: Int = 0
+    ) {
+        (self.framesCaptured, self.framesProcessed, self.framesDropped, self.predictions, self.keyPresses) =
+            (framesCaptured, framesProcessed, framesDropped, predictions, keyPresses)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case framesCaptured, framesProcessed, framesDropped, predictions, keyPresses
+    }
+
+    /// Decodes counters; `framesProcessed` may be missing (a daemon from before it was reported): captured − dropped.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        framesCaptured = try container.decode(Int.self, forKey: .framesCaptured)
+        framesDropped = try container.decode(Int.self, forKey: .framesDropped)
+        framesProcessed =
+            try container.decodeIfPresent(Int.self, forKey: .framesProcessed) ?? max(0, framesCaptured - framesDropped)
+        predictions = try container.decode(Int.self, forKey: .predictions)
+        keyPresses = try container.decode(Int.self, forKey: .keyPresses)
     }
 }
 

@@ -36,8 +36,10 @@ public final class DaemonControlHandler: ControlHandler {
         return DaemonStatus(state: snapshot.state, dryRun: snapshot.dryRun, source: snapshot.source, model: snapshot.model,
                             headVersion: snapshot.headVersion, labels: snapshot.labels, fps: snapshot.statistics.framesPerSecond,
                             latency: latency, samples: counts,
-                            counters: DaemonCounters(framesCaptured: snapshot.statistics.framesProcessed,
-                                                     predictions: snapshot.statistics.framesProcessed,
+                            counters: DaemonCounters(framesCaptured: snapshot.statistics.framesCaptured,
+                                                     framesProcessed: snapshot.statistics.framesProcessed,
+                                                     framesDropped: snapshot.statistics.framesDropped,
+                                                     predictions: snapshot.statistics.predictions,
                                                      keyPresses: snapshot.keyPresses),
                             uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description))
     }

@@ -8,11 +8,17 @@
 // - A camera that vanishes is reopened with backoff capped at `maximumReopenDelay` (≤ 1 s by
 //   default) so the daemon resumes within 2 s of the device returning; `pause` closes the camera
 //   (so video calls can use it) and `resume` reopens it.
+// - The state machine never leaves `stopping` except for `stopped`, and never leaves `stopped`.
+// - Frames are counted where they happen: captured by the source (newest-frame-wins skips included),
+//   processed by the pipeline; dropped is the difference.
 // Time comes from an injected monotonic clock; events go to an injected sink (the control socket's
-// broadcaster, logs, tests).
+// broadcaster, logs, tests). The log (swift-log) gets what the user must know about the camera and the
+// rate — the negotiated format, size and rate at each open, a low camera rate, a processing rate too low
+// for `stale_ms` — once each, never a line per frame.
 import Capture
 import Foundation
 import Gestures
+import Logging
 import NeuralNet
 import Synchronization
 
@@ -70,13 +76,21 @@ public enum DaemonEvent: Sendable {
     case training(phase: String, epoch: Int?, epochs: Int?, loss: Float?, accuracy: Float?, headVersion: Int?, message: String?)
 }
 
-/// Rolling per-stage latencies and frame rate over the last frames.
+/// Rolling per-stage latencies and frame rate over the last frames, and the frame counters since start.
 public struct PipelineStatistics: Sendable, Codable, Equatable {
     /// Stage → (p50, p95) in milliseconds: preprocess, normalize, embed, head, filter, total, frame_to_key.
     public var latencyMilliseconds: [String: [Double]]
-    /// Frames per second over the window.
+    /// Frames processed per second over the window.
     public var framesPerSecond: Double
+    /// Frames the sources captured (every frame the camera delivered, including those skipped because recognition
+    /// was busy and a newer one was ready).
+    public var framesCaptured: Int
+    /// Frames run through recognition.
     public var framesProcessed: Int
+    /// Frames that produced class probabilities (a head is loaded).
+    public var predictions: Int
+    /// Captured but never processed: `framesCaptured − framesProcessed`.
+    public var framesDropped: Int { max(0, framesCaptured - framesProcessed) }
 }
 
 /// A snapshot for `status`.
@@ -107,6 +121,7 @@ public final class GestureDaemon: @unchecked Sendable {
     private let openSource: @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource
     private let now: @Sendable () -> UInt64
     private let emit: @Sendable (DaemonEvent) -> Void
+    private let logger: Logger
     private let startNanoseconds: UInt64
 
     // Guarded by `lock`: everything below, touched by the pipeline thread and commands.
@@ -120,6 +135,11 @@ public final class GestureDaemon: @unchecked Sendable {
     private var recorder: (recorder: SampleRecorder, until: UInt64, completion: @Sendable (Int) -> Void)?
     private var keyPresses = 0
     private var statistics = RollingStatistics(window: 300)
+    private var framesCaptured = 0
+    private var framesProcessed = 0
+    private var predictions = 0
+    /// The processing rate forced the filter's stale limit above `stale_ms` and the log said so (again after a reload).
+    private var staleLimitWarned = false
     private var thread: Thread?
     private var finished = false
 
@@ -129,10 +149,13 @@ public final class GestureDaemon: @unchecked Sendable {
     ///   - openSource: opens `settings.source` (default: FrameSources with real-time pacing for files).
     ///   - now: monotonic nanoseconds (the filter's clock).
     ///   - emit: receives events; called on the pipeline thread — must not block.
+    ///   - logger: gets camera opens (negotiated format, size, rate), rate warnings and key-output failures; none
+    ///     per frame. Default: discards everything.
     public init(settings: DaemonSettings, workspace: GestureWorkspace, keySink: any KeySink, dryRun: Bool,
                 openSource: @escaping @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = GestureDaemon.defaultOpener,
                 now: @escaping @Sendable () -> UInt64 = Monotonic.nanoseconds,
-                emit: @escaping @Sendable (DaemonEvent) -> Void = { _ in }) throws(DaemonError) {
+                emit: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
+                logger: Logger = Logger(label: "gesturepad", factory: { _ in SwiftLogNoOpLogHandler() })) throws(DaemonError) {
         self.settings = settings
         self.workspace = workspace
         self.keySink = keySink
@@ -140,6 +163,7 @@ public final class GestureDaemon: @unchecked Sendable {
         self.openSource = openSource
         self.now = now
         self.emit = emit
+        self.logger = logger
         startNanoseconds = now()
         do {
             recognizer = try workspace.makeRecognizer()
@@ -279,6 +303,7 @@ public final class GestureDaemon: @unchecked Sendable {
         let reopen = newSettings.source != settings.source || newSettings.camera != settings.camera
         settings = newSettings
         filter = newFilter
+        staleLimitWarned = false
         if reopen { sourceNeedsReopen = true }
         lock.broadcast()
     }
@@ -290,7 +315,9 @@ public final class GestureDaemon: @unchecked Sendable {
         return DaemonSnapshot(state: state, reason: reason, source: settings.source, dryRun: dryRun,
                               model: recognizer.extractor.identity.description, headVersion: recognizer.currentHead?.version,
                               labels: (recognizer.currentHead?.labels ?? settings.workspace.labels).names,
-                              heldKeys: keySink.heldKeys, filterState: filter.state, statistics: statistics.summary(now: now()),
+                              heldKeys: keySink.heldKeys, filterState: filter.state,
+                              statistics: statistics.summary(now: now(), framesCaptured: framesCaptured,
+                                                             framesProcessed: framesProcessed, predictions: predictions),
                               recordingLabel: recorder?.recorder.label, training: workspace.trainer.isRunning,
                               uptimeSeconds: Double(now() - startNanoseconds) / 1e9, keyPresses: keyPresses)
     }
@@ -314,6 +341,9 @@ public final class GestureDaemon: @unchecked Sendable {
     private func runPipeline() {
         var source: (any FrameSource)?
         var failures = 0
+        /// `framesCaptured` of the open source when last counted, and whether its low rate was logged.
+        var capturedBySource = 0
+        var frameRateWarned = false
         defer {
             source?.close()
             lock.lock()
@@ -344,11 +374,15 @@ public final class GestureDaemon: @unchecked Sendable {
 
             if source == nil {
                 do throws(CaptureError) {
-                    source = try openSource(current)
+                    let opened = try openSource(current)
+                    source = opened
                     failures = 0
+                    capturedBySource = opened.framesCaptured
+                    frameRateWarned = false
+                    logOpened(opened)
                     lock.lock()
                     sourceOpen = true
-                    setState(.running, "recognising \(source!.sourceDescription)")
+                    setState(.running, "recognising \(opened.sourceDescription)")
                     lock.unlock()
                 } catch {
                     failures += 1
@@ -365,10 +399,19 @@ public final class GestureDaemon: @unchecked Sendable {
 
             var processed = false
             var frameError: CaptureError?
+            // Wait at most `stale_ms` for a frame, so the filter's stale-input timer is checked that often.
+            let waitMilliseconds = current.filter.staleInputTimeoutMilliseconds
+            let active = source!
             do {
-                let delivered: Void? = try source!.withNextFrame(timeoutMilliseconds: 500) { frame in
+                defer { countCaptured(active, &capturedBySource) }
+                let delivered: Void? = try active.withNextFrame(timeoutMilliseconds: waitMilliseconds) { frame in
                     do throws(CaptureError) { try process(frame) } catch { frameError = error }
                     processed = true
+                }
+                if processed, !frameRateWarned, let warning = active.deliveryWarning {
+                    // Once per open: a camera far below its negotiated rate (the auto-exposure trap).
+                    frameRateWarned = true
+                    logger.warning("\(active.sourceDescription): \(warning)")
                 }
                 if delivered == nil {
                     // A finite recording ended (not looping): keys up, stay alive for the socket.
@@ -387,13 +430,15 @@ public final class GestureDaemon: @unchecked Sendable {
             }
             if let frameError {
                 lock.lock()
-                releaseKeys(reason: "camera fault")
-                if case .frameTimeout = frameError {
+                if frameError.isFrameWaitTimeout {
+                    // No frame yet: not a fault. The filter's timer releases a held key once input is stale (its
+                    // limit follows the measured frame interval, so a camera or machine at 1 fps keeps working).
                     tickFilter()
-                    setState(.running, "no frames for 500 ms")
+                    setState(.running, "no frames for \(waitMilliseconds) ms")
                     lock.unlock()
                     continue
                 }
+                releaseKeys(reason: "camera fault")
                 setState(.cameraLost, frameError.description)
                 lock.unlock()
                 closeSource(&source)
@@ -407,6 +452,24 @@ public final class GestureDaemon: @unchecked Sendable {
         }
     }
 
+    /// Logs what an opened source delivers: for a camera the negotiated format, size and rate next to what was asked
+    /// (the camera may give less), for a file its layout and rate.
+    private func logOpened(_ source: any FrameSource) {
+        let description = source.sourceDescription, summary = source.formatSummary
+        logger.info("opened \(description): \(summary)", metadata: ["source": "\(description)", "format": "\(summary)"])
+    }
+
+    /// Adds the frames `source` captured since the last count (pipeline thread).
+    private func countCaptured(_ source: any FrameSource, _ counted: inout Int) {
+        let total = source.framesCaptured
+        let added = total >= counted ? total - counted : total
+        counted = total
+        guard added > 0 else { return }
+        lock.lock()
+        framesCaptured += added
+        lock.unlock()
+    }
+
     /// One frame through recognizer, filter, keys and recording.
     private func process(_ frame: FrameView) throws(CaptureError) {
         let frameStart = now()
@@ -414,16 +477,19 @@ public final class GestureDaemon: @unchecked Sendable {
         let filterStart = now()
         lock.lock()
         defer { lock.unlock() }
+        framesProcessed += 1
         // A frame that was in flight when pause/stop came in changes nothing (no key may go down after a stop path).
         if paused || stopRequested || sourceNeedsReopen { return }
         if state != .running { setState(.running, "recognising") }
         var events: [KeyEvent] = []
         if !recognition.probabilities.isEmpty {
+            predictions += 1
             if filter.labels != recognition.labels, let labels = recognition.labels {
                 releaseKeys(reason: "labels changed")
                 filter = (try? DecisionFilter(labels: labels, settings: settings.filter)) ?? filter
             }
             events = (try? filter.update(probabilities: recognition.probabilities, atNanoseconds: filterStart)) ?? []
+            warnIfTooSlowForStaleSetting()
         }
         let filterEnd = now()
         for event in events { apply(event, frameNanoseconds: frameStart, capturedNanoseconds: frame.timestampNanoseconds) }
@@ -436,12 +502,34 @@ public final class GestureDaemon: @unchecked Sendable {
         recordIfAsked(at: filterEnd)
     }
 
+    /// Once the filter has a full history of frame intervals: if frames come too slowly for `stale_ms`, says so once
+    /// (the filter then judges staleness by 3 frame intervals instead). Caller holds the lock.
+    private func warnIfTooSlowForStaleSetting() {
+        guard !staleLimitWarned, filter.frameIntervalSampleCount >= DecisionFilter.intervalHistoryLength,
+              let interval = filter.typicalFrameIntervalNanoseconds else { return }
+        let configured = UInt64(settings.filter.staleInputTimeoutMilliseconds) * 1_000_000
+        let limit = filter.staleInputLimitNanoseconds
+        guard limit > configured else { return }
+        staleLimitWarned = true
+        let intervalMilliseconds: Int = Int((Double(interval) / 1e6).rounded())
+        let limitMilliseconds: Int = Int((Double(limit) / 1e6).rounded())
+        let rate: String = String(format: "%.1f", 1e9 / Double(interval))
+        let stale: Int = settings.filter.staleInputTimeoutMilliseconds
+        let multiple: UInt64 = DecisionFilter.staleIntervalMultiple
+        var message = "frames reach the decision filter only every \(intervalMilliseconds) ms (\(rate) fps): "
+        message += "[filter] stale_ms = \(stale) would call every frame stale, so input counts as stale after "
+        message += "\(limitMilliseconds) ms (\(multiple) frame intervals) instead. A narrower model ([model] name) raises the "
+        message += "rate; stale_ms = \(limitMilliseconds) or more says so explicitly."
+        logger.warning("\(message)", metadata: ["frame_interval_ms": "\(intervalMilliseconds)", "stale_limit_ms": "\(limitMilliseconds)"])
+    }
+
     /// Presses or releases the chord of `event`'s label (labels without keys press nothing).
     private func apply(_ event: KeyEvent, frameNanoseconds: UInt64?, capturedNanoseconds: UInt64? = nil) {
         guard let chord = settings.keys[event.label] else { return }
         do throws(DaemonError) {
             if event.kind == .down { try keySink.press(chord) } else { try keySink.release(chord) }
         } catch {
+            logger.error("key output failed: \(error.description)")
             emit(.state(state, reason: "key output failed: \(error.description)"))
         }
         if event.kind == .down { keyPresses += 1 }
@@ -491,8 +579,10 @@ public final class GestureDaemon: @unchecked Sendable {
         recorder = nil
     }
 
-    /// Caller holds the lock.
+    /// Caller holds the lock. From `stopping` the only way is `stopped`, and `stopped` is final: a pipeline thread that
+    /// notices a timeout or a frame while the daemon stops cannot move it back to `running`.
     private func setState(_ newState: DaemonState, _ newReason: String) {
+        if state == .stopped || (state == .stopping && newState != .stopped) { return }
         guard newState != state || newReason != reason else { return }
         let changed = newState != state
         state = newState
@@ -511,12 +601,10 @@ struct RollingStatistics: Sendable {
     private var stages: [String: [Double]] = [:]
     private var frameTimes: [UInt64] = []
     private var frameToKey: [Double] = []
-    private(set) var frames = 0
 
     init(window: Int) { self.window = window }
 
     mutating func add(timings: StageTimings, filterNanoseconds: UInt64, totalNanoseconds: UInt64, at time: UInt64) {
-        frames += 1
         let values: [(String, UInt64)] = [("preprocess", timings.preprocess), ("normalize", timings.normalize),
                                           ("embed", timings.embed), ("head", timings.head), ("filter", filterNanoseconds),
                                           ("total", totalNanoseconds)]
@@ -533,7 +621,7 @@ struct RollingStatistics: Sendable {
         if frameToKey.count > window { frameToKey.removeFirst(frameToKey.count - window) }
     }
 
-    func summary(now: UInt64) -> PipelineStatistics {
+    func summary(now: UInt64, framesCaptured: Int, framesProcessed: Int, predictions: Int) -> PipelineStatistics {
         func percentiles(_ values: [Double]) -> [Double] {
             guard !values.isEmpty else { return [] }
             let sorted = values.sorted()
@@ -547,6 +635,7 @@ struct RollingStatistics: Sendable {
         if frameTimes.count >= 2, let first = frameTimes.first, let last = frameTimes.last, last > first {
             fps = Double(frameTimes.count - 1) / (Double(last - first) / 1e9)
         }
-        return PipelineStatistics(latencyMilliseconds: latency, framesPerSecond: fps, framesProcessed: frames)
+        return PipelineStatistics(latencyMilliseconds: latency, framesPerSecond: fps, framesCaptured: framesCaptured,
+                                  framesProcessed: framesProcessed, predictions: predictions)
     }
 }

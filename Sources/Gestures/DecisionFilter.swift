@@ -104,9 +104,11 @@ public enum FilterState: Equatable, Sendable, Codable, CustomStringConvertible {
 ///    is longer (`staleInputLimitNanoseconds`): the typical interval is the median of the last
 ///    `intervalHistoryLength` gaps between frames (a single stall does not move it). So a machine
 ///    that processes one frame a second still presses (its limit becomes 3 s), while a camera that
-///    stops is still noticed. The history outlives restarts (it describes the machine, not the
-///    gesture); with no history yet the setting alone applies, so the first gap of a slow stream
-///    restarts an (at most one frame old) filter once.
+///    stops is still noticed. Gaps are measured between consecutive frames even across restarts
+///    (a timer tick that finds a slow stream's first gap stale must not keep it from learning the
+///    rate), and the history outlives restarts (it describes the machine, not the gesture); with
+///    no history yet the setting alone applies, so a slow stream's first gap restarts a filter
+///    that holds at most one frame of arming.
 /// 8. **Bad input**: a vector whose length differs from the label count throws
 ///    `GesturesError.probabilityCountMismatch` and changes nothing; a vector with any NaN or
 ///    infinite value counts as a frame with no confidence (it releases a held key, cancels arming,
@@ -129,6 +131,8 @@ public struct DecisionFilter: Sendable {
     private var phase: Phase = .idle
     /// Time of the last frame given to `update`; nil on a fresh filter.
     private var lastFrameNanoseconds: UInt64?
+    /// Time of the previous frame for measuring gaps; unlike `lastFrameNanoseconds` it survives restarts.
+    private var previousFrameNanoseconds: UInt64?
     /// The probabilities of the last decision (smoothed when smoothing is on); empty on a fresh filter.
     private var smoothed: [Float] = []
     /// The last gaps between frames (nanoseconds), a ring of `intervalHistoryLength`; `intervalCount` valid.
@@ -216,17 +220,13 @@ public struct DecisionFilter: Sendable {
             throw .probabilityCountMismatch(expected: labels.count, got: probabilities.count)
         }
         var events: [KeyEvent] = []
-        if let last = lastFrameNanoseconds {
-            if now < last {
-                events += restart(atNanoseconds: now)  // rule 7: a new timeline
-            } else {
-                // Judged against the history before this gap, then remembered (stale gaps too: that is how a slow
-                // stream's first gaps teach the filter its rate; the median ignores a lone stall).
-                let gap = now - last
-                let limit = staleInputLimitNanoseconds
-                rememberInterval(gap)
-                if gap >= limit { events += restart(atNanoseconds: now) }  // rule 7: stale input
-            }
+        // Judged against the history before this gap; the gap is remembered afterwards (stale gaps too: that is how
+        // a slow stream's first gaps teach the filter its rate; the median ignores a lone stall).
+        let limit = staleInputLimitNanoseconds
+        if let previous = previousFrameNanoseconds, now >= previous { rememberInterval(now - previous) }
+        previousFrameNanoseconds = now
+        if let last = lastFrameNanoseconds, now < last || now - last >= limit {
+            events += restart(atNanoseconds: now)  // rule 7: a new timeline, or stale input
         }
         var frame = probabilities
         if probabilities.allSatisfy(\.isFinite) {

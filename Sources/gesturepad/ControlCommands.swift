@@ -172,7 +172,7 @@ enum StatusText {
         lines.append(
             (
                 "frames",
-                "\(counters.framesCaptured) captured, \(counters.framesDropped) dropped, "
+                "\(counters.framesCaptured) captured, \(counters.framesProcessed) processed, \(counters.framesDropped) dropped, "
                     + "\(counters.predictions) predictions, \(counters.keyPresses) key presses"
             ))
         lines.append(("subscribers", "\(status.subscribers)"))

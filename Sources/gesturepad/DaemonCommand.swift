@@ -38,7 +38,8 @@ struct DaemonCommand: AsyncParsableCommand {
             logger.info("dry-run: would \(action)")
         }
         if let reason = opening.fallbackReason { logger.warning("\(reason.description)") }
-        // Events go to the control socket's subscribers; key events and state changes also to the log.
+        // Events go to the control socket's subscribers; state changes also to the log, key events at debug level
+        // (config: "info" logs start, stop, reloads and camera changes; "debug" adds every press and release).
         let broadcaster = ControlBroadcaster()
         let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: opening.sink,
                                        dryRun: dryRun || opening.fallbackReason != nil, emit: { [logger] event in
@@ -47,13 +48,13 @@ struct DaemonCommand: AsyncParsableCommand {
             case .key(let key, let keys, _, let captured):
                 // The capture time (CLOCK_MONOTONIC s) lets a reader of the evdev stream compute camera-to-key latency.
                 let capture = captured.map { String(format: ", frame captured at %.6f s", Double($0) / 1e9) } ?? ""
-                logger.info("key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))\(capture)")
+                logger.debug("key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))\(capture)")
             case .state(let state, let reason): logger.info("state \(state): \(reason)")
             case .training(let phase, _, _, _, _, let version, let message) where phase == "finished" || phase == "failed":
                 logger.info("training \(phase)\(version.map { ": head v\($0)" } ?? "")\(message.map { ": \($0)" } ?? "")")
             default: break
             }
-        })
+        }, logger: logger)
         let explicitConfig = configFile.config, explicitSource = source, explicitData = dataDirectory
         let pipeline = PipelineService(daemon: daemon, notifier: SystemdNotifier(), logger: logger) { () throws(DaemonError) in
             var fresh = try ConfigLoader(keyNames: EvdevKeyNames()).load(explicitPath: explicitConfig).validConfig()

@@ -391,6 +391,29 @@ struct V4L2CameraTests {
         let warning = try #require(camera.frameRateWarning)
         #expect(abs(warning.measuredFramesPerSecond - 15) < 0.01 && warning.expectedFramesPerSecond == 30)
         #expect(warning.description.hasPrefix("the camera delivers 15.0 fps, expected 30.0 fps"))
+        // What a consumer (the daemon's log) sees through FrameSource.
+        #expect(camera.deliveryWarning == warning.description)
+        #expect(camera.formatSummary == "8×4 YUYV at 30 fps (asked 8×4 at 30 fps), 4 buffers")
+    }
+
+    @Test("framesCaptured counts every frame the camera delivered: taken, skipped for a newer one, corrupt")
+    func capturedCountsFramesTheConsumerNeverSaw() throws {
+        let device = FakeV4L2Device()
+        let camera = try openCamera(device)
+        var taken = 0
+        // A consumer at a third of the camera's rate: three frames ready per call, the newest wins.
+        for round in 0..<10 {
+            for burst in 0..<3 {
+                device.capture(yuyvFrame(width: 8, height: 4, seed: UInt8(burst)), at: 1_000_000_000 + UInt64(round * 3 + burst) * 33_000_000)
+            }
+            if try nextFrame(camera) != nil { taken += 1 }
+        }
+        device.capture(yuyvFrame(width: 8, height: 4, seed: 0), flags: CV4L2_BUF_FLAG_ERROR)
+        device.capture(yuyvFrame(width: 8, height: 4, seed: 1))
+        if try nextFrame(camera) != nil { taken += 1 }
+        #expect(taken == 11)
+        #expect(camera.framesCaptured == 32 && camera.statistics.framesDelivered == 11)
+        #expect(camera.statistics.staleFramesDropped == 20 && camera.statistics.corruptFramesDropped == 1)
     }
 
     @Test("frame rate meter: window, ring wrap, clock reset")

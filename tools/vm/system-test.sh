@@ -96,7 +96,7 @@ json.dump({
     "up_clip": "/gp-out/up.y4m", "up_fps": int(up_fps), "idle_clip": "/gp-out/idle.y4m",
     # Daemon config (section__key): the host-trained workspace, a 320x240 camera, default filter settings.
     "config": {"camera__width": 320, "camera__height": 240, "camera__fps": 30, "model__name": model,
-               "daemon__data_directory": "/run/gesturepad-test/data", "daemon__log_level": "info"},
+               "daemon__data_directory": "/run/gesturepad-test/data", "daemon__log_level": "debug"},
 }, open(path, "w"), indent=2)
 EOF
 
