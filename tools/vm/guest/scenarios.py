@@ -504,6 +504,9 @@ def scenario_keys(loopback):
     else:
         check("keys/latency-measured", False, f"{len(frame_times)} 'frame captured at' key lines in the daemon log, {len(key_downs)} evdev downs")
     check("keys/sigterm-exit-0", code == 0, f"exit {code} after {seconds:.1f} s")
+    # The clip comes at 2 fps while the config asks 30: the daemon must say so (once), not stay silent.
+    slow = [line.split("] ", 1)[-1] for line in text.splitlines() if "warning" in line and "the camera delivers" in line]
+    check("keys/low-camera-rate-warned", len(slow) == 1, slow[0][:140] if slow else f"{len(slow)} warnings")
     daemon_checks("keys", text, status, frames_written=RUN["session_frames"])
 
 
@@ -511,9 +514,9 @@ def daemon_checks(scenario, text, status, frames_written=None):
     """The issue's daemon findings, checked on a real kernel (they need the fixes from wt/daemonfix)."""
     dequeue_errors = text.count("error dequeuing buf")
     check(f"{scenario}/no-libv4l2-dequeue-noise", dequeue_errors == 0, f"{dequeue_errors} 'error dequeuing buf' lines")
-    opened = [line for line in text.splitlines() if "camera opened" in line]
-    check(f"{scenario}/negotiated-format-logged", bool(opened) and re.search(r"\d+×\d+ \S+ at", opened[0]) is not None,
-          opened[0][-160:] if opened else "no 'camera opened' line with size, format and rate")
+    opened = [line.split("] ", 1)[-1] for line in text.splitlines() if "] opened /dev/video" in line]
+    check(f"{scenario}/negotiated-format-logged", bool(opened) and re.search(r"\d+×\d+ \S+ at \S+ fps", opened[0]) is not None,
+          opened[0][:160] if opened else "no 'opened /dev/videoN: W×H FORMAT at R fps' line")
     lines = text.splitlines()
     stopping = next((i for i, line in enumerate(lines) if "state stopping" in line), None)
     after = [line for line in lines[stopping + 1:] if "state running" in line] if stopping is not None else []
@@ -523,8 +526,10 @@ def daemon_checks(scenario, text, status, frames_written=None):
     captured, processed = counters.get("framesCaptured", 0), counters.get("framesProcessed")
     dropped = counters.get("framesDropped", 0)
     consistent = processed is not None and captured >= processed and dropped == captured - processed
-    plausible = frames_written is None or captured >= 0.5 * frames_written
-    check(f"{scenario}/status-counters", consistent and plausible and captured > 0,
+    # When recognition could not keep up with the frames ffmpeg wrote, some captured frames were skipped (newest frame
+    # wins) and must show as dropped; the old counters reported captured = processed and 0 dropped.
+    fell_behind = frames_written is not None and processed is not None and processed < 0.9 * frames_written
+    check(f"{scenario}/status-counters", consistent and captured > 0 and (not fell_behind or dropped > 0),
           f"captured {captured}, processed {processed}, dropped {dropped}, frames written by ffmpeg {frames_written}")
 
 
@@ -554,10 +559,6 @@ def scenario_faults(vivid, loopback):
     check("faults/sigterm-while-held-releases", held and released and code == 0,
           f"held {bool(held)}, released {released}, exit {code} in {seconds:.1f} s")
     daemon_checks("faults-sigterm", daemon.text(), status)
-    dropped = status.get("counters", {}).get("framesDropped", 0)
-    check("faults/frames-dropped-counted", dropped > 0,
-          f"{dropped} dropped of {status.get('counters', {}).get('framesCaptured')} captured (clip at "
-          f"{RUN['up_fps']} fps, TCG processes fewer)")
 
     # kill -9 while held: the process cannot release, the kernel does — uinput's device is unregistered when its
     # file is closed at exit, and the input core sends a release for every key still down before the device goes.
@@ -603,45 +604,57 @@ def scenario_unplug_and_pause(vivid):
     held = wait_held(ecodes.KEY_UP, 240, daemon)
     check("faults/vivid-bars-hold-up", held, "KEY_UP held on vivid's colour bars" if held else "no KEY_UP press")
 
-    # Unplug: vivid's disconnect control.
+    # Unplug: vivid's disconnect control. The daemon must release the key, report camera-lost (ENODEV), and — vivid
+    # being back as soon as its last handle closed — reopen within 2 s and press again. States come from the log
+    # (polled every 50 ms; the status CLI is too slow under TCG to see a state that lasts a moment), keys from evdev.
+    lines_before = len(daemon.text().splitlines())
+    unplugged = time.monotonic()
     disconnect = v4l2_ctl("-d", vivid, "-c", "disconnect=1")
-    lost = daemon.wait_state({"camera-lost"}, 30)
-    released = wait_until(lambda: not WATCHER.held(ecodes.KEY_UP), 10)
-    check("faults/unplug-camera-lost-keys-released", lost is not None and released,
-          f"ctl exit {disconnect.returncode}, state {lost and lost['state']}, keys released {bool(released)}")
-    # vivid is back once the daemon closed it; frames must flow again within 2 s of that (plus a status round trip).
-    back = wait_until(lambda: os.path.exists(vivid) and v4l2_ctl("-d", vivid, "--info").returncode == 0, 30, interval=0.05)
-    returned = time.monotonic()
-    start_frames = None
-
-    def frames_again():
-        nonlocal start_frames
-        status = daemon.status()
-        if not status:
-            return False
-        processed = status["counters"].get("framesProcessed", status["counters"]["framesCaptured"])
-        if start_frames is None:
-            start_frames = processed
-            return False
-        return status["state"] == "running" and processed > start_frames
-
-    resumed = wait_until(frames_again, 60, interval=0.2)
-    delay = time.monotonic() - returned
-    check("faults/replug-frames-resume", back and resumed and delay <= 2 + 3,
-          f"device back {bool(back)}, frames again after {delay:.1f} s (≤ 2 s + status round trips under TCG)")
+    lost = daemon.wait_logged_state("camera-lost", 30, after=lines_before)
+    lost_at = time.monotonic()
+    running = daemon.wait_logged_state("running", 30, after=lost) if lost is not None else None
+    running_at = time.monotonic()
+    lines = daemon.text().splitlines()
+    events, _ = WATCHER.snapshot()
+    release = next((e for e in events if e[1] == ecodes.KEY_UP and e[2] == 0 and e[0] >= unplugged - 0.05), None)
+    check("faults/unplug-camera-lost-keys-released", lost is not None and "ENODEV" in lines[lost] and release is not None,
+          f"ctl exit {disconnect.returncode}; " + (lines[lost].split("state ", 1)[-1][:110] if lost is not None else "no camera-lost")
+          + f"; KEY_UP released {release is not None}")
+    again = wait_held(ecodes.KEY_UP, 120, daemon)
+    reopen = running_at - lost_at
+    check("faults/replug-frames-resume", running is not None and reopen <= 2.5 and again,
+          f"running again {reopen:.2f} s after camera-lost was logged (vivid returns when the daemon closes it), "
+          f"KEY_UP pressed again {bool(again)}")
 
     # Pause frees the camera for another reader; resume takes it back.
-    busy = v4l2_ctl("-d", vivid, "--stream-mmap", "--stream-count", "2")
+    def frames_for_another_reader():
+        """Frames another program gets from the camera (v4l2-ctl prints '<' per buffer, on stderr); 0 when busy."""
+        other = v4l2_ctl("-d", vivid, "--stream-mmap", "--stream-count", "3", "--stream-to", "/dev/null", timeout=60)
+        errors = [line for line in other.stderr.splitlines() if line.strip() and set(line.strip()) != {"<"}]
+        return (other.stdout + other.stderr).count("<"), (errors or [""])[-1][:100]
+
+    busy, busy_error = frames_for_another_reader()
+    lines_before = len(daemon.text().splitlines())
     code, _, err = gesturepad("pause", "--socket", daemon.socket)
-    other = v4l2_ctl("-d", vivid, "--stream-mmap", "--stream-count", "2", "--stream-to", "/dev/null")
-    check("faults/pause-frees-camera", code == 0 and busy.returncode != 0 and other.returncode == 0,
-          f"other reader while running: exit {busy.returncode}; after pause: exit {other.returncode} {other.stderr.strip()[-120:]}")
+    paused = daemon.wait_logged_state("paused", 10, after=lines_before)
+    paused_at = time.monotonic()
+    released = not WATCHER.held(ecodes.KEY_UP)
+    tries = []
+    while len(tries) < 5:
+        tries.append(frames_for_another_reader())
+        if tries[-1][0] >= 3:
+            break
+    free, free_error = tries[-1]
+    check("faults/pause-frees-camera", code == 0 and paused is not None and released and busy == 0 and free >= 3
+          and len(tries) == 1,
+          f"another reader got {busy} frames while the daemon ran ({busy_error}); after `pause` returned: {free} frames "
+          f"at try {len(tries)}, {time.monotonic() - paused_at:.1f} s ({free_error or 'ok'}); KEY_UP released {released}")
     code, _, err = gesturepad("resume", "--socket", daemon.socket)
-    running = daemon.wait_state({"running"}, 30)
+    running = daemon.wait_logged_state("running", 30, after=paused or lines_before)
     again = wait_held(ecodes.KEY_UP, 120, daemon)
-    blocked = v4l2_ctl("-d", vivid, "--stream-mmap", "--stream-count", "2")
-    check("faults/resume-takes-camera-back", code == 0 and running and again and blocked.returncode != 0,
-          f"state {running and running['state']}, KEY_UP again {bool(again)}, other reader exit {blocked.returncode}")
+    blocked, blocked_error = frames_for_another_reader()
+    check("faults/resume-takes-camera-back", code == 0 and running is not None and again and blocked == 0,
+          f"running {running is not None}, KEY_UP again {bool(again)}, another reader got {blocked} frames ({blocked_error})")
     status = daemon.status() or {}
     code, seconds = daemon.stop()
     check("faults/vivid-daemon-sigterm", code == 0 and not WATCHER.held(ecodes.KEY_UP), f"exit {code} in {seconds:.1f} s")
