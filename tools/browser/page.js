@@ -122,10 +122,11 @@ const gesturepad = {
   /// Flatten([7,7,256]) → Dense(100, relu, varianceScaling, bias) → Dense(classes, softmax, no bias),
   /// Adam(learningRate), categorical cross-entropy. Trains on embeddings (.npy [N,7,7,256]) and
   /// one-hot targets (.npy [N,classes]), saves with tf.io.http(saveUrl) (multipart model.json +
-  /// model.weights.bin), predicts the embeddings and posts that as `name`.
-  async trainDemoHead(embeddingsUrl, targetsUrl, options, saveUrl, name) {
+  /// model.weights.bin), predicts the embeddings at predictUrl and posts that as `name`.
+  async trainDemoHead(embeddingsUrl, targetsUrl, predictUrl, options, saveUrl, name) {
     const embeddings = await loadNpy(embeddingsUrl);
     const targets = await loadNpy(targetsUrl);
+    const unseen = await loadNpy(predictUrl);
     const classes = targets.shape[1];
     const model = tf.sequential({
       layers: [
@@ -141,9 +142,9 @@ const gesturepad = {
       batchSize: options.batchSize, epochs: options.epochs, shuffle: true,
     });
     const saved = await model.save(tf.io.http(saveUrl));
-    const output = model.predict(embeddings);
+    const output = model.predict(unseen);
     const shape = await postTensor(name, output);
-    tf.dispose([embeddings, targets, output]);
+    tf.dispose([embeddings, targets, unseen, output]);
     model.dispose();
     return {loss: history.history.loss, shape, saved: saved.responses ? saved.responses.length : 0};
   },

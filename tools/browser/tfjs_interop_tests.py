@@ -204,6 +204,105 @@ class Suite:
             raise HarnessError(f"top-5 differs: gesturepad {ours_top}, TF.js {theirs_top}; {summary}")
         return summary + ", top-5 identical"
 
+    # -- 2. heads trained by gesturepad, in TF.js ---------------------------------------------------
+
+    def head_data(self):
+        """Once: the head model's embeddings of the five photos (via `gesturepad embed` on the frames
+        the bundle test feeds TF.js), and a head trained by `gesturepad train` on the four labelled
+        photos in a temp data directory. Returns (frames .npy, embeddings .npy) names."""
+        if getattr(self, "_head_data", None):
+            return self._head_data
+        photos = [PHOTOS[label] for label in LABELS] + [UNSEEN_PHOTO]
+        frames, embeddings = [], []
+        for photo in photos:
+            frame = self.frame(HEAD_MODEL, photo)
+            embedding = f"embedding.{os.path.splitext(photo)[0]}.npy"
+            self.run("embed", "--model", HEAD_MODEL, "--input", self.path(frame), "--output", self.path(embedding))
+            frames.append(frame)
+            embeddings.append(embedding)
+        common = ["--model", HEAD_MODEL, "--labels", ",".join(LABELS), "--data-dir", self.data]
+        for label in LABELS:
+            self.run("samples", "add", label, os.path.join(self.files, PHOTOS[label]), *common)
+        self.run("train", *common)
+        self._head_data = (self.stack(frames, "frames.npy"), self.stack(embeddings, "embeddings.npy"),
+                           self.stack(embeddings[:len(LABELS)], "embeddings.train.npy"))
+        return self._head_data
+
+    def labels_summary(self, probabilities, rows):
+        """The predicted label of each photo, as `photo→label` words."""
+        classes = len(LABELS)
+        photos = [PHOTOS[label] for label in LABELS] + [UNSEEN_PHOTO]
+        return " ".join(f"{os.path.splitext(photos[row])[0]}→{LABELS[top(probabilities, 1, row * classes, classes)[0]]}"
+                        for row in range(rows))
+
+    def compare_probabilities(self, name, ours, theirs, tolerance):
+        difference = max_difference(name, ours, theirs)
+        rows = len(ours) // len(LABELS)
+        disagreements = [row for row in range(rows)
+                         if top(ours, 1, row * len(LABELS), len(LABELS)) != top(theirs, 1, row * len(LABELS), len(LABELS))]
+        summary = (f"max|Δ| probabilities {difference:.2e} over {rows}×{len(LABELS)} (tolerance {tolerance:.0e}); "
+                   f"{self.labels_summary(ours, rows)}")
+        if difference > tolerance:
+            raise HarnessError(f"over tolerance: {summary}")
+        if disagreements:
+            raise HarnessError(f"top-1 differs for rows {disagreements}: {summary}")
+        return summary
+
+    def head_to_tfjs_test(self):
+        _, embeddings, _ = self.head_data()
+        self.run("head", "export", self.path("head-export"), "--data-dir", self.data)
+        self.run("head", "predict", "--input", self.path(embeddings), "--output", self.path("ours.head.npy"),
+                 "--data-dir", self.data)
+        self.browser.call("predict", self.url("head-export/model.json"), self.url(embeddings), "tfjs.head")
+        _, ours = harness.read_npy(self.path("ours.head.npy"))
+        return self.compare_probabilities("head", ours, self.result("tfjs.head"), HEAD_TOLERANCE)
+
+    def bundle_test(self):
+        frames, embeddings, _ = self.head_data()
+        self.run("head", "export", "--bundle", self.path("bundle"), "--data-dir", self.data)
+        with open(self.path("bundle/labels.json")) as handle:
+            labels = json.load(handle)
+        if labels.get("labels") != LABELS or labels.get("bundle") is not True:
+            raise HarnessError(f"bundle/labels.json: labels {labels.get('labels')}, bundle {labels.get('bundle')} "
+                               f"(expected {LABELS}, true)")
+        if not os.path.exists(self.path("ours.head.npy")):
+            self.run("head", "predict", "--input", self.path(embeddings), "--output", self.path("ours.head.npy"),
+                     "--data-dir", self.data)
+        shape = self.browser.call("predict", self.url("bundle/model.json"), self.url(frames), "tfjs.bundle")
+        _, ours = harness.read_npy(self.path("ours.head.npy"))
+        summary = self.compare_probabilities("bundle", ours, self.result("tfjs.bundle"), BUNDLE_TOLERANCE)
+        return f"{summary}; TF.js model {shape['inputShape']} → {shape['outputShape']}, {len(shape['layers'])} layers"
+
+    # -- 3. the demo's head trained in TF.js, imported by gesturepad -------------------------------
+
+    def tfjs_to_head_test(self):
+        _, embeddings, train = self.head_data()
+        targets = "targets.npy"
+        harness.write_npy(self.path(targets), (len(LABELS), len(LABELS)),
+                          [1.0 if row == column else 0.0 for row in range(len(LABELS)) for column in range(len(LABELS))])
+        options = {"units": 100, "learningRate": 0.0001, "epochs": 20, "batchSize": len(LABELS)}
+        trained = self.browser.call("trainDemoHead", self.url(train), self.url(targets), self.url(embeddings), options,
+                                    f"{self.server.url}/upload/demo-head", "tfjs.demo-head")
+        uploaded = sorted(os.listdir(os.path.join(self.work, "uploads", "demo-head")))
+        data = self.path("data-imported")
+        common = ["--model", HEAD_MODEL, "--data-dir", data]
+        self.run("head", "import", self.path("uploads/demo-head"), "--labels", ",".join(LABELS), *common)
+        self.run("head", "predict", "--input", self.path(embeddings), "--output", self.path("ours.demo-head.npy"), *common)
+        _, ours = harness.read_npy(self.path("ours.demo-head.npy"))
+        summary = self.compare_probabilities("demo head", ours, self.result("tfjs.demo-head"), HEAD_TOLERANCE)
+        heads = json.loads(self.run("head", "list", "--json", *common))
+        if len(heads) != 1:
+            raise HarnessError(f"`head list --json` shows {len(heads)} heads (expected the one imported)")
+        head = heads[0]
+        recorded = {"labels": head.get("labels"), "model": head.get("embedder", {}).get("modelName"),
+                    "layer": head.get("embedder", {}).get("layer"), "imported": bool(head.get("imported"))}
+        expected = {"labels": LABELS, "model": HEAD_MODEL, "layer": self.metadata(HEAD_MODEL)["embeddingLayer"],
+                    "imported": True}
+        if recorded != expected:
+            raise HarnessError(f"head.json records {recorded} (expected {expected}); {summary}")
+        return (f"{summary}; TF.js saved {'+'.join(uploaded)}, loss {trained['loss'][0]:.3f}→{trained['loss'][-1]:.3f} "
+                f"in {options['epochs']} epochs; head v{head.get('version')} records labels and {HEAD_MODEL}/{expected['layer']}")
+
     def run_all(self):
         for model in MODELS:
             if not os.path.isfile(os.path.join(self.models, model, "model.json")):
@@ -211,6 +310,9 @@ class Suite:
                     HarnessError(f"{model} is not installed in {self.models}: run `make import-models`")))
                 continue
             self.check(f"embed.{model}", lambda model=model: self.embed_test(model))
+        self.check("head.gesturepad-to-tfjs", self.head_to_tfjs_test)
+        self.check("head.bundle", self.bundle_test)
+        self.check("head.tfjs-to-gesturepad", self.tfjs_to_head_test)
         passed = sum(self.results)
         failed = len(self.results) - passed
         print(f"{passed} passed, {failed} failed", flush=True)
