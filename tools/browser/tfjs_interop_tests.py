@@ -294,7 +294,8 @@ class Suite:
         if len(heads) != 1:
             raise HarnessError(f"`head list --json` shows {len(heads)} heads (expected the one imported)")
         head = heads[0]
-        recorded = {"labels": head.get("labels"), "model": head.get("embedder", {}).get("modelName"),
+        labels = head.get("labels")  # a LabelSet: {"names": [...]}
+        recorded = {"labels": labels.get("names") if isinstance(labels, dict) else labels, "model": head.get("embedder", {}).get("modelName"),
                     "layer": head.get("embedder", {}).get("layer"), "imported": bool(head.get("imported"))}
         expected = {"labels": LABELS, "model": HEAD_MODEL, "layer": self.metadata(HEAD_MODEL)["embeddingLayer"],
                     "imported": True}
