@@ -18,8 +18,8 @@ the exit status is non-zero on any failure):
                       (`model.save(tf.io.http(...))`), imported by `gesturepad head import`: same
                       predictions; labels and embedder recorded in the head's metadata.
 TF.js runs on its `cpu` backend by default: plain float32 JavaScript, the same on every machine
-and needing no GPU (headless CI has none; `webgl` there is SwiftShader and works on float16-capable
-textures whose precision depends on the driver). `--backend webgl` measures it anyway.
+and needing no GPU (headless CI has none). `webgl` there runs on SwiftShader, and on real GPUs its
+precision depends on the driver (some have only float16 textures); `--backend webgl` measures it.
 """
 import argparse
 import json
