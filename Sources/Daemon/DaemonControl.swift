@@ -76,7 +76,7 @@ public final class DaemonControlHandler: ControlHandler {
         }
         let trained = try result.get()
         let elapsed = ContinuousClock.now - start
-        return TrainResult(headVersion: trained.metadata.version, samples: trained.metadata.training.samplesPerLabel.values.reduce(0, +),
+        return TrainResult(headVersion: trained.metadata.version, samples: trained.record.samplesPerLabel.values.reduce(0, +),
                            loss: trained.summary.finalLoss.map(Double.init), accuracy: trained.summary.finalAccuracy.map(Double.init),
                            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }

@@ -23,6 +23,8 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
     private let hiddenBias: [Float]
     /// [U, K] row-major.
     private let outputKernel: [Float]
+    /// [K] zeros when the head has no output bias.
+    private let outputBias: [Float]
     /// [U] activations of one sample.
     private let hidden: UnsafeMutablePointer<Float>
 
@@ -32,6 +34,7 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
         hiddenWeights = GEMMWeights(k: architecture.inputCount, n: architecture.hiddenUnits, head.hiddenKernel)
         hiddenBias = head.hiddenBias
         outputKernel = head.outputKernel
+        outputBias = head.outputBias ?? [Float](repeating: 0, count: architecture.classes)
         hidden = .allocate(capacity: architecture.hiddenUnits)
     }
 
@@ -40,7 +43,7 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
     public var featureCount: Int { head.architecture.inputCount }
     public var classCount: Int { head.architecture.classes }
 
-    /// features [D] → relu(features · W1 + b1) [U] → · W2 [K] → softmax.
+    /// features [D] → relu(features · W1 + b1) [U] → · W2 + b2 [K] → softmax.
     public func predict(features: UnsafePointer<Float>, into probabilities: UnsafeMutablePointer<Float>) {
         let units = head.architecture.hiddenUnits, classes = classCount
         hiddenBias.withUnsafeBufferPointer { bias in
@@ -49,7 +52,7 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
         outputKernel.withUnsafeBufferPointer { kernel in
             var largest = -Float.infinity
             for output in 0..<classes {
-                var sum: Float = 0
+                var sum: Float = outputBias[output]
                 for unit in 0..<units { sum += hidden[unit] * kernel[unit * classes + output] }
                 probabilities[output] = sum
                 largest = max(largest, sum)
@@ -94,6 +97,8 @@ public struct TrainedHead: Sendable {
     /// Ready to install in a recognizer.
     public let active: ActiveHead
     public let metadata: HeadMetadata
+    /// How it was trained (also in `metadata.training`, which is optional there because imported heads have none).
+    public let record: HeadTrainingRecord
     public let summary: TrainingSummary
     /// Labels of the request that had no samples and were left out.
     public let skippedLabels: [String]
@@ -193,7 +198,7 @@ public final class GestureTrainer: @unchecked Sendable {
         var metadata = HeadMetadata(labels: used, embedder: extractor.identity, mirror: mirror, training: record)
         metadata.version = try heads.save(head.model(), metadata: metadata)
         let active = ActiveHead(labels: used, version: metadata.version, predictor: DenseHeadPredictor(head))
-        return TrainedHead(active: active, metadata: metadata, summary: summary, skippedLabels: skipped,
+        return TrainedHead(active: active, metadata: metadata, record: record, summary: summary, skippedLabels: skipped,
                            embeddingsComputed: computedCount)
     }
 

@@ -59,6 +59,9 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case corruptSample(id: Int64, field: String, reason: String)
     /// A cached embedding's blob size does not match its stored element count.
     case corruptEmbedding(sampleID: Int64, modelID: String, byteCount: Int, dimension: Int)
+    // Head import/export (HeadExchange.swift)
+    /// A head to import or export, or its labels, is unusable: `path` names the file, `reason` what is wrong.
+    case headExchange(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -121,6 +124,8 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the cached embedding of sample \(sampleID) for model '\(modelID)' has \(byteCount) bytes "
                 + "where \(dimension) floats (\(dimension * 4) bytes) were expected; prune the embedding cache "
                 + "and it will be recomputed."
+        case .headExchange(let path, let reason):
+            return "\(path): \(reason)."
         }
     }
 }

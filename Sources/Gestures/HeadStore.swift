@@ -1,6 +1,7 @@
 // HeadStore: trained heads on disk, versioned — `$XDG_DATA_HOME/gesturepad/heads/v0001/` … each a
 // TF.js Layers model (model.json + shard, loadable by a browser's tf.loadLayersModel) plus
-// `head.json` (labels, the embedder identity it was trained on, mirror, training record). The file
+// `head.json` (labels, the embedder identity it was trained on, mirror, and either the training record
+// or, for a head made elsewhere (TF.js `model.save`), where it was imported from). The file
 // `heads/current` names the version in use; saving writes the new directory atomically (temp dir +
 // fsync + rename) and only then moves `current` (temp file + fsync + rename), so a crash leaves the
 // old head or the new one. The previous head stays for `rollback()`; old versions are pruned
@@ -42,6 +43,25 @@ public struct HeadTrainingRecord: Codable, Equatable, Sendable {
     }
 }
 
+/// Where an imported head came from (`gesturepad head import`): a head trained outside gesturepad.
+public struct HeadImportRecord: Codable, Equatable, Sendable {
+    /// model.json as given to the import.
+    public var path: String
+    /// model.json's `generatedBy` (e.g. "TensorFlow.js tfjs-layers v2.3.0"), if present.
+    public var generatedBy: String?
+    /// SHA-256 of model.json and of each weight file, by file name.
+    public var files: [String: String]
+    /// ISO 8601 time of import.
+    public var importedAt: String
+
+    public init(path: String, generatedBy: String?, files: [String: String], importedAt: Date = Date()) {
+        self.path = path
+        self.generatedBy = generatedBy
+        self.files = files
+        self.importedAt = ISO8601DateFormatter().string(from: importedAt)
+    }
+}
+
 /// `head.json`: what a stored head predicts and which features it needs.
 public struct HeadMetadata: Codable, Equatable, Sendable {
     public static let fileName = "head.json"
@@ -54,14 +74,19 @@ public struct HeadMetadata: Codable, Equatable, Sendable {
     public var embedder: EmbedderIdentity
     /// Whether sample frames were mirrored.
     public var mirror: Bool
-    public var training: HeadTrainingRecord
+    /// How gesturepad trained it (nil for an imported head).
+    public var training: HeadTrainingRecord?
+    /// Where it was imported from (nil for a head gesturepad trained).
+    public var imported: HeadImportRecord?
 
-    public init(version: Int = 0, labels: LabelSet, embedder: EmbedderIdentity, mirror: Bool, training: HeadTrainingRecord) {
+    public init(version: Int = 0, labels: LabelSet, embedder: EmbedderIdentity, mirror: Bool, training: HeadTrainingRecord?,
+                imported: HeadImportRecord? = nil) {
         self.version = version
         self.labels = labels
         self.embedder = embedder
         self.mirror = mirror
         self.training = training
+        self.imported = imported
     }
 
     /// Throws unless this head fits `identity` (same model weights, cut layer, normalisation, shape).

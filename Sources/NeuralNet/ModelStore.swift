@@ -57,6 +57,21 @@ public struct ModelStore: Sendable {
         try TFJSLayersFormat.write(model, to: directory(of: metadata.name), extraFiles: [ModelMetadata.fileName: metadataBytes])
     }
 
+    /// Copies a TF.js Layers model (model.json and every weight file its manifest names) byte for byte
+    /// into the directory of `metadata.name`, with `gesturepad.json`, replacing any model of that name atomically.
+    public func installUnchanged(tfjsModel path: String, metadata: ModelMetadata) throws(NeuralNetError) {
+        let files = try TFJSLayersFormat.files(of: path)
+        var contents: [(name: String, bytes: [UInt8])] = []
+        for file in files { contents.append((file.name, try FileIO.read(file.path))) }
+        let metadataBytes = try metadata.encoded()
+        try FileIO.replaceDirectory(at: directory(of: metadata.name)) { staging throws(NeuralNetError) in
+            for (name, bytes) in contents {
+                try FileIO.writeAtomically(bytes, to: (staging as NSString).appendingPathComponent(name))
+            }
+            try FileIO.writeAtomically(metadataBytes, to: (staging as NSString).appendingPathComponent(ModelMetadata.fileName))
+        }
+    }
+
     /// Hex SHA-256 of a file.
     public static func sha256(ofFile path: String) throws(NeuralNetError) -> String {
         SHA256.hash(data: try FileIO.read(path)).map { String(format: "%02x", $0) }.joined()

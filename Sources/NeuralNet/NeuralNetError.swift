@@ -17,8 +17,10 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
     case unsupportedConfig(layer: String, field: String, value: String, expected: String)
     /// A weight's dtype or quantisation is not float32.
     case unsupportedWeightType(path: String, weight: String, dtype: String)
-    /// A shard named in the manifest is missing or shorter/longer than the manifest says.
-    case shardMismatch(path: String, group: Int, expectedBytes: Int, actualBytes: Int)
+    /// A manifest group's shards (named as the manifest names them) hold more or fewer bytes than its weights need.
+    case shardMismatch(path: String, shards: [String], expectedBytes: Int, actualBytes: Int)
+    /// Sizes in a model file multiply beyond `limit` bytes (checked arithmetic; nothing was allocated).
+    case sizeTooLarge(path: String, what: String, limit: Int)
     /// A layer's weight is absent from the manifest.
     case missingWeight(layer: String, weight: String)
     /// A manifest weight belongs to no layer (strict mode).
@@ -69,7 +71,7 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
     case nonFiniteFeature(sample: Int, index: Int, value: Float)
     /// The training loss or a weight became NaN or ±Inf.
     case trainingDiverged(epoch: Int, batch: Int, loss: Float)
-    /// A model is not a dense head (Input → Flatten → Dense relu → Dense softmax without bias) at `layer`.
+    /// A model is not a dense head (Input → Flatten → Dense relu → Dense softmax) at `layer`.
     case notADenseHead(layer: String, reason: String)
 
     public var description: String {
@@ -91,9 +93,14 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
         case .unsupportedWeightType(let path, let weight, let dtype):
             return "\(path): weight \(weight) is \(dtype); only unquantised float32 weights are supported. "
                 + "Re-export the model without quantisation."
-        case .shardMismatch(let path, let group, let expectedBytes, let actualBytes):
-            return "\(path): weight group \(group) should hold \(expectedBytes) bytes but its shards hold "
-                + "\(actualBytes). A shard is missing, truncated or from another model; copy the model directory again."
+        case .shardMismatch(let path, let shards, let expectedBytes, let actualBytes):
+            let files = shards.count == 1 ? "the weight file \(shards[0])" : "the weight files \(shards.joined(separator: " + "))"
+            return "\(path): \(files) should hold \(expectedBytes) bytes as the manifest lists them, but hold "
+                + "\(actualBytes). A file is truncated, from another model, or paired with the wrong model.json; "
+                + "copy the model directory again."
+        case .sizeTooLarge(let path, let what, let limit):
+            return "\(path): \(what) exceeds \(limit) bytes, gesturepad's limit for a model file. The file is corrupt "
+                + "or not a model gesturepad can load."
         case .missingWeight(let layer, let weight):
             return "layer \(layer) needs weight \(weight), which the weights manifest does not list."
         case .unusedWeight(let path, let weight):
@@ -171,7 +178,7 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
                 + "rate; the head's weights are unusable, restore the previous head."
         case .notADenseHead(let layer, let reason):
             return "layer \(layer): \(reason). A gesturepad head is Input → Flatten → Dense (relu, bias) → "
-                + "Dense (softmax, no bias); save heads with gesturepad or rebuild the model to that shape."
+                + "Dense (softmax, with or without bias); save heads with gesturepad or rebuild the model to that shape."
         }
     }
 }

@@ -66,6 +66,36 @@ public enum TFJSLayersFormat {
         return model
     }
 
+    /// The files of a TF.js Layers model at `location` (a directory or its model.json): model.json, then
+    /// every weight file in manifest order, as (name as the manifest writes it, path). Weight paths must
+    /// stay inside the model's directory (no "..", no absolute paths, no sub-directories).
+    public static func files(of location: String) throws(NeuralNetError) -> [(name: String, path: String)] {
+        let jsonPath = location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
+        let directory = (jsonPath as NSString).deletingLastPathComponent
+        let document: ModelJSON
+        do {
+            document = try JSONDecoder().decode(ModelJSON.self, from: Data(try FileIO.read(jsonPath)))
+        } catch let error as NeuralNetError {
+            throw error
+        } catch {
+            throw .invalidModelJSON(path: jsonPath, reason: describe(decodingError: error))
+        }
+        var result: [(name: String, path: String)] = [((jsonPath as NSString).lastPathComponent, jsonPath)]
+        for group in document.weightsManifest ?? [] {
+            for shard in group.paths {
+                let name = shard.hasPrefix("./") ? String(shard.dropFirst(2)) : shard
+                guard !name.isEmpty, !name.contains("/"), name != "..", name != "." else {
+                    throw .invalidField(path: jsonPath, field: "weightsManifest paths",
+                                        expected: "file names beside model.json, found \"\(shard)\"")
+                }
+                if !result.contains(where: { $0.name == name }) {
+                    result.append((name, (directory as NSString).appendingPathComponent(name)))
+                }
+            }
+        }
+        return result
+    }
+
     /// Shape-checks weights when the input size is fixed, and rejects NaN/Inf weights.
     static func validate(_ model: Model) throws(NeuralNetError) {
         for layer in model.layers {
@@ -111,14 +141,22 @@ public enum TFJSLayersFormat {
                                         expected: "non-negative sizes, found \(entry.shape)")
                 }
             }
+            // Checked sizes: shapes come from the file; a group may not exceed `maximumWeightBytes`.
+            var expectedBytes = 0
+            for entry in group.weights {
+                guard let bytes = checkedByteCount(entry.shape), case let (sum, false) = expectedBytes.addingReportingOverflow(bytes),
+                      sum <= maximumWeightBytes else {
+                    throw .sizeTooLarge(path: jsonPath, what: "the weights listed for \(group.paths.joined(separator: " + ")) "
+                                            + "(up to \(entry.name) \(entry.shape))", limit: maximumWeightBytes)
+                }
+                expectedBytes = sum
+            }
             var data: [UInt8] = []
             for shard in group.paths {
                 data += try FileIO.read((directory as NSString).appendingPathComponent(shard))
             }
-            let expectedBytes = group.weights.reduce(0) { $0 + 4 * $1.shape.reduce(1, *) }
             guard data.count == expectedBytes else {
-                throw .shardMismatch(path: (directory as NSString).appendingPathComponent(group.paths.first ?? "?"),
-                                     group: groupIndex, expectedBytes: expectedBytes, actualBytes: data.count)
+                throw .shardMismatch(path: jsonPath, shards: group.paths, expectedBytes: expectedBytes, actualBytes: data.count)
             }
             var offset = 0
             for entry in group.weights {
@@ -137,6 +175,20 @@ public enum TFJSLayersFormat {
             }
         }
         return result
+    }
+
+    /// Largest total of float32 weights in one manifest group gesturepad reads (1 GiB; MobileNets are 2–17 MB).
+    public static let maximumWeightBytes = 1 << 30
+
+    /// 4 · ∏ shape, nil on overflow.
+    static func checkedByteCount(_ shape: [Int]) -> Int? {
+        var count = 4
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow else { return nil }
+            count = product
+        }
+        return count
     }
 
     /// Splits a stored weight name ("mobilenet/conv1/kernel:0") into (layer, weight) = ("conv1", "kernel").

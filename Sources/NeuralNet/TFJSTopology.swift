@@ -14,9 +14,12 @@ struct TopologyParser {
             throw .invalidModelJSON(path: path, reason: "modelTopology has no class_name (is this a TF.js graph model?)")
         }
         let config = root["config"] ?? .null
+        // Layer configs are kept for the writer only from Keras 2 topologies: Keras 3 configs (dtype
+        // policies as objects, …) do not belong in the Keras-2-style "Model" config the writer emits.
+        let keepConfigs = !(topology["keras_version"]?.stringValue ?? root["keras_version"]?.stringValue ?? "").hasPrefix("3")
         switch className {
-        case "Model", "Functional": return try parseFunctional(config)
-        case "Sequential": return try parseSequential(config)
+        case "Model", "Functional": return try parseFunctional(config, keepConfigs: keepConfigs)
+        case "Sequential": return try parseSequential(config, keepConfigs: keepConfigs)
         default:
             throw .invalidModelJSON(path: path, reason: "model class \(className); expected Model, Functional or Sequential")
         }
@@ -24,7 +27,7 @@ struct TopologyParser {
 
     // MARK: Model kinds
 
-    private func parseFunctional(_ config: JSONValue) throws(NeuralNetError) -> Model {
+    private func parseFunctional(_ config: JSONValue, keepConfigs: Bool) throws(NeuralNetError) -> Model {
         guard let layerList = config["layers"]?.arrayValue else {
             throw .invalidField(path: path, field: "modelTopology.config.layers", expected: "an array of layers")
         }
@@ -33,7 +36,9 @@ struct TopologyParser {
             let name = try layerName(entry, index: index)
             let kind = try parseKind(entry, name: name, index: index)
             let inbound = try inboundNames(entry["inbound_nodes"], layer: name)
-            layers.append(Layer(name: name, kind: kind, inbound: inbound))
+            let keras2Nodes = entry["inbound_nodes"]?.arrayValue?.allSatisfy { $0.arrayValue != nil } ?? true
+            layers.append(Layer(name: name, kind: kind, inbound: inbound,
+                                sourceConfig: keepConfigs && keras2Nodes ? entry["config"] : nil))
         }
         let inputs = try endpointNames(config["input_layers"], field: "input_layers")
         let outputs = try endpointNames(config["output_layers"], field: "output_layers")
@@ -45,7 +50,7 @@ struct TopologyParser {
         return model
     }
 
-    private func parseSequential(_ config: JSONValue) throws(NeuralNetError) -> Model {
+    private func parseSequential(_ config: JSONValue, keepConfigs: Bool) throws(NeuralNetError) -> Model {
         guard let layerList = config.arrayValue ?? config["layers"]?.arrayValue, !layerList.isEmpty else {
             throw .invalidField(path: path, field: "modelTopology.config.layers", expected: "a non-empty array of layers")
         }
@@ -53,8 +58,9 @@ struct TopologyParser {
         for (index, entry) in layerList.enumerated() {
             let name = try layerName(entry, index: index)
             let kind = try parseKind(entry, name: name, index: index)
+            let source = keepConfigs ? entry["config"] : nil
             if index == 0, case .input = kind {
-                layers.append(Layer(name: name, kind: kind, inbound: []))
+                layers.append(Layer(name: name, kind: kind, inbound: [], sourceConfig: source))
                 continue
             }
             if index == 0 {
@@ -65,7 +71,7 @@ struct TopologyParser {
                 }
                 layers.append(Layer(name: "\(name)_input", kind: .input(shape: shape), inbound: []))
             }
-            layers.append(Layer(name: name, kind: kind, inbound: [layers[layers.count - 1].name]))
+            layers.append(Layer(name: name, kind: kind, inbound: [layers[layers.count - 1].name], sourceConfig: source))
         }
         return Model(name: config["name"]?.stringValue ?? "sequential", layers: layers,
                      inputNames: [layers[0].name], outputNames: [layers[layers.count - 1].name])
@@ -157,7 +163,7 @@ struct TopologyParser {
 
     // MARK: Layer configs
 
-    private func parseKind(_ entry: JSONValue, name: String, index: Int) throws(NeuralNetError) -> LayerKind {
+    fileprivate func parseKind(_ entry: JSONValue, name: String, index: Int) throws(NeuralNetError) -> LayerKind {
         guard let className = entry["class_name"]?.stringValue else {
             throw .invalidField(path: path, field: "layers[\(index)].class_name", expected: "a Keras class name")
         }
@@ -341,13 +347,18 @@ private struct FieldReader {
 enum TopologyWriter {
     static func topology(of model: Model) -> JSONValue {
         let layers: [JSONValue] = model.layers.map { layer in
-            var config = layerConfig(layer.kind)
-            config["name"] = .string(layer.name)
-            // Keras' InputLayer rejects `trainable` ("Unrecognized keyword arguments"); other layers take it.
-            if case .input = layer.kind {} else {
-                config["trainable"] = true
-                config["dtype"] = "float32"
+            var config: [String: JSONValue]
+            if let source = keptConfig(of: layer) {
+                config = source  // as read: numbers keep their text, unknown fields stay
+            } else {
+                config = layerConfig(layer.kind)
+                // Keras' InputLayer rejects `trainable` ("Unrecognized keyword arguments"); other layers take it.
+                if case .input = layer.kind {} else {
+                    config["trainable"] = true
+                    config["dtype"] = "float32"
+                }
             }
+            config["name"] = .string(layer.name)
             let inbound: [JSONValue] = layer.inbound.map { .array([.string($0), 0, 0, .object([:])]) }
             return [
                 "class_name": .string(layer.kind.className), "name": .string(layer.name),
@@ -362,6 +373,23 @@ enum TopologyWriter {
                 "input_layers": endpoints(model.inputNames), "output_layers": endpoints(model.outputNames),
             ],
         ]
+    }
+
+    /// The layer's source config when it still parses to the layer's kind (a layer changed since
+    /// reading gets a fresh config).
+    private static func keptConfig(of layer: Layer) -> [String: JSONValue]? {
+        guard let source = layer.sourceConfig?.objectValue else { return nil }
+        let entry: JSONValue = ["class_name": .string(layer.kind.className), "config": .object(source)]
+        guard let kind = try? TopologyParser(path: "").parseKind(entry, name: layer.name, index: 0), kind == layer.kind else {
+            return nil
+        }
+        var config = source
+        if case .input = layer.kind {} else {
+            // A Sequential model's first layer carries the input shape; the written model has an InputLayer for it.
+            config["batch_input_shape"] = nil
+            config["batch_shape"] = nil
+        }
+        return config
     }
 
     private static func pair(_ value: (Int, Int)) -> JSONValue { [.number(Double(value.0)), .number(Double(value.1))] }
@@ -380,12 +408,12 @@ enum TopologyWriter {
                     "data_format": "channels_last", "dilation_rate": [1, 1], "depth_multiplier": 1,
                     "activation": .string(c.activation.rawValue), "use_bias": .bool(c.useBias)]
         case .batchNormalization(let epsilon, let center, let scale):
-            return ["axis": -1, "momentum": 0.99, "epsilon": .number(Double(epsilon)), "center": .bool(center),
+            return ["axis": -1, "momentum": 0.99, "epsilon": .number(JSONNumber(float: epsilon)), "center": .bool(center),
                     "scale": .bool(scale)]
         case .activation(let activation):
             return ["activation": .string(activation.rawValue)]
         case .relu(let maxValue):
-            return ["max_value": maxValue.map { .number(Double($0)) } ?? .null, "negative_slope": 0, "threshold": 0]
+            return ["max_value": maxValue.map { .number(JSONNumber(float: $0)) } ?? .null, "negative_slope": 0, "threshold": 0]
         case .zeroPadding2D(let p):
             return ["padding": [pair((p.top, p.bottom)), pair((p.left, p.right))], "data_format": "channels_last"]
         case .add, .flatten, .softmax:
@@ -395,7 +423,7 @@ enum TopologyWriter {
         case .reshape(let target):
             return ["target_shape": .array(target.map { .number(Double($0)) })]
         case .dropout(let rate):
-            return ["rate": .number(Double(rate))]
+            return ["rate": .number(JSONNumber(float: rate))]
         case .dense(let units, let useBias, let activation):
             return ["units": .number(Double(units)), "use_bias": .bool(useBias), "activation": .string(activation.rawValue)]
         }

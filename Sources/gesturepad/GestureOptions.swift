@@ -13,14 +13,22 @@ struct GestureOptions: ParsableArguments {
     @Flag(name: .long, inversion: .prefixedNo, help: "Mirror frames like a selfie view (must match how samples were recorded).")
     var mirror = true
 
-    @Option(name: .long, help: "Comma-separated labels, in output order.")
-    var labels: String = LabelSet.standard.names.joined(separator: ",")
+    @Option(name: .long, help: "Comma-separated labels, in output order (default: \(LabelSet.standard)).")
+    var labels: String?
 
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $XDG_DATA_HOME/gesturepad).")
     var dataDirectory: String?
 
-    func labelSet() throws -> LabelSet {
-        try LabelSet(labels.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+    func labelSet() throws -> LabelSet { try givenLabelSet() ?? LabelSet.standard }
+
+    /// The labels given with --labels, nil when the option was not given.
+    func givenLabelSet() throws -> LabelSet? {
+        try labels.map { text in try LabelSet(text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) }
+    }
+
+    /// The head store under the data directory.
+    func headStore() -> HeadStore {
+        HeadStore(root: ((dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory()) as NSString).appendingPathComponent("heads"))
     }
 
     func configuration() throws -> WorkspaceConfiguration {

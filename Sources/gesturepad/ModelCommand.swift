@@ -22,20 +22,40 @@ struct ModelCommand: ParsableCommand {
         @Option(name: .long, help: "JSON file with the list of class names of the classifier output.")
         var classNames: String?
 
+        @Option(name: .long, help: ArgumentHelp("Input normalisation: "
+                    + "\(InputNormalization.allCases.map(\.rawValue).joined(separator: ", ")) "
+                    + "(default: the architecture's; x/127.5-1 for TF.js Layers models)."))
+        var normalization: String?
+
+        @Option(name: .long, help: ArgumentHelp("Default embedding layer (default: the architecture's cut, or for TF.js "
+                    + "Layers models the last residual Add / activation with a map of at least 7x7 before the global pooling)."))
+        var embeddingLayer: String?
+
+        @Option(name: .long, help: "Where the file came from (e.g. the PyPI wheel and its sha256), recorded in the metadata.")
+        var origin: String?
+
         @Flag(name: .long, help: "Import even when a model of that name from the same file (sha256) is installed.")
         var force = false
 
         func run() throws {
             let store = ModelStore.userDefault()
             let names = try classNames.map(readClassNames) ?? []
+            let chosenNormalization = try normalization.map { text in
+                guard let value = InputNormalization(rawValue: text) else {
+                    throw ValidationError("--normalization \(text): expected one of "
+                        + InputNormalization.allCases.map(\.rawValue).joined(separator: ", "))
+                }
+                return value
+            }
             if !force, let name, ModelImporter.isCurrent(name, in: store, source: file) {
                 print("\(name) is already installed from this file by this gesturepad; --force to import again")
                 return
             }
-            let (model, metadata) = try ModelImporter.importModel(from: file, name: name, classNames: names)
-            try store.install(model, metadata: metadata)
-            print("installed \(metadata.name) (\(metadata.architecture), \(model.layers.count) layers, "
-                + "\(model.parameterCount) parameters) in \(store.directory(of: metadata.name))")
+            let (model, metadata) = try ModelImporter.install(
+                from: file, into: store, name: name, classNames: names, normalization: chosenNormalization,
+                embeddingLayer: embeddingLayer, origin: origin)
+            print("installed \(metadata.name) (\(metadata.architecture) α=\(metadata.widthMultiplier), \(model.layers.count) layers, "
+                + "\(model.parameterCount) parameters, embedding \(metadata.embeddingLayer)) in \(store.directory(of: metadata.name))")
         }
     }
 

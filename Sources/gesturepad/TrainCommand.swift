@@ -1,5 +1,5 @@
 // `gesturepad train`: a new head from the stored samples, saved as the next head version; and
-// `gesturepad head list|rollback` for the stored versions.
+// `gesturepad head list|rollback|export|import|predict` for the stored versions and TF.js interchange.
 import ArgumentParser
 import Foundation
 import Gestures
@@ -41,7 +41,7 @@ struct Train: ParsableCommand {
             }
         }
         if json { return try printJSON(trained.metadata) }
-        let record = trained.metadata.training
+        let record = trained.record
         print("head v\(trained.metadata.version): \(trained.metadata.labels) on \(trained.metadata.embedder), "
               + String(format: "loss %.5f, training accuracy %.1f%%", record.finalLoss, record.trainingAccuracy * 100)
               + (record.crossValidatedAccuracy.map { String(format: ", %d-fold accuracy %.1f%%", folds ?? 0, $0 * 100) } ?? "")
@@ -52,23 +52,25 @@ struct Train: ParsableCommand {
 }
 
 struct Head: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Stored head versions.", subcommands: [List.self, Rollback.self],
-                                                    defaultSubcommand: List.self)
+    static let configuration = CommandConfiguration(
+        abstract: "Stored head versions; export to and import from TF.js.",
+        subcommands: [List.self, Rollback.self, Export.self, Import.self, Predict.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List head versions (* = current).")
         @OptionGroup var gestures: GestureOptions
         @Flag(name: .long, help: "JSON output.") var json = false
         func run() throws {
-            let directory = gestures.dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory()
-            let store = HeadStore(root: (directory as NSString).appendingPathComponent("heads"))
+            let store = gestures.headStore()
             let current = try store.currentVersion()
             let heads = try store.versions().map { try store.load($0).metadata }
             if json { return try printJSON(heads) }
             if heads.isEmpty { print("no heads yet in \(store.root): run `gesturepad train`") }
             for head in heads {
-                print("\(head.version == current ? "*" : " ") v\(head.version)  \(head.labels)  \(head.embedder.cacheKey)  "
-                      + "\(head.training.trainedAt)" + (head.training.crossValidatedAccuracy.map { String(format: "  k-fold %.1f%%", $0 * 100) } ?? ""))
+                let origin = head.training.map { training in
+                    training.trainedAt + (training.crossValidatedAccuracy.map { String(format: "  k-fold %.1f%%", $0 * 100) } ?? "")
+                } ?? head.imported.map { "imported \($0.importedAt) from \($0.path)" } ?? ""
+                print("\(head.version == current ? "*" : " ") v\(head.version)  \(head.labels)  \(head.embedder.cacheKey)  \(origin)")
             }
         }
     }
@@ -77,9 +79,67 @@ struct Head: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Make the version before the current one current again.")
         @OptionGroup var gestures: GestureOptions
         func run() throws {
-            let directory = gestures.dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory()
-            let store = HeadStore(root: (directory as NSString).appendingPathComponent("heads"))
-            print("current head is now v\(try store.rollback())")
+            print("current head is now v\(try gestures.headStore().rollback())")
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a head as a TF.js Layers model + labels.json: with --bundle DIR the embedder and head as one "
+                + "model a web page runs on camera frames (tf.loadLayersModel); with DIR the head alone.",
+            usage: "gesturepad head export --bundle DIR [--version N]\ngesturepad head export DIR [--version N]")
+        @Argument(help: "Directory for the head alone (model.json, weights, labels.json).") var directory: String?
+        @Option(name: .long, help: "Directory for the bundle: embedder cut + head as one model, plus labels.json.")
+        var bundle: String?
+        @Option(name: .long, help: "Head version (default: the current one).") var version: Int?
+        @OptionGroup var gestures: GestureOptions
+
+        func validate() throws {
+            guard (directory == nil) != (bundle == nil) else { throw ValidationError("give exactly one of DIR or --bundle DIR") }
+        }
+
+        func run() throws {
+            let store = gestures.headStore()
+            if let bundle {
+                let metadata = try HeadExchange.exportBundle(from: store, version: version, models: ModelStore.userDefault(), to: bundle)
+                print("bundle of head v\(metadata.version) (\(metadata.labels)) on \(metadata.embedder) → \(bundle)")
+            } else if let directory {
+                let metadata = try HeadExchange.exportHead(from: store, version: version, to: directory)
+                print("head v\(metadata.version) (\(metadata.labels), input \(metadata.embedder.featureShape)) → \(directory)")
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Import a head TF.js trained and saved (model.json + weights .bin from model.save) as the next, "
+                + "current head version. Its input must be the --model's cut-layer output.")
+        @Argument(help: "Directory holding model.json (or the model.json path).") var directory: String
+        @OptionGroup var gestures: GestureOptions
+
+        func run() throws {
+            let extractor = try FeatureExtractor.load(modelName: gestures.model, layer: gestures.layer)
+            let metadata = try HeadExchange.importHead(from: directory, labels: try gestures.givenLabelSet(),
+                                                       embedder: extractor.identity, mirror: gestures.mirror,
+                                                       into: gestures.headStore())
+            print("imported head v\(metadata.version) (\(metadata.labels)) on \(metadata.embedder); it is now the current head")
+        }
+    }
+
+    struct Predict: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a stored head on embeddings: float32 .npy [N, h, w, c] (or [N, D]) → probabilities [N, classes].")
+        @Option(name: .long, help: "Embeddings .npy (float32, as `gesturepad embed` writes).") var input: String
+        @Option(name: .long, help: "Output .npy of class probabilities (float32 [N, classes]).") var output: String
+        @Option(name: .long, help: "Head version (default: the current one).") var version: Int?
+        @OptionGroup var gestures: GestureOptions
+
+        func run() throws {
+            let (model, metadata) = try gestures.headStore().load(version)
+            let head = try DenseHead(model: model)
+            let probabilities = try HeadExchange.predict(head, features: try NPY.read(input), path: input)
+            try NPY.write(probabilities, to: output)
+            print("head v\(metadata.version) (\(metadata.labels)): \(probabilities.shape) → \(output)")
         }
     }
 }

@@ -4,8 +4,9 @@
 // shuffle: true})` with Adam (Adam.swift) on categorical cross-entropy (DenseTraining.swift).
 // Differences from TF.js, all deliberate: the batch size is max(1, floor(N·fraction)) (never 0),
 // bad input (no samples, one class, wrong sizes, NaN) is a typed error, and the loss is not clipped.
-// Layout (llm.c style): one flat parameter buffer θ = [W1 (D×U) | b1 (U) | W2 (U×K)], one gradient
-// buffer of the same layout, so Adam is one loop. Legend: N samples, B batch rows, D = H·W·C input
+// Layout (llm.c style): one flat parameter buffer θ = [W1 (D×U) | b1 (U) | W2 (U×K) | b2 (K, only
+// with `outputBias`)], one gradient buffer of the same layout, so Adam is one loop. gesturepad trains
+// heads without b2, as the demo; heads made in TF.js with a bias on the last layer are imported with it. Legend: N samples, B batch rows, D = H·W·C input
 // features, U hidden units, K classes.
 import Foundation
 
@@ -17,19 +18,35 @@ public struct HeadArchitecture: Sendable, Equatable, Hashable, Codable {
     public var hiddenUnits: Int
     /// Number of classes of the softmax output.
     public var classes: Int
+    /// Whether the output Dense layer has a bias b2 [K] (the TF.js demo's has none; other TF.js heads may).
+    public var outputBias: Bool
 
     /// An architecture; call `validate()` (the head's initialisers do) to check the ranges.
-    public init(inputShape: [Int], hiddenUnits: Int, classes: Int) {
+    public init(inputShape: [Int], hiddenUnits: Int, classes: Int, outputBias: Bool = false) {
         self.inputShape = inputShape
         self.hiddenUnits = hiddenUnits
         self.classes = classes
+        self.outputBias = outputBias
+    }
+
+    private enum CodingKeys: String, CodingKey { case inputShape, hiddenUnits, classes, outputBias }
+
+    /// Decodes; `outputBias` absent (written before it existed) means false.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        inputShape = try container.decode([Int].self, forKey: .inputShape)
+        hiddenUnits = try container.decode(Int.self, forKey: .hiddenUnits)
+        classes = try container.decode(Int.self, forKey: .classes)
+        outputBias = try container.decodeIfPresent(Bool.self, forKey: .outputBias) ?? false
     }
 
     /// Scalars in one input sample (D = product of `inputShape`).
     public var inputCount: Int { inputShape.reduce(1, *) }
 
-    /// Trainable scalars: D·U + U + U·K.
-    public var parameterCount: Int { inputCount * hiddenUnits + hiddenUnits + hiddenUnits * classes }
+    /// Trainable scalars: D·U + U + U·K (+ K with `outputBias`).
+    public var parameterCount: Int {
+        inputCount * hiddenUnits + hiddenUnits + hiddenUnits * classes + (outputBias ? classes : 0)
+    }
 
     /// Throws `invalidHeadArchitecture` naming the first field outside its range.
     public func validate() throws(NeuralNetError) {
@@ -132,7 +149,7 @@ public struct TrainingSummary: Sendable, Equatable {
     public var milliseconds: Double
 }
 
-/// The trainable head: Flatten → Dense(U, relu) → Dense(K, softmax, no bias), TF.js demo style.
+/// The trainable head: Flatten → Dense(U, relu) → Dense(K, softmax, no bias unless `outputBias`), TF.js demo style.
 ///
 /// Not thread-safe: `predict` and `train` use buffers planned at creation. Give each thread its own
 /// head (`copy()`), or hand a head to another thread as a `Model` (`model()` / `init(model:)`, both
@@ -140,7 +157,7 @@ public struct TrainingSummary: Sendable, Equatable {
 public final class DenseHead {
     /// Input shape, hidden units and classes.
     public let architecture: HeadArchitecture
-    /// θ [P] = [W1 (D×U) | b1 (U) | W2 (U×K)], P = `architecture.parameterCount`.
+    /// θ [P] = [W1 (D×U) | b1 (U) | W2 (U×K) | b2 (K, with outputBias)], P = `architecture.parameterCount`.
     let parameters: UnsafeMutablePointer<Float>
     /// Hidden activations [predictCapacity, U] for `predict`; grown (reallocated) only for bigger batches.
     private var predictHidden: UnsafeMutablePointer<Float>
@@ -152,6 +169,10 @@ public final class DenseHead {
     var hiddenKernelPointer: UnsafeMutablePointer<Float> { parameters }
     var hiddenBiasPointer: UnsafeMutablePointer<Float> { parameters + inputCount * hiddenUnits }
     var outputKernelPointer: UnsafeMutablePointer<Float> { hiddenBiasPointer + hiddenUnits }
+    /// b2 [K] when the architecture has an output bias, else nil.
+    var outputBiasPointer: UnsafeMutablePointer<Float>? {
+        architecture.outputBias ? outputKernelPointer + hiddenUnits * classes : nil
+    }
 
     private init(validated architecture: HeadArchitecture) {
         self.architecture = architecture
@@ -167,7 +188,7 @@ public final class DenseHead {
     }
 
     /// A freshly initialised head, as TF.js layers initialises it: kernels `varianceScaling` (fanIn,
-    /// truncated normal) from `seed`, hidden bias zeros.
+    /// truncated normal) from `seed`, biases zeros.
     public convenience init(architecture: HeadArchitecture, seed: UInt64) throws(NeuralNetError) {
         try architecture.validate()
         self.init(validated: architecture)
@@ -179,13 +200,18 @@ public final class DenseHead {
                                    count: u * k)
     }
 
-    /// A head with the given weights: hiddenKernel [D, U], hiddenBias [U], outputKernel [U, K] (Keras layouts).
+    /// A head with the given weights: hiddenKernel [D, U], hiddenBias [U], outputKernel [U, K] (Keras layouts),
+    /// outputBias [K] exactly when `architecture.outputBias`.
     public convenience init(architecture: HeadArchitecture, hiddenKernel: [Float], hiddenBias: [Float],
-                            outputKernel: [Float]) throws(NeuralNetError) {
+                            outputKernel: [Float], outputBias: [Float]? = nil) throws(NeuralNetError) {
         try architecture.validate()
         let (d, u, k) = (architecture.inputCount, architecture.hiddenUnits, architecture.classes)
+        guard (outputBias != nil) == architecture.outputBias else {
+            throw .notADenseHead(layer: HeadLayerNames.output, reason: architecture.outputBias
+                ? "the architecture has an output bias but none was given" : "an output bias was given for an architecture without one")
+        }
         for (name, values, shape) in [("hidden kernel", hiddenKernel, [d, u]), ("hidden bias", hiddenBias, [u]),
-                                      ("output kernel", outputKernel, [u, k])] {
+                                      ("output kernel", outputKernel, [u, k]), ("output bias", outputBias ?? [], [outputBias == nil ? 0 : k])] {
             guard values.count == shape.reduce(1, *) else {
                 throw .weightShapeMismatch(layer: HeadLayerNames.hidden, weight: name, expected: shape, found: [values.count])
             }
@@ -197,6 +223,7 @@ public final class DenseHead {
         hiddenKernelPointer.update(from: hiddenKernel, count: d * u)
         hiddenBiasPointer.update(from: hiddenBias, count: u)
         outputKernelPointer.update(from: outputKernel, count: u * k)
+        if let outputBias, let pointer = outputBiasPointer { pointer.update(from: outputBias, count: k) }
     }
 
     /// An independent head with the same weights (for another thread, or to keep before retraining).
@@ -212,6 +239,8 @@ public final class DenseHead {
     public var hiddenBias: [Float] { Array(UnsafeBufferPointer(start: hiddenBiasPointer, count: hiddenUnits)) }
     /// Output Dense kernel W2 [U, K] (a copy).
     public var outputKernel: [Float] { Array(UnsafeBufferPointer(start: outputKernelPointer, count: hiddenUnits * classes)) }
+    /// Output Dense bias b2 [K] (a copy), nil when the architecture has none.
+    public var outputBias: [Float]? { outputBiasPointer.map { Array(UnsafeBufferPointer(start: $0, count: classes)) } }
 
     // MARK: Inference
 
@@ -233,12 +262,12 @@ public final class DenseHead {
             predictHidden = .allocate(capacity: rows * u)
             predictCapacity = rows
         }
-        // hidden [B,U] = relu(x [B,D] · W1 + b1); logits [B,K] = hidden · W2; softmax in place.
+        // hidden [B,U] = relu(x [B,D] · W1 + b1); logits [B,K] = hidden · W2 (+ b2); softmax in place.
         // OpenBLAS: the weights may change between calls (training), so nothing is packed; no allocation.
         DenseKernel.forward(x: input, w: hiddenKernelPointer, b: hiddenBiasPointer, y: predictHidden, rows: rows,
                             inputs: d, units: u, relu: true, backend: .openBLAS)
-        DenseKernel.forward(x: predictHidden, w: outputKernelPointer, b: nil, y: output, rows: rows, inputs: u,
-                            units: k, relu: false, backend: .openBLAS)
+        DenseKernel.forward(x: predictHidden, w: outputKernelPointer, b: outputBiasPointer, y: output, rows: rows,
+                            inputs: u, units: k, relu: false, backend: .openBLAS)
         ActivationKernel.reference(.softmax, output, rows: rows, channels: k)
     }
 
@@ -395,17 +424,18 @@ public final class DenseHead {
             }
         }
         let gradW1 = w.gradients, gradB1 = w.gradients + d * u, gradW2 = gradB1 + u
+        let gradB2: UnsafeMutablePointer<Float>? = architecture.outputBias ? gradW2 + u * k : nil
         // hidden [B,U] = relu(x [B,D] · W1 [D,U] + b1 [U])
         forward(w.x, hiddenKernelPointer, hiddenBiasPointer, w.hidden, rows, d, u, true)
-        // logits [B,K] = hidden [B,U] · W2 [U,K]
-        forward(w.hidden, outputKernelPointer, nil, w.logits, rows, u, k, false)
+        // logits [B,K] = hidden [B,U] · W2 [U,K] (+ b2 [K])
+        forward(w.hidden, outputKernelPointer, outputBiasPointer, w.logits, rows, u, k, false)
         // probabilities [B,K] = softmax(logits); loss = mean −log p[label]; dlogits = (p − y) / B
         let result = SoftmaxCrossEntropy.forwardReference(logits: w.logits, labels: w.labels,
                                                           probabilities: w.probabilities, rows: rows, classes: k)
         SoftmaxCrossEntropy.backwardReference(probabilities: w.probabilities, labels: w.labels, dlogits: w.dlogits,
                                               rows: rows, classes: k)
-        // dW2 [U,K] = hiddenᵀ · dlogits; dhidden [B,U] = dlogits · W2ᵀ
-        backward(w.dlogits, w.hidden, outputKernelPointer, w.dhidden, gradW2, nil, rows, u, k)
+        // dW2 [U,K] = hiddenᵀ · dlogits; db2 [K] = Σ_B dlogits; dhidden [B,U] = dlogits · W2ᵀ
+        backward(w.dlogits, w.hidden, outputKernelPointer, w.dhidden, gradW2, gradB2, rows, u, k)
         // through relu: dpre [B,U] = dhidden where hidden > 0
         ReLUKernel.backward(y: w.hidden, dy: w.dhidden, dx: w.dhidden, count: rows * u)
         // dW1 [D,U] = xᵀ · dpre; db1 [U] = Σ_B dpre; dx [B,D] = dpre · W1ᵀ (only for gradient checks)

@@ -1,5 +1,5 @@
 // DenseHead ⇄ Model: a head becomes the 4-layer Keras model Input → Flatten → Dense(relu, bias) →
-// Dense(softmax, no bias) that TFJSLayersFormat writes as a TF.js Layers model (functional "Model"
+// Dense(softmax, no bias — or with one for heads imported with it) that TFJSLayersFormat writes as a TF.js Layers model (functional "Model"
 // config; `tf.loadLayersModel` and tensorflowjs' Keras loader read it). Reading accepts that shape
 // whether saved as Functional or Sequential (TF.js demo `model.save`), with any layer names, and
 // rejects anything else with a typed error naming the offending layer.
@@ -15,7 +15,7 @@ public enum HeadLayerNames {
 
 extension DenseHead {
     /// The head as a Keras-style model (weights copied): Input(inputShape) → Flatten → Dense(U, relu) →
-    /// Dense(K, softmax, no bias), kernels in Keras [in, out] layout.
+    /// Dense(K, softmax, bias only with `architecture.outputBias`), kernels in Keras [in, out] layout.
     public func model(name: String = "gesturepad_head") -> Model {
         let (d, u, k) = (inputCount, hiddenUnits, classes)
         let layers = [
@@ -25,18 +25,19 @@ extension DenseHead {
                   inbound: [HeadLayerNames.flatten],
                   weights: ["kernel": Tensor(shape: [d, u], scalars: hiddenKernel),
                             "bias": Tensor(shape: [u], scalars: hiddenBias)]),
-            Layer(name: HeadLayerNames.output, kind: .dense(units: k, useBias: false, activation: .softmax),
+            Layer(name: HeadLayerNames.output, kind: .dense(units: k, useBias: architecture.outputBias, activation: .softmax),
                   inbound: [HeadLayerNames.hidden],
-                  weights: ["kernel": Tensor(shape: [u, k], scalars: outputKernel)]),
+                  weights: outputBias.map { ["kernel": Tensor(shape: [u, k], scalars: outputKernel), "bias": Tensor(shape: [k], scalars: $0)] }
+                      ?? ["kernel": Tensor(shape: [u, k], scalars: outputKernel)]),
         ]
         return Model(name: name, layers: layers, inputNames: [HeadLayerNames.input], outputNames: [HeadLayerNames.output])
     }
 
-    /// A head from a model of exactly Input → Flatten → Dense(relu, bias) → Dense(softmax, no bias) with a
-    /// fixed input shape; throws `notADenseHead` or `weightShapeMismatch` naming the layer otherwise.
+    /// A head from a model of exactly Input → Flatten → Dense(relu, bias) → Dense(softmax, with or without
+    /// bias) with a fixed input shape; throws `notADenseHead` or `weightShapeMismatch` naming the layer otherwise.
     public convenience init(model: Model) throws(NeuralNetError) {
         let layers = model.layers
-        let expected = ["Input", "Flatten", "Dense (relu, bias)", "Dense (softmax, no bias)"]
+        let expected = ["Input", "Flatten", "Dense (relu, bias)", "Dense (softmax)"]
         guard layers.count == expected.count else {
             throw .notADenseHead(layer: layers.last?.name ?? model.name,
                                  reason: "the model has \(layers.count) layers (\(layers.map(\.kind.className).joined(separator: " → "))), "
@@ -61,10 +62,10 @@ extension DenseHead {
         guard case .dense(let units, true, .relu) = layers[2].kind else {
             throw .notADenseHead(layer: layers[2].name, reason: "is \(layers[2].kind), expected \(expected[2])")
         }
-        guard case .dense(let classes, false, .softmax) = layers[3].kind else {
+        guard case .dense(let classes, let outputBias, .softmax) = layers[3].kind else {
             throw .notADenseHead(layer: layers[3].name, reason: "is \(layers[3].kind), expected \(expected[3])")
         }
-        let architecture = HeadArchitecture(inputShape: inputShape, hiddenUnits: units, classes: classes)
+        let architecture = HeadArchitecture(inputShape: inputShape, hiddenUnits: units, classes: classes, outputBias: outputBias)
         do {
             try architecture.validate()
         } catch {
@@ -84,7 +85,8 @@ extension DenseHead {
         try self.init(architecture: architecture,
                       hiddenKernel: weight(layers[2], "kernel", [d, units]),
                       hiddenBias: weight(layers[2], "bias", [units]),
-                      outputKernel: weight(layers[3], "kernel", [units, classes]))
+                      outputKernel: weight(layers[3], "kernel", [units, classes]),
+                      outputBias: outputBias ? weight(layers[3], "bias", [classes]) : nil)
     }
 
     /// Saves the head as a TF.js Layers model (model.json + one shard) into `directory`, atomically.
@@ -95,5 +97,34 @@ extension DenseHead {
     /// Loads a head saved by `save` or by TF.js (`model.save` of the demo's Sequential head).
     public static func load(from location: String) throws(NeuralNetError) -> DenseHead {
         try DenseHead(model: TFJSLayersFormat.read(location))
+    }
+}
+
+extension DenseHead {
+    /// One model for a browser: `embedder` cut at `cutLayer`, then this head's Flatten → Dense(relu) →
+    /// Dense(softmax) reading the cut layer (its Input layer dropped). The output is `HeadLayerNames.output`.
+    /// - Parameter inputShape: [H, W, C] when the embedder's input size is not fixed.
+    /// - Throws: `shapeMismatch` when the cut layer's output is not the head's input shape, `invalidGraph`
+    ///   when the embedder already has a layer with one of the head's names.
+    public func bundle(embedder: Model, cutLayer: String, inputShape: [Int]? = nil,
+                       name: String = "gesturepad_bundle") throws(NeuralNetError) -> Model {
+        let cut = try embedder.cut(at: cutLayer)
+        let shapes = try cut.inferShapes(inputShape: inputShape)
+        let cutShape = shapes[cutLayer]?.outputShape ?? []
+        guard cutShape == architecture.inputShape else {
+            throw .shapeMismatch(layer: cutLayer, expected: "the head's input \(architecture.inputShape)", found: cutShape)
+        }
+        var layers = cut.layers
+        for var layer in model().layers.dropFirst() {
+            guard cut.index(of: layer.name) == nil else {
+                throw .invalidGraph(reason: "the embedder already has a layer named \(layer.name), a name the head uses")
+            }
+            if layer.inbound == [HeadLayerNames.input] { layer.inbound = [cutLayer] }
+            layers.append(layer)
+        }
+        if let shape = inputShape, let input = cut.inputNames.first, let index = layers.firstIndex(where: { $0.name == input }) {
+            layers[index].kind = .input(shape: shape.map { $0 })  // a fixed size, as tf.loadLayersModel needs for Flatten
+        }
+        return Model(name: name, layers: layers, inputNames: cut.inputNames, outputNames: [HeadLayerNames.output])
     }
 }
