@@ -24,7 +24,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup build release fetch-models import-models models test bench play clean install-user uninstall-user
+.PHONY: setup build release fetch-models import-models models test bench play clean install-user install-user-files uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -94,8 +94,13 @@ bench: release
 
 # The background service for the current user: binary, default config (kept if present), systemd user
 # unit. The udev rule for /dev/uinput and the libinput quirk need root: see README "The background service".
+# install-user-files is the same without the build (the system test installs its guest build with it).
+GESTUREPAD_INSTALL_BINARY ?= .build/release/gesturepad
 install-user: release models
-	install -Dm755 .build/release/gesturepad $(HOME)/.local/bin/gesturepad
+	$(MAKE) --no-print-directory install-user-files GESTUREPAD_INSTALL_BINARY=.build/release/gesturepad
+
+install-user-files:
+	install -Dm755 $(GESTUREPAD_INSTALL_BINARY) $(HOME)/.local/bin/gesturepad
 	install -Dm644 systemd/gesturepad.service $(HOME)/.config/systemd/user/gesturepad.service
 	@[ -e $(HOME)/.config/gesturepad/config.toml ] || install -Dm644 Config/gesturepad.toml $(HOME)/.config/gesturepad/config.toml
 	-systemctl --user daemon-reload
