@@ -6,11 +6,13 @@
 #     timers, gettys, first-boot and storage units) — fewer units also means a faster boot under TCG;
 #   - loads uinput, evdev and v4l2loopback at boot (systemd-modules-load; /lib/modules/<version> is the
 #     bind-mounted module tree of the VM's kernel);
-#   - creates the test user (a member of "video" for the camera, as on a machine without a seat);
+#   - creates the test user (a member of "video" for the camera, as on a machine without a seat), the
+#     uinput group with the user in it, and enables linger (see below);
 #   - adds gp-systemd-checks.service, which runs checks.py once multi-user.target is reached and powers
 #     the VM off when it ends (SuccessAction=/FailureAction=), whatever happens.
 # The gesturepad installation itself is not done here: checks.py does it after boot, as a user would.
 set -euo pipefail
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 here=$(cd "$(dirname "$0")" && pwd)
 user=gpuser
 
@@ -36,6 +38,14 @@ printf 'uinput\nevdev\nv4l2loopback\n' >/etc/modules-load.d/gesturepad-vm.conf
 echo 'options v4l2loopback devices=1 exclusive_caps=1 card_label=gesturepad-loopback' >/etc/modprobe.d/gesturepad-vm.conf
 
 id "$user" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash --groups video "$user"
+# What the README's `groupadd --system uinput`, `usermod -aG uinput` and `loginctl enable-linger` leave
+# behind, done before boot so that the user manager starts during boot, already in the group (a manager
+# started before `usermod` lacks it until restarted). checks.py installs the udev rules and runs
+# `loginctl enable-linger` again.
+getent group uinput >/dev/null || groupadd --system uinput
+usermod -aG uinput "$user"
+mkdir -p /var/lib/systemd/linger
+touch "/var/lib/systemd/linger/$user"
 
 cat >/etc/systemd/system/gp-systemd-checks.service <<EOF
 [Unit]
@@ -47,7 +57,7 @@ FailureAction=poweroff-force
 [Service]
 Type=oneshot
 ExecStart=/usr/bin/python3 $here/checks.py /gp-out/systemd/run.json
-StandardOutput=journal+console
+StandardOutput=journal
 StandardError=journal+console
 TimeoutStartSec=infinity
 EOF

@@ -21,7 +21,7 @@ import sys
 
 libc = ctypes.CDLL(None, use_errno=True)
 libc.syscall.restype = ctypes.c_long
-SYS_PROCESS_VM_READV = 310
+SYS_PIDFD_GETFD = 438
 SYS_ADJTIMEX = 159
 CLONE_NEWUSER = 0x10000000
 PER_LINUX32 = 0x0008
@@ -110,8 +110,10 @@ def full(output, camera):
            f"{outside} (made outside) visible: {os.path.exists(outside)}; /tmp writable: {created}")
     # checks.py makes /run/gp-probe world-writable (1777): covered neither by ProtectHome= nor by PrivateTmp=.
     created, code = try_create("/run/gp-probe/.probe")
+    results["_run_mounts"] = {point: sorted(options & {"ro", "rw"}) for point, options in table.items() if point.startswith("/run")}
     record("ProtectSystem=strict", not created and code == errno.EROFS,
            "write /run/gp-probe (world-writable outside the sandbox): " + ("ok" if created else error_text(code))
+           + f"; mounts {results.pop('_run_mounts')}"
            + f"; /usr mounted {'ro' if 'ro' in table.get('/usr', table.get('/', set())) else 'rw'}")
     created, code = try_create(f"{home}/.gp-probe")
     record("ProtectHome=read-only", not created and code == errno.EROFS,
@@ -188,16 +190,12 @@ def full(output, camera):
     else:
         record("ProtectClock=yes", ctypes.get_errno() == errno.EPERM, f"adjtimex (read only): {error_text(ctypes.get_errno())}")
 
-    class IOVector(ctypes.Structure):
-        _fields_ = [("base", ctypes.c_void_p), ("length", ctypes.c_size_t)]
-    source, target = ctypes.create_string_buffer(b"probe", 8), ctypes.create_string_buffer(8)
-    local, remote = IOVector(ctypes.cast(target, ctypes.c_void_p), 8), IOVector(ctypes.cast(source, ctypes.c_void_p), 8)
-    copied = libc.syscall(SYS_PROCESS_VM_READV, os.getpid(), ctypes.byref(local), 1, ctypes.byref(remote), 1, 0)
-    if copied >= 0:
-        record("SystemCallFilter=@system-service", False, "process_vm_readv on itself (@debug): ok")
-    else:
-        record("SystemCallFilter=@system-service", ctypes.get_errno() == errno.EPERM,
-               f"process_vm_readv on itself (@debug): {error_text(ctypes.get_errno())} (SystemCallErrorNumber=EPERM)")
+    # pidfd_getfd (@debug, outside @system-service) with an invalid pidfd: the kernel answers EBADF; the filter EPERM.
+    libc.syscall(SYS_PIDFD_GETFD, -1, 0, 0)
+    code = ctypes.get_errno()
+    record("SystemCallFilter=@system-service", code == errno.EPERM,
+           f"pidfd_getfd(-1) (@debug): {error_text(code)} — the kernel itself would say EBADF; EPERM is "
+           "SystemCallErrorNumber=")
     seccomp = f"Seccomp: {status_field('Seccomp')}, filters: {status_field('Seccomp_filters')}"
     record("RestrictRealtime=yes / SystemCallArchitectures=native", status_field("Seccomp") == "2",
            f"not separately observable by an unprivileged user (no RLIMIT_RTPRIO, no 32-bit code here); {seccomp}")
