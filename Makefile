@@ -15,6 +15,10 @@ ifeq ($(origin GESTUREPAD_TARGET_CPU), undefined)
                              elif grep -qw avx2 /proc/cpuinfo 2>/dev/null; then echo haswell; fi)
 endif
 export GESTUREPAD_TARGET_CPU
+# Debug builds (tests, `make build`, the system-test VM) vectorise for at most haswell (AVX2+FMA): the VM's CPU
+# (qemu TCG) has no AVX-512, so one debug binary serves the unit tests and the VM. The AVX-512 code paths are
+# release-only defines (Package.swift), so this changes only autovectorisation in debug builds.
+DEBUG_TARGET_CPU := $(if $(filter skylake-avx512,$(GESTUREPAD_TARGET_CPU)),haswell,$(GESTUREPAD_TARGET_CPU))
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 SWIFT ?= swift
@@ -24,7 +28,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup build release fetch-models import-models models test bench play clean install-user install-user-files uninstall-user
+.PHONY: setup build release fetch-models import-models models test test-system bench play clean install-user install-user-files uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -50,11 +54,11 @@ import-models:
 	  --name mobilenet_v2_1.0_224 --class-names "$(MODEL_FILES)/imagenet1k_names.json"
 
 models: fetch-models
-	$(SWIFT) build --product gesturepad
+	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --product gesturepad
 	$(MAKE) --no-print-directory import-models
 
 build: setup
-	$(SWIFT) build
+	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build
 
 release: setup
 	$(SWIFT) build -c release
@@ -70,7 +74,7 @@ release: setup
 SOCKET_SUITES := ControlServerTests|DaemonSocketEndToEndTests|DaemonProcessTests|DaemonEndToEndTests
 
 test: fetch-models
-	$(SWIFT) build --build-tests
+	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory import-models
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 \
 	  GESTUREPAD_MOBILENET_V1_PB="$(MODEL_FILES)/mobilenet_v1_1.0_224.pb" \
@@ -78,6 +82,15 @@ test: fetch-models
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 $(SWIFT) test --skip-build --no-parallel --filter "$(SOCKET_SUITES)"
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
+	$(MAKE) --no-print-directory test-system
+
+# The system tests (tools/vm/README.md): Debian's own kernel in qemu (TCG) with vivid, v4l2loopback, uinput and
+# evdev; the debug gesturepad (built for at most haswell) against real drivers. Set-up installs qemu-system-x86,
+# busybox-static, cpio, kmod, v4l-utils, ffmpeg, python3-evdev, xz-utils and the kernel headers (apt), and unpacks
+# the kernel image and v4l2loopback source into ~/.cache/gesturepad/vm (nothing goes into the host's kernel).
+test-system: fetch-models
+	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --product gesturepad
+	tools/vm/system-test.sh --binary "$$($(SWIFT) build --show-bin-path)/gesturepad"
 
 # The game window on a fresh machine: the same idempotent set-up as `make test` (system packages,
 # models), a release build, then the window. Extra options: make play PLAY_ARGS="--source clip.y4m".

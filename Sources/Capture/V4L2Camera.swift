@@ -4,6 +4,8 @@
 // formats → S_FMT and keep what it *gave* → G_PARM/S_PARM and keep the rate it gave → exposure →
 // mmap ring → STREAMON. `withNextFrame` polls, dequeues every ready buffer and keeps only the newest
 // (stale ones go straight back to the driver), lends its mmap'ed bytes to the closure, then requeues it.
+// DQBUF is called only while poll(2) says a buffer is ready: libv4l2 prints every failed DQBUF (EAGAIN
+// included) to stderr when it does no conversion, so "dequeue until EAGAIN" printed a line per frame.
 // Threading: one thread owns a camera; nothing here locks. No allocation per frame.
 import Foundation
 internal import CV4L2
@@ -187,7 +189,7 @@ public final class V4L2Camera: FrameSource {
             if events.isEmpty {
                 throw .frameTimeout(device: devicePath, milliseconds: timeoutMilliseconds)
             }
-            guard let newest = try dequeueNewest(stream) else {
+            guard let newest = try dequeueNewest(stream, afterPoll: events) else {
                 if events.contains(.error) || events.contains(.hangUp) || events.contains(.invalid) {
                     // Readable never came, only an error condition: the device stopped streaming or is gone.
                     throw fault(.deviceLost(device: devicePath, call: "poll", errorNumber: EIO), stream)
@@ -217,9 +219,20 @@ public final class V4L2Camera: FrameSource {
     }
 
     /// Dequeues every ready buffer (bounded), requeueing all but the newest usable one.
-    private func dequeueNewest(_ stream: V4L2Stream) throws(CaptureError) -> v4l2_buffer? {
+    ///
+    /// A DQBUF is made only when the last poll reported a ready buffer (or an error condition, so a lost device
+    /// reports its real errno); after each buffer a zero-timeout poll asks whether another one is ready. Why not
+    /// "DQBUF until EAGAIN": in libv4l2's no-conversion path (`v4l2_ioctl`, case VIDIOC_DQBUF) every failed DQBUF —
+    /// EAGAIN included — goes through `V4L2_PERROR("dequeuing buf")`, which writes
+    /// "libv4l2: error dequeuing buf: Resource temporarily unavailable" to stderr: one journal line per frame. (Its
+    /// conversion path, `v4l2_dequeue_and_convert`, stays silent on EAGAIN.) Raw ioctls would avoid the message but
+    /// also bypass libv4lconvert, which the converted formats (`rgb24`, `yuv420` on a YUYV camera) need; polling keeps
+    /// every DQBUF going through libv4l2. EAGAIN is still handled (a spurious wake-up, a frame libv4lconvert rejected).
+    private func dequeueNewest(_ stream: V4L2Stream, afterPoll firstEvents: V4L2PollEvents) throws(CaptureError) -> v4l2_buffer? {
         var newest: v4l2_buffer?
+        var events = firstEvents
         for _ in 0..<(2 * stream.mappings.count + 2) {
+            guard !events.isDisjoint(with: Self.dequeueWorthyEvents) else { return newest }
             var buffer = v4l2_buffer()
             buffer.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
             buffer.memory = CV4L2_MEMORY_MMAP
@@ -240,16 +253,26 @@ public final class V4L2Camera: FrameSource {
             if Self.usableByteCount(buffer, mappingLength: stream.mappings[Int(buffer.index)].count, layout: stream.layout) == nil {
                 statistics.corruptFramesDropped += 1
                 try failing(stream) { () throws(CaptureError) in try stream.queue(Int(buffer.index)) }
-                continue
+            } else {
+                if let previous = newest {
+                    statistics.staleFramesDropped += 1
+                    try failing(stream) { () throws(CaptureError) in try stream.queue(Int(previous.index)) }
+                }
+                newest = buffer
             }
-            if let previous = newest {
-                statistics.staleFramesDropped += 1
-                try failing(stream) { () throws(CaptureError) in try stream.queue(Int(previous.index)) }
+            // Is another buffer ready? (Zero timeout: never waits.)
+            do throws(CaptureError) {
+                events = try stream.device.poll(timeoutMilliseconds: 0)
+            } catch {
+                if let newest { _ = try? stream.queue(Int(newest.index)) }
+                throw fault(error, stream)
             }
-            newest = buffer
         }
         return newest
     }
+
+    /// Poll results after which a DQBUF is worth making: a ready buffer, or an error condition whose errno it reports.
+    private static let dequeueWorthyEvents: V4L2PollEvents = [.readable, .error, .hangUp, .invalid]
 
     /// Bytes of a dequeued buffer worth delivering, or nil for a corrupt or short frame.
     private static func usableByteCount(_ buffer: v4l2_buffer, mappingLength: Int, layout: V4L2FrameLayout) -> Int? {

@@ -27,8 +27,17 @@ public struct V4L2FourCC: RawRepresentable, Hashable, Sendable, CustomStringConv
     /// Planar YUV 4:2:0, U before V (`V4L2_PIX_FMT_YUV420`).
     public static let yuv420 = V4L2FourCC(rawValue: CV4L2_PIX_FMT_YUV420)
 
-    /// The four characters, or hexadecimal when they are not printable.
+    /// `V4L2_PIX_FMT_FLAG_BE_FOURCC`: the big-endian variant of the format the low 31 bits name (vivid lists
+    /// several, e.g. 'XR15' with this bit is big-endian XRGB 1-5-5-5).
+    public static let bigEndianFlag: UInt32 = 1 << 31
+
+    /// The four characters (with `-BE` for a big-endian variant, as `v4l2-ctl` writes it), or hexadecimal when
+    /// they are not printable.
     public var description: String {
+        if rawValue & Self.bigEndianFlag != 0 {
+            let base = V4L2FourCC(rawValue: rawValue & ~Self.bigEndianFlag).description
+            return base.hasPrefix("0x") ? "0x" + String(rawValue, radix: 16) : base + "-BE"
+        }
         let bytes = (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (8 * $0)) }
         guard bytes.allSatisfy({ (0x20..<0x7f).contains($0) }) else { return "0x" + String(rawValue, radix: 16) }
         var characters = String(decoding: bytes, as: UTF8.self)

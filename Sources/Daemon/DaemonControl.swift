@@ -97,7 +97,7 @@ extension ControlEvent {
             self = .prediction(PredictionEvent(time: Double(time) / 1e9, labels: labels, probabilities: probabilities.map(Double.init),
                                                top: labels[top], confidence: Double(probabilities[top]),
                                                filter: filterState.description))
-        case .key(let keyEvent, let keys, let latency):
+        case .key(let keyEvent, let keys, let latency, _):
             self = .key(KeyEventPayload(time: Double(keyEvent.atNanoseconds) / 1e9, action: keyEvent.kind == .down ? .down : .up,
                                         label: keyEvent.label, keys: keys.map(\.description),
                                         reason: latency.map { String(format: "frame-to-key %.1f ms", Double($0) / 1e6) }))

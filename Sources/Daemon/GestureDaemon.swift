@@ -60,8 +60,10 @@ public struct DaemonSettings: Sendable {
 public enum DaemonEvent: Sendable {
     /// One recognised frame: probabilities in `labels` order, the filter's state.
     case prediction(timeNanoseconds: UInt64, labels: [String], probabilities: [Float], filterState: FilterState)
-    /// A key chord went down or up because of the filter (or a stop path), with the frame-to-key latency.
-    case key(KeyEvent, keys: [KeyCode], latencyNanoseconds: UInt64?)
+    /// A key chord went down or up because of the filter (or a stop path), with the frame-to-key latency and, for
+    /// filter decisions, when the deciding frame was captured (the camera's CLOCK_MONOTONIC buffer timestamp; the
+    /// system tests subtract it from the evdev event's timestamp to measure camera-to-key latency with kernel clocks).
+    case key(KeyEvent, keys: [KeyCode], latencyNanoseconds: UInt64?, frameCapturedNanoseconds: UInt64?)
     /// The state changed (reason in words).
     case state(DaemonState, reason: String)
     /// Recording kept a sample.
@@ -464,7 +466,7 @@ public final class GestureDaemon: @unchecked Sendable {
             events = (try? filter.update(probabilities: recognition.probabilities, atNanoseconds: filterStart)) ?? []
         }
         let filterEnd = now()
-        for event in events { apply(event, frameNanoseconds: frameStart) }
+        for event in events { apply(event, frameNanoseconds: frameStart, capturedNanoseconds: frame.timestampNanoseconds) }
         statistics.add(timings: recognition.timings, filterNanoseconds: filterEnd - filterStart,
                        totalNanoseconds: filterEnd - frameStart, at: filterEnd)
         if let labels = recognition.labels {
@@ -475,7 +477,7 @@ public final class GestureDaemon: @unchecked Sendable {
     }
 
     /// Presses or releases the chord of `event`'s label (labels without keys press nothing).
-    private func apply(_ event: KeyEvent, frameNanoseconds: UInt64?) {
+    private func apply(_ event: KeyEvent, frameNanoseconds: UInt64?, capturedNanoseconds: UInt64? = nil) {
         guard let chord = settings.keys[event.label] else { return }
         do throws(DaemonError) {
             if event.kind == .down { try keySink.press(chord) } else { try keySink.release(chord) }
@@ -485,7 +487,7 @@ public final class GestureDaemon: @unchecked Sendable {
         if event.kind == .down { keyPresses += 1 }
         let latency = frameNanoseconds.map { now() - $0 }
         if event.kind == .down, let latency { statistics.addFrameToKey(latency) }
-        emit(.key(event, keys: chord.keys, latencyNanoseconds: latency))
+        emit(.key(event, keys: chord.keys, latencyNanoseconds: latency, frameCapturedNanoseconds: capturedNanoseconds))
     }
 
     /// The filter's timer: releases on stale input. Caller holds the lock.

@@ -96,10 +96,17 @@ public enum FilterState: Equatable, Sendable, Codable, CustomStringConvertible {
 /// 6. **The idle label never presses**; a high idle probability releases through rule 4, and a
 ///    label set without idle releases by low confidence alone.
 /// 7. **Discontinuities restart the filter** (key released, arming and smoothing forgotten, no
-///    refractory): a frame at least `staleInputTimeoutMilliseconds` after the previous frame, an
-///    `advance` call that far after the last frame, a frame whose time is *earlier* than the
-///    previous frame's (a new timeline, e.g. a replay restarted), and `releaseAll`. The restarting
-///    frame is then handled as the first frame of a fresh filter.
+///    refractory): a frame at least the stale-input limit after the previous frame, an `advance`
+///    call that far after the last frame, a frame whose time is *earlier* than the previous
+///    frame's (a new timeline, e.g. a replay restarted), and `releaseAll`. The restarting frame is
+///    then handled as the first frame of a fresh filter. The **stale-input limit** is
+///    `staleInputTimeoutMilliseconds` or `staleIntervalMultiple` typical frame intervals, whichever
+///    is longer (`staleInputLimitNanoseconds`): the typical interval is the median of the last
+///    `intervalHistoryLength` gaps between frames (a single stall does not move it). So a machine
+///    that processes one frame a second still presses (its limit becomes 3 s), while a camera that
+///    stops is still noticed. The history outlives restarts (it describes the machine, not the
+///    gesture); with no history yet the setting alone applies, so the first gap of a slow stream
+///    restarts an (at most one frame old) filter once.
 /// 8. **Bad input**: a vector whose length differs from the label count throws
 ///    `GesturesError.probabilityCountMismatch` and changes nothing; a vector with any NaN or
 ///    infinite value counts as a frame with no confidence (it releases a held key, cancels arming,
@@ -124,6 +131,18 @@ public struct DecisionFilter: Sendable {
     private var lastFrameNanoseconds: UInt64?
     /// The probabilities of the last decision (smoothed when smoothing is on); empty on a fresh filter.
     private var smoothed: [Float] = []
+    /// The last gaps between frames (nanoseconds), a ring of `intervalHistoryLength`; `intervalCount` valid.
+    private var intervals: [UInt64]
+    private var intervalCount = 0
+    private var nextInterval = 0
+
+    /// How many typical frame intervals a gap must reach to count as stale when that is longer than the setting.
+    public static let staleIntervalMultiple: UInt64 = 3
+    /// Gaps between frames remembered for the typical interval (their median).
+    public static let intervalHistoryLength = 9
+    /// Upper bound of the interval-derived part of the stale-input limit (the setting's own maximum).
+    public static let maximumDerivedStaleNanoseconds =
+        UInt64(DecisionFilterSettings.staleInputTimeoutRange.upperBound) * 1_000_000
 
     // Settings converted once: per-label thresholds by index, durations in nanoseconds.
     private let enterThresholds: [Float]
@@ -146,6 +165,28 @@ public struct DecisionFilter: Sendable {
         refractoryNanoseconds = UInt64(settings.refractoryMilliseconds) * 1_000_000
         staleNanoseconds = UInt64(settings.staleInputTimeoutMilliseconds) * 1_000_000
         smoothingNanoseconds = Double(settings.smoothingTimeConstantMilliseconds) * 1_000_000
+        intervals = [UInt64](repeating: 0, count: Self.intervalHistoryLength)
+    }
+
+    /// The median of the recent gaps between frames (nil before the first gap): the rate frames really reach
+    /// the filter at, which on a slow machine is the processing rate rather than the camera's.
+    public var typicalFrameIntervalNanoseconds: UInt64? {
+        guard intervalCount > 0 else { return nil }
+        let sorted = intervals.prefix(intervalCount).sorted()
+        return sorted[(intervalCount - 1) / 2]
+    }
+
+    /// How many gaps between frames the typical interval is the median of (at most `intervalHistoryLength`).
+    public var frameIntervalSampleCount: Int { intervalCount }
+
+    /// The gap after which input counts as stale (rule 7): the setting, or `staleIntervalMultiple` typical frame
+    /// intervals when frames come slower than that allows.
+    public var staleInputLimitNanoseconds: UInt64 {
+        guard let typical = typicalFrameIntervalNanoseconds else { return staleNanoseconds }
+        let (derived, overflow) = typical.multipliedReportingOverflow(by: Self.staleIntervalMultiple)
+        return max(
+            staleNanoseconds,
+            overflow ? Self.maximumDerivedStaleNanoseconds : min(derived, Self.maximumDerivedStaleNanoseconds))
     }
 
     /// What the filter is doing now.
@@ -175,8 +216,17 @@ public struct DecisionFilter: Sendable {
             throw .probabilityCountMismatch(expected: labels.count, got: probabilities.count)
         }
         var events: [KeyEvent] = []
-        if let last = lastFrameNanoseconds, now < last || now - last >= staleNanoseconds {
-            events += restart(atNanoseconds: now)  // rule 7
+        if let last = lastFrameNanoseconds {
+            if now < last {
+                events += restart(atNanoseconds: now)  // rule 7: a new timeline
+            } else {
+                // Judged against the history before this gap, then remembered (stale gaps too: that is how a slow
+                // stream's first gaps teach the filter its rate; the median ignores a lone stall).
+                let gap = now - last
+                let limit = staleInputLimitNanoseconds
+                rememberInterval(gap)
+                if gap >= limit { events += restart(atNanoseconds: now) }  // rule 7: stale input
+            }
         }
         var frame = probabilities
         if probabilities.allSatisfy(\.isFinite) {
@@ -192,11 +242,12 @@ public struct DecisionFilter: Sendable {
     }
 
     /// Lets time pass without a frame (a timer tick): releases the held key when the last frame is
-    /// at least the stale-input timeout old, and ends an expired refractory period. A time earlier
-    /// than the last frame is a tick that raced a frame and does nothing.
+    /// at least the stale-input limit (`staleInputLimitNanoseconds`) old, and ends an expired
+    /// refractory period. A time earlier than the last frame is a tick that raced a frame and does
+    /// nothing.
     public mutating func advance(toNanoseconds now: UInt64) -> [KeyEvent] {
         guard let last = lastFrameNanoseconds, now >= last else { return [] }
-        if now - last >= staleNanoseconds { return restart(atNanoseconds: now) }
+        if now - last >= staleInputLimitNanoseconds { return restart(atNanoseconds: now) }
         if case .refractory(let until) = phase, now >= until { phase = .idle }
         return []
     }
@@ -217,6 +268,13 @@ public struct DecisionFilter: Sendable {
         lastFrameNanoseconds = nil
         smoothed = []
         return events
+    }
+
+    /// Adds one gap between frames to the history the typical interval is taken from.
+    private mutating func rememberInterval(_ gap: UInt64) {
+        intervals[nextInterval] = gap
+        nextInterval = (nextInterval + 1) % intervals.count
+        intervalCount = min(intervalCount + 1, intervals.count)
     }
 
     /// Exponential moving average with time constant τ: s ← s + (1 − exp(−Δt/τ)) (p − s); the first

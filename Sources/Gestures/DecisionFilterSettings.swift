@@ -19,7 +19,10 @@
 ///   about 1.7 τ before dwell even starts (170 ms at τ = 100 ms, see the `smoothing` filter script).
 ///   Turn it on for a noisy head whose probabilities jitter across the enter threshold.
 /// - `staleInputTimeoutMilliseconds` 500: 15 frames at 30 fps, longer than any normal frame gap
-///   (even a camera that drops to 5 fps), short enough that a hung camera does not hold a key.
+///   (even a camera that drops to 5 fps), short enough that a hung camera does not hold a key. On a
+///   machine that processes fewer frames than that (under ~6 fps), the filter's limit follows the
+///   measured frame interval instead (3 intervals, `DecisionFilter.staleInputLimitNanoseconds`), so
+///   a slow machine still presses keys rather than calling every frame stale.
 public struct DecisionFilterSettings: Codable, Equatable, Sendable {
     /// Probability a class must reach (≥) to start arming or keep arming, in (0, 1].
     public var enterThreshold: Float
@@ -38,7 +41,8 @@ public struct DecisionFilterSettings: Codable, Equatable, Sendable {
     /// (0...5 000; 0 turns smoothing off). Each frame mixes in 1 − exp(−Δt/τ) of the new values.
     public var smoothingTimeConstantMilliseconds: Int
     /// A gap of at least this many milliseconds between frames releases the held key and restarts
-    /// the filter (1...60 000).
+    /// the filter (1...60 000) — or of 3 typical frame intervals when frames come slower than that
+    /// (see `DecisionFilter.staleInputLimitNanoseconds`).
     public var staleInputTimeoutMilliseconds: Int
 
     /// The defaults (see the type's documentation for the reasoning).

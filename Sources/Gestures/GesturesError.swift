@@ -40,6 +40,8 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case probabilityCountMismatch(expected: Int, got: Int)
     /// A truth timeline file has a syntax or ordering error at `file:line`.
     case truthSyntax(file: String, line: Int, message: String)
+    /// A key-event log (`SECONDS down|up LABEL` lines, KeyEventLog) has a syntax or ordering error at `file:line`.
+    case keyLogSyntax(file: String, line: Int, message: String)
     // SampleStore (SampleStore.swift)
     /// The sample store file or its directory could not be created or opened.
     case sampleStoreCannotOpen(path: String, reason: String)
@@ -94,7 +96,7 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
         case .probabilityCountMismatch(let expected, let got):
             return "got \(got) class probabilities but the label set has \(expected); "
                 + "the head and the label set disagree: retrain the head or load the matching labels."
-        case .truthSyntax(let file, let line, let message):
+        case .truthSyntax(let file, let line, let message), .keyLogSyntax(let file, let line, let message):
             return "\(file):\(line): \(message)"
         case .sampleStoreCannotOpen(let path, let reason):
             return "cannot open the sample store \(path): \(reason); check that its directory is writable "

@@ -44,7 +44,10 @@ struct DaemonCommand: AsyncParsableCommand {
                                        dryRun: dryRun || opening.fallbackReason != nil, emit: { [logger] event in
             if let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
             switch event {
-            case .key(let key, let keys, _): logger.info("key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))")
+            case .key(let key, let keys, _, let captured):
+                // The capture time (CLOCK_MONOTONIC s) lets a reader of the evdev stream compute camera-to-key latency.
+                let capture = captured.map { String(format: ", frame captured at %.6f s", Double($0) / 1e9) } ?? ""
+                logger.info("key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))\(capture)")
             case .state(let state, let reason): logger.info("state \(state): \(reason)")
             case .training(let phase, _, _, _, _, let version, let message) where phase == "finished" || phase == "failed":
                 logger.info("training \(phase)\(version.map { ": head v\($0)" } ?? "")\(message.map { ": \($0)" } ?? "")")

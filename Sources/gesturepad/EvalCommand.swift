@@ -1,5 +1,6 @@
 // `gesturepad eval`: k-fold accuracy, confusion matrix (text and PNG) and suspicious samples of the
-// stored samples; or, with --replay/--truth, a recording through the exact live pipeline.
+// stored samples; or, with --replay/--truth, a recording through the exact live pipeline; or, with
+// --keys/--truth, the key events of a live run (e.g. read from evdev) scored by the same rules.
 import ArgumentParser
 import Capture
 import Foundation
@@ -34,15 +35,33 @@ struct Eval: ParsableCommand {
     @Option(name: .long, help: "Folds for cross-validation.") var folds: Int = 5
     @Option(name: .long, help: "Write the confusion matrix as a PNG picture here.") var png: String?
     @Option(name: .long, help: "A .y4m recording to replay through the current head and the decision filter.") var replay: String?
-    @Option(name: .long, help: "With --replay: the timeline of intended labels (lines `SECONDS LABEL`).") var truth: String?
+    @Option(name: .long, help: "With --replay or --keys: the timeline of intended labels (lines `SECONDS LABEL`).") var truth: String?
+    @Option(name: .long, help: "Key events of a live run to score against --truth (lines `SECONDS down|up LABEL`, seconds from the clip start).")
+    var keys: String?
+    @Option(name: .long, help: "With --keys: the clip length in seconds (default: the last event).") var duration: Double?
     @Flag(name: .long, help: "JSON output.") var json = false
 
     func validate() throws {
-        guard (replay == nil) == (truth == nil) else { throw ValidationError("--replay and --truth go together") }
+        guard replay == nil || keys == nil else { throw ValidationError("give --replay or --keys, not both") }
+        guard (replay == nil && keys == nil) == (truth == nil) else { throw ValidationError("--truth goes with --replay or --keys") }
+        guard duration == nil || (keys != nil && duration! > 0) else { throw ValidationError("--duration is a positive length, with --keys") }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
     }
 
     func run() throws {
+        if let keys, let truth {
+            // No model or head needed: the events were decided elsewhere (the daemon), only scored here.
+            let labels = try gestures.labelSet()
+            let timeline = try TruthTimeline(parsing: try String(contentsOfFile: truth, encoding: .utf8), labels: labels, file: truth)
+            let events = try KeyEventLog.parse(try String(contentsOfFile: keys, encoding: .utf8), labels: labels, file: keys)
+            var scorer = ReplayScorer(truth: timeline)
+            scorer.addEvents(events)
+            let report = scorer.report(clipEndNanoseconds: duration.map { UInt64(($0 * 1e9).rounded()) })
+            if json { return try printJSON(report) }
+            print("key events of \(keys) (\(events.count)) against \(truth):")
+            print(report.description)
+            return
+        }
         let workspace = try gestures.openWorkspace()
         if let replay, let truth {
             let recognizer = try workspace.makeRecognizer()

@@ -8,7 +8,7 @@ struct Gesturepad: AsyncParsableCommand {
         commandName: "gesturepad",
         abstract: "A webcam gesture controller: MobileNet features + a small trained head → four directions.",
         subcommands: [Play.self, Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self,
-                      RecordVideo.self, ModelCommand.self, Bench.self, ConfigCommand.self, DaemonCommand.self, ControlStatus.self,
+                      RecordVideo.self, SimulateSession.self, ModelCommand.self, Bench.self, ConfigCommand.self, DaemonCommand.self, ControlStatus.self,
                       Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self])
 }
 

@@ -23,14 +23,23 @@ struct RecordVideo: ParsableCommand {
     @Option(name: .long, help: "Requested frames per second.")
     var fps: Int = 30
 
+    @Option(name: .long, help: "Requested pixel format from a camera: yuyv, rgb24, yuv420 or mjpeg.")
+    var format: String = "yuyv"
+
     func run() throws {
         let parts = size.split(separator: "x").compactMap { Int($0) }
         guard parts.count == 2, parts.allSatisfy({ $0 > 0 }), seconds > 0, fps > 0 else {
             throw ValidationError("--size must look like 640x480; --seconds and --fps must be positive")
         }
+        guard let pixelFormat = PixelFormat(rawValue: format), [.yuyv, .rgb24, .yuv420, .mjpeg].contains(pixelFormat) else {
+            throw ValidationError("--format must be yuyv, rgb24, yuv420 or mjpeg, not '\(format)'")
+        }
         let frameSource = try FrameSources.open(source, pacing: .realTime, loops: true,
-                                                camera: V4L2CameraConfiguration(width: parts[0], height: parts[1], framesPerSecond: fps))
+                                                camera: V4L2CameraConfiguration(width: parts[0], height: parts[1], framesPerSecond: fps,
+                                                                                pixelFormat: pixelFormat))
         defer { frameSource.close() }
+        // What the camera agreed to: the size, format and rate may differ from the request.
+        if let camera = frameSource as? V4L2Camera { print("camera: \(camera.negotiation.summary)") }
         var writer: Y4MWriter?
         let frameLimit = Int(seconds * Double(fps))
         var failure: CaptureError?

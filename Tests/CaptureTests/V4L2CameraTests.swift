@@ -133,10 +133,45 @@ struct V4L2CameraTests {
         #expect(queued == 3)   // the two stale buffers went back before the closure; the newest is held
         #expect(device.queuedCount() == 4)
         #expect(camera.statistics.staleFramesDropped == 2)
-        // DQBUF 0, DQBUF 1, QBUF 0 (stale), DQBUF 2, QBUF 1 (stale), DQBUF → EAGAIN, closure, QBUF 2.
+        // DQBUF 0, poll, DQBUF 1, QBUF 0 (stale), poll, DQBUF 2, QBUF 1 (stale), poll: nothing ready, closure, QBUF 2.
+        // No DQBUF ends in EAGAIN (libv4l2 would print it).
         let lastPoll = try #require(device.calls.lastIndex(of: "poll 100"))
-        #expect(Array(device.calls[lastPoll...]) == ["poll 100", "VIDIOC_DQBUF 0", "VIDIOC_DQBUF 1", "VIDIOC_QBUF 0", "VIDIOC_DQBUF 2",
-                                                     "VIDIOC_QBUF 1", "VIDIOC_DQBUF EAGAIN", "VIDIOC_QBUF 2"])
+        #expect(Array(device.calls[lastPoll...]) == ["poll 100", "VIDIOC_DQBUF 0", "poll 0", "VIDIOC_DQBUF 1", "VIDIOC_QBUF 0",
+                                                     "poll 0", "VIDIOC_DQBUF 2", "VIDIOC_QBUF 1", "poll 0", "VIDIOC_QBUF 2"])
+        #expect(device.libraryStandardError.isEmpty)
+    }
+
+    @Test("a healthy stream makes libv4l2 print nothing: no DQBUF ever ends in EAGAIN", arguments: [PixelFormat.yuyv, .rgb24])
+    func steadyStreamIsSilent(format: PixelFormat) throws {
+        let device = FakeV4L2Device()
+        let camera = try openCamera(device) { $0.pixelFormat = format }
+        // One frame per call, then bursts of 1–3 ready frames (a consumer slower than the camera).
+        let frameBytes = format.frameByteCount(width: 8, height: 4)!
+        for round in 0..<30 {
+            for burst in 0...(round % 3) {
+                device.capture([UInt8](repeating: UInt8(round), count: frameBytes), at: 1_000_000_000 + UInt64(round * 3 + burst) * 33_000_000)
+            }
+            #expect(try nextFrame(camera) != nil)
+        }
+        #expect(camera.statistics.framesDelivered == 30 && camera.statistics.staleFramesDropped == 30)
+        #expect(device.count("VIDIOC_DQBUF EAGAIN") == 0, "EAGAIN dequeues in steady state")
+        #expect(device.libraryStandardError.isEmpty, "libv4l2 would print: \(device.libraryStandardError.prefix(3))")
+    }
+
+    @Test("the fake prints what libv4l2 prints: a failed DQBUF without conversion, not EAGAIN while converting")
+    func fakeModelsLibraryMessages() throws {
+        let device = FakeV4L2Device()
+        let camera = try openCamera(device)
+        device.capture(yuyvFrame(width: 8, height: 4, seed: 1))
+        device.scriptedFailures = ["VIDIOC_DQBUF": [EAGAIN]]   // a spurious wake-up
+        #expect(try nextFrame(camera) != nil)
+        #expect(device.libraryStandardError == ["libv4l2: error dequeuing buf: Resource temporarily unavailable"])
+        let converting = FakeV4L2Device()
+        let rgb = try openCamera(converting) { $0.pixelFormat = .rgb24 }
+        converting.capture([UInt8](repeating: 7, count: 8 * 4 * 3))
+        converting.scriptedFailures = ["VIDIOC_DQBUF": [EAGAIN]]
+        #expect(try nextFrame(rgb) != nil)
+        #expect(converting.libraryStandardError.isEmpty)
     }
 
     @Test("EINTR is retried; a spurious wake-up (EAGAIN) waits on; nothing at all is a frame timeout")
@@ -150,9 +185,9 @@ struct V4L2CameraTests {
         // poll says readable but DQBUF says EAGAIN (a spurious wake-up): poll again, then the frame comes.
         device.capture(yuyvFrame(width: 8, height: 4, seed: 2))
         device.scriptedFailures = ["VIDIOC_DQBUF": [EAGAIN]]
-        let pollsBefore = device.count("poll")
+        let pollsBefore = device.count("poll 100")
         #expect(try nextFrame(camera)?.sequence == 1)
-        #expect(device.count("poll") - pollsBefore == 2)
+        #expect(device.count("poll 100") - pollsBefore == 2)
 
         // Nothing at all: a timeout after exactly the time asked (virtual clock).
         let start = device.clock.nowNanoseconds

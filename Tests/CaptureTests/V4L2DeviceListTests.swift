@@ -9,6 +9,16 @@ import Testing
 
 @Suite("Capture: V4L2 device listing")
 struct V4L2DeviceListTests {
+    // Found on a real kernel: vivid lists big-endian variants ('XR15' | V4L2_PIX_FMT_FLAG_BE_FOURCC), which the
+    // listing printed as 0xb5315258; v4l2-ctl writes them 'XR15-BE'.
+    @Test("fourcc names: plain, space-padded, big-endian variants, unprintable", arguments: [
+        (UInt32(0x5659_5559), "YUYV"), (0x2020_3859, "Y8"), (0xB531_5258, "XR15-BE"), (0xA036_3159, "Y16-BE"),
+        (0x0102_0304, "0x1020304"), (0x8102_0304, "0x81020304"),
+    ])
+    func fourCCNames(rawValue: UInt32, name: String) {
+        #expect(V4L2FourCC(rawValue: rawValue).description == name)
+    }
+
     @Test("one UVC camera: its capture node with stable names and formats; the metadata node is left out")
     func oneCamera() throws {
         let device = FakeV4L2Device()

@@ -8,6 +8,9 @@
 // REQBUFS/QUERYBUF/mmap backed by memory the fake owns, QBUF/DQBUF with frames the test "captures",
 // EAGAIN when nothing is ready, ENODEV after an unplug, and scripted errnos (EBUSY, EACCES, EINTR, …)
 // for any call. Time is a `VirtualFrameClock`; a poll that times out advances it by the timeout.
+// It also models what libv4l2 itself writes to stderr for a failed DQBUF (`libraryStandardError`):
+// without conversion every failure but ENODEV prints "libv4l2: error dequeuing buf: <strerror>"
+// (EAGAIN included); while converting an emulated format, EAGAIN is silent (v4l2_dequeue_and_convert).
 import CV4L2
 import Glibc
 @testable import Capture
@@ -100,6 +103,8 @@ final class FakeV4L2Device: V4L2System {
     private(set) var calls: [String] = []
     /// Whether `calls` records anything (off for allocation tests: the log itself allocates).
     var logsCalls = true
+    /// The lines libv4l2 would have written to stderr (its `V4L2_PERROR` on a failed DQBUF), in order.
+    private(set) var libraryStandardError: [String] = []
 
     private func log(_ entry: @autoclosure () -> String) {
         if logsCalls { calls.append(entry()) }
@@ -280,12 +285,36 @@ final class FakeV4L2Device: V4L2System {
         let name = Self.requestNames[request] ?? "ioctl 0x\(String(request, radix: 16))"
         var detail = ""
         defer { log(detail.isEmpty ? name : "\(name) \(detail)") }
-        if let failure = scripted(name) { detail = failure.name; return .failure(failure) }
-        if lostDescriptors.contains(descriptor) { detail = "ENODEV"; return .failure(SystemErrorNumber(ENODEV)) }
-        guard let node = node(descriptor) else { detail = "EBADF"; return .failure(SystemErrorNumber(EBADF)) }
-        let outcome = answer(node, request, argument, &detail)
-        if case .failure(let errorNumber) = outcome, detail.isEmpty { detail = errorNumber.name }
+        let outcome: Result<Void, SystemErrorNumber>
+        if let failure = scripted(name) {
+            detail = failure.name
+            outcome = .failure(failure)
+        } else if lostDescriptors.contains(descriptor) {
+            detail = "ENODEV"
+            outcome = .failure(SystemErrorNumber(ENODEV))
+        } else if let node = node(descriptor) {
+            outcome = answer(node, request, argument, &detail)
+            if case .failure(let errorNumber) = outcome, detail.isEmpty { detail = errorNumber.name }
+        } else {
+            detail = "EBADF"
+            outcome = .failure(SystemErrorNumber(EBADF))
+        }
+        if request == CV4L2_VIDIOC_DQBUF, case .failure(let errorNumber) = outcome {
+            libraryReportsDequeueFailure(errorNumber, descriptor: descriptor)
+        }
         return outcome
+    }
+
+    /// libv4l2's `v4l2_ioctl` for VIDIOC_DQBUF: without conversion a failure goes through
+    /// `V4L2_PERROR("dequeuing buf")` (silent only for ENODEV); with conversion, `v4l2_dequeue_and_convert`
+    /// prints every failure except EAGAIN.
+    private func libraryReportsDequeueFailure(_ errorNumber: SystemErrorNumber, descriptor: Int32) {
+        guard errorNumber.rawValue != ENODEV else { return }
+        let converting = node(descriptor).map { node in
+            node.formats.first { $0.fourCC == node.format?.fourCC }?.emulated ?? false
+        } ?? false
+        if converting && errorNumber.rawValue == EAGAIN { return }
+        libraryStandardError.append("libv4l2: error dequeuing buf: \(String(cString: strerror(errorNumber.rawValue)))")
     }
 
     private func answer(_ node: FakeV4L2Node, _ request: UInt, _ argument: UnsafeMutableRawPointer,

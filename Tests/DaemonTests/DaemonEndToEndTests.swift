@@ -59,7 +59,7 @@ final class EventLog: Sendable {
     func append(_ event: DaemonEvent) { events.withLock { $0.append(event) } }
     var all: [DaemonEvent] { events.withLock { $0 } }
     var keys: [String] {
-        all.compactMap { if case .key(let event, _, _) = $0 { return "\(event.kind.rawValue) \(event.label)" } else { return nil } }
+        all.compactMap { if case .key(let event, _, _, _) = $0 { return "\(event.kind.rawValue) \(event.label)" } else { return nil } }
     }
     func wait(timeout: Double, until condition: ([DaemonEvent]) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -96,6 +96,10 @@ final class EventLog: Sendable {
         #expect(sink.transcript == ["KEY_UP down", "KEY_UP up", "KEY_LEFT down", "KEY_LEFT up"],
                 "\(sink.transcript); predictions: \(predictions.enumerated().filter { $0.offset % 10 == 0 }.map(\.element))")
         #expect(log.keys == ["down up", "up up", "down left", "up left"])
+        // Filter decisions carry the deciding frame's capture time (the system tests compare it with evdev's).
+        #expect(log.all.allSatisfy { event in
+            if case .key(let key, _, _, let captured) = event, key.kind == .down { captured != nil } else { true }
+        })
         let snapshot = daemon.snapshot()
         #expect(snapshot.statistics.framesProcessed >= 100)
         #expect(snapshot.statistics.latencyMilliseconds["embed"]?.count == 2)

@@ -14,7 +14,7 @@ mkdir -p /dev/shm && mount -t tmpfs tmpfs /dev/shm
 ln -sf /proc/self/fd /dev/fd 2>/dev/null
 hostname gesturepad-vm
 
-script="" args="" vivid_options="n_devs=1 node_types=0x1 input_types=0x81" loopback_options="devices=1 exclusive_caps=1 card_label=gesturepad-loopback"
+script="" args="" vivid_options="n_devs=1 node_types=0x1 num_inputs=1 input_types=0x0" loopback_options="devices=1 exclusive_caps=1 card_label=gesturepad-loopback"
 for word in $(cat /proc/cmdline); do
     case "$word" in
         gp.script=*) script=${word#gp.script=} ;;
@@ -28,7 +28,7 @@ finish() {
     echo "gp-guest: script exit $1"
     sync
     echo o >/proc/sysrq-trigger
-    sleep 10
+    while :; do :; done  # the power-off takes effect within moments; PID 1 must not exit
 }
 
 # udev is not running: device nodes come from devtmpfs (root-only, which the tests run as).

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# tools/vm/system-test.sh — `make test-system`: gesturepad against a real Linux kernel in a VM.
+#
+#   system-test.sh [--binary PATH] [--scenarios 1,2,3] [--keep DIR] [--timeout SECONDS]
+#
+# 1. setup.sh (idempotent): apt packages, Debian's kernel + v4l2loopback unpacked/built into the cache.
+# 2. On the host (fast): a temp XDG data home with the MobileNet v1 0.25 model imported from the
+#    fetched TF.js files, a workspace with samples of five photos (up/down/left/right/idle) taken from a
+#    synthetic session (`gesturepad simulate-session` + `samples add --source`) and a trained head; the
+#    clips the guest feeds into v4l2loopback (a 2 fps session with its truth file, a looping "up").
+# 3. Boots the VM (boot.sh) with tools/vm/guest/scenarios.py as the guest's script, then prints every
+#    gp-result line, the guest log on failure, and a last line `N passed, M failed` (exit 1 on failures).
+# The binary must run on the guest's CPU (qemu TCG: AVX2/FMA, no AVX-512): build it with
+# GESTUREPAD_TARGET_CPU=haswell or lower (the Makefile does).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repository=$(cd "$here/../.." && pwd)
+binary="" scenarios="1,2,3" keep="" timeout=900
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --binary) binary=$2; shift 2 ;;
+        --scenarios) scenarios=$2; shift 2 ;;
+        --keep) keep=$2; shift 2 ;;
+        --timeout) timeout=$2; shift 2 ;;
+        *) echo "system-test.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+start=$(date +%s)
+[ -n "$binary" ] || binary="$(cd "$repository" && swift build --show-bin-path)/gesturepad"
+[ -x "$binary" ] || { echo "system-test: no gesturepad binary at $binary (make build first)" >&2; exit 2; }
+binary=$(readlink -f "$binary")
+files=${GESTUREPAD_TEST_FILES:-${XDG_CACHE_HOME:-$HOME/.cache}/gesturepad/files}
+model_files="$files/mobilenet_v1_0.25_224"
+[ -e "$model_files/model.json" ] || { echo "system-test: $model_files is missing (make fetch-models)" >&2; exit 2; }
+
+cache=$("$here/setup.sh" | tail -1)
+export GESTUREPAD_VM_CACHE=$cache
+
+if [ -n "$keep" ]; then
+    out=$keep
+    rm -rf "$out"
+    mkdir -p "$out"
+else
+    out=$(mktemp -d /tmp/gp-system.XXXXXX)
+    trap 'rm -rf "$out"' EXIT
+fi
+out=$(cd "$out" && pwd)
+data="$out/data"
+model=mobilenet_v1_0.25_224
+gp() { XDG_DATA_HOME="$out/xdg" XDG_CONFIG_HOME="$out/config" "$binary" "$@"; }
+common=(--model "$model" --data-dir "$data")
+
+echo "system-test: preparing the workspace on the host ($(basename "$binary"), model $model)"
+gp model import "$model_files" --name "$model" >/dev/null
+# Training material: every label held 4 s in one synthetic clip (10 fps), its stretches added as samples.
+photos=(--photo "up=$files/astronaut.png" --photo "down=$files/coffee.png" --photo "left=$files/chelsea.png"
+        --photo "right=$files/rocket.jpg" --photo "idle=$files/motorcycle_left.png")
+printf '0 up\n4 down\n8 left\n12 right\n16 idle\n' >"$out/train.truth"
+gp simulate-session "$out/train.y4m" --truth "$out/train.truth" "${photos[@]}" --seconds 20 --fps 10 --seed 11 >/dev/null
+second=0
+for label in up down left right idle; do
+    gp samples add "$label" --source "$out/train.y4m" --from "$second" --to $((second + 4)) --rate 10 "${common[@]}" >/dev/null
+    second=$((second + 4))
+done
+gp train "${common[@]}" --seed 3 | tail -1
+# The session the guest plays through v4l2loopback at 2 fps: each gesture held 6 s, idle between.
+cat >"$out/session.truth" <<'EOF'
+# system-test session: 2 fps, gestures held 6 s so ~1 fps recognition under TCG still presses each once
+0 idle
+5 up
+11 idle
+15 left
+21 idle
+25 right
+31 idle
+35 down
+41 idle
+EOF
+session_seconds=45 session_fps=2 up_fps=10
+gp simulate-session "$out/session.y4m" --truth "$out/session.truth" "${photos[@]}" --seconds $session_seconds \
+    --fps $session_fps --seed 21 >/dev/null
+printf '0 up\n' >"$out/up.truth"
+gp simulate-session "$out/up.y4m" --truth "$out/up.truth" "${photos[@]}" --seconds 3 --fps $up_fps --seed 31 >/dev/null
+printf '0 idle\n' >"$out/idle.truth"
+gp simulate-session "$out/idle.y4m" --truth "$out/idle.truth" "${photos[@]}" --seconds 2 --fps 5 --seed 41 >/dev/null
+
+# What the guest sees: the output folder at /gp-out.
+python3 - "$out/run.json" "$binary" "$scenarios" "$model" $session_seconds $session_fps $up_fps <<'EOF'
+import json, sys
+path, binary, scenarios, model, seconds, fps, up_fps = sys.argv[1:]
+json.dump({
+    "binary": binary, "scenarios": scenarios.split(","), "model": model,
+    "xdg_data_home": "/gp-out/xdg", "data": "/gp-out/data", "artefacts": "/gp-out/artefacts",
+    "session_clip": "/gp-out/session.y4m", "session_truth": "/gp-out/session.truth",
+    "session_seconds": int(seconds), "session_frames": int(seconds) * int(fps),
+    "up_clip": "/gp-out/up.y4m", "up_fps": int(up_fps), "idle_clip": "/gp-out/idle.y4m",
+    # Daemon config (section__key): the host-trained workspace, a 320x240 camera, default filter settings.
+    "config": {"camera__width": 320, "camera__height": 240, "camera__fps": 30, "model__name": model,
+               "daemon__data_directory": "/run/gesturepad-test/data", "daemon__log_level": "info"},
+}, open(path, "w"), indent=2)
+EOF
+
+echo "system-test: booting the VM (kernel $(cat "$cache/version"), qemu TCG) — scenarios $scenarios"
+status=0
+"$here/boot.sh" --out "$out" --timeout "$timeout" \
+    --append "gp.script=$here/guest/scenarios.py gp.args=/gp-out/run.json" || status=$?
+log="$out/console.log"
+grep -E '^gp-(result|note|scenario)' "$log" || true
+passed=$(grep -c '^gp-result: PASS' "$log" || true)
+failed=$(grep -c '^gp-result: FAIL' "$log" || true)
+if ! grep -q '^gp-summary:' "$log"; then
+    echo "system-test: the guest did not finish its scenarios (qemu exit $status)"
+    failed=$((failed + 1))
+fi
+if [ "$failed" -gt 0 ]; then
+    echo "---- guest console log ----"
+    grep -vE '^gp-(result|note)' "$log" | tail -150
+    for file in "$out"/artefacts/daemon-*.log; do
+        [ -e "$file" ] || continue
+        echo "---- $(basename "$file") (last 40 lines) ----"
+        tail -40 "$file"
+    done
+    [ -n "$keep" ] || echo "(run with --keep DIR to keep the artefacts)"
+fi
+echo "system-test: wall time $(($(date +%s) - start)) s"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
