@@ -306,8 +306,9 @@ def hardening(camera):
         file.write("\n".join(lines) + "\n")
     with open("/tmp/gp-probe-outside", "w") as file:  # PrivateTmp: must stay invisible inside
         file.write("outside\n")
-    os.makedirs("/run/gp-probe", exist_ok=True)
-    os.chmod("/run/gp-probe", 0o1777)
+    for directory in ["/run/gp-probe", "/var/lib/gp-probe"]:  # world-writable: only ProtectSystem= can refuse
+        os.makedirs(directory, exist_ok=True)
+        os.chmod(directory, 0o1777)
     systemctl("daemon-reload")
     # The user manager's debug log says which sandbox steps it skipped or could not apply (and why).
     systemctl("log-level", "debug")
@@ -323,6 +324,8 @@ def hardening(camera):
     report = json.load(open(probe_output))
     for name, result in report["checks"].items():
         check(f"hardening/{name}", result["ok"], result["detail"])
+    for line in report.get("information", []):
+        note(line)
     manager_pid = run(["systemctl", "show", "-p", "MainPID", "--value", f"user@{UID}.service"]).stdout.strip()
     differ = []
     for kind, inode in report["namespaces"].items():

@@ -108,13 +108,17 @@ def full(output, camera):
     created, code = try_create("/tmp/.gp-probe-inside")
     record("PrivateTmp=yes", not os.path.exists(outside) and created,
            f"{outside} (made outside) visible: {os.path.exists(outside)}; /tmp writable: {created}")
-    # checks.py makes /run/gp-probe world-writable (1777): covered neither by ProtectHome= nor by PrivateTmp=.
-    created, code = try_create("/run/gp-probe/.probe")
-    results["_run_mounts"] = {point: sorted(options & {"ro", "rw"}) for point, options in table.items() if point.startswith("/run")}
+    # checks.py makes /var/lib/gp-probe (on the root file system) and /run/gp-probe world-writable (1777):
+    # covered neither by ProtectHome= nor by PrivateTmp=, so only ProtectSystem= can refuse a write there.
+    created, code = try_create("/var/lib/gp-probe/.probe")
     record("ProtectSystem=strict", not created and code == errno.EROFS,
-           "write /run/gp-probe (world-writable outside the sandbox): " + ("ok" if created else error_text(code))
-           + f"; mounts {results.pop('_run_mounts')}"
-           + f"; /usr mounted {'ro' if 'ro' in table.get('/usr', table.get('/', set())) else 'rw'}")
+           "write /var/lib/gp-probe (world-writable outside the sandbox): " + ("ok" if created else error_text(code))
+           + f"; / mounted {'ro' if 'ro' in table.get('/', set()) else 'rw'}")
+    created, code = try_create("/run/gp-probe/.probe")
+    run_mounts = {point: sorted(options & {"ro", "rw"} - ({"rw"} if "ro" in options else set()))
+                  for point, options in table.items() if point in ("/run", "/run/lock", "/run/user")}
+    information = ["ProtectSystem=strict below /run: write /run/gp-probe: " + ("ok" if created else error_text(code))
+                   + f"; mounts {run_mounts}"]
     created, code = try_create(f"{home}/.gp-probe")
     record("ProtectHome=read-only", not created and code == errno.EROFS,
            f"write {home}: " + ("ok" if created else error_text(code)))
@@ -203,7 +207,8 @@ def full(output, camera):
 
     namespaces = {name: os.readlink(f"/proc/self/ns/{name}") for name in ["user", "mnt", "net", "uts", "ipc"]}
     with open(output, "w") as file:
-        json.dump({"checks": results, "namespaces": namespaces, "pid": os.getpid()}, file, indent=1)
+        json.dump({"checks": results, "information": information, "namespaces": namespaces, "pid": os.getpid()},
+                  file, indent=1)
 
 
 def main():
