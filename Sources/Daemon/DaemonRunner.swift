@@ -3,8 +3,9 @@
 // service group: SIGTERM/SIGINT shut down gracefully (keys released, STOPPING=1), SIGHUP reloads the
 // config (keys released first, RELOADING=1 … READY=1), systemd gets READY=1, STATUS= and WATCHDOG=1
 // at half of WATCHDOG_USEC — only while the pipeline thread makes progress (GestureDaemon.pipelineStall),
-// so a hung pipeline is restarted by systemd even though the rest of the process still answers. Extra services (the control socket) join the same group. The executable
-// only parses options and calls `run`.
+// so a hung pipeline is restarted by systemd even though the rest of the process still answers.
+// Extra services (the control socket) join the same group. The executable only parses options and
+// calls `run`.
 import Capture
 import Foundation
 import Gestures
