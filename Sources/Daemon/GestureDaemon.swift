@@ -11,6 +11,10 @@
 // - The state machine never leaves `stopping` except for `stopped`, and never leaves `stopped`.
 // - Frames are counted where they happen: captured by the source (newest-frame-wins skips included),
 //   processed by the pipeline; dropped is the difference.
+// - The pipeline thread stamps a lock-free heartbeat each time round its loop (a frame, a frame wait
+//   that timed out, a camera retry, a paused or ended-recording check); the systemd watchdog pings only
+//   while that heartbeat is fresh, so a pipeline stuck in a driver call or a deadlock gets the service
+//   restarted even though the rest of the process still runs.
 // Time comes from an injected monotonic clock; events go to an injected sink (the control socket's
 // broadcaster, logs, tests). The log (swift-log) gets what the user must know about the camera and the
 // rate — the negotiated format, size and rate at each open, a low camera rate, a processing rate too low
@@ -142,6 +146,9 @@ public final class GestureDaemon: @unchecked Sendable {
     private var staleLimitWarned = false
     private var thread: Thread?
     private var finished = false
+    /// When the pipeline thread last went round its loop, on `now`; 0 while no pipeline runs. Lock-free on
+    /// purpose: a pipeline stuck while holding `lock` must not stop the watchdog from noticing.
+    private let heartbeat = Atomic<UInt64>(0)
 
     /// Builds the daemon; nothing runs until `start()`.
     /// - Parameters:
@@ -178,16 +185,34 @@ public final class GestureDaemon: @unchecked Sendable {
 
     // MARK: Commands
 
+    /// The pipeline thread's name in the kernel (/proc/PID/task/TID/comm).
+    public static let pipelineThreadName = "gp-pipeline"
+
     /// Starts the pipeline thread.
     public func start() {
         lock.lock()
         defer { lock.unlock() }
         guard thread == nil else { return }
-        let thread = Thread { [self] in runPipeline() }
+        heartbeat.store(max(1, now()), ordering: .relaxed)
+        let thread = Thread { [self] in
+            Self.nameKernelThread(Self.pipelineThreadName)
+            runPipeline()
+        }
         thread.name = "gesturepad pipeline"
         thread.qualityOfService = .userInteractive
         self.thread = thread
         thread.start()
+    }
+
+    /// Names the calling thread for the kernel (`top -H`, /proc/PID/task/TID/comm, debuggers; 15 bytes at most):
+    /// Foundation's Thread.name does not reach the kernel on Linux, and Swift's Glibc module lacks
+    /// pthread_setname_np, so it is written to /proc/thread-self/comm (what prctl(PR_SET_NAME) sets). Best effort.
+    static func nameKernelThread(_ name: String) {
+        let descriptor = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        let bytes = Array(name.utf8.prefix(15))
+        _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
     }
 
     /// Stops the pipeline, releases every key and closes key output. Blocks until the thread ended. Idempotent.
@@ -308,6 +333,16 @@ public final class GestureDaemon: @unchecked Sendable {
         lock.broadcast()
     }
 
+    /// How long the pipeline thread has gone without progress (a frame, a timed-out frame wait, a camera retry, a
+    /// paused check); nil when no pipeline runs (not started, or ended after `stop`). Never takes the daemon's lock,
+    /// so it answers even when the pipeline is stuck holding it. The systemd watchdog pings only while this is short.
+    public func pipelineStall() -> Duration? {
+        let last = heartbeat.load(ordering: .relaxed)
+        guard last != 0 else { return nil }
+        let current = now()
+        return .nanoseconds(Int64(clamping: current > last ? current - last : 0))
+    }
+
     /// A status snapshot.
     public func snapshot() -> DaemonSnapshot {
         lock.lock()
@@ -349,10 +384,12 @@ public final class GestureDaemon: @unchecked Sendable {
             lock.lock()
             sourceOpen = false
             finished = true
+            heartbeat.store(0, ordering: .relaxed)
             lock.broadcast()
             lock.unlock()
         }
         while true {
+            heartbeat.store(max(1, now()), ordering: .relaxed)
             lock.lock()
             if stopRequested { lock.unlock(); return }
             if paused || sourceNeedsReopen {
@@ -420,7 +457,10 @@ public final class GestureDaemon: @unchecked Sendable {
                     sourceOpen = false
                     releaseKeys(reason: "end of recording")
                     setState(.sourceEnded, "the recording ended; reload or restart to replay it")
-                    while !stopRequested && !sourceNeedsReopen && !paused { _ = lock.wait(until: Date().addingTimeInterval(0.25)) }
+                    while !stopRequested && !sourceNeedsReopen && !paused {
+                        heartbeat.store(max(1, now()), ordering: .relaxed)
+                        _ = lock.wait(until: Date().addingTimeInterval(0.25))
+                    }
                     lock.unlock()
                     source = nil
                     continue

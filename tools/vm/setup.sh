@@ -33,7 +33,10 @@ fi
 [ -n "$kernel_package" ] || { log "apt knows no linux-image-amd64 dependency; is this Debian 12 with main enabled?"; exit 1; }
 version=${kernel_package#linux-image-}           # e.g. 6.1.0-57-amd64
 
+# The systemd scenario boots the host's own systemd as the guest's PID 1: systemd, udev, the user bus and
+# logind's PAM module must be installed on the host (make: the guest installs with `make install-user-files`).
 packages="qemu-system-x86 busybox-static cpio kmod v4l-utils ffmpeg python3-evdev xz-utils linux-headers-$version"
+packages="$packages systemd udev dbus-user-session libpam-systemd make"
 missing=""
 for package in $packages; do dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"; done
 if [ -n "$missing" ]; then

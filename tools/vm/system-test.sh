@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/vm/system-test.sh — `make test-system`: gesturepad against a real Linux kernel in a VM.
 #
-#   system-test.sh [--binary PATH] [--scenarios 1,2,3] [--keep DIR] [--timeout SECONDS]
+#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4] [--keep DIR] [--timeout SECONDS]
 #
 # 1. setup.sh (idempotent): apt packages, Debian's kernel + v4l2loopback unpacked/built into the cache.
 # 2. On the host (fast): a temp XDG data home with the MobileNet v1 0.25 model imported from the
@@ -10,12 +10,13 @@
 #    clips the guest feeds into v4l2loopback (a 2 fps session with its truth file, a looping "up").
 # 3. Boots the VM (boot.sh) with tools/vm/guest/scenarios.py as the guest's script, then prints every
 #    gp-result line, the guest log on failure, and a last line `N passed, M failed` (exit 1 on failures).
+# 4. Scenario 4 (systemd) boots the VM again, with systemd as PID 1: scenario-systemd.sh, on the same workspace.
 # The binary must run on the guest's CPU (qemu TCG: AVX2/FMA, no AVX-512): build it with
 # GESTUREPAD_TARGET_CPU=haswell or lower (the Makefile does).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repository=$(cd "$here/../.." && pwd)
-binary="" scenarios="1,2,3" keep="" timeout=900
+binary="" scenarios="1,2,3,4" keep="" timeout=900
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary=$2; shift 2 ;;
@@ -85,7 +86,8 @@ printf '0 idle\n' >"$out/idle.truth"
 gp simulate-session "$out/idle.y4m" --truth "$out/idle.truth" "${photos[@]}" --seconds 2 --fps 5 --seed 41 >/dev/null
 
 # What the guest sees: the output folder at /gp-out.
-python3 - "$out/run.json" "$binary" "$scenarios" "$model" $session_seconds $session_fps $up_fps <<'EOF'
+guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[123]$' | paste -sd, - || true)  # 4 boots on its own
+python3 - "$out/run.json" "$binary" "$guest_scenarios" "$model" $session_seconds $session_fps $up_fps <<'EOF'
 import json, sys
 path, binary, scenarios, model, seconds, fps, up_fps = sys.argv[1:]
 json.dump({
@@ -100,7 +102,9 @@ json.dump({
 }, open(path, "w"), indent=2)
 EOF
 
-echo "system-test: booting the VM (kernel $(cat "$cache/version"), qemu TCG) — scenarios $scenarios"
+passed=0 failed=0
+if [ -n "$guest_scenarios" ]; then
+echo "system-test: booting the VM (kernel $(cat "$cache/version"), qemu TCG) — scenarios $guest_scenarios"
 status=0
 "$here/boot.sh" --out "$out" --timeout "$timeout" \
     --append "gp.script=$here/guest/scenarios.py gp.args=/gp-out/run.json" || status=$?
@@ -112,6 +116,7 @@ if ! grep -q '^gp-summary:' "$log"; then
     echo "system-test: the guest did not finish its scenarios (qemu exit $status)"
     failed=$((failed + 1))
 fi
+fi
 if [ "$failed" -gt 0 ]; then
     echo "---- guest console log ----"
     grep -vE '^gp-(result|note)' "$log" | tail -150
@@ -121,6 +126,16 @@ if [ "$failed" -gt 0 ]; then
         tail -40 "$file"
     done
     [ -n "$keep" ] || echo "(run with --keep DIR to keep the artefacts)"
+fi
+if [[ ",$scenarios," == *,4,* ]]; then
+    "$here/scenario-systemd.sh" --binary "$binary" --prepared "$out" --keep "$out/systemd-results" \
+        | tee "$out/systemd.log" || true
+    counts=$(tail -1 "$out/systemd.log")
+    if [[ "$counts" =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
+        passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2]))
+    else
+        failed=$((failed + 1))
+    fi
 fi
 echo "system-test: wall time $(($(date +%s) - start)) s"
 echo "$passed passed, $failed failed"
