@@ -22,6 +22,9 @@ final class StuckFrameSource: FrameSource, @unchecked Sendable {
     private let stuckOnce = Atomic<Bool>(true)
 
     var sourceDescription: String { "stuck test camera" }
+    var framesCaptured: Int { 0 }
+    var formatSummary: String { "stuck test camera (no frames)" }
+    var deliveryWarning: String? { nil }
 
     func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result) throws(CaptureError) -> Result? {
         if stuckOnce.exchange(false, ordering: .relaxed) {
