@@ -104,10 +104,10 @@ public enum HeadExchange {
         } catch { throw .model(error) }
         let inputShape = head.architecture.inputShape
         guard inputShape == embedder.featureShape else {
-            throw .headDoesNotFit(head: jsonPath, reason:
+            throw .headExchange(path: jsonPath, reason:
                 "its input is \(inputShape) (\(head.architecture.inputCount) features) but \(embedder.modelName) cut at "
                 + "\(embedder.layer) gives \(embedder.featureShape) (\(embedder.featureShape.reduce(1, *)) features); "
-                + "import it with the --model/--layer it was trained on")
+                + "import it with the --model/--layer it was trained on (nothing was stored)")
         }
         let labelSet: LabelSet
         if let labels {
@@ -116,12 +116,13 @@ public enum HeadExchange {
             labelSet = try readLabels(beside: jsonPath)
         }
         guard labelSet.count == head.architecture.classes else {
-            throw .headDoesNotFit(head: jsonPath, reason:
+            throw .headExchange(path: jsonPath, reason:
                 "it has \(head.architecture.classes) outputs but \(labelSet.count) labels were given (\(labelSet)); give one "
-                + "label per output, in output order")
+                + "label per output, in output order (nothing was stored)")
         }
         var metadata = HeadMetadata(labels: labelSet, embedder: embedder, mirror: mirror, training: nil,
-                                    imported: HeadImportRecord(path: jsonPath, generatedBy: generatedBy, files: hashes))
+                                    imported: HeadImportRecord(path: URL(fileURLWithPath: jsonPath).standardizedFileURL.path,
+                                                               generatedBy: generatedBy, files: hashes))
         metadata.version = try store.save(head.model(), metadata: metadata)
         return metadata
     }

