@@ -38,7 +38,10 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.value == rhs.value }
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 
-    public var description: String { literal.map { "\($0)" } ?? "\(value)" }
+    public var description: String {
+        if let literal { return "\(literal)" }
+        return value.rounded() == value && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
+    }
 }
 
 /// Any JSON value.

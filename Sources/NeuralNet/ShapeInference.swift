@@ -27,10 +27,13 @@ extension Model {
                 inputs.append(shape)
             }
             let result = try Self.infer(layer, inputs: inputs, inputOverride: inputShape)
-            guard result.outputShape.allSatisfy({ $0 >= 1 }),
-                  CheckedSize.product(result.outputShape, limit: SizeLimits.maximumTensorElements) != nil else {
+            guard result.outputShape.allSatisfy({ $0 >= 1 }) else {
+                throw .shapeMismatch(layer: layer.name, expected: "an output with every size at least 1, found "
+                                         + "\(result.outputShape)", found: inputs.first ?? result.outputShape)
+            }
+            guard CheckedSize.product(result.outputShape, limit: SizeLimits.maximumTensorElements) != nil else {
                 throw .limitExceeded(layer: layer.name, what: "its output shape \(result.outputShape)",
-                                     limit: "sizes 1… and \(SizeLimits.maximumTensorElements) elements in all")
+                                     limit: "\(SizeLimits.maximumTensorElements) elements")
             }
             info[layer.name] = result
         }

@@ -121,7 +121,8 @@ struct RegressionCorpusTests {
     }
 
     @Test func checkedSizesRefuseOverflowAndNegatives() {
-        #expect(CheckedSize.product([2, 2305843009213693979]) == nil)
+        #expect(CheckedSize.product([4, 2, 2305843009213693979]) == nil)  // 4 bytes · the wrapping shape
+        #expect(CheckedSize.product([2, 2305843009213693979], limit: SizeLimits.maximumTensorElements) == nil)
         #expect(CheckedSize.product([4, 4611686018427387904]) == nil)
         #expect(CheckedSize.product([3, -1]) == nil)
         #expect(CheckedSize.product([224, 224, 3], limit: SizeLimits.maximumTensorElements) == 150_528)
