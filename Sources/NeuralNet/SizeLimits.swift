@@ -32,7 +32,7 @@ public enum CheckedSize {
     public static func product(_ values: [Int], limit: Int = .max) -> Int? {
         var result = 1
         for value in values {
-            guard value >= 0, case let (next, false) = result.multipliedReportingOverflow(by: value), next <= limit
+            guard value >= 0, case (let next, false) = result.multipliedReportingOverflow(by: value), next <= limit
             else { return nil }
             result = next
         }
@@ -43,7 +43,7 @@ public enum CheckedSize {
     public static func sum(_ values: [Int], limit: Int = .max) -> Int? {
         var result = 0
         for value in values {
-            guard value >= 0, case let (next, false) = result.addingReportingOverflow(value), next <= limit
+            guard value >= 0, case (let next, false) = result.addingReportingOverflow(value), next <= limit
             else { return nil }
             result = next
         }

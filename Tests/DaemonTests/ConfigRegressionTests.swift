@@ -13,10 +13,13 @@ struct ConfigRegressionCase: Decodable, Sendable, CustomTestStringConvertible {
     var expect: [String]
     var testDescription: String { file }
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Regression").path
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Regression"
+    ).path
     static let all: [ConfigRegressionCase] = {
         guard let data = FileManager.default.contents(atPath: directory + "/cases.json"),
-              let cases = try? JSONDecoder().decode([ConfigRegressionCase].self, from: data) else { return [] }
+            let cases = try? JSONDecoder().decode([ConfigRegressionCase].self, from: data)
+        else { return [] }
         return cases
     }()
 }
@@ -24,7 +27,8 @@ struct ConfigRegressionCase: Decodable, Sendable, CustomTestStringConvertible {
 @Suite("Config regression corpus")
 struct ConfigRegressionTests {
     @Test func corpusIsPresent() {
-        #expect(ConfigRegressionCase.all.count >= 4, "Regression/cases.json missing: run tools/make-regression-corpus.py")
+        #expect(
+            ConfigRegressionCase.all.count >= 4, "Regression/cases.json missing: run tools/make-regression-corpus.py")
     }
 
     @Test(arguments: ConfigRegressionCase.all)
@@ -40,11 +44,16 @@ struct ConfigRegressionTests {
 
     @Test func nestingUpToTheLimitIsRead() {
         let depth = TOMLDocument.maximumNestingDepth
-        let document = TOMLDocument.parse("a = " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n")
+        let document = TOMLDocument.parse(
+            "a = " + String(repeating: "[", count: depth) + String(repeating: "]", count: depth) + "\n")
         #expect(document.errors.isEmpty)
-        let deeper = TOMLDocument.parse("a = " + String(repeating: "[", count: depth + 1) + String(repeating: "]", count: depth + 1) + "\n")
-        #expect(deeper.errors.map(\.description) == ["1:\(5 + depth): arrays and inline tables nest deeper than 64 levels; "
-                                                        + "gesturepad's settings nest at most two levels"])
+        let deeper = TOMLDocument.parse(
+            "a = " + String(repeating: "[", count: depth + 1) + String(repeating: "]", count: depth + 1) + "\n")
+        #expect(
+            deeper.errors.map(\.description) == [
+                "1:\(5 + depth): arrays and inline tables nest deeper than 64 levels; "
+                    + "gesturepad's settings nest at most two levels"
+            ])
     }
 
     @Test func aLongLineIsSkippedAndTheRestIsRead() {
@@ -61,8 +70,9 @@ struct ConfigRegressionTests {
         #expect(mkfifo(fifo, 0o600) == 0)
         for path in [fifo, "/dev/zero"] {
             let result = ConfigLoader(environment: ["HOME": root]).load(explicitPath: path)
-            #expect(result.errors.first?.message.hasPrefix("cannot read the config file: it is a") == true,
-                    "\(result.diagnostics)")
+            #expect(
+                result.errors.first?.message.hasPrefix("cannot read the config file: it is a") == true,
+                "\(result.diagnostics)")
         }
     }
 

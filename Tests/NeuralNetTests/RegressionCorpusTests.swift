@@ -5,6 +5,7 @@
 // (FIFO, /dev/zero behind a symlink, a sparse 1 GiB shard) are made here, as git cannot hold them.
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 /// One case of Regression/cases.json.
@@ -18,11 +19,14 @@ struct RegressionCase: Decodable, Sendable, CustomTestStringConvertible {
 
     var testDescription: String { file }
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Regression").path
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+        "Regression"
+    ).path
 
     static let all: [RegressionCase] = {
         guard let data = FileManager.default.contents(atPath: directory + "/cases.json"),
-              let cases = try? JSONDecoder().decode([RegressionCase].self, from: data) else { return [] }
+            let cases = try? JSONDecoder().decode([RegressionCase].self, from: data)
+        else { return [] }
         return cases
     }()
 }
@@ -68,7 +72,8 @@ struct RegressionCorpusTests {
         let directory = temporaryPath("model")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         for name in ["model.json", "group1-shard1of1.bin"] {
-            try FileManager.default.copyItem(atPath: RegressionCase.directory + "/valid-model/" + name, toPath: directory + "/" + name)
+            try FileManager.default.copyItem(
+                atPath: RegressionCase.directory + "/valid-model/" + name, toPath: directory + "/" + name)
         }
         return directory
     }
@@ -79,8 +84,10 @@ struct RegressionCorpusTests {
         let shard = directory + "/group1-shard1of1.bin"
         try FileManager.default.removeItem(atPath: shard)
         try FileManager.default.createSymbolicLink(atPath: shard, withDestinationPath: "/dev/zero")
-        #expect(throws: NeuralNetError.fileUnreadable(
-            path: shard, reason: "it is a symbolic link; a model's files must be regular files in its directory")) {
+        #expect(
+            throws: NeuralNetError.fileUnreadable(
+                path: shard, reason: "it is a symbolic link; a model's files must be regular files in its directory")
+        ) {
             _ = try TFJSLayersFormat.read(directory)
         }
         // Followed (model.json may be a link): /dev/zero is a device, refused without reading.
@@ -94,7 +101,10 @@ struct RegressionCorpusTests {
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         try FileManager.default.removeItem(atPath: directory + "/model.json")
         #expect(mkfifo(directory + "/model.json", 0o600) == 0)
-        #expect(throws: NeuralNetError.fileUnreadable(path: directory + "/model.json", reason: "it is a FIFO, expected a regular file")) {
+        #expect(
+            throws: NeuralNetError.fileUnreadable(
+                path: directory + "/model.json", reason: "it is a FIFO, expected a regular file")
+        ) {
             _ = try TFJSLayersFormat.read(directory)
         }
     }
@@ -104,8 +114,11 @@ struct RegressionCorpusTests {
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         let shard = directory + "/group1-shard1of1.bin"
         #expect(truncate(shard, 1 << 30) == 0)  // sparse: nothing is written, and nothing may be read
-        #expect(throws: NeuralNetError.shardMismatch(path: directory + "/model.json", shards: ["group1-shard1of1.bin"],
-                                                     expectedBytes: 272, actualBytes: 1 << 30)) {
+        #expect(
+            throws: NeuralNetError.shardMismatch(
+                path: directory + "/model.json", shards: ["group1-shard1of1.bin"],
+                expectedBytes: 272, actualBytes: 1 << 30)
+        ) {
             _ = try TFJSLayersFormat.read(directory)
         }
     }
@@ -115,15 +128,16 @@ struct RegressionCorpusTests {
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         let outside = (directory as NSString).deletingLastPathComponent + "/outside.bin"
         try FileManager.default.moveItem(atPath: directory + "/group1-shard1of1.bin", toPath: outside)
-        try FileManager.default.createSymbolicLink(atPath: directory + "/group1-shard1of1.bin", withDestinationPath: outside)
+        try FileManager.default.createSymbolicLink(
+            atPath: directory + "/group1-shard1of1.bin", withDestinationPath: outside)
         #expect(throws: NeuralNetError.self) { _ = try TFJSLayersFormat.read(directory) }
         #expect(throws: NeuralNetError.self) { _ = try TFJSLayersFormat.readFiles(of: directory) }
     }
 
     @Test func checkedSizesRefuseOverflowAndNegatives() {
-        #expect(CheckedSize.product([4, 2, 2305843009213693979]) == nil)  // 4 bytes · the wrapping shape
-        #expect(CheckedSize.product([2, 2305843009213693979], limit: SizeLimits.maximumTensorElements) == nil)
-        #expect(CheckedSize.product([4, 4611686018427387904]) == nil)
+        #expect(CheckedSize.product([4, 2, 2_305_843_009_213_693_979]) == nil)  // 4 bytes · the wrapping shape
+        #expect(CheckedSize.product([2, 2_305_843_009_213_693_979], limit: SizeLimits.maximumTensorElements) == nil)
+        #expect(CheckedSize.product([4, 4_611_686_018_427_387_904]) == nil)
         #expect(CheckedSize.product([3, -1]) == nil)
         #expect(CheckedSize.product([224, 224, 3], limit: SizeLimits.maximumTensorElements) == 150_528)
         #expect(CheckedSize.product([65536, 65536], limit: SizeLimits.maximumTensorElements) == nil)
