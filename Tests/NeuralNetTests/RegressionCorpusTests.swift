@@ -134,6 +134,19 @@ struct RegressionCorpusTests {
         #expect(throws: NeuralNetError.self) { _ = try TFJSLayersFormat.readFiles(of: directory) }
     }
 
+    @Test func stagingLeftByAKilledWriterIsRemovedOnTheNextWrite() throws {
+        let directory = temporaryPath("model")
+        defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
+        var deadProcess: pid_t = 4_000_000
+        while kill(deadProcess, 0) == 0 || errno != ESRCH { deadProcess += 1 }
+        let stale = "\(directory).staging-\(deadProcess)-1", live = "\(directory).staging-\(getpid())-2"
+        for path in [stale, live] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        try TFJSLayersFormat.write(smallModel(), to: directory)
+        #expect(!FileManager.default.fileExists(atPath: stale))
+        #expect(FileManager.default.fileExists(atPath: live))  // a running writer's staging stays
+        #expect(FileManager.default.fileExists(atPath: directory + "/model.json"))
+    }
+
     @Test func checkedSizesRefuseOverflowAndNegatives() {
         #expect(CheckedSize.product([4, 2, 2_305_843_009_213_693_979]) == nil)  // 4 bytes · the wrapping shape
         #expect(CheckedSize.product([2, 2_305_843_009_213_693_979], limit: SizeLimits.maximumTensorElements) == nil)
