@@ -159,3 +159,14 @@ uninstall-user:
 
 clean:
 	rm -rf .build
+
+# Bounded random mutation of the file parsers (model.json + manifest, .npy, Y4M header, TOML config) from the
+# Regression/ corpora, in a debug build (any unchecked overflow traps). FUZZ_CASES per parser; a crash
+# fails the run; each parser prints its case, refusal and slowest-case counts.
+FUZZ_CASES ?= 10000
+FUZZ_SEED ?= 15
+.PHONY: fuzz
+fuzz: setup
+	$(SWIFT) build --build-tests
+	set -o pipefail; GESTUREPAD_FUZZ_CASES=$(FUZZ_CASES) GESTUREPAD_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build \
+	  --filter "FuzzTests|ConfigFuzzTests|Y4MFuzzTests" 2>&1 | grep -E "^fuzz |✘|passed|failed"

@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "NeuralNetTests",
             dependencies: ["NeuralNet", "CHeapStats"],
-            exclude: ["Fixtures", "Golden"],
+            exclude: ["Fixtures", "Golden", "Regression"],
             swiftSettings: kernelSettings
         ),
         .testTarget(
@@ -156,7 +156,7 @@ let package = Package(
         .testTarget(name: "GameTests", dependencies: ["Game"]),
         // Runs the built gesturepad binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"], exclude: ["Regression"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
         .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet"],
                     exclude: ["Screenshots"]),

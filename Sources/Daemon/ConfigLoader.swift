@@ -3,6 +3,7 @@
 // diagnostic found in one pass. It never throws or prints: an unreadable file is an error diagnostic;
 // callers that need a usable config call `ConfigLoadResult.validConfig()`.
 import Foundation
+import NeuralNet
 
 /// Where a config came from.
 public enum ConfigSource: Sendable, Equatable, CustomStringConvertible {
@@ -93,6 +94,9 @@ public struct ConfigLoader: Sendable {
         return .builtInDefaults(searched: candidates)
     }
 
+    /// Largest config file read (1 MiB; the documented default config is about 10 KB).
+    public static let maximumFileBytes = 1 << 20
+
     /// Resolves, reads and checks the config.
     public func load(explicitPath: String? = nil) -> ConfigLoadResult {
         let source = resolve(explicitPath: explicitPath)
@@ -105,14 +109,20 @@ public struct ConfigLoader: Sendable {
             return ConfigLoadResult(config: GesturepadConfig(), source: source, diagnostics: [note])
         }
         let text: String
-        do {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            guard let decoded = String(data: data, encoding: .utf8) else {
+        do throws(NeuralNetError) {
+            // A regular file of at most `maximumFileBytes` (a FIFO or /dev/zero is refused, not read forever).
+            let bytes = try FileIO.read(path, maximumBytes: Self.maximumFileBytes)
+            guard let decoded = String(validating: bytes, as: UTF8.self) else {
                 return Self.unreadable(path, source: source, reason: "it is not UTF-8 text")
             }
             text = decoded
         } catch {
-            let reason = (error as NSError).localizedFailureReason ?? (error as NSError).localizedDescription
+            let reason: String
+            switch error {
+            case .fileUnreadable(_, let why): reason = why
+            case .sizeTooLarge: reason = "it is larger than \(Self.maximumFileBytes) bytes, too large for a config file"
+            default: reason = error.description
+            }
             return Self.unreadable(path, source: source, reason: reason)
         }
         var result = parse(text, file: path)

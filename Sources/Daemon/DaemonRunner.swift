@@ -55,6 +55,9 @@ public struct PipelineService: Service {
     }
 
     public func run() async throws {
+        // SIGHUP is trapped before READY=1: systemd (ExecReload) or a user may send it right after, and
+        // its default action would kill the daemon, possibly with a key held.
+        let reloadSignals = await UnixSignalsSequence(trapping: .sighup)
         daemon.start()
         try? notifier.send([.ready, .status("starting: \(daemon.snapshot().source)")])
         logger.info("gesturepad daemon started", metadata: ["source": "\(daemon.snapshot().source)",
@@ -90,7 +93,7 @@ public struct PipelineService: Service {
                         }
                     }
                     group.addTask {
-                        for await _ in await UnixSignalsSequence(trapping: .sighup) {
+                        for await _ in reloadSignals {
                             do throws(DaemonError) { try reload() } catch {
                                 logger.error("reload failed, keeping the running configuration: \(error.description)")
                             }

@@ -7,6 +7,10 @@
 // (multi-line), inline tables. Refused with a clear message: multi-line strings, dates, `[[arrays]]`.
 // Invariants: parsing never stops at the first problem; after a syntax error it skips to the next line
 // that starts a statement. Duplicate keys and tables are errors naming both lines; the first value wins.
+// Limits (a config is a few KB): arrays, inline tables and dotted keys nest at most `maximumNestingDepth`
+// (64) deep, so
+// the recursive descent cannot exhaust the stack; a line longer than `maximumLineLength` (64 Ki scalars)
+// is an error and skipped unread.
 import Foundation
 
 /// A place in a TOML source: 1-based line and column (columns count Unicode scalars).
@@ -118,11 +122,17 @@ public struct TOMLDocument: Sendable, Equatable {
     /// Every syntax or structure problem, in source order.
     public var errors: [TOMLSyntaxError]
 
+    /// Deepest nesting of arrays and inline tables accepted (gesturepad's config nests two levels).
+    public static let maximumNestingDepth = 64
+    /// Longest line accepted, in Unicode scalars (newline excluded).
+    public static let maximumLineLength = 64 * 1024
+
     /// Reads `text`; never throws: problems are collected in `errors`.
     public static func parse(_ text: String) -> TOMLDocument {
         var parser = TOMLParser(text)
         parser.parseDocument()
-        return TOMLDocument(root: parser.root.frozen(), errors: parser.errors)
+        let errors = parser.errors.enumerated().sorted { ($0.element.position, $0.offset) < ($1.element.position, $1.offset) }
+        return TOMLDocument(root: parser.root.frozen(), errors: errors.map(\.element))
     }
 }
 
@@ -191,9 +201,31 @@ private struct TOMLParser {
     let root: TableBuilder
     var current: TableBuilder
     var errors: [TOMLSyntaxError] = []
+    /// Arrays and inline tables open at the cursor.
+    var depth = 0
 
+    /// Takes `text`'s scalars, leaving out (with an error) the content of lines over `maximumLineLength`.
     init(_ text: String) {
-        scalars = Array(text.unicodeScalars)
+        var kept: [Unicode.Scalar] = []
+        var lineStart = 0, lineNumber = 1, overlong = false
+        for scalar in text.unicodeScalars {
+            if scalar == "\n" {
+                lineNumber += 1
+                lineStart = kept.count + 1
+                overlong = false
+            } else if overlong {
+                continue
+            } else if kept.count - lineStart >= TOMLDocument.maximumLineLength {
+                overlong = true
+                kept.removeSubrange(lineStart...)
+                errors.append(TOMLSyntaxError(
+                    "line longer than \(TOMLDocument.maximumLineLength) characters; it was not read",
+                    at: TOMLPosition(line: lineNumber, column: 1), hint: "a config line holds one `key = value`"))
+                continue
+            }
+            kept.append(scalar)
+        }
+        scalars = kept
         root = TableBuilder(position: TOMLPosition(line: 1, column: 1))
         current = root
     }
@@ -435,6 +467,11 @@ private struct TOMLParser {
             }
             skipBlank()
             guard peek == "." else { return path }
+            guard path.count < TOMLDocument.maximumNestingDepth else {
+                throw TOMLSyntaxError(
+                    "a dotted key with more than \(TOMLDocument.maximumNestingDepth) parts", at: path[0].position,
+                    hint: "gesturepad's keys have at most three parts")
+            }
             advance()
         }
     }
@@ -453,9 +490,15 @@ private struct TOMLParser {
         case "'":
             if peek(1) == "'", peek(2) == "'" { throw multiLineStringError(at: start) }
             return TOMLValue(.string(try parseLiteralString()), at: start)
-        case "[":
-            return TOMLValue(.array(try parseArray()), at: start)
-        case "{":
+        case "[", "{":
+            guard depth < TOMLDocument.maximumNestingDepth else {
+                throw TOMLSyntaxError(
+                    "arrays and inline tables nest deeper than \(TOMLDocument.maximumNestingDepth) levels", at: start,
+                    hint: "gesturepad's settings nest at most two levels")
+            }
+            depth += 1
+            defer { depth -= 1 }
+            if scalar == "[" { return TOMLValue(.array(try parseArray()), at: start) }
             return TOMLValue(.table(try parseInlineTable()), at: start)
         default:
             return try parseBareValue()

@@ -48,8 +48,7 @@ public enum HeadExchange {
         let source = store.directory(of: metadata.version)
         let labels = try labelsFile(metadata, inputShape: metadata.embedder.featureShape, bundle: false)
         do {
-            var contents: [(String, [UInt8])] = []
-            for file in try TFJSLayersFormat.files(of: source) { contents.append((file.name, try FileIO.read(file.path))) }
+            let contents = try TFJSLayersFormat.readFiles(of: source).map { ($0.name, $0.bytes) }
             try FileIO.replaceDirectory(at: directory) { staging throws(NeuralNetError) in
                 for (name, bytes) in contents + [(labelsFileName, labels)] {
                     try FileIO.writeAtomically(bytes, to: (staging as NSString).appendingPathComponent(name))

@@ -162,7 +162,7 @@ public struct HeadStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         } catch {
-            throw .model(.fileUnwritable(path: root, reason: "\(error.localizedDescription)"))
+            throw .model(.fileUnwritable(path: root, reason: FileIO.describe(error)))
         }
         do {
             try TFJSLayersFormat.write(model, to: directory(of: version), extraFiles: [HeadMetadata.fileName: metadataBytes])
@@ -186,7 +186,7 @@ public struct HeadStore: Sendable {
         do {
             return (model, try JSONDecoder().decode(HeadMetadata.self, from: Data(bytes)))
         } catch {
-            throw .headStoreCorrupt(path: path, reason: "\(error)")
+            throw .headStoreCorrupt(path: path, reason: TFJSLayersFormat.describe(decodingError: error))
         }
     }
 

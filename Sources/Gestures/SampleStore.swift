@@ -41,7 +41,7 @@ public final class SampleStore: Sendable {
                 attributes: [.posixPermissions: 0o700])
         } catch {
             throw .sampleStoreCannotOpen(
-                path: path, reason: "cannot create directory \(directory): \(error.localizedDescription)")
+                path: path, reason: "cannot create directory \(directory): \(FileIO.describe(error))")
         }
         var configuration = Self.configuration
         // FULL: WAL is fsynced at every commit, so a commit survives an OS crash or power cut too

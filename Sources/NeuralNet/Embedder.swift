@@ -4,6 +4,8 @@
 // layouts, and assigns every intermediate tensor (and im2col scratch) an offset in ONE arena by
 // lifetime, so `embed` allocates nothing. Flatten/Reshape/Dropout are free aliases.
 // Not reentrant: calls are serialised by a lock. The reference path (ReferencePath.swift) is its test oracle.
+// Built -Ounchecked in release: the kernels index with unchecked arithmetic and rely on the plan's sizes
+// having been checked — shapes by ShapeInference, scratch and the arena here (SizeLimits).
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -108,6 +110,12 @@ public final class Embedder: @unchecked Sendable {
         var plan = Planner(model: model, shapes: shapes, outputLayer: layerName, gemmBackend: gemmBackend)
         try plan.build()
         let (offsets, arenaCount) = plan.assignOffsets()
+        // Value sizes are checked output shapes (ShapeInference) and scratch is checked in the plan, so the
+        // sum cannot overflow; the arena as a whole is bounded here.
+        guard arenaCount <= SizeLimits.maximumArenaBytes / 4 else {
+            throw .limitExceeded(layer: layerName, what: "the activations of the model cut at this layer "
+                                     + "(\(arenaCount * 4) bytes)", limit: "\(SizeLimits.maximumArenaBytes) bytes")
+        }
 
         self.model = model
         self.outputLayer = layerName
@@ -383,6 +391,13 @@ private struct Planner {
             operation = .directConvolution(geometry, kernel: WeightBuffer(kernel), filters: channelsOut,
                                            bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity))
         } else {
+            let g = geometry
+            guard CheckedSize.product([g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, g.inputChannels],
+                                      limit: SizeLimits.maximumArenaBytes / 4) != nil else {
+                throw .limitExceeded(layer: layer.name, what: "its im2col scratch (\(g.outputHeight)·\(g.outputWidth) pixels × "
+                                         + "\(g.kernelHeight)·\(g.kernelWidth)·\(g.inputChannels) floats)",
+                                     limit: "\(SizeLimits.maximumArenaBytes) bytes")
+            }
             let scratchCount = Conv2D.scratchCount(geometry)
             let scratch = scratchCount > 0 ? newValue(scratchCount) : nil
             operation = .convolution(geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: gemmBackend),

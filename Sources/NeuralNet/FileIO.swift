@@ -8,30 +8,103 @@ import Glibc
 
 /// Reading and atomically writing files and directories.
 public enum FileIO {
-    /// The bytes of the file at `path`.
-    public static func read(_ path: String) throws(NeuralNetError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
-            throw .fileUnreadable(path: path, reason: reason)
+    /// The bytes of the regular file at `path`, refusing it without reading when it is larger than
+    /// `maximumBytes` (by default `SizeLimits.maximumFileBytes`).
+    /// - Parameter followSymlink: false refuses a symbolic link as the last path component (`O_NOFOLLOW`),
+    ///   for files a model names itself (weight shards), which must not lead out of the model directory.
+    /// - Throws: `fileUnreadable` for a missing, unreadable or non-regular file (FIFO, device, directory —
+    ///   also behind a symlink, e.g. to /dev/zero), `sizeTooLarge` when the file exceeds `maximumBytes`.
+    public static func read(_ path: String, maximumBytes: Int = SizeLimits.maximumFileBytes, followSymlink: Bool = true)
+        throws(NeuralNetError) -> [UInt8] {
+        let (descriptor, size) = try openRegularFile(path, followSymlink: followSymlink)
+        defer { close(descriptor) }
+        guard size <= maximumBytes else {
+            throw .sizeTooLarge(path: path, what: "the file (\(size) bytes)", limit: maximumBytes)
         }
-        defer { try? handle.close() }
-        do {
-            return [UInt8](try handle.readToEnd() ?? Data())
-        } catch {
-            throw .fileUnreadable(path: path, reason: "\(error)")
-        }
+        return try readFully(descriptor, path: path, count: size, failIfLonger: true)
     }
 
-    /// The first `count` bytes of a file (fewer if it is shorter).
+    /// The first `count` bytes of a regular file (fewer if it is shorter).
     public static func readPrefix(_ path: String, count: Int) throws(NeuralNetError) -> [UInt8] {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            let reason = FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"
+        let (descriptor, size) = try openRegularFile(path, followSymlink: true)
+        defer { close(descriptor) }
+        return try readFully(descriptor, path: path, count: min(count, size), failIfLonger: false)
+    }
+
+    /// The size in bytes of the regular file at `path` (same checks as `read`, nothing read).
+    public static func regularFileSize(_ path: String, followSymlink: Bool = true) throws(NeuralNetError) -> Int {
+        let (descriptor, size) = try openRegularFile(path, followSymlink: followSymlink)
+        close(descriptor)
+        return size
+    }
+
+    /// Opens `path` read-only and returns it with its size when it is a regular file. The open is
+    /// non-blocking, so a FIFO cannot hang it; `fstat` after the open checks what was really opened.
+    private static func openRegularFile(_ path: String, followSymlink: Bool) throws(NeuralNetError)
+        -> (descriptor: Int32, size: Int) {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followSymlink ? 0 : O_NOFOLLOW))
+        guard descriptor >= 0 else {
+            let code = errno
+            switch code {
+            case ENOENT: throw .fileUnreadable(path: path, reason: "no such file")
+            case EACCES: throw .fileUnreadable(path: path, reason: "permission denied")
+            case ELOOP where !followSymlink:
+                throw .fileUnreadable(path: path, reason: "it is a symbolic link; a model's files must be regular files "
+                                          + "in its directory")
+            default: throw .fileUnreadable(path: path, reason: "open: \(String(cString: strerror(code)))")
+            }
+        }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else {
+            let reason = "fstat: \(String(cString: strerror(errno)))"
+            close(descriptor)
             throw .fileUnreadable(path: path, reason: reason)
         }
-        defer { try? handle.close() }
-        do { return [UInt8](try handle.read(upToCount: count) ?? Data()) } catch {
-            throw .fileUnreadable(path: path, reason: "\(error)")
+        let kind: String?
+        switch status.st_mode & S_IFMT {
+        case S_IFREG: kind = nil
+        case S_IFDIR: kind = "a directory"
+        case S_IFIFO: kind = "a FIFO"
+        case S_IFCHR, S_IFBLK: kind = "a device"
+        case S_IFSOCK: kind = "a socket"
+        default: kind = "not a regular file"
         }
+        if let kind {
+            close(descriptor)
+            throw .fileUnreadable(path: path, reason: "it is \(kind), expected a regular file")
+        }
+        _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~O_NONBLOCK)
+        return (descriptor, Int(status.st_size))
+    }
+
+    /// Reads `count` bytes (fewer when the file shrank); with `failIfLonger`, a file that grew past
+    /// `count` since `fstat` is an error rather than a read without bound.
+    private static func readFully(_ descriptor: Int32, path: String, count: Int, failIfLonger: Bool)
+        throws(NeuralNetError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        var failure: String?
+        bytes.withUnsafeMutableBytes { buffer in
+            while filled < count {
+                let got = Glibc.read(descriptor, buffer.baseAddress! + filled, count - filled)
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = "read: \(String(cString: strerror(errno)))"
+                    return
+                }
+                if got == 0 { return }
+                filled += got
+            }
+        }
+        if let failure { throw .fileUnreadable(path: path, reason: failure) }
+        if filled < count { bytes.removeLast(count - filled) }
+        if failIfLonger {
+            var extra: UInt8 = 0
+            if Glibc.read(descriptor, &extra, 1) > 0 {
+                throw .fileUnreadable(path: path, reason: "the file grew while being read (\(count) bytes at open)")
+            }
+        }
+        return bytes
     }
 
     /// Writes `bytes` to `path` via temp file + fsync + rename.
@@ -71,11 +144,12 @@ public enum FileIO {
         let parent = (path as NSString).deletingLastPathComponent
         let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let staging = "\(path).staging-\(suffix)", retired = "\(path).old-\(suffix)"
+        removeStaleSiblings(of: path)
         do {
             try manager.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
             try manager.createDirectory(atPath: staging, withIntermediateDirectories: false)
         } catch {
-            throw .fileUnwritable(path: path, reason: "cannot create \(staging): \(error.localizedDescription)")
+            throw .fileUnwritable(path: path, reason: "cannot create \(staging): \(describe(error))")
         }
         do {
             try fill(staging)
@@ -97,6 +171,37 @@ public enum FileIO {
         }
         syncDirectory(parent.isEmpty ? "." : parent)
         if hadOld { try? manager.removeItem(atPath: retired) }
+    }
+
+    /// Removes `<path>.staging-<pid>-…` directories (and `<path>.old-<pid>-…` ones while `path` exists)
+    /// left by a process that was killed during `replaceDirectory`; those of live processes stay.
+    private static func removeStaleSiblings(of path: String) {
+        let parent = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent) else { return }
+        let pathExists = FileManager.default.fileExists(atPath: path)
+        for entry in entries {
+            let rest: Substring
+            if entry.hasPrefix("\(name).staging-") {
+                rest = entry.dropFirst(name.count + ".staging-".count)
+            } else if pathExists, entry.hasPrefix("\(name).old-") {
+                rest = entry.dropFirst(name.count + ".old-".count)
+            } else {
+                continue
+            }
+            guard let pid = rest.split(separator: "-").first.flatMap({ pid_t($0) }), pid > 0,
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
+        }
+    }
+
+    /// A Foundation file error as the system's words ("No space left on device"), not an NSError dump.
+    public static func describe(_ error: Error) -> String {
+        let nsError = error as NSError
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        return nsError.localizedFailureReason ?? nsError.localizedDescription
     }
 
     private static func syncDirectory(_ path: String) {

@@ -38,7 +38,10 @@ public struct JSONNumber: Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.value == rhs.value }
     public func hash(into hasher: inout Hasher) { hasher.combine(value) }
 
-    public var description: String { literal.map { "\($0)" } ?? "\(value)" }
+    public var description: String {
+        if let literal { return "\(literal)" }
+        return value.rounded() == value && abs(value) < 1e15 ? "\(Int(value))" : "\(value)"
+    }
 }
 
 /// Any JSON value.
@@ -117,4 +120,25 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
         self = .object(Dictionary(elements, uniquingKeysWith: { $1 }))
     }
     public init(nilLiteral: ()) { self = .null }
+}
+
+extension JSONValue: CustomStringConvertible {
+    /// Compact JSON text for messages (`[1.5, 2]`, `{"a": null}`), never a Swift enum dump; object members
+    /// sorted by key.
+    public var description: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let value): return value ? "true" : "false"
+        case .number(let number): return number.description
+        case .string(let value): return Self.quoted(value)
+        case .array(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
+        case .object(let members):
+            return "{" + members.sorted { $0.key < $1.key }.map { "\(Self.quoted($0.key)): \($0.value)" }
+                .joined(separator: ", ") + "}"
+        }
+    }
+
+    private static func quoted(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
 }

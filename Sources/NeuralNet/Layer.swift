@@ -209,3 +209,13 @@ public struct Model: Sendable, Equatable {
     /// Total number of weight scalars.
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.weights.values.reduce(0) { $0 + $1.count } } }
 }
+
+extension LayerKind: CustomStringConvertible {
+    /// The class name, with units/activation/bias for Dense ("Dense (3 units, softmax, no bias)"), for messages.
+    public var description: String {
+        if case .dense(let units, let useBias, let activation) = self {
+            return "Dense (\(units) units, \(activation.rawValue), \(useBias ? "bias" : "no bias"))"
+        }
+        return className
+    }
+}

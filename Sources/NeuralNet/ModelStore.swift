@@ -60,9 +60,7 @@ public struct ModelStore: Sendable {
     /// Copies a TF.js Layers model (model.json and every weight file its manifest names) byte for byte
     /// into the directory of `metadata.name`, with `gesturepad.json`, replacing any model of that name atomically.
     public func installUnchanged(tfjsModel path: String, metadata: ModelMetadata) throws(NeuralNetError) {
-        let files = try TFJSLayersFormat.files(of: path)
-        var contents: [(name: String, bytes: [UInt8])] = []
-        for file in files { contents.append((file.name, try FileIO.read(file.path))) }
+        let contents = try TFJSLayersFormat.readFiles(of: path)
         let metadataBytes = try metadata.encoded()
         try FileIO.replaceDirectory(at: directory(of: metadata.name)) { staging throws(NeuralNetError) in
             for (name, bytes) in contents {

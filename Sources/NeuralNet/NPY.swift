@@ -1,6 +1,7 @@
 // NPY: numpy's array file format (numpy.lib.format, versions 1.0–3.0): little-endian float32, or
 // uint8 (read as Float 0…255, for 8-bit images), C order. Hand-written because no maintained Swift package reads .npy and the format is a magic
 // string, a Python-literal header dict and raw data. Writes version 1.0, header padded to 64 bytes.
+// Limits: an array ≤ SizeLimits.maximumTensorElements elements, a file ≤ SizeLimits.maximumFileBytes.
 
 import Foundation
 
@@ -45,10 +46,14 @@ public enum NPY {
             .map { $0.trimmingCharacters(in: [" "]) }.filter { !$0.isEmpty }
         var shape: [Int] = []
         for dim in dims {
-            guard let size = Int(dim), size >= 0 else { throw .invalidNPY(path: path, reason: "shape \(shapeText)") }
+            guard let size = Int(dim), size >= 0 else { throw .invalidNPY(path: path, reason: "shape \(shapeText) should list non-negative integer sizes") }
             shape.append(size)
         }
-        let count = shape.reduce(1, *)
+        // Checked: the shape comes from the file (see SizeLimits); ≤ 2^31 elements · 4 bytes cannot overflow.
+        guard let count = CheckedSize.product(shape, limit: SizeLimits.maximumTensorElements) else {
+            throw .invalidNPY(path: path, reason: "shape \(shapeText) has more than \(SizeLimits.maximumTensorElements) "
+                                  + "elements, gesturepad's limit for an array")
+        }
         let dataStart = headerStart + headerLength
         let elementSize = isFloat ? 4 : 1
         guard bytes.count - dataStart == elementSize * count else {

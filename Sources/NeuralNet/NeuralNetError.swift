@@ -21,6 +21,8 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
     case shardMismatch(path: String, shards: [String], expectedBytes: Int, actualBytes: Int)
     /// Sizes in a model file multiply beyond `limit` bytes (checked arithmetic; nothing was allocated).
     case sizeTooLarge(path: String, what: String, limit: Int)
+    /// A size at `layer` (an activation, the arena, a layer's work) exceeds a `SizeLimits` limit.
+    case limitExceeded(layer: String, what: String, limit: String)
     /// A layer's weight is absent from the manifest.
     case missingWeight(layer: String, weight: String)
     /// A manifest weight belongs to no layer (strict mode).
@@ -101,6 +103,9 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
         case .sizeTooLarge(let path, let what, let limit):
             return "\(path): \(what) exceeds \(limit) bytes, gesturepad's limit for a model file. The file is corrupt "
                 + "or not a model gesturepad can load."
+        case .limitExceeded(let layer, let what, let limit):
+            return "layer \(layer): \(what) exceeds \(limit), gesturepad's limit. The model file is corrupt or "
+                + "describes a model far larger than gesturepad runs."
         case .missingWeight(let layer, let weight):
             return "layer \(layer) needs weight \(weight), which the weights manifest does not list."
         case .unusedWeight(let path, let weight):

@@ -1,6 +1,9 @@
 // Shape inference and weight validation for a `Model`: walks the layers in order, computes each
 // output shape (batch axis excluded, NHWC → [H, W, C]) and checks every weight against the shape
 // its layer config implies. Also counts multiply-accumulates per layer for `model inspect`/bench.
+// Every size is checked (CheckedSize, SizeLimits): each output ≤ maximumTensorElements with sizes ≥ 1,
+// strides and paddings ≤ the input's height/width, each layer's MACs ≤ maximumMultiplyAccumulates. The
+// Embedder plans (and its -Ounchecked kernels index) only shapes that passed here.
 
 /// What shape inference learns about one layer.
 public struct LayerShapeInfo: Sendable, Equatable {
@@ -23,7 +26,16 @@ extension Model {
                 }
                 inputs.append(shape)
             }
-            info[layer.name] = try Self.infer(layer, inputs: inputs, inputOverride: inputShape)
+            let result = try Self.infer(layer, inputs: inputs, inputOverride: inputShape)
+            guard result.outputShape.allSatisfy({ $0 >= 1 }) else {
+                throw .shapeMismatch(layer: layer.name, expected: "an output with every size at least 1, found "
+                                         + "\(result.outputShape)", found: inputs.first ?? result.outputShape)
+            }
+            guard CheckedSize.product(result.outputShape, limit: SizeLimits.maximumTensorElements) != nil else {
+                throw .limitExceeded(layer: layer.name, what: "its output shape \(result.outputShape)",
+                                     limit: "\(SizeLimits.maximumTensorElements) elements")
+            }
+            info[layer.name] = result
         }
         return info
     }
@@ -40,6 +52,23 @@ extension Model {
             throw .invalidGraph(reason: "layer \(layer.name) (\(layer.kind.className)) takes one input, has \(inputs.count)")
         }
         return inputs[0]
+    }
+
+    /// ∏ `factors` as a MAC count, or `limitExceeded` naming the layer.
+    private static func multiplyAccumulates(_ layer: Layer, _ factors: [Int]) throws(NeuralNetError) -> Int {
+        guard let count = CheckedSize.product(factors, limit: SizeLimits.maximumMultiplyAccumulates) else {
+            throw .limitExceeded(layer: layer.name, what: "its work per image (\(factors.map(String.init).joined(separator: " × ")) "
+                                     + "multiply-accumulates)", limit: "\(SizeLimits.maximumMultiplyAccumulates)")
+        }
+        return count
+    }
+
+    /// Strides must not exceed the input's height and width (a larger stride only skips the whole input).
+    private static func checkStrides(_ layer: Layer, _ strides: (Int, Int), input shape: [Int]) throws(NeuralNetError) {
+        guard strides.0 <= shape[0], strides.1 <= shape[1] else {
+            throw .shapeMismatch(layer: layer.name, expected: "strides of at most the input's height and width, "
+                                     + "found strides [\(strides.0), \(strides.1)]", found: shape)
+        }
     }
 
     private static func checkWeight(_ layer: Layer, _ name: String, _ expected: [Int]) throws(NeuralNetError) {
@@ -60,6 +89,7 @@ extension Model {
 
         case .conv2D(let config):
             let shape = try requireRank3(layer, inputs)
+            try checkStrides(layer, config.strides, input: shape)
             guard let g = ConvGeometry(height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
                                        strides: config.strides, mode: config.padding) else {
                 throw .shapeMismatch(layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
@@ -67,10 +97,12 @@ extension Model {
             try checkWeight(layer, "kernel", [config.kernelSize.0, config.kernelSize.1, shape[2], config.filters])
             if config.useBias { try checkWeight(layer, "bias", [config.filters]) }
             return LayerShapeInfo(outputShape: [g.outputHeight, g.outputWidth, config.filters],
-                                  multiplyAccumulates: g.outputPixels * g.patchLength * config.filters)
+                                  multiplyAccumulates: try multiplyAccumulates(
+                                      layer, [g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, shape[2], config.filters]))
 
         case .depthwiseConv2D(let config):
             let shape = try requireRank3(layer, inputs)
+            try checkStrides(layer, config.strides, input: shape)
             guard let g = ConvGeometry(height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
                                        strides: config.strides, mode: config.padding) else {
                 throw .shapeMismatch(layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
@@ -78,7 +110,8 @@ extension Model {
             try checkWeight(layer, "depthwise_kernel", [config.kernelSize.0, config.kernelSize.1, shape[2], 1])
             if config.useBias { try checkWeight(layer, "bias", [shape[2]]) }
             return LayerShapeInfo(outputShape: [g.outputHeight, g.outputWidth, shape[2]],
-                                  multiplyAccumulates: g.outputPixels * g.patchLength)
+                                  multiplyAccumulates: try multiplyAccumulates(
+                                      layer, [g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, shape[2]]))
 
         case .batchNormalization:
             let shape = try requireOneInput(layer, inputs)
@@ -93,6 +126,11 @@ extension Model {
 
         case .zeroPadding2D(let p):
             let shape = try requireRank3(layer, inputs)
+            // Paddings are ≤ SizeLimits.maximumSpatialSize from the config; here also ≤ the input size.
+            guard max(p.top, p.bottom) <= shape[0], max(p.left, p.right) <= shape[1] else {
+                throw .shapeMismatch(layer: layer.name, expected: "paddings of at most the input's height and width, found "
+                                         + "[[\(p.top), \(p.bottom)], [\(p.left), \(p.right)]]", found: shape)
+            }
             return LayerShapeInfo(outputShape: [shape[0] + p.top + p.bottom, shape[1] + p.left + p.right, shape[2]],
                                   multiplyAccumulates: 0)
 
@@ -116,13 +154,14 @@ extension Model {
             let count = shape.reduce(1, *)
             var resolved = target
             if let wildcard = target.firstIndex(of: -1) {
-                let known = target.filter { $0 != -1 }.reduce(1, *)
+                let known = CheckedSize.product(target.filter { $0 != -1 }, limit: SizeLimits.maximumTensorElements) ?? 0
                 guard known > 0, count % known == 0 else {
                     throw .shapeMismatch(layer: layer.name, expected: "a size divisible by \(known)", found: shape)
                 }
                 resolved[wildcard] = count / known
             }
-            guard resolved.reduce(1, *) == count, resolved.allSatisfy({ $0 > 0 }) else {
+            guard CheckedSize.product(resolved, limit: SizeLimits.maximumTensorElements) == count,
+                  resolved.allSatisfy({ $0 > 0 }) else {
                 throw .shapeMismatch(layer: layer.name, expected: "\(count) elements for target shape \(target)",
                                      found: shape)
             }
@@ -135,8 +174,9 @@ extension Model {
             }
             try checkWeight(layer, "kernel", [features, units])
             if useBias { try checkWeight(layer, "bias", [units]) }
-            let rows = shape.dropLast().reduce(1, *)
-            return LayerShapeInfo(outputShape: shape.dropLast() + [units], multiplyAccumulates: rows * features * units)
+            let rows = shape.dropLast().reduce(1, *)  // ≤ the input's checked element count
+            return LayerShapeInfo(outputShape: shape.dropLast() + [units],
+                                  multiplyAccumulates: try multiplyAccumulates(layer, [rows, features, units]))
         }
     }
 }

@@ -49,7 +49,7 @@ public enum TFJSLayersFormat {
     public static func read(_ location: String, strict: Bool = true) throws(NeuralNetError) -> Model {
         let jsonPath = location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
         let directory = (jsonPath as NSString).deletingLastPathComponent
-        let bytes = try FileIO.read(jsonPath)
+        let bytes = try FileIO.read(jsonPath, maximumBytes: SizeLimits.maximumModelJSONBytes)
         let document: ModelJSON
         do {
             document = try JSONDecoder().decode(ModelJSON.self, from: Data(bytes))
@@ -74,7 +74,8 @@ public enum TFJSLayersFormat {
         let directory = (jsonPath as NSString).deletingLastPathComponent
         let document: ModelJSON
         do {
-            document = try JSONDecoder().decode(ModelJSON.self, from: Data(try FileIO.read(jsonPath)))
+            document = try JSONDecoder().decode(
+                ModelJSON.self, from: Data(try FileIO.read(jsonPath, maximumBytes: SizeLimits.maximumModelJSONBytes)))
         } catch let error as NeuralNetError {
             throw error
         } catch {
@@ -83,17 +84,38 @@ public enum TFJSLayersFormat {
         var result: [(name: String, path: String)] = [((jsonPath as NSString).lastPathComponent, jsonPath)]
         for group in document.weightsManifest ?? [] {
             for shard in group.paths {
-                let name = shard.hasPrefix("./") ? String(shard.dropFirst(2)) : shard
-                guard !name.isEmpty, !name.contains("/"), name != "..", name != "." else {
-                    throw .invalidField(path: jsonPath, field: "weightsManifest paths",
-                                        expected: "file names beside model.json, found \"\(shard)\"")
-                }
+                let name = try shardName(shard, jsonPath: jsonPath)
                 if !result.contains(where: { $0.name == name }) {
                     result.append((name, (directory as NSString).appendingPathComponent(name)))
                 }
             }
         }
         return result
+    }
+
+    /// The bytes of every file `files(of:)` lists, read as `read` reads them (model.json ≤
+    /// `SizeLimits.maximumModelJSONBytes`, weight files regular and not symlinks), for copying a model unchanged.
+    public static func readFiles(of location: String) throws(NeuralNetError) -> [(name: String, bytes: [UInt8])] {
+        let files = try files(of: location)
+        var contents: [(name: String, bytes: [UInt8])] = []
+        for (index, file) in files.enumerated() {
+            contents.append((file.name, index == 0
+                ? try FileIO.read(file.path, maximumBytes: SizeLimits.maximumModelJSONBytes)
+                : try FileIO.read(file.path, followSymlink: false)))
+        }
+        return contents
+    }
+
+    /// A manifest path as a file name beside model.json: "x.bin" or "./x.bin"; no "..", no absolute
+    /// path, no sub-directory, so a model's files stay in its directory (shards are also opened without
+    /// following symlinks, see `readWeights`).
+    static func shardName(_ shard: String, jsonPath: String) throws(NeuralNetError) -> String {
+        let name = shard.hasPrefix("./") ? String(shard.dropFirst(2)) : shard
+        guard !name.isEmpty, !name.contains("/"), !name.contains("\0"), name != "..", name != "." else {
+            throw .invalidField(path: jsonPath, field: "weightsManifest paths",
+                                expected: "file names beside model.json, found \"\(shard)\"")
+        }
+        return name
     }
 
     /// Shape-checks weights when the input size is fixed, and rejects NaN/Inf weights.
@@ -113,7 +135,8 @@ public enum TFJSLayersFormat {
         }
     }
 
-    private static func describe(decodingError error: Error) -> String {
+    /// A JSON decoding error as a field path and what was wrong, not a Swift dump.
+    public static func describe(decodingError error: Error) -> String {
         switch error {
         case DecodingError.keyNotFound(let key, let context):
             return "missing field \((context.codingPath.map(\.stringValue) + [key.stringValue]).joined(separator: "."))"
@@ -126,41 +149,61 @@ public enum TFJSLayersFormat {
         }
     }
 
-    /// Weight name as stored → tensor, in manifest order.
+    /// Weight name as stored → tensor, in manifest order. Sizes are checked before anything is read or
+    /// allocated: each weight ≤ `SizeLimits.maximumTensorElements`, all weights together ≤
+    /// `SizeLimits.maximumFileBytes`; each group's shards (regular files in the model directory, symlinks
+    /// refused) must together hold exactly its weights' bytes, which is checked from their sizes first.
     private static func readWeights(_ groups: [WeightsManifestGroup], directory: String, jsonPath: String)
         throws(NeuralNetError) -> [(name: String, tensor: Tensor)] {
         var result: [(name: String, tensor: Tensor)] = []
+        var modelBytes = 0
         for (groupIndex, group) in groups.enumerated() {
-            for entry in group.weights {
+            var expectedBytes = 0
+            for (entryIndex, entry) in group.weights.enumerated() {
+                let field = "weightsManifest[\(groupIndex)].weights[\(entryIndex)] (\(entry.name))"
                 if entry.dtype != "float32" || entry.quantization != nil {
                     let kind = entry.quantization.map { "quantised (\($0["dtype"]?.stringValue ?? "?"))" } ?? entry.dtype
                     throw .unsupportedWeightType(path: jsonPath, weight: entry.name, dtype: kind)
                 }
                 if entry.shape.contains(where: { $0 < 0 }) {
-                    throw .invalidField(path: jsonPath, field: "weightsManifest[\(groupIndex)] \(entry.name).shape",
-                                        expected: "non-negative sizes, found \(entry.shape)")
+                    throw .invalidField(path: jsonPath, field: "\(field).shape", expected: "non-negative sizes, found \(entry.shape)")
                 }
+                guard CheckedSize.product(entry.shape, limit: SizeLimits.maximumTensorElements) != nil else {
+                    throw .invalidField(path: jsonPath, field: "\(field).shape",
+                                        expected: "a shape of at most \(SizeLimits.maximumTensorElements) elements, found \(entry.shape)")
+                }
+                // ≤ 2^31 elements · 4 bytes: no overflow; the running totals are checked against the model limit.
+                let bytes = 4 * entry.shape.reduce(1, *)
+                guard let groupTotal = CheckedSize.sum([expectedBytes, bytes], limit: SizeLimits.maximumFileBytes),
+                      CheckedSize.sum([modelBytes, groupTotal], limit: SizeLimits.maximumFileBytes) != nil else {
+                    throw .sizeTooLarge(path: jsonPath, what: "the weights the manifest lists (up to \(entry.name) \(entry.shape))",
+                                        limit: SizeLimits.maximumFileBytes)
+                }
+                expectedBytes = groupTotal
             }
-            // Checked sizes: shapes come from the file; a group may not exceed `maximumWeightBytes`.
-            var expectedBytes = 0
-            for entry in group.weights {
-                guard let bytes = checkedByteCount(entry.shape), case let (sum, false) = expectedBytes.addingReportingOverflow(bytes),
-                      sum <= maximumWeightBytes else {
-                    throw .sizeTooLarge(path: jsonPath, what: "the weights listed for \(group.paths.joined(separator: " + ")) "
-                                            + "(up to \(entry.name) \(entry.shape))", limit: maximumWeightBytes)
-                }
-                expectedBytes = sum
+            modelBytes += expectedBytes
+            var shardPaths: [String] = []
+            var shardSizes: [Int] = []
+            for shard in group.paths {
+                let path = (directory as NSString).appendingPathComponent(try shardName(shard, jsonPath: jsonPath))
+                shardPaths.append(path)
+                shardSizes.append(try FileIO.regularFileSize(path, followSymlink: false))
+            }
+            let actualBytes = CheckedSize.sum(shardSizes) ?? Int.max
+            guard actualBytes == expectedBytes else {
+                throw .shardMismatch(path: jsonPath, shards: group.paths, expectedBytes: expectedBytes, actualBytes: actualBytes)
             }
             var data: [UInt8] = []
-            for shard in group.paths {
-                data += try FileIO.read((directory as NSString).appendingPathComponent(shard))
+            data.reserveCapacity(expectedBytes)
+            for (path, size) in zip(shardPaths, shardSizes) {
+                data += try FileIO.read(path, maximumBytes: size, followSymlink: false)
             }
             guard data.count == expectedBytes else {
                 throw .shardMismatch(path: jsonPath, shards: group.paths, expectedBytes: expectedBytes, actualBytes: data.count)
             }
             var offset = 0
             for entry in group.weights {
-                let count = entry.shape.reduce(1, *)
+                let count = entry.shape.reduce(1, *)  // checked above
                 var scalars = [Float](repeating: 0, count: count)
                 scalars.withUnsafeMutableBytes { destination in
                     data.withUnsafeBytes { source in
@@ -175,20 +218,6 @@ public enum TFJSLayersFormat {
             }
         }
         return result
-    }
-
-    /// Largest total of float32 weights in one manifest group gesturepad reads (1 GiB; MobileNets are 2–17 MB).
-    public static let maximumWeightBytes = 1 << 30
-
-    /// 4 · ∏ shape, nil on overflow.
-    static func checkedByteCount(_ shape: [Int]) -> Int? {
-        var count = 4
-        for size in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: size)
-            guard !overflow else { return nil }
-            count = product
-        }
-        return count
     }
 
     /// Splits a stored weight name ("mobilenet/conv1/kernel:0") into (layer, weight) = ("conv1", "kernel").

@@ -2,6 +2,9 @@
 // Parser: Keras 2 ("Model", list-style inbound_nodes [[["name", 0, 0, {}]]]), Keras 3 ("Functional",
 // dict-style nodes {"args": [{"class_name": "__keras_tensor__", "config": {"keras_history": [...]}}]})
 // and Sequential configs; every unsupported value is an error naming the layer and field.
+// Sizes are bounded here (SizeLimits): kernel sides, strides and paddings ≤ maximumSpatialSize, filters
+// and units ≤ maximumChannels, input dimensions ≤ maximumTensorElements; epsilon, rates and ReLU caps
+// finite and in range. Shape inference then checks them against the actual input sizes.
 // Writer: a Keras-2-style functional "Model" config, the most widely loadable form.
 
 struct TopologyParser {
@@ -174,6 +177,7 @@ struct TopologyParser {
             guard let shape = batchShape(config) else {
                 throw .invalidField(path: path, field: "layer \(name).config.batch_input_shape", expected: "[null, H, W, C]")
             }
+            try checkInputShape(shape, layer: name, config: config)
             return .input(shape: shape)
         case "Conv2D":
             try field.requireChannelsLast()
@@ -182,7 +186,7 @@ struct TopologyParser {
                 throw .unsupportedConfig(layer: name, field: "groups", value: "\(groups)", expected: "1")
             }
             return .conv2D(Conv2DConfig(
-                filters: try field.positiveInt("filters"), kernelSize: try field.pair("kernel_size"),
+                filters: try field.positiveInt("filters", maximum: SizeLimits.maximumChannels), kernelSize: try field.pair("kernel_size"),
                 strides: try field.pair("strides", default: (1, 1)), padding: try field.padding(),
                 useBias: try field.bool("use_bias", default: true), activation: try field.activation()))
         case "DepthwiseConv2D":
@@ -202,7 +206,9 @@ struct TopologyParser {
                     throw .unsupportedConfig(layer: name, field: "axis", value: "\(axis)", expected: "-1 or 3 (channels last)")
                 }
             }
-            return .batchNormalization(epsilon: Float(config["epsilon"]?.doubleValue ?? 0.001),
+            let epsilon = try field.number("epsilon", default: 0.001, in: Double(Float.leastNormalMagnitude)...1,
+                                           expected: "a finite number in (0, 1] (Keras' default is 0.001)")
+            return .batchNormalization(epsilon: Float(epsilon),
                                        center: try field.bool("center", default: true),
                                        scale: try field.bool("scale", default: true))
         case "Activation":
@@ -213,7 +219,11 @@ struct TopologyParser {
                     throw .unsupportedConfig(layer: name, field: key, value: "\(value)", expected: "0")
                 }
             }
-            let maxValue = config["max_value"].flatMap { $0.doubleValue }.map(Float.init)
+            var maxValue: Float?
+            if let raw = config["max_value"], !raw.isNull {
+                maxValue = Float(try field.number("max_value", default: 0, in: 0...Double(Float.greatestFiniteMagnitude),
+                                                  expected: "null or a finite number ≥ 0 (6 for ReLU6)"))
+            }
             return .relu(maxValue: maxValue)
         case "ZeroPadding2D":
             try field.requireChannelsLast()
@@ -230,14 +240,20 @@ struct TopologyParser {
             try field.requireChannelsLast()
             return .flatten
         case "Reshape":
-            guard let target = config["target_shape"]?.arrayValue?.compactMap(\.intValue), !target.isEmpty else {
-                throw .invalidField(path: path, field: "layer \(name).config.target_shape", expected: "a list of sizes")
+            guard let list = config["target_shape"]?.arrayValue, !list.isEmpty,
+                  case let target = list.compactMap(\.intValue), target.count == list.count,
+                  target.allSatisfy({ $0 == -1 || (1...SizeLimits.maximumTensorElements).contains($0) }),
+                  target.filter({ $0 == -1 }).count <= 1 else {
+                throw .invalidField(path: path, field: "layer \(name).config.target_shape",
+                                    expected: "a list of sizes 1…\(SizeLimits.maximumTensorElements), at most one -1, "
+                                        + "found \(config["target_shape"].map { "\($0)" } ?? "nothing")")
             }
             return .reshape(targetShape: target)
         case "Dropout":
-            return .dropout(rate: Float(config["rate"]?.doubleValue ?? 0))
+            let rate = try field.number("rate", default: 0, in: 0...1, expected: "a number in [0, 1]")
+            return .dropout(rate: Float(rate))
         case "Dense":
-            return .dense(units: try field.positiveInt("units"), useBias: try field.bool("use_bias", default: true),
+            return .dense(units: try field.positiveInt("units", maximum: SizeLimits.maximumChannels), useBias: try field.bool("use_bias", default: true),
                           activation: try field.activation())
         case "Softmax":
             if let axis = config["axis"], axis.intValue != -1, axis.arrayValue?.first?.intValue != -1 {
@@ -246,6 +262,17 @@ struct TopologyParser {
             return .softmax
         default:
             throw .unknownLayerClass(path: path, layer: name, className: className)
+        }
+    }
+
+    /// Input dimensions are null (any size) or integers 1…`SizeLimits.maximumTensorElements`.
+    private func checkInputShape(_ shape: [Int?], layer: String, config: JSONValue) throws(NeuralNetError) {
+        let written = (config["batch_input_shape"] ?? config["batch_shape"])?.arrayValue?.dropFirst() ?? []
+        for (dimension, value) in zip(shape, written) where !value.isNull {
+            guard let dimension, (1...SizeLimits.maximumTensorElements).contains(dimension) else {
+                throw .unsupportedConfig(layer: layer, field: "batch_input_shape", value: "\(JSONValue.array([.null] + written))",
+                                         expected: "null or a size 1…\(SizeLimits.maximumTensorElements) per dimension")
+            }
         }
     }
 
@@ -263,12 +290,22 @@ private struct FieldReader {
     let layer: String
     let config: JSONValue
 
-    func positiveInt(_ key: String) throws(NeuralNetError) -> Int {
-        guard let value = config[key]?.intValue, value > 0 else {
+    func positiveInt(_ key: String, maximum: Int) throws(NeuralNetError) -> Int {
+        guard let value = config[key]?.intValue, (1...maximum).contains(value) else {
             throw .unsupportedConfig(layer: layer, field: key, value: "\(config[key].map { "\($0)" } ?? "missing")",
-                                     expected: "a positive integer")
+                                     expected: "an integer 1…\(maximum)")
         }
         return value
+    }
+
+    /// A finite number in `range`, `fallback` when absent or null.
+    func number(_ key: String, default fallback: Double, in range: ClosedRange<Double>, expected: String)
+        throws(NeuralNetError) -> Double {
+        guard let value = config[key], !value.isNull else { return fallback }
+        guard let number = value.doubleValue, number.isFinite, range.contains(number) else {
+            throw .unsupportedConfig(layer: layer, field: key, value: "\(value)", expected: expected)
+        }
+        return number
     }
 
     func bool(_ key: String, default fallback: Bool) throws(NeuralNetError) -> Bool {
@@ -285,11 +322,13 @@ private struct FieldReader {
             if let fallback { return fallback }
             throw .unsupportedConfig(layer: layer, field: key, value: "missing", expected: "an int or [int, int]")
         }
-        if let single = value.intValue, single > 0 { return (single, single) }
-        if let list = value.arrayValue?.compactMap(\.intValue), list.count == 2, list.allSatisfy({ $0 > 0 }) {
+        let allowed = 1...SizeLimits.maximumSpatialSize
+        if let single = value.intValue, allowed.contains(single) { return (single, single) }
+        if let list = value.arrayValue?.compactMap(\.intValue), list.count == 2, list.allSatisfy(allowed.contains) {
             return (list[0], list[1])
         }
-        throw .unsupportedConfig(layer: layer, field: key, value: "\(value)", expected: "a positive int or [int, int]")
+        throw .unsupportedConfig(layer: layer, field: key, value: "\(value)",
+                                 expected: "an int or [int, int], each 1…\(SizeLimits.maximumSpatialSize)")
     }
 
     func padding() throws(NeuralNetError) -> Padding {
@@ -328,18 +367,20 @@ private struct FieldReader {
     /// ZeroPadding2D `padding`: p, [h, w] or [[top, bottom], [left, right]].
     func padding2D() throws(NeuralNetError) -> Padding2D {
         let value = config["padding"] ?? .number(1)
-        if let all = value.intValue, all >= 0 { return Padding2D(top: all, bottom: all, left: all, right: all) }
+        let allowed = 0...SizeLimits.maximumSpatialSize
+        if let all = value.intValue, allowed.contains(all) { return Padding2D(top: all, bottom: all, left: all, right: all) }
         if let list = value.arrayValue, list.count == 2 {
-            if let h = list[0].intValue, let w = list[1].intValue, h >= 0, w >= 0 {
+            if let h = list[0].intValue, let w = list[1].intValue, allowed.contains(h), allowed.contains(w) {
                 return Padding2D(top: h, bottom: h, left: w, right: w)
             }
             if let rows = list[0].arrayValue?.compactMap(\.intValue), let columns = list[1].arrayValue?.compactMap(\.intValue),
-               rows.count == 2, columns.count == 2, (rows + columns).allSatisfy({ $0 >= 0 }) {
+               rows.count == 2, columns.count == 2, (rows + columns).allSatisfy(allowed.contains) {
                 return Padding2D(top: rows[0], bottom: rows[1], left: columns[0], right: columns[1])
             }
         }
         throw .unsupportedConfig(layer: layer, field: "padding", value: "\(value)",
-                                 expected: "p, [h, w] or [[top, bottom], [left, right]]")
+                                 expected: "p, [h, w] or [[top, bottom], [left, right]], each 0…\(SizeLimits.maximumSpatialSize) "
+                                    + "(and at most the input size)")
     }
 }
 

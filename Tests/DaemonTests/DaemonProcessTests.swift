@@ -90,6 +90,58 @@ struct DaemonProcessTests {
     }
 }
 
+extension DaemonProcessTests {
+    /// Issue 15 item 5: SIGHUP with a config nesting arrays 15,000 deep used to overflow the stack of the
+    /// running daemon. Now the reload fails with the file:line error and the old config keeps running.
+    @Test func sighupWithADeeplyNestedConfigKeepsTheRunningConfig() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-hup-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clip = directory + "/loop.y4m"
+        try writeFlatClip(clip, colour: (90, 90, 200))
+        let config = directory + "/config/gesturepad/config.toml"
+        try "# defaults\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = try NotifyListener()
+        let socketPath = directory + "/control.sock"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.arguments = ["daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.environmentValue
+        environment["XDG_CONFIG_HOME"] = directory + "/config"
+        process.environment = environment
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var ready = false
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !ready, process.isRunning {
+            if let datagram = notify.receive(), datagram.contains("READY=1") { ready = true }
+        }
+        try #require(ready)
+
+        let crafted = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Regression/deep-array.toml")
+        try FileManager.default.removeItem(atPath: config)
+        try FileManager.default.copyItem(atPath: crafted.path, toPath: config)
+        kill(process.processIdentifier, SIGHUP)
+        // The reload is done when the daemon answers again; it must still be running the old config.
+        Thread.sleep(forTimeInterval: 0.5)
+        #expect(process.isRunning, "the daemon died on SIGHUP with a deeply nested config")
+        let status = try ControlClient(socketPath: socketPath).send(.status).result(DaemonStatus.self)
+        #expect(status.state == .running, "\(status)")
+
+        kill(process.processIdentifier, SIGTERM)
+        let stopDeadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
+        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "exit status \(process.terminationStatus); log:\n\(log)")
+        #expect(log.contains("reload failed, keeping the running configuration"), "\(log)")
+        #expect(log.contains("config.toml:3:") && log.contains("deeper than 64 levels"), "\(log)")
+    }
+}
+
 typealias RGBImageColour = (UInt8, UInt8, UInt8)
 
 /// A 2 s looping clip of one flat colour (64×48, 15 fps).

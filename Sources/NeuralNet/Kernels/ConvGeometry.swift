@@ -2,6 +2,8 @@
 // conv, depthwise and im2col kernels. Keras/TF `same` pads total = max((out-1)*stride + k - in, 0),
 // the smaller half at the top/left (so stride 2 on even input pads bottom/right only).
 // Legend: H W C = input height, width, channels; KH KW = kernel; OH OW = output; S = stride.
+// Sizes are bounded on entry (SizeLimits: sides and channels ≤ maximumTensorElements, kernel, stride and
+// padding ≤ maximumSpatialSize), so the arithmetic below cannot overflow even in -Ounchecked builds.
 
 /// Sizes of a convolution: input [H, W, C], kernel [KH, KW], strides, explicit pads and output [OH, OW].
 public struct ConvGeometry: Sendable, Equatable {
@@ -13,10 +15,15 @@ public struct ConvGeometry: Sendable, Equatable {
     public let outputHeight: Int, outputWidth: Int
 
     /// Resolves `mode` for an input of `height × width × channels`; `extra` is explicit padding
-    /// (a fused ZeroPadding2D) applied before the convolution. Returns nil when no output pixel fits.
+    /// (a fused ZeroPadding2D) applied before the convolution. Returns nil when no output pixel fits or a
+    /// size is outside `SizeLimits`.
     public init?(height: Int, width: Int, channels: Int, kernel: (Int, Int), strides: (Int, Int),
                  mode: Padding, extra: Padding2D = .zero) {
-        guard kernel.0 >= 1, kernel.1 >= 1, strides.0 >= 1, strides.1 >= 1 else { return nil }
+        let spatial = 1...SizeLimits.maximumSpatialSize, paddingRange = 0...SizeLimits.maximumSpatialSize
+        let side = 1...SizeLimits.maximumTensorElements
+        guard spatial.contains(kernel.0), spatial.contains(kernel.1), spatial.contains(strides.0),
+              spatial.contains(strides.1), side.contains(height), side.contains(width), side.contains(channels),
+              [extra.top, extra.bottom, extra.left, extra.right].allSatisfy(paddingRange.contains) else { return nil }
         let paddedHeight = height + extra.top + extra.bottom
         let paddedWidth = width + extra.left + extra.right
         var resolved = extra
