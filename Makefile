@@ -89,8 +89,9 @@ release: setup
 # are process-wide, and tests within one run execute concurrently).
 # Suites that talk over real sockets to a server on Swift's cooperative thread pool (2 threads on a
 # 2-core machine): they run in a process of their own, one at a time, so CPU-bound tests running
-# in parallel cannot starve the server and turn replies into timeouts.
-SOCKET_SUITES := ControlServerTests|DaemonSocketEndToEndTests|DaemonProcessTests|DaemonEndToEndTests
+# in parallel cannot starve the server and turn replies into timeouts (the watchdog suite also blocks one pool
+# thread on purpose while the service runs on the other).
+SOCKET_SUITES := ControlServerTests|DaemonSocketEndToEndTests|DaemonProcessTests|DaemonEndToEndTests|DaemonWatchdogTests
 
 test: fetch-models
 	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --build-tests
