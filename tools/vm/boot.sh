@@ -12,12 +12,15 @@
 #   --log      the console log (default OUT/console.log); printed with the exit status on failure
 #   --timeout  seconds before the VM is killed (default 600)
 #   --append   extra kernel command-line words (e.g. gp.script=/abs/path/scenarios.sh)
+#   --host-path a host folder the guest must see at the same path although it is under /tmp, which the
+#              guest replaces with its own tmpfs (repeatable; the repository holding this script always is)
 # The VM runs under qemu's TCG (all CPU features of `-cpu max`, 2 vCPUs with multi-threaded TCG).
 # GESTUREPAD_VM_KVM=1 tries KVM first (it only helps where /dev/kvm really runs a stock kernel; the
 # PVM-style /dev/kvm of some hosts hangs Debian's kernel, so it is off by default).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 init="$here/guest-init.sh" prepare="" out="" log="" timeout=600 memory=3072 append=""
+hostpaths=$(cd "$here/../.." && pwd -P)
 while [ $# -gt 0 ]; do
     case "$1" in
         --init) init=$2; shift 2 ;;
@@ -27,6 +30,7 @@ while [ $# -gt 0 ]; do
         --timeout) timeout=$2; shift 2 ;;
         --memory) memory=$2; shift 2 ;;
         --append) append="$append $2"; shift 2 ;;
+        --host-path) hostpaths="$hostpaths,$(cd "$2" && pwd -P)"; shift 2 ;;
         *) echo "boot.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -43,6 +47,7 @@ if [ "${GESTUREPAD_VM_KVM:-0}" = 1 ] && [ -w /dev/kvm ]; then accel="-accel kvm 
 
 cmdline="console=ttyS0,115200 panic=-1 quiet loglevel=4 rdinit=/init gp.init=$init gp.modules=$cache/root/lib/modules/$version"
 [ -n "$prepare" ] && cmdline="$cmdline gp.prepare=$prepare"
+cmdline="$cmdline gp.hostpaths=$hostpaths"
 cmdline="$cmdline$append"
 
 start=$(date +%s.%N)

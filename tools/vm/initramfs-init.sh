@@ -6,6 +6,8 @@
 #   gp.init=PATH    the program to exec as PID 1 in the new root (default /sbin/init)
 #   gp.modules=DIR  host path of the unpacked /lib/modules/<version> (bind-mounted in the new root)
 #   gp.prepare=PATH optional script run (chroot, before the hand-over) to adjust the new root
+#   gp.hostpaths=P1,P2  host folders under /tmp that must stay visible (the repository and its build when
+#                   the checkout lives in /tmp, as a CI clone may): kept from the overlay under the guest's /tmp
 # Markers on the console: "gp-initramfs: ..." lines; a failure drops to poweroff with the reason.
 /bin/busybox --install -s /bin
 export PATH=/bin
@@ -24,12 +26,13 @@ for module in $(cat /modules/order); do
     insmod "/modules/$module" || fail "insmod $module"
 done
 
-init=/sbin/init modules="" prepare=""
+init=/sbin/init modules="" prepare="" hostpaths=""
 for word in $(cat /proc/cmdline); do
     case "$word" in
         gp.init=*) init=${word#gp.init=} ;;
         gp.modules=*) modules=${word#gp.modules=} ;;
         gp.prepare=*) prepare=${word#gp.prepare=} ;;
+        gp.hostpaths=*) hostpaths=${word#gp.hostpaths=} ;;
     esac
 done
 
@@ -41,8 +44,25 @@ mkdir -p /upper/data /upper/work
 mount -t overlay -o lowerdir=/lower,upperdir=/upper/data,workdir=/upper/work,index=off,xino=off,redirect_dir=off,metacopy=off \
     overlay /newroot || fail "mount overlay"
 
-# Guest-only state: its own /tmp and /run (never the host's), no container marker.
+# Guest-only state: its own /tmp and /run (never the host's), no container marker. Host folders under
+# /tmp named in gp.hostpaths are held aside (bind mounts of the overlay's view, so writable like the rest
+# of the root) and put back at the same path inside the guest's /tmp.
+held=0
+for path in $(echo "$hostpaths" | tr ',' ' '); do
+    case "$path" in /tmp/?*) ;; *) continue ;; esac
+    [ -d "/newroot$path" ] || fail "host path $path is not a folder"
+    held=$((held + 1))
+    mkdir -p "/held/$held"
+    mount --bind "/newroot$path" "/held/$held" || fail "hold $path"
+done
 mount -t tmpfs -o mode=1777 tmpfs /newroot/tmp
+held=0
+for path in $(echo "$hostpaths" | tr ',' ' '); do
+    case "$path" in /tmp/?*) ;; *) continue ;; esac
+    held=$((held + 1))
+    mkdir -p "/newroot$path"
+    mount --move "/held/$held" "/newroot$path" || fail "restore $path"
+done
 mount -t tmpfs -o mode=755 tmpfs /newroot/run
 rm -f /newroot/.dockerenv
 if [ -n "$modules" ]; then

@@ -99,7 +99,7 @@ EOF
 
 echo "scenario-systemd: booting the VM with systemd as PID 1 (kernel $(cat "$cache/version"), qemu TCG)"
 status=0
-"$here/boot.sh" --init /lib/systemd/systemd --prepare "$here/systemd-guest/prepare.sh" --out "$prepared" \
+"$here/boot.sh" --host-path "$(dirname "$binary")" --init /lib/systemd/systemd --prepare "$here/systemd-guest/prepare.sh" --out "$prepared" \
     --log "$results/console.log" --timeout "$timeout" \
     --append "systemd.unit=multi-user.target systemd.show_status=error" || status=$?
 [ "$results" = "$guest" ] || cp -a "$guest/." "$results/" 2>/dev/null || true

@@ -106,7 +106,7 @@ passed=0 failed=0
 if [ -n "$guest_scenarios" ]; then
 echo "system-test: booting the VM (kernel $(cat "$cache/version"), qemu TCG) — scenarios $guest_scenarios"
 status=0
-"$here/boot.sh" --out "$out" --timeout "$timeout" \
+"$here/boot.sh" --out "$out" --timeout "$timeout" --host-path "$(dirname "$binary")" \
     --append "gp.script=$here/guest/scenarios.py gp.args=/gp-out/run.json" || status=$?
 log="$out/console.log"
 grep -E '^gp-(result|note|scenario)' "$log" || true
