@@ -150,6 +150,10 @@ public final class GestureDaemon: @unchecked Sendable {
     /// purpose: a pipeline stuck while holding `lock` must not stop the watchdog from noticing.
     private let heartbeat = Atomic<UInt64>(0)
 
+    /// The longest single wait for a frame (ms): bounds how long the pipeline goes without a heartbeat while the
+    /// camera sends nothing, whatever `stale_ms` says (the unit's WatchdogSec is 10 s).
+    static let longestFrameWaitMilliseconds = 500
+
     /// Builds the daemon; nothing runs until `start()`.
     /// - Parameters:
     ///   - keySink: where keys go (uinput, dry run, or a recorder in tests).
@@ -436,8 +440,10 @@ public final class GestureDaemon: @unchecked Sendable {
 
             var processed = false
             var frameError: CaptureError?
-            // Wait at most `stale_ms` for a frame, so the filter's stale-input timer is checked that often.
-            let waitMilliseconds = current.filter.staleInputTimeoutMilliseconds
+            // Wait at most `stale_ms` for a frame, so the filter's stale-input timer is checked that often — and never
+            // longer than `longestFrameWaitMilliseconds`, so the pipeline goes round (its watchdog heartbeat) well within
+            // WatchdogSec even with stale_ms up to its 60 s limit; a timeout only ticks the filter.
+            let waitMilliseconds = min(current.filter.staleInputTimeoutMilliseconds, Self.longestFrameWaitMilliseconds)
             let active = source!
             do {
                 defer { countCaptured(active, &capturedBySource) }

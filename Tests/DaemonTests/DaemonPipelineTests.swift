@@ -100,6 +100,7 @@ final class ScriptedFrameSource: FrameSource, @unchecked Sendable {
     private var delivered = 0
     private var warning: String?
     private var hook: (@Sendable () -> Void)?
+    private var longestWait = 0
 
     init(
         _ steps: [Step], clock: TestClock, description: String = "/dev/video9 (Scripted Camera)",
@@ -121,10 +122,15 @@ final class ScriptedFrameSource: FrameSource, @unchecked Sendable {
         set { lock.withLock { hook = newValue } }
     }
     var stepsLeft: Int { lock.withLock { steps.count } }
+    /// The longest `timeoutMilliseconds` the pipeline asked for.
+    var longestWaitAsked: Int { lock.withLock { longestWait } }
 
     func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result) throws(CaptureError) -> Result?
     {
-        let step: Step? = lock.withLock { steps.isEmpty ? nil : steps.removeFirst() }
+        let step: Step? = lock.withLock {
+            longestWait = max(longestWait, timeoutMilliseconds)
+            return steps.isEmpty ? nil : steps.removeFirst()
+        }
         guard case .frame(let image, let gap)? = step else {
             beforeTimeout?()
             if case .none = step { Thread.sleep(forTimeInterval: 0.002) }  // the script is over: do not spin
@@ -150,6 +156,25 @@ private func states(_ log: EventLog) -> [DaemonState] {
 }
 
 @Suite(.serialized) struct DaemonPipelineTests {
+    @Test("a frame wait never exceeds 500 ms, even with stale_ms 20000: the pipeline keeps its watchdog heartbeat")
+    func frameWaitsStayShortWhateverStaleMsSays() throws {
+        let (configuration, models, _) = try makeTinyDaemonWorkspace()
+        let workspace = try GestureWorkspace(configuration, models: models)
+        let clock = TestClock()
+        let source = ScriptedFrameSource([.timeout, .timeout, .timeout], clock: clock)
+        var settings = DaemonSettings(workspace: configuration, source: "/dev/video9", keys: ["up": KeyChord([.up])])
+        settings.filter.staleInputTimeoutMilliseconds = 20_000
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: RecordingKeySink(keys: [.up], clock: clock),
+            dryRun: false, openSource: { _ in source }, now: { clock.now })
+        daemon.start()
+        let deadline = Date().addingTimeInterval(30)
+        while source.stepsLeft > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        daemon.stop()
+        #expect(source.stepsLeft == 0)
+        #expect(source.longestWaitAsked == 500, "asked for \(source.longestWaitAsked) ms")
+    }
+
     @Test("one frame a second with a wait timeout between frames: one press for a 5 s gesture, released when it ends")
     func oneFramePerSecondPressesAndReleases() throws {
         let (configuration, models, photos) = try makeTinyDaemonWorkspace()
