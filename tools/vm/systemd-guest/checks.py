@@ -38,6 +38,9 @@ from evdev import ecodes
 
 RUN = json.load(open(sys.argv[1]))
 HERE = os.path.dirname(os.path.abspath(__file__))
+# probe.py runs inside the unit's sandbox, whose PrivateTmp= hides the host's /tmp (where a CI clone of the
+# repository may live): it is copied to a read-only place every sandbox sees.
+PROBE = "/usr/local/lib/gesturepad-system-test/probe.py"
 REPOSITORY = RUN["repository"]
 OUT = RUN["out"]
 USER = RUN["user"]
@@ -292,6 +295,9 @@ def install_as_the_readme_says(camera):
 def hardening(camera):
     """The unit's sandbox, line by line, with probe.py as ExecStart= of an exact copy of the unit."""
     unit_text = open(f"{HOME}/.config/systemd/user/{UNIT}").read()
+    os.makedirs(os.path.dirname(PROBE), exist_ok=True)
+    shutil.copyfile(f"{HERE}/probe.py", PROBE)
+    os.chmod(PROBE, 0o755)
     probe_output = f"{HOME}/.local/share/gesturepad/probe.json"
     lines = []
     for line in unit_text.splitlines():
@@ -299,7 +305,7 @@ def hardening(camera):
         if key in ("Type", "NotifyAccess", "ExecReload", "WatchdogSec", "Restart", "RestartSec", "WantedBy"):
             continue
         if key == "ExecStart":
-            line = f"ExecStart=/usr/bin/python3 {HERE}/probe.py full {probe_output} {camera}"
+            line = f"ExecStart=/usr/bin/python3 {PROBE} full {probe_output} {camera}"
         lines.append(line)
     lines.insert(lines.index("[Service]") + 1, "Type=oneshot")
     with open(f"{HOME}/.config/systemd/user/gesturepad-probe.service", "w") as file:
@@ -340,7 +346,7 @@ def hardening(camera):
 
     # What a user unit does not enforce (why the unit carries PrivateUsers=yes and no DevicePolicy=): small
     # oneshot units (like `systemd-run --user -p …`, without waiting for the user bus), started together.
-    probe = f"/usr/bin/python3 {HERE}/probe.py"
+    probe = f"/usr/bin/python3 {PROBE}"
     facts = {
         "device": (["DevicePolicy=closed", "DeviceAllow=/dev/null rw"], "open /dev/uinput"),
         "home": (["ProtectHome=read-only"], f"write {HOME}/.gp-fact-plain"),
