@@ -28,7 +28,7 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: setup setup-browser build release fetch-models import-models models test test-browser test-system bench play clean install-user install-user-files uninstall-user
+.PHONY: format-check setup setup-browser build release fetch-models import-models models test test-browser test-system bench play clean install-user install-user-files uninstall-user
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -93,7 +93,13 @@ release: setup
 # thread on purpose while the service runs on the other).
 SOCKET_SUITES := ControlServerTests|DaemonSocketEndToEndTests|DaemonProcessTests|DaemonEndToEndTests|DaemonWatchdogTests
 
-test: fetch-models
+# swift-format first (.swift-format: 4 spaces, 120 columns; two rules off: AlwaysUseLowerCamelCase would rename the
+# generated GEMM kernels' register names r0_0…, OnlyOneTrailingClosureArgument flags test helpers' closure arguments).
+# Fix findings with: swift format format -i -r --parallel Sources Tests
+format-check:
+	$(SWIFT) format lint --strict -r --parallel Sources Tests
+
+test: fetch-models format-check
 	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --build-tests
 	$(MAKE) --no-print-directory import-models
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 \

@@ -24,9 +24,12 @@ public struct CaptureBenchmarkReport: Codable, Sendable {
 /// Runs the capture benchmark.
 public enum CaptureBenchmark {
     /// Times `runs` frames of `width × height` in each of `formats` after a warm-up.
-    public static func run(width: Int = 640, height: Int = 480, outputSize: Int = 224,
-                           formats: [PixelFormat] = [.yuyv, .rgb24, .yuv420, .mjpeg], runs: Int = 200) throws(CaptureError)
-        -> CaptureBenchmarkReport {
+    public static func run(
+        width: Int = 640, height: Int = 480, outputSize: Int = 224,
+        formats: [PixelFormat] = [.yuyv, .rgb24, .yuv420, .mjpeg], runs: Int = 200
+    ) throws(CaptureError)
+        -> CaptureBenchmarkReport
+    {
         let card = TestPattern.image(width: width, height: height)
         let normalization = PixelNormalization(channels: Array(repeating: (Float(1) / 127.5, -1), count: 3))
         var entries: [CaptureBenchmarkReport.Entry] = []
@@ -36,23 +39,26 @@ public enum CaptureBenchmark {
             // MJPEG: a JPEG of the card, decoded per frame by libv4lconvert into an RGB24 buffer, then preprocessed.
             let bytes = format == .mjpeg ? card.jpegData() : TestPattern.bytes(of: card, as: format)
             let converter = format == .mjpeg ? try V4L2FormatConverter(from: .mjpeg, width: width, height: height) : nil
-            let decoded = UnsafeMutableRawBufferPointer.allocate(byteCount: format == .mjpeg ? width * height * 3 : 1, alignment: 64)
+            let decoded = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: format == .mjpeg ? width * height * 3 : 1, alignment: 64)
             defer { decoded.deallocate() }
             let preprocessor = Preprocessor(outputSize: outputSize, normalization: normalization)
             var times: [Double] = []
             var failure: CaptureError?
             bytes.withUnsafeBytes { raw in
-                let frame = FrameView(width: width, height: height, format: format,
-                                      bytesPerLine: TestPattern.bytesPerLine(width: width, format: format), bytes: raw,
-                                      sequence: 0, timestampNanoseconds: 0)
+                let frame = FrameView(
+                    width: width, height: height, format: format,
+                    bytesPerLine: TestPattern.bytesPerLine(width: width, format: format), bytes: raw,
+                    sequence: 0, timestampNanoseconds: 0)
                 output.withUnsafeMutableBufferPointer { destination in
                     do throws(CaptureError) {
                         for run in 0..<(runs + 10) {
                             let start = clock.nowNanoseconds
                             if let converter {
                                 _ = try converter.convertToRGB24(raw, into: decoded)
-                                let rgbFrame = FrameView(width: width, height: height, format: .rgb24, bytesPerLine: width * 3,
-                                                         bytes: UnsafeRawBufferPointer(decoded), sequence: 0, timestampNanoseconds: 0)
+                                let rgbFrame = FrameView(
+                                    width: width, height: height, format: .rgb24, bytesPerLine: width * 3,
+                                    bytes: UnsafeRawBufferPointer(decoded), sequence: 0, timestampNanoseconds: 0)
                                 try preprocessor.run(frame: rgbFrame, into: destination.baseAddress!)
                             } else {
                                 try preprocessor.run(frame: frame, into: destination.baseAddress!)
@@ -66,8 +72,10 @@ public enum CaptureBenchmark {
             }
             if let failure { throw failure }
             times.sort()
-            entries.append(.init(format: format.rawValue, width: width, height: height,
-                                 medianMilliseconds: times[times.count / 2], p10Milliseconds: times[times.count / 10]))
+            entries.append(
+                .init(
+                    format: format.rawValue, width: width, height: height,
+                    medianMilliseconds: times[times.count / 2], p10Milliseconds: times[times.count / 10]))
         }
         return CaptureBenchmarkReport(runs: runs, outputSize: outputSize, entries: entries)
     }

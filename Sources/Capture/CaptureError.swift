@@ -70,15 +70,19 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupportedFrameFormat(let format, let reason):
             return "cannot preprocess a \(format) frame: \(reason)."
         case .deviceNotFound(let device):
-            return "no camera at \(device). Is it plugged in? `gesturepad devices` lists cameras with their stable /dev/v4l/by-id names."
+            return
+                "no camera at \(device). Is it plugged in? `gesturepad devices` lists cameras with their stable /dev/v4l/by-id names."
         case .deviceBusy(let device, let call):
-            return "\(device) is busy (\(call): \(SystemErrorNumber.busy)): another program — a video call, a browser tab or "
+            return
+                "\(device) is busy (\(call): \(SystemErrorNumber.busy)): another program — a video call, a browser tab or "
                 + "a running gesturepad daemon — holds the camera; `fuser \(device)` shows which."
         case .permissionDenied(let device, let call, let errorNumber):
-            return "no permission to use \(device) (\(call): \(SystemErrorNumber(errorNumber))). Add your user to the `video` group: "
+            return
+                "no permission to use \(device) (\(call): \(SystemErrorNumber(errorNumber))). Add your user to the `video` group: "
                 + "`sudo usermod -aG video $USER`, then log in again."
         case .deviceLost(let device, let call, let errorNumber):
-            return "lost \(device) (\(call): \(SystemErrorNumber(errorNumber))): the camera was unplugged, suspended or reset; "
+            return
+                "lost \(device) (\(call): \(SystemErrorNumber(errorNumber))): the camera was unplugged, suspended or reset; "
                 + "it can be reopened once it is back."
         case .systemCallFailed(let device, let call, let errorNumber):
             return "\(call) failed on \(device): \(SystemErrorNumber(errorNumber))."
@@ -88,14 +92,18 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(device) (\(card)) does not capture video (now): a camera's metadata node, or a virtual camera "
                 + "(v4l2loopback) that nothing feeds yet. Use the camera's first node (`gesturepad devices` lists them)."
         case .streamingUnsupported(let device, let card):
-            return "\(device) (\(card)) cannot stream through memory-mapped buffers (V4L2_CAP_STREAMING), which gesturepad needs."
+            return
+                "\(device) (\(card)) cannot stream through memory-mapped buffers (V4L2_CAP_STREAMING), which gesturepad needs."
         case .pixelFormatUnavailable(let device, let requested, let offered):
-            return "\(device) cannot deliver \(requested) frames; it offers \(offered.isEmpty ? "no formats" : offered.joined(separator: ", ")). "
+            return
+                "\(device) cannot deliver \(requested) frames; it offers \(offered.isEmpty ? "no formats" : offered.joined(separator: ", ")). "
                 + "Choose another pixel format (rgb24 is converted by libv4lconvert from YUYV or MJPEG)."
         case .invalidDriverAnswer(let device, let call, let reason):
-            return "the driver of \(device) answered \(call) with \(reason); try another size or pixel format, or another camera."
+            return
+                "the driver of \(device) answered \(call) with \(reason); try another size or pixel format, or another camera."
         case .frameTimeout(let device, let milliseconds):
-            return "no frame from \(device) within \(milliseconds) ms: the camera stalled (USB bandwidth, a very long exposure) "
+            return
+                "no frame from \(device) within \(milliseconds) ms: the camera stalled (USB bandwidth, a very long exposure) "
                 + "or stopped; reopen it if this persists."
         case .controlUnsupported(let device, let control):
             return "\(device) has no \(control) control."
@@ -104,7 +112,8 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidCameraConfiguration(let reason):
             return "invalid camera settings: \(reason)."
         case .noCaptureDevices(let searched):
-            return "no video capture devices found (looked in \(searched)); is a camera plugged in and is the uvcvideo module loaded?"
+            return
+                "no video capture devices found (looked in \(searched)); is a camera plugged in and is the uvcvideo module loaded?"
         case .conversionFailed(let from, let to, let reason):
             return "libv4lconvert could not convert \(from) to \(to): \(reason)."
         case .y4mMalformedHeader(let path, let field, let reason):
@@ -117,13 +126,16 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
         case .y4mMalformedFrame(let path, let frameIndex, let byteOffset, let reason):
             return "\(path): frame \(frameIndex) (byte \(byteOffset)) is malformed: \(reason)."
         case .y4mTruncatedFrame(let path, let frameIndex, let byteOffset, let expectedBytes, let availableBytes):
-            return "\(path) ends inside frame \(frameIndex) (byte \(byteOffset)): \(availableBytes) of \(expectedBytes) bytes present. "
+            return
+                "\(path) ends inside frame \(frameIndex) (byte \(byteOffset)): \(availableBytes) of \(expectedBytes) bytes present. "
                 + "The recording was cut short; the frames before it are intact."
         case .pacedFrameNotDue(let source, let milliseconds, let framesPerSecond):
-            return "the next frame of \(source) is not due within \(milliseconds) ms at its \((framesPerSecond * 100).rounded() / 100) fps real-time "
+            return
+                "the next frame of \(source) is not due within \(milliseconds) ms at its \((framesPerSecond * 100).rounded() / 100) fps real-time "
                 + "pacing; wait longer or replay as fast as possible."
         case .fileUnwritable(let path, let call, let reason):
-            return "cannot write \(path) (\(call) failed: \(reason)). Check free space and that the directory is writable."
+            return
+                "cannot write \(path) (\(call) failed: \(reason)). Check free space and that the directory is writable."
         case .y4mWriteRejected(let path, let reason):
             return "cannot add the frame to \(path): \(reason)."
         }

@@ -4,7 +4,7 @@
 // Invariants: due times are computed from the tick number (no accumulated rounding drift); a late
 // consumer gets the newest due tick and the skipped ticks count as dropped frames, as with a camera.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A monotonic time source that can block until a deadline; injected into file sources for pacing.
@@ -28,8 +28,9 @@ public final class SystemFrameClock: FrameClock, Sendable {
 
     /// Sleeps with `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`; signals (EINTR) resume the same wait.
     public func sleep(untilNanoseconds deadlineNanoseconds: UInt64) {
-        var deadline = timespec(tv_sec: Int(deadlineNanoseconds / 1_000_000_000),
-                                tv_nsec: Int(deadlineNanoseconds % 1_000_000_000))
+        var deadline = timespec(
+            tv_sec: Int(deadlineNanoseconds / 1_000_000_000),
+            tv_nsec: Int(deadlineNanoseconds % 1_000_000_000))
         while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
     }
 }
@@ -79,9 +80,10 @@ struct FramePacer {
     private(set) var nextTick: UInt64 = 0
 
     init(rateNumerator: Int, rateDenominator: Int) {
-        precondition(rateNumerator >= 1 && rateDenominator >= 1
-                     && UInt64(rateNumerator) <= UInt64(UInt32.max) && UInt64(rateDenominator) <= UInt64(UInt32.max),
-                     "frame rate \(rateNumerator):\(rateDenominator) out of range")
+        precondition(
+            rateNumerator >= 1 && rateDenominator >= 1
+                && UInt64(rateNumerator) <= UInt64(UInt32.max) && UInt64(rateDenominator) <= UInt64(UInt32.max),
+            "frame rate \(rateNumerator):\(rateDenominator) out of range")
         self.rateNumerator = UInt64(rateNumerator)
         self.rateDenominator = UInt64(rateDenominator)
     }
@@ -139,6 +141,7 @@ struct FramePacer {
         }
         let newest = max(newestTick(afterNanoseconds: now - start), nextTick)
         defer { nextTick = newest + 1 }
-        return .due(tick: newest, skipped: newest - nextTick, dueNanoseconds: dueNanoseconds(ofTick: newest, start: start))
+        return .due(
+            tick: newest, skipped: newest - nextTick, dueNanoseconds: dueNanoseconds(ofTick: newest, start: start))
     }
 }

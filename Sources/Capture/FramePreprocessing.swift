@@ -17,7 +17,8 @@
 enum YUV {
     @inline(__always)
     static func rgb(y: Float, u: Float, v: Float) -> (Float, Float, Float) {
-        let u = u - 128, v = v - 128
+        let u = u - 128
+        let v = v - 128
         return (y + 1.402 * v, y - 0.344136 * u - 0.714136 * v, y + 1.772 * u)
     }
 }
@@ -32,7 +33,9 @@ extension Preprocessor {
     /// Every pixel of `frame` as clamped RGB floats [H, W, 3].
     static func referenceRGB(_ frame: FrameView) throws(CaptureError) -> [Float] {
         try Self.validate(frame)
-        let width = frame.width, height = frame.height, bytes = frame.bytes
+        let width = frame.width
+        let height = frame.height
+        let bytes = frame.bytes
         var rgb = [Float](repeating: 0, count: width * height * 3)
         for y in 0..<height {
             for x in 0..<width {
@@ -43,13 +46,16 @@ extension Preprocessor {
                     pixel = (Float(bytes[base]), Float(bytes[base + 1]), Float(bytes[base + 2]))
                 case .yuyv:
                     let base = y * frame.bytesPerLine + (x / 2) * 4
-                    pixel = YUV.rgb(y: Float(bytes[base + (x % 2) * 2]), u: Float(bytes[base + 1]), v: Float(bytes[base + 3]))
+                    pixel = YUV.rgb(
+                        y: Float(bytes[base + (x % 2) * 2]), u: Float(bytes[base + 1]), v: Float(bytes[base + 3]))
                 case .yuv420, .yuv444:
                     let (uOffset, vOffset, chromaWidth, chromaY, chromaX) = planes(frame, y: y, x: x)
-                    pixel = YUV.rgb(y: Float(bytes[y * width + x]), u: Float(bytes[uOffset + chromaY * chromaWidth + chromaX]),
-                                    v: Float(bytes[vOffset + chromaY * chromaWidth + chromaX]))
+                    pixel = YUV.rgb(
+                        y: Float(bytes[y * width + x]), u: Float(bytes[uOffset + chromaY * chromaWidth + chromaX]),
+                        v: Float(bytes[vOffset + chromaY * chromaWidth + chromaX]))
                 case .mjpeg:
-                    throw .unsupportedFrameFormat(format: frame.format.rawValue, reason: "decode MJPEG frames to RGB first")
+                    throw .unsupportedFrameFormat(
+                        format: frame.format.rawValue, reason: "decode MJPEG frames to RGB first")
                 }
                 rgb[(y * width + x) * 3] = min(max(pixel.0, 0), 255)
                 rgb[(y * width + x) * 3 + 1] = min(max(pixel.1, 0), 255)
@@ -61,17 +67,21 @@ extension Preprocessor {
 
     /// Plane offsets and the chroma sample of pixel (x, y) for planar formats.
     @inline(__always)
-    static func planes(_ frame: FrameView, y: Int, x: Int) -> (u: Int, v: Int, chromaWidth: Int, chromaY: Int, chromaX: Int) {
+    static func planes(_ frame: FrameView, y: Int, x: Int) -> (
+        u: Int, v: Int, chromaWidth: Int, chromaY: Int, chromaX: Int
+    ) {
         let lumaCount = frame.width * frame.height
         if frame.format == .yuv444 { return (lumaCount, 2 * lumaCount, frame.width, y, x) }
-        let chromaWidth = (frame.width + 1) / 2, chromaHeight = (frame.height + 1) / 2
+        let chromaWidth = (frame.width + 1) / 2
+        let chromaHeight = (frame.height + 1) / 2
         return (lumaCount, lumaCount + chromaWidth * chromaHeight, chromaWidth, y / 2, x / 2)
     }
 
     /// Checks that `frame` holds the bytes its format and size need.
     static func validate(_ frame: FrameView) throws(CaptureError) {
         guard frame.width > 0, frame.height > 0 else {
-            throw .unsupportedFrameFormat(format: frame.format.rawValue, reason: "empty frame \(frame.width)×\(frame.height)")
+            throw .unsupportedFrameFormat(
+                format: frame.format.rawValue, reason: "empty frame \(frame.width)×\(frame.height)")
         }
         let needed: Int
         switch frame.format {
@@ -80,10 +90,13 @@ extension Preprocessor {
         case .yuv420, .yuv444: needed = frame.format.frameByteCount(width: frame.width, height: frame.height)!
         case .mjpeg: return
         }
-        guard frame.bytes.count >= needed, frame.format == .yuv420 || frame.format == .yuv444
-                || frame.bytesPerLine >= (frame.format == .rgb24 ? frame.width * 3 : ((frame.width + 1) / 2) * 4) else {
-            throw .unsupportedFrameFormat(format: frame.format.rawValue,
-                                          reason: "\(frame.width)×\(frame.height) needs \(needed) bytes, frame has \(frame.bytes.count)")
+        guard frame.bytes.count >= needed,
+            frame.format == .yuv420 || frame.format == .yuv444
+                || frame.bytesPerLine >= (frame.format == .rgb24 ? frame.width * 3 : ((frame.width + 1) / 2) * 4)
+        else {
+            throw .unsupportedFrameFormat(
+                format: frame.format.rawValue,
+                reason: "\(frame.width)×\(frame.height) needs \(needed) bytes, frame has \(frame.bytes.count)")
         }
     }
 
@@ -97,19 +110,24 @@ extension Preprocessor {
         if frame.format != .rgb24 { crop.x &= ~1 }  // keep chroma pairs aligned (4:2:x)
         let rowFloats: Int
         switch frame.format {
-        case .rgb24, .yuv444: rowFloats = crop.side * 3              // R G B, or Y | U | V rows
-        case .yuyv: rowFloats = crop.side * 2 + 4                    // Y U Y V … (+ one pair of slack)
+        case .rgb24, .yuv444: rowFloats = crop.side * 3  // R G B, or Y | U | V rows
+        case .yuyv: rowFloats = crop.side * 2 + 4  // Y U Y V … (+ one pair of slack)
         case .yuv420, .mjpeg: rowFloats = crop.side + 2 * ((crop.side + 1) / 2)  // Y | U | V rows
         }
         let plan = framePlan(side: crop.side, rowFloats: rowFloats)
-        let size = outputSize, taps = plan.filter.taps, bytes = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let size = outputSize
+        let taps = plan.filter.taps
+        let bytes = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let filter = plan.filter
         plan.columns.withUnsafeMutableBufferPointer { columnsBuffer in
             filter.weights.withUnsafeBufferPointer { weightsBuffer in
-                let columns = columnsBuffer.baseAddress!, weights = weightsBuffer.baseAddress!
+                let columns = columnsBuffer.baseAddress!
+                let weights = weightsBuffer.baseAddress!
                 // Vertical pass: for each output row, Σ w·(byte rows of the crop) → [S, rowFloats].
-                func verticalPass(plane: UnsafePointer<UInt8>, stride: Int, firstByte: Int, count: Int,
-                                  rowOf: (Int) -> Int, into destination: UnsafeMutablePointer<Float>, destinationStride: Int) {
+                func verticalPass(
+                    plane: UnsafePointer<UInt8>, stride: Int, firstByte: Int, count: Int,
+                    rowOf: (Int) -> Int, into destination: UnsafeMutablePointer<Float>, destinationStride: Int
+                ) {
                     for outY in 0..<size {
                         let row = destination + outY * destinationStride
                         for index in 0..<count { row[index] = 0 }
@@ -124,9 +142,11 @@ extension Preprocessor {
                 switch frame.format {
                 case .rgb24, .yuyv:
                     let firstByte = frame.format == .rgb24 ? crop.x * 3 : crop.x * 2
-                    let count = frame.format == .rgb24 ? crop.side * 3 : min(crop.side * 2 + 2, (frame.width - crop.x) * 2)
-                    verticalPass(plane: bytes, stride: frame.bytesPerLine, firstByte: firstByte, count: count,
-                                 rowOf: { $0 }, into: columns, destinationStride: rowFloats)
+                    let count =
+                        frame.format == .rgb24 ? crop.side * 3 : min(crop.side * 2 + 2, (frame.width - crop.x) * 2)
+                    verticalPass(
+                        plane: bytes, stride: frame.bytesPerLine, firstByte: firstByte, count: count,
+                        rowOf: { $0 }, into: columns, destinationStride: rowFloats)
                 case .yuv420, .yuv444:
                     // Planar: Y row, then U and V rows (chroma rows at y/2 for 4:2:0) side by side in one buffer row.
                     let lumaCount = frame.width * frame.height
@@ -135,13 +155,16 @@ extension Preprocessor {
                     let chromaHeight = subsampled ? (frame.height + 1) / 2 : frame.height
                     let chromaFirst = subsampled ? crop.x / 2 : crop.x
                     let chromaCount = subsampled ? (crop.side + 1) / 2 : crop.side
-                    verticalPass(plane: bytes, stride: frame.width, firstByte: crop.x, count: crop.side, rowOf: { $0 },
-                                 into: columns, destinationStride: rowFloats)
-                    verticalPass(plane: bytes + lumaCount, stride: chromaWidth, firstByte: chromaFirst, count: chromaCount,
-                                 rowOf: { subsampled ? $0 / 2 : $0 }, into: columns + crop.side, destinationStride: rowFloats)
-                    verticalPass(plane: bytes + lumaCount + chromaWidth * chromaHeight, stride: chromaWidth,
-                                 firstByte: chromaFirst, count: chromaCount, rowOf: { subsampled ? $0 / 2 : $0 },
-                                 into: columns + crop.side + chromaCount, destinationStride: rowFloats)
+                    verticalPass(
+                        plane: bytes, stride: frame.width, firstByte: crop.x, count: crop.side, rowOf: { $0 },
+                        into: columns, destinationStride: rowFloats)
+                    verticalPass(
+                        plane: bytes + lumaCount, stride: chromaWidth, firstByte: chromaFirst, count: chromaCount,
+                        rowOf: { subsampled ? $0 / 2 : $0 }, into: columns + crop.side, destinationStride: rowFloats)
+                    verticalPass(
+                        plane: bytes + lumaCount + chromaWidth * chromaHeight, stride: chromaWidth,
+                        firstByte: chromaFirst, count: chromaCount, rowOf: { subsampled ? $0 / 2 : $0 },
+                        into: columns + crop.side + chromaCount, destinationStride: rowFloats)
                 case .mjpeg:
                     break
                 }
@@ -153,14 +176,19 @@ extension Preprocessor {
                     let destination = output + outY * size * 3
                     for outX in 0..<size {
                         let sourceX = mirror ? size - 1 - outX : outX
-                        let start = filter.starts[sourceX], count = filter.counts[sourceX]
+                        let start = filter.starts[sourceX]
+                        let count = filter.counts[sourceX]
                         let tap = weights + sourceX * taps
-                        var c0: Float = 0, c1: Float = 0, c2: Float = 0
+                        var c0: Float = 0
+                        var c1: Float = 0
+                        var c2: Float = 0
                         switch frame.format {
                         case .rgb24:
                             for index in 0..<count {
                                 let pixel = row + (start + index) * 3
-                                c0 += tap[index] * pixel[0]; c1 += tap[index] * pixel[1]; c2 += tap[index] * pixel[2]
+                                c0 += tap[index] * pixel[0]
+                                c1 += tap[index] * pixel[1]
+                                c2 += tap[index] * pixel[2]
                             }
                         case .yuyv:
                             for index in 0..<count {
@@ -178,7 +206,9 @@ extension Preprocessor {
                                 c2 += tap[index] * row[crop.side + chromaCount + (x >> chromaShift)]
                             }
                         }
-                        var red = c0, green = c1, blue = c2
+                        var red = c0
+                        var green = c1
+                        var blue = c2
                         if frame.format != .rgb24 { (red, green, blue) = YUV.rgb(y: c0, u: c1, v: c2) }
                         red = red < 0 ? 0 : (red > 255 ? 255 : red)
                         green = green < 0 ? 0 : (green > 255 ? 255 : green)

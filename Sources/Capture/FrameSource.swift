@@ -42,8 +42,10 @@ public struct FrameView {
     /// When the frame was captured, on the monotonic clock, in nanoseconds.
     public let timestampNanoseconds: UInt64
 
-    public init(width: Int, height: Int, format: PixelFormat, bytesPerLine: Int, bytes: UnsafeRawBufferPointer,
-                sequence: UInt64, timestampNanoseconds: UInt64) {
+    public init(
+        width: Int, height: Int, format: PixelFormat, bytesPerLine: Int, bytes: UnsafeRawBufferPointer,
+        sequence: UInt64, timestampNanoseconds: UInt64
+    ) {
         self.width = width
         self.height = height
         self.format = format

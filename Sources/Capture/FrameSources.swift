@@ -5,8 +5,10 @@
 public enum FrameSources {
     /// Opens `specification`: files ending in .y4m are recordings, other existing files images, and
     /// anything else a camera device (configured by `camera`, whose `device` is replaced).
-    public static func open(_ specification: String, pacing: FramePacing = .asFastAsPossible, loops: Bool = false,
-                            camera: V4L2CameraConfiguration = V4L2CameraConfiguration()) throws(CaptureError) -> any FrameSource {
+    public static func open(
+        _ specification: String, pacing: FramePacing = .asFastAsPossible, loops: Bool = false,
+        camera: V4L2CameraConfiguration = V4L2CameraConfiguration()
+    ) throws(CaptureError) -> any FrameSource {
         if specification.lowercased().hasSuffix(".y4m") {
             return try Y4MFileSource(path: specification, pacing: pacing, loops: loops)
         }

@@ -44,16 +44,21 @@ public final class ImageFileSource: FrameSource {
     ///   - pacing: `.realTime` delivers `framesPerSecond` frames per second on `clock`.
     ///   - framesPerSecond: rate of real-time pacing, 1…1000.
     /// - Throws: `.fileUnreadable` / `.undecodableImage` from `RGBImage.read`.
-    public convenience init(path: String, repeats: Bool = true, pacing: FramePacing = .asFastAsPossible,
-                            framesPerSecond: Int = 30, clock: any FrameClock = SystemFrameClock()) throws(CaptureError) {
+    public convenience init(
+        path: String, repeats: Bool = true, pacing: FramePacing = .asFastAsPossible,
+        framesPerSecond: Int = 30, clock: any FrameClock = SystemFrameClock()
+    ) throws(CaptureError) {
         let image = try RGBImage.read(path)
-        self.init(image: image, name: path, repeats: repeats, pacing: pacing, framesPerSecond: framesPerSecond,
-                  clock: clock)
+        self.init(
+            image: image, name: path, repeats: repeats, pacing: pacing, framesPerSecond: framesPerSecond,
+            clock: clock)
     }
 
     /// Serves an already decoded image; `name` stands in for the path in descriptions and errors.
-    public init(image: RGBImage, name: String, repeats: Bool = true, pacing: FramePacing = .asFastAsPossible,
-                framesPerSecond: Int = 30, clock: any FrameClock = SystemFrameClock()) {
+    public init(
+        image: RGBImage, name: String, repeats: Bool = true, pacing: FramePacing = .asFastAsPossible,
+        framesPerSecond: Int = 30, clock: any FrameClock = SystemFrameClock()
+    ) {
         path = name
         self.image = image
         self.repeats = repeats
@@ -73,18 +78,21 @@ public final class ImageFileSource: FrameSource {
     /// tick's due time, else the clock's reading.
     /// - Throws: `.pacedFrameNotDue` when the next tick is beyond the timeout, `.sourceClosed` after `close()`.
     public func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result)
-        throws(CaptureError) -> Result? {
+        throws(CaptureError) -> Result?
+    {
         guard !closed else { throw .sourceClosed(source: path) }
         if !repeats, framesDelivered > 0 { return nil }
-        var sequence = UInt64(framesDelivered), timestamp: UInt64
+        var sequence = UInt64(framesDelivered)
+        var timestamp: UInt64
         switch pacing {
         case .asFastAsPossible:
             timestamp = clock.nowNanoseconds
         case .realTime:
             switch pacer.waitForNextTick(on: clock, timeoutMilliseconds: timeoutMilliseconds) {
             case .timedOut:
-                throw .pacedFrameNotDue(source: path, milliseconds: timeoutMilliseconds,
-                                        framesPerSecond: Double(framesPerSecond))
+                throw .pacedFrameNotDue(
+                    source: path, milliseconds: timeoutMilliseconds,
+                    framesPerSecond: Double(framesPerSecond))
             case .due(let tick, let skipped, let dueNanoseconds):
                 framesSkipped += Int(clamping: skipped)
                 sequence = tick
@@ -93,8 +101,10 @@ public final class ImageFileSource: FrameSource {
         }
         framesDelivered += 1
         return image.pixels.withUnsafeBytes { bytes in
-            body(FrameView(width: image.width, height: image.height, format: .rgb24, bytesPerLine: image.width * 3,
-                           bytes: bytes, sequence: sequence, timestampNanoseconds: timestamp))
+            body(
+                FrameView(
+                    width: image.width, height: image.height, format: .rgb24, bytesPerLine: image.width * 3,
+                    bytes: bytes, sequence: sequence, timestampNanoseconds: timestamp))
         }
     }
 

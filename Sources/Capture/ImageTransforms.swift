@@ -9,7 +9,9 @@ extension RGBImage {
             let sourceY = Swift.min(Swift.max(y - dy, 0), height - 1)
             for x in 0..<width {
                 let sourceX = Swift.min(Swift.max(x - dx, 0), width - 1)
-                for channel in 0..<3 { result[(y * width + x) * 3 + channel] = pixels[(sourceY * width + sourceX) * 3 + channel] }
+                for channel in 0..<3 {
+                    result[(y * width + x) * 3 + channel] = pixels[(sourceY * width + sourceX) * 3 + channel]
+                }
             }
         }
         return RGBImage(width: width, height: height, pixels: result)
@@ -17,6 +19,8 @@ extension RGBImage {
 
     /// Every channel multiplied by `factor`, saturating at 255.
     public func brightened(by factor: Float) -> RGBImage {
-        RGBImage(width: width, height: height, pixels: pixels.map { UInt8(Swift.min(Swift.max((Float($0) * factor).rounded(), 0), 255)) })
+        RGBImage(
+            width: width, height: height,
+            pixels: pixels.map { UInt8(Swift.min(Swift.max((Float($0) * factor).rounded(), 0), 255)) })
     }
 }

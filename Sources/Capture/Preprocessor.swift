@@ -40,7 +40,8 @@ struct ResampleFilter: Equatable {
         let filterScale = max(scale, 1)
         let support = filterScale
         let taps = Int(support.rounded(.up)) * 2 + 1
-        var starts = [Int](repeating: 0, count: outputSize), counts = starts
+        var starts = [Int](repeating: 0, count: outputSize)
+        var counts = starts
         var weights = [Float](repeating: 0, count: outputSize * taps)
         for output in 0..<outputSize {
             let center = (Double(output) + 0.5) * scale
@@ -139,8 +140,9 @@ public final class Preprocessor {
     /// Filters and the vertical-pass buffer of the frame path for crop side `side`, planned once per size.
     func framePlan(side: Int, rowFloats: Int) -> FramePlan {
         if let plan = framePlanCache, plan.side == side, plan.rowFloats == rowFloats { return plan }
-        let plan = FramePlan(filter: ResampleFilter(inputSize: side, outputSize: outputSize), side: side,
-                             rowFloats: rowFloats, rows: outputSize)
+        let plan = FramePlan(
+            filter: ResampleFilter(inputSize: side, outputSize: outputSize), side: side,
+            rowFloats: rowFloats, rows: outputSize)
         framePlanCache = plan
         return plan
     }
@@ -151,8 +153,9 @@ public final class Preprocessor {
         var output = [Float](repeating: 0, count: outputSize * outputSize * 3)
         image.pixels.withUnsafeBytes { bytes in
             output.withUnsafeMutableBufferPointer { destination in
-                let frame = FrameView(width: image.width, height: image.height, format: .rgb24, bytesPerLine: image.width * 3,
-                                      bytes: bytes, sequence: 0, timestampNanoseconds: 0)
+                let frame = FrameView(
+                    width: image.width, height: image.height, format: .rgb24, bytesPerLine: image.width * 3,
+                    bytes: bytes, sequence: 0, timestampNanoseconds: 0)
                 // An RGBImage always holds width·height·3 bytes, so the frame path cannot reject it.
                 try? run(frame: frame, into: destination.baseAddress!)
             }

@@ -11,8 +11,9 @@ public struct RGBImage: Equatable, Sendable {
     public var pixels: [UInt8]
 
     public init(width: Int, height: Int, pixels: [UInt8]) {
-        precondition(width > 0 && height > 0 && pixels.count == width * height * 3,
-                     "an RGB image of \(width)×\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
+        precondition(
+            width > 0 && height > 0 && pixels.count == width * height * 3,
+            "an RGB image of \(width)×\(height) needs \(width * height * 3) bytes, got \(pixels.count)")
         self.width = width
         self.height = height
         self.pixels = pixels
@@ -23,7 +24,9 @@ public struct RGBImage: Equatable, Sendable {
         guard !bytes.isEmpty, bytes.count <= Int(Int32.max) else {
             throw .undecodableImage(path: path, reason: bytes.isEmpty ? "empty file" : "file too large")
         }
-        var width: Int32 = 0, height: Int32 = 0, channels: Int32 = 0
+        var width: Int32 = 0
+        var height: Int32 = 0
+        var channels: Int32 = 0
         let decoded = bytes.withUnsafeBufferPointer { buffer in
             stbi_load_from_memory(buffer.baseAddress, Int32(buffer.count), &width, &height, &channels, 3)
         }
@@ -32,7 +35,8 @@ public struct RGBImage: Equatable, Sendable {
         }
         defer { stbi_image_free(decoded) }
         let count = Int(width) * Int(height) * 3
-        return RGBImage(width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: decoded, count: count)))
+        return RGBImage(
+            width: Int(width), height: Int(height), pixels: Array(UnsafeBufferPointer(start: decoded, count: count)))
     }
 
     /// Reads and decodes an image file.
@@ -54,14 +58,16 @@ public struct RGBImage: Equatable, Sendable {
     /// The image encoded as baseline JPEG at `quality` (1…100), as a camera's MJPEG frame would be.
     public func jpegData(quality: Int = 90) -> [UInt8] {
         encoded { write, context, pixels in
-            stbi_write_jpg_to_func(write, context, Int32(width), Int32(height), 3, pixels, Int32(Swift.min(Swift.max(quality, 1), 100)))
+            stbi_write_jpg_to_func(
+                write, context, Int32(width), Int32(height), 3, pixels, Int32(Swift.min(Swift.max(quality, 1), 100)))
         }
     }
 
     private typealias WriteFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, Int32) -> Void
 
     /// Runs an stb_image_write `*_to_func` encoder and collects what it writes.
-    private func encoded(_ encode: (WriteFunction, UnsafeMutableRawPointer, UnsafePointer<UInt8>?) -> Int32) -> [UInt8] {
+    private func encoded(_ encode: (WriteFunction, UnsafeMutableRawPointer, UnsafePointer<UInt8>?) -> Int32) -> [UInt8]
+    {
         final class Sink { var bytes: [UInt8] = [] }
         let sink = Sink()
         let context = Unmanaged.passUnretained(sink).toOpaque()

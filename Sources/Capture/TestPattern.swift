@@ -20,12 +20,17 @@ public enum TestPattern {
 
     /// The bytes of `card` in `format` (tightly packed rows; MJPEG gives an empty array).
     public static func bytes(of card: RGBImage, as format: PixelFormat) -> [UInt8] {
-        let width = card.width, height = card.height
+        let width = card.width
+        let height = card.height
         func yuv(_ x: Int, _ y: Int) -> (Float, Float, Float) {
             let base = (y * width + x) * 3
-            let r = Float(card.pixels[base]), g = Float(card.pixels[base + 1]), b = Float(card.pixels[base + 2])
-            return (0.299 * r + 0.587 * g + 0.114 * b, 128 - 0.168736 * r - 0.331264 * g + 0.5 * b,
-                    128 + 0.5 * r - 0.418688 * g - 0.081312 * b)
+            let r = Float(card.pixels[base])
+            let g = Float(card.pixels[base + 1])
+            let b = Float(card.pixels[base + 2])
+            return (
+                0.299 * r + 0.587 * g + 0.114 * b, 128 - 0.168736 * r - 0.331264 * g + 0.5 * b,
+                128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+            )
         }
         func byte(_ value: Float) -> UInt8 { UInt8(Swift.min(Swift.max(value.rounded(), 0), 255)) }
         switch format {
@@ -36,8 +41,11 @@ public enum TestPattern {
             bytes.reserveCapacity(((width + 1) / 2) * 4 * height)
             for y in 0..<height {
                 for pair in stride(from: 0, to: width, by: 2) {
-                    let first = yuv(pair, y), second = yuv(Swift.min(pair + 1, width - 1), y)
-                    bytes += [byte(first.0), byte((first.1 + second.1) / 2), byte(second.0), byte((first.2 + second.2) / 2)]
+                    let first = yuv(pair, y)
+                    let second = yuv(Swift.min(pair + 1, width - 1), y)
+                    bytes += [
+                        byte(first.0), byte((first.1 + second.1) / 2), byte(second.0), byte((first.2 + second.2) / 2),
+                    ]
                 }
             }
             return bytes
@@ -45,11 +53,14 @@ public enum TestPattern {
             let all = (0..<height).flatMap { y in (0..<width).map { x in yuv(x, y) } }
             return all.map { byte($0.0) } + all.map { byte($0.1) } + all.map { byte($0.2) }
         case .yuv420:
-            var luma: [UInt8] = [], u: [UInt8] = [], v: [UInt8] = []
+            var luma: [UInt8] = []
+            var u: [UInt8] = []
+            var v: [UInt8] = []
             for y in 0..<height { for x in 0..<width { luma.append(byte(yuv(x, y).0)) } }
             for y in stride(from: 0, to: height, by: 2) {
                 for x in stride(from: 0, to: width, by: 2) {
-                    let right = Swift.min(x + 1, width - 1), below = Swift.min(y + 1, height - 1)
+                    let right = Swift.min(x + 1, width - 1)
+                    let below = Swift.min(y + 1, height - 1)
                     let samples = [yuv(x, y), yuv(right, y), yuv(x, below), yuv(right, below)]
                     u.append(byte(samples.reduce(0) { $0 + $1.1 } / 4))
                     v.append(byte(samples.reduce(0) { $0 + $1.2 } / 4))

@@ -1,3 +1,4 @@
+internal import CV4L2
 // V4L2Camera: a webcam as a `FrameSource`, through libv4l2 (the only user of the CV4L2 shim).
 // Pipeline (v4l2grab.c order): resolve the path (stable /dev/v4l/by-id names included) → open →
 // QUERYCAP (capture + streaming) → enumerate formats/sizes/intervals → choose a size from the native
@@ -8,7 +9,6 @@
 // included) to stderr when it does no conversion, so "dequeue until EAGAIN" printed a line per frame.
 // Threading: one thread owns a camera; nothing here locks. No allocation per frame.
 import Foundation
-internal import CV4L2
 
 /// Exposure control: leave it, automatic, or a fixed exposure time.
 public enum V4L2Exposure: Sendable, Equatable {
@@ -38,8 +38,10 @@ public struct V4L2CameraConfiguration: Sendable, Equatable {
     /// Exposure to set after opening.
     public var exposure: V4L2Exposure
 
-    public init(device: String = "/dev/video0", width: Int = 640, height: Int = 480, framesPerSecond: Int = 30,
-                pixelFormat: PixelFormat = .yuyv, bufferCount: Int = 4, exposure: V4L2Exposure = .unchanged) {
+    public init(
+        device: String = "/dev/video0", width: Int = 640, height: Int = 480, framesPerSecond: Int = 30,
+        pixelFormat: PixelFormat = .yuyv, bufferCount: Int = 4, exposure: V4L2Exposure = .unchanged
+    ) {
         self.device = device
         self.width = width
         self.height = height
@@ -80,7 +82,8 @@ public struct V4L2Negotiation: Sendable, Equatable {
     public var summary: String {
         let rate = framesPerSecond.map { "\(Self.format($0)) fps" } ?? "an unreported rate"
         let source = converted ? " converted from \(nativeFormat) by libv4lconvert" : ""
-        return "\(width)×\(height) \(V4L2FourCC(pixelFormat).map(\.description) ?? pixelFormat.rawValue)\(source) at \(rate) "
+        return
+            "\(width)×\(height) \(V4L2FourCC(pixelFormat).map(\.description) ?? pixelFormat.rawValue)\(source) at \(rate) "
             + "(asked \(requestedWidth)×\(requestedHeight) at \(requestedFramesPerSecond) fps), \(bufferCount) buffers"
     }
 
@@ -145,8 +148,10 @@ public final class V4L2Camera: FrameSource {
     /// - Parameters:
     ///   - system: the syscall seam (tests pass a fake driver).
     ///   - clock: the monotonic clock V4L2 timestamps use; tests pass a `VirtualFrameClock`.
-    public init(_ configuration: V4L2CameraConfiguration, system: V4L2System = LibV4L2System(),
-                clock: any FrameClock = SystemFrameClock()) throws(CaptureError) {
+    public init(
+        _ configuration: V4L2CameraConfiguration, system: V4L2System = LibV4L2System(),
+        clock: any FrameClock = SystemFrameClock()
+    ) throws(CaptureError) {
         self.configuration = configuration
         self.system = system
         self.clock = clock
@@ -179,7 +184,8 @@ public final class V4L2Camera: FrameSource {
 
     /// Set while the measured rate is below 70 % of the negotiated one (the auto-exposure trap); data, never printed here.
     public var frameRateWarning: V4L2FrameRateWarning? {
-        V4L2FrameRateWarning.check(meter, expectedFramesPerSecond: negotiation.framesPerSecond ?? Double(configuration.framesPerSecond))
+        V4L2FrameRateWarning.check(
+            meter, expectedFramesPerSecond: negotiation.framesPerSecond ?? Double(configuration.framesPerSecond))
     }
 
     /// Whether the device is open and streaming.
@@ -191,14 +197,18 @@ public final class V4L2Camera: FrameSource {
     /// passes the newest (borrowed mmap'ed bytes) to `body`, then requeues it.
     /// Throws `.frameTimeout` when nothing arrives, `.deviceLost` when the camera vanished (recover with `reopen`).
     /// The corresponding calls are `poll(2)`, `VIDIOC_DQBUF` and `VIDIOC_QBUF`.
-    public func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result) throws(CaptureError) -> Result? {
+    public func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result) throws(CaptureError)
+        -> Result?
+    {
         if let pendingFault { throw pendingFault }
         guard let stream else { throw .sourceClosed(source: sourceDescription) }
         let deadline = clock.nowNanoseconds &+ UInt64(min(max(timeoutMilliseconds, 0), 1 << 40)) &* 1_000_000
         while true {
             let now = clock.nowNanoseconds
             let remaining = deadline > now ? Int32(clamping: (deadline - now + 999_999) / 1_000_000) : 0
-            let events = try failing(stream) { () throws(CaptureError) in try stream.device.poll(timeoutMilliseconds: remaining) }
+            let events = try failing(stream) { () throws(CaptureError) in
+                try stream.device.poll(timeoutMilliseconds: remaining)
+            }
             if events.isEmpty {
                 throw .frameTimeout(device: devicePath, milliseconds: timeoutMilliseconds)
             }
@@ -225,7 +235,10 @@ public final class V4L2Camera: FrameSource {
             } catch {
                 // The frame was delivered; report the fault on the next call.
                 pendingFault = error
-                if error.isTransientCameraFault { self.stream = nil; stream.close() }
+                if error.isTransientCameraFault {
+                    self.stream = nil
+                    stream.close()
+                }
             }
             return result
         }
@@ -241,7 +254,9 @@ public final class V4L2Camera: FrameSource {
     /// conversion path, `v4l2_dequeue_and_convert`, stays silent on EAGAIN.) Raw ioctls would avoid the message but
     /// also bypass libv4lconvert, which the converted formats (`rgb24`, `yuv420` on a YUYV camera) need; polling keeps
     /// every DQBUF going through libv4l2. EAGAIN is still handled (a spurious wake-up, a frame libv4lconvert rejected).
-    private func dequeueNewest(_ stream: V4L2Stream, afterPoll firstEvents: V4L2PollEvents) throws(CaptureError) -> v4l2_buffer? {
+    private func dequeueNewest(_ stream: V4L2Stream, afterPoll firstEvents: V4L2PollEvents) throws(CaptureError)
+        -> v4l2_buffer?
+    {
         var newest: v4l2_buffer?
         var events = firstEvents
         for _ in 0..<(2 * stream.mappings.count + 2) {
@@ -259,11 +274,15 @@ public final class V4L2Camera: FrameSource {
                 throw fault(captureError(device: devicePath, call: V4L2Request.dequeueBuffer.name, errorNumber), stream)
             }
             guard Int(buffer.index) < stream.mappings.count else {
-                throw fault(.invalidDriverAnswer(device: devicePath, call: V4L2Request.dequeueBuffer.name,
-                                                 reason: "buffer index \(buffer.index) but only \(stream.mappings.count) buffers"), stream)
+                throw fault(
+                    .invalidDriverAnswer(
+                        device: devicePath, call: V4L2Request.dequeueBuffer.name,
+                        reason: "buffer index \(buffer.index) but only \(stream.mappings.count) buffers"), stream)
             }
             meter.record(timestampNanoseconds: timestamp(of: buffer))
-            if Self.usableByteCount(buffer, mappingLength: stream.mappings[Int(buffer.index)].count, layout: stream.layout) == nil {
+            if Self.usableByteCount(
+                buffer, mappingLength: stream.mappings[Int(buffer.index)].count, layout: stream.layout) == nil
+            {
                 statistics.corruptFramesDropped += 1
                 try failing(stream) { () throws(CaptureError) in try stream.queue(Int(buffer.index)) }
             } else {
@@ -301,9 +320,12 @@ public final class V4L2Camera: FrameSource {
 
     /// The buffer's capture time on the monotonic clock, or now when the driver gives none.
     private func timestamp(of buffer: v4l2_buffer) -> UInt64 {
-        let seconds = Int64(buffer.timestamp.tv_sec), microseconds = Int64(buffer.timestamp.tv_usec)
+        let seconds = Int64(buffer.timestamp.tv_sec)
+        let microseconds = Int64(buffer.timestamp.tv_usec)
         let monotonic = buffer.flags & CV4L2_BUF_FLAG_TIMESTAMP_MASK == CV4L2_BUF_FLAG_TIMESTAMP_MONOTONIC
-        guard monotonic, seconds >= 0, microseconds >= 0, seconds > 0 || microseconds > 0 else { return clock.nowNanoseconds }
+        guard monotonic, seconds >= 0, microseconds >= 0, seconds > 0 || microseconds > 0 else {
+            return clock.nowNanoseconds
+        }
         return UInt64(seconds) &* 1_000_000_000 &+ UInt64(microseconds) &* 1_000
     }
 
@@ -316,7 +338,9 @@ public final class V4L2Camera: FrameSource {
     }
 
     /// Runs `operation`; a transient fault (device lost) also closes the stream.
-    private func failing<Value>(_ stream: V4L2Stream, _ operation: () throws(CaptureError) -> Value) throws(CaptureError) -> Value {
+    private func failing<Value>(_ stream: V4L2Stream, _ operation: () throws(CaptureError) -> Value)
+        throws(CaptureError) -> Value
+    {
         do throws(CaptureError) {
             return try operation()
         } catch {
@@ -349,8 +373,10 @@ public final class V4L2Camera: FrameSource {
     /// - Parameter shouldContinue: asked before each wait; false gives up with the last error (daemon shutdown).
     /// - Returns: the number of attempts it took.
     @discardableResult
-    public func reopen(policy: V4L2ReconnectPolicy = V4L2ReconnectPolicy(),
-                       shouldContinue: () -> Bool = { true }) throws(CaptureError) -> Int {
+    public func reopen(
+        policy: V4L2ReconnectPolicy = V4L2ReconnectPolicy(),
+        shouldContinue: () -> Bool = { true }
+    ) throws(CaptureError) -> Int {
         close()
         var failures = 0
         while true {
@@ -393,14 +419,23 @@ public final class V4L2Camera: FrameSource {
         return resolved
     }
 
-    private static func open(_ configuration: V4L2CameraConfiguration, system: V4L2System) throws(CaptureError) -> Opened {
+    private static func open(_ configuration: V4L2CameraConfiguration, system: V4L2System) throws(CaptureError)
+        -> Opened
+    {
         guard configuration.width > 0, configuration.height > 0, configuration.framesPerSecond > 0,
-              (1...Int(CV4L2_VIDEO_MAX_FRAME)).contains(configuration.bufferCount) else {
-            throw .invalidCameraConfiguration(reason: "size, rate and buffer count must be positive (\(configuration.width)×\(configuration.height) at \(configuration.framesPerSecond) fps, \(configuration.bufferCount) buffers; at most \(CV4L2_VIDEO_MAX_FRAME) buffers)")
+            (1...Int(CV4L2_VIDEO_MAX_FRAME)).contains(configuration.bufferCount)
+        else {
+            throw .invalidCameraConfiguration(
+                reason:
+                    "size, rate and buffer count must be positive (\(configuration.width)×\(configuration.height) at \(configuration.framesPerSecond) fps, \(configuration.bufferCount) buffers; at most \(CV4L2_VIDEO_MAX_FRAME) buffers)"
+            )
         }
         let path = try resolve(configuration.device, system: system)
         let device = try V4L2Device.open(path, system: system)
-        let capability: V4L2Capability, formats: [V4L2FormatInfo], negotiation: V4L2Negotiation, layout: V4L2FrameLayout
+        let capability: V4L2Capability
+        let formats: [V4L2FormatInfo]
+        let negotiation: V4L2Negotiation
+        let layout: V4L2FrameLayout
         do throws(CaptureError) {
             capability = try device.queryCapability()
             guard capability.canCaptureVideo else { throw .notAVideoCaptureDevice(device: path, card: capability.card) }
@@ -425,27 +460,33 @@ public final class V4L2Camera: FrameSource {
     /// with S_PARM, and reports what the driver actually gave.
     /// The corresponding ioctls are `VIDIOC_S_FMT`, `VIDIOC_G_PARM` and `VIDIOC_S_PARM`.
     static func negotiate(_ configuration: V4L2CameraConfiguration, device: V4L2Device, formats: [V4L2FormatInfo])
-        throws(CaptureError) -> (V4L2Negotiation, V4L2FrameLayout) {
+        throws(CaptureError) -> (V4L2Negotiation, V4L2FrameLayout)
+    {
         let offered = formats.map(\.fourCC.description)
         guard let requested = V4L2FourCC(configuration.pixelFormat),
-              let requestedInfo = formats.first(where: { $0.fourCC == requested }),
-              requested.pixelFormat != .mjpeg || !requestedInfo.emulated else {
-            throw .pixelFormatUnavailable(device: device.path, requested: configuration.pixelFormat.rawValue, offered: offered)
+            let requestedInfo = formats.first(where: { $0.fourCC == requested }),
+            requested.pixelFormat != .mjpeg || !requestedInfo.emulated
+        else {
+            throw .pixelFormatUnavailable(
+                device: device.path, requested: configuration.pixelFormat.rawValue, offered: offered)
         }
         // Candidate sources: native formats libv4lconvert can turn into the request (the request itself first).
         var sources = nativeSources(for: requested).compactMap { fourCC in
             formats.first { $0.fourCC == fourCC && !$0.emulated }
         }
         if sources.isEmpty { sources = [requestedInfo] }
-        let wanted = (width: configuration.width, height: configuration.height), rate = Double(configuration.framesPerSecond)
+        let wanted = (width: configuration.width, height: configuration.height)
+        let rate = Double(configuration.framesPerSecond)
         // Best size per source; rank: exact size, then reaching the rate, then nearest area, then source order.
         var best: (info: V4L2FormatInfo, width: Int, height: Int, rank: (Int, Int, Int, Int))?
         for (order, source) in sources.enumerated() {
             guard let size = source.sizes.closest(width: wanted.width, height: wanted.height) else { continue }
             let maximumRate = source.sizes.maximumFramesPerSecond(width: size.width, height: size.height)
-            let rank = (size.width == wanted.width && size.height == wanted.height ? 0 : 1,
-                        (maximumRate ?? rate) + 0.01 >= rate ? 0 : 1,
-                        abs(size.width * size.height - wanted.width * wanted.height), order)
+            let rank = (
+                size.width == wanted.width && size.height == wanted.height ? 0 : 1,
+                (maximumRate ?? rate) + 0.01 >= rate ? 0 : 1,
+                abs(size.width * size.height - wanted.width * wanted.height), order
+            )
             if best == nil || rank < best!.rank { best = (source, size.width, size.height, rank) }
         }
         let source = best?.info ?? requestedInfo
@@ -461,11 +502,14 @@ public final class V4L2Camera: FrameSource {
         // Verify: drivers adjust the size (and libv4l2 the format) instead of failing.
         let given = format.fmt.pix
         guard given.pixelformat == requested.rawValue else {
-            throw .pixelFormatUnavailable(device: device.path, requested: configuration.pixelFormat.rawValue, offered: offered)
+            throw .pixelFormatUnavailable(
+                device: device.path, requested: configuration.pixelFormat.rawValue, offered: offered)
         }
-        let width = Int(given.width), height = Int(given.height)
+        let width = Int(given.width)
+        let height = Int(given.height)
         guard (1...V4L2Limits.maximumSide).contains(width), (1...V4L2Limits.maximumSide).contains(height) else {
-            throw .invalidDriverAnswer(device: device.path, call: V4L2Request.setFormat.name, reason: "frame size \(width)×\(height)")
+            throw .invalidDriverAnswer(
+                device: device.path, call: V4L2Request.setFormat.name, reason: "frame size \(width)×\(height)")
         }
         let pixelFormat = configuration.pixelFormat
         let packedRow = pixelFormat == .mjpeg ? 0 : (pixelFormat.frameByteCount(width: width, height: 1) ?? 0)
@@ -475,22 +519,26 @@ public final class V4L2Camera: FrameSource {
         case .yuv420, .yuv444:
             // Planar frames are passed on as tightly packed planes only.
             guard bytesPerLine == 0 || bytesPerLine == width else {
-                throw .invalidDriverAnswer(device: device.path, call: V4L2Request.setFormat.name,
-                                           reason: "planar rows of \(bytesPerLine) bytes for a width of \(width)")
+                throw .invalidDriverAnswer(
+                    device: device.path, call: V4L2Request.setFormat.name,
+                    reason: "planar rows of \(bytesPerLine) bytes for a width of \(width)")
             }
             bytesPerLine = width
         case .yuyv, .rgb24:
             if bytesPerLine == 0 { bytesPerLine = packedRow }
             guard bytesPerLine >= packedRow, bytesPerLine <= packedRow + 4096 else {
-                throw .invalidDriverAnswer(device: device.path, call: V4L2Request.setFormat.name,
-                                           reason: "rows of \(bytesPerLine) bytes for \(width) \(pixelFormat.rawValue) pixels")
+                throw .invalidDriverAnswer(
+                    device: device.path, call: V4L2Request.setFormat.name,
+                    reason: "rows of \(bytesPerLine) bytes for \(width) \(pixelFormat.rawValue) pixels")
             }
         }
-        let layoutDraft = V4L2FrameLayout(width: width, height: height, fourCC: requested, pixelFormat: pixelFormat,
-                                          bytesPerLine: bytesPerLine, frameByteCount: 0)
+        let layoutDraft = V4L2FrameLayout(
+            width: width, height: height, fourCC: requested, pixelFormat: pixelFormat,
+            bytesPerLine: bytesPerLine, frameByteCount: 0)
         let frameByteCount = max(Int(given.sizeimage), layoutDraft.minimumFrameBytes)
-        let layout = V4L2FrameLayout(width: width, height: height, fourCC: requested, pixelFormat: pixelFormat,
-                                     bytesPerLine: bytesPerLine, frameByteCount: frameByteCount)
+        let layout = V4L2FrameLayout(
+            width: width, height: height, fourCC: requested, pixelFormat: pixelFormat,
+            bytesPerLine: bytesPerLine, frameByteCount: frameByteCount)
 
         let framesPerSecond = try setFrameRate(configuration.framesPerSecond, device: device)
         let negotiation = V4L2Negotiation(
@@ -510,11 +558,14 @@ public final class V4L2Camera: FrameSource {
         parameters.type = CV4L2_BUF_TYPE_VIDEO_CAPTURE
         switch device.attempt(.getParameters, &parameters) {
         case .success: break
-        case .failure(let errorNumber) where errorNumber.rawValue == EINVAL || errorNumber.rawValue == ENOTTY: return nil
-        case .failure(let errorNumber): throw captureError(device: device.path, call: V4L2Request.getParameters.name, errorNumber)
+        case .failure(let errorNumber) where errorNumber.rawValue == EINVAL || errorNumber.rawValue == ENOTTY:
+            return nil
+        case .failure(let errorNumber):
+            throw captureError(device: device.path, call: V4L2Request.getParameters.name, errorNumber)
         }
         if parameters.parm.capture.capability & CV4L2_CAP_TIMEPERFRAME != 0 {
-            parameters.parm.capture.timeperframe = v4l2_fract(numerator: 1, denominator: UInt32(clamping: framesPerSecond))
+            parameters.parm.capture.timeperframe = v4l2_fract(
+                numerator: 1, denominator: UInt32(clamping: framesPerSecond))
             try device.call(.setParameters, &parameters)
         }
         let interval = parameters.parm.capture.timeperframe
@@ -533,6 +584,7 @@ public final class V4L2Camera: FrameSource {
     /// The exposure settings the camera reports. The corresponding ioctls are `VIDIOC_QUERYCTRL` and `VIDIOC_G_CTRL`.
     public func exposureState() throws(CaptureError) -> V4L2ExposureState {
         guard let stream else { throw .sourceClosed(source: sourceDescription) }
-        return try failing(stream) { () throws(CaptureError) in try V4L2Controls(device: stream.device).exposureState() }
+        return try failing(stream) { () throws(CaptureError) in try V4L2Controls(device: stream.device).exposureState()
+        }
     }
 }

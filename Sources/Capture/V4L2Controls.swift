@@ -47,23 +47,30 @@ struct V4L2Controls {
             }
             let candidates = [CV4L2_EXPOSURE_APERTURE_PRIORITY, CV4L2_EXPOSURE_AUTO]
                 .filter { (mode.minimum...mode.maximum).contains($0) }
-            var lastError = CaptureError.controlUnsupported(device: device.path, control: "automatic exposure (V4L2_CID_EXPOSURE_AUTO)")
+            var lastError = CaptureError.controlUnsupported(
+                device: device.path, control: "automatic exposure (V4L2_CID_EXPOSURE_AUTO)")
             var applied = false
             for value in candidates where !applied {
                 do throws(CaptureError) {
                     try set(CV4L2_CID_EXPOSURE_AUTO, value)
                     applied = true
                 } catch {
-                    guard case .systemCallFailed(_, _, let errorNumber) = error, errorNumber == EINVAL else { throw error }
+                    guard case .systemCallFailed(_, _, let errorNumber) = error, errorNumber == EINVAL else {
+                        throw error
+                    }
                     lastError = error
                 }
             }
             guard applied else { throw lastError }
-            if let priority = try query(CV4L2_CID_EXPOSURE_AUTO_PRIORITY), priority.flags & CV4L2_CTRL_FLAG_READ_ONLY == 0 {
+            if let priority = try query(CV4L2_CID_EXPOSURE_AUTO_PRIORITY),
+                priority.flags & CV4L2_CTRL_FLAG_READ_ONLY == 0
+            {
                 try set(CV4L2_CID_EXPOSURE_AUTO_PRIORITY, allowFrameRateDrop ? 1 : 0)
             }
         case .manual(let hundredMicroseconds):
-            if let mode = try query(CV4L2_CID_EXPOSURE_AUTO), (mode.minimum...mode.maximum).contains(CV4L2_EXPOSURE_MANUAL) {
+            if let mode = try query(CV4L2_CID_EXPOSURE_AUTO),
+                (mode.minimum...mode.maximum).contains(CV4L2_EXPOSURE_MANUAL)
+            {
                 try set(CV4L2_CID_EXPOSURE_AUTO, CV4L2_EXPOSURE_MANUAL)
             }
             guard let time = try query(CV4L2_CID_EXPOSURE_ABSOLUTE) else {
@@ -90,7 +97,9 @@ struct V4L2Controls {
 
     /// `value` clamped to the control's range and rounded down to its step.
     static func clamp(_ value: Int, to control: v4l2_queryctrl) -> Int32 {
-        let minimum = Int(control.minimum), maximum = Int(control.maximum), step = max(1, Int(control.step))
+        let minimum = Int(control.minimum)
+        let maximum = Int(control.maximum)
+        let step = max(1, Int(control.step))
         let clamped = min(max(value, minimum), maximum)
         return Int32(minimum + (clamped - minimum) / step * step)
     }

@@ -13,7 +13,8 @@ struct V4L2Request: Sendable {
     static let queryCapability = V4L2Request(name: "VIDIOC_QUERYCAP", code: CV4L2_VIDIOC_QUERYCAP)
     static let enumerateFormat = V4L2Request(name: "VIDIOC_ENUM_FMT", code: CV4L2_VIDIOC_ENUM_FMT)
     static let enumerateFrameSizes = V4L2Request(name: "VIDIOC_ENUM_FRAMESIZES", code: CV4L2_VIDIOC_ENUM_FRAMESIZES)
-    static let enumerateFrameIntervals = V4L2Request(name: "VIDIOC_ENUM_FRAMEINTERVALS", code: CV4L2_VIDIOC_ENUM_FRAMEINTERVALS)
+    static let enumerateFrameIntervals = V4L2Request(
+        name: "VIDIOC_ENUM_FRAMEINTERVALS", code: CV4L2_VIDIOC_ENUM_FRAMEINTERVALS)
     static let getFormat = V4L2Request(name: "VIDIOC_G_FMT", code: CV4L2_VIDIOC_G_FMT)
     static let setFormat = V4L2Request(name: "VIDIOC_S_FMT", code: CV4L2_VIDIOC_S_FMT)
     static let getParameters = V4L2Request(name: "VIDIOC_G_PARM", code: CV4L2_VIDIOC_G_PARM)
@@ -52,7 +53,8 @@ func captureError(device: String, call: String, _ errorNumber: SystemErrorNumber
     case ENOENT where call == "open": return .deviceNotFound(device: device)
     // libv4l2's open queries the device and fails with QUERYCAP's ENOTTY when it is not a V4L2 node.
     case ENOTTY where call == "open": return .notAVideoCaptureDevice(device: device, card: "")
-    case ENODEV, ENXIO, EIO, ESHUTDOWN: return .deviceLost(device: device, call: call, errorNumber: errorNumber.rawValue)
+    case ENODEV, ENXIO, EIO, ESHUTDOWN:
+        return .deviceLost(device: device, call: call, errorNumber: errorNumber.rawValue)
     default: return .systemCallFailed(device: device, call: call, errorNumber: errorNumber.rawValue)
     }
 }
@@ -120,7 +122,8 @@ struct V4L2Device {
         var capability = v4l2_capability()
         try call(.queryCapability, &capability)
         // Nodes of multi-node drivers report the driver's union in `capabilities`; `device_caps` is this node's.
-        let nodeCapabilities = capability.capabilities & CV4L2_CAP_DEVICE_CAPS != 0
+        let nodeCapabilities =
+            capability.capabilities & CV4L2_CAP_DEVICE_CAPS != 0
             ? capability.device_caps : capability.capabilities
         return V4L2Capability(
             driver: cString(capability.driver), card: cString(capability.card), busInfo: cString(capability.bus_info),
@@ -138,16 +141,18 @@ struct V4L2Device {
             switch attempt(.enumerateFormat, &description) {
             case .success: break
             case .failure(let errorNumber) where errorNumber.rawValue == EINVAL: return formats
-            case .failure(let errorNumber): throw captureError(device: path, call: V4L2Request.enumerateFormat.name, errorNumber)
+            case .failure(let errorNumber):
+                throw captureError(device: path, call: V4L2Request.enumerateFormat.name, errorNumber)
             }
             let fourCC = V4L2FourCC(rawValue: description.pixelformat)
             // A driver repeating itself would otherwise list one format 256 times.
             if formats.contains(where: { $0.fourCC == fourCC }) { return formats }
-            formats.append(V4L2FormatInfo(
-                fourCC: fourCC, name: cString(description.description),
-                compressed: description.flags & CV4L2_FMT_FLAG_COMPRESSED != 0,
-                emulated: description.flags & CV4L2_FMT_FLAG_EMULATED != 0,
-                sizes: try enumerateSizes(fourCC)))
+            formats.append(
+                V4L2FormatInfo(
+                    fourCC: fourCC, name: cString(description.description),
+                    compressed: description.flags & CV4L2_FMT_FLAG_COMPRESSED != 0,
+                    emulated: description.flags & CV4L2_FMT_FLAG_EMULATED != 0,
+                    sizes: try enumerateSizes(fourCC)))
         }
         return formats
     }
@@ -168,21 +173,26 @@ struct V4L2Device {
                 throw captureError(device: path, call: V4L2Request.enumerateFrameSizes.name, errorNumber)
             }
             if size.type == CV4L2_FRMSIZE_TYPE_DISCRETE {
-                let width = Int(size.discrete.width), height = Int(size.discrete.height)
+                let width = Int(size.discrete.width)
+                let height = Int(size.discrete.height)
                 guard (1...V4L2Limits.maximumSide).contains(width), (1...V4L2Limits.maximumSide).contains(height),
-                      !discrete.contains(where: { $0.width == width && $0.height == height }) else { continue }
-                discrete.append(V4L2FrameSize(
-                    width: width, height: height,
-                    intervals: try enumerateIntervals(fourCC, width: width, height: height)))
+                    !discrete.contains(where: { $0.width == width && $0.height == height })
+                else { continue }
+                discrete.append(
+                    V4L2FrameSize(
+                        width: width, height: height,
+                        intervals: try enumerateIntervals(fourCC, width: width, height: height)))
             } else if index == 0 {
                 // Stepwise and continuous ranges come as the only entry (index 0).
                 let range = size.stepwise
                 let minimum = (Int(range.min_width), Int(range.min_height))
                 let maximum = (Int(range.max_width), Int(range.max_height))
                 guard minimum.0 >= 1, minimum.1 >= 1, maximum.0 >= minimum.0, maximum.1 >= minimum.1,
-                      maximum.0 <= V4L2Limits.maximumSide, maximum.1 <= V4L2Limits.maximumSide else { return .discrete([]) }
+                    maximum.0 <= V4L2Limits.maximumSide, maximum.1 <= V4L2Limits.maximumSide
+                else { return .discrete([]) }
                 return .stepwise(
-                    minimumWidth: minimum.0, minimumHeight: minimum.1, maximumWidth: maximum.0, maximumHeight: maximum.1,
+                    minimumWidth: minimum.0, minimumHeight: minimum.1, maximumWidth: maximum.0,
+                    maximumHeight: maximum.1,
                     widthStep: max(1, Int(range.step_width)), heightStep: max(1, Int(range.step_height)))
             } else {
                 break
@@ -209,15 +219,18 @@ struct V4L2Device {
                 throw captureError(device: path, call: V4L2Request.enumerateFrameIntervals.name, errorNumber)
             }
             if interval.type == CV4L2_FRMIVAL_TYPE_DISCRETE {
-                if let value = V4L2FrameInterval(numerator: interval.discrete.numerator, denominator: interval.discrete.denominator),
-                   !intervals.contains(value) {
+                if let value = V4L2FrameInterval(
+                    numerator: interval.discrete.numerator, denominator: interval.discrete.denominator),
+                    !intervals.contains(value)
+                {
                     intervals.append(value)
                 }
             } else {
                 // Stepwise/continuous: the fastest and slowest ends describe the range well enough.
                 for end in [interval.stepwise.min, interval.stepwise.max] {
                     if let value = V4L2FrameInterval(numerator: end.numerator, denominator: end.denominator),
-                       !intervals.contains(value) {
+                        !intervals.contains(value)
+                    {
                         intervals.append(value)
                     }
                 }

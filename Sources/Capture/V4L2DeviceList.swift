@@ -18,7 +18,10 @@ public struct V4L2DeviceInfo: Sendable, Equatable {
     /// Why the node could not be examined (permission, busy, …), if so.
     public var problem: CaptureError?
 
-    public init(path: String, capability: V4L2Capability?, stableNames: [String], formats: [V4L2FormatInfo], problem: CaptureError?) {
+    public init(
+        path: String, capability: V4L2Capability?, stableNames: [String], formats: [V4L2FormatInfo],
+        problem: CaptureError?
+    ) {
         self.path = path
         self.capability = capability
         self.stableNames = stableNames
@@ -88,7 +91,8 @@ public enum V4L2DeviceList {
         for device in devices {
             if !lines.isEmpty { lines.append("") }
             if let capability = device.capability {
-                lines.append("\(device.path): \(capability.card) (driver \(capability.driver), bus \(capability.busInfo))")
+                lines.append(
+                    "\(device.path): \(capability.card) (driver \(capability.driver), bus \(capability.busInfo))")
             } else {
                 lines.append("\(device.path):")
             }
@@ -105,10 +109,16 @@ public enum V4L2DeviceList {
                 case .discrete(let sizes):
                     for size in sizes {
                         let rates = size.intervals.map { V4L2Negotiation.format($0.framesPerSecond) }
-                        lines.append("    \(size.width)×\(size.height)" + (rates.isEmpty ? "" : ": \(rates.joined(separator: ", ")) fps"))
+                        lines.append(
+                            "    \(size.width)×\(size.height)"
+                                + (rates.isEmpty ? "" : ": \(rates.joined(separator: ", ")) fps"))
                     }
-                case .stepwise(let minimumWidth, let minimumHeight, let maximumWidth, let maximumHeight, let widthStep, let heightStep):
-                    lines.append("    \(minimumWidth)×\(minimumHeight) … \(maximumWidth)×\(maximumHeight), steps of \(widthStep)×\(heightStep)")
+                case .stepwise(
+                    let minimumWidth, let minimumHeight, let maximumWidth, let maximumHeight, let widthStep,
+                    let heightStep):
+                    lines.append(
+                        "    \(minimumWidth)×\(minimumHeight) … \(maximumWidth)×\(maximumHeight), steps of \(widthStep)×\(heightStep)"
+                    )
                 }
             }
             let emulated = device.formats.filter(\.emulated).map(\.fourCC.description)

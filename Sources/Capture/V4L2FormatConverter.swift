@@ -20,7 +20,8 @@ public final class V4L2FormatConverter {
     private var destination = v4l2_format()
 
     /// A converter for `width`×`height` frames of `sourceFormat` (`.yuyv` rows may be padded to `bytesPerLine`).
-    public init(from sourceFormat: PixelFormat, width: Int, height: Int, bytesPerLine: Int? = nil) throws(CaptureError) {
+    public init(from sourceFormat: PixelFormat, width: Int, height: Int, bytesPerLine: Int? = nil) throws(CaptureError)
+    {
         let name = sourceFormat.rawValue
         guard sourceFormat == .yuyv || sourceFormat == .mjpeg, let fourCC = V4L2FourCC(sourceFormat) else {
             throw .conversionFailed(from: name, to: "rgb24", reason: "only yuyv and mjpeg sources are supported")
@@ -37,7 +38,8 @@ public final class V4L2FormatConverter {
         self.width = width
         self.height = height
         device = UnsafeMutablePointer<CV4L2_synthetic_device>.allocate(capacity: 1)
-        device.initialize(to: CV4L2_synthetic_device(pixel_format: fourCC.rawValue, width: UInt32(width), height: UInt32(height)))
+        device.initialize(
+            to: CV4L2_synthetic_device(pixel_format: fourCC.rawValue, width: UInt32(width), height: UInt32(height)))
         guard let context = CV4L2_synthetic_converter_create(device) else {
             device.deallocate()
             throw .conversionFailed(from: name, to: "rgb24", reason: "libv4lconvert could not be initialised")
@@ -67,14 +69,18 @@ public final class V4L2FormatConverter {
     /// Converts one frame into `destination` (at least `destinationByteCount` bytes); returns the bytes written.
     /// The corresponding call is `v4lconvert_convert`.
     @discardableResult
-    public func convertToRGB24(_ frame: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(CaptureError) -> Int {
+    public func convertToRGB24(_ frame: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+        throws(CaptureError) -> Int
+    {
         let name = sourceFormat.rawValue
         guard output.count >= destinationByteCount, let outputAddress = output.baseAddress else {
-            throw .conversionFailed(from: name, to: "rgb24", reason: "output holds \(output.count) bytes, \(destinationByteCount) needed")
+            throw .conversionFailed(
+                from: name, to: "rgb24", reason: "output holds \(output.count) bytes, \(destinationByteCount) needed")
         }
         let needed = sourceFormat == .yuyv ? Int(source.fmt.pix.sizeimage) : 2
         guard frame.count >= needed, frame.count <= Int(Int32.max), let frameAddress = frame.baseAddress else {
-            throw .conversionFailed(from: name, to: "rgb24", reason: "frame of \(frame.count) bytes, at least \(needed) needed")
+            throw .conversionFailed(
+                from: name, to: "rgb24", reason: "frame of \(frame.count) bytes, at least \(needed) needed")
         }
         let written = v4lconvert_convert(
             context, &source, &destination,

@@ -41,7 +41,7 @@ public struct V4L2FourCC: RawRepresentable, Hashable, Sendable, CustomStringConv
         let bytes = (0..<4).map { UInt8(truncatingIfNeeded: rawValue >> (8 * $0)) }
         guard bytes.allSatisfy({ (0x20..<0x7f).contains($0) }) else { return "0x" + String(rawValue, radix: 16) }
         var characters = String(decoding: bytes, as: UTF8.self)
-        while characters.last == " " { characters.removeLast() }   // "Y8  " style codes pad with spaces
+        while characters.last == " " { characters.removeLast() }  // "Y8  " style codes pad with spaces
         return characters
     }
 
@@ -129,7 +129,8 @@ public struct V4L2FrameSize: Sendable, Equatable {
 /// The sizes a format comes in: a list, or a range with steps.
 public enum V4L2FrameSizes: Sendable, Equatable {
     case discrete([V4L2FrameSize])
-    case stepwise(minimumWidth: Int, minimumHeight: Int, maximumWidth: Int, maximumHeight: Int, widthStep: Int, heightStep: Int)
+    case stepwise(
+        minimumWidth: Int, minimumHeight: Int, maximumWidth: Int, maximumHeight: Int, widthStep: Int, heightStep: Int)
 
     /// The size closest to the request: an exact match, else the smallest size covering it, else the largest.
     /// Stepwise ranges clamp and round down to the step.
@@ -146,11 +147,14 @@ public enum V4L2FrameSizes: Sendable, Equatable {
             }
             let largest = sizes.max(by: { $0.width * $0.height < $1.width * $1.height })!
             return (largest.width, largest.height)
-        case .stepwise(let minimumWidth, let minimumHeight, let maximumWidth, let maximumHeight, let widthStep, let heightStep):
+        case .stepwise(
+            let minimumWidth, let minimumHeight, let maximumWidth, let maximumHeight, let widthStep, let heightStep):
             let clampedWidth = min(max(width, minimumWidth), maximumWidth)
             let clampedHeight = min(max(height, minimumHeight), maximumHeight)
-            return (minimumWidth + (clampedWidth - minimumWidth) / widthStep * widthStep,
-                    minimumHeight + (clampedHeight - minimumHeight) / heightStep * heightStep)
+            return (
+                minimumWidth + (clampedWidth - minimumWidth) / widthStep * widthStep,
+                minimumHeight + (clampedHeight - minimumHeight) / heightStep * heightStep
+            )
         }
     }
 

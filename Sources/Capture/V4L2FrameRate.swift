@@ -38,7 +38,8 @@ public struct V4L2FrameRateMeter: Sendable {
     public var window: (frames: Int, spanNanoseconds: UInt64) {
         guard count > 0 else { return (0, 0) }
         let newest = timestamps[newestIndex]
-        var frames = 1, oldest = newest
+        var frames = 1
+        var oldest = newest
         while frames < count {
             let index = (newestIndex - frames + timestamps.count) % timestamps.count
             guard newest - timestamps[index] <= windowNanoseconds else { break }
@@ -78,7 +79,8 @@ public struct V4L2FrameRateWarning: Sendable, Equatable, CustomStringConvertible
     /// The warning for a meter reading, if the rate is below `threshold` of `expectedFramesPerSecond`.
     public static func check(_ meter: V4L2FrameRateMeter, expectedFramesPerSecond: Double) -> V4L2FrameRateWarning? {
         guard expectedFramesPerSecond > 0, meter.window.spanNanoseconds >= minimumSpanNanoseconds,
-              let measured = meter.framesPerSecond, measured < threshold * expectedFramesPerSecond else { return nil }
+            let measured = meter.framesPerSecond, measured < threshold * expectedFramesPerSecond
+        else { return nil }
         return V4L2FrameRateWarning(measuredFramesPerSecond: measured, expectedFramesPerSecond: expectedFramesPerSecond)
     }
 }

@@ -15,8 +15,10 @@ public struct V4L2ReconnectPolicy: Sendable, Equatable {
     public var maximumAttempts: Int?
 
     /// Defaults: 250 ms, doubling, at most 5 s between attempts, no attempt limit.
-    public init(initialDelay: Duration = .milliseconds(250), factor: Double = 2, maximumDelay: Duration = .seconds(5),
-                maximumAttempts: Int? = nil) {
+    public init(
+        initialDelay: Duration = .milliseconds(250), factor: Double = 2, maximumDelay: Duration = .seconds(5),
+        maximumAttempts: Int? = nil
+    ) {
         precondition(initialDelay >= .zero && maximumDelay >= initialDelay, "delays must satisfy 0 ≤ initial ≤ maximum")
         precondition(factor >= 1, "the backoff factor must be at least 1")
         precondition(maximumAttempts.map { $0 >= 1 } ?? true, "at least one attempt")
@@ -28,7 +30,8 @@ public struct V4L2ReconnectPolicy: Sendable, Equatable {
 
     /// The wait after `failures` failed attempts (failures ≥ 1).
     public func delay(afterFailures failures: Int) -> Duration {
-        let initial = Self.seconds(initialDelay), maximum = Self.seconds(maximumDelay)
+        let initial = Self.seconds(initialDelay)
+        let maximum = Self.seconds(maximumDelay)
         var seconds = initial
         for _ in 1..<max(failures, 1) {
             seconds *= factor

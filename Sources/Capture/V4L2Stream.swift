@@ -50,8 +50,9 @@ final class V4L2Stream {
             request.memory = CV4L2_MEMORY_MMAP
             try device.call(.requestBuffers, &request)
             guard request.count >= 1, request.count <= CV4L2_VIDEO_MAX_FRAME else {
-                throw .invalidDriverAnswer(device: device.path, call: V4L2Request.requestBuffers.name,
-                                           reason: "\(request.count) buffers granted, expected 1…\(CV4L2_VIDEO_MAX_FRAME)")
+                throw .invalidDriverAnswer(
+                    device: device.path, call: V4L2Request.requestBuffers.name,
+                    reason: "\(request.count) buffers granted, expected 1…\(CV4L2_VIDEO_MAX_FRAME)")
             }
             mappings.reserveCapacity(Int(request.count))
             for index in 0..<request.count {
@@ -62,11 +63,15 @@ final class V4L2Stream {
                 try device.call(.queryBuffer, &buffer)
                 let length = Int(buffer.length)
                 guard buffer.index == index, length >= layout.minimumFrameBytes else {
-                    throw .invalidDriverAnswer(device: device.path, call: V4L2Request.queryBuffer.name,
-                                               reason: "buffer \(index) is \(length) bytes (index \(buffer.index)), a frame needs \(layout.minimumFrameBytes)")
+                    throw .invalidDriverAnswer(
+                        device: device.path, call: V4L2Request.queryBuffer.name,
+                        reason:
+                            "buffer \(index) is \(length) bytes (index \(buffer.index)), a frame needs \(layout.minimumFrameBytes)"
+                    )
                 }
                 switch device.system.mmap(device.descriptor, length: length, offset: Int64(buffer.m.offset)) {
-                case .success(let address): mappings.append(UnsafeMutableRawBufferPointer(start: address, count: length))
+                case .success(let address):
+                    mappings.append(UnsafeMutableRawBufferPointer(start: address, count: length))
                 case .failure(let errorNumber): throw captureError(device: device.path, call: "mmap", errorNumber)
                 }
             }

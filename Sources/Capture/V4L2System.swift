@@ -1,3 +1,4 @@
+internal import CV4L2
 // The syscall seam under the V4L2 camera: every operating-system call capture makes (open, close,
 // ioctl, mmap, munmap, poll, plus the two directory look-ups device listing needs) goes through
 // `V4L2System`, so tests can drive the real `V4L2Camera` with a scripted fake driver (swift-system's
@@ -6,7 +7,6 @@
 // Implementations report failures as the errno read right after the call; the caller
 // (`V4L2Device`) retries EINTR and turns everything else into a `CaptureError`.
 import Foundation
-internal import CV4L2
 
 /// An errno value: the raw number with its symbolic name and the C library's text.
 public struct SystemErrorNumber: Error, Equatable, Hashable, Sendable, CustomStringConvertible {
@@ -111,13 +111,17 @@ public final class LibV4L2System: V4L2System {
         return CV4L2_close(descriptor, &errorNumber) == 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
     }
 
-    public func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber> {
+    public func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<
+        Void, SystemErrorNumber
+    > {
         var errorNumber: Int32 = 0
         let result = CV4L2_ioctl(descriptor, request, argument, &errorNumber)
         return result >= 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
     }
 
-    public func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<UnsafeMutableRawPointer, SystemErrorNumber> {
+    public func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<
+        UnsafeMutableRawPointer, SystemErrorNumber
+    > {
         var errorNumber: Int32 = 0
         guard let address = CV4L2_mmap(length, descriptor, offset, &errorNumber) else {
             return .failure(SystemErrorNumber(errorNumber))
@@ -127,7 +131,8 @@ public final class LibV4L2System: V4L2System {
 
     public func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, SystemErrorNumber> {
         var errorNumber: Int32 = 0
-        return CV4L2_munmap(address, length, &errorNumber) == 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
+        return CV4L2_munmap(address, length, &errorNumber) == 0
+            ? .success(()) : .failure(SystemErrorNumber(errorNumber))
     }
 
     public func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, SystemErrorNumber> {

@@ -7,7 +7,7 @@
 // is allocated per frame); `sequence` counts pacing ticks, so dropped frames leave gaps; errors
 // name the file, frame index and byte offset. Regular files only (pread needs a seekable file).
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Frames from a Y4M file, as fast as asked for or paced at the file's frame rate, once or looping.
@@ -66,8 +66,10 @@ public final class Y4MFileSource: FrameSource {
     ///   - clock: where time comes from (a `VirtualFrameClock` in tests).
     /// - Throws: `.fileUnreadable` when the file cannot be opened or read, `.y4mMalformedHeader` or
     ///   `.y4mUnsupported` for headers gesturepad cannot read.
-    public init(path: String, pacing: FramePacing = .asFastAsPossible, loops: Bool = false,
-                clock: any FrameClock = SystemFrameClock()) throws(CaptureError) {
+    public init(
+        path: String, pacing: FramePacing = .asFastAsPossible, loops: Bool = false,
+        clock: any FrameClock = SystemFrameClock()
+    ) throws(CaptureError) {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .fileUnreadable(path: path, reason: Self.systemError("open")) }
         let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Y4MHeader.maximumLineLength, alignment: 1)
@@ -87,7 +89,8 @@ public final class Y4MFileSource: FrameSource {
                 throw .y4mMalformedHeader(path: path, field: "signature", reason: "the file is empty")
             }
             if lineEnd == nil, line.hasPrefix(Y4MHeader.signature) {
-                let reason = count < headerBytes.count
+                let reason =
+                    count < headerBytes.count
                     ? "the file ends inside the header line (\(count) bytes, no newline)"
                     : "no newline in the first \(headerBytes.count) bytes; the header line is too long or corrupt"
                 throw .y4mMalformedHeader(path: path, field: "header line", reason: reason)
@@ -126,7 +129,8 @@ public final class Y4MFileSource: FrameSource {
     ///   for I/O errors, `.pacedFrameNotDue` when real-time pacing would wait past the timeout,
     ///   `.sourceClosed` after `close()`.
     public func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result)
-        throws(CaptureError) -> Result? {
+        throws(CaptureError) -> Result?
+    {
         guard descriptor >= 0 else { throw .sourceClosed(source: path) }
         if reachedEnd { return nil }
         var sequence = UInt64(framesDelivered)
@@ -138,8 +142,9 @@ public final class Y4MFileSource: FrameSource {
         case .realTime:
             switch pacer.waitForNextTick(on: clock, timeoutMilliseconds: timeoutMilliseconds) {
             case .timedOut:
-                throw .pacedFrameNotDue(source: path, milliseconds: timeoutMilliseconds,
-                                        framesPerSecond: header.frameRate.value)
+                throw .pacedFrameNotDue(
+                    source: path, milliseconds: timeoutMilliseconds,
+                    framesPerSecond: header.frameRate.value)
             case .due(let tick, let skipped, let dueNanoseconds):
                 sequence = tick
                 timestamp = dueNanoseconds
@@ -157,9 +162,10 @@ public final class Y4MFileSource: FrameSource {
         }
         guard try advance(readingData: true), let frameBuffer else { return nil }
         framesDelivered += 1
-        let frame = FrameView(width: header.width, height: header.height, format: header.pixelFormat,
-                              bytesPerLine: header.width, bytes: UnsafeRawBufferPointer(frameBuffer),
-                              sequence: sequence, timestampNanoseconds: timestamp)
+        let frame = FrameView(
+            width: header.width, height: header.height, format: header.pixelFormat,
+            bytesPerLine: header.width, bytes: UnsafeRawBufferPointer(frameBuffer),
+            sequence: sequence, timestampNanoseconds: timestamp)
         return body(frame)
     }
 
@@ -197,13 +203,16 @@ public final class Y4MFileSource: FrameSource {
             available = try Self.readFully(descriptor, into: frameBuffer!, at: dataOffset, path: path)
         } else {
             var status = stat()
-            guard fstat(descriptor, &status) == 0 else { throw .fileUnreadable(path: path, reason: Self.systemError("fstat")) }
+            guard fstat(descriptor, &status) == 0 else {
+                throw .fileUnreadable(path: path, reason: Self.systemError("fstat"))
+            }
             available = max(0, min(frameByteCount, Int(status.st_size) - dataOffset))
         }
         guard available == frameByteCount else {
-            throw .y4mTruncatedFrame(path: path, frameIndex: nextFrameIndex, byteOffset: nextFrameOffset,
-                                     expectedBytes: dataOffset - nextFrameOffset + frameByteCount,
-                                     availableBytes: dataOffset - nextFrameOffset + available)
+            throw .y4mTruncatedFrame(
+                path: path, frameIndex: nextFrameIndex, byteOffset: nextFrameOffset,
+                expectedBytes: dataOffset - nextFrameOffset + frameByteCount,
+                availableBytes: dataOffset - nextFrameOffset + available)
         }
         nextFrameOffset = dataOffset + frameByteCount
         nextFrameIndex += 1
@@ -220,29 +229,35 @@ public final class Y4MFileSource: FrameSource {
         let compared = min(count, marker.count)
         if !bytes.prefix(compared).elementsEqual(marker.prefix(compared)) {
             let found = String(bytes.prefix(8).map { $0 >= 0x20 && $0 < 0x7F ? Character(UnicodeScalar($0)) : "?" })
-            throw .y4mMalformedFrame(path: path, frameIndex: index, byteOffset: offset,
-                                     reason: "expected \"FRAME\" but found \"\(found)\" — the file is corrupt, or its "
-                                         + "frames are not \(header.frameByteCount) bytes as W, H and C say")
+            throw .y4mMalformedFrame(
+                path: path, frameIndex: index, byteOffset: offset,
+                reason: "expected \"FRAME\" but found \"\(found)\" — the file is corrupt, or its "
+                    + "frames are not \(header.frameByteCount) bytes as W, H and C say")
         }
         if count > marker.count, bytes[marker.count] != UInt8(ascii: "\n"), bytes[marker.count] != UInt8(ascii: " ") {
-            throw .y4mMalformedFrame(path: path, frameIndex: index, byteOffset: offset,
-                                     reason: "\"FRAME\" must be followed by a space or a newline")
+            throw .y4mMalformedFrame(
+                path: path, frameIndex: index, byteOffset: offset,
+                reason: "\"FRAME\" must be followed by a space or a newline")
         }
         guard let newline = bytes.firstIndex(of: UInt8(ascii: "\n")) else {
             if count < markerBuffer.count {
-                throw .y4mTruncatedFrame(path: path, frameIndex: index, byteOffset: offset,
-                                         expectedBytes: max(count + 1, marker.count + 1) + header.frameByteCount,
-                                         availableBytes: count)
+                throw .y4mTruncatedFrame(
+                    path: path, frameIndex: index, byteOffset: offset,
+                    expectedBytes: max(count + 1, marker.count + 1) + header.frameByteCount,
+                    availableBytes: count)
             }
-            throw .y4mMalformedFrame(path: path, frameIndex: index, byteOffset: offset,
-                                     reason: "the FRAME line has no newline within \(markerBuffer.count) bytes")
+            throw .y4mMalformedFrame(
+                path: path, frameIndex: index, byteOffset: offset,
+                reason: "the FRAME line has no newline within \(markerBuffer.count) bytes")
         }
         return offset + newline + 1
     }
 
     /// pread(2) until `buffer` is full or the file ends; returns the bytes read. EINTR is retried.
-    private static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
-                                  path: String) throws(CaptureError) -> Int {
+    private static func readFully(
+        _ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int,
+        path: String
+    ) throws(CaptureError) -> Int {
         var total = 0
         while total < buffer.count {
             let result = pread(descriptor, buffer.baseAddress! + total, buffer.count - total, off_t(offset + total))

@@ -76,9 +76,11 @@ public struct Y4MHeader: Sendable, Equatable {
     public var extensions: [String]
 
     /// A header for progressive frames; `width`, `height` and `frameRate` must be in range (see `validate`).
-    public init(width: Int, height: Int, frameRate: Y4MRatio = Y4MRatio(30, 1),
-                pixelAspectRatio: Y4MRatio = Y4MRatio(1, 1), colourspace: Y4MColourspace = .yuv420jpeg,
-                extensions: [String] = []) {
+    public init(
+        width: Int, height: Int, frameRate: Y4MRatio = Y4MRatio(30, 1),
+        pixelAspectRatio: Y4MRatio = Y4MRatio(1, 1), colourspace: Y4MColourspace = .yuv420jpeg,
+        extensions: [String] = []
+    ) {
         self.width = width
         self.height = height
         self.frameRate = frameRate
@@ -105,7 +107,8 @@ public struct Y4MHeader: Sendable, Equatable {
 
     /// The header line as written to a file, newline included (`I` is always `p`).
     public var line: String {
-        var line = "\(Self.signature) W\(width) H\(height) F\(frameRate) Ip A\(pixelAspectRatio) C\(colourspace.rawValue)"
+        var line =
+            "\(Self.signature) W\(width) H\(height) F\(frameRate) Ip A\(pixelAspectRatio) C\(colourspace.rawValue)"
         for tag in extensions { line += " X\(tag)" }
         return line + "\n"
     }
@@ -113,21 +116,26 @@ public struct Y4MHeader: Sendable, Equatable {
     /// Checks the values a writer would put in a file; `path` names the file in the error.
     public func validate(path: String) throws(CaptureError) {
         for (field, value) in [("W", width), ("H", height)] where !(1...Self.maximumSide).contains(value) {
-            throw .y4mMalformedHeader(path: path, field: "\(field)\(value)",
-                                      reason: "the frame \(field == "W" ? "width" : "height") must be 1…\(Self.maximumSide)")
+            throw .y4mMalformedHeader(
+                path: path, field: "\(field)\(value)",
+                reason: "the frame \(field == "W" ? "width" : "height") must be 1…\(Self.maximumSide)")
         }
         let termLimit = Int(UInt32.max)
         guard (1...termLimit).contains(frameRate.numerator), (1...termLimit).contains(frameRate.denominator) else {
-            throw .y4mMalformedHeader(path: path, field: "F\(frameRate)",
-                                      reason: "the frame rate needs numerator and denominator in 1…\(termLimit)")
+            throw .y4mMalformedHeader(
+                path: path, field: "F\(frameRate)",
+                reason: "the frame rate needs numerator and denominator in 1…\(termLimit)")
         }
-        guard (0...termLimit).contains(pixelAspectRatio.numerator), (0...termLimit).contains(pixelAspectRatio.denominator)
+        guard (0...termLimit).contains(pixelAspectRatio.numerator),
+            (0...termLimit).contains(pixelAspectRatio.denominator)
         else {
-            throw .y4mMalformedHeader(path: path, field: "A\(pixelAspectRatio)",
-                                      reason: "the pixel aspect ratio needs numerator and denominator in 0…\(termLimit)")
+            throw .y4mMalformedHeader(
+                path: path, field: "A\(pixelAspectRatio)",
+                reason: "the pixel aspect ratio needs numerator and denominator in 0…\(termLimit)")
         }
         for tag in extensions where tag.contains(where: { $0 == " " || $0 == "\n" }) || tag.isEmpty {
-            throw .y4mMalformedHeader(path: path, field: "X\(tag)", reason: "an extension tag must be non-empty, without spaces or newlines")
+            throw .y4mMalformedHeader(
+                path: path, field: "X\(tag)", reason: "an extension tag must be non-empty, without spaces or newlines")
         }
     }
 
@@ -138,12 +146,15 @@ public struct Y4MHeader: Sendable, Equatable {
     public static func parse(_ line: String, path: String) throws(CaptureError) -> Y4MHeader {
         var fields = line.split(separator: " ", omittingEmptySubsequences: true)
         guard fields.first == Substring(signature) else {
-            let start = String(line.prefix(16).map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") ? $0 : "?" })
-            throw .y4mMalformedHeader(path: path, field: "signature",
-                                      reason: "the file starts with \"\(start)\", not \"\(signature)\"; it is not a Y4M file")
+            let start = String(
+                line.prefix(16).map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == " ") ? $0 : "?" })
+            throw .y4mMalformedHeader(
+                path: path, field: "signature",
+                reason: "the file starts with \"\(start)\", not \"\(signature)\"; it is not a Y4M file")
         }
         fields.removeFirst()
-        var width: Int?, height: Int?
+        var width: Int?
+        var height: Int?
         var header = Y4MHeader(width: 0, height: 0, frameRate: defaultFrameRate, pixelAspectRatio: Y4MRatio(0, 0))
         for field in fields {
             let value = field.dropFirst()
@@ -156,8 +167,9 @@ public struct Y4MHeader: Sendable, Equatable {
                 if rate == Y4MRatio(0, 0) {
                     header.frameRate = defaultFrameRate  // "unknown", as ffmpeg reads it
                 } else if rate.numerator == 0 || rate.denominator == 0 {
-                    throw .y4mMalformedHeader(path: path, field: text,
-                                              reason: "a frame rate needs a numerator and denominator ≥ 1 (e.g. F30:1)")
+                    throw .y4mMalformedHeader(
+                        path: path, field: text,
+                        reason: "a frame rate needs a numerator and denominator ≥ 1 (e.g. F30:1)")
                 } else {
                     header.frameRate = rate
                 }
@@ -166,16 +178,19 @@ public struct Y4MHeader: Sendable, Equatable {
                 switch value {
                 case "p", "?": break  // progressive, or unknown (read as progressive, like ffmpeg)
                 case "t", "b", "m":
-                    throw .y4mUnsupported(path: path, field: text,
-                                          supported: "progressive frames (Ip); this file is interlaced")
+                    throw .y4mUnsupported(
+                        path: path, field: text,
+                        supported: "progressive frames (Ip); this file is interlaced")
                 default:
-                    throw .y4mMalformedHeader(path: path, field: text,
-                                              reason: "interlacing must be Ip, It, Ib, Im or I?")
+                    throw .y4mMalformedHeader(
+                        path: path, field: text,
+                        reason: "interlacing must be Ip, It, Ib, Im or I?")
                 }
             case "C":
                 guard let colourspace = Y4MColourspace(rawValue: String(value)) else {
-                    throw .y4mUnsupported(path: path, field: text,
-                                          supported: "C420, C420jpeg, C420paldv, C420mpeg2 (4:2:0) and C444 (4:4:4), 8 bits per sample")
+                    throw .y4mUnsupported(
+                        path: path, field: text,
+                        supported: "C420, C420jpeg, C420paldv, C420mpeg2 (4:2:0) and C444 (4:4:4), 8 bits per sample")
                 }
                 header.colourspace = colourspace
             case "X": header.extensions.append(String(value))
@@ -194,24 +209,28 @@ public struct Y4MHeader: Sendable, Equatable {
     }
 
     private static func dimension(_ value: Substring, field: String, name: String, path: String)
-        throws(CaptureError) -> Int {
+        throws(CaptureError) -> Int
+    {
         guard value.allSatisfy(\.isASCII), let number = Int(value), (1...maximumSide).contains(number) else {
-            throw .y4mMalformedHeader(path: path, field: field,
-                                      reason: "the frame \(name) must be a whole number in 1…\(maximumSide)")
+            throw .y4mMalformedHeader(
+                path: path, field: field,
+                reason: "the frame \(name) must be a whole number in 1…\(maximumSide)")
         }
         return number
     }
 
     private static func ratio(_ value: Substring, field: String, path: String, example: String)
-        throws(CaptureError) -> Y4MRatio {
+        throws(CaptureError) -> Y4MRatio
+    {
         let parts = value.split(separator: ":", omittingEmptySubsequences: false)
         let limit = Int(UInt32.max)
         guard parts.count == 2, parts.allSatisfy({ $0.allSatisfy(\.isASCII) }),
-              let numerator = Int(parts[0]), let denominator = Int(parts[1]),
-              (0...limit).contains(numerator), (0...limit).contains(denominator)
+            let numerator = Int(parts[0]), let denominator = Int(parts[1]),
+            (0...limit).contains(numerator), (0...limit).contains(denominator)
         else {
-            throw .y4mMalformedHeader(path: path, field: field,
-                                      reason: "expected <numerator>:<denominator> with whole numbers in 0…\(limit), like \(example)")
+            throw .y4mMalformedHeader(
+                path: path, field: field,
+                reason: "expected <numerator>:<denominator> with whole numbers in 0…\(limit), like \(example)")
         }
         return Y4MRatio(numerator, denominator)
     }

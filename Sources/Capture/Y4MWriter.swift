@@ -9,7 +9,7 @@
 // `path` by `finish()` (atomic: readers and crashes never see a partial file under `path`); one
 // frame buffer is allocated at init, nothing per frame. Odd sizes: edge blocks average what exists.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Writes frames to a Y4M file, atomically: the file appears under its name only when `finish()` succeeds.
@@ -57,19 +57,25 @@ public final class Y4MWriter {
 
     /// A writer for frames of `width × height` at `frameRate` frames per second, stored as
     /// `format` (`.yuv420`, the default, or `.yuv444`), with full-range colour (`XCOLORRANGE=FULL`).
-    public convenience init(path: String, width: Int, height: Int, frameRate: Y4MRatio = Y4MRatio(30, 1),
-                            format: PixelFormat = .yuv420) throws(CaptureError) {
+    public convenience init(
+        path: String, width: Int, height: Int, frameRate: Y4MRatio = Y4MRatio(30, 1),
+        format: PixelFormat = .yuv420
+    ) throws(CaptureError) {
         let colourspace: Y4MColourspace
         switch format {
         case .yuv420: colourspace = .yuv420jpeg
         case .yuv444: colourspace = .yuv444
         default:
-            throw .y4mWriteRejected(path: path, reason: "a Y4M file stores yuv420 or yuv444 frames, not \(format.rawValue)")
+            throw .y4mWriteRejected(
+                path: path, reason: "a Y4M file stores yuv420 or yuv444 frames, not \(format.rawValue)")
         }
         let subsampling = colourspace == .yuv444 ? "444" : "420JPEG"
-        try self.init(path: path, header: Y4MHeader(width: width, height: height, frameRate: frameRate,
-                                                    colourspace: colourspace,
-                                                    extensions: ["YSCSS=\(subsampling)", "COLORRANGE=FULL"]))
+        try self.init(
+            path: path,
+            header: Y4MHeader(
+                width: width, height: height, frameRate: frameRate,
+                colourspace: colourspace,
+                extensions: ["YSCSS=\(subsampling)", "COLORRANGE=FULL"]))
     }
 
     deinit {
@@ -90,37 +96,50 @@ public final class Y4MWriter {
             throw .y4mWriteRejected(path: path, reason: "the recording was already finished or cancelled")
         }
         guard frame.width == header.width, frame.height == header.height else {
-            throw .y4mWriteRejected(path: path, reason: "the frame is \(frame.width)×\(frame.height) but the recording is "
-                                        + "\(header.width)×\(header.height)")
+            throw .y4mWriteRejected(
+                path: path,
+                reason: "the frame is \(frame.width)×\(frame.height) but the recording is "
+                    + "\(header.width)×\(header.height)")
         }
         let output = UnsafeMutableRawBufferPointer(rebasing: frameRecord[Self.frameLine.count...])
-        let width = frame.width, height = frame.height, target = header.pixelFormat
+        let width = frame.width
+        let height = frame.height
+        let target = header.pixelFormat
         switch (frame.format, target) {
         case (.yuv420, .yuv420), (.yuv444, .yuv444):
             guard frame.bytesPerLine == width else {
-                throw .y4mWriteRejected(path: path, reason: "planar frames must have bytesPerLine == width "
-                                            + "(got \(frame.bytesPerLine) for width \(width))")
+                throw .y4mWriteRejected(
+                    path: path,
+                    reason: "planar frames must have bytesPerLine == width "
+                        + "(got \(frame.bytesPerLine) for width \(width))")
             }
             try requireBytes(frame, output.count)
             output.copyMemory(from: UnsafeRawBufferPointer(rebasing: frame.bytes[..<output.count]))
         case (.yuv444, .yuv420):
             guard frame.bytesPerLine == width else {
-                throw .y4mWriteRejected(path: path, reason: "planar frames must have bytesPerLine == width "
-                                            + "(got \(frame.bytesPerLine) for width \(width))")
+                throw .y4mWriteRejected(
+                    path: path,
+                    reason: "planar frames must have bytesPerLine == width "
+                        + "(got \(frame.bytesPerLine) for width \(width))")
             }
             try requireBytes(frame, 3 * width * height)
             Self.convertYUV444To420(frame.bytes, width: width, height: height, to: output)
         case (.yuyv, _):
             try requireRows(frame, rowBytes: ((width + 1) / 2) * 4)
-            Self.convertYUYV(frame.bytes, width: width, height: height, bytesPerLine: frame.bytesPerLine,
-                             to: output, format: target)
+            Self.convertYUYV(
+                frame.bytes, width: width, height: height, bytesPerLine: frame.bytesPerLine,
+                to: output, format: target)
         case (.rgb24, _):
             try requireRows(frame, rowBytes: width * 3)
-            Self.convertRGB(frame.bytes, width: width, height: height, bytesPerLine: frame.bytesPerLine,
-                            to: output, format: target)
+            Self.convertRGB(
+                frame.bytes, width: width, height: height, bytesPerLine: frame.bytesPerLine,
+                to: output, format: target)
         default:
-            throw .y4mWriteRejected(path: path, reason: "cannot store a \(frame.format.rawValue) frame in a "
-                                        + "\(target.rawValue) recording (accepted: \(target == .yuv420 ? "yuv420, yuv444" : "yuv444"), yuyv, rgb24)")
+            throw .y4mWriteRejected(
+                path: path,
+                reason: "cannot store a \(frame.format.rawValue) frame in a "
+                    + "\(target.rawValue) recording (accepted: \(target == .yuv420 ? "yuv420, yuv444" : "yuv444"), yuyv, rgb24)"
+            )
         }
         try writeAll(UnsafeRawBufferPointer(frameRecord))
         framesWritten += 1
@@ -192,15 +211,19 @@ public final class Y4MWriter {
 
     private func requireBytes(_ frame: FrameView, _ count: Int) throws(CaptureError) {
         guard frame.bytes.count >= count else {
-            throw .y4mWriteRejected(path: path, reason: "a \(frame.width)×\(frame.height) \(frame.format.rawValue) frame "
-                                        + "needs \(count) bytes, got \(frame.bytes.count)")
+            throw .y4mWriteRejected(
+                path: path,
+                reason: "a \(frame.width)×\(frame.height) \(frame.format.rawValue) frame "
+                    + "needs \(count) bytes, got \(frame.bytes.count)")
         }
     }
 
     private func requireRows(_ frame: FrameView, rowBytes: Int) throws(CaptureError) {
         guard frame.bytesPerLine >= rowBytes else {
-            throw .y4mWriteRejected(path: path, reason: "bytesPerLine \(frame.bytesPerLine) is shorter than a "
-                                        + "\(frame.width)-pixel \(frame.format.rawValue) row (\(rowBytes) bytes)")
+            throw .y4mWriteRejected(
+                path: path,
+                reason: "bytesPerLine \(frame.bytesPerLine) is shorter than a "
+                    + "\(frame.width)-pixel \(frame.format.rawValue) row (\(rowBytes) bytes)")
         }
         let padded = frame.bytesPerLine.multipliedReportingOverflow(by: frame.height - 1)
         let needed = padded.partialValue.addingReportingOverflow(rowBytes)
@@ -221,23 +244,31 @@ public final class Y4MWriter {
 
     /// 128 + weights·(Σ R, Σ G, Σ B) / (2^16 · count), rounded and clamped to 0…255.
     @inline(__always)
-    private static func chroma(_ weights: (red: Int, green: Int, blue: Int), red: Int, green: Int, blue: Int,
-                               count: Int) -> UInt8 {
+    private static func chroma(
+        _ weights: (red: Int, green: Int, blue: Int), red: Int, green: Int, blue: Int,
+        count: Int
+    ) -> UInt8 {
         let denominator = count << 16
         // Adding 128.5 · denominator makes the numerator non-negative, so division rounds half up.
-        let numerator = weights.red * red + weights.green * green + weights.blue * blue + 128 * denominator + denominator / 2
+        let numerator =
+            weights.red * red + weights.green * green + weights.blue * blue + 128 * denominator + denominator / 2
         return UInt8(min(max(numerator / denominator, 0), 255))
     }
 
     /// RGB24 (rows `bytesPerLine` apart) → planar 4:2:0 or 4:4:4 in `output`.
-    static func convertRGB(_ input: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int,
-                           to output: UnsafeMutableRawBufferPointer, format: PixelFormat) {
+    static func convertRGB(
+        _ input: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int,
+        to output: UnsafeMutableRawBufferPointer, format: PixelFormat
+    ) {
         let source = input.assumingMemoryBound(to: UInt8.self).baseAddress!
         let destination = output.assumingMemoryBound(to: UInt8.self).baseAddress!
         for y in 0..<height {
-            let row = source + y * bytesPerLine, lumaRow = destination + y * width
+            let row = source + y * bytesPerLine
+            let lumaRow = destination + y * width
             for x in 0..<width {
-                let red = Int(row[3 * x]), green = Int(row[3 * x + 1]), blue = Int(row[3 * x + 2])
+                let red = Int(row[3 * x])
+                let green = Int(row[3 * x + 1])
+                let blue = Int(row[3 * x + 2])
                 let weighted = lumaWeights.red * red + lumaWeights.green * green + lumaWeights.blue * blue
                 lumaRow[x] = UInt8((weighted + 32768) >> 16)  // ≤ 255 · 65536 + 32768, so ≤ 255
             }
@@ -247,41 +278,56 @@ public final class Y4MWriter {
             for y in 0..<height {
                 let row = source + y * bytesPerLine
                 for x in 0..<width {
-                    let red = Int(row[3 * x]), green = Int(row[3 * x + 1]), blue = Int(row[3 * x + 2])
-                    destination[planeSize + y * width + x] = chroma(blueWeights, red: red, green: green, blue: blue, count: 1)
-                    destination[2 * planeSize + y * width + x] = chroma(redWeights, red: red, green: green, blue: blue, count: 1)
+                    let red = Int(row[3 * x])
+                    let green = Int(row[3 * x + 1])
+                    let blue = Int(row[3 * x + 2])
+                    destination[planeSize + y * width + x] = chroma(
+                        blueWeights, red: red, green: green, blue: blue, count: 1)
+                    destination[2 * planeSize + y * width + x] = chroma(
+                        redWeights, red: red, green: green, blue: blue, count: 1)
                 }
             }
             return
         }
-        let chromaWidth = (width + 1) / 2, chromaHeight = (height + 1) / 2
-        let uPlane = destination + planeSize, vPlane = uPlane + chromaWidth * chromaHeight
+        let chromaWidth = (width + 1) / 2
+        let chromaHeight = (height + 1) / 2
+        let uPlane = destination + planeSize
+        let vPlane = uPlane + chromaWidth * chromaHeight
         for chromaY in 0..<chromaHeight {
             let rows = 2 * chromaY + 1 < height ? 2 : 1
             for chromaX in 0..<chromaWidth {
                 let columns = 2 * chromaX + 1 < width ? 2 : 1
-                var red = 0, green = 0, blue = 0
+                var red = 0
+                var green = 0
+                var blue = 0
                 for dy in 0..<rows {
                     let row = source + (2 * chromaY + dy) * bytesPerLine + 6 * chromaX
                     for dx in 0..<columns {
-                        red += Int(row[3 * dx]); green += Int(row[3 * dx + 1]); blue += Int(row[3 * dx + 2])
+                        red += Int(row[3 * dx])
+                        green += Int(row[3 * dx + 1])
+                        blue += Int(row[3 * dx + 2])
                     }
                 }
                 let count = rows * columns
-                uPlane[chromaY * chromaWidth + chromaX] = chroma(blueWeights, red: red, green: green, blue: blue, count: count)
-                vPlane[chromaY * chromaWidth + chromaX] = chroma(redWeights, red: red, green: green, blue: blue, count: count)
+                uPlane[chromaY * chromaWidth + chromaX] = chroma(
+                    blueWeights, red: red, green: green, blue: blue, count: count)
+                vPlane[chromaY * chromaWidth + chromaX] = chroma(
+                    redWeights, red: red, green: green, blue: blue, count: count)
             }
         }
     }
 
     /// Planar 4:4:4 (tight) → planar 4:2:0: Y copied, U and V averaged over each 2×2 block (fewer at odd edges).
-    static func convertYUV444To420(_ input: UnsafeRawBufferPointer, width: Int, height: Int,
-                                   to output: UnsafeMutableRawBufferPointer) {
+    static func convertYUV444To420(
+        _ input: UnsafeRawBufferPointer, width: Int, height: Int,
+        to output: UnsafeMutableRawBufferPointer
+    ) {
         let source = input.assumingMemoryBound(to: UInt8.self).baseAddress!
         let destination = output.assumingMemoryBound(to: UInt8.self).baseAddress!
         let planeSize = width * height
         destination.update(from: source, count: planeSize)
-        let chromaWidth = (width + 1) / 2, chromaHeight = (height + 1) / 2
+        let chromaWidth = (width + 1) / 2
+        let chromaHeight = (height + 1) / 2
         for plane in 1...2 {
             let sourcePlane = source + plane * planeSize
             let destinationPlane = destination + planeSize + (plane - 1) * chromaWidth * chromaHeight
@@ -302,12 +348,15 @@ public final class Y4MWriter {
 
     /// YUYV (rows `bytesPerLine` apart) → planar 4:2:0 (chroma of row pairs averaged, rounding
     /// half up) or 4:4:4 (each chroma sample used for both pixels of its pair).
-    static func convertYUYV(_ input: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int,
-                            to output: UnsafeMutableRawBufferPointer, format: PixelFormat) {
+    static func convertYUYV(
+        _ input: UnsafeRawBufferPointer, width: Int, height: Int, bytesPerLine: Int,
+        to output: UnsafeMutableRawBufferPointer, format: PixelFormat
+    ) {
         let source = input.assumingMemoryBound(to: UInt8.self).baseAddress!
         let destination = output.assumingMemoryBound(to: UInt8.self).baseAddress!
         for y in 0..<height {
-            let row = source + y * bytesPerLine, lumaRow = destination + y * width
+            let row = source + y * bytesPerLine
+            let lumaRow = destination + y * width
             for x in 0..<width { lumaRow[x] = row[2 * x] }  // Y of pixel x sits at byte 2x
         }
         let planeSize = width * height
@@ -321,14 +370,18 @@ public final class Y4MWriter {
             }
             return
         }
-        let chromaWidth = (width + 1) / 2, chromaHeight = (height + 1) / 2
-        let uPlane = destination + planeSize, vPlane = uPlane + chromaWidth * chromaHeight
+        let chromaWidth = (width + 1) / 2
+        let chromaHeight = (height + 1) / 2
+        let uPlane = destination + planeSize
+        let vPlane = uPlane + chromaWidth * chromaHeight
         for chromaY in 0..<chromaHeight {
             let top = source + 2 * chromaY * bytesPerLine
             let bottom = 2 * chromaY + 1 < height ? top + bytesPerLine : top
             for chromaX in 0..<chromaWidth {
-                uPlane[chromaY * chromaWidth + chromaX] = UInt8((Int(top[4 * chromaX + 1]) + Int(bottom[4 * chromaX + 1]) + 1) >> 1)
-                vPlane[chromaY * chromaWidth + chromaX] = UInt8((Int(top[4 * chromaX + 3]) + Int(bottom[4 * chromaX + 3]) + 1) >> 1)
+                uPlane[chromaY * chromaWidth + chromaX] = UInt8(
+                    (Int(top[4 * chromaX + 1]) + Int(bottom[4 * chromaX + 1]) + 1) >> 1)
+                vPlane[chromaY * chromaWidth + chromaX] = UInt8(
+                    (Int(top[4 * chromaX + 3]) + Int(bottom[4 * chromaX + 3]) + 1) >> 1)
             }
         }
     }

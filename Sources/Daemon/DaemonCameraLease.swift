@@ -8,12 +8,17 @@ public struct DaemonCameraLease: Sendable {
     public let socketPath: String
 
     /// Pauses the daemon listening on the standard socket (or `socketPath`); nil when none answers.
-    public static func acquire(socketPath: String? = nil,
-                               environment: [String: String] = ProcessInfo.processInfo.environment) -> DaemonCameraLease? {
+    public static func acquire(
+        socketPath: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> DaemonCameraLease? {
         guard let location = try? ControlSocketLocation.resolve(socketPath, environment: environment),
-              FileManager.default.fileExists(atPath: location.socketPath) else { return nil }
+            FileManager.default.fileExists(atPath: location.socketPath)
+        else { return nil }
         let client = ControlClient(location: location, timeout: .seconds(3))
-        guard let status = try? client.send(.status).result(DaemonStatus.self), status.state != .paused else { return nil }
+        guard let status = try? client.send(.status).result(DaemonStatus.self), status.state != .paused else {
+            return nil
+        }
         guard (try? client.send(.pause).check()) != nil else { return nil }
         return DaemonCameraLease(socketPath: location.socketPath)
     }

@@ -29,19 +29,22 @@ public final class DaemonControlHandler: ControlHandler {
         let snapshot = daemon.snapshot()
         var latency: [String: StageLatency] = [:]
         for (stage, values) in snapshot.statistics.latencyMilliseconds where values.count == 2 {
-            latency[stage] = StageLatency(p50Milliseconds: values[0], p95Milliseconds: values[1],
-                                          count: snapshot.statistics.framesProcessed)
+            latency[stage] = StageLatency(
+                p50Milliseconds: values[0], p95Milliseconds: values[1],
+                count: snapshot.statistics.framesProcessed)
         }
         let counts = (try? daemon.workspace.samples.counts()) ?? [:]
-        return DaemonStatus(state: snapshot.state, dryRun: snapshot.dryRun, source: snapshot.source, model: snapshot.model,
-                            headVersion: snapshot.headVersion, labels: snapshot.labels, fps: snapshot.statistics.framesPerSecond,
-                            latency: latency, samples: counts,
-                            counters: DaemonCounters(framesCaptured: snapshot.statistics.framesCaptured,
-                                                     framesProcessed: snapshot.statistics.framesProcessed,
-                                                     framesDropped: snapshot.statistics.framesDropped,
-                                                     predictions: snapshot.statistics.predictions,
-                                                     keyPresses: snapshot.keyPresses),
-                            uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description))
+        return DaemonStatus(
+            state: snapshot.state, dryRun: snapshot.dryRun, source: snapshot.source, model: snapshot.model,
+            headVersion: snapshot.headVersion, labels: snapshot.labels, fps: snapshot.statistics.framesPerSecond,
+            latency: latency, samples: counts,
+            counters: DaemonCounters(
+                framesCaptured: snapshot.statistics.framesCaptured,
+                framesProcessed: snapshot.statistics.framesProcessed,
+                framesDropped: snapshot.statistics.framesDropped,
+                predictions: snapshot.statistics.predictions,
+                keyPresses: snapshot.keyPresses),
+            uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description))
     }
 
     public func pause() async throws -> DaemonState {
@@ -70,19 +73,25 @@ public final class DaemonControlHandler: ControlHandler {
             do throws(DaemonError) {
                 try daemon.train { continuation.resume(returning: $0) }
             } catch {
-                if case .gestures(let inner) = error { continuation.resume(returning: .failure(inner)) }
-                else { continuation.resume(returning: .failure(.trainingCancelled)) }
+                if case .gestures(let inner) = error {
+                    continuation.resume(returning: .failure(inner))
+                } else {
+                    continuation.resume(returning: .failure(.trainingCancelled))
+                }
             }
         }
         let trained = try result.get()
         let elapsed = ContinuousClock.now - start
-        return TrainResult(headVersion: trained.metadata.version, samples: trained.record.samplesPerLabel.values.reduce(0, +),
-                           loss: trained.summary.finalLoss.map(Double.init), accuracy: trained.summary.finalAccuracy.map(Double.init),
-                           durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return TrainResult(
+            headVersion: trained.metadata.version, samples: trained.record.samplesPerLabel.values.reduce(0, +),
+            loss: trained.summary.finalLoss.map(Double.init), accuracy: trained.summary.finalAccuracy.map(Double.init),
+            durationSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
     }
 
     public func samples() async throws -> SampleCounts {
-        do { return SampleCounts(counts: try daemon.workspace.samples.counts()) } catch { throw DaemonError.gestures(error) }
+        do { return SampleCounts(counts: try daemon.workspace.samples.counts()) } catch {
+            throw DaemonError.gestures(error)
+        }
     }
 
     public func reload() async throws {
@@ -96,13 +105,17 @@ extension ControlEvent {
         switch event {
         case .prediction(let time, let labels, let probabilities, let filterState):
             guard let top = probabilities.indices.max(by: { probabilities[$0] < probabilities[$1] }) else { return nil }
-            self = .prediction(PredictionEvent(time: Double(time) / 1e9, labels: labels, probabilities: probabilities.map(Double.init),
-                                               top: labels[top], confidence: Double(probabilities[top]),
-                                               filter: filterState.description))
+            self = .prediction(
+                PredictionEvent(
+                    time: Double(time) / 1e9, labels: labels, probabilities: probabilities.map(Double.init),
+                    top: labels[top], confidence: Double(probabilities[top]),
+                    filter: filterState.description))
         case .key(let keyEvent, let keys, let latency, _):
-            self = .key(KeyEventPayload(time: Double(keyEvent.atNanoseconds) / 1e9, action: keyEvent.kind == .down ? .down : .up,
-                                        label: keyEvent.label, keys: keys.map(\.description),
-                                        reason: latency.map { String(format: "frame-to-key %.1f ms", Double($0) / 1e6) }))
+            self = .key(
+                KeyEventPayload(
+                    time: Double(keyEvent.atNanoseconds) / 1e9, action: keyEvent.kind == .down ? .down : .up,
+                    label: keyEvent.label, keys: keys.map(\.description),
+                    reason: latency.map { String(format: "frame-to-key %.1f ms", Double($0) / 1e6) }))
         case .state(let state, let reason):
             self = .state(StateEventPayload(state: state, reason: reason))
         case .sample(let label, _, let count):
@@ -110,8 +123,10 @@ extension ControlEvent {
         case .recordingFinished(let label, let kept):
             self = .training(TrainingEventPayload(phase: "recorded", message: "\(label): \(kept) new samples"))
         case .training(let phase, let epoch, let epochs, let loss, let accuracy, let headVersion, let message):
-            self = .training(TrainingEventPayload(phase: phase, epoch: epoch, epochs: epochs, loss: loss.map(Double.init),
-                                                  accuracy: accuracy.map(Double.init), headVersion: headVersion, message: message))
+            self = .training(
+                TrainingEventPayload(
+                    phase: phase, epoch: epoch, epochs: epochs, loss: loss.map(Double.init),
+                    accuracy: accuracy.map(Double.init), headVersion: headVersion, message: message))
         }
     }
 }

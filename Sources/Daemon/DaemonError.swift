@@ -2,8 +2,8 @@
 // systemd notification can fail. Each case names the file:line, device, socket or syscall and says
 // what to do. Several people add cases here: append new cases and their descriptions.
 import Capture
-import Glibc
 import Gestures
+import Glibc
 
 /// A typed failure of the Daemon library; `description` is a complete sentence for the user.
 public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -70,7 +70,8 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
         case .gestures(let error): return error.description
         case .uinputOpenFailed(let path, let errorNumber):
             let failed = "Cannot open \(path) for the gesturepad virtual keyboard: open(2) failed with \(errorNumber)."
-            let continues = " The daemon keeps running in dry-run: it recognises gestures and answers on its control"
+            let continues =
+                " The daemon keeps running in dry-run: it recognises gestures and answers on its control"
                 + " socket but presses no keys."
             switch errorNumber.rawValue {
             case ENOENT, ENODEV, ENXIO:

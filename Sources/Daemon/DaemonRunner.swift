@@ -16,16 +16,19 @@ import UnixSignals
 
 extension DaemonSettings {
     /// Settings from a loaded config; `source` overrides the camera device (a recording or another camera).
-    public init(config: GesturepadConfig, source: String? = nil,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws(DaemonError) {
+    public init(
+        config: GesturepadConfig, source: String? = nil,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(DaemonError) {
         var keys: [String: KeyChord] = [:]
         for label in config.labels.names {
             if let chord = config.chord(for: label) { keys[label] = try chord.keyChord() }
         }
-        self.init(workspace: config.workspaceConfiguration(environment: environment),
-                  source: source ?? config.camera.device, camera: config.cameraConfiguration(), keys: keys,
-                  filter: config.decisionFilterSettings(), recording: config.recordingSettings(),
-                  training: config.trainingOptions())
+        self.init(
+            workspace: config.workspaceConfiguration(environment: environment),
+            source: source ?? config.camera.device, camera: config.cameraConfiguration(), keys: keys,
+            filter: config.decisionFilterSettings(), recording: config.recordingSettings(),
+            training: config.trainingOptions())
     }
 }
 
@@ -38,8 +41,10 @@ public struct PipelineService: Service {
     /// Re-reads the config for SIGHUP / `reload`.
     public let reloadSettings: @Sendable () throws(DaemonError) -> DaemonSettings
 
-    public init(daemon: GestureDaemon, notifier: SystemdNotifier, logger: Logger,
-                reloadSettings: @escaping @Sendable () throws(DaemonError) -> DaemonSettings) {
+    public init(
+        daemon: GestureDaemon, notifier: SystemdNotifier, logger: Logger,
+        reloadSettings: @escaping @Sendable () throws(DaemonError) -> DaemonSettings
+    ) {
         self.daemon = daemon
         self.notifier = notifier
         self.logger = logger
@@ -60,8 +65,12 @@ public struct PipelineService: Service {
         let reloadSignals = await UnixSignalsSequence(trapping: .sighup)
         daemon.start()
         try? notifier.send([.ready, .status("starting: \(daemon.snapshot().source)")])
-        logger.info("gesturepad daemon started", metadata: ["source": "\(daemon.snapshot().source)",
-                                                             "dry-run": "\(daemon.dryRun)"])
+        logger.info(
+            "gesturepad daemon started",
+            metadata: [
+                "source": "\(daemon.snapshot().source)",
+                "dry-run": "\(daemon.dryRun)",
+            ])
         do {
             try await cancelWhenGracefulShutdown {
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -74,7 +83,8 @@ public struct PipelineService: Service {
                                 if ping == withheld {
                                     withheld = !ping
                                     if withheld {
-                                        logger.error("""
+                                        logger.error(
+                                            """
                                             the pipeline has made no progress for over \(timeout) (stuck in a camera \
                                             call or a deadlock): watchdog pings withheld so that systemd restarts it
                                             """)
@@ -132,10 +142,11 @@ public struct PipelineService: Service {
 public enum DaemonRunner {
     /// Runs `pipeline` and `extraServices` (e.g. the control server) until a graceful shutdown signal.
     public static func run(pipeline: PipelineService, extraServices: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [ServiceGroupConfiguration.ServiceConfiguration(service: pipeline)]
-                + extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-            gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [ServiceGroupConfiguration.ServiceConfiguration(service: pipeline)]
+                    + extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
         try await group.run()
     }
 }

@@ -43,10 +43,12 @@ public struct DaemonSettings: Sendable {
     /// Longest wait between camera reopen attempts.
     public var maximumReopenDelay: Duration
 
-    public init(workspace: WorkspaceConfiguration, source: String, camera: V4L2CameraConfiguration = V4L2CameraConfiguration(),
-                loopRecordings: Bool = true, keys: [String: KeyChord], filter: DecisionFilterSettings = .default,
-                recording: RecordingSettings = RecordingSettings(), training: TrainingOptions = TrainingOptions(),
-                maximumReopenDelay: Duration = .seconds(1)) {
+    public init(
+        workspace: WorkspaceConfiguration, source: String, camera: V4L2CameraConfiguration = V4L2CameraConfiguration(),
+        loopRecordings: Bool = true, keys: [String: KeyChord], filter: DecisionFilterSettings = .default,
+        recording: RecordingSettings = RecordingSettings(), training: TrainingOptions = TrainingOptions(),
+        maximumReopenDelay: Duration = .seconds(1)
+    ) {
         self.workspace = workspace
         self.source = source
         self.camera = camera
@@ -77,7 +79,8 @@ public enum DaemonEvent: Sendable {
     /// Recording of `label` finished.
     case recordingFinished(label: String, kept: Int)
     /// Training progress or result.
-    case training(phase: String, epoch: Int?, epochs: Int?, loss: Float?, accuracy: Float?, headVersion: Int?, message: String?)
+    case training(
+        phase: String, epoch: Int?, epochs: Int?, loss: Float?, accuracy: Float?, headVersion: Int?, message: String?)
 }
 
 /// Rolling per-stage latencies and frame rate over the last frames, and the frame counters since start.
@@ -162,11 +165,14 @@ public final class GestureDaemon: @unchecked Sendable {
     ///   - emit: receives events; called on the pipeline thread — must not block.
     ///   - logger: gets camera opens (negotiated format, size, rate), rate warnings and key-output failures; none
     ///     per frame. Default: discards everything.
-    public init(settings: DaemonSettings, workspace: GestureWorkspace, keySink: any KeySink, dryRun: Bool,
-                openSource: @escaping @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = GestureDaemon.defaultOpener,
-                now: @escaping @Sendable () -> UInt64 = Monotonic.nanoseconds,
-                emit: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
-                logger: Logger = Logger(label: "gesturepad", factory: { _ in SwiftLogNoOpLogHandler() })) throws(DaemonError) {
+    public init(
+        settings: DaemonSettings, workspace: GestureWorkspace, keySink: any KeySink, dryRun: Bool,
+        openSource: @escaping @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = GestureDaemon
+            .defaultOpener,
+        now: @escaping @Sendable () -> UInt64 = Monotonic.nanoseconds,
+        emit: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
+        logger: Logger = Logger(label: "gesturepad", factory: { _ in SwiftLogNoOpLogHandler() })
+    ) throws(DaemonError) {
         self.settings = settings
         self.workspace = workspace
         self.keySink = keySink
@@ -178,13 +184,16 @@ public final class GestureDaemon: @unchecked Sendable {
         startNanoseconds = now()
         do {
             recognizer = try workspace.makeRecognizer()
-            filter = try DecisionFilter(labels: recognizer.currentHead?.labels ?? settings.workspace.labels, settings: settings.filter)
+            filter = try DecisionFilter(
+                labels: recognizer.currentHead?.labels ?? settings.workspace.labels, settings: settings.filter)
         } catch { throw .gestures(error) }
     }
 
     /// Opens cameras via FrameSources; files play in real time (looping when configured).
-    public static let defaultOpener: @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = { settings throws(CaptureError) in
-        try FrameSources.open(settings.source, pacing: .realTime, loops: settings.loopRecordings, camera: settings.camera)
+    public static let defaultOpener: @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = {
+        settings throws(CaptureError) in
+        try FrameSources.open(
+            settings.source, pacing: .realTime, loops: settings.loopRecordings, camera: settings.camera)
     }
 
     // MARK: Commands
@@ -265,7 +274,9 @@ public final class GestureDaemon: @unchecked Sendable {
 
     /// Records samples of `label` for `seconds` from the live frames (throttled, de-duplicated);
     /// `completion` gets the number of samples kept when the time is up (or a newer recording replaces it).
-    public func record(label: String, seconds: Double, completion: @escaping @Sendable (Int) -> Void = { _ in }) throws(DaemonError) {
+    public func record(label: String, seconds: Double, completion: @escaping @Sendable (Int) -> Void = { _ in })
+        throws(DaemonError)
+    {
         guard settings.workspace.labels.names.contains(label) else {
             throw .gestures(.unknownLabel(label: label, known: settings.workspace.labels.names))
         }
@@ -273,42 +284,64 @@ public final class GestureDaemon: @unchecked Sendable {
         defer { lock.unlock() }
         let start = now()
         if let previous = recorder { previous.completion(previous.recorder.kept) }
-        recorder = (SampleRecorder(label: label, settings: settings.recording, startNanoseconds: start),
-                    start + UInt64(seconds * 1e9), completion)
+        recorder = (
+            SampleRecorder(label: label, settings: settings.recording, startNanoseconds: start),
+            start + UInt64(seconds * 1e9), completion
+        )
     }
 
     /// Trains a head on the stored samples in the background; prediction continues; the new head swaps in.
-    public func train(completion: @escaping @Sendable (Result<TrainedHead, GesturesError>) -> Void = { _ in }) throws(DaemonError) {
+    public func train(completion: @escaping @Sendable (Result<TrainedHead, GesturesError>) -> Void = { _ in })
+        throws(DaemonError)
+    {
         let request = TrainingRequest(labels: settings.workspace.labels, options: settings.training)
-        emit(.training(phase: "started", epoch: nil, epochs: request.options.epochs, loss: nil, accuracy: nil, headVersion: nil,
-                       message: nil))
+        emit(
+            .training(
+                phase: "started", epoch: nil, epochs: request.options.epochs, loss: nil, accuracy: nil,
+                headVersion: nil,
+                message: nil))
         do {
-            try workspace.trainer.start(request, onEvent: { [emit] event in
-                if case .epoch(let report) = event {
-                    emit(.training(phase: "epoch", epoch: report.epoch, epochs: report.epochs, loss: report.loss,
-                                   accuracy: report.accuracy, headVersion: nil, message: nil))
-                }
-            }, completion: { [self] result in
-                switch result {
-                case .success(let trained):
-                    do throws(GesturesError) {
-                        try recognizer.swapHead(trained.active)
-                        lock.lock()
-                        releaseKeys(reason: "new head")
-                        filter = (try? DecisionFilter(labels: trained.active.labels, settings: settings.filter)) ?? filter
-                        lock.unlock()
-                        emit(.training(phase: "finished", epoch: nil, epochs: nil, loss: trained.summary.finalLoss,
-                                       accuracy: trained.summary.finalAccuracy, headVersion: trained.metadata.version, message: nil))
-                    } catch {
-                        emit(.training(phase: "failed", epoch: nil, epochs: nil, loss: nil, accuracy: nil, headVersion: nil,
-                                       message: error.description))
+            try workspace.trainer.start(
+                request,
+                onEvent: { [emit] event in
+                    if case .epoch(let report) = event {
+                        emit(
+                            .training(
+                                phase: "epoch", epoch: report.epoch, epochs: report.epochs, loss: report.loss,
+                                accuracy: report.accuracy, headVersion: nil, message: nil))
                     }
-                case .failure(let error):
-                    emit(.training(phase: "failed", epoch: nil, epochs: nil, loss: nil, accuracy: nil, headVersion: nil,
-                                   message: error.description))
-                }
-                completion(result)
-            })
+                },
+                completion: { [self] result in
+                    switch result {
+                    case .success(let trained):
+                        do throws(GesturesError) {
+                            try recognizer.swapHead(trained.active)
+                            lock.lock()
+                            releaseKeys(reason: "new head")
+                            filter =
+                                (try? DecisionFilter(labels: trained.active.labels, settings: settings.filter))
+                                ?? filter
+                            lock.unlock()
+                            emit(
+                                .training(
+                                    phase: "finished", epoch: nil, epochs: nil, loss: trained.summary.finalLoss,
+                                    accuracy: trained.summary.finalAccuracy, headVersion: trained.metadata.version,
+                                    message: nil))
+                        } catch {
+                            emit(
+                                .training(
+                                    phase: "failed", epoch: nil, epochs: nil, loss: nil, accuracy: nil,
+                                    headVersion: nil,
+                                    message: error.description))
+                        }
+                    case .failure(let error):
+                        emit(
+                            .training(
+                                phase: "failed", epoch: nil, epochs: nil, loss: nil, accuracy: nil, headVersion: nil,
+                                message: error.description))
+                    }
+                    completion(result)
+                })
         } catch { throw .gestures(error) }
     }
 
@@ -323,8 +356,9 @@ public final class GestureDaemon: @unchecked Sendable {
         } catch { throw .gestures(error) }
         let newFilter: DecisionFilter
         do {
-            newFilter = try DecisionFilter(labels: recognizer.currentHead?.labels ?? newSettings.workspace.labels,
-                                           settings: newSettings.filter)
+            newFilter = try DecisionFilter(
+                labels: recognizer.currentHead?.labels ?? newSettings.workspace.labels,
+                settings: newSettings.filter)
         } catch { throw .gestures(error) }
         lock.lock()
         defer { lock.unlock() }
@@ -351,14 +385,16 @@ public final class GestureDaemon: @unchecked Sendable {
     public func snapshot() -> DaemonSnapshot {
         lock.lock()
         defer { lock.unlock() }
-        return DaemonSnapshot(state: state, reason: reason, source: settings.source, dryRun: dryRun,
-                              model: recognizer.extractor.identity.description, headVersion: recognizer.currentHead?.version,
-                              labels: (recognizer.currentHead?.labels ?? settings.workspace.labels).names,
-                              heldKeys: keySink.heldKeys, filterState: filter.state,
-                              statistics: statistics.summary(now: now(), framesCaptured: framesCaptured,
-                                                             framesProcessed: framesProcessed, predictions: predictions),
-                              recordingLabel: recorder?.recorder.label, training: workspace.trainer.isRunning,
-                              uptimeSeconds: Double(now() - startNanoseconds) / 1e9, keyPresses: keyPresses)
+        return DaemonSnapshot(
+            state: state, reason: reason, source: settings.source, dryRun: dryRun,
+            model: recognizer.extractor.identity.description, headVersion: recognizer.currentHead?.version,
+            labels: (recognizer.currentHead?.labels ?? settings.workspace.labels).names,
+            heldKeys: keySink.heldKeys, filterState: filter.state,
+            statistics: statistics.summary(
+                now: now(), framesCaptured: framesCaptured,
+                framesProcessed: framesProcessed, predictions: predictions),
+            recordingLabel: recorder?.recorder.label, training: workspace.trainer.isRunning,
+            uptimeSeconds: Double(now() - startNanoseconds) / 1e9, keyPresses: keyPresses)
     }
 
     // MARK: Pipeline
@@ -395,7 +431,10 @@ public final class GestureDaemon: @unchecked Sendable {
         while true {
             heartbeat.store(max(1, now()), ordering: .relaxed)
             lock.lock()
-            if stopRequested { lock.unlock(); return }
+            if stopRequested {
+                lock.unlock()
+                return
+            }
             if paused || sourceNeedsReopen {
                 if let open = source {
                     open.close()
@@ -430,8 +469,9 @@ public final class GestureDaemon: @unchecked Sendable {
                     lock.lock()
                     releaseKeys(reason: "camera unavailable")
                     setState(.cameraLost, error.description)
-                    let delay = min(V4L2ReconnectPolicy(maximumDelay: current.maximumReopenDelay).delay(afterFailures: failures),
-                                    current.maximumReopenDelay)
+                    let delay = min(
+                        V4L2ReconnectPolicy(maximumDelay: current.maximumReopenDelay).delay(afterFailures: failures),
+                        current.maximumReopenDelay)
                     _ = lock.wait(until: Date().addingTimeInterval(max(0.01, Self.seconds(delay))))
                     lock.unlock()
                     continue
@@ -501,8 +541,10 @@ public final class GestureDaemon: @unchecked Sendable {
     /// Logs what an opened source delivers: for a camera the negotiated format, size and rate next to what was asked
     /// (the camera may give less), for a file its layout and rate.
     private func logOpened(_ source: any FrameSource) {
-        let description = source.sourceDescription, summary = source.formatSummary
-        logger.info("opened \(description): \(summary)", metadata: ["source": "\(description)", "format": "\(summary)"])
+        let description = source.sourceDescription
+        let summary = source.formatSummary
+        logger.info(
+            "opened \(description): \(summary)", metadata: ["source": "\(description)", "format": "\(summary)"])
     }
 
     /// Adds the frames `source` captured since the last count (pipeline thread).
@@ -538,12 +580,17 @@ public final class GestureDaemon: @unchecked Sendable {
             warnIfTooSlowForStaleSetting()
         }
         let filterEnd = now()
-        for event in events { apply(event, frameNanoseconds: frameStart, capturedNanoseconds: frame.timestampNanoseconds) }
-        statistics.add(timings: recognition.timings, filterNanoseconds: filterEnd - filterStart,
-                       totalNanoseconds: filterEnd - frameStart, at: filterEnd)
+        for event in events {
+            apply(event, frameNanoseconds: frameStart, capturedNanoseconds: frame.timestampNanoseconds)
+        }
+        statistics.add(
+            timings: recognition.timings, filterNanoseconds: filterEnd - filterStart,
+            totalNanoseconds: filterEnd - frameStart, at: filterEnd)
         if let labels = recognition.labels {
-            emit(.prediction(timeNanoseconds: filterStart, labels: labels.names, probabilities: recognition.probabilities,
-                             filterState: filter.state))
+            emit(
+                .prediction(
+                    timeNanoseconds: filterStart, labels: labels.names, probabilities: recognition.probabilities,
+                    filterState: filter.state))
         }
         recordIfAsked(at: filterEnd)
     }
@@ -552,7 +599,8 @@ public final class GestureDaemon: @unchecked Sendable {
     /// (the filter then judges staleness by 3 frame intervals instead). Caller holds the lock.
     private func warnIfTooSlowForStaleSetting() {
         guard !staleLimitWarned, filter.frameIntervalSampleCount >= DecisionFilter.intervalHistoryLength,
-              let interval = filter.typicalFrameIntervalNanoseconds else { return }
+            let interval = filter.typicalFrameIntervalNanoseconds
+        else { return }
         let configured = UInt64(settings.filter.staleInputTimeoutMilliseconds) * 1_000_000
         let limit = filter.staleInputLimitNanoseconds
         guard limit > configured else { return }
@@ -564,9 +612,12 @@ public final class GestureDaemon: @unchecked Sendable {
         let multiple: UInt64 = DecisionFilter.staleIntervalMultiple
         var message = "frames reach the decision filter only every \(intervalMilliseconds) ms (\(rate) fps): "
         message += "[filter] stale_ms = \(stale) would call every frame stale, so input counts as stale after "
-        message += "\(limitMilliseconds) ms (\(multiple) frame intervals) instead. A narrower model ([model] name) raises the "
+        message +=
+            "\(limitMilliseconds) ms (\(multiple) frame intervals) instead. A narrower model ([model] name) raises the "
         message += "rate; stale_ms = \(limitMilliseconds) or more says so explicitly."
-        logger.warning("\(message)", metadata: ["frame_interval_ms": "\(intervalMilliseconds)", "stale_limit_ms": "\(limitMilliseconds)"])
+        logger.warning(
+            "\(message)",
+            metadata: ["frame_interval_ms": "\(intervalMilliseconds)", "stale_limit_ms": "\(limitMilliseconds)"])
     }
 
     /// Presses or releases the chord of `event`'s label (labels without keys press nothing).
@@ -608,8 +659,9 @@ public final class GestureDaemon: @unchecked Sendable {
         recorder = active
         guard decision == .keep else { return }
         do {
-            let id = try workspace.samples.addRecognized(by: recognizer, label: active.recorder.label,
-                                                         source: "daemon:" + settings.source, cacheKey: workspace.trainer.cacheKey)
+            let id = try workspace.samples.addRecognized(
+                by: recognizer, label: active.recorder.label,
+                source: "daemon:" + settings.source, cacheKey: workspace.trainer.cacheKey)
             let count = ((try? workspace.samples.counts()) ?? [:])[active.recorder.label] ?? 0
             emit(.sample(label: active.recorder.label, id: id, countForLabel: count))
         } catch {
@@ -651,9 +703,11 @@ struct RollingStatistics: Sendable {
     init(window: Int) { self.window = window }
 
     mutating func add(timings: StageTimings, filterNanoseconds: UInt64, totalNanoseconds: UInt64, at time: UInt64) {
-        let values: [(String, UInt64)] = [("preprocess", timings.preprocess), ("normalize", timings.normalize),
-                                          ("embed", timings.embed), ("head", timings.head), ("filter", filterNanoseconds),
-                                          ("total", totalNanoseconds)]
+        let values: [(String, UInt64)] = [
+            ("preprocess", timings.preprocess), ("normalize", timings.normalize),
+            ("embed", timings.embed), ("head", timings.head), ("filter", filterNanoseconds),
+            ("total", totalNanoseconds),
+        ]
         for (name, nanoseconds) in values {
             stages[name, default: []].append(Double(nanoseconds) / 1e6)
             if stages[name]!.count > window { stages[name]!.removeFirst(stages[name]!.count - window) }
@@ -672,7 +726,9 @@ struct RollingStatistics: Sendable {
             guard !values.isEmpty else { return [] }
             let sorted = values.sorted()
             // Nearest rank: the smallest value with at least p of the values at or below it.
-            func at(_ p: Double) -> Double { sorted[max(0, min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1))] }
+            func at(_ p: Double) -> Double {
+                sorted[max(0, min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1))]
+            }
             return [at(0.5), at(0.95)]
         }
         var latency = stages.mapValues(percentiles)
@@ -681,7 +737,8 @@ struct RollingStatistics: Sendable {
         if frameTimes.count >= 2, let first = frameTimes.first, let last = frameTimes.last, last > first {
             fps = Double(frameTimes.count - 1) / (Double(last - first) / 1e9)
         }
-        return PipelineStatistics(latencyMilliseconds: latency, framesPerSecond: fps, framesCaptured: framesCaptured,
-                                  framesProcessed: framesProcessed, predictions: predictions)
+        return PipelineStatistics(
+            latencyMilliseconds: latency, framesPerSecond: fps, framesCaptured: framesCaptured,
+            framesProcessed: framesProcessed, predictions: predictions)
     }
 }

@@ -131,7 +131,9 @@ public struct TOMLDocument: Sendable, Equatable {
     public static func parse(_ text: String) -> TOMLDocument {
         var parser = TOMLParser(text)
         parser.parseDocument()
-        let errors = parser.errors.enumerated().sorted { ($0.element.position, $0.offset) < ($1.element.position, $1.offset) }
+        let errors = parser.errors.enumerated().sorted {
+            ($0.element.position, $0.offset) < ($1.element.position, $1.offset)
+        }
         return TOMLDocument(root: parser.root.frozen(), errors: errors.map(\.element))
     }
 }
@@ -207,7 +209,9 @@ private struct TOMLParser {
     /// Takes `text`'s scalars, leaving out (with an error) the content of lines over `maximumLineLength`.
     init(_ text: String) {
         var kept: [Unicode.Scalar] = []
-        var lineStart = 0, lineNumber = 1, overlong = false
+        var lineStart = 0
+        var lineNumber = 1
+        var overlong = false
         for scalar in text.unicodeScalars {
             if scalar == "\n" {
                 lineNumber += 1
@@ -218,9 +222,10 @@ private struct TOMLParser {
             } else if kept.count - lineStart >= TOMLDocument.maximumLineLength {
                 overlong = true
                 kept.removeSubrange(lineStart...)
-                errors.append(TOMLSyntaxError(
-                    "line longer than \(TOMLDocument.maximumLineLength) characters; it was not read",
-                    at: TOMLPosition(line: lineNumber, column: 1), hint: "a config line holds one `key = value`"))
+                errors.append(
+                    TOMLSyntaxError(
+                        "line longer than \(TOMLDocument.maximumLineLength) characters; it was not read",
+                        at: TOMLPosition(line: lineNumber, column: 1), hint: "a config line holds one `key = value`"))
                 continue
             }
             kept.append(scalar)

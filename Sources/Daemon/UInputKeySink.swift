@@ -1,3 +1,4 @@
+internal import CUInput
 // UInputKeySink: one persistent uinput virtual keyboard, "gesturepad virtual keyboard", created once
 // and kept for the daemon's life (compositors take a moment to accept a new device, and users and
 // libinput quirks target it by name). Call order (keyd `vkbd/uinput.c`, kernel
@@ -9,7 +10,6 @@
 // Requires Linux ≥ 4.5 (UI_DEV_SETUP); not thread-safe: the daemon's key-output task owns it.
 import Capture
 import Glibc
-internal import CUInput
 
 /// Key output through the kernel's uinput: a virtual keyboard with only the configured keys.
 public final class UInputKeySink: KeySink {

@@ -1,3 +1,4 @@
+internal import CUInput
 // The syscall seam under the virtual keyboard: every operating-system call key output makes (open,
 // two ioctl shapes, write, close) goes through `UInputSystem`, so tests drive the real
 // `UInputKeySink` with a fake that records the exact ioctl and byte stream (swift-system's
@@ -7,7 +8,6 @@
 // even when it reports EINTR) and reports everything else as the errno for the caller to translate.
 import Capture
 import Glibc
-internal import CUInput
 
 /// The operating-system calls uinput key output needs, one method per call, failures as errno.
 public protocol UInputSystem: AnyObject {

@@ -626,7 +626,6 @@ public struct GameState: Sendable, Hashable {
         }
     }
 
-
     private mutating func moveGhosts() {
         for index in ghosts.indices {
             let percent: Int

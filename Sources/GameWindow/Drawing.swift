@@ -200,13 +200,21 @@ extension Canvas {
         for step in 0...half {
             switch direction {
             case .up:
-                fill(rect: Rect(x: centerX - step, y: centerY - tipOffset + step, width: 2 * step + 1, height: 1), color: color)
+                fill(
+                    rect: Rect(x: centerX - step, y: centerY - tipOffset + step, width: 2 * step + 1, height: 1),
+                    color: color)
             case .down:
-                fill(rect: Rect(x: centerX - step, y: centerY + tipOffset - step, width: 2 * step + 1, height: 1), color: color)
+                fill(
+                    rect: Rect(x: centerX - step, y: centerY + tipOffset - step, width: 2 * step + 1, height: 1),
+                    color: color)
             case .left:
-                fill(rect: Rect(x: centerX - tipOffset + step, y: centerY - step, width: 1, height: 2 * step + 1), color: color)
+                fill(
+                    rect: Rect(x: centerX - tipOffset + step, y: centerY - step, width: 1, height: 2 * step + 1),
+                    color: color)
             case .right:
-                fill(rect: Rect(x: centerX + tipOffset - step, y: centerY - step, width: 1, height: 2 * step + 1), color: color)
+                fill(
+                    rect: Rect(x: centerX + tipOffset - step, y: centerY - step, width: 1, height: 2 * step + 1),
+                    color: color)
             }
         }
     }

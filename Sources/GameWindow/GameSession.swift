@@ -26,7 +26,8 @@ public struct GameSessionParts {
 
     /// Parts of a session; all optional.
     public init(
-        store: SampleStore? = nil, pipeline: GesturePipeline? = nil, trainer: GestureTrainer? = nil, recognizer: Recognizer? = nil,
+        store: SampleStore? = nil, pipeline: GesturePipeline? = nil, trainer: GestureTrainer? = nil,
+        recognizer: Recognizer? = nil,
         gesturesUnavailableReason: String? = nil, cameraUnavailableReason: String? = nil
     ) {
         self.store = store
@@ -61,7 +62,9 @@ public final class GameSession {
     public init(app: App, parts: GameSessionParts) {
         self.app = app
         self.parts = parts
-        training = parts.trainer.map { TrainingController(trainer: $0, recognizer: parts.recognizer, labels: app.labels) }
+        training = parts.trainer.map {
+            TrainingController(trainer: $0, recognizer: parts.recognizer, labels: app.labels)
+        }
         refreshSamples(force: true)
     }
 

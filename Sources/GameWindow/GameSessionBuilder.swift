@@ -37,7 +37,9 @@ public struct PlayConfiguration: Sendable {
 /// Builds sessions.
 public enum GameSessionBuilder {
     /// A session for `configuration`, plus warnings about what could not be opened (for the CLI to print).
-    public static func build(_ configuration: PlayConfiguration, models: ModelStore? = nil) -> (session: GameSession, warnings: [String]) {
+    public static func build(_ configuration: PlayConfiguration, models: ModelStore? = nil) -> (
+        session: GameSession, warnings: [String]
+    ) {
         var warnings: [String] = []
         var parts = GameSessionParts()
         let labels = configuration.workspace.labels
@@ -51,7 +53,8 @@ public enum GameSessionBuilder {
             } catch {
                 // A stored head that does not fit (another model) must not stop play: start without one.
                 warnings.append("the stored head is not used: \(error.description)")
-                recognizer = Recognizer(extractor: try workspace.trainer.extractor.duplicate(), mirror: configuration.workspace.mirror)
+                recognizer = Recognizer(
+                    extractor: try workspace.trainer.extractor.duplicate(), mirror: configuration.workspace.mirror)
             }
             parts.recognizer = recognizer
             if let source = configuration.source {

@@ -22,7 +22,10 @@ public struct WindowOptions: Sendable, Equatable {
     public var screenshotFrames: Int
 
     /// Window options; 1280×720 (2× the logical size) by default.
-    public init(width: Int = 1280, height: Int = 720, fullscreen: Bool = false, screenshotPath: String? = nil, screenshotFrames: Int = 60) {
+    public init(
+        width: Int = 1280, height: Int = 720, fullscreen: Bool = false, screenshotPath: String? = nil,
+        screenshotFrames: Int = 60
+    ) {
         self.width = width
         self.height = height
         self.fullscreen = fullscreen
@@ -111,7 +114,8 @@ public enum GameWindowRunner {
         }
     }
 
-    private static func screenshot(_ session: GameSession, path: String, frames: Int, options: WindowOptions) throws(GameWindowError)
+    private static func screenshot(_ session: GameSession, path: String, frames: Int, options: WindowOptions)
+        throws(GameWindowError)
         -> RunReport
     {
         // Headless by default: SDL's offscreen driver needs no display.
@@ -139,6 +143,7 @@ public enum GameWindowRunner {
             throw .screenshotNotWritten(path: path, reason: error.localizedDescription)
         }
         return RunReport(
-            frames: frames, videoDriver: window?.driverName, renderer: window?.rendererName, windowlessReason: windowlessReason)
+            frames: frames, videoDriver: window?.driverName, renderer: window?.rendererName,
+            windowlessReason: windowlessReason)
     }
 }

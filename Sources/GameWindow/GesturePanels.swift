@@ -10,7 +10,8 @@ enum ConfidenceBars {
     /// Draws one row per label in `rect` (`rowHeight` each): label, track with the bar, and (when
     /// `showPercent`) the percentage. The held label's bar is drawn in the "good" colour.
     static func draw(
-        labels: [String], probabilities: [Float], held: String?, in rect: Rect, rowHeight: Int, showPercent: Bool = false,
+        labels: [String], probabilities: [Float], held: String?, in rect: Rect, rowHeight: Int,
+        showPercent: Bool = false,
         into canvas: inout Canvas
     ) {
         let labelWidth = (labels.map(\.count).max() ?? 0) * PixelFont.cellWidth + 4
@@ -26,7 +27,9 @@ enum ConfidenceBars {
             canvas.fill(rect: track, color: Palette.track)
             let fraction = value.isFinite ? Double(min(max(value, 0), 1)) : 0
             canvas.fill(
-                rect: Rect(x: track.x, y: track.y, width: Int((fraction * Double(track.width)).rounded()), height: track.height),
+                rect: Rect(
+                    x: track.x, y: track.y, width: Int((fraction * Double(track.width)).rounded()), height: track.height
+                ),
                 color: isHeld ? Palette.good : Palette.bar)
             if showPercent {
                 canvas.draw(

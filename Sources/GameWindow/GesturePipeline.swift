@@ -276,7 +276,8 @@ public final class GesturePipeline: @unchecked Sendable {
         let decision = recorder!.consider(features: UnsafeBufferPointer(recognizer.features), atNanoseconds: now)
         guard decision == .keep else { return outcome }
         do {
-            try storage.store.addRecognized(by: recognizer, label: label, source: sourceName, cacheKey: storage.cacheKey)
+            try storage.store.addRecognized(
+                by: recognizer, label: label, source: sourceName, cacheKey: storage.cacheKey)
             outcome.stored = true
         } catch {
             outcome.failure = error.description

@@ -26,7 +26,8 @@ public enum PlayLayout {
     public static let rightPanel = Rect(
         x: maze.maxX + 8, y: 9, width: LogicalScreen.width - maze.maxX - 14, height: LogicalScreen.height - 18)
     /// The camera preview inside the right panel (the 224×224 sample at half size: crisp).
-    public static let camera = Rect(x: rightPanel.x + (rightPanel.width - 112) / 2, y: rightPanel.y + 6, width: 112, height: 112)
+    public static let camera = Rect(
+        x: rightPanel.x + (rightPanel.width - 112) / 2, y: rightPanel.y + 6, width: 112, height: 112)
 
     /// The screen point of a game position (sub-tile units, 8 per tile), as exact coordinates.
     public static func point(of position: Position) -> (x: Double, y: Double) {
@@ -58,9 +59,12 @@ struct PlayScreen {
         drawActors(game, frameNumber: model.frameNumber, into: &canvas)
         drawMazeMessages(game, frameNumber: model.frameNumber, into: &canvas)
         // Actors half inside a side tunnel must not show outside the maze.
-        canvas.fillArea(Rect(x: 0, y: 0, width: PlayLayout.maze.x, height: LogicalScreen.height), color: Palette.background)
         canvas.fillArea(
-            Rect(x: PlayLayout.maze.maxX, y: 0, width: LogicalScreen.width - PlayLayout.maze.maxX, height: LogicalScreen.height),
+            Rect(x: 0, y: 0, width: PlayLayout.maze.x, height: LogicalScreen.height), color: Palette.background)
+        canvas.fillArea(
+            Rect(
+                x: PlayLayout.maze.maxX, y: 0, width: LogicalScreen.width - PlayLayout.maze.maxX,
+                height: LogicalScreen.height),
             color: Palette.background)
         drawScorePanel(model, into: &canvas)
         drawGesturePanel(model, into: &canvas)
@@ -112,7 +116,9 @@ struct PlayScreen {
                 let top = openUp ? inset + thickness : 0
                 let right = openRight ? size - inset - thickness : size
                 let bottom = openDown ? size - inset - thickness : size
-                layer.fill(rect: Rect(x: x + left, y: y + top, width: right - left, height: bottom - top), color: Palette.wallFill)
+                layer.fill(
+                    rect: Rect(x: x + left, y: y + top, width: right - left, height: bottom - top),
+                    color: Palette.wallFill)
                 // Straight outline segments, shortened where the neighbouring side is open too (outer corners).
                 if openUp {
                     let from = openLeft ? inset : 0
@@ -123,7 +129,8 @@ struct PlayScreen {
                     let from = openLeft ? inset : 0
                     let to = openRight ? size - inset : size
                     layer.fill(
-                        rect: Rect(x: x + from, y: y + size - inset - thickness, width: to - from, height: thickness), color: color)
+                        rect: Rect(x: x + from, y: y + size - inset - thickness, width: to - from, height: thickness),
+                        color: color)
                 }
                 if openLeft {
                     let from = openUp ? inset : 0
@@ -134,21 +141,28 @@ struct PlayScreen {
                     let from = openUp ? inset : 0
                     let to = openDown ? size - inset : size
                     layer.fill(
-                        rect: Rect(x: x + size - inset - thickness, y: y + from, width: thickness, height: to - from), color: color)
+                        rect: Rect(x: x + size - inset - thickness, y: y + from, width: thickness, height: to - from),
+                        color: color)
                 }
                 // Inner corners: both sides are wall but the diagonal is open; clear the corner and join with an L.
                 for (dx, dy) in [(-1, -1), (1, -1), (-1, 1), (1, 1)] {
-                    guard isWall(column + dx, row), isWall(column, row + dy), !isWall(column + dx, row + dy) else { continue }
+                    guard isWall(column + dx, row), isWall(column, row + dy), !isWall(column + dx, row + dy) else {
+                        continue
+                    }
                     let cornerX = dx < 0 ? x : x + size - inset - thickness
                     let cornerY = dy < 0 ? y : y + size - inset - thickness
-                    layer.fill(rect: Rect(x: cornerX, y: cornerY, width: inset + thickness, height: inset + thickness), color: Palette.background)
+                    layer.fill(
+                        rect: Rect(x: cornerX, y: cornerY, width: inset + thickness, height: inset + thickness),
+                        color: Palette.background)
                     // The L: the part of the corner square that lies on the two outline lines.
                     let lineX = dx < 0 ? x + inset : x + size - inset - thickness
                     let lineY = dy < 0 ? y + inset : y + size - inset - thickness
                     let verticalY = dy < 0 ? y : lineY
-                    layer.fill(rect: Rect(x: lineX, y: verticalY, width: thickness, height: inset + thickness), color: color)
+                    layer.fill(
+                        rect: Rect(x: lineX, y: verticalY, width: thickness, height: inset + thickness), color: color)
                     let horizontalX = dx < 0 ? x : lineX
-                    layer.fill(rect: Rect(x: horizontalX, y: lineY, width: inset + thickness, height: thickness), color: color)
+                    layer.fill(
+                        rect: Rect(x: horizontalX, y: lineY, width: inset + thickness, height: thickness), color: color)
                 }
             }
         }
@@ -208,7 +222,8 @@ struct PlayScreen {
             let (popupX, popupY) = PlayLayout.point(of: popup.position)
             let text = "\(popup.points)"
             let width = PixelFont.measure(text: text).width
-            canvas.draw(text: text, at: Point(x: Int(popupX) - width / 2, y: Int(popupY) - 4), color: Palette.ghost(.inky))
+            canvas.draw(
+                text: text, at: Point(x: Int(popupX) - width / 2, y: Int(popupY) - 4), color: Palette.ghost(.inky))
             return
         }
         if deathAnimation {
@@ -226,7 +241,9 @@ struct PlayScreen {
     }
 
     /// Pac-Man: a yellow disc with a wedge of half-angle `mouthHalfAngle` (radians) cut out towards `direction`.
-    static func drawPacman(into canvas: inout Canvas, x: Double, y: Double, direction: Direction, mouthHalfAngle: Double) {
+    static func drawPacman(
+        into canvas: inout Canvas, x: Double, y: Double, direction: Direction, mouthHalfAngle: Double
+    ) {
         let (unitX, unitY) = (Double(direction.columnDelta), Double(direction.rowDelta))
         canvas.fillDisc(centerX: x, centerY: y, radius: actorRadius, color: Palette.pacman) { dx, dy in
             guard mouthHalfAngle > 0 else { return true }
@@ -244,10 +261,14 @@ struct PlayScreen {
         let eyesOnly = ghost.mode == .eaten || ghost.mode == .enteringHouse
         let frightened = ghost.mode == .frightened
         let body: RGB =
-            frightened ? (ghost.isFlashingWhite ? Palette.frightenedFlash : Palette.frightened) : Palette.ghost(ghost.name)
+            frightened
+            ? (ghost.isFlashingWhite ? Palette.frightenedFlash : Palette.frightened) : Palette.ghost(ghost.name)
         if !eyesOnly {
             // Dome, then the straight body, then feet that shuffle every 8 frames.
-            canvas.fillDisc(centerX: Double(left) + Self.actorRadius, centerY: Double(top) + Self.actorRadius, radius: Self.actorRadius, color: body) {
+            canvas.fillDisc(
+                centerX: Double(left) + Self.actorRadius, centerY: Double(top) + Self.actorRadius,
+                radius: Self.actorRadius, color: body
+            ) {
                 _, dy in dy <= 0
             }
             canvas.fill(rect: Rect(x: left, y: top + size / 2, width: size, height: size / 2 - 2), color: body)
@@ -271,26 +292,32 @@ struct PlayScreen {
         let lookY = ghost.direction.rowDelta
         for eyeX in [left + 2, left + size - 6] {
             canvas.fill(rect: Rect(x: eyeX + lookX, y: top + 3 + lookY, width: 4, height: 5), color: Palette.eyeWhite)
-            canvas.fill(rect: Rect(x: eyeX + 1 + lookX * 2, y: top + 5 + lookY * 2, width: 2, height: 2), color: Palette.pupil)
+            canvas.fill(
+                rect: Rect(x: eyeX + 1 + lookX * 2, y: top + 5 + lookY * 2, width: 2, height: 2), color: Palette.pupil)
         }
     }
 
     private func drawMazeMessages(_ game: GameState, frameNumber: Int, into canvas: inout Canvas) {
         // READY! and GAME OVER sit in the row below the ghost house, as in the arcade.
-        let messageRow = Rect(x: PlayLayout.maze.x, y: PlayLayout.maze.y + 17 * PlayLayout.tileSize + 1,
-                              width: PlayLayout.maze.width, height: PlayLayout.tileSize)
+        let messageRow = Rect(
+            x: PlayLayout.maze.x, y: PlayLayout.maze.y + 17 * PlayLayout.tileSize + 1,
+            width: PlayLayout.maze.width, height: PlayLayout.tileSize)
         switch game.phase {
         case .ready:
             canvas.draw(text: "READY!", centeredIn: messageRow, y: messageRow.y, color: Palette.accent)
         case .gameOver:
             canvas.draw(text: "GAME  OVER", centeredIn: messageRow, y: messageRow.y, color: Palette.alert)
-            let hint = Rect(x: messageRow.x, y: messageRow.y + 6 * PlayLayout.tileSize, width: messageRow.width, height: 10)
+            let hint = Rect(
+                x: messageRow.x, y: messageRow.y + 6 * PlayLayout.tileSize, width: messageRow.width, height: 10)
             if (frameNumber / 30) % 2 == 0 {
-                canvas.fill(rect: Rect(x: hint.x + 60, y: hint.y - 3, width: hint.width - 120, height: 15), color: Palette.background)
+                canvas.fill(
+                    rect: Rect(x: hint.x + 60, y: hint.y - 3, width: hint.width - 120, height: 15),
+                    color: Palette.background)
                 canvas.draw(text: "ENTER: NEW GAME", centeredIn: hint, y: hint.y, color: Palette.text)
             }
         case .paused:
-            let box = Rect(x: PlayLayout.maze.x + 54, y: PlayLayout.maze.y + 134, width: PlayLayout.maze.width - 108, height: 52)
+            let box = Rect(
+                x: PlayLayout.maze.x + 54, y: PlayLayout.maze.y + 134, width: PlayLayout.maze.width - 108, height: 52)
             canvas.blend(rect: box, color: Palette.background, alpha: 0.8)
             canvas.strokeRect(box, color: Palette.accent)
             canvas.draw(text: "PAUSED", centeredIn: box, y: box.y + 9, color: Palette.accent, scale: 2)
@@ -311,7 +338,8 @@ struct PlayScreen {
         canvas.draw(text: "\(game.score)", at: Point(x: x, y: y + 12), color: Palette.text, scale: 2)
         y += 40
         canvas.draw(text: "HIGH SCORE", at: Point(x: x, y: y), color: Palette.dimText)
-        canvas.draw(text: "\(max(game.highScore, game.score))", at: Point(x: x, y: y + 12), color: Palette.text, scale: 2)
+        canvas.draw(
+            text: "\(max(game.highScore, game.score))", at: Point(x: x, y: y + 12), color: Palette.text, scale: 2)
         y += 40
         canvas.draw(text: "LEVEL", at: Point(x: x, y: y), color: Palette.dimText)
         canvas.draw(text: "\(game.level)", at: Point(x: x, y: y + 12), color: Palette.text, scale: 2)
@@ -323,8 +351,10 @@ struct PlayScreen {
                 into: &canvas, x: Double(x + 7 + life * 18), y: Double(y + 20), direction: .left, mouthHalfAngle: 0.6)
         }
         // Keys, at the bottom.
-        let keys = [("ARROWS/WASD", "STEER"), ("SPACE", "PAUSE"), ("R", "RESTART"), ("T", "RETRAIN"), ("ESC", "TRAINING"),
-                    ("H", "HELP")]
+        let keys = [
+            ("ARROWS/WASD", "STEER"), ("SPACE", "PAUSE"), ("R", "RESTART"), ("T", "RETRAIN"), ("ESC", "TRAINING"),
+            ("H", "HELP"),
+        ]
         var keyY = panel.maxY - keys.count * 12 - 2
         for (key, action) in keys {
             canvas.draw(text: key, at: Point(x: x, y: keyY), color: Palette.accent)
@@ -346,11 +376,13 @@ struct PlayScreen {
             let held = reading.heldLabel != nil
             let color = held ? Palette.good : (top.label == LabelSet.idle ? Palette.dimText : Palette.text)
             canvas.draw(text: top.label.uppercased(), at: Point(x: x, y: y), color: color, scale: 2)
-            canvas.draw(text: ScreenText.percent(top.probability), rightAlignedAt: panel.maxX - 4, y: y + 5, color: color)
+            canvas.draw(
+                text: ScreenText.percent(top.probability), rightAlignedAt: panel.maxX - 4, y: y + 5, color: color)
             y += 24
             ConfidenceBars.draw(
                 labels: reading.labels, probabilities: reading.probabilities, held: reading.heldLabel,
-                in: Rect(x: x, y: y, width: panel.width - 8, height: 11 * reading.labels.count), rowHeight: 11, into: &canvas)
+                in: Rect(x: x, y: y, width: panel.width - 8, height: 11 * reading.labels.count), rowHeight: 11,
+                into: &canvas)
             y += 11 * reading.labels.count + 4
             canvas.draw(text: FilterText.describe(reading.filterState), at: Point(x: x, y: y), color: Palette.dimText)
         } else {
@@ -370,7 +402,9 @@ struct PlayScreen {
             case .gesture: "STEER: GESTURE"
             }
         canvas.draw(text: steering, at: Point(x: x, y: bottom), color: Palette.dimText)
-        canvas.draw(text: GestureText.trainingLine(model), at: Point(x: x, y: bottom + 13), color: GestureText.trainingColor(model))
+        canvas.draw(
+            text: GestureText.trainingLine(model), at: Point(x: x, y: bottom + 13),
+            color: GestureText.trainingColor(model))
     }
 
     private func drawCamera(_ model: ScreenModel, in rect: Rect, into canvas: inout Canvas) {

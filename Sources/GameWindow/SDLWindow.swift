@@ -31,7 +31,9 @@ final class SDLWindow {
     /// Opens a window of `width`×`height` (or full screen on the desktop's resolution).
     init(title: String, width: Int, height: Int, fullscreen: Bool) throws(GameWindowError) {
         SDL_SetHint(SDL_HINT_RENDER_SCALE_QUALITY, "nearest")
-        guard SDL_Init(SDL_INIT_VIDEO) == 0 else { throw .sdl(call: "SDL_Init(SDL_INIT_VIDEO)", reason: Self.lastError()) }
+        guard SDL_Init(SDL_INIT_VIDEO) == 0 else {
+            throw .sdl(call: "SDL_Init(SDL_INIT_VIDEO)", reason: Self.lastError())
+        }
         var flags = SDL_WINDOW_RESIZABLE.rawValue | SDL_WINDOW_ALLOW_HIGHDPI.rawValue
         if fullscreen { flags |= SDL_WINDOW_FULLSCREEN_DESKTOP.rawValue }
         guard
@@ -72,7 +74,8 @@ final class SDLWindow {
         self.texture = texture
         driverName = SDL_GetCurrentVideoDriver().map { String(cString: $0) } ?? "unknown"
         var info = SDL_RendererInfo()
-        rendererName = SDL_GetRendererInfo(renderer, &info) == 0 && info.name != nil ? String(cString: info.name) : "unknown"
+        rendererName =
+            SDL_GetRendererInfo(renderer, &info) == 0 && info.name != nil ? String(cString: info.name) : "unknown"
         updateScaling()
     }
 

@@ -6,7 +6,8 @@ import Raster
 /// Draws whole frames at the logical resolution.
 public struct ScreenRenderer {
     /// The last frame drawn.
-    public private(set) var canvas = Canvas(width: LogicalScreen.width, height: LogicalScreen.height, background: Palette.background)
+    public private(set) var canvas = Canvas(
+        width: LogicalScreen.width, height: LogicalScreen.height, background: Palette.background)
     private var play = PlayScreen()
     private var training = TrainingScreen()
 
@@ -34,7 +35,8 @@ public struct ScreenRenderer {
         let width = (lines.map(\.count).max() ?? 0) * PixelFont.cellWidth + 20
         let height = lines.count * 12 + 10
         // Over the bottom guide line, clear of the panels' contents.
-        let box = Rect(x: (LogicalScreen.width - width) / 2, y: LogicalScreen.height - 4 - height, width: width, height: height)
+        let box = Rect(
+            x: (LogicalScreen.width - width) / 2, y: LogicalScreen.height - 4 - height, width: width, height: height)
         canvas.fill(rect: box, color: Palette.header)
         canvas.strokeRect(box, color: Palette.accent)
         var y = box.y + 6
@@ -83,7 +85,8 @@ public struct ScreenRenderer {
         ]
         var stepY = box.y + 206
         canvas.draw(text: "HOW TO", at: Point(x: box.x + 16, y: stepY), color: Palette.text)
-        canvas.fill(rect: Rect(x: box.x + 16, y: stepY + 11, width: box.width - 32, height: 1), color: Palette.panelBorder)
+        canvas.fill(
+            rect: Rect(x: box.x + 16, y: stepY + 11, width: box.width - 32, height: 1), color: Palette.panelBorder)
         stepY += 18
         for step in steps {
             canvas.draw(text: step, at: Point(x: box.x + 16, y: stepY), color: Palette.text)
@@ -95,7 +98,9 @@ public struct ScreenRenderer {
             y: box.maxY - 16, color: Palette.dimText)
     }
 
-    private static func drawKeyColumn(title: String, rows: [(String, String)], x: Int, y: Int, into canvas: inout Canvas) {
+    private static func drawKeyColumn(
+        title: String, rows: [(String, String)], x: Int, y: Int, into canvas: inout Canvas
+    ) {
         canvas.draw(text: title, at: Point(x: x, y: y), color: Palette.text)
         canvas.fill(rect: Rect(x: x, y: y + 11, width: 252, height: 1), color: Palette.panelBorder)
         var rowY = y + 18

@@ -36,7 +36,8 @@ final class TrainingController: Sendable {
                         progress = .embedding(done: done, total: total)
                     case .epoch(let report):
                         let losses = progress.losses + [report.loss]
-                        progress = .training(epoch: report.epoch, epochs: report.epochs, losses: losses, accuracy: report.accuracy)
+                        progress = .training(
+                            epoch: report.epoch, epochs: report.epochs, losses: losses, accuracy: report.accuracy)
                     case .fold:
                         break
                     }
@@ -46,7 +47,9 @@ final class TrainingController: Sendable {
                 case .success(let trained):
                     var failure: String?
                     if let recognizer {
-                        do throws(GesturesError) { try recognizer.swapHead(trained.active) } catch { failure = error.description }
+                        do throws(GesturesError) { try recognizer.swapHead(trained.active) } catch {
+                            failure = error.description
+                        }
                     }
                     state.withLock { progress in
                         if let failure {
@@ -54,7 +57,8 @@ final class TrainingController: Sendable {
                         } else {
                             progress = .finished(
                                 version: trained.metadata.version, losses: progress.losses,
-                                accuracy: trained.summary.finalAccuracy ?? 0, milliseconds: trained.summary.milliseconds)
+                                accuracy: trained.summary.finalAccuracy ?? 0, milliseconds: trained.summary.milliseconds
+                            )
                         }
                     }
                 case .failure(let error):
@@ -80,7 +84,8 @@ final class TrainingController: Sendable {
         switch error {
         case .notEnoughSamples(let counts, _):
             let listed = counts.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-            return "Record samples of at least two labels first (now: \(listed.isEmpty ? "none" : listed.joined(separator: ", ")))."
+            return
+                "Record samples of at least two labels first (now: \(listed.isEmpty ? "none" : listed.joined(separator: ", ")))."
         case .trainingCancelled:
             return "Training cancelled; the head in use is unchanged."
         default:

@@ -28,7 +28,9 @@ public enum TrainingLayout {
     /// Thumbnail `slot` (0–3, newest first, two per row at half size) of the tile at `index`.
     public static func thumbnail(tileIndex index: Int, slot: Int) -> Rect {
         let tile = tile(index: index)
-        return Rect(x: tile.x + (tile.width - 60) / 2 + (slot % 2) * 32, y: tile.y + 60 + (slot / 2) * 30, width: 28, height: 28)
+        return Rect(
+            x: tile.x + (tile.width - 60) / 2 + (slot % 2) * 32, y: tile.y + 60 + (slot / 2) * 30, width: 28, height: 28
+        )
     }
     /// The training knobs and status.
     public static let trainingPanel = Rect(x: 240, y: 150, width: 186, height: 188)
@@ -64,7 +66,8 @@ struct TrainingScreen {
         canvas.fill(rect: header, color: Palette.header)
         canvas.draw(text: "GESTUREPAD", at: Point(x: 8, y: 4), color: Palette.accent)
         canvas.draw(text: "TEACH YOUR GESTURES", at: Point(x: 80, y: 4), color: Palette.text)
-        canvas.draw(text: "ENTER: PLAY   H: HELP   ESC: QUIT", rightAlignedAt: header.maxX - 8, y: 4, color: Palette.text)
+        canvas.draw(
+            text: "ENTER: PLAY   H: HELP   ESC: QUIT", rightAlignedAt: header.maxX - 8, y: 4, color: Palette.text)
     }
 
     private func drawCamera(_ model: ScreenModel, into canvas: inout Canvas) {
@@ -77,7 +80,8 @@ struct TrainingScreen {
             var y = rect.y + (rect.height - lines.count * 13) / 2
             for (index, line) in lines.enumerated() {
                 canvas.draw(
-                    text: line, centeredIn: rect, y: y, color: index == 0 ? Palette.alert : Palette.text, scale: index == 0 ? 2 : 1)
+                    text: line, centeredIn: rect, y: y, color: index == 0 ? Palette.alert : Palette.text,
+                    scale: index == 0 ? 2 : 1)
                 y += index == 0 ? 24 : 12
             }
         }
@@ -86,9 +90,11 @@ struct TrainingScreen {
             let badge = Rect(x: rect.x, y: rect.y, width: rect.width, height: 14)
             canvas.blend(rect: badge, color: Palette.background, alpha: 0.6)
             if (model.frameNumber / 20) % 2 == 0 {
-                canvas.fillCircle(centerX: Double(rect.x) + 8, centerY: Double(rect.y) + 7, radius: 4, color: Palette.alert)
+                canvas.fillCircle(
+                    centerX: Double(rect.x) + 8, centerY: Double(rect.y) + 7, radius: 4, color: Palette.alert)
             }
-            let text = model.camera.isRunning ? "REC \(label.uppercased())  +\(model.recordedInSession)" : "REC: NO CAMERA"
+            let text =
+                model.camera.isRunning ? "REC \(label.uppercased())  +\(model.recordedInSession)" : "REC: NO CAMERA"
             canvas.draw(text: text, at: Point(x: rect.x + 16, y: rect.y + 3), color: Palette.alert)
         } else {
             canvas.strokeRect(rect.insetBy(-1), color: Palette.panelBorder)
@@ -197,7 +203,8 @@ struct TrainingScreen {
         for field in HyperparameterField.allCases {
             let selected = field == model.app.selectedField
             if selected {
-                canvas.fill(rect: Rect(x: panel.x + 2, y: y - 2, width: panel.width - 4, height: 12), color: Palette.header)
+                canvas.fill(
+                    rect: Rect(x: panel.x + 2, y: y - 2, width: panel.width - 4, height: 12), color: Palette.header)
                 canvas.draw(text: ">", at: Point(x: x - 2, y: y), color: Palette.accent)
             }
             canvas.draw(text: field.title, at: Point(x: x + 6, y: y), color: selected ? Palette.text : Palette.dimText)
@@ -223,11 +230,15 @@ struct TrainingScreen {
         switch model.training {
         case .idle:
             if let version = model.headVersion {
-                lines = [("Head v\(version) in use.", Palette.good), ("T trains a new one from", Palette.dimText),
-                         ("all samples; play goes on.", Palette.dimText)]
+                lines = [
+                    ("Head v\(version) in use.", Palette.good), ("T trains a new one from", Palette.dimText),
+                    ("all samples; play goes on.", Palette.dimText),
+                ]
             } else {
-                lines = [("No head trained yet.", Palette.text), ("Record two labels or more,", Palette.dimText),
-                         ("then press T.", Palette.dimText)]
+                lines = [
+                    ("No head trained yet.", Palette.text), ("Record two labels or more,", Palette.dimText),
+                    ("then press T.", Palette.dimText),
+                ]
             }
         case .embedding(let done, let total):
             fraction = total > 0 ? Double(done) / Double(total) * 0.1 : 0
@@ -243,7 +254,10 @@ struct TrainingScreen {
             fraction = 1
             lines = [
                 ("Head v\(version) in use.", Palette.good),
-                ("Loss \(ScreenText.fixed(Double(losses.last ?? 0), decimals: 4)), acc. \(ScreenText.percent(accuracy))", Palette.text),
+                (
+                    "Loss \(ScreenText.fixed(Double(losses.last ?? 0), decimals: 4)), acc. \(ScreenText.percent(accuracy))",
+                    Palette.text
+                ),
                 ("Trained in \(ScreenText.fixed(milliseconds / 1000, decimals: 1)) s", Palette.dimText),
             ]
         case .failed(let reason, _):
@@ -274,7 +288,8 @@ struct TrainingScreen {
             return
         }
         let plot = LinePlot.render(
-            series: [LinePlot.Series(name: "", values: losses, color: Palette.accent)], size: Size(width: rect.width - 2, height: rect.height - 2),
+            series: [LinePlot.Series(name: "", values: losses, color: Palette.accent)],
+            size: Size(width: rect.width - 2, height: rect.height - 2),
             title: "LOSS PER EPOCH", xLabel: "", yLabel: "", textScale: 1, lineThickness: 1)
         // Raster charts are dark on white; map their few exact colours onto the dark theme.
         let themed = plot.recolored([

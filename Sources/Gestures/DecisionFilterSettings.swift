@@ -76,17 +76,23 @@ public struct DecisionFilterSettings: Codable, Equatable, Sendable {
         let defaults = DecisionFilterSettings()
         enterThreshold = try container.decodeIfPresent(Float.self, forKey: .enterThreshold) ?? defaults.enterThreshold
         exitThreshold = try container.decodeIfPresent(Float.self, forKey: .exitThreshold) ?? defaults.exitThreshold
-        enterThresholdByLabel = try container.decodeIfPresent([String: Float].self, forKey: .enterThresholdByLabel)
+        enterThresholdByLabel =
+            try container.decodeIfPresent([String: Float].self, forKey: .enterThresholdByLabel)
             ?? [:]
-        exitThresholdByLabel = try container.decodeIfPresent([String: Float].self, forKey: .exitThresholdByLabel)
+        exitThresholdByLabel =
+            try container.decodeIfPresent([String: Float].self, forKey: .exitThresholdByLabel)
             ?? [:]
-        dwellMilliseconds = try container.decodeIfPresent(Int.self, forKey: .dwellMilliseconds)
+        dwellMilliseconds =
+            try container.decodeIfPresent(Int.self, forKey: .dwellMilliseconds)
             ?? defaults.dwellMilliseconds
-        refractoryMilliseconds = try container.decodeIfPresent(Int.self, forKey: .refractoryMilliseconds)
+        refractoryMilliseconds =
+            try container.decodeIfPresent(Int.self, forKey: .refractoryMilliseconds)
             ?? defaults.refractoryMilliseconds
-        smoothingTimeConstantMilliseconds = try container.decodeIfPresent(
-            Int.self, forKey: .smoothingTimeConstantMilliseconds) ?? defaults.smoothingTimeConstantMilliseconds
-        staleInputTimeoutMilliseconds = try container.decodeIfPresent(Int.self, forKey: .staleInputTimeoutMilliseconds)
+        smoothingTimeConstantMilliseconds =
+            try container.decodeIfPresent(
+                Int.self, forKey: .smoothingTimeConstantMilliseconds) ?? defaults.smoothingTimeConstantMilliseconds
+        staleInputTimeoutMilliseconds =
+            try container.decodeIfPresent(Int.self, forKey: .staleInputTimeoutMilliseconds)
             ?? defaults.staleInputTimeoutMilliseconds
     }
 

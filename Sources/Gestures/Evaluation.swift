@@ -109,15 +109,19 @@ public enum Evaluation {
 
     /// Samples whose `neighbours` nearest others (relative L2 distance, [N, D] row-major embeddings)
     /// mostly — more than half — carry another label.
-    public static func neighbourDisagreements(features: [Float], dimension: Int, labels: [Int], labelNames: [String],
-                                              neighbours: Int = 3) -> [NeighbourDisagreement] {
+    public static func neighbourDisagreements(
+        features: [Float], dimension: Int, labels: [Int], labelNames: [String],
+        neighbours: Int = 3
+    ) -> [NeighbourDisagreement] {
         let count = labels.count
         precondition(features.count == count * dimension, "features must be [N, D]")
         guard count > neighbours else { return [] }
         var norms = [Float](repeating: 0, count: count)
         for sample in 0..<count {
             var sum: Float = 0
-            for index in 0..<dimension { sum += features[sample * dimension + index] * features[sample * dimension + index] }
+            for index in 0..<dimension {
+                sum += features[sample * dimension + index] * features[sample * dimension + index]
+            }
             norms[sample] = max(sum.squareRoot(), .leastNormalMagnitude)
         }
         var result: [NeighbourDisagreement] = []
@@ -136,9 +140,11 @@ public enum Evaluation {
                 let nearest = distances.sorted { $0.0 < $1.0 }.prefix(neighbours)
                 let disagreeing = nearest.filter { labels[$0.1] != labels[sample] }.count
                 if disagreeing * 2 > nearest.count {
-                    result.append(NeighbourDisagreement(sample: sample, label: labelNames[labels[sample]],
-                                                        neighbourLabels: nearest.map { labelNames[labels[$0.1]] },
-                                                        nearestDistance: nearest.first?.0 ?? 0))
+                    result.append(
+                        NeighbourDisagreement(
+                            sample: sample, label: labelNames[labels[sample]],
+                            neighbourLabels: nearest.map { labelNames[labels[$0.1]] },
+                            nearestDistance: nearest.first?.0 ?? 0))
                 }
             }
         }

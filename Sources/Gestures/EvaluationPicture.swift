@@ -20,10 +20,15 @@ public enum EvaluationPicture {
     }
 
     /// Loss and accuracy per epoch as PNG bytes.
-    public static func trainingCurvePNG(losses: [Float], accuracies: [Float], width: Int = 480, height: Int = 300) -> [UInt8] {
-        let canvas = LinePlot.render(series: [LinePlot.Series(name: "loss", values: losses, color: .red),
-                                              LinePlot.Series(name: "accuracy", values: accuracies, color: .blue)],
-                                     size: Size(width: width, height: height), title: "training", xLabel: "epoch", yLabel: "")
+    public static func trainingCurvePNG(losses: [Float], accuracies: [Float], width: Int = 480, height: Int = 300)
+        -> [UInt8]
+    {
+        let canvas = LinePlot.render(
+            series: [
+                LinePlot.Series(name: "loss", values: losses, color: .red),
+                LinePlot.Series(name: "accuracy", values: accuracies, color: .blue),
+            ],
+            size: Size(width: width, height: height), title: "training", xLabel: "epoch", yLabel: "")
         return RGBImage(width: canvas.width, height: canvas.height, pixels: canvas.pixels).pngData()
     }
 }

@@ -50,9 +50,13 @@ public final class FeatureExtractor: @unchecked Sendable {
     public var featureCount: Int { embedder.outputCount }
 
     /// Wraps a planned embedder whose input is [S, S, 3].
-    public init(embedder: Embedder, identity: EmbedderIdentity, normalization: InputNormalization) throws(GesturesError) {
-        guard embedder.inputShape.count == 3, embedder.inputShape[2] == 3, embedder.inputShape[0] == embedder.inputShape[1] else {
-            throw .embedderUnsuitable(model: identity.modelName, reason: "input shape \(embedder.inputShape) is not [S, S, 3]")
+    public init(embedder: Embedder, identity: EmbedderIdentity, normalization: InputNormalization) throws(GesturesError)
+    {
+        guard embedder.inputShape.count == 3, embedder.inputShape[2] == 3,
+            embedder.inputShape[0] == embedder.inputShape[1]
+        else {
+            throw .embedderUnsuitable(
+                model: identity.modelName, reason: "input shape \(embedder.inputShape) is not [S, S, 3]")
         }
         self.embedder = embedder
         self.identity = identity
@@ -64,18 +68,23 @@ public final class FeatureExtractor: @unchecked Sendable {
     deinit { input.deallocate() }
 
     /// Loads the installed model `modelName` from `store`, cut at `layer` (default: the model's recorded embedding layer).
-    public static func load(modelName: String, layer: String? = nil, store: ModelStore = .userDefault(),
-                            threads: Int = 1) throws(GesturesError) -> FeatureExtractor {
-        let model: Model, metadata: ModelMetadata
+    public static func load(
+        modelName: String, layer: String? = nil, store: ModelStore = .userDefault(),
+        threads: Int = 1
+    ) throws(GesturesError) -> FeatureExtractor {
+        let model: Model
+        let metadata: ModelMetadata
         do { (model, metadata) = try store.load(modelName) } catch { throw .model(error) }
         let cut = layer ?? metadata.embeddingLayer
         let embedder: Embedder
         do {
-            embedder = try Embedder(model: model, outputLayer: cut, inputShape: [metadata.inputSize, metadata.inputSize, 3],
-                                    threads: threads)
+            embedder = try Embedder(
+                model: model, outputLayer: cut, inputShape: [metadata.inputSize, metadata.inputSize, 3],
+                threads: threads)
         } catch { throw .model(error) }
-        let identity = EmbedderIdentity(modelName: metadata.name, weightsSHA256: metadata.source.sha256, layer: cut,
-                                        normalization: metadata.normalization.rawValue, featureShape: embedder.outputShape)
+        let identity = EmbedderIdentity(
+            modelName: metadata.name, weightsSHA256: metadata.source.sha256, layer: cut,
+            normalization: metadata.normalization.rawValue, featureShape: embedder.outputShape)
         return try FeatureExtractor(embedder: embedder, identity: identity, normalization: metadata.normalization)
     }
 
@@ -83,17 +92,21 @@ public final class FeatureExtractor: @unchecked Sendable {
     public func duplicate() throws(GesturesError) -> FeatureExtractor {
         let twin: Embedder
         do {
-            twin = try Embedder(model: embedder.model, outputLayer: embedder.outputLayer, inputShape: embedder.inputShape,
-                                threads: embedder.threads, gemmBackend: embedder.gemmBackend)
+            twin = try Embedder(
+                model: embedder.model, outputLayer: embedder.outputLayer, inputShape: embedder.inputShape,
+                threads: embedder.threads, gemmBackend: embedder.gemmBackend)
         } catch { throw .model(error) }
-        return try FeatureExtractor(embedder: twin, identity: identity,
-                                    normalization: InputNormalization(rawValue: identity.normalization) ?? .symmetric)
+        return try FeatureExtractor(
+            embedder: twin, identity: identity,
+            normalization: InputNormalization(rawValue: identity.normalization) ?? .symmetric)
     }
 
     /// Normalises `sample` ([S, S, 3] uint8) and embeds it into `output` (`featureCount` floats).
     /// `stepNanoseconds` receives (normalise, embed) durations when given.
-    public func embed(sample: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>,
-                      stageNanoseconds: UnsafeMutablePointer<UInt64>? = nil) {
+    public func embed(
+        sample: UnsafePointer<UInt8>, into output: UnsafeMutablePointer<Float>,
+        stageNanoseconds: UnsafeMutablePointer<UInt64>? = nil
+    ) {
         lock.lock()
         defer { lock.unlock() }
         let start = stageNanoseconds == nil ? 0 : Monotonic.nanoseconds()

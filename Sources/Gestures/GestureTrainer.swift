@@ -9,8 +9,9 @@ import Dispatch
 import Foundation
 import NeuralNet
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A trained `DenseHead` as the recognizer's `ProbabilityHead`, planned for inference: the weights are
@@ -45,9 +46,11 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
 
     /// features [D] → relu(features · W1 + b1) [U] → · W2 + b2 [K] → softmax.
     public func predict(features: UnsafePointer<Float>, into probabilities: UnsafeMutablePointer<Float>) {
-        let units = head.architecture.hiddenUnits, classes = classCount
+        let units = head.architecture.hiddenUnits
+        let classes = classCount
         hiddenBias.withUnsafeBufferPointer { bias in
-            GEMM.multiply(rows: 1, a: features, weights: hiddenWeights, bias: bias.baseAddress, clamp: (0, .infinity), c: hidden)
+            GEMM.multiply(
+                rows: 1, a: features, weights: hiddenWeights, bias: bias.baseAddress, clamp: (0, .infinity), c: hidden)
         }
         outputKernel.withUnsafeBufferPointer { kernel in
             var largest = -Float.infinity
@@ -75,7 +78,9 @@ public struct TrainingRequest: Sendable, Equatable {
     /// Also measure k-fold accuracy before saving (nil: skip; costs k extra trainings).
     public var crossValidationFolds: Int?
 
-    public init(labels: LabelSet = .standard, options: TrainingOptions = TrainingOptions(), crossValidationFolds: Int? = nil) {
+    public init(
+        labels: LabelSet = .standard, options: TrainingOptions = TrainingOptions(), crossValidationFolds: Int? = nil
+    ) {
         self.labels = labels
         self.options = options
         self.crossValidationFolds = crossValidationFolds
@@ -136,8 +141,10 @@ public final class GestureTrainer: @unchecked Sendable {
 
     /// Starts training on the background queue; `completion` gets the result (also when cancelled: `.trainingCancelled`).
     /// Throws `.trainingInProgress` when a run is already going.
-    public func start(_ request: TrainingRequest, onEvent: @escaping @Sendable (TrainingEvent) -> Void = { _ in },
-                      completion: @escaping @Sendable (Result<TrainedHead, GesturesError>) -> Void) throws(GesturesError) {
+    public func start(
+        _ request: TrainingRequest, onEvent: @escaping @Sendable (TrainingEvent) -> Void = { _ in },
+        completion: @escaping @Sendable (Result<TrainedHead, GesturesError>) -> Void
+    ) throws(GesturesError) {
         let started = running.withLock { isRunning -> Bool in
             if isRunning { return false }
             isRunning = true
@@ -153,7 +160,9 @@ public final class GestureTrainer: @unchecked Sendable {
     }
 
     /// Trains now on the calling thread: embeddings, optional k-fold, final training, save. Returns the new head.
-    public func train(_ request: TrainingRequest, onEvent: (TrainingEvent) -> Void = { _ in }) throws(GesturesError) -> TrainedHead {
+    public func train(_ request: TrainingRequest, onEvent: (TrainingEvent) -> Void = { _ in }) throws(GesturesError)
+        -> TrainedHead
+    {
         let start = ContinuousClock.now
         let (ids, labelIndices, used, skipped) = try selectSamples(request.labels)
         let (features, computedCount) = try embeddings(ids: ids, onEvent: onEvent)
@@ -167,9 +176,10 @@ public final class GestureTrainer: @unchecked Sendable {
             let (matrix, foldAccuracies) = try Evaluation.crossValidate(
                 labels: labelIndices, labelNames: used.names, k: max(2, k), seed: request.options.seed
             ) { (train: [Int], test: [Int]) throws(GesturesError) -> [Int] in
-                let result = try Self.fit(shape: shape, classes: used.count, features: features, dimension: dimension,
-                                          labels: labelIndices, rows: train, options: request.options,
-                                          shouldContinue: shouldContinue, progress: { _ in })
+                let result = try Self.fit(
+                    shape: shape, classes: used.count, features: features, dimension: dimension,
+                    labels: labelIndices, rows: train, options: request.options,
+                    shouldContinue: shouldContinue, progress: { _ in })
                 return try Self.predictLabels(result, features: features, dimension: dimension, rows: test)
             }
             for (index, accuracy) in foldAccuracies.enumerated() {
@@ -178,11 +188,13 @@ public final class GestureTrainer: @unchecked Sendable {
             crossValidated = matrix.accuracy
         }
 
-        let head: DenseHead, summary: TrainingSummary
+        let head: DenseHead
+        let summary: TrainingSummary
         do {
-            (head, summary) = try DenseHead.trained(inputShape: shape, classes: used.count, features: features,
-                                                    labels: labelIndices, options: request.options,
-                                                    shouldContinue: shouldContinue, progress: { onEvent(.epoch($0)) })
+            (head, summary) = try DenseHead.trained(
+                inputShape: shape, classes: used.count, features: features,
+                labels: labelIndices, options: request.options,
+                shouldContinue: shouldContinue, progress: { onEvent(.epoch($0)) })
         } catch { throw .model(error) }
         if summary.cancelled || !shouldContinue() { throw .trainingCancelled }
 
@@ -190,16 +202,19 @@ public final class GestureTrainer: @unchecked Sendable {
         for index in labelIndices { perLabel[used.names[index], default: 0] += 1 }
         let elapsed = ContinuousClock.now - start
         let record = HeadTrainingRecord(
-            learningRate: Float(request.options.learningRate), batchSizeFraction: Float(request.options.batchSizeFraction),
+            learningRate: Float(request.options.learningRate),
+            batchSizeFraction: Float(request.options.batchSizeFraction),
             epochs: request.options.epochs, hiddenUnits: request.options.hiddenUnits, seed: request.options.seed,
-            samplesPerLabel: perLabel, finalLoss: summary.finalLoss ?? .nan, trainingAccuracy: summary.finalAccuracy ?? 0,
+            samplesPerLabel: perLabel, finalLoss: summary.finalLoss ?? .nan,
+            trainingAccuracy: summary.finalAccuracy ?? 0,
             crossValidatedAccuracy: crossValidated,
             milliseconds: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
         var metadata = HeadMetadata(labels: used, embedder: extractor.identity, mirror: mirror, training: record)
         metadata.version = try heads.save(head.model(), metadata: metadata)
         let active = ActiveHead(labels: used, version: metadata.version, predictor: DenseHeadPredictor(head))
-        return TrainedHead(active: active, metadata: metadata, record: record, summary: summary, skippedLabels: skipped,
-                           embeddingsComputed: computedCount)
+        return TrainedHead(
+            active: active, metadata: metadata, record: record, summary: summary, skippedLabels: skipped,
+            embeddingsComputed: computedCount)
     }
 
     /// Loads the current stored head for this trainer's embedder (nil when none is stored).
@@ -210,8 +225,10 @@ public final class GestureTrainer: @unchecked Sendable {
         let head: DenseHead
         do { head = try DenseHead(model: model) } catch { throw .model(error) }
         guard head.architecture.classes == metadata.labels.count else {
-            throw .headDoesNotFit(head: "version \(metadata.version)", reason:
-                "it has \(head.architecture.classes) outputs but head.json lists \(metadata.labels.count) labels")
+            throw .headDoesNotFit(
+                head: "version \(metadata.version)",
+                reason:
+                    "it has \(head.architecture.classes) outputs but head.json lists \(metadata.labels.count) labels")
         }
         return ActiveHead(labels: metadata.labels, version: metadata.version, predictor: DenseHeadPredictor(head))
     }
@@ -220,7 +237,8 @@ public final class GestureTrainer: @unchecked Sendable {
 
     /// Sample ids and label indices of the labels in `labels` that have samples.
     func selectSamples(_ labels: LabelSet) throws(GesturesError)
-        -> (ids: [Int64], labelIndices: [Int], used: LabelSet, skipped: [String]) {
+        -> (ids: [Int64], labelIndices: [Int], used: LabelSet, skipped: [String])
+    {
         let all = try samples.samples()
         let present = Set(all.map(\.label))
         let usedNames = labels.names.filter { present.contains($0) }
@@ -230,11 +248,16 @@ public final class GestureTrainer: @unchecked Sendable {
         }
         let used = try LabelSet(usedNames)
         let chosen = all.filter { usedNames.contains($0.label) }
-        return (chosen.map(\.id), try chosen.map { info throws(GesturesError) in try used.index(of: info.label) }, used, skipped)
+        return (
+            chosen.map(\.id), try chosen.map { info throws(GesturesError) in try used.index(of: info.label) }, used,
+            skipped
+        )
     }
 
     /// [N, D] embeddings of `ids`, from the cache where present; missing ones computed and cached.
-    func embeddings(ids: [Int64], onEvent: (TrainingEvent) -> Void) throws(GesturesError) -> (features: [Float], computed: Int) {
+    func embeddings(ids: [Int64], onEvent: (TrainingEvent) -> Void) throws(GesturesError) -> (
+        features: [Float], computed: Int
+    ) {
         let dimension = extractor.featureCount
         var cached = try samples.cachedEmbeddings(modelID: cacheKey)
         let infos = Dictionary(uniqueKeysWithValues: try samples.samples().map { ($0.id, $0) })
@@ -270,21 +293,27 @@ public final class GestureTrainer: @unchecked Sendable {
     }
 
     /// Trains a fresh head on `rows` of the [N, D] features.
-    static func fit(shape: [Int], classes: Int, features: [Float], dimension: Int, labels: [Int], rows: [Int],
-                    options: TrainingOptions, shouldContinue: () -> Bool,
-                    progress: (EpochReport) -> Void) throws(GesturesError) -> DenseHead {
+    static func fit(
+        shape: [Int], classes: Int, features: [Float], dimension: Int, labels: [Int], rows: [Int],
+        options: TrainingOptions, shouldContinue: () -> Bool,
+        progress: (EpochReport) -> Void
+    ) throws(GesturesError) -> DenseHead {
         var subset = [Float](repeating: 0, count: rows.count * dimension)
         for (position, row) in rows.enumerated() {
-            subset.replaceSubrange(position * dimension..<(position + 1) * dimension,
-                                   with: features[row * dimension..<(row + 1) * dimension])
+            subset.replaceSubrange(
+                position * dimension..<(position + 1) * dimension,
+                with: features[row * dimension..<(row + 1) * dimension])
         }
         let subsetLabels = rows.map { labels[$0] }
         // A fold may lack a label entirely when samples are very few; the head still has every class.
-        guard Set(subsetLabels).count >= 2 else { throw .notEnoughSamples(counts: [:], needed: "two labels in every fold") }
+        guard Set(subsetLabels).count >= 2 else {
+            throw .notEnoughSamples(counts: [:], needed: "two labels in every fold")
+        }
         do {
-            let (head, summary) = try DenseHead.trained(inputShape: shape, classes: classes, features: subset,
-                                                        labels: subsetLabels, options: options,
-                                                        shouldContinue: shouldContinue, progress: progress)
+            let (head, summary) = try DenseHead.trained(
+                inputShape: shape, classes: classes, features: subset,
+                labels: subsetLabels, options: options,
+                shouldContinue: shouldContinue, progress: progress)
             if summary.cancelled { throw GesturesError.trainingCancelled }
             return head
         } catch let error as GesturesError {
@@ -297,11 +326,14 @@ public final class GestureTrainer: @unchecked Sendable {
     }
 
     /// Argmax labels of `rows` of the [N, D] features.
-    static func predictLabels(_ head: DenseHead, features: [Float], dimension: Int, rows: [Int]) throws(GesturesError) -> [Int] {
+    static func predictLabels(_ head: DenseHead, features: [Float], dimension: Int, rows: [Int]) throws(GesturesError)
+        -> [Int]
+    {
         var subset = [Float](repeating: 0, count: rows.count * dimension)
         for (position, row) in rows.enumerated() {
-            subset.replaceSubrange(position * dimension..<(position + 1) * dimension,
-                                   with: features[row * dimension..<(row + 1) * dimension])
+            subset.replaceSubrange(
+                position * dimension..<(position + 1) * dimension,
+                with: features[row * dimension..<(row + 1) * dimension])
         }
         let probabilities: [Float]
         do { probabilities = try head.predict(subset) } catch { throw .model(error) }
@@ -350,15 +382,19 @@ public struct EvaluationReport: Codable, Sendable {
 
     /// Readable text: the matrix, fold accuracies and suspects.
     public func rendered() -> String {
-        var lines = ["\(folds)-fold cross-validation over \(samplesPerLabel.values.reduce(0, +)) samples "
-                     + "(\(labels.map { "\($0) \(samplesPerLabel[$0] ?? 0)" }.joined(separator: ", ")))", matrix.rendered(),
-                     "fold accuracies: " + foldAccuracies.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " ")]
+        var lines = [
+            "\(folds)-fold cross-validation over \(samplesPerLabel.values.reduce(0, +)) samples "
+                + "(\(labels.map { "\($0) \(samplesPerLabel[$0] ?? 0)" }.joined(separator: ", ")))", matrix.rendered(),
+            "fold accuracies: " + foldAccuracies.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " "),
+        ]
         if suspects.isEmpty {
             lines.append("no sample's nearest neighbours disagree with its label")
         } else {
             lines.append("samples whose nearest neighbours carry another label (check or relabel them):")
             for suspect in suspects {
-                lines.append("  #\(suspect.sampleID) \(suspect.label): neighbours \(suspect.neighbourLabels.joined(separator: ", "))")
+                lines.append(
+                    "  #\(suspect.sampleID) \(suspect.label): neighbours \(suspect.neighbourLabels.joined(separator: ", "))"
+                )
             }
         }
         return lines.joined(separator: "\n")
@@ -367,41 +403,52 @@ public struct EvaluationReport: Codable, Sendable {
 
 extension GestureTrainer {
     /// Stratified k-fold accuracy of heads trained with `request.options` on the stored samples, plus neighbour checks.
-    public func evaluate(_ request: TrainingRequest, folds: Int, neighbours: Int = 3,
-                         onEvent: (TrainingEvent) -> Void = { _ in }) throws(GesturesError) -> EvaluationReport {
+    public func evaluate(
+        _ request: TrainingRequest, folds: Int, neighbours: Int = 3,
+        onEvent: (TrainingEvent) -> Void = { _ in }
+    ) throws(GesturesError) -> EvaluationReport {
         let start = ContinuousClock.now
         let (ids, labelIndices, used, _) = try selectSamples(request.labels)
         guard labelIndices.count >= folds, folds >= 2 else {
-            throw .notEnoughSamples(counts: try samples.counts(), needed: "at least \(max(folds, 2)) samples for \(folds)-fold evaluation")
+            throw .notEnoughSamples(
+                counts: try samples.counts(), needed: "at least \(max(folds, 2)) samples for \(folds)-fold evaluation")
         }
         let features = try embeddings(ids: ids, onEvent: onEvent).features
-        let dimension = extractor.featureCount, shape = extractor.identity.featureShape
+        let dimension = extractor.featureCount
+        let shape = extractor.identity.featureShape
         var foldNumber = 0
         let (matrix, foldAccuracies) = try Evaluation.crossValidate(
             labels: labelIndices, labelNames: used.names, k: folds, seed: request.options.seed
         ) { (train: [Int], test: [Int]) throws(GesturesError) -> [Int] in
-            let head = try Self.fit(shape: shape, classes: used.count, features: features, dimension: dimension,
-                                    labels: labelIndices, rows: train, options: request.options,
-                                    shouldContinue: { true }, progress: { _ in })
+            let head = try Self.fit(
+                shape: shape, classes: used.count, features: features, dimension: dimension,
+                labels: labelIndices, rows: train, options: request.options,
+                shouldContinue: { true }, progress: { _ in })
             let predicted = try Self.predictLabels(head, features: features, dimension: dimension, rows: test)
             foldNumber += 1
             let correct = zip(predicted, test).filter { $0 == labelIndices[$1] }.count
             onEvent(.fold(index: foldNumber, of: folds, accuracy: Double(correct) / Double(test.count)))
             return predicted
         }
-        let suspects = Evaluation.neighbourDisagreements(features: features, dimension: dimension, labels: labelIndices,
-                                                         labelNames: used.names, neighbours: neighbours).map {
-            EvaluationReport.Suspect(sampleID: ids[$0.sample], label: $0.label, neighbourLabels: $0.neighbourLabels,
-                                     nearestDistance: $0.nearestDistance)
+        let suspects = Evaluation.neighbourDisagreements(
+            features: features, dimension: dimension, labels: labelIndices,
+            labelNames: used.names, neighbours: neighbours
+        ).map {
+            EvaluationReport.Suspect(
+                sampleID: ids[$0.sample], label: $0.label, neighbourLabels: $0.neighbourLabels,
+                nearestDistance: $0.nearestDistance)
         }
         var perLabelCount: [String: Int] = [:]
         for index in labelIndices { perLabelCount[used.names[index], default: 0] += 1 }
         var perLabelAccuracy: [String: Double] = [:]
-        for (index, value) in matrix.perLabelAccuracy.enumerated() { if let value { perLabelAccuracy[used.names[index]] = value } }
+        for (index, value) in matrix.perLabelAccuracy.enumerated() {
+            if let value { perLabelAccuracy[used.names[index]] = value }
+        }
         let elapsed = ContinuousClock.now - start
-        return EvaluationReport(labels: used.names, folds: folds, samplesPerLabel: perLabelCount, matrix: matrix,
-                                accuracy: matrix.accuracy, perLabelAccuracy: perLabelAccuracy, foldAccuracies: foldAccuracies,
-                                suspects: suspects,
-                                milliseconds: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
+        return EvaluationReport(
+            labels: used.names, folds: folds, samplesPerLabel: perLabelCount, matrix: matrix,
+            accuracy: matrix.accuracy, perLabelAccuracy: perLabelAccuracy, foldAccuracies: foldAccuracies,
+            suspects: suspects,
+            milliseconds: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
     }
 }

@@ -20,8 +20,10 @@ public struct WorkspaceConfiguration: Sendable, Equatable {
 
     public static let defaultModel = "mobilenet_v1_1.0_224"
 
-    public init(modelName: String = defaultModel, layer: String? = nil, mirror: Bool = true, labels: LabelSet = .standard,
-                dataDirectory: String = WorkspaceConfiguration.defaultDataDirectory()) {
+    public init(
+        modelName: String = defaultModel, layer: String? = nil, mirror: Bool = true, labels: LabelSet = .standard,
+        dataDirectory: String = WorkspaceConfiguration.defaultDataDirectory()
+    ) {
         self.modelName = modelName
         self.layer = layer
         self.mirror = mirror
@@ -30,7 +32,9 @@ public struct WorkspaceConfiguration: Sendable, Equatable {
     }
 
     /// `$XDG_DATA_HOME/gesturepad` (default `~/.local/share/gesturepad`), as for the models.
-    public static func defaultDataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    public static func defaultDataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> String
+    {
         ModelStore.dataDirectory(environment: environment)
     }
 }
@@ -45,16 +49,20 @@ public final class GestureWorkspace: @unchecked Sendable {
     private let prototype: FeatureExtractor
 
     /// Opens (creating when absent) the stores and loads the model.
-    public init(_ configuration: WorkspaceConfiguration, models: ModelStore? = nil, threads: Int = 1) throws(GesturesError) {
+    public init(_ configuration: WorkspaceConfiguration, models: ModelStore? = nil, threads: Int = 1)
+        throws(GesturesError)
+    {
         self.configuration = configuration
         let directory = configuration.dataDirectory as NSString
         samples = try SampleStore(path: directory.appendingPathComponent("samples.sqlite"))
         heads = HeadStore(root: directory.appendingPathComponent("heads"))
         let modelStore = models ?? ModelStore.userDefault()
-        prototype = try FeatureExtractor.load(modelName: configuration.modelName, layer: configuration.layer,
-                                              store: modelStore, threads: threads)
-        trainer = GestureTrainer(samples: samples, heads: heads, extractor: try prototype.duplicate(),
-                                 mirror: configuration.mirror)
+        prototype = try FeatureExtractor.load(
+            modelName: configuration.modelName, layer: configuration.layer,
+            store: modelStore, threads: threads)
+        trainer = GestureTrainer(
+            samples: samples, heads: heads, extractor: try prototype.duplicate(),
+            mirror: configuration.mirror)
     }
 
     /// The features heads must fit.
@@ -69,7 +77,8 @@ public final class GestureWorkspace: @unchecked Sendable {
 
     /// An importer that also fills the embedding cache.
     public func makeImporter() throws(GesturesError) -> SampleImporter {
-        SampleImporter(store: samples, framer: SampleFramer(side: prototype.side, mirror: configuration.mirror),
-                       extractor: try prototype.duplicate(), cacheKey: trainer.cacheKey)
+        SampleImporter(
+            store: samples, framer: SampleFramer(side: prototype.side, mirror: configuration.mirror),
+            extractor: try prototype.duplicate(), cacheKey: trainer.cacheKey)
     }
 }

@@ -82,7 +82,8 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
         case .noHead(let store):
             return "no trained head in \(store): record samples and run `gesturepad train` first."
         case .headVersionMissing(let version, let available):
-            return "head version \(version) does not exist; stored versions: \(available.isEmpty ? "none" : available.map(String.init).joined(separator: ", "))."
+            return
+                "head version \(version) does not exist; stored versions: \(available.isEmpty ? "none" : available.map(String.init).joined(separator: ", "))."
         case .headStoreCorrupt(let path, let reason):
             return "\(path) is damaged: \(reason). Retrain with `gesturepad train`, or pick another version."
         case .trainingInProgress:
@@ -90,8 +91,11 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
         case .trainingCancelled:
             return "training was cancelled; the head in use is unchanged."
         case .notEnoughSamples(let counts, let needed):
-            let listed = counts.isEmpty ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-            return "not enough samples (\(listed)): need \(needed). Record more with `gesturepad record LABEL` or `gesturepad samples add`."
+            let listed =
+                counts.isEmpty
+                ? "none" : counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            return
+                "not enough samples (\(listed)): need \(needed). Record more with `gesturepad record LABEL` or `gesturepad samples add`."
         case .capture(let error):
             return error.description
         case .invalidFilterSetting(let field, let value, let allowed):

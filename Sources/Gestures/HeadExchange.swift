@@ -43,7 +43,8 @@ public enum HeadExchange {
     /// stored, plus labels.json. Replaces `directory` atomically. Returns the head's metadata.
     @discardableResult
     public static func exportHead(from store: HeadStore, version: Int? = nil, to directory: String)
-        throws(GesturesError) -> HeadMetadata {
+        throws(GesturesError) -> HeadMetadata
+    {
         let (_, metadata) = try store.load(version)
         let source = store.directory(of: metadata.version)
         let labels = try labelsFile(metadata, inputShape: metadata.embedder.featureShape, bundle: false)
@@ -62,24 +63,32 @@ public enum HeadExchange {
     /// trained on, cut at its layer, followed by the head — plus labels.json into `directory` (atomically).
     /// Refuses when the installed embedder is not the one the head was trained on (another sha256).
     @discardableResult
-    public static func exportBundle(from store: HeadStore, version: Int? = nil, models: ModelStore, to directory: String)
-        throws(GesturesError) -> HeadMetadata {
+    public static func exportBundle(
+        from store: HeadStore, version: Int? = nil, models: ModelStore, to directory: String
+    )
+        throws(GesturesError) -> HeadMetadata
+    {
         let (headModel, metadata) = try store.load(version)
         let identity = metadata.embedder
-        let embedder: Model, modelMetadata: ModelMetadata
+        let embedder: Model
+        let modelMetadata: ModelMetadata
         do { (embedder, modelMetadata) = try models.load(identity.modelName) } catch { throw .model(error) }
         guard modelMetadata.source.sha256 == identity.weightsSHA256,
-              modelMetadata.normalization.rawValue == identity.normalization else {
-            throw .headDoesNotFit(head: "version \(metadata.version)", reason:
-                "it was trained on \(identity.cacheKey), but the installed \(identity.modelName) is "
-                + "\(modelMetadata.source.sha256.prefix(12))/\(modelMetadata.normalization.rawValue)")
+            modelMetadata.normalization.rawValue == identity.normalization
+        else {
+            throw .headDoesNotFit(
+                head: "version \(metadata.version)",
+                reason:
+                    "it was trained on \(identity.cacheKey), but the installed \(identity.modelName) is "
+                    + "\(modelMetadata.source.sha256.prefix(12))/\(modelMetadata.normalization.rawValue)")
         }
         let side = modelMetadata.inputSize
         let labels = try labelsFile(metadata, inputShape: [side, side, 3], bundle: true)
         do {
             let head = try DenseHead(model: headModel)
-            let bundle = try head.bundle(embedder: embedder, cutLayer: identity.layer, inputShape: [side, side, 3],
-                                         name: "gesturepad_\(identity.modelName)_head_v\(metadata.version)")
+            let bundle = try head.bundle(
+                embedder: embedder, cutLayer: identity.layer, inputShape: [side, side, 3],
+                name: "gesturepad_\(identity.modelName)_head_v\(metadata.version)")
             try TFJSLayersFormat.write(bundle, to: directory, extraFiles: [labelsFileName: labels])
         } catch { throw .model(error) }
         return metadata
@@ -91,23 +100,30 @@ public enum HeadExchange {
     /// an object with "labels"). The head's input must be `embedder.featureShape` and its outputs as many as
     /// the labels. Stored as the next version and made current; returns its metadata.
     @discardableResult
-    public static func importHead(from location: String, labels: LabelSet?, embedder: EmbedderIdentity, mirror: Bool,
-                                  into store: HeadStore) throws(GesturesError) -> HeadMetadata {
-        let jsonPath = location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
+    public static func importHead(
+        from location: String, labels: LabelSet?, embedder: EmbedderIdentity, mirror: Bool,
+        into store: HeadStore
+    ) throws(GesturesError) -> HeadMetadata {
+        let jsonPath =
+            location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
         let head: DenseHead
         var hashes: [String: String] = [:]
         let generatedBy: String?
         do {
             head = try DenseHead(model: TFJSLayersFormat.read(jsonPath))
-            for file in try TFJSLayersFormat.files(of: jsonPath) { hashes[file.name] = try ModelStore.sha256(ofFile: file.path) }
+            for file in try TFJSLayersFormat.files(of: jsonPath) {
+                hashes[file.name] = try ModelStore.sha256(ofFile: file.path)
+            }
             generatedBy = try? JSONDecoder().decode(ModelJSON.self, from: Data(try FileIO.read(jsonPath))).generatedBy
         } catch { throw .model(error) }
         let inputShape = head.architecture.inputShape
         guard inputShape == embedder.featureShape else {
-            throw .headExchange(path: jsonPath, reason:
-                "its input is \(inputShape) (\(head.architecture.inputCount) features) but \(embedder.modelName) cut at "
-                + "\(embedder.layer) gives \(embedder.featureShape) (\(embedder.featureShape.reduce(1, *)) features); "
-                + "import it with the --model/--layer it was trained on (nothing was stored)")
+            throw .headExchange(
+                path: jsonPath,
+                reason:
+                    "its input is \(inputShape) (\(head.architecture.inputCount) features) but \(embedder.modelName) cut at "
+                    + "\(embedder.layer) gives \(embedder.featureShape) (\(embedder.featureShape.reduce(1, *)) features); "
+                    + "import it with the --model/--layer it was trained on (nothing was stored)")
         }
         let labelSet: LabelSet
         if let labels {
@@ -116,20 +132,27 @@ public enum HeadExchange {
             labelSet = try readLabels(beside: jsonPath)
         }
         guard labelSet.count == head.architecture.classes else {
-            throw .headExchange(path: jsonPath, reason:
-                "it has \(head.architecture.classes) outputs but \(labelSet.count) labels were given (\(labelSet)); give one "
-                + "label per output, in output order (nothing was stored)")
+            throw .headExchange(
+                path: jsonPath,
+                reason:
+                    "it has \(head.architecture.classes) outputs but \(labelSet.count) labels were given (\(labelSet)); give one "
+                    + "label per output, in output order (nothing was stored)")
         }
-        var metadata = HeadMetadata(labels: labelSet, embedder: embedder, mirror: mirror, training: nil,
-                                    imported: HeadImportRecord(path: URL(fileURLWithPath: jsonPath).standardizedFileURL.path,
-                                                               generatedBy: generatedBy, files: hashes))
+        var metadata = HeadMetadata(
+            labels: labelSet, embedder: embedder, mirror: mirror, training: nil,
+            imported: HeadImportRecord(
+                path: URL(fileURLWithPath: jsonPath).standardizedFileURL.path,
+                generatedBy: generatedBy, files: hashes))
         metadata.version = try store.save(head.model(), metadata: metadata)
         return metadata
     }
 
     /// Class probabilities [N, K] of features [N, h, w, c] (or [N, D], or one [h, w, c]) with `head`.
-    public static func predict(_ head: DenseHead, features: Tensor, path: String = "features") throws(GesturesError) -> Tensor {
-        let shape = features.shape, expected = head.architecture.inputShape
+    public static func predict(_ head: DenseHead, features: Tensor, path: String = "features") throws(GesturesError)
+        -> Tensor
+    {
+        let shape = features.shape
+        let expected = head.architecture.inputShape
         let rows: Int
         if shape == expected {
             rows = 1
@@ -138,8 +161,10 @@ public enum HeadExchange {
         } else if shape.count == 2, shape[1] == head.architecture.inputCount {
             rows = shape[0]
         } else {
-            throw .headExchange(path: path, reason: "shape \(shape) does not fit the head's input \(expected): expected "
-                + "[N] + \(expected) or [N, \(head.architecture.inputCount)]")
+            throw .headExchange(
+                path: path,
+                reason: "shape \(shape) does not fit the head's input \(expected): expected "
+                    + "[N] + \(expected) or [N, \(head.architecture.inputCount)]")
         }
         guard rows >= 1 else { throw .headExchange(path: path, reason: "holds no samples (shape \(shape))") }
         do {
@@ -151,8 +176,10 @@ public enum HeadExchange {
     static func readLabels(beside jsonPath: String) throws(GesturesError) -> LabelSet {
         let path = ((jsonPath as NSString).deletingLastPathComponent as NSString).appendingPathComponent(labelsFileName)
         guard FileManager.default.fileExists(atPath: path) else {
-            throw .headExchange(path: jsonPath, reason: "no labels given and no \(labelsFileName) beside it; pass "
-                + "--labels a,b,c in the model's output order")
+            throw .headExchange(
+                path: jsonPath,
+                reason: "no labels given and no \(labelsFileName) beside it; pass "
+                    + "--labels a,b,c in the model's output order")
         }
         let bytes: [UInt8]
         do { bytes = try FileIO.read(path) } catch { throw .model(error) }
@@ -169,12 +196,15 @@ public enum HeadExchange {
 
     private struct LabelsObject: Decodable { var labels: [String] }
 
-    private static func labelsFile(_ metadata: HeadMetadata, inputShape: [Int], bundle: Bool) throws(GesturesError) -> [UInt8] {
+    private static func labelsFile(_ metadata: HeadMetadata, inputShape: [Int], bundle: Bool) throws(GesturesError)
+        -> [UInt8]
+    {
         let normalization = InputNormalization(rawValue: metadata.embedder.normalization)
         let affine = normalization?.affine ?? []
         let file = HeadLabelsFile(
             labels: metadata.labels.names,
-            normalization: .init(name: metadata.embedder.normalization, scale: affine.map(\.scale), offset: affine.map(\.offset)),
+            normalization: .init(
+                name: metadata.embedder.normalization, scale: affine.map(\.scale), offset: affine.map(\.offset)),
             inputShape: inputShape, mirror: metadata.mirror, embedder: metadata.embedder, headVersion: metadata.version,
             bundle: bundle, outputLayer: HeadLayerNames.output)
         let encoder = JSONEncoder()

@@ -26,9 +26,11 @@ public struct HeadTrainingRecord: Codable, Equatable, Sendable {
     /// ISO 8601 time of training.
     public var trainedAt: String
 
-    public init(learningRate: Float, batchSizeFraction: Float, epochs: Int, hiddenUnits: Int, seed: UInt64,
-                samplesPerLabel: [String: Int], finalLoss: Float, trainingAccuracy: Float,
-                crossValidatedAccuracy: Double? = nil, milliseconds: Double, trainedAt: Date = Date()) {
+    public init(
+        learningRate: Float, batchSizeFraction: Float, epochs: Int, hiddenUnits: Int, seed: UInt64,
+        samplesPerLabel: [String: Int], finalLoss: Float, trainingAccuracy: Float,
+        crossValidatedAccuracy: Double? = nil, milliseconds: Double, trainedAt: Date = Date()
+    ) {
         self.learningRate = learningRate
         self.batchSizeFraction = batchSizeFraction
         self.epochs = epochs
@@ -79,8 +81,10 @@ public struct HeadMetadata: Codable, Equatable, Sendable {
     /// Where it was imported from (nil for a head gesturepad trained).
     public var imported: HeadImportRecord?
 
-    public init(version: Int = 0, labels: LabelSet, embedder: EmbedderIdentity, mirror: Bool, training: HeadTrainingRecord?,
-                imported: HeadImportRecord? = nil) {
+    public init(
+        version: Int = 0, labels: LabelSet, embedder: EmbedderIdentity, mirror: Bool, training: HeadTrainingRecord?,
+        imported: HeadImportRecord? = nil
+    ) {
         self.version = version
         self.labels = labels
         self.embedder = embedder
@@ -92,9 +96,11 @@ public struct HeadMetadata: Codable, Equatable, Sendable {
     /// Throws unless this head fits `identity` (same model weights, cut layer, normalisation, shape).
     public func checkFits(_ identity: EmbedderIdentity) throws(GesturesError) {
         guard embedder == identity else {
-            throw .headDoesNotFit(head: "version \(version)", reason:
-                "it was trained on \(embedder.cacheKey) \(embedder.featureShape), the current embedder is "
-                + "\(identity.cacheKey) \(identity.featureShape)")
+            throw .headDoesNotFit(
+                head: "version \(version)",
+                reason:
+                    "it was trained on \(embedder.cacheKey) \(embedder.featureShape), the current embedder is "
+                    + "\(identity.cacheKey) \(identity.featureShape)")
         }
     }
 }
@@ -112,7 +118,8 @@ public struct HeadStore: Sendable {
 
     /// `$XDG_DATA_HOME/gesturepad/heads` (default `~/.local/share/gesturepad/heads`).
     public static func userDefault(environment: [String: String] = ProcessInfo.processInfo.environment) -> HeadStore {
-        HeadStore(root: (ModelStore.dataDirectory(environment: environment) as NSString).appendingPathComponent("heads"))
+        HeadStore(
+            root: (ModelStore.dataDirectory(environment: environment) as NSString).appendingPathComponent("heads"))
     }
 
     /// Directory of `version`.
@@ -126,11 +133,14 @@ public struct HeadStore: Sendable {
     public func versions() -> [Int] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
         return names.compactMap { name -> Int? in
-            guard name.count == 5, name.hasPrefix("v"), let version = Int(name.dropFirst()), version > 0 else { return nil }
+            guard name.count == 5, name.hasPrefix("v"), let version = Int(name.dropFirst()), version > 0 else {
+                return nil
+            }
             let directory = directory(of: version)
             let fileManager = FileManager.default
             guard fileManager.fileExists(atPath: directory + "/model.json"),
-                  fileManager.fileExists(atPath: directory + "/" + HeadMetadata.fileName) else { return nil }
+                fileManager.fileExists(atPath: directory + "/" + HeadMetadata.fileName)
+            else { return nil }
             return version
         }.sorted()
     }
@@ -165,7 +175,8 @@ public struct HeadStore: Sendable {
             throw .model(.fileUnwritable(path: root, reason: FileIO.describe(error)))
         }
         do {
-            try TFJSLayersFormat.write(model, to: directory(of: version), extraFiles: [HeadMetadata.fileName: metadataBytes])
+            try TFJSLayersFormat.write(
+                model, to: directory(of: version), extraFiles: [HeadMetadata.fileName: metadataBytes])
         } catch { throw .model(error) }
         try makeCurrent(version)
         prune()

@@ -29,9 +29,10 @@ public struct LabelSet: Sendable, Equatable, Codable, CustomStringConvertible {
 
     /// Whether `name` is 1–32 characters from a–z, 0–9, '_' and '-'.
     public static func isValidName(_ name: String) -> Bool {
-        (1...32).contains(name.count) && name.unicodeScalars.allSatisfy {
-            ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
-        }
+        (1...32).contains(name.count)
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "_" || $0 == "-"
+            }
     }
 
     /// Number of classes.

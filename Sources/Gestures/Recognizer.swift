@@ -25,7 +25,8 @@ public final class ActiveHead: @unchecked Sendable {
     public let predictor: any ProbabilityHead
 
     public init(labels: LabelSet, version: Int, predictor: any ProbabilityHead) {
-        precondition(labels.count == predictor.classCount, "head predicts \(predictor.classCount) classes, labels \(labels)")
+        precondition(
+            labels.count == predictor.classCount, "head predicts \(predictor.classCount) classes, labels \(labels)")
         self.labels = labels
         self.version = version
         self.predictor = predictor
@@ -61,7 +62,9 @@ public struct Recognition: Sendable {
 
     /// The most probable label and its probability.
     public var top: (label: String, probability: Float)? {
-        guard let labels, let index = probabilities.indices.max(by: { probabilities[$0] < probabilities[$1] }) else { return nil }
+        guard let labels, let index = probabilities.indices.max(by: { probabilities[$0] < probabilities[$1] }) else {
+            return nil
+        }
         return (labels.names[index], probabilities[index])
     }
 }
@@ -93,8 +96,10 @@ public final class Recognizer: @unchecked Sendable {
     /// Installs `newHead` (nil removes the head); the next frame uses it. Refuses a head for other features.
     public func swapHead(_ newHead: ActiveHead?) throws(GesturesError) {
         if let newHead, newHead.predictor.featureCount != extractor.featureCount {
-            throw .headDoesNotFit(head: "version \(newHead.version)", reason:
-                "it takes \(newHead.predictor.featureCount) features, the embedder gives \(extractor.featureCount)")
+            throw .headDoesNotFit(
+                head: "version \(newHead.version)",
+                reason:
+                    "it takes \(newHead.predictor.featureCount) features, the embedder gives \(extractor.featureCount)")
         }
         head.withLock { $0 = newHead }
     }
@@ -119,19 +124,24 @@ public final class Recognizer: @unchecked Sendable {
         var timings = timings
         var stages: (UInt64, UInt64) = (0, 0)
         withUnsafeMutableBytes(of: &stages) { raw in
-            extractor.embed(sample: sample.baseAddress!, into: features.baseAddress!,
-                            stageNanoseconds: raw.baseAddress!.assumingMemoryBound(to: UInt64.self))
+            extractor.embed(
+                sample: sample.baseAddress!, into: features.baseAddress!,
+                stageNanoseconds: raw.baseAddress!.assumingMemoryBound(to: UInt64.self))
         }
         timings.normalize = stages.0
         timings.embed = stages.1
         guard let active = currentHead else {
-            return Recognition(sequence: 0, timestampNanoseconds: 0, probabilities: [], labels: nil, headVersion: 0, timings: timings)
+            return Recognition(
+                sequence: 0, timestampNanoseconds: 0, probabilities: [], labels: nil, headVersion: 0, timings: timings)
         }
         let headStart = Monotonic.nanoseconds()
         var probabilities = [Float](repeating: 0, count: active.predictor.classCount)
-        probabilities.withUnsafeMutableBufferPointer { active.predictor.predict(features: features.baseAddress!, into: $0.baseAddress!) }
+        probabilities.withUnsafeMutableBufferPointer {
+            active.predictor.predict(features: features.baseAddress!, into: $0.baseAddress!)
+        }
         timings.head = Monotonic.nanoseconds() - headStart
-        return Recognition(sequence: 0, timestampNanoseconds: 0, probabilities: probabilities, labels: active.labels,
-                           headVersion: active.version, timings: timings)
+        return Recognition(
+            sequence: 0, timestampNanoseconds: 0, probabilities: probabilities, labels: active.labels,
+            headVersion: active.version, timings: timings)
     }
 }

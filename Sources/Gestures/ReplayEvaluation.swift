@@ -28,17 +28,22 @@ public struct ReplayRun: Codable, Sendable {
 public enum ReplayEvaluation {
     /// Replays `source` (frames at `framesPerSecond`) through `recognizer` (which must have a head whose
     /// labels match the truth's) and a fresh filter with `settings`.
-    public static func run(source: any FrameSource, framesPerSecond: Double, recognizer: Recognizer,
-                           settings: DecisionFilterSettings, truth: TruthTimeline,
-                           maximumFrames: Int = .max) throws(GesturesError) -> ReplayRun {
+    public static func run(
+        source: any FrameSource, framesPerSecond: Double, recognizer: Recognizer,
+        settings: DecisionFilterSettings, truth: TruthTimeline,
+        maximumFrames: Int = .max
+    ) throws(GesturesError) -> ReplayRun {
         guard let head = recognizer.currentHead else { throw .noHead(store: "the recognizer") }
         guard head.labels == truth.labels else {
-            throw .headDoesNotFit(head: "version \(head.version)", reason:
-                "it predicts \(head.labels) but the truth file uses \(truth.labels); label both the same way")
+            throw .headDoesNotFit(
+                head: "version \(head.version)",
+                reason:
+                    "it predicts \(head.labels) but the truth file uses \(truth.labels); label both the same way")
         }
         var filter = try DecisionFilter(labels: head.labels, settings: settings)
         var scorer = ReplayScorer(truth: truth)
-        var latencies: [Double] = [], events: [KeyEvent] = []
+        var latencies: [Double] = []
+        var events: [KeyEvent] = []
         var stageTotals: [String: Double] = ["preprocess": 0, "normalize": 0, "embed": 0, "head": 0, "filter": 0]
         var index = 0
         while index < maximumFrames {
@@ -49,13 +54,16 @@ public enum ReplayEvaluation {
             let delivered: Void?
             do {
                 delivered = try source.withNextFrame(timeoutMilliseconds: 5000) { frame in
-                    do throws(CaptureError) { recognition = try recognizer.recognize(frame: frame) } catch { failure = error }
+                    do throws(CaptureError) { recognition = try recognizer.recognize(frame: frame) } catch {
+                        failure = error
+                    }
                 }
             } catch { throw .capture(error) }
             if let failure { throw .capture(failure) }
             guard delivered != nil, let recognition else { break }
             let filterStart = Monotonic.nanoseconds()
-            let frameEvents = try filter.update(probabilities: recognition.probabilities, atNanoseconds: clipNanoseconds)
+            let frameEvents = try filter.update(
+                probabilities: recognition.probabilities, atNanoseconds: clipNanoseconds)
             let end = Monotonic.nanoseconds()
             try scorer.addFrame(atNanoseconds: clipNanoseconds, probabilities: recognition.probabilities)
             scorer.addEvents(frameEvents)
@@ -74,10 +82,13 @@ public enum ReplayEvaluation {
         scorer.addEvents(closing)
         events += closing
         let sorted = latencies.sorted()
-        func percentile(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))] }
-        return ReplayRun(report: scorer.report(clipEndNanoseconds: clipEnd), headVersion: head.version, frames: index,
-                         latencyP50Milliseconds: percentile(0.5), latencyP95Milliseconds: percentile(0.95),
-                         latencyMaxMilliseconds: sorted.last!,
-                         stageMeansMilliseconds: stageTotals.mapValues { $0 / Double(index) }, events: events)
+        func percentile(_ p: Double) -> Double {
+            sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * p).rounded()))]
+        }
+        return ReplayRun(
+            report: scorer.report(clipEndNanoseconds: clipEnd), headVersion: head.version, frames: index,
+            latencyP50Milliseconds: percentile(0.5), latencyP95Milliseconds: percentile(0.95),
+            latencyMaxMilliseconds: sorted.last!,
+            stageMeansMilliseconds: stageTotals.mapValues { $0 / Double(index) }, events: events)
     }
 }

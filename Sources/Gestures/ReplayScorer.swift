@@ -72,7 +72,10 @@ public struct ReplayScorer: Sendable {
 
         // Frames.
         var perLabel = names.map { ReplayReport.LabelFigures(label: $0) }
-        var scoredFrames = 0, correctFrames = 0, settledFrames = 0, settledCorrect = 0
+        var scoredFrames = 0
+        var correctFrames = 0
+        var settledFrames = 0
+        var settledCorrect = 0
         for frame in frames {
             guard let segment = segmentIndex(at: frame.nanoseconds),
                 let truthIndex = names.firstIndex(of: segments[segment].label)
@@ -99,11 +102,15 @@ public struct ReplayScorer: Sendable {
             let truthLabel = segment.map { segments[$0].label }
             let seconds = Double(down.atNanoseconds) / 1e9
             if down.label == LabelSet.idle || truthLabel != down.label {
-                falsePresses.append(.init(atSeconds: seconds, label: down.label, truthLabel: truthLabel,
-                                          reason: .wrongLabel))
+                falsePresses.append(
+                    .init(
+                        atSeconds: seconds, label: down.label, truthLabel: truthLabel,
+                        reason: .wrongLabel))
             } else if let segment, hitTime[segment] != nil {
-                falsePresses.append(.init(atSeconds: seconds, label: down.label, truthLabel: truthLabel,
-                                          reason: .repeatedInSegment))
+                falsePresses.append(
+                    .init(
+                        atSeconds: seconds, label: down.label, truthLabel: truthLabel,
+                        reason: .repeatedInSegment))
             } else if let segment {
                 hitTime[segment] = down.atNanoseconds
             }
@@ -299,7 +306,8 @@ public struct ReplayReport: Codable, Equatable, Sendable, CustomStringConvertibl
             lines.append("")
             lines.append("false presses:")
             for press in falsePressList {
-                let why = press.reason == .wrongLabel
+                let why =
+                    press.reason == .wrongLabel
                     ? "truth is \(press.truthLabel ?? "not yet set")" : "second press in this gesture"
                 lines.append(String(format: "  %8.3f s  ", press.atSeconds) + "down \(press.label)  (\(why))")
             }

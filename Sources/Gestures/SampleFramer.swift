@@ -22,8 +22,9 @@ public final class SampleFramer {
     public init(side: Int = 224, mirror: Bool) {
         self.side = side
         self.mirror = mirror
-        preprocessor = Preprocessor(outputSize: side, mirror: mirror,
-                                    normalization: PixelNormalization(channels: Array(repeating: (1, 0), count: 3)))
+        preprocessor = Preprocessor(
+            outputSize: side, mirror: mirror,
+            normalization: PixelNormalization(channels: Array(repeating: (1, 0), count: 3)))
         scratch = .allocate(capacity: side * side * 3)
     }
 
@@ -40,8 +41,9 @@ public final class SampleFramer {
         var output = [UInt8](repeating: 0, count: byteCount)
         image.pixels.withUnsafeBytes { bytes in
             output.withUnsafeMutableBufferPointer { destination in
-                let frame = FrameView(width: image.width, height: image.height, format: .rgb24, bytesPerLine: image.width * 3,
-                                      bytes: bytes, sequence: 0, timestampNanoseconds: 0)
+                let frame = FrameView(
+                    width: image.width, height: image.height, format: .rgb24, bytesPerLine: image.width * 3,
+                    bytes: bytes, sequence: 0, timestampNanoseconds: 0)
                 // An RGBImage always holds width·height·3 bytes, so the frame path cannot reject it.
                 try? run(frame: frame, into: destination.baseAddress!)
             }

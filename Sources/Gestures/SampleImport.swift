@@ -32,8 +32,10 @@ public struct SampleImporter {
             let image: RGBImage
             do { image = try RGBImage.read(path) } catch { throw .capture(error) }
             let frame = framer.run(image)
-            samples.append(NewSample(label: label, frame: frame, side: framer.side, source: "file:" + path,
-                                     mirror: framer.mirror, normalization: normalization))
+            samples.append(
+                NewSample(
+                    label: label, frame: frame, side: framer.side, source: "file:" + path,
+                    mirror: framer.mirror, normalization: normalization))
             if let extractor { embeddings.append(try extractor.embed(sample: frame)) }
         }
         let ids = try store.add(contentsOf: samples)
@@ -51,16 +53,22 @@ public struct SampleImporter {
 
     /// Samples from frames of `source` between `fromSeconds` and `toSeconds` of clip time (frame index / fps),
     /// at most `settings.samplesPerSecond`, skipping near-duplicates when an extractor is present.
-    public func addRecording(_ source: any FrameSource, framesPerSecond: Double, label: String, fromSeconds: Double = 0,
-                             toSeconds: Double = .infinity, settings: RecordingSettings = RecordingSettings(),
-                             sourceName: String) throws(GesturesError) -> RecordingImport {
+    public func addRecording(
+        _ source: any FrameSource, framesPerSecond: Double, label: String, fromSeconds: Double = 0,
+        toSeconds: Double = .infinity, settings: RecordingSettings = RecordingSettings(),
+        sourceName: String
+    ) throws(GesturesError) -> RecordingImport {
         guard LabelSet.isValidName(label) else { throw .invalidLabelName(label: label) }
         try settings.validate()
-        var recorder = SampleRecorder(label: label, settings: RecordingSettings(
-            samplesPerSecond: settings.samplesPerSecond, duplicateDistance: extractor == nil ? 0 : settings.duplicateDistance,
-            countdownSeconds: 0), startNanoseconds: UInt64(max(fromSeconds, 0) * 1e9))
+        var recorder = SampleRecorder(
+            label: label,
+            settings: RecordingSettings(
+                samplesPerSecond: settings.samplesPerSecond,
+                duplicateDistance: extractor == nil ? 0 : settings.duplicateDistance,
+                countdownSeconds: 0), startNanoseconds: UInt64(max(fromSeconds, 0) * 1e9))
         var result = RecordingImport()
-        var pending: [NewSample] = [], pendingEmbeddings: [[Float]] = []
+        var pending: [NewSample] = []
+        var pendingEmbeddings: [[Float]] = []
         var sample = [UInt8](repeating: 0, count: framer.byteCount)
         var features = [Float](repeating: 0, count: extractor?.featureCount ?? 0)
         var index = 0
@@ -72,7 +80,9 @@ public struct SampleImporter {
             do {
                 delivered = try source.withNextFrame(timeoutMilliseconds: 5000) { frame in
                     sample.withUnsafeMutableBufferPointer { buffer in
-                        do throws(CaptureError) { try framer.run(frame: frame, into: buffer.baseAddress!) } catch { failure = error }
+                        do throws(CaptureError) { try framer.run(frame: frame, into: buffer.baseAddress!) } catch {
+                            failure = error
+                        }
                     }
                 }
             } catch { throw .capture(error) }
@@ -83,14 +93,21 @@ public struct SampleImporter {
             if Double(clipNanoseconds) / 1e9 < fromSeconds { continue }
             if let extractor {
                 sample.withUnsafeBufferPointer { input in
-                    features.withUnsafeMutableBufferPointer { extractor.embed(sample: input.baseAddress!, into: $0.baseAddress!) }
+                    features.withUnsafeMutableBufferPointer {
+                        extractor.embed(sample: input.baseAddress!, into: $0.baseAddress!)
+                    }
                 }
             }
-            let decision = features.withUnsafeBufferPointer { recorder.consider(features: $0, atNanoseconds: clipNanoseconds) }
+            let decision = features.withUnsafeBufferPointer {
+                recorder.consider(features: $0, atNanoseconds: clipNanoseconds)
+            }
             guard decision == .keep else { continue }
-            pending.append(NewSample(label: label, frame: sample, side: framer.side,
-                                     capturedAt: Date(), source: "\(sourceName)@\(String(format: "%.3f", Double(clipNanoseconds) / 1e9))s",
-                                     mirror: framer.mirror, normalization: normalization))
+            pending.append(
+                NewSample(
+                    label: label, frame: sample, side: framer.side,
+                    capturedAt: Date(),
+                    source: "\(sourceName)@\(String(format: "%.3f", Double(clipNanoseconds) / 1e9))s",
+                    mirror: framer.mirror, normalization: normalization))
             if extractor != nil { pendingEmbeddings.append(features) }
             if pending.count == 32 {
                 let ids = try store.add(contentsOf: pending)
@@ -120,10 +137,14 @@ extension SampleStore {
     /// Stores the recognizer's last sample frame as a sample of `label` (its mirror and normalisation
     /// recorded) and caches its embedding under `cacheKey` — live recording in the daemon and the window.
     @discardableResult
-    public func addRecognized(by recognizer: Recognizer, label: String, source: String,
-                              cacheKey: String) throws(GesturesError) -> Int64 {
-        let id = try add(NewSample(label: label, frame: Array(recognizer.sample), side: recognizer.framer.side, source: source,
-                                   mirror: recognizer.framer.mirror, normalization: recognizer.extractor.identity.normalization))
+    public func addRecognized(
+        by recognizer: Recognizer, label: String, source: String,
+        cacheKey: String
+    ) throws(GesturesError) -> Int64 {
+        let id = try add(
+            NewSample(
+                label: label, frame: Array(recognizer.sample), side: recognizer.framer.side, source: source,
+                mirror: recognizer.framer.mirror, normalization: recognizer.extractor.identity.normalization))
         try storeEmbeddings(modelID: cacheKey, [id: Array(recognizer.features)])
         return id
     }

@@ -26,7 +26,8 @@ public struct RecordingSettings: Codable, Equatable, Sendable {
     /// Checks the ranges; the error names the field.
     public func validate() throws(GesturesError) {
         guard samplesPerSecond > 0, samplesPerSecond <= 120 else {
-            throw .invalidSetting(field: "samples_per_second", value: "\(samplesPerSecond)", expected: "more than 0, at most 120")
+            throw .invalidSetting(
+                field: "samples_per_second", value: "\(samplesPerSecond)", expected: "more than 0, at most 120")
         }
         guard duplicateDistance >= 0, duplicateDistance < 1 else {
             throw .invalidSetting(field: "duplicate_distance", value: "\(duplicateDistance)", expected: "0 ≤ value < 1")
@@ -102,7 +103,8 @@ public struct SampleRecorder: Sendable {
     /// Relative L2 distance ‖a − b‖ / ‖b‖ (0 when b is zero and a equals it).
     public static func relativeDistance(_ a: [Float], _ b: [Float]) -> Float {
         precondition(a.count == b.count, "embeddings of different sizes")
-        var squared: Float = 0, norm: Float = 0
+        var squared: Float = 0
+        var norm: Float = 0
         for index in a.indices {
             squared += (a[index] - b[index]) * (a[index] - b[index])
             norm += b[index] * b[index]

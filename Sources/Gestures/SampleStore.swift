@@ -7,8 +7,8 @@
 // edit one); a file with migrations we do not know is refused, never touched. No GRDB type is public.
 import Capture
 import Foundation
-import NeuralNet
 import GRDB
+import NeuralNet
 
 /// The training samples (frames, thumbnails, labels, provenance) and their cached embeddings.
 ///

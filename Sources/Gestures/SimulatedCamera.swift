@@ -16,8 +16,10 @@ public struct CameraJitter: Sendable, Equatable {
     /// Standard deviation of per-pixel Gaussian noise, in 0…255 units (default 4).
     public var noise: Float
 
-    public init(shift: Float = 0.06, zoom: ClosedRange<Float> = 0.92...1.08, brightness: ClosedRange<Float> = 0.75...1.25,
-                noise: Float = 4) {
+    public init(
+        shift: Float = 0.06, zoom: ClosedRange<Float> = 0.92...1.08, brightness: ClosedRange<Float> = 0.75...1.25,
+        noise: Float = 4
+    ) {
         self.shift = shift
         self.zoom = zoom
         self.brightness = brightness
@@ -45,30 +47,43 @@ public struct SimulatedCamera: Sendable {
 
     /// One jittered frame of `photo` (bilinear sampling of a moved window, exposure, noise).
     public mutating func frame(of photo: RGBImage) -> RGBImage {
-        let zoom = uniform(jitter.zoom), gain = uniform(jitter.brightness)
+        let zoom = uniform(jitter.zoom)
+        let gain = uniform(jitter.brightness)
         // The window keeps the frame's aspect ratio inside the photo, scaled by 1/zoom, centred + shift.
         let aspect = Float(width) / Float(height)
-        var windowHeight = Float(photo.height), windowWidth = windowHeight * aspect
-        if windowWidth > Float(photo.width) { windowWidth = Float(photo.width); windowHeight = windowWidth / aspect }
+        var windowHeight = Float(photo.height)
+        var windowWidth = windowHeight * aspect
+        if windowWidth > Float(photo.width) {
+            windowWidth = Float(photo.width)
+            windowHeight = windowWidth / aspect
+        }
         windowWidth /= zoom
         windowHeight /= zoom
         let shortSide = Float(min(photo.width, photo.height))
         let centreX = Float(photo.width) / 2 + uniform(-jitter.shift...jitter.shift) * shortSide
         let centreY = Float(photo.height) / 2 + uniform(-jitter.shift...jitter.shift) * shortSide
-        let scaleX = windowWidth / Float(width), scaleY = windowHeight / Float(height)
-        let originX = centreX - windowWidth / 2, originY = centreY - windowHeight / 2
+        let scaleX = windowWidth / Float(width)
+        let scaleY = windowHeight / Float(height)
+        let originX = centreX - windowWidth / 2
+        let originY = centreY - windowHeight / 2
         var pixels = [UInt8](repeating: 0, count: width * height * 3)
         photo.pixels.withUnsafeBufferPointer { source in
             for y in 0..<height {
                 let sourceY = min(max(originY + (Float(y) + 0.5) * scaleY - 0.5, 0), Float(photo.height - 1))
-                let y0 = Int(sourceY), y1 = min(y0 + 1, photo.height - 1), fy = sourceY - Float(y0)
+                let y0 = Int(sourceY)
+                let y1 = min(y0 + 1, photo.height - 1)
+                let fy = sourceY - Float(y0)
                 for x in 0..<width {
                     let sourceX = min(max(originX + (Float(x) + 0.5) * scaleX - 0.5, 0), Float(photo.width - 1))
-                    let x0 = Int(sourceX), x1 = min(x0 + 1, photo.width - 1), fx = sourceX - Float(x0)
+                    let x0 = Int(sourceX)
+                    let x1 = min(x0 + 1, photo.width - 1)
+                    let fx = sourceX - Float(x0)
                     for channel in 0..<3 {
-                        let top = Float(source[(y0 * photo.width + x0) * 3 + channel]) * (1 - fx)
+                        let top =
+                            Float(source[(y0 * photo.width + x0) * 3 + channel]) * (1 - fx)
                             + Float(source[(y0 * photo.width + x1) * 3 + channel]) * fx
-                        let bottom = Float(source[(y1 * photo.width + x0) * 3 + channel]) * (1 - fx)
+                        let bottom =
+                            Float(source[(y1 * photo.width + x0) * 3 + channel]) * (1 - fx)
                             + Float(source[(y1 * photo.width + x1) * 3 + channel]) * fx
                         var value = (top * (1 - fy) + bottom * fy) * gain
                         if jitter.noise > 0 { value += gaussian() * jitter.noise }
@@ -86,11 +101,12 @@ public struct SimulatedCamera: Sendable {
 
     /// A standard normal deviate (Box–Muller).
     private mutating func gaussian() -> Float {
-        let u1 = max(random.nextFloat(in: 0...1), 1e-7), u2 = random.nextFloat(in: 0...1)
+        let u1 = max(random.nextFloat(in: 0...1), 1e-7)
+        let u2 = random.nextFloat(in: 0...1)
         return (-2 * logf(u1)).squareRoot() * cosf(2 * Float.pi * u2)
     }
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -59,12 +59,14 @@ public struct TruthTimeline: Sendable, Equatable {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
             if words.isEmpty { continue }
             guard words.count == 2 else {
-                throw .truthSyntax(file: file, line: offset + 1,
-                                   message: "expected '<seconds> <label>' (e.g. '2.5 left'), found '\(line.trimmed)'")
+                throw .truthSyntax(
+                    file: file, line: offset + 1,
+                    message: "expected '<seconds> <label>' (e.g. '2.5 left'), found '\(line.trimmed)'")
             }
             guard let seconds = Double(words[0]) else {
-                throw .truthSyntax(file: file, line: offset + 1,
-                                   message: "'\(words[0])' is not a time in seconds; write a number like 2.5")
+                throw .truthSyntax(
+                    file: file, line: offset + 1,
+                    message: "'\(words[0])' is not a time in seconds; write a number like 2.5")
             }
             changes.append(Change(atSeconds: seconds, label: String(words[1])))
             lineNumbers.append(offset + 1)
@@ -79,8 +81,9 @@ public struct TruthTimeline: Sendable, Equatable {
         _ changes: [Change], labels: LabelSet, file: String, lineNumbers: [Int]
     ) throws(GesturesError) {
         guard !changes.isEmpty else {
-            throw .truthSyntax(file: file, line: lineNumbers[0],
-                               message: "no entries; write one '<seconds> <label>' line per change, e.g. '0.0 idle'")
+            throw .truthSyntax(
+                file: file, line: lineNumbers[0],
+                message: "no entries; write one '<seconds> <label>' line per change, e.g. '0.0 idle'")
         }
         for (index, change) in changes.enumerated() {
             let line = lineNumbers[index]

@@ -1,7 +1,7 @@
 // EmbedBenchmark: times `Embedder.embed` — warm-up, then N timed runs — and reports median, p10,
 // p90, GFLOP/s and a per-step breakdown (median per planned step). Pure measurement; the CLI prints.
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Latency figures of one embedder, in milliseconds.
@@ -52,8 +52,10 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
         for step in steps.sorted(by: { $0.medianMilliseconds > $1.medianMilliseconds }).prefix(stepsToShow) {
             let share = total > 0 ? step.medianMilliseconds / total * 100 : 0
             let shape = "[" + step.outputShape.map(String.init).joined(separator: ",") + "]"
-            lines.append("  \(formatted(step.medianMilliseconds, decimals: 4)) ms  \(formatted(share, decimals: 1))%  "
-                + "\(formatted(step.gflops, decimals: 1))  \(step.kind) \(shape)  \(step.layers.joined(separator: "+"))")
+            lines.append(
+                "  \(formatted(step.medianMilliseconds, decimals: 4)) ms  \(formatted(share, decimals: 1))%  "
+                    + "\(formatted(step.gflops, decimals: 1))  \(step.kind) \(shape)  \(step.layers.joined(separator: "+"))"
+            )
         }
         return lines.joined(separator: "\n")
     }
@@ -62,8 +64,10 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
 /// Runs the embedder benchmark.
 public enum EmbedBenchmark {
     /// Times `runs` calls after `warmup` calls on a seeded random input in [-1, 1].
-    public static func run(_ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10,
-                           targetCPU: String) -> EmbedBenchmarkReport {
+    public static func run(
+        _ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10,
+        targetCPU: String
+    ) -> EmbedBenchmarkReport {
         let input = Tensor(shape: embedder.inputShape, uniformIn: -1...1, seed: 1).scalars
         var output = [Float](repeating: 0, count: embedder.outputCount)
         let stepCount = embedder.steps.count
@@ -81,7 +85,8 @@ public enum EmbedBenchmark {
                 }
                 stepTimes.withUnsafeMutableBufferPointer { times in
                     for run in 0..<runs {
-                        embedder.embed(source.baseAddress!, into: destination.baseAddress!, stepNanoseconds: times.baseAddress!)
+                        embedder.embed(
+                            source.baseAddress!, into: destination.baseAddress!, stepNanoseconds: times.baseAddress!)
                         for step in 0..<stepCount { perStep[step][run] = Double(times[step]) / 1e6 }
                     }
                 }
@@ -96,8 +101,10 @@ public enum EmbedBenchmark {
         }
         return EmbedBenchmarkReport(
             model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, targetCPU: targetCPU,
-            blas: GEMM.backendDescription, gemm: embedder.gemmBackend.rawValue, multiplyAccumulates: embedder.multiplyAccumulates,
-            medianMilliseconds: median, p10Milliseconds: percentile(totals, 0.1), p90Milliseconds: percentile(totals, 0.9),
+            blas: GEMM.backendDescription, gemm: embedder.gemmBackend.rawValue,
+            multiplyAccumulates: embedder.multiplyAccumulates,
+            medianMilliseconds: median, p10Milliseconds: percentile(totals, 0.1),
+            p90Milliseconds: percentile(totals, 0.9),
             gflops: Double(embedder.multiplyAccumulates) * 2 / (median * 1e6), steps: steps)
     }
 
@@ -106,7 +113,8 @@ public enum EmbedBenchmark {
         guard !values.isEmpty else { return 0 }
         let sorted = values.sorted()
         let position = fraction * Double(sorted.count - 1)
-        let lower = Int(position), upper = min(lower + 1, sorted.count - 1)
+        let lower = Int(position)
+        let upper = min(lower + 1, sorted.count - 1)
         return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
     }
 

@@ -7,8 +7,9 @@
 // Built -Ounchecked in release: the kernels index with unchecked arithmetic and rely on the plan's sizes
 // having been checked — shapes by ShapeInference, scratch and the arena here (SizeLimits).
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Immutable Float storage owned by a planned step (bias, depthwise kernel, BN scale/shift).
@@ -28,13 +29,16 @@ final class WeightBuffer: @unchecked Sendable {
 /// One planned step: what it computes and which arena values it reads and writes.
 struct PlannedStep {
     enum Operation {
-        case convolution(ConvGeometry, GEMMWeights, bias: WeightBuffer?, clamp: (low: Float, high: Float), scratch: Int?)
-        case directConvolution(ConvGeometry, kernel: WeightBuffer, filters: Int, bias: WeightBuffer?,
-                               clamp: (low: Float, high: Float))
+        case convolution(
+            ConvGeometry, GEMMWeights, bias: WeightBuffer?, clamp: (low: Float, high: Float), scratch: Int?)
+        case directConvolution(
+            ConvGeometry, kernel: WeightBuffer, filters: Int, bias: WeightBuffer?,
+            clamp: (low: Float, high: Float))
         case depthwise(ConvGeometry, kernel: WeightBuffer, bias: WeightBuffer?, clamp: (low: Float, high: Float))
         case zeroPad(height: Int, width: Int, channels: Int, Padding2D)
         case add(count: Int, clamp: (low: Float, high: Float))
-        case scaleShift(rows: Int, channels: Int, scale: WeightBuffer, shift: WeightBuffer, clamp: (low: Float, high: Float))
+        case scaleShift(
+            rows: Int, channels: Int, scale: WeightBuffer, shift: WeightBuffer, clamp: (low: Float, high: Float))
         case globalAveragePool(pixels: Int, channels: Int)
         case dense(rows: Int, GEMMWeights, bias: WeightBuffer?, clamp: (low: Float, high: Float))
         /// Copy input to output, then apply the activation in place.
@@ -91,20 +95,26 @@ public final class Embedder: @unchecked Sendable {
 
     /// Loads a TF.js Layers model directory and plans it (see `init(model:outputLayer:inputShape:threads:)`).
     public convenience init(directory: String, outputLayer: String? = nil, inputShape: [Int]? = nil, threads: Int = 1)
-        throws(NeuralNetError) {
-        try self.init(model: TFJSLayersFormat.read(directory), outputLayer: outputLayer, inputShape: inputShape,
-                      threads: threads)
+        throws(NeuralNetError)
+    {
+        try self.init(
+            model: TFJSLayersFormat.read(directory), outputLayer: outputLayer, inputShape: inputShape,
+            threads: threads)
     }
 
     /// Plans `model` cut at `outputLayer` (default: `conv_pw_13_relu` when present, else the model's output).
     /// - Parameter inputShape: [H, W, C]; required when the model's input size is not fixed.
     /// - Parameter gemmBackend: who multiplies pointwise/im2col/dense weights (default: `GEMM.defaultBackend`).
-    public init(model full: Model, outputLayer: String? = nil, inputShape: [Int]? = nil, threads: Int = 1,
-                gemmBackend: GEMMBackend = GEMM.defaultBackend) throws(NeuralNetError) {
-        let layerName = outputLayer ?? (full.index(of: "conv_pw_13_relu") != nil ? "conv_pw_13_relu" : full.outputNames[0])
+    public init(
+        model full: Model, outputLayer: String? = nil, inputShape: [Int]? = nil, threads: Int = 1,
+        gemmBackend: GEMMBackend = GEMM.defaultBackend
+    ) throws(NeuralNetError) {
+        let layerName =
+            outputLayer ?? (full.index(of: "conv_pw_13_relu") != nil ? "conv_pw_13_relu" : full.outputNames[0])
         let model = try full.cut(at: layerName)
         guard model.inputNames.count == 1 else {
-            throw .invalidGraph(reason: "an embedder needs exactly one input, layer \(layerName) depends on \(model.inputNames)")
+            throw .invalidGraph(
+                reason: "an embedder needs exactly one input, layer \(layerName) depends on \(model.inputNames)")
         }
         let shapes = try model.inferShapes(inputShape: inputShape)
         var plan = Planner(model: model, shapes: shapes, outputLayer: layerName, gemmBackend: gemmBackend)
@@ -113,8 +123,10 @@ public final class Embedder: @unchecked Sendable {
         // Value sizes are checked output shapes (ShapeInference) and scratch is checked in the plan, so the
         // sum cannot overflow; the arena as a whole is bounded here.
         guard arenaCount <= SizeLimits.maximumArenaBytes / 4 else {
-            throw .limitExceeded(layer: layerName, what: "the activations of the model cut at this layer "
-                                     + "(\(arenaCount * 4) bytes)", limit: "\(SizeLimits.maximumArenaBytes) bytes")
+            throw .limitExceeded(
+                layer: layerName,
+                what: "the activations of the model cut at this layer "
+                    + "(\(arenaCount * 4) bytes)", limit: "\(SizeLimits.maximumArenaBytes) bytes")
         }
 
         self.model = model
@@ -131,9 +143,10 @@ public final class Embedder: @unchecked Sendable {
         self.arena = .allocate(capacity: max(arenaCount, 1))
         arena.initialize(repeating: 0, count: max(arenaCount, 1))
         self.steps = plan.steps.map { step in
-            EmbedderStepInfo(layerNames: step.layerNames, kind: Self.kindName(step.operation),
-                             outputShape: shapes[step.layerNames.last!]!.outputShape,
-                             multiplyAccumulates: step.multiplyAccumulates)
+            EmbedderStepInfo(
+                layerNames: step.layerNames, kind: Self.kindName(step.operation),
+                outputShape: shapes[step.layerNames.last!]!.outputShape,
+                multiplyAccumulates: step.multiplyAccumulates)
         }
         GEMM.setThreadCount(self.threads)
     }
@@ -147,8 +160,10 @@ public final class Embedder: @unchecked Sendable {
 
     /// Runs the planned model on one image: input [H, W, C] (NHWC, batch 1) → output activation.
     /// Allocates nothing. `stepNanoseconds`, when given, receives each step's duration.
-    public func embed(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
-                      stepNanoseconds: UnsafeMutablePointer<UInt64>? = nil) {
+    public func embed(
+        _ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>,
+        stepNanoseconds: UnsafeMutablePointer<UInt64>? = nil
+    ) {
         lock.lock()
         defer { lock.unlock() }
         for (index, step) in planned.enumerated() {
@@ -162,7 +177,8 @@ public final class Embedder: @unchecked Sendable {
     /// Convenience: embeds a tensor of shape [H, W, C] or [1, H, W, C] (allocates the result).
     public func embed(_ input: Tensor) throws(NeuralNetError) -> Tensor {
         guard input.shape == inputShape || input.shape == [1] + inputShape else {
-            throw .shapeMismatch(layer: model.inputNames[0], expected: "\(inputShape) or [1] + \(inputShape)", found: input.shape)
+            throw .shapeMismatch(
+                layer: model.inputNames[0], expected: "\(inputShape) or [1] + \(inputShape)", found: input.shape)
         }
         var result = Tensor(shape: outputShape)
         input.scalars.withUnsafeBufferPointer { source in
@@ -183,22 +199,28 @@ public final class Embedder: @unchecked Sendable {
         let destination = pointer(step.output, input: input)
         switch step.operation {
         case .convolution(let geometry, let weights, let bias, let clamp, let scratch):
-            Conv2D.im2colGEMM(input: source, geometry: geometry, kernel: weights, bias: bias?.pointer, clamp: clamp,
-                              output: destination, scratch: scratch.map { arena + offsets[$0] } ?? destination,
-                              threads: threads)
+            Conv2D.im2colGEMM(
+                input: source, geometry: geometry, kernel: weights, bias: bias?.pointer, clamp: clamp,
+                output: destination, scratch: scratch.map { arena + offsets[$0] } ?? destination,
+                threads: threads)
         case .directConvolution(let geometry, let kernel, let filters, let bias, let clamp):
-            Conv2D.directSIMD(input: source, geometry: geometry, kernel: kernel.pointer, filters: filters,
-                              bias: bias?.pointer, clamp: clamp, output: destination, threads: threads)
+            Conv2D.directSIMD(
+                input: source, geometry: geometry, kernel: kernel.pointer, filters: filters,
+                bias: bias?.pointer, clamp: clamp, output: destination, threads: threads)
         case .depthwise(let geometry, let kernel, let bias, let clamp):
-            DepthwiseConv2D.simd(input: source, geometry: geometry, kernel: kernel.pointer, bias: bias?.pointer,
-                                 clamp: clamp, output: destination, threads: threads)
+            DepthwiseConv2D.simd(
+                input: source, geometry: geometry, kernel: kernel.pointer, bias: bias?.pointer,
+                clamp: clamp, output: destination, threads: threads)
         case .zeroPad(let height, let width, let channels, let padding):
-            ZeroPad.fast(input: source, height: height, width: width, channels: channels, padding: padding,
-                         output: destination)
+            ZeroPad.fast(
+                input: source, height: height, width: width, channels: channels, padding: padding,
+                output: destination)
         case .add(let count, let clamp):
-            AddTensors.simd(source, pointer(step.inputs[1], input: input), count: count, clamp: clamp, output: destination)
+            AddTensors.simd(
+                source, pointer(step.inputs[1], input: input), count: count, clamp: clamp, output: destination)
             for extra in step.inputs.dropFirst(2) {
-                AddTensors.simd(destination, pointer(extra, input: input), count: count, clamp: clamp, output: destination)
+                AddTensors.simd(
+                    destination, pointer(extra, input: input), count: count, clamp: clamp, output: destination)
             }
         case .scaleShift(let rows, let channels, let scale, let shift, let clamp):
             for row in 0..<rows {
@@ -219,8 +241,10 @@ public final class Embedder: @unchecked Sendable {
 
     private static func kindName(_ operation: PlannedStep.Operation) -> String {
         switch operation {
-        case .convolution(let g, _, _, _, _): return g.isPointwise ? "pointwise" : "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)"
-        case .directConvolution(let g, _, _, _, _): return "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight) direct"
+        case .convolution(let g, _, _, _, _):
+            return g.isPointwise ? "pointwise" : "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)"
+        case .directConvolution(let g, _, _, _, _):
+            return "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight) direct"
         case .depthwise(let g, _, _, _): return "depthwise\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)"
         case .zeroPad: return "pad"
         case .add: return "add"
@@ -290,43 +314,55 @@ private struct Planner {
                 return
             }
             let input = shape(layer.inbound[0])
-            emit(.zeroPad(height: input[0], width: input[1], channels: input[2], padding), layer: layer, inputs: layer.inbound)
+            emit(
+                .zeroPad(height: input[0], width: input[1], channels: input[2], padding), layer: layer,
+                inputs: layer.inbound)
         case .conv2D(let config):
-            try planConvolution(layer, kernelSize: config.kernelSize, strides: config.strides, mode: config.padding,
-                                activation: config.activation, depthwise: false)
+            try planConvolution(
+                layer, kernelSize: config.kernelSize, strides: config.strides, mode: config.padding,
+                activation: config.activation, depthwise: false)
         case .depthwiseConv2D(let config):
-            try planConvolution(layer, kernelSize: config.kernelSize, strides: config.strides, mode: config.padding,
-                                activation: config.activation, depthwise: true)
+            try planConvolution(
+                layer, kernelSize: config.kernelSize, strides: config.strides, mode: config.padding,
+                activation: config.activation, depthwise: true)
         case .batchNormalization(let epsilon, _, _):
             let affine = batchNormAffine(layer, epsilon: epsilon)
             let channels = shape(layer.name).last!
             var names = [layer.name]
             let clamp = absorbActivation(after: layer.name, names: &names) ?? noClamp
-            emit(.scaleShift(rows: shape(layer.name).reduce(1, *) / channels, channels: channels,
-                             scale: WeightBuffer(affine.scale), shift: WeightBuffer(affine.shift), clamp: clamp),
-                 names: names, inputs: layer.inbound)
+            emit(
+                .scaleShift(
+                    rows: shape(layer.name).reduce(1, *) / channels, channels: channels,
+                    scale: WeightBuffer(affine.scale), shift: WeightBuffer(affine.shift), clamp: clamp),
+                names: names, inputs: layer.inbound)
         case .activation(let activation):
             let channels = shape(layer.name).last ?? 1
-            emit(.activation(activation, rows: shape(layer.name).reduce(1, *) / channels, channels: channels),
-                 layer: layer, inputs: layer.inbound)
+            emit(
+                .activation(activation, rows: shape(layer.name).reduce(1, *) / channels, channels: channels),
+                layer: layer, inputs: layer.inbound)
         case .relu(let maxValue):
             let channels = shape(layer.name).last ?? 1
             let rows = shape(layer.name).reduce(1, *) / channels
             let ones = WeightBuffer([Float](repeating: 1, count: channels))
             let zeros = WeightBuffer([Float](repeating: 0, count: channels))
-            emit(.scaleShift(rows: rows, channels: channels, scale: ones, shift: zeros, clamp: (0, maxValue ?? .infinity)),
-                 layer: layer, inputs: layer.inbound)
+            emit(
+                .scaleShift(
+                    rows: rows, channels: channels, scale: ones, shift: zeros, clamp: (0, maxValue ?? .infinity)),
+                layer: layer, inputs: layer.inbound)
         case .softmax:
             let channels = shape(layer.name).last ?? 1
-            emit(.activation(.softmax, rows: shape(layer.name).reduce(1, *) / channels, channels: channels),
-                 layer: layer, inputs: layer.inbound)
+            emit(
+                .activation(.softmax, rows: shape(layer.name).reduce(1, *) / channels, channels: channels),
+                layer: layer, inputs: layer.inbound)
         case .add:
             var names = [layer.name]
             let clamp = absorbActivation(after: layer.name, names: &names) ?? noClamp
             emit(.add(count: shape(layer.name).reduce(1, *), clamp: clamp), names: names, inputs: layer.inbound)
         case .globalAveragePooling2D:
             let input = shape(layer.inbound[0])
-            emit(.globalAveragePool(pixels: input[0] * input[1], channels: input[2]), layer: layer, inputs: layer.inbound)
+            emit(
+                .globalAveragePool(pixels: input[0] * input[1], channels: input[2]), layer: layer, inputs: layer.inbound
+            )
         case .dense(let units, _, let activation):
             let features = shape(layer.inbound[0]).last!
             let rows = shape(layer.inbound[0]).reduce(1, *) / features
@@ -335,8 +371,9 @@ private struct Planner {
             var names = [layer.name]
             var clamp = activation.clampBounds
             if activation == .linear, let fused = absorbActivation(after: layer.name, names: &names) { clamp = fused }
-            emit(.dense(rows: rows, weights, bias: bias, clamp: clamp ?? noClamp), names: names, inputs: layer.inbound,
-                 multiplyAccumulates: shapes[layer.name]!.multiplyAccumulates)
+            emit(
+                .dense(rows: rows, weights, bias: bias, clamp: clamp ?? noClamp), names: names, inputs: layer.inbound,
+                multiplyAccumulates: shapes[layer.name]!.multiplyAccumulates)
             if clamp == nil {
                 emit(.activation(activation, rows: rows, channels: units), names: [layer.name], inputs: [layer.name])
             }
@@ -352,8 +389,10 @@ private struct Planner {
     }
 
     /// Conv or depthwise, with a deferred ZeroPadding2D before it, then folded BN and fused clamp after it.
-    private mutating func planConvolution(_ layer: Layer, kernelSize: (Int, Int), strides: (Int, Int), mode: Padding,
-                                          activation: Activation, depthwise: Bool) throws(NeuralNetError) {
+    private mutating func planConvolution(
+        _ layer: Layer, kernelSize: (Int, Int), strides: (Int, Int), mode: Padding,
+        activation: Activation, depthwise: Bool
+    ) throws(NeuralNetError) {
         var source = layer.inbound[0]
         var extra = Padding2D.zero
         if let deferred = deferredPadding[source] {
@@ -361,19 +400,24 @@ private struct Planner {
             extra = deferred.padding
         }
         let input = shape(source)
-        guard let geometry = ConvGeometry(height: input[0], width: input[1], channels: input[2], kernel: kernelSize,
-                                          strides: strides, mode: mode, extra: extra) else {
+        guard
+            let geometry = ConvGeometry(
+                height: input[0], width: input[1], channels: input[2], kernel: kernelSize,
+                strides: strides, mode: mode, extra: extra)
+        else {
             throw .shapeMismatch(layer: layer.name, expected: "an input at least as large as the kernel", found: input)
         }
         let channelsOut = shape(layer.name)[2]
         let kernelName = depthwise ? "depthwise_kernel" : "kernel"
-        var kernel = layer.weights[kernelName]!.scalars   // HWIO [KH, KW, C, F] or [KH, KW, C, 1]
+        var kernel = layer.weights[kernelName]!.scalars  // HWIO [KH, KW, C, F] or [KH, KW, C, 1]
         var bias = layer.weights["bias"]?.scalars
         var names = [layer.name]
         var clamp = activation.clampBounds
 
         // Fold a following BatchNormalization: w' = w·scale[f], b' = (b − mean)·scale + beta = b·scale + shift.
-        if activation == .linear, let next = soleConsumer(layer.name), case .batchNormalization(let epsilon, _, _) = next.kind {
+        if activation == .linear, let next = soleConsumer(layer.name),
+            case .batchNormalization(let epsilon, _, _) = next.kind
+        {
             let affine = batchNormAffine(next, epsilon: epsilon)
             for index in 0..<kernel.count { kernel[index] *= affine.scale[index % channelsOut] }
             let oldBias = bias ?? [Float](repeating: 0, count: channelsOut)
@@ -385,29 +429,38 @@ private struct Planner {
 
         let operation: PlannedStep.Operation
         if depthwise {
-            operation = .depthwise(geometry, kernel: WeightBuffer(kernel), bias: bias.map(WeightBuffer.init),
-                                   clamp: clamp ?? (-.infinity, .infinity))
+            operation = .depthwise(
+                geometry, kernel: WeightBuffer(kernel), bias: bias.map(WeightBuffer.init),
+                clamp: clamp ?? (-.infinity, .infinity))
         } else if Conv2D.prefersDirect(geometry) {
-            operation = .directConvolution(geometry, kernel: WeightBuffer(kernel), filters: channelsOut,
-                                           bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity))
+            operation = .directConvolution(
+                geometry, kernel: WeightBuffer(kernel), filters: channelsOut,
+                bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity))
         } else {
             let g = geometry
-            guard CheckedSize.product([g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, g.inputChannels],
-                                      limit: SizeLimits.maximumArenaBytes / 4) != nil else {
-                throw .limitExceeded(layer: layer.name, what: "its im2col scratch (\(g.outputHeight)·\(g.outputWidth) pixels × "
-                                         + "\(g.kernelHeight)·\(g.kernelWidth)·\(g.inputChannels) floats)",
-                                     limit: "\(SizeLimits.maximumArenaBytes) bytes")
+            guard
+                CheckedSize.product(
+                    [g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, g.inputChannels],
+                    limit: SizeLimits.maximumArenaBytes / 4) != nil
+            else {
+                throw .limitExceeded(
+                    layer: layer.name,
+                    what: "its im2col scratch (\(g.outputHeight)·\(g.outputWidth) pixels × "
+                        + "\(g.kernelHeight)·\(g.kernelWidth)·\(g.inputChannels) floats)",
+                    limit: "\(SizeLimits.maximumArenaBytes) bytes")
             }
             let scratchCount = Conv2D.scratchCount(geometry)
             let scratch = scratchCount > 0 ? newValue(scratchCount) : nil
-            operation = .convolution(geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: gemmBackend),
-                                     bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity),
-                                     scratch: scratch)
+            operation = .convolution(
+                geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: gemmBackend),
+                bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity),
+                scratch: scratch)
         }
         emit(operation, names: names, inputs: [source], multiplyAccumulates: shapes[layer.name]!.multiplyAccumulates)
         if clamp == nil {  // softmax / sigmoid / tanh conv activation: a separate in-place pass
-            emit(.activation(activation, rows: geometry.outputPixels, channels: channelsOut), names: [names.last!],
-                 inputs: [names.last!])
+            emit(
+                .activation(activation, rows: geometry.outputPixels, channels: channelsOut), names: [names.last!],
+                inputs: [names.last!])
         }
     }
 
@@ -428,9 +481,10 @@ private struct Planner {
     }
 
     private func batchNormAffine(_ layer: Layer, epsilon: Float) -> (scale: [Float], shift: [Float]) {
-        BatchNorm.affine(gamma: layer.weights["gamma"]?.scalars, beta: layer.weights["beta"]?.scalars,
-                         mean: layer.weights["moving_mean"]!.scalars, variance: layer.weights["moving_variance"]!.scalars,
-                         epsilon: epsilon)
+        BatchNorm.affine(
+            gamma: layer.weights["gamma"]?.scalars, beta: layer.weights["beta"]?.scalars,
+            mean: layer.weights["moving_mean"]!.scalars, variance: layer.weights["moving_variance"]!.scalars,
+            epsilon: epsilon)
     }
 
     private mutating func emit(_ operation: PlannedStep.Operation, layer: Layer, inputs: [String]) {
@@ -438,11 +492,15 @@ private struct Planner {
     }
 
     /// Appends a step writing a new value that every name in `names` resolves to.
-    private mutating func emit(_ operation: PlannedStep.Operation, names: [String], inputs: [String],
-                               multiplyAccumulates: Int = 0) {
+    private mutating func emit(
+        _ operation: PlannedStep.Operation, names: [String], inputs: [String],
+        multiplyAccumulates: Int = 0
+    ) {
         let output = newValue(shape(names.last!).reduce(1, *))
-        steps.append(PlannedStep(operation: operation, inputs: inputs.map { valueOf[$0]! }, output: output,
-                                 layerNames: names, multiplyAccumulates: multiplyAccumulates))
+        steps.append(
+            PlannedStep(
+                operation: operation, inputs: inputs.map { valueOf[$0]! }, output: output,
+                layerNames: names, multiplyAccumulates: multiplyAccumulates))
         for name in names { valueOf[name] = output }
     }
 
@@ -450,7 +508,8 @@ private struct Planner {
     /// value alive at the same time. Returns offsets per value and the arena size in floats.
     func assignOffsets() -> ([Int], Int) {
         let count = valueSizes.count
-        var first = [Int](repeating: Int.max, count: count), last = [Int](repeating: -1, count: count)
+        var first = [Int](repeating: Int.max, count: count)
+        var last = [Int](repeating: -1, count: count)
         for (index, step) in steps.enumerated() {
             for value in step.inputs + [step.output] {
                 first[value] = min(first[value], index)

@@ -2,8 +2,9 @@
 // directory, is fsync'ed, then renamed over the target (and the directory fsync'ed), so readers
 // see either the old or the new file, never a torn one. Directories are replaced the same way.
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Reading and atomically writing files and directories.
@@ -15,7 +16,8 @@ public enum FileIO {
     /// - Throws: `fileUnreadable` for a missing, unreadable or non-regular file (FIFO, device, directory —
     ///   also behind a symlink, e.g. to /dev/zero), `sizeTooLarge` when the file exceeds `maximumBytes`.
     public static func read(_ path: String, maximumBytes: Int = SizeLimits.maximumFileBytes, followSymlink: Bool = true)
-        throws(NeuralNetError) -> [UInt8] {
+        throws(NeuralNetError) -> [UInt8]
+    {
         let (descriptor, size) = try openRegularFile(path, followSymlink: followSymlink)
         defer { close(descriptor) }
         guard size <= maximumBytes else {
@@ -41,7 +43,8 @@ public enum FileIO {
     /// Opens `path` read-only and returns it with its size when it is a regular file. The open is
     /// non-blocking, so a FIFO cannot hang it; `fstat` after the open checks what was really opened.
     private static func openRegularFile(_ path: String, followSymlink: Bool) throws(NeuralNetError)
-        -> (descriptor: Int32, size: Int) {
+        -> (descriptor: Int32, size: Int)
+    {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followSymlink ? 0 : O_NOFOLLOW))
         guard descriptor >= 0 else {
             let code = errno
@@ -49,8 +52,10 @@ public enum FileIO {
             case ENOENT: throw .fileUnreadable(path: path, reason: "no such file")
             case EACCES: throw .fileUnreadable(path: path, reason: "permission denied")
             case ELOOP where !followSymlink:
-                throw .fileUnreadable(path: path, reason: "it is a symbolic link; a model's files must be regular files "
-                                          + "in its directory")
+                throw .fileUnreadable(
+                    path: path,
+                    reason: "it is a symbolic link; a model's files must be regular files "
+                        + "in its directory")
             default: throw .fileUnreadable(path: path, reason: "open: \(String(cString: strerror(code)))")
             }
         }
@@ -80,7 +85,8 @@ public enum FileIO {
     /// Reads `count` bytes (fewer when the file shrank); with `failIfLonger`, a file that grew past
     /// `count` since `fstat` is an error rather than a read without bound.
     private static func readFully(_ descriptor: Int32, path: String, count: Int, failIfLonger: Bool)
-        throws(NeuralNetError) -> [UInt8] {
+        throws(NeuralNetError) -> [UInt8]
+    {
         var bytes = [UInt8](repeating: 0, count: count)
         var filled = 0
         var failure: String?
@@ -112,7 +118,9 @@ public enum FileIO {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw .fileUnwritable(path: path, reason: "open: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw .fileUnwritable(path: path, reason: "open: \(String(cString: strerror(errno)))")
+        }
         var failure: String?
         bytes.withUnsafeBytes { buffer in
             var offset = 0
@@ -139,11 +147,13 @@ public enum FileIO {
     /// Fills a fresh sibling directory with `fill`, then swaps it in place of `path` (any old
     /// directory there is removed only after the new one is in place).
     public static func replaceDirectory(at path: String, fill: (String) throws(NeuralNetError) -> Void)
-        throws(NeuralNetError) {
+        throws(NeuralNetError)
+    {
         let manager = FileManager.default
         let parent = (path as NSString).deletingLastPathComponent
         let suffix = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let staging = "\(path).staging-\(suffix)", retired = "\(path).old-\(suffix)"
+        let staging = "\(path).staging-\(suffix)"
+        let retired = "\(path).old-\(suffix)"
         removeStaleSiblings(of: path)
         do {
             try manager.createDirectory(atPath: parent.isEmpty ? "." : parent, withIntermediateDirectories: true)
@@ -178,7 +188,9 @@ public enum FileIO {
     private static func removeStaleSiblings(of path: String) {
         let parent = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent) else { return }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: parent.isEmpty ? "." : parent) else {
+            return
+        }
         let pathExists = FileManager.default.fileExists(atPath: path)
         for entry in entries {
             let rest: Substring
@@ -190,7 +202,8 @@ public enum FileIO {
                 continue
             }
             guard let pid = rest.split(separator: "-").first.flatMap({ pid_t($0) }), pid > 0,
-                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+                kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
             try? FileManager.default.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
         }
     }
@@ -198,7 +211,8 @@ public enum FileIO {
     /// A Foundation file error as the system's words ("No space left on device"), not an NSError dump.
     public static func describe(_ error: Error) -> String {
         let nsError = error as NSError
-        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+        if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain
+        {
             return String(cString: strerror(Int32(underlying.code)))
         }
         return nsError.localizedFailureReason ?? nsError.localizedDescription

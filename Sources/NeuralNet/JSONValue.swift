@@ -58,15 +58,24 @@ public enum JSONValue: Codable, Equatable, Sendable {
 
     public init(from decoder: Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        }
         // Decimal first: Foundation's JSONDecoder builds it from the number's digits (exact), Double
         // only when the exponent is outside Decimal's range (e.g. 1e300).
-        else if let value = try? container.decode(Decimal.self), value.isFinite { self = .number(JSONNumber(literal: value)) }
-        else if let value = try? container.decode(Double.self) { self = .number(JSONNumber(value)) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSONValue].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSONValue].self)) }
+        else if let value = try? container.decode(Decimal.self), value.isFinite {
+            self = .number(JSONNumber(literal: value))
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(JSONNumber(value))
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -94,11 +103,26 @@ public enum JSONValue: Codable, Equatable, Sendable {
         return nil
     }
 
-    public var stringValue: String? { if case .string(let v) = self { return v }; return nil }
-    public var doubleValue: Double? { if case .number(let v) = self { return v.value }; return nil }
-    public var boolValue: Bool? { if case .bool(let v) = self { return v }; return nil }
-    public var arrayValue: [JSONValue]? { if case .array(let v) = self { return v }; return nil }
-    public var objectValue: [String: JSONValue]? { if case .object(let v) = self { return v }; return nil }
+    public var stringValue: String? {
+        if case .string(let v) = self { return v }
+        return nil
+    }
+    public var doubleValue: Double? {
+        if case .number(let v) = self { return v.value }
+        return nil
+    }
+    public var boolValue: Bool? {
+        if case .bool(let v) = self { return v }
+        return nil
+    }
+    public var arrayValue: [JSONValue]? {
+        if case .array(let v) = self { return v }
+        return nil
+    }
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let v) = self { return v }
+        return nil
+    }
     public var isNull: Bool { self == .null }
     /// An integral number as Int.
     public var intValue: Int? {
@@ -110,7 +134,8 @@ public enum JSONValue: Codable, Equatable, Sendable {
 }
 
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral {
+    ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByFloatLiteral, ExpressibleByNilLiteral
+{
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(floatLiteral value: Double) { self = .number(value) }
@@ -133,7 +158,8 @@ extension JSONValue: CustomStringConvertible {
         case .string(let value): return Self.quoted(value)
         case .array(let items): return "[" + items.map(\.description).joined(separator: ", ") + "]"
         case .object(let members):
-            return "{" + members.sorted { $0.key < $1.key }.map { "\(Self.quoted($0.key)): \($0.value)" }
+            return "{"
+                + members.sorted { $0.key < $1.key }.map { "\(Self.quoted($0.key)): \($0.value)" }
                 .joined(separator: ", ") + "}"
         }
     }

@@ -35,8 +35,10 @@ public struct Conv2DConfig: Sendable, Equatable {
     public var useBias: Bool
     public var activation: Activation
 
-    public init(filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
-                useBias: Bool = true, activation: Activation = .linear) {
+    public init(
+        filters: Int, kernelSize: (Int, Int), strides: (Int, Int) = (1, 1), padding: Padding = .valid,
+        useBias: Bool = true, activation: Activation = .linear
+    ) {
         self.filters = filters
         self.kernelSize = kernelSize
         self.strides = strides
@@ -59,8 +61,10 @@ public struct DepthwiseConv2DConfig: Sendable, Equatable {
     public var useBias: Bool
     public var activation: Activation
 
-    public init(kernelSize: (Int, Int) = (3, 3), strides: (Int, Int) = (1, 1), padding: Padding = .same,
-                useBias: Bool = false, activation: Activation = .linear) {
+    public init(
+        kernelSize: (Int, Int) = (3, 3), strides: (Int, Int) = (1, 1), padding: Padding = .same,
+        useBias: Bool = false, activation: Activation = .linear
+    ) {
         self.kernelSize = kernelSize
         self.strides = strides
         self.padding = padding
@@ -160,8 +164,10 @@ public struct Layer: Sendable, Equatable {
     /// part of equality: two layers computing the same thing are equal however their config was written.
     public var sourceConfig: JSONValue?
 
-    public init(name: String, kind: LayerKind, inbound: [String], weights: [String: Tensor] = [:],
-                sourceConfig: JSONValue? = nil) {
+    public init(
+        name: String, kind: LayerKind, inbound: [String], weights: [String: Tensor] = [:],
+        sourceConfig: JSONValue? = nil
+    ) {
         self.name = name
         self.kind = kind
         self.inbound = inbound
@@ -202,8 +208,9 @@ public struct Model: Sendable, Equatable {
         }
         var needed: Set<String> = [layerName]
         for layer in layers.reversed() where needed.contains(layer.name) { needed.formUnion(layer.inbound) }
-        return Model(name: name, layers: layers.filter { needed.contains($0.name) },
-                     inputNames: inputNames.filter { needed.contains($0) }, outputNames: [layerName])
+        return Model(
+            name: name, layers: layers.filter { needed.contains($0.name) },
+            inputNames: inputNames.filter { needed.contains($0) }, outputNames: [layerName])
     }
 
     /// Total number of weight scalars.

@@ -39,8 +39,10 @@ public enum MobileNetV2 {
 
     /// MobileNet v2 up to `out_relu` ([7, 7, 1280] at 224 for α ≤ 1) with width multiplier `alpha`.
     /// - Parameter weight: (layer name, weight name, Keras shape) → scalars.
-    public static func features(alpha: Double = 1.0, inputSize: Int? = 224, epsilon: Float = 1e-5,
-                                weight: (String, String, [Int]) -> [Float]) -> Model {
+    public static func features(
+        alpha: Double = 1.0, inputSize: Int? = 224, epsilon: Float = 1e-5,
+        weight: (String, String, [Int]) -> [Float]
+    ) -> Model {
         var layers: [Layer] = [Layer(name: "input_1", kind: .input(shape: [inputSize, inputSize, 3]), inbound: [])]
         func add(_ name: String, _ kind: LayerKind, inbound: [String]? = nil, shapes: [String: [Int]] = [:]) {
             var weights: [String: Tensor] = [:]
@@ -51,12 +53,15 @@ public enum MobileNetV2 {
             layers.append(Layer(name: name, kind: kind, inbound: inbound ?? [layers.last!.name], weights: weights))
         }
         func batchNorm(_ name: String, _ channels: Int) {
-            add(name, .batchNormalization(epsilon: epsilon, center: true, scale: true), shapes: [
-                "gamma": [channels], "beta": [channels], "moving_mean": [channels], "moving_variance": [channels],
-            ])
+            add(
+                name, .batchNormalization(epsilon: epsilon, center: true, scale: true),
+                shapes: [
+                    "gamma": [channels], "beta": [channels], "moving_mean": [channels], "moving_variance": [channels],
+                ])
         }
         func pointwise(_ name: String, _ inputChannels: Int, _ filters: Int) {
-            add(name, .conv2D(Conv2DConfig(filters: filters, kernelSize: (1, 1), padding: .same, useBias: false)),
+            add(
+                name, .conv2D(Conv2DConfig(filters: filters, kernelSize: (1, 1), padding: .same, useBias: false)),
                 shapes: ["kernel": [1, 1, inputChannels, filters]])
         }
         let symmetricPadding = Padding2D(top: 1, bottom: 1, left: 1, right: 1)
@@ -64,8 +69,12 @@ public enum MobileNetV2 {
         // Stem: torchvision features.0 = Conv(3→32, 3×3/2, pad 1) + BN + ReLU6.
         let stemFilters = Self.stemFilters(alpha: alpha)
         add("Conv1_pad", .zeroPadding2D(symmetricPadding))
-        add("Conv1", .conv2D(Conv2DConfig(filters: stemFilters, kernelSize: (3, 3), strides: (2, 2), padding: .valid,
-                                          useBias: false)), shapes: ["kernel": [3, 3, 3, stemFilters]])
+        add(
+            "Conv1",
+            .conv2D(
+                Conv2DConfig(
+                    filters: stemFilters, kernelSize: (3, 3), strides: (2, 2), padding: .valid,
+                    useBias: false)), shapes: ["kernel": [3, 3, 3, stemFilters]])
         batchNorm("bn_Conv1", stemFilters)
         add("Conv1_relu", .relu(maxValue: 6))
 
@@ -86,8 +95,11 @@ public enum MobileNetV2 {
                 add(prefix + "pad", .zeroPadding2D(symmetricPadding))
                 padding = .valid
             }
-            add(prefix + "depthwise", .depthwiseConv2D(DepthwiseConv2DConfig(
-                kernelSize: (3, 3), strides: (block.stride, block.stride), padding: padding, useBias: false)),
+            add(
+                prefix + "depthwise",
+                .depthwiseConv2D(
+                    DepthwiseConv2DConfig(
+                        kernelSize: (3, 3), strides: (block.stride, block.stride), padding: padding, useBias: false)),
                 shapes: ["depthwise_kernel": [3, 3, expanded, 1]])
             batchNorm(prefix + "depthwise_BN", expanded)
             add(prefix + "depthwise_relu", .relu(maxValue: 6))
@@ -104,29 +116,38 @@ public enum MobileNetV2 {
         pointwise("Conv_1", channels, lastFilters)
         batchNorm("Conv_1_bn", lastFilters)
         add("out_relu", .relu(maxValue: 6))
-        return Model(name: "mobilenet_v2_\(alpha)_\(inputSize.map(String.init) ?? "any")", layers: layers,
-                     inputNames: ["input_1"], outputNames: ["out_relu"])
+        return Model(
+            name: "mobilenet_v2_\(alpha)_\(inputSize.map(String.init) ?? "any")", layers: layers,
+            inputNames: ["input_1"], outputNames: ["out_relu"])
     }
 
     /// `features` plus torchvision's classifier: GlobalAveragePooling2D "global_average_pooling2d" →
     /// Dropout "dropout" (identity at inference) → Dense(`classes`, softmax) "predictions".
-    public static func classifier(alpha: Double = 1.0, inputSize: Int? = 224, epsilon: Float = 1e-5,
-                                  classes: Int = 1000, dropoutRate: Float = 0.2,
-                                  weight: (String, String, [Int]) -> [Float]) -> Model {
+    public static func classifier(
+        alpha: Double = 1.0, inputSize: Int? = 224, epsilon: Float = 1e-5,
+        classes: Int = 1000, dropoutRate: Float = 0.2,
+        weight: (String, String, [Int]) -> [Float]
+    ) -> Model {
         var model = features(alpha: alpha, inputSize: inputSize, epsilon: epsilon, weight: weight)
         let featureCount = lastFilters(alpha: alpha)
-        model.layers.append(Layer(name: "global_average_pooling2d", kind: .globalAveragePooling2D,
-                                  inbound: ["out_relu"]))
-        model.layers.append(Layer(name: "dropout", kind: .dropout(rate: dropoutRate),
-                                  inbound: ["global_average_pooling2d"]))
-        model.layers.append(Layer(
-            name: "predictions", kind: .dense(units: classes, useBias: true, activation: .softmax),
-            inbound: ["dropout"],
-            weights: [
-                "kernel": Tensor(shape: [featureCount, classes],
-                                 scalars: weight("predictions", "kernel", [featureCount, classes])),
-                "bias": Tensor(shape: [classes], scalars: weight("predictions", "bias", [classes])),
-            ]))
+        model.layers.append(
+            Layer(
+                name: "global_average_pooling2d", kind: .globalAveragePooling2D,
+                inbound: ["out_relu"]))
+        model.layers.append(
+            Layer(
+                name: "dropout", kind: .dropout(rate: dropoutRate),
+                inbound: ["global_average_pooling2d"]))
+        model.layers.append(
+            Layer(
+                name: "predictions", kind: .dense(units: classes, useBias: true, activation: .softmax),
+                inbound: ["dropout"],
+                weights: [
+                    "kernel": Tensor(
+                        shape: [featureCount, classes],
+                        scalars: weight("predictions", "kernel", [featureCount, classes])),
+                    "bias": Tensor(shape: [classes], scalars: weight("predictions", "bias", [classes])),
+                ]))
         model.outputNames = ["predictions"]
         return model
     }

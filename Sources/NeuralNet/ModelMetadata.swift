@@ -16,7 +16,8 @@ public enum InputNormalization: String, Codable, Sendable, CaseIterable {
         case .symmetric:
             return Array(repeating: (Float(1) / 127.5, -1), count: 3)
         case .imagenet:
-            let mean: [Float] = [0.485, 0.456, 0.406], std: [Float] = [0.229, 0.224, 0.225]
+            let mean: [Float] = [0.485, 0.456, 0.406]
+            let std: [Float] = [0.229, 0.224, 0.225]
             return (0..<3).map { (1 / (255 * std[$0]), -mean[$0] / std[$0]) }
         }
     }
@@ -34,7 +35,8 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
         public var origin: String?
         /// SHA-256 of every file installed unchanged (TF.js Layers: model.json and each weight file), by name.
         public var files: [String: String]?
-        public init(file: String, sha256: String, format: String, origin: String? = nil, files: [String: String]? = nil) {
+        public init(file: String, sha256: String, format: String, origin: String? = nil, files: [String: String]? = nil)
+        {
             self.file = file
             self.sha256 = sha256
             self.format = format
@@ -61,10 +63,12 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
     /// `ModelImporter.version` that wrote this; a newer importer re-imports (nil: written before versions).
     public var importerVersion: Int?
 
-    public init(name: String, architecture: String, widthMultiplier: Double, inputSize: Int,
-                normalization: InputNormalization, embeddingLayer: String, embeddingLayerReason: String,
-                classifierLayer: String?, classNames: [String], source: Source,
-                importerVersion: Int? = ModelImporter.version) {
+    public init(
+        name: String, architecture: String, widthMultiplier: Double, inputSize: Int,
+        normalization: InputNormalization, embeddingLayer: String, embeddingLayerReason: String,
+        classifierLayer: String?, classNames: [String], source: Source,
+        importerVersion: Int? = ModelImporter.version
+    ) {
         self.name = name
         self.architecture = architecture
         self.widthMultiplier = widthMultiplier

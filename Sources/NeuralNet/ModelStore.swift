@@ -21,7 +21,8 @@ public struct ModelStore: Sendable {
     /// variable is unset, empty or relative (the XDG spec says relative values are invalid). Models,
     /// samples and heads all live under it.
     public static func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let dataHome = environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        let dataHome =
+            environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
             ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
         return (dataHome as NSString).appendingPathComponent("gesturepad")
     }
@@ -32,7 +33,8 @@ public struct ModelStore: Sendable {
     /// Metadata of every installed model, by name; unreadable entries are reported, not skipped silently.
     public func list() -> [(name: String, metadata: Result<ModelMetadata, NeuralNetError>)] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-        return names.filter { !$0.contains(".staging-") && !$0.contains(".old-") && !$0.hasPrefix(".") }.sorted().map { name in
+        return names.filter { !$0.contains(".staging-") && !$0.contains(".old-") && !$0.hasPrefix(".") }.sorted().map {
+            name in
             (name, Result { () throws(NeuralNetError) in try ModelMetadata.read(directory: directory(of: name)) })
         }
     }
@@ -54,7 +56,8 @@ public struct ModelStore: Sendable {
     /// Writes `model` and `metadata` as `metadata.name`, replacing any model of that name atomically.
     public func install(_ model: Model, metadata: ModelMetadata) throws(NeuralNetError) {
         let metadataBytes = try metadata.encoded()
-        try TFJSLayersFormat.write(model, to: directory(of: metadata.name), extraFiles: [ModelMetadata.fileName: metadataBytes])
+        try TFJSLayersFormat.write(
+            model, to: directory(of: metadata.name), extraFiles: [ModelMetadata.fileName: metadataBytes])
     }
 
     /// Copies a TF.js Layers model (model.json and every weight file its manifest names) byte for byte
@@ -66,7 +69,8 @@ public struct ModelStore: Sendable {
             for (name, bytes) in contents {
                 try FileIO.writeAtomically(bytes, to: (staging as NSString).appendingPathComponent(name))
             }
-            try FileIO.writeAtomically(metadataBytes, to: (staging as NSString).appendingPathComponent(ModelMetadata.fileName))
+            try FileIO.writeAtomically(
+                metadataBytes, to: (staging as NSString).appendingPathComponent(ModelMetadata.fileName))
         }
     }
 

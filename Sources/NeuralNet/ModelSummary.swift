@@ -22,7 +22,8 @@ public struct ModelSummary: Sendable {
         let shapes = try model.inferShapes(inputShape: inputShape)
         modelName = model.name
         rows = model.layers.map { layer in
-            Row(name: layer.name, className: layer.kind.className, outputShape: shapes[layer.name]!.outputShape,
+            Row(
+                name: layer.name, className: layer.kind.className, outputShape: shapes[layer.name]!.outputShape,
                 parameters: layer.weights.values.reduce(0) { $0 + $1.count },
                 multiplyAccumulates: shapes[layer.name]!.multiplyAccumulates, inbound: layer.inbound)
         }
@@ -32,17 +33,25 @@ public struct ModelSummary: Sendable {
     public func render() -> String {
         let nameWidth = max(5, rows.map(\.name.count).max() ?? 0)
         let classWidth = max(5, rows.map(\.className.count).max() ?? 0)
-        func pad(_ text: String, _ width: Int) -> String { text + String(repeating: " ", count: max(0, width - text.count)) }
-        func padLeft(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+        func pad(_ text: String, _ width: Int) -> String {
+            text + String(repeating: " ", count: max(0, width - text.count))
+        }
+        func padLeft(_ text: String, _ width: Int) -> String {
+            String(repeating: " ", count: max(0, width - text.count)) + text
+        }
         var lines = ["model \(modelName): \(rows.count) layers"]
-        lines.append("\(pad("layer", nameWidth))  \(pad("class", classWidth))  \(pad("output", 16))  \(padLeft("params", 10))  \(padLeft("MACs", 13))")
+        lines.append(
+            "\(pad("layer", nameWidth))  \(pad("class", classWidth))  \(pad("output", 16))  \(padLeft("params", 10))  \(padLeft("MACs", 13))"
+        )
         for row in rows {
             let shape = "[" + row.outputShape.map(String.init).joined(separator: ",") + "]"
-            lines.append("\(pad(row.name, nameWidth))  \(pad(row.className, classWidth))  \(pad(shape, 16))  "
-                + "\(padLeft(grouped(row.parameters), 10))  \(padLeft(grouped(row.multiplyAccumulates), 13))")
+            lines.append(
+                "\(pad(row.name, nameWidth))  \(pad(row.className, classWidth))  \(pad(shape, 16))  "
+                    + "\(padLeft(grouped(row.parameters), 10))  \(padLeft(grouped(row.multiplyAccumulates), 13))")
         }
-        lines.append("total: \(grouped(totalParameters)) parameters, \(grouped(totalMultiplyAccumulates)) MACs "
-            + "(\(formatted(Double(totalMultiplyAccumulates) * 2 / 1e9, decimals: 3)) GFLOP per image)")
+        lines.append(
+            "total: \(grouped(totalParameters)) parameters, \(grouped(totalMultiplyAccumulates)) MACs "
+                + "(\(formatted(Double(totalMultiplyAccumulates) * 2 / 1e9, decimals: 3)) GFLOP per image)")
         return lines.joined(separator: "\n")
     }
 }
@@ -64,7 +73,8 @@ public func formatted(_ value: Double, decimals: Int) -> String {
     var scale = 1.0
     for _ in 0..<decimals { scale *= 10 }
     let scaled = (abs(value) * scale).rounded()
-    let whole = Int(scaled / scale), fraction = Int(scaled.truncatingRemainder(dividingBy: scale))
+    let whole = Int(scaled / scale)
+    let fraction = Int(scaled.truncatingRemainder(dividingBy: scale))
     let fractionText = String(fraction)
     let padded = String(repeating: "0", count: max(0, decimals - fractionText.count)) + fractionText
     return (value < 0 && scaled != 0 ? "-" : "") + "\(whole)" + (decimals > 0 ? "." + padded : "")

@@ -14,7 +14,8 @@ public enum NPY {
             throw .invalidNPY(path: path, reason: "missing the \\x93NUMPY magic")
         }
         let major = bytes[6]
-        let headerLength: Int, headerStart: Int
+        let headerLength: Int
+        let headerStart: Int
         switch major {
         case 1:
             headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
@@ -26,7 +27,9 @@ public enum NPY {
         default:
             throw .invalidNPY(path: path, reason: "format version \(major) (expected 1, 2 or 3)")
         }
-        guard bytes.count >= headerStart + headerLength else { throw .invalidNPY(path: path, reason: "truncated header") }
+        guard bytes.count >= headerStart + headerLength else {
+            throw .invalidNPY(path: path, reason: "truncated header")
+        }
         guard let header = String(bytes: bytes[headerStart..<headerStart + headerLength], encoding: .utf8) else {
             throw .invalidNPY(path: path, reason: "header is not text")
         }
@@ -41,23 +44,31 @@ public enum NPY {
         guard let fortran = value(of: "fortran_order", in: header), fortran == "False" else {
             throw .invalidNPY(path: path, reason: "Fortran-ordered data (save a C-contiguous array)")
         }
-        guard let shapeText = value(of: "shape", in: header) else { throw .invalidNPY(path: path, reason: "header has no shape") }
+        guard let shapeText = value(of: "shape", in: header) else {
+            throw .invalidNPY(path: path, reason: "header has no shape")
+        }
         let dims = shapeText.trimmingCharacters(in: ["(", ")"]).split(separator: ",")
             .map { $0.trimmingCharacters(in: [" "]) }.filter { !$0.isEmpty }
         var shape: [Int] = []
         for dim in dims {
-            guard let size = Int(dim), size >= 0 else { throw .invalidNPY(path: path, reason: "shape \(shapeText) should list non-negative integer sizes") }
+            guard let size = Int(dim), size >= 0 else {
+                throw .invalidNPY(path: path, reason: "shape \(shapeText) should list non-negative integer sizes")
+            }
             shape.append(size)
         }
         // Checked: the shape comes from the file (see SizeLimits); ≤ 2^31 elements · 4 bytes cannot overflow.
         guard let count = CheckedSize.product(shape, limit: SizeLimits.maximumTensorElements) else {
-            throw .invalidNPY(path: path, reason: "shape \(shapeText) has more than \(SizeLimits.maximumTensorElements) "
-                                  + "elements, gesturepad's limit for an array")
+            throw .invalidNPY(
+                path: path,
+                reason: "shape \(shapeText) has more than \(SizeLimits.maximumTensorElements) "
+                    + "elements, gesturepad's limit for an array")
         }
         let dataStart = headerStart + headerLength
         let elementSize = isFloat ? 4 : 1
         guard bytes.count - dataStart == elementSize * count else {
-            throw .invalidNPY(path: path, reason: "shape \(shape) needs \(elementSize * count) data bytes, file has \(bytes.count - dataStart)")
+            throw .invalidNPY(
+                path: path,
+                reason: "shape \(shape) needs \(elementSize * count) data bytes, file has \(bytes.count - dataStart)")
         }
         if isByte { return Tensor(shape: shape, scalars: bytes[dataStart...].map { Float($0) }) }
         var scalars = [Float](repeating: 0, count: count)
@@ -69,7 +80,9 @@ public enum NPY {
 
     /// .npy (version 1.0) bytes for `tensor`.
     public static func encode(_ tensor: Tensor) -> [UInt8] {
-        let shapeText = tensor.shape.count == 1 ? "(\(tensor.shape[0]),)" : "(\(tensor.shape.map(String.init).joined(separator: ", ")))"
+        let shapeText =
+            tensor.shape.count == 1
+            ? "(\(tensor.shape[0]),)" : "(\(tensor.shape.map(String.init).joined(separator: ", ")))"
         var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"

@@ -96,7 +96,9 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
             return "\(path): weight \(weight) is \(dtype); only unquantised float32 weights are supported. "
                 + "Re-export the model without quantisation."
         case .shardMismatch(let path, let shards, let expectedBytes, let actualBytes):
-            let files = shards.count == 1 ? "the weight file \(shards[0])" : "the weight files \(shards.joined(separator: " + "))"
+            let files =
+                shards.count == 1
+                ? "the weight file \(shards[0])" : "the weight files \(shards.joined(separator: " + "))"
             return "\(path): \(files) should hold \(expectedBytes) bytes as the manifest lists them, but hold "
                 + "\(actualBytes). A file is truncated, from another model, or paired with the wrong model.json; "
                 + "copy the model directory again."
@@ -127,7 +129,8 @@ public enum NeuralNetError: Error, Equatable, Sendable, CustomStringConvertible 
             return "input \(layer) has no fixed height/width; give an input shape (e.g. 224x224x3)."
         case .modelNotInstalled(let name, let store, let installed):
             let list = installed.isEmpty ? "none is installed" : "installed: \(installed.joined(separator: ", "))"
-            return "no model named \(name) in \(store) (\(list)). Run `make models` or `gesturepad model import FILE --name \(name)`."
+            return
+                "no model named \(name) in \(store) (\(list)). Run `make models` or `gesturepad model import FILE --name \(name)`."
         case .unknownModelFormat(let path):
             return "\(path) is not a model gesturepad can import: give a TF frozen GraphDef (.pb) of MobileNet v1, "
                 + "a PyTorch checkpoint (.pth/.pt) of torchvision MobileNetV2, or a TF.js Layers directory (model.json)."

@@ -26,11 +26,16 @@ public struct Separability: Sendable {
             for vector in group { for index in sum.indices { sum[index] += vector[index] } }
             return sum.map { $0 / Double(max(group.count, 1)) }
         }
-        var withinTotal = 0.0, withinCount = 0
+        var withinTotal = 0.0
+        var withinCount = 0
         for (group, centroid) in zip(groups, centroids) {
-            for vector in group { withinTotal += distance(vector, centroid); withinCount += 1 }
+            for vector in group {
+                withinTotal += distance(vector, centroid)
+                withinCount += 1
+            }
         }
-        var betweenTotal = 0.0, betweenCount = 0
+        var betweenTotal = 0.0
+        var betweenCount = 0
         for first in 0..<centroids.count {
             for second in (first + 1)..<centroids.count {
                 betweenTotal += distance(centroids[first], centroids[second])

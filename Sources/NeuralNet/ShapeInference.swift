@@ -22,18 +22,22 @@ extension Model {
             var inputs: [[Int]] = []
             for name in layer.inbound {
                 guard let shape = info[name]?.outputShape else {
-                    throw .invalidGraph(reason: "layer \(layer.name) takes input from \(name), which is not defined before it")
+                    throw .invalidGraph(
+                        reason: "layer \(layer.name) takes input from \(name), which is not defined before it")
                 }
                 inputs.append(shape)
             }
             let result = try Self.infer(layer, inputs: inputs, inputOverride: inputShape)
             guard result.outputShape.allSatisfy({ $0 >= 1 }) else {
-                throw .shapeMismatch(layer: layer.name, expected: "an output with every size at least 1, found "
-                                         + "\(result.outputShape)", found: inputs.first ?? result.outputShape)
+                throw .shapeMismatch(
+                    layer: layer.name,
+                    expected: "an output with every size at least 1, found "
+                        + "\(result.outputShape)", found: inputs.first ?? result.outputShape)
             }
             guard CheckedSize.product(result.outputShape, limit: SizeLimits.maximumTensorElements) != nil else {
-                throw .limitExceeded(layer: layer.name, what: "its output shape \(result.outputShape)",
-                                     limit: "\(SizeLimits.maximumTensorElements) elements")
+                throw .limitExceeded(
+                    layer: layer.name, what: "its output shape \(result.outputShape)",
+                    limit: "\(SizeLimits.maximumTensorElements) elements")
             }
             info[layer.name] = result
         }
@@ -42,14 +46,16 @@ extension Model {
 
     private static func requireRank3(_ layer: Layer, _ inputs: [[Int]]) throws(NeuralNetError) -> [Int] {
         guard inputs.count == 1, inputs[0].count == 3 else {
-            throw .shapeMismatch(layer: layer.name, expected: "one [height, width, channels] input", found: inputs.first ?? [])
+            throw .shapeMismatch(
+                layer: layer.name, expected: "one [height, width, channels] input", found: inputs.first ?? [])
         }
         return inputs[0]
     }
 
     private static func requireOneInput(_ layer: Layer, _ inputs: [[Int]]) throws(NeuralNetError) -> [Int] {
         guard inputs.count == 1 else {
-            throw .invalidGraph(reason: "layer \(layer.name) (\(layer.kind.className)) takes one input, has \(inputs.count)")
+            throw .invalidGraph(
+                reason: "layer \(layer.name) (\(layer.kind.className)) takes one input, has \(inputs.count)")
         }
         return inputs[0]
     }
@@ -57,8 +63,10 @@ extension Model {
     /// ∏ `factors` as a MAC count, or `limitExceeded` naming the layer.
     private static func multiplyAccumulates(_ layer: Layer, _ factors: [Int]) throws(NeuralNetError) -> Int {
         guard let count = CheckedSize.product(factors, limit: SizeLimits.maximumMultiplyAccumulates) else {
-            throw .limitExceeded(layer: layer.name, what: "its work per image (\(factors.map(String.init).joined(separator: " × ")) "
-                                     + "multiply-accumulates)", limit: "\(SizeLimits.maximumMultiplyAccumulates)")
+            throw .limitExceeded(
+                layer: layer.name,
+                what: "its work per image (\(factors.map(String.init).joined(separator: " × ")) "
+                    + "multiply-accumulates)", limit: "\(SizeLimits.maximumMultiplyAccumulates)")
         }
         return count
     }
@@ -66,8 +74,10 @@ extension Model {
     /// Strides must not exceed the input's height and width (a larger stride only skips the whole input).
     private static func checkStrides(_ layer: Layer, _ strides: (Int, Int), input shape: [Int]) throws(NeuralNetError) {
         guard strides.0 <= shape[0], strides.1 <= shape[1] else {
-            throw .shapeMismatch(layer: layer.name, expected: "strides of at most the input's height and width, "
-                                     + "found strides [\(strides.0), \(strides.1)]", found: shape)
+            throw .shapeMismatch(
+                layer: layer.name,
+                expected: "strides of at most the input's height and width, "
+                    + "found strides [\(strides.0), \(strides.1)]", found: shape)
         }
     }
 
@@ -79,7 +89,8 @@ extension Model {
     }
 
     private static func infer(_ layer: Layer, inputs: [[Int]], inputOverride: [Int]?) throws(NeuralNetError)
-        -> LayerShapeInfo {
+        -> LayerShapeInfo
+    {
         switch layer.kind {
         case .input(let declared):
             if let inputOverride { return LayerShapeInfo(outputShape: inputOverride, multiplyAccumulates: 0) }
@@ -90,28 +101,38 @@ extension Model {
         case .conv2D(let config):
             let shape = try requireRank3(layer, inputs)
             try checkStrides(layer, config.strides, input: shape)
-            guard let g = ConvGeometry(height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
-                                       strides: config.strides, mode: config.padding) else {
-                throw .shapeMismatch(layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
+            guard
+                let g = ConvGeometry(
+                    height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
+                    strides: config.strides, mode: config.padding)
+            else {
+                throw .shapeMismatch(
+                    layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
             }
             try checkWeight(layer, "kernel", [config.kernelSize.0, config.kernelSize.1, shape[2], config.filters])
             if config.useBias { try checkWeight(layer, "bias", [config.filters]) }
-            return LayerShapeInfo(outputShape: [g.outputHeight, g.outputWidth, config.filters],
-                                  multiplyAccumulates: try multiplyAccumulates(
-                                      layer, [g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, shape[2], config.filters]))
+            return LayerShapeInfo(
+                outputShape: [g.outputHeight, g.outputWidth, config.filters],
+                multiplyAccumulates: try multiplyAccumulates(
+                    layer, [g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, shape[2], config.filters]))
 
         case .depthwiseConv2D(let config):
             let shape = try requireRank3(layer, inputs)
             try checkStrides(layer, config.strides, input: shape)
-            guard let g = ConvGeometry(height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
-                                       strides: config.strides, mode: config.padding) else {
-                throw .shapeMismatch(layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
+            guard
+                let g = ConvGeometry(
+                    height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
+                    strides: config.strides, mode: config.padding)
+            else {
+                throw .shapeMismatch(
+                    layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
             }
             try checkWeight(layer, "depthwise_kernel", [config.kernelSize.0, config.kernelSize.1, shape[2], 1])
             if config.useBias { try checkWeight(layer, "bias", [shape[2]]) }
-            return LayerShapeInfo(outputShape: [g.outputHeight, g.outputWidth, shape[2]],
-                                  multiplyAccumulates: try multiplyAccumulates(
-                                      layer, [g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, shape[2]]))
+            return LayerShapeInfo(
+                outputShape: [g.outputHeight, g.outputWidth, shape[2]],
+                multiplyAccumulates: try multiplyAccumulates(
+                    layer, [g.outputHeight, g.outputWidth, g.kernelHeight, g.kernelWidth, shape[2]]))
 
         case .batchNormalization:
             let shape = try requireOneInput(layer, inputs)
@@ -128,16 +149,20 @@ extension Model {
             let shape = try requireRank3(layer, inputs)
             // Paddings are ≤ SizeLimits.maximumSpatialSize from the config; here also ≤ the input size.
             guard max(p.top, p.bottom) <= shape[0], max(p.left, p.right) <= shape[1] else {
-                throw .shapeMismatch(layer: layer.name, expected: "paddings of at most the input's height and width, found "
-                                         + "[[\(p.top), \(p.bottom)], [\(p.left), \(p.right)]]", found: shape)
+                throw .shapeMismatch(
+                    layer: layer.name,
+                    expected: "paddings of at most the input's height and width, found "
+                        + "[[\(p.top), \(p.bottom)], [\(p.left), \(p.right)]]", found: shape)
             }
-            return LayerShapeInfo(outputShape: [shape[0] + p.top + p.bottom, shape[1] + p.left + p.right, shape[2]],
-                                  multiplyAccumulates: 0)
+            return LayerShapeInfo(
+                outputShape: [shape[0] + p.top + p.bottom, shape[1] + p.left + p.right, shape[2]],
+                multiplyAccumulates: 0)
 
         case .add:
             guard inputs.count >= 2, inputs.allSatisfy({ $0 == inputs[0] }) else {
-                throw .shapeMismatch(layer: layer.name, expected: "two or more inputs of one shape",
-                                     found: inputs.flatMap { $0 })
+                throw .shapeMismatch(
+                    layer: layer.name, expected: "two or more inputs of one shape",
+                    found: inputs.flatMap { $0 })
             }
             return LayerShapeInfo(outputShape: inputs[0], multiplyAccumulates: 0)
 
@@ -154,16 +179,19 @@ extension Model {
             let count = shape.reduce(1, *)
             var resolved = target
             if let wildcard = target.firstIndex(of: -1) {
-                let known = CheckedSize.product(target.filter { $0 != -1 }, limit: SizeLimits.maximumTensorElements) ?? 0
+                let known =
+                    CheckedSize.product(target.filter { $0 != -1 }, limit: SizeLimits.maximumTensorElements) ?? 0
                 guard known > 0, count % known == 0 else {
                     throw .shapeMismatch(layer: layer.name, expected: "a size divisible by \(known)", found: shape)
                 }
                 resolved[wildcard] = count / known
             }
             guard CheckedSize.product(resolved, limit: SizeLimits.maximumTensorElements) == count,
-                  resolved.allSatisfy({ $0 > 0 }) else {
-                throw .shapeMismatch(layer: layer.name, expected: "\(count) elements for target shape \(target)",
-                                     found: shape)
+                resolved.allSatisfy({ $0 > 0 })
+            else {
+                throw .shapeMismatch(
+                    layer: layer.name, expected: "\(count) elements for target shape \(target)",
+                    found: shape)
             }
             return LayerShapeInfo(outputShape: resolved, multiplyAccumulates: 0)
 
@@ -175,8 +203,9 @@ extension Model {
             try checkWeight(layer, "kernel", [features, units])
             if useBias { try checkWeight(layer, "bias", [units]) }
             let rows = shape.dropLast().reduce(1, *)  // ≤ the input's checked element count
-            return LayerShapeInfo(outputShape: shape.dropLast() + [units],
-                                  multiplyAccumulates: try multiplyAccumulates(layer, [rows, features, units]))
+            return LayerShapeInfo(
+                outputShape: shape.dropLast() + [units],
+                multiplyAccumulates: try multiplyAccumulates(layer, [rows, features, units]))
         }
     }
 }

@@ -47,7 +47,8 @@ public enum TFJSLayersFormat {
     /// Reads a model from a directory holding model.json (or the model.json path itself).
     /// - Parameter strict: reject manifest weights no layer uses (TF.js `strict`); missing ones are always errors.
     public static func read(_ location: String, strict: Bool = true) throws(NeuralNetError) -> Model {
-        let jsonPath = location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
+        let jsonPath =
+            location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
         let directory = (jsonPath as NSString).deletingLastPathComponent
         let bytes = try FileIO.read(jsonPath, maximumBytes: SizeLimits.maximumModelJSONBytes)
         let document: ModelJSON
@@ -57,7 +58,8 @@ public enum TFJSLayersFormat {
             throw .invalidModelJSON(path: jsonPath, reason: describe(decodingError: error))
         }
         if let format = document.format, format != "layers-model" {
-            throw .invalidModelJSON(path: jsonPath, reason: "format is \"\(format)\" (a TF.js graph model?), expected \"layers-model\"")
+            throw .invalidModelJSON(
+                path: jsonPath, reason: "format is \"\(format)\" (a TF.js graph model?), expected \"layers-model\"")
         }
         var model = try TopologyParser(path: jsonPath).parse(document.modelTopology)
         let weights = try readWeights(document.weightsManifest ?? [], directory: directory, jsonPath: jsonPath)
@@ -70,7 +72,8 @@ public enum TFJSLayersFormat {
     /// every weight file in manifest order, as (name as the manifest writes it, path). Weight paths must
     /// stay inside the model's directory (no "..", no absolute paths, no sub-directories).
     public static func files(of location: String) throws(NeuralNetError) -> [(name: String, path: String)] {
-        let jsonPath = location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
+        let jsonPath =
+            location.hasSuffix(".json") ? location : (location as NSString).appendingPathComponent("model.json")
         let directory = (jsonPath as NSString).deletingLastPathComponent
         let document: ModelJSON
         do {
@@ -99,9 +102,13 @@ public enum TFJSLayersFormat {
         let files = try files(of: location)
         var contents: [(name: String, bytes: [UInt8])] = []
         for (index, file) in files.enumerated() {
-            contents.append((file.name, index == 0
-                ? try FileIO.read(file.path, maximumBytes: SizeLimits.maximumModelJSONBytes)
-                : try FileIO.read(file.path, followSymlink: false)))
+            contents.append(
+                (
+                    file.name,
+                    index == 0
+                        ? try FileIO.read(file.path, maximumBytes: SizeLimits.maximumModelJSONBytes)
+                        : try FileIO.read(file.path, followSymlink: false)
+                ))
         }
         return contents
     }
@@ -112,8 +119,9 @@ public enum TFJSLayersFormat {
     static func shardName(_ shard: String, jsonPath: String) throws(NeuralNetError) -> String {
         let name = shard.hasPrefix("./") ? String(shard.dropFirst(2)) : shard
         guard !name.isEmpty, !name.contains("/"), !name.contains("\0"), name != "..", name != "." else {
-            throw .invalidField(path: jsonPath, field: "weightsManifest paths",
-                                expected: "file names beside model.json, found \"\(shard)\"")
+            throw .invalidField(
+                path: jsonPath, field: "weightsManifest paths",
+                expected: "file names beside model.json, found \"\(shard)\"")
         }
         return name
     }
@@ -154,7 +162,8 @@ public enum TFJSLayersFormat {
     /// `SizeLimits.maximumFileBytes`; each group's shards (regular files in the model directory, symlinks
     /// refused) must together hold exactly its weights' bytes, which is checked from their sizes first.
     private static func readWeights(_ groups: [WeightsManifestGroup], directory: String, jsonPath: String)
-        throws(NeuralNetError) -> [(name: String, tensor: Tensor)] {
+        throws(NeuralNetError) -> [(name: String, tensor: Tensor)]
+    {
         var result: [(name: String, tensor: Tensor)] = []
         var modelBytes = 0
         for (groupIndex, group) in groups.enumerated() {
@@ -162,22 +171,28 @@ public enum TFJSLayersFormat {
             for (entryIndex, entry) in group.weights.enumerated() {
                 let field = "weightsManifest[\(groupIndex)].weights[\(entryIndex)] (\(entry.name))"
                 if entry.dtype != "float32" || entry.quantization != nil {
-                    let kind = entry.quantization.map { "quantised (\($0["dtype"]?.stringValue ?? "?"))" } ?? entry.dtype
+                    let kind =
+                        entry.quantization.map { "quantised (\($0["dtype"]?.stringValue ?? "?"))" } ?? entry.dtype
                     throw .unsupportedWeightType(path: jsonPath, weight: entry.name, dtype: kind)
                 }
                 if entry.shape.contains(where: { $0 < 0 }) {
-                    throw .invalidField(path: jsonPath, field: "\(field).shape", expected: "non-negative sizes, found \(entry.shape)")
+                    throw .invalidField(
+                        path: jsonPath, field: "\(field).shape", expected: "non-negative sizes, found \(entry.shape)")
                 }
                 guard CheckedSize.product(entry.shape, limit: SizeLimits.maximumTensorElements) != nil else {
-                    throw .invalidField(path: jsonPath, field: "\(field).shape",
-                                        expected: "a shape of at most \(SizeLimits.maximumTensorElements) elements, found \(entry.shape)")
+                    throw .invalidField(
+                        path: jsonPath, field: "\(field).shape",
+                        expected:
+                            "a shape of at most \(SizeLimits.maximumTensorElements) elements, found \(entry.shape)")
                 }
                 // ≤ 2^31 elements · 4 bytes: no overflow; the running totals are checked against the model limit.
                 let bytes = 4 * entry.shape.reduce(1, *)
                 guard let groupTotal = CheckedSize.sum([expectedBytes, bytes], limit: SizeLimits.maximumFileBytes),
-                      CheckedSize.sum([modelBytes, groupTotal], limit: SizeLimits.maximumFileBytes) != nil else {
-                    throw .sizeTooLarge(path: jsonPath, what: "the weights the manifest lists (up to \(entry.name) \(entry.shape))",
-                                        limit: SizeLimits.maximumFileBytes)
+                    CheckedSize.sum([modelBytes, groupTotal], limit: SizeLimits.maximumFileBytes) != nil
+                else {
+                    throw .sizeTooLarge(
+                        path: jsonPath, what: "the weights the manifest lists (up to \(entry.name) \(entry.shape))",
+                        limit: SizeLimits.maximumFileBytes)
                 }
                 expectedBytes = groupTotal
             }
@@ -191,7 +206,8 @@ public enum TFJSLayersFormat {
             }
             let actualBytes = CheckedSize.sum(shardSizes) ?? Int.max
             guard actualBytes == expectedBytes else {
-                throw .shardMismatch(path: jsonPath, shards: group.paths, expectedBytes: expectedBytes, actualBytes: actualBytes)
+                throw .shardMismatch(
+                    path: jsonPath, shards: group.paths, expectedBytes: expectedBytes, actualBytes: actualBytes)
             }
             var data: [UInt8] = []
             data.reserveCapacity(expectedBytes)
@@ -199,7 +215,8 @@ public enum TFJSLayersFormat {
                 data += try FileIO.read(path, maximumBytes: size, followSymlink: false)
             }
             guard data.count == expectedBytes else {
-                throw .shardMismatch(path: jsonPath, shards: group.paths, expectedBytes: expectedBytes, actualBytes: data.count)
+                throw .shardMismatch(
+                    path: jsonPath, shards: group.paths, expectedBytes: expectedBytes, actualBytes: data.count)
             }
             var offset = 0
             for entry in group.weights {
@@ -207,11 +224,12 @@ public enum TFJSLayersFormat {
                 var scalars = [Float](repeating: 0, count: count)
                 scalars.withUnsafeMutableBytes { destination in
                     data.withUnsafeBytes { source in
-                        destination.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<offset + 4 * count]))
+                        destination.copyMemory(
+                            from: UnsafeRawBufferPointer(rebasing: source[offset..<offset + 4 * count]))
                     }
                 }
                 #if _endian(big)
-                scalars = scalars.map { Float(bitPattern: $0.bitPattern.byteSwapped) }
+                    scalars = scalars.map { Float(bitPattern: $0.bitPattern.byteSwapped) }
                 #endif
                 offset += 4 * count
                 result.append((entry.name, Tensor(shape: entry.shape, scalars: scalars)))
@@ -231,13 +249,16 @@ public enum TFJSLayersFormat {
         return (parts[parts.count - 2], parts[parts.count - 1])
     }
 
-    private static func attach(_ weights: [(name: String, tensor: Tensor)], to model: inout Model, jsonPath: String,
-                               strict: Bool) throws(NeuralNetError) {
+    private static func attach(
+        _ weights: [(name: String, tensor: Tensor)], to model: inout Model, jsonPath: String,
+        strict: Bool
+    ) throws(NeuralNetError) {
         var indexByLayer: [String: Int] = [:]
         for (index, layer) in model.layers.enumerated() { indexByLayer[layer.name] = index }
         for (stored, tensor) in weights {
             guard let (layerName, weightName) = splitWeightName(stored), let index = indexByLayer[layerName],
-                  model.layers[index].kind.weightNames.contains(weightName) else {
+                model.layers[index].kind.weightNames.contains(weightName)
+            else {
                 if strict { throw .unusedWeight(path: jsonPath, weight: stored) }
                 continue
             }
@@ -250,16 +271,20 @@ public enum TFJSLayersFormat {
     /// Writes `model` as model.json + shards into `directory`, replacing it atomically.
     /// Weights go into one group, split into shards of at most `shardBytes` bytes.
     /// `extraFiles` (name → bytes) are written into the same directory in the same atomic swap.
-    public static func write(_ model: Model, to directory: String, shardBytes: Int = defaultShardBytes,
-                             metadata: JSONValue? = nil, extraFiles: [String: [UInt8]] = [:]) throws(NeuralNetError) {
+    public static func write(
+        _ model: Model, to directory: String, shardBytes: Int = defaultShardBytes,
+        metadata: JSONValue? = nil, extraFiles: [String: [UInt8]] = [:]
+    ) throws(NeuralNetError) {
         try validate(model)
         var blob: [UInt8] = []
         var entries: [WeightsManifestEntry] = []
         for layer in model.layers {
             for weightName in layer.kind.weightNames {
                 let tensor = layer.weights[weightName]!
-                entries.append(WeightsManifestEntry(name: "\(layer.name)/\(weightName)", shape: tensor.shape,
-                                                    dtype: "float32", quantization: nil, group: nil))
+                entries.append(
+                    WeightsManifestEntry(
+                        name: "\(layer.name)/\(weightName)", shape: tensor.shape,
+                        dtype: "float32", quantization: nil, group: nil))
                 tensor.scalars.withUnsafeBytes { blob += $0 }
             }
         }
@@ -279,8 +304,10 @@ public enum TFJSLayersFormat {
         }
         try FileIO.replaceDirectory(at: directory) { staging throws(NeuralNetError) in
             for (index, name) in names.enumerated() {
-                let start = index * shardSize, end = min(start + shardSize, blob.count)
-                try FileIO.writeAtomically(Array(blob[start..<max(start, end)]), to: (staging as NSString).appendingPathComponent(name))
+                let start = index * shardSize
+                let end = min(start + shardSize, blob.count)
+                try FileIO.writeAtomically(
+                    Array(blob[start..<max(start, end)]), to: (staging as NSString).appendingPathComponent(name))
             }
             for (name, bytes) in extraFiles {
                 try FileIO.writeAtomically(bytes, to: (staging as NSString).appendingPathComponent(name))

@@ -6,7 +6,8 @@ import Foundation
 import NeuralNet
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self, CaptureBench.self, TrainBench.self])
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self, CaptureBench.self, TrainBench.self])
 
     struct CaptureBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -26,9 +27,13 @@ struct Bench: ParsableCommand {
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 return
             }
-            print("\(width)×\(height) → \(report.outputSize)×\(report.outputSize)×3, \(runs) frames, target CPU \(BuildInfo.targetCPU)")
+            print(
+                "\(width)×\(height) → \(report.outputSize)×\(report.outputSize)×3, \(runs) frames, target CPU \(BuildInfo.targetCPU)"
+            )
             for entry in report.entries {
-                print("  \(entry.format): median \(formatted(entry.medianMilliseconds, decimals: 3)) ms, p10 \(formatted(entry.p10Milliseconds, decimals: 3)) ms")
+                print(
+                    "  \(entry.format): median \(formatted(entry.medianMilliseconds, decimals: 3)) ms, p10 \(formatted(entry.p10Milliseconds, decimals: 3)) ms"
+                )
             }
         }
     }
@@ -36,7 +41,8 @@ struct Bench: ParsableCommand {
     struct LayersBench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "layers",
-            abstract: "Compare candidate embedding layers: how well each separates the same photo moved up/down/left/right "
+            abstract:
+                "Compare candidate embedding layers: how well each separates the same photo moved up/down/left/right "
                 + "(vs brightness and small jitter), its size and latency.")
 
         @Option(name: .long, help: "Installed model name.")
@@ -55,25 +61,34 @@ struct Bench: ParsableCommand {
             let (loaded, metadata) = try ModelStore.userDefault().load(model)
             let photo = try RGBImage.read(image)
             let size = metadata.inputSize
-            let preprocessor = Preprocessor(outputSize: size, normalization: PixelNormalization(channels: metadata.normalization.affine))
+            let preprocessor = Preprocessor(
+                outputSize: size, normalization: PixelNormalization(channels: metadata.normalization.affine))
             let side = Double(min(photo.width, photo.height))
-            let step = Int(side * shift), jitter = max(1, Int(side * 0.03))
+            let step = Int(side * shift)
+            let jitter = max(1, Int(side * 0.03))
             let directions = [("up", 0, -step), ("down", 0, step), ("left", -step, 0), ("right", step, 0)]
-            let variations = [(0, 0, Float(1)), (jitter, 0, 0.85), (-jitter, 0, 1.15), (0, jitter, 1), (0, -jitter, 0.85), (jitter, jitter, 1.15)]
+            let variations = [
+                (0, 0, Float(1)), (jitter, 0, 0.85), (-jitter, 0, 1.15), (0, jitter, 1), (0, -jitter, 0.85),
+                (jitter, jitter, 1.15),
+            ]
             let inputs: [[Tensor]] = directions.map { _, dx, dy in
                 variations.map { jx, jy, brightness in
-                    Tensor(shape: [size, size, 3], scalars: preprocessor.run(photo.shifted(dx: dx + jx, dy: dy + jy).brightened(by: brightness)))
+                    Tensor(
+                        shape: [size, size, 3],
+                        scalars: preprocessor.run(photo.shifted(dx: dx + jx, dy: dy + jy).brightened(by: brightness)))
                 }
             }
             print("model \(model), \(image), shift ±\(step) px, \(variations.count) variations per direction")
             for layer in layers {
                 let embedder = try Embedder(model: loaded, outputLayer: layer, inputShape: [size, size, 3])
                 let groups = try inputs.map { group in try group.map { try embedder.embed($0).scalars } }
-                let report = EmbedBenchmark.run(embedder, modelName: model, runs: 20, warmup: 3, targetCPU: BuildInfo.targetCPU)
+                let report = EmbedBenchmark.run(
+                    embedder, modelName: model, runs: 20, warmup: 3, targetCPU: BuildInfo.targetCPU)
                 let separability = Separability(groups: groups)
-                print("\(layer) \(embedder.outputShape) dims \(embedder.outputCount): separability \(formatted(separability.ratio, decimals: 2)) "
-                    + "(between \(formatted(separability.between, decimals: 3)), within \(formatted(separability.within, decimals: 3))), "
-                    + "embed median \(formatted(report.medianMilliseconds, decimals: 2)) ms")
+                print(
+                    "\(layer) \(embedder.outputShape) dims \(embedder.outputCount): separability \(formatted(separability.ratio, decimals: 2)) "
+                        + "(between \(formatted(separability.between, decimals: 3)), within \(formatted(separability.within, decimals: 3))), "
+                        + "embed median \(formatted(report.medianMilliseconds, decimals: 2)) ms")
             }
         }
     }
@@ -85,7 +100,11 @@ struct Bench: ParsableCommand {
         @Option(name: .long, help: "Model directory (TF.js Layers).")
         var model: String?
 
-        @Option(name: .long, help: "Instead of --model: a MobileNet v1 with seeded random weights and this width multiplier (e.g. 0.25, 1.0).")
+        @Option(
+            name: .long,
+            help:
+                "Instead of --model: a MobileNet v1 with seeded random weights and this width multiplier (e.g. 0.25, 1.0)."
+        )
         var randomMobilenet: Double?
 
         @Option(name: .long, help: "Layer to cut at (default: conv_pw_13_relu if present, else the model output).")
@@ -113,9 +132,12 @@ struct Bench: ParsableCommand {
             guard (model == nil) != (randomMobilenet == nil) else {
                 throw ValidationError("give exactly one of --model DIR or --random-mobilenet ALPHA")
             }
-            guard runs >= 1, warmup >= 0, threads >= 1 else { throw ValidationError("--runs, --threads ≥ 1, --warmup ≥ 0") }
+            guard runs >= 1, warmup >= 0, threads >= 1 else {
+                throw ValidationError("--runs, --threads ≥ 1, --warmup ≥ 0")
+            }
             if let gemm, GEMMBackend(rawValue: gemm) == nil {
-                throw ValidationError("--gemm must be one of: \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", "))")
+                throw ValidationError(
+                    "--gemm must be one of: \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         }
 
@@ -132,8 +154,9 @@ struct Bench: ParsableCommand {
             }
             let backend = gemm.flatMap(GEMMBackend.init(rawValue:)) ?? GEMM.defaultBackend
             let embedder = try Embedder(model: loaded, outputLayer: layer, threads: threads, gemmBackend: backend)
-            let report = EmbedBenchmark.run(embedder, modelName: name, runs: runs, warmup: warmup,
-                                            targetCPU: BuildInfo.targetCPU)
+            let report = EmbedBenchmark.run(
+                embedder, modelName: name, runs: runs, warmup: warmup,
+                targetCPU: BuildInfo.targetCPU)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]

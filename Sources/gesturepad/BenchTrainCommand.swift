@@ -8,7 +8,8 @@ extension Bench {
     struct TrainBench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "train",
-            abstract: "Head training time (Flatten → Dense relu → Dense softmax, Adam) on synthetic separable features.")
+            abstract: "Head training time (Flatten → Dense relu → Dense softmax, Adam) on synthetic separable features."
+        )
 
         @Option(name: .long, help: "Samples per class.") var samplesPerClass: Int = 50
         @Option(name: .long, help: "Classes.") var classes: Int = 4
@@ -37,24 +38,28 @@ extension Bench {
         }
 
         func run() throws {
-            let options = TrainingOptions(learningRate: learningRate, batchSizeFraction: batchSizeFraction, epochs: epochs,
-                                          hiddenUnits: hiddenUnits, seed: 1)
-            let report = try HeadBenchmark.run(classes: classes, samplesPerClass: samplesPerClass, featureShape: shape!,
-                                               options: options, runs: runs, threads: threads,
-                                               targetCPU: BuildInfo.targetCPU)
+            let options = TrainingOptions(
+                learningRate: learningRate, batchSizeFraction: batchSizeFraction, epochs: epochs,
+                hiddenUnits: hiddenUnits, seed: 1)
+            let report = try HeadBenchmark.run(
+                classes: classes, samplesPerClass: samplesPerClass, featureShape: shape!,
+                options: options, runs: runs, threads: threads,
+                targetCPU: BuildInfo.targetCPU)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 print(String(decoding: try encoder.encode(report), as: UTF8.self))
                 return
             }
-            print("head \(report.featureShape) → \(report.hiddenUnits) → \(report.classes), \(report.classes)×\(report.samplesPerClass) "
-                + "samples, \(report.epochs) epochs, batch \(report.batchSize), \(report.threads) thread(s), "
-                + "target CPU \(report.targetCPU)")
-            print("  train: median \(formatted(report.medianMilliseconds, decimals: 1)) ms, "
-                + "min \(formatted(report.minimumMilliseconds, decimals: 1)) ms over \(report.runMilliseconds.count) runs; "
-                + "final loss \(formatted(Double(report.finalLoss), decimals: 4)), "
-                + "accuracy \(formatted(Double(report.finalAccuracy) * 100, decimals: 1)) %")
+            print(
+                "head \(report.featureShape) → \(report.hiddenUnits) → \(report.classes), \(report.classes)×\(report.samplesPerClass) "
+                    + "samples, \(report.epochs) epochs, batch \(report.batchSize), \(report.threads) thread(s), "
+                    + "target CPU \(report.targetCPU)")
+            print(
+                "  train: median \(formatted(report.medianMilliseconds, decimals: 1)) ms, "
+                    + "min \(formatted(report.minimumMilliseconds, decimals: 1)) ms over \(report.runMilliseconds.count) runs; "
+                    + "final loss \(formatted(Double(report.finalLoss), decimals: 4)), "
+                    + "accuracy \(formatted(Double(report.finalAccuracy) * 100, decimals: 1)) %")
         }
     }
 }

@@ -26,7 +26,8 @@ struct Classify: ParsableCommand {
             outputSize: size,
             normalization: PixelNormalization(channels: metadata.normalization.affine))
         let input = Tensor(shape: [size, size, 3], scalars: preprocessor.run(try RGBImage.read(image)))
-        let probabilities = try Embedder(model: loaded, outputLayer: classifier, inputShape: [size, size, 3]).embed(input)
+        let probabilities = try Embedder(model: loaded, outputLayer: classifier, inputShape: [size, size, 3]).embed(
+            input)
         for (index, probability) in topK(probabilities.scalars, top) {
             let name = index < metadata.classNames.count ? metadata.classNames[index] : "class \(index)"
             print("\(formattedPercent(probability))  \(index)  \(name)")

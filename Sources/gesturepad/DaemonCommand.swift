@@ -9,11 +9,14 @@ import Logging
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "daemon",
-        abstract: "Watch the camera and press keys for recognised gestures (runs until SIGTERM; SIGHUP reloads the config).")
+        abstract:
+            "Watch the camera and press keys for recognised gestures (runs until SIGTERM; SIGHUP reloads the config).")
 
     @OptionGroup var configFile: ConfigFileOption
 
-    @Option(name: .long, help: "Frames from a recording (.y4m, looped in real time) or another camera instead of the configured one.")
+    @Option(
+        name: .long,
+        help: "Frames from a recording (.y4m, looped in real time) or another camera instead of the configured one.")
     var source: String?
 
     @Flag(name: .long, help: "Recognise and report, but inject no keys.")
@@ -41,30 +44,40 @@ struct DaemonCommand: AsyncParsableCommand {
         // Events go to the control socket's subscribers; state changes also to the log, key events at debug level
         // (config: "info" logs start, stop, reloads and camera changes; "debug" adds every press and release).
         let broadcaster = ControlBroadcaster()
-        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: opening.sink,
-                                       dryRun: dryRun || opening.fallbackReason != nil, emit: { [logger] event in
-            if let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
-            switch event {
-            case .key(let key, let keys, _, let captured):
-                // The capture time (CLOCK_MONOTONIC s) lets a reader of the evdev stream compute camera-to-key latency.
-                let capture = captured.map { String(format: ", frame captured at %.6f s", Double($0) / 1e9) } ?? ""
-                logger.debug("key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))\(capture)")
-            case .state(let state, let reason): logger.info("state \(state): \(reason)")
-            case .training(let phase, _, _, _, _, let version, let message) where phase == "finished" || phase == "failed":
-                logger.info("training \(phase)\(version.map { ": head v\($0)" } ?? "")\(message.map { ": \($0)" } ?? "")")
-            default: break
-            }
-        }, logger: logger)
-        let explicitConfig = configFile.config, explicitSource = source, explicitData = dataDirectory
-        let pipeline = PipelineService(daemon: daemon, notifier: SystemdNotifier(), logger: logger) { () throws(DaemonError) in
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: opening.sink,
+            dryRun: dryRun || opening.fallbackReason != nil,
+            emit: { [logger] event in
+                if let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
+                switch event {
+                case .key(let key, let keys, _, let captured):
+                    // The capture time (CLOCK_MONOTONIC s) lets a reader of the evdev stream compute camera-to-key latency.
+                    let capture = captured.map { String(format: ", frame captured at %.6f s", Double($0) / 1e9) } ?? ""
+                    logger.debug(
+                        "key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))\(capture)"
+                    )
+                case .state(let state, let reason): logger.info("state \(state): \(reason)")
+                case .training(let phase, _, _, _, _, let version, let message)
+                where phase == "finished" || phase == "failed":
+                    logger.info(
+                        "training \(phase)\(version.map { ": head v\($0)" } ?? "")\(message.map { ": \($0)" } ?? "")")
+                default: break
+                }
+            }, logger: logger)
+        let explicitConfig = configFile.config
+        let explicitSource = source
+        let explicitData = dataDirectory
+        let pipeline = PipelineService(daemon: daemon, notifier: SystemdNotifier(), logger: logger) {
+            () throws(DaemonError) in
             var fresh = try ConfigLoader(keyNames: EvdevKeyNames()).load(explicitPath: explicitConfig).validConfig()
             if let explicitData { fresh.daemon.dataDirectory = explicitData }
             return try DaemonSettings(config: fresh, source: explicitSource)
         }
         let location = try ControlSocketLocation.resolve(socket ?? config.socketPath())
         let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try pipeline.reload() }
-        let server = try await ControlServer.bind(ControlServer.Configuration(location: location), handler: handler,
-                                                  broadcaster: broadcaster)
+        let server = try await ControlServer.bind(
+            ControlServer.Configuration(location: location), handler: handler,
+            broadcaster: broadcaster)
         logger.info("control socket \(location.socketPath)")
         try await DaemonRunner.run(pipeline: pipeline, extraServices: [ControlService(server: server)], logger: logger)
     }

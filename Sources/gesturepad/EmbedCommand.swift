@@ -7,7 +7,9 @@ import NeuralNet
 
 struct Embed: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the embedder on a float32 .npy tensor [1,H,W,3] / [H,W,3], or on frames from --source, and save the activations.")
+        abstract:
+            "Run the embedder on a float32 .npy tensor [1,H,W,3] / [H,W,3], or on frames from --source, and save the activations."
+    )
 
     @Option(name: .long, help: "Model: an installed name (see `gesturepad model list`) or a TF.js Layers directory.")
     var model: String
@@ -21,7 +23,9 @@ struct Embed: ParsableCommand {
     @Option(name: .long, help: "Input .npy (float32, already normalised).")
     var input: String?
 
-    @Option(name: .long, help: "Frames instead of --input: a .y4m recording, an image file, or a camera (/dev/video0, by-id name).")
+    @Option(
+        name: .long,
+        help: "Frames instead of --input: a .y4m recording, an image file, or a camera (/dev/video0, by-id name).")
     var source: String?
 
     @Option(name: .long, help: "With --source: how many frames to embed.")
@@ -34,7 +38,9 @@ struct Embed: ParsableCommand {
     var output: String
 
     func validate() throws {
-        guard (input == nil) != (source == nil) else { throw ValidationError("give exactly one of --input X.npy or --source S") }
+        guard (input == nil) != (source == nil) else {
+            throw ValidationError("give exactly one of --input X.npy or --source S")
+        }
         guard threads >= 1, frames >= 1 else { throw ValidationError("--threads and --frames must be at least 1") }
     }
 
@@ -43,7 +49,8 @@ struct Embed: ParsableCommand {
         let cut = layer ?? metadata?.embeddingLayer
         if let input {
             let tensor = try NPY.read(input)
-            let imageShape = tensor.shape.count == 4 && tensor.shape[0] == 1 ? Array(tensor.shape.dropFirst()) : tensor.shape
+            let imageShape =
+                tensor.shape.count == 4 && tensor.shape[0] == 1 ? Array(tensor.shape.dropFirst()) : tensor.shape
             let embedder = try Embedder(model: loaded, outputLayer: cut, inputShape: imageShape, threads: threads)
             let activation = try embedder.embed(tensor)
             try NPY.write(activation.reshaped(to: [1] + activation.shape), to: output)
@@ -53,7 +60,8 @@ struct Embed: ParsableCommand {
         let size = metadata?.inputSize ?? 224
         let embedder = try Embedder(model: loaded, outputLayer: cut, inputShape: [size, size, 3], threads: threads)
         let normalization = metadata?.normalization ?? .symmetric
-        let preprocessor = Preprocessor(outputSize: size, mirror: mirror, normalization: PixelNormalization(channels: normalization.affine))
+        let preprocessor = Preprocessor(
+            outputSize: size, mirror: mirror, normalization: PixelNormalization(channels: normalization.affine))
         let frameSource = try FrameSources.open(source!)
         defer { frameSource.close() }
         var image = [Float](repeating: 0, count: size * size * 3)
@@ -64,7 +72,9 @@ struct Embed: ParsableCommand {
             var failure: CaptureError?
             let delivered: Void? = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
                 image.withUnsafeMutableBufferPointer { buffer in
-                    do throws(CaptureError) { try preprocessor.run(frame: frame, into: buffer.baseAddress!) } catch { failure = error }
+                    do throws(CaptureError) { try preprocessor.run(frame: frame, into: buffer.baseAddress!) } catch {
+                        failure = error
+                    }
                 }
             }
             if let failure { throw failure }
@@ -77,7 +87,9 @@ struct Embed: ParsableCommand {
         }
         guard count > 0 else { throw ValidationError("\(source!) delivered no frames") }
         try NPY.write(Tensor(shape: [count] + embedder.outputShape, scalars: all), to: output)
-        print("\(count) frame(s) from \(frameSource.sourceDescription) → \(embedder.outputLayer) \(embedder.outputShape) → \(output)")
+        print(
+            "\(count) frame(s) from \(frameSource.sourceDescription) → \(embedder.outputLayer) \(embedder.outputShape) → \(output)"
+        )
     }
 }
 

@@ -10,7 +10,9 @@ struct GestureOptions: ParsableArguments {
     @Option(name: .long, help: "Cut layer (default: the model's embedding layer).")
     var layer: String?
 
-    @Flag(name: .long, inversion: .prefixedNo, help: "Mirror frames like a selfie view (must match how samples were recorded).")
+    @Flag(
+        name: .long, inversion: .prefixedNo,
+        help: "Mirror frames like a selfie view (must match how samples were recorded).")
     var mirror = true
 
     @Option(name: .long, help: "Comma-separated labels, in output order (default: \(LabelSet.standard)).")
@@ -23,17 +25,22 @@ struct GestureOptions: ParsableArguments {
 
     /// The labels given with --labels, nil when the option was not given.
     func givenLabelSet() throws -> LabelSet? {
-        try labels.map { text in try LabelSet(text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }) }
+        try labels.map { text in
+            try LabelSet(text.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        }
     }
 
     /// The head store under the data directory.
     func headStore() -> HeadStore {
-        HeadStore(root: ((dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory()) as NSString).appendingPathComponent("heads"))
+        HeadStore(
+            root: ((dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory()) as NSString).appendingPathComponent(
+                "heads"))
     }
 
     func configuration() throws -> WorkspaceConfiguration {
-        WorkspaceConfiguration(modelName: model, layer: layer, mirror: mirror, labels: try labelSet(),
-                               dataDirectory: dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory())
+        WorkspaceConfiguration(
+            modelName: model, layer: layer, mirror: mirror, labels: try labelSet(),
+            dataDirectory: dataDirectory ?? WorkspaceConfiguration.defaultDataDirectory())
     }
 
     func openWorkspace() throws -> GestureWorkspace { try GestureWorkspace(try configuration()) }

@@ -7,9 +7,12 @@ struct Gesturepad: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gesturepad",
         abstract: "A webcam gesture controller: MobileNet features + a small trained head → four directions.",
-        subcommands: [Play.self, Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self,
-                      RecordVideo.self, SimulateSession.self, ModelCommand.self, Bench.self, ConfigCommand.self, DaemonCommand.self, ControlStatus.self,
-                      Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self])
+        subcommands: [
+            Play.self, Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self,
+            RecordVideo.self, SimulateSession.self, ModelCommand.self, Bench.self, ConfigCommand.self,
+            DaemonCommand.self, ControlStatus.self,
+            Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self,
+        ])
 }
 
 /// Options shared by commands that load a model directory.
@@ -17,7 +20,9 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model directory holding model.json and weight shards (TF.js Layers format).")
     var model: String
 
-    @Option(name: .long, help: "Layer whose activation is the embedding (default: conv_pw_13_relu if present, else the model output).")
+    @Option(
+        name: .long,
+        help: "Layer whose activation is the embedding (default: conv_pw_13_relu if present, else the model output).")
     var layer: String?
 
     @Option(name: .long, help: "Threads for the kernels and OpenBLAS.")

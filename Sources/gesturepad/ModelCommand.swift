@@ -22,16 +22,25 @@ struct ModelCommand: ParsableCommand {
         @Option(name: .long, help: "JSON file with the list of class names of the classifier output.")
         var classNames: String?
 
-        @Option(name: .long, help: ArgumentHelp("Input normalisation: "
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Input normalisation: "
                     + "\(InputNormalization.allCases.map(\.rawValue).joined(separator: ", ")) "
                     + "(default: the architecture's; x/127.5-1 for TF.js Layers models)."))
         var normalization: String?
 
-        @Option(name: .long, help: ArgumentHelp("Default embedding layer (default: the architecture's cut, or for TF.js "
-                    + "Layers models the last residual Add / activation with a map of at least 7x7 before the global pooling)."))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Default embedding layer (default: the architecture's cut, or for TF.js "
+                    + "Layers models the last residual Add / activation with a map of at least 7x7 before the global pooling)."
+            ))
         var embeddingLayer: String?
 
-        @Option(name: .long, help: "Where the file came from (e.g. the PyPI wheel and its sha256), recorded in the metadata.")
+        @Option(
+            name: .long,
+            help: "Where the file came from (e.g. the PyPI wheel and its sha256), recorded in the metadata.")
         var origin: String?
 
         @Flag(name: .long, help: "Import even when a model of that name from the same file (sha256) is installed.")
@@ -42,8 +51,9 @@ struct ModelCommand: ParsableCommand {
             let names = try classNames.map(readClassNames) ?? []
             let chosenNormalization = try normalization.map { text in
                 guard let value = InputNormalization(rawValue: text) else {
-                    throw ValidationError("--normalization \(text): expected one of "
-                        + InputNormalization.allCases.map(\.rawValue).joined(separator: ", "))
+                    throw ValidationError(
+                        "--normalization \(text): expected one of "
+                            + InputNormalization.allCases.map(\.rawValue).joined(separator: ", "))
                 }
                 return value
             }
@@ -54,8 +64,10 @@ struct ModelCommand: ParsableCommand {
             let (model, metadata) = try ModelImporter.install(
                 from: file, into: store, name: name, classNames: names, normalization: chosenNormalization,
                 embeddingLayer: embeddingLayer, origin: origin)
-            print("installed \(metadata.name) (\(metadata.architecture) α=\(metadata.widthMultiplier), \(model.layers.count) layers, "
-                + "\(model.parameterCount) parameters, embedding \(metadata.embeddingLayer)) in \(store.directory(of: metadata.name))")
+            print(
+                "installed \(metadata.name) (\(metadata.architecture) α=\(metadata.widthMultiplier), \(model.layers.count) layers, "
+                    + "\(model.parameterCount) parameters, embedding \(metadata.embeddingLayer)) in \(store.directory(of: metadata.name))"
+            )
         }
     }
 
@@ -72,8 +84,9 @@ struct ModelCommand: ParsableCommand {
             for (name, result) in entries {
                 switch result {
                 case .success(let m):
-                    print("\(name)  \(m.architecture) α=\(m.widthMultiplier) \(m.inputSize)px  input \(m.normalization.rawValue)  "
-                        + "embedding \(m.embeddingLayer)  classes \(m.classNames.count)  from \(m.source.file)")
+                    print(
+                        "\(name)  \(m.architecture) α=\(m.widthMultiplier) \(m.inputSize)px  input \(m.normalization.rawValue)  "
+                            + "embedding \(m.embeddingLayer)  classes \(m.classNames.count)  from \(m.source.file)")
                 case .failure(let error):
                     print("\(name)  unreadable: \(error)")
                 }

@@ -57,7 +57,9 @@ struct Play: ParsableCommand {
         // A running daemon holds the camera: pause it while the window uses the camera, resume it after.
         let usesCamera = !noCamera && screenshot == nil && (source.hasPrefix("/dev/") || source.hasPrefix("video"))
         let lease = usesCamera ? DaemonCameraLease.acquire() : nil
-        if lease != nil { FileHandle.standardError.write(Data("gesturepad play: paused the running daemon (resumed on exit)\n".utf8)) }
+        if lease != nil {
+            FileHandle.standardError.write(Data("gesturepad play: paused the running daemon (resumed on exit)\n".utf8))
+        }
         defer { lease?.release() }
         let configuration = PlayConfiguration(
             workspace: try gestures.configuration(), source: noCamera ? nil : source,
@@ -66,10 +68,12 @@ struct Play: ParsableCommand {
         let (session, warnings) = GameSessionBuilder.build(configuration)
         for warning in warnings { FileHandle.standardError.write(Data("gesturepad play: \(warning)\n".utf8)) }
         let options = WindowOptions(
-            width: size.width, height: size.height, fullscreen: fullscreen, screenshotPath: screenshot, screenshotFrames: frames)
+            width: size.width, height: size.height, fullscreen: fullscreen, screenshotPath: screenshot,
+            screenshotFrames: frames)
         let report = try GameWindowRunner.run(session, options: options)
         if let screenshot {
-            let how = report.videoDriver.map { "SDL \($0) driver, \(report.renderer ?? "?") renderer" }
+            let how =
+                report.videoDriver.map { "SDL \($0) driver, \(report.renderer ?? "?") renderer" }
                 ?? "no SDL window: \(report.windowlessReason ?? "unknown reason")"
             print("wrote \(screenshot) after \(report.frames) frame(s) (\(how))")
         }

@@ -31,12 +31,15 @@ struct RecordVideo: ParsableCommand {
         guard parts.count == 2, parts.allSatisfy({ $0 > 0 }), seconds > 0, fps > 0 else {
             throw ValidationError("--size must look like 640x480; --seconds and --fps must be positive")
         }
-        guard let pixelFormat = PixelFormat(rawValue: format), [.yuyv, .rgb24, .yuv420, .mjpeg].contains(pixelFormat) else {
+        guard let pixelFormat = PixelFormat(rawValue: format), [.yuyv, .rgb24, .yuv420, .mjpeg].contains(pixelFormat)
+        else {
             throw ValidationError("--format must be yuyv, rgb24, yuv420 or mjpeg, not '\(format)'")
         }
-        let frameSource = try FrameSources.open(source, pacing: .realTime, loops: true,
-                                                camera: V4L2CameraConfiguration(width: parts[0], height: parts[1], framesPerSecond: fps,
-                                                                                pixelFormat: pixelFormat))
+        let frameSource = try FrameSources.open(
+            source, pacing: .realTime, loops: true,
+            camera: V4L2CameraConfiguration(
+                width: parts[0], height: parts[1], framesPerSecond: fps,
+                pixelFormat: pixelFormat))
         defer { frameSource.close() }
         // What the camera agreed to: the size, format and rate may differ from the request.
         if let camera = frameSource as? V4L2Camera { print("camera: \(camera.negotiation.summary)") }
@@ -47,8 +50,9 @@ struct RecordVideo: ParsableCommand {
             let delivered: Void? = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
                 do throws(CaptureError) {
                     if writer == nil {
-                        writer = try Y4MWriter(path: output, width: frame.width, height: frame.height,
-                                               frameRate: Y4MRatio(fps, 1))
+                        writer = try Y4MWriter(
+                            path: output, width: frame.width, height: frame.height,
+                            frameRate: Y4MRatio(fps, 1))
                     }
                     try writer!.write(frame)
                 } catch { failure = error }

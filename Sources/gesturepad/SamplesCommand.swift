@@ -10,14 +10,21 @@ struct Samples: ParsableCommand {
         subcommands: [List.self, Add.self, Delete.self, Relabel.self], defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Sample counts per label (and each sample with --all).")
+        static let configuration = CommandConfiguration(
+            abstract: "Sample counts per label (and each sample with --all).")
         @OptionGroup var gestures: GestureOptions
         @Option(name: .long, help: "Only this label.") var label: String?
         @Flag(name: .long, help: "List every sample, not just counts.") var all = false
         @Flag(name: .long, help: "JSON output.") var json = false
 
         struct Listing: Encodable {
-            struct Entry: Encodable { var id: Int64; var label: String; var capturedAt: String; var source: String; var mirror: Bool }
+            struct Entry: Encodable {
+                var id: Int64
+                var label: String
+                var capturedAt: String
+                var source: String
+                var mirror: Bool
+            }
             var counts: [String: Int]
             var total: Int
             var samples: [Entry]?
@@ -28,15 +35,23 @@ struct Samples: ParsableCommand {
             var counts = try store.counts()
             if let label { counts = counts.filter { $0.key == label } }
             let formatter = ISO8601DateFormatter()
-            let entries = all ? try store.samples(label: label).map {
-                Listing.Entry(id: $0.id, label: $0.label, capturedAt: formatter.string(from: $0.capturedAt), source: $0.source,
-                              mirror: $0.mirror)
-            } : nil
+            let entries =
+                all
+                ? try store.samples(label: label).map {
+                    Listing.Entry(
+                        id: $0.id, label: $0.label, capturedAt: formatter.string(from: $0.capturedAt),
+                        source: $0.source,
+                        mirror: $0.mirror)
+                } : nil
             let listing = Listing(counts: counts, total: counts.values.reduce(0, +), samples: entries)
             if json { return try printJSON(listing) }
             let configured = try gestures.labelSet().names
-            let names = configured.filter { label == nil || $0 == label } + counts.keys.filter { !configured.contains($0) }.sorted()
-            for name in names { print("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(counts[name] ?? 0)") }
+            let names =
+                configured.filter { label == nil || $0 == label }
+                + counts.keys.filter { !configured.contains($0) }.sorted()
+            for name in names {
+                print("\(name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(counts[name] ?? 0)")
+            }
             print("total      \(listing.total)  (\(store.path))")
             for entry in entries ?? [] { print("#\(entry.id)  \(entry.label)  \(entry.capturedAt)  \(entry.source)") }
         }
@@ -44,7 +59,9 @@ struct Samples: ParsableCommand {
 
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add samples of LABEL from photos, or from a stretch of a recording (--source clip.y4m --from S --to S).")
+            abstract:
+                "Add samples of LABEL from photos, or from a stretch of a recording (--source clip.y4m --from S --to S)."
+        )
         @OptionGroup var gestures: GestureOptions
         @Argument(help: "The label of the new samples.") var label: String
         @Argument(help: "Photo files (PNG, JPEG, …): one sample each.") var files: [String] = []
@@ -55,7 +72,9 @@ struct Samples: ParsableCommand {
         @Flag(name: .long, help: "JSON output.") var json = false
 
         func validate() throws {
-            guard files.isEmpty != (source == nil) else { throw ValidationError("give photo files or --source clip.y4m, not both") }
+            guard files.isEmpty != (source == nil) else {
+                throw ValidationError("give photo files or --source clip.y4m, not both")
+            }
         }
 
         func run() throws {
@@ -66,21 +85,26 @@ struct Samples: ParsableCommand {
             if let source {
                 let clip = try Y4MFileSource(path: source)
                 defer { clip.close() }
-                let result = try importer.addRecording(clip, framesPerSecond: clip.header.frameRate.value, label: label,
-                                                       fromSeconds: from, toSeconds: to ?? .infinity,
-                                                       settings: RecordingSettings(samplesPerSecond: rate), sourceName: source)
+                let result = try importer.addRecording(
+                    clip, framesPerSecond: clip.header.frameRate.value, label: label,
+                    fromSeconds: from, toSeconds: to ?? .infinity,
+                    settings: RecordingSettings(samplesPerSecond: rate), sourceName: source)
                 ids = result.kept
-                note = " from \(result.framesRead) frames (\(result.throttled) over the rate, \(result.duplicates) near-duplicates skipped)"
+                note =
+                    " from \(result.framesRead) frames (\(result.throttled) over the rate, \(result.duplicates) near-duplicates skipped)"
             } else {
                 ids = try importer.addPhotos(files, label: label)
             }
             if json { return try printJSON(["label": label, "added": "\(ids.count)"]) }
-            print("added \(ids.count) sample(s) of \(label)\(note); \(label) now has \(try workspace.samples.counts()[label] ?? 0)")
+            print(
+                "added \(ids.count) sample(s) of \(label)\(note); \(label) now has \(try workspace.samples.counts()[label] ?? 0)"
+            )
         }
     }
 
     struct Delete: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete one sample (--id), a label's samples (--label), or all (--all).")
+        static let configuration = CommandConfiguration(
+            abstract: "Delete one sample (--id), a label's samples (--label), or all (--all).")
         @OptionGroup var gestures: GestureOptions
         @Option(name: .long, help: "Sample id (see `samples list --all`).") var id: Int64?
         @Option(name: .long, help: "Delete every sample of this label.") var label: String?
@@ -100,7 +124,9 @@ struct Samples: ParsableCommand {
                 removed = try store.delete(id: id)
                 guard removed == 1 else { throw ValidationError("no sample with id \(id)") }
             } else if let label, last {
-                guard let latest = try store.latestSample(label: label) else { throw ValidationError("no samples of \(label)") }
+                guard let latest = try store.latestSample(label: label) else {
+                    throw ValidationError("no samples of \(label)")
+                }
                 removed = try store.delete(id: latest.id)
             } else if let label {
                 removed = try store.deleteLabel(label)
@@ -112,14 +138,17 @@ struct Samples: ParsableCommand {
     }
 
     struct Relabel: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Give one sample (--id) or all samples of a label (--label) a new label.")
+        static let configuration = CommandConfiguration(
+            abstract: "Give one sample (--id) or all samples of a label (--label) a new label.")
         @OptionGroup var gestures: GestureOptions
         @Option(name: .long, help: "Sample id.") var id: Int64?
         @Option(name: .long, help: "Relabel every sample of this label.") var label: String?
         @Option(name: .long, help: "The new label.") var to: String
 
         func validate() throws {
-            guard (id == nil) != (label == nil) else { throw ValidationError("give exactly one of --id N or --label L") }
+            guard (id == nil) != (label == nil) else {
+                throw ValidationError("give exactly one of --id N or --label L")
+            }
         }
 
         func run() throws {

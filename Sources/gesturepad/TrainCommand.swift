@@ -15,12 +15,15 @@ struct HeadHyperparameters: ParsableArguments {
     @Option(name: .long, help: "Seed for initial weights and shuffling.") var seed: UInt64 = 1
 
     var options: TrainingOptions {
-        TrainingOptions(learningRate: learningRate, batchSizeFraction: batchFraction, epochs: epochs, hiddenUnits: units, seed: seed)
+        TrainingOptions(
+            learningRate: learningRate, batchSizeFraction: batchFraction, epochs: epochs, hiddenUnits: units, seed: seed
+        )
     }
 }
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Train a head on the stored samples and make it the current one.")
+    static let configuration = CommandConfiguration(
+        abstract: "Train a head on the stored samples and make it the current one.")
     @OptionGroup var gestures: GestureOptions
     @OptionGroup var hyperparameters: HeadHyperparameters
     @Option(name: .long, help: "Also measure k-fold accuracy before saving (e.g. 5).") var folds: Int?
@@ -28,25 +31,34 @@ struct Train: ParsableCommand {
 
     func run() throws {
         let workspace = try gestures.openWorkspace()
-        let request = TrainingRequest(labels: try gestures.labelSet(), options: hyperparameters.options, crossValidationFolds: folds)
+        let request = TrainingRequest(
+            labels: try gestures.labelSet(), options: hyperparameters.options, crossValidationFolds: folds)
         let trained = try workspace.trainer.train(request) { event in
             guard !json else { return }
             switch event {
             case .embedding(let done, let total) where done == total: print("embeddings: \(total) ready")
             case .embedding: break
             case .epoch(let report):
-                print(String(format: "epoch %2d/%d  loss %.5f  accuracy %.1f%%", report.epoch, report.epochs, report.loss,
-                             report.accuracy * 100))
-            case .fold(let index, let count, let accuracy): print(String(format: "fold %d/%d: %.1f%%", index, count, accuracy * 100))
+                print(
+                    String(
+                        format: "epoch %2d/%d  loss %.5f  accuracy %.1f%%", report.epoch, report.epochs, report.loss,
+                        report.accuracy * 100))
+            case .fold(let index, let count, let accuracy):
+                print(String(format: "fold %d/%d: %.1f%%", index, count, accuracy * 100))
             }
         }
         if json { return try printJSON(trained.metadata) }
         let record = trained.record
-        print("head v\(trained.metadata.version): \(trained.metadata.labels) on \(trained.metadata.embedder), "
-              + String(format: "loss %.5f, training accuracy %.1f%%", record.finalLoss, record.trainingAccuracy * 100)
-              + (record.crossValidatedAccuracy.map { String(format: ", %d-fold accuracy %.1f%%", folds ?? 0, $0 * 100) } ?? "")
-              + String(format: ", %.0f ms (%d embeddings computed)", record.milliseconds, trained.embeddingsComputed))
-        if !trained.skippedLabels.isEmpty { print("left out (no samples): \(trained.skippedLabels.joined(separator: ", "))") }
+        print(
+            "head v\(trained.metadata.version): \(trained.metadata.labels) on \(trained.metadata.embedder), "
+                + String(format: "loss %.5f, training accuracy %.1f%%", record.finalLoss, record.trainingAccuracy * 100)
+                + (record.crossValidatedAccuracy.map {
+                    String(format: ", %d-fold accuracy %.1f%%", folds ?? 0, $0 * 100)
+                } ?? "")
+                + String(format: ", %.0f ms (%d embeddings computed)", record.milliseconds, trained.embeddingsComputed))
+        if !trained.skippedLabels.isEmpty {
+            print("left out (no samples): \(trained.skippedLabels.joined(separator: ", "))")
+        }
         print("saved in \(workspace.heads.directory(of: trained.metadata.version))")
     }
 }
@@ -67,16 +79,21 @@ struct Head: ParsableCommand {
             if json { return try printJSON(heads) }
             if heads.isEmpty { print("no heads yet in \(store.root): run `gesturepad train`") }
             for head in heads {
-                let origin = head.training.map { training in
-                    training.trainedAt + (training.crossValidatedAccuracy.map { String(format: "  k-fold %.1f%%", $0 * 100) } ?? "")
-                } ?? head.imported.map { "imported \($0.importedAt) from \($0.path)" } ?? ""
-                print("\(head.version == current ? "*" : " ") v\(head.version)  \(head.labels)  \(head.embedder.cacheKey)  \(origin)")
+                let origin =
+                    head.training.map { training in
+                        training.trainedAt
+                            + (training.crossValidatedAccuracy.map { String(format: "  k-fold %.1f%%", $0 * 100) } ?? "")
+                    } ?? head.imported.map { "imported \($0.importedAt) from \($0.path)" } ?? ""
+                print(
+                    "\(head.version == current ? "*" : " ") v\(head.version)  \(head.labels)  \(head.embedder.cacheKey)  \(origin)"
+                )
             }
         }
     }
 
     struct Rollback: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Make the version before the current one current again.")
+        static let configuration = CommandConfiguration(
+            abstract: "Make the version before the current one current again.")
         @OptionGroup var gestures: GestureOptions
         func run() throws {
             print("current head is now v\(try gestures.headStore().rollback())")
@@ -85,7 +102,8 @@ struct Head: ParsableCommand {
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write a head as a TF.js Layers model + labels.json: with --bundle DIR the embedder and head as one "
+            abstract:
+                "Write a head as a TF.js Layers model + labels.json: with --bundle DIR the embedder and head as one "
                 + "model a web page runs on camera frames (tf.loadLayersModel); with DIR the head alone.",
             usage: "gesturepad head export --bundle DIR [--version N]\ngesturepad head export DIR [--version N]")
         @Argument(help: "Directory for the head alone (model.json, weights, labels.json).") var directory: String?
@@ -95,17 +113,22 @@ struct Head: ParsableCommand {
         @OptionGroup var gestures: GestureOptions
 
         func validate() throws {
-            guard (directory == nil) != (bundle == nil) else { throw ValidationError("give exactly one of DIR or --bundle DIR") }
+            guard (directory == nil) != (bundle == nil) else {
+                throw ValidationError("give exactly one of DIR or --bundle DIR")
+            }
         }
 
         func run() throws {
             let store = gestures.headStore()
             if let bundle {
-                let metadata = try HeadExchange.exportBundle(from: store, version: version, models: ModelStore.userDefault(), to: bundle)
+                let metadata = try HeadExchange.exportBundle(
+                    from: store, version: version, models: ModelStore.userDefault(), to: bundle)
                 print("bundle of head v\(metadata.version) (\(metadata.labels)) on \(metadata.embedder) → \(bundle)")
             } else if let directory {
                 let metadata = try HeadExchange.exportHead(from: store, version: version, to: directory)
-                print("head v\(metadata.version) (\(metadata.labels), input \(metadata.embedder.featureShape)) → \(directory)")
+                print(
+                    "head v\(metadata.version) (\(metadata.labels), input \(metadata.embedder.featureShape)) → \(directory)"
+                )
             }
         }
     }
@@ -119,16 +142,20 @@ struct Head: ParsableCommand {
 
         func run() throws {
             let extractor = try FeatureExtractor.load(modelName: gestures.model, layer: gestures.layer)
-            let metadata = try HeadExchange.importHead(from: directory, labels: try gestures.givenLabelSet(),
-                                                       embedder: extractor.identity, mirror: gestures.mirror,
-                                                       into: gestures.headStore())
-            print("imported head v\(metadata.version) (\(metadata.labels)) on \(metadata.embedder); it is now the current head")
+            let metadata = try HeadExchange.importHead(
+                from: directory, labels: try gestures.givenLabelSet(),
+                embedder: extractor.identity, mirror: gestures.mirror,
+                into: gestures.headStore())
+            print(
+                "imported head v\(metadata.version) (\(metadata.labels)) on \(metadata.embedder); it is now the current head"
+            )
         }
     }
 
     struct Predict: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Run a stored head on embeddings: float32 .npy [N, h, w, c] (or [N, D]) → probabilities [N, classes].")
+            abstract:
+                "Run a stored head on embeddings: float32 .npy [N, h, w, c] (or [N, D]) → probabilities [N, classes].")
         @Option(name: .long, help: "Embeddings .npy (float32, as `gesturepad embed` writes).") var input: String
         @Option(name: .long, help: "Output .npy of class probabilities (float32 [N, classes]).") var output: String
         @Option(name: .long, help: "Head version (default: the current one).") var version: Int?

@@ -12,12 +12,15 @@ enum CLI {
         var directory = runner.deletingLastPathComponent()
         // The runner is .build/<config>/gesturepadPackageTests.xctest; the binary sits beside it.
         while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("gesturepad").path),
-              directory.path != "/" { directory.deleteLastPathComponent() }
+            directory.path != "/"
+        { directory.deleteLastPathComponent() }
         return directory.appendingPathComponent("gesturepad").path
     }()
 
-    static let files = ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/gesturepad/files")
+    static let files =
+        ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
+        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
+            + "/gesturepad/files")
     static var modelsAvailable: Bool {
         let dataHome = ProcessInfo.processInfo.environment["XDG_DATA_HOME"] ?? NSHomeDirectory() + "/.local/share"
         return FileManager.default.fileExists(atPath: dataHome + "/gesturepad/models/mobilenet_v1_1.0_224/model.json")
@@ -31,19 +34,24 @@ enum CLI {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        let output = Pipe(), error = Pipe()
+        let output = Pipe()
+        let error = Pipe()
         process.standardOutput = output
         process.standardError = error
         try process.run()
         let outData = output.fileHandleForReading.readDataToEndOfFile()
         let errData = error.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
     }
 }
 
-@Suite("gesturepad samples/train/eval/head", .serialized,
-       .enabled(if: CLI.modelsAvailable || CLI.required, "models/photos not fetched: run `make models`"))
+@Suite(
+    "gesturepad samples/train/eval/head", .serialized,
+    .enabled(if: CLI.modelsAvailable || CLI.required, "models/photos not fetched: run `make models`"))
 struct GesturesCLITests {
     @Test func aUserSession() throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("gp-cli-\(UUID().uuidString)").path
@@ -55,7 +63,8 @@ struct GesturesCLITests {
         #expect(empty.error.contains("not enough samples"), "\(empty.error)")
 
         for (label, photo) in [("up", "astronaut.png"), ("down", "coffee.png"), ("idle", "chelsea.png")] {
-            let added = try CLI.run(["samples", "add", label, CLI.files + "/" + photo, CLI.files + "/" + photo] + common)
+            let added = try CLI.run(
+                ["samples", "add", label, CLI.files + "/" + photo, CLI.files + "/" + photo] + common)
             #expect(added.status == 0, "\(added.error)")
             #expect(added.output.contains("added 2 sample(s) of \(label)"))
         }
@@ -83,7 +92,9 @@ struct GesturesCLITests {
 
         // Deleting and relabelling.
         #expect(try CLI.run(["samples", "delete", "--label", "idle", "--last"] + common).output.contains("deleted 1"))
-        #expect(try CLI.run(["samples", "relabel", "--label", "down", "--to", "up"] + common).output.contains("relabelled 2"))
+        #expect(
+            try CLI.run(["samples", "relabel", "--label", "down", "--to", "up"] + common).output.contains(
+                "relabelled 2"))
         let after = try CLI.run(["samples", "list", "--json"] + common)
         let afterCounts = try JSONSerialization.jsonObject(with: Data(after.output.utf8)) as! [String: Any]
         #expect(afterCounts["counts"] as? [String: Int] == ["up": 4, "idle": 1])

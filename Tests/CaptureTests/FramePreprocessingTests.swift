@@ -6,27 +6,34 @@
 // the tolerance is 0.05 in x/127.5−1 units (≈ 3 grey levels), typically 1e-5.
 import Foundation
 import Testing
+
 @testable import Capture
 
 func frameBytes(_ card: RGBImage, _ format: PixelFormat) -> [UInt8] { TestPattern.bytes(of: card, as: format) }
 
-func withFrame<R>(_ bytes: [UInt8], width: Int, height: Int, format: PixelFormat, _ body: (FrameView) throws -> R) rethrows -> R {
+func withFrame<R>(_ bytes: [UInt8], width: Int, height: Int, format: PixelFormat, _ body: (FrameView) throws -> R)
+    rethrows -> R
+{
     let bytesPerLine = TestPattern.bytesPerLine(width: width, format: format)
     return try bytes.withUnsafeBytes { raw in
-        try body(FrameView(width: width, height: height, format: format, bytesPerLine: bytesPerLine, bytes: raw,
-                           sequence: 0, timestampNanoseconds: 0))
+        try body(
+            FrameView(
+                width: width, height: height, format: format, bytesPerLine: bytesPerLine, bytes: raw,
+                sequence: 0, timestampNanoseconds: 0))
     }
 }
 
 @Suite("Capture: frame preprocessing")
 struct FramePreprocessingTests {
-    @Test("fast one-pass path equals the reference", arguments: [(641, 479), (320, 240), (1280, 720), (7, 5)],
-          [PixelFormat.yuyv, .rgb24, .yuv420, .yuv444])
+    @Test(
+        "fast one-pass path equals the reference", arguments: [(641, 479), (320, 240), (1280, 720), (7, 5)],
+        [PixelFormat.yuyv, .rgb24, .yuv420, .yuv444])
     func fastEqualsReference(_ size: (Int, Int), format: PixelFormat) throws {
         let card = testCard(width: size.0, height: size.1)
         let bytes = frameBytes(card, format)
         for mirror in [false, true] {
-            let preprocessor = Preprocessor(outputSize: size.0 < 224 ? 4 : 224, mirror: mirror, normalization: symmetric)
+            let preprocessor = Preprocessor(
+                outputSize: size.0 < 224 ? 4 : 224, mirror: mirror, normalization: symmetric)
             let (expected, actual) = try withFrame(bytes, width: size.0, height: size.1, format: format) { frame in
                 var actual = [Float](repeating: .nan, count: preprocessor.outputSize * preprocessor.outputSize * 3)
                 try preprocessor.run(frame: frame, into: &actual)
@@ -61,7 +68,9 @@ struct FramePreprocessingTests {
             }
         }
         #expect(throws: CaptureError.self) {
-            try withFrame([0xFF, 0xD8], width: 640, height: 480, format: .mjpeg) { try preprocessor.run(frame: $0, into: &output) }
+            try withFrame([0xFF, 0xD8], width: 640, height: 480, format: .mjpeg) {
+                try preprocessor.run(frame: $0, into: &output)
+            }
         }
     }
 }

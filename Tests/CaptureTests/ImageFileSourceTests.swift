@@ -2,6 +2,7 @@
 // decoded pixels, repeated or once; real-time pacing in virtual time; unreadable files are errors.
 import Foundation
 import Testing
+
 @testable import Capture
 
 @Suite("Capture: image file source")
@@ -9,7 +10,8 @@ final class ImageFileSourceTests {
     let directory: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("image-source-\(UUID().uuidString)").path
+        directory =
+            FileManager.default.temporaryDirectory.appendingPathComponent("image-source-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     }
 
@@ -19,7 +21,9 @@ final class ImageFileSourceTests {
 
     /// A deterministic image: every byte a function of its position.
     private func pattern(width: Int, height: Int) -> RGBImage {
-        RGBImage(width: width, height: height, pixels: (0..<width * height * 3).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) })
+        RGBImage(
+            width: width, height: height,
+            pixels: (0..<width * height * 3).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ $0 / 7) })
     }
 
     private func writePNG(_ image: RGBImage, name: String = "still.png") throws -> String {
@@ -36,9 +40,10 @@ final class ImageFileSourceTests {
         #expect(source.image == image)
         #expect(source.sourceDescription.contains(path))
         for index in 0..<3 {
-            let frame = try #require(try source.withNextFrame(timeoutMilliseconds: 0) { frame in
-                (Array(frame.bytes), frame.format, frame.width, frame.height, frame.bytesPerLine, frame.sequence)
-            })
+            let frame = try #require(
+                try source.withNextFrame(timeoutMilliseconds: 0) { frame in
+                    (Array(frame.bytes), frame.format, frame.width, frame.height, frame.bytesPerLine, frame.sequence)
+                })
             #expect(frame.0 == image.pixels)
             #expect(frame.1 == .rgb24 && frame.2 == size.0 && frame.3 == size.1 && frame.4 == size.0 * 3)
             #expect(frame.5 == UInt64(index))
@@ -54,15 +59,18 @@ final class ImageFileSourceTests {
         #expect(try source.withNextFrame(timeoutMilliseconds: 0) { $0.sequence } == nil)
     }
 
-    @Test("real-time pacing spaces frames 1/fps apart in virtual time; a late consumer sees a gap",
-          arguments: [30, 15, 1])
+    @Test(
+        "real-time pacing spaces frames 1/fps apart in virtual time; a late consumer sees a gap",
+        arguments: [30, 15, 1])
     func pacing(framesPerSecond: Int) throws {
         let clock = VirtualFrameClock(startNanoseconds: 2_000_000_000)
-        let source = try ImageFileSource(path: try writePNG(pattern(width: 3, height: 2)), pacing: .realTime,
-                                         framesPerSecond: framesPerSecond, clock: clock)
+        let source = try ImageFileSource(
+            path: try writePNG(pattern(width: 3, height: 2)), pacing: .realTime,
+            framesPerSecond: framesPerSecond, clock: clock)
         let period = 1_000_000_000 / UInt64(framesPerSecond)  // rounded down; due times are not
         for index in 0..<4 {
-            let frame = try #require(try source.withNextFrame(timeoutMilliseconds: 2000) { ($0.sequence, $0.timestampNanoseconds) })
+            let frame = try #require(
+                try source.withNextFrame(timeoutMilliseconds: 2000) { ($0.sequence, $0.timestampNanoseconds) })
             #expect(frame.0 == UInt64(index))
             #expect(frame.1 == 2_000_000_000 + UInt64(index) * 1_000_000_000 / UInt64(framesPerSecond))
             #expect(clock.nowNanoseconds == frame.1)

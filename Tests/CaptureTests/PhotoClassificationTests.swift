@@ -3,34 +3,45 @@
 // `gesturepad classify` does. Photos: scikit-image's samples, fetched by `make models` into
 // GESTUREPAD_TEST_FILES. Also checks our resize against Pillow's on the same photo.
 import Foundation
-import Testing
-@testable import Capture
 import NeuralNet
+import Testing
+
+@testable import Capture
 
 enum TestFiles {
-    static let directory = ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/gesturepad/files")
+    static let directory =
+        ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
+        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
+            + "/gesturepad/files")
     static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
     static var available: Bool {
         FileManager.default.fileExists(atPath: directory + "/chelsea.png")
-            && ModelStore.userDefault().contains("mobilenet_v1_1.0_224") && ModelStore.userDefault().contains("mobilenet_v2_1.0_224")
+            && ModelStore.userDefault().contains("mobilenet_v1_1.0_224")
+            && ModelStore.userDefault().contains("mobilenet_v2_1.0_224")
     }
 }
 
-@Suite("Real photos", .enabled(if: TestFiles.available || TestFiles.required, "photos/models not fetched: run `make models`"))
+@Suite(
+    "Real photos",
+    .enabled(if: TestFiles.available || TestFiles.required, "photos/models not fetched: run `make models`"))
 struct PhotoClassificationTests {
     // ImageNet-1k indices: 281 tabby cat, 285 Egyptian cat, 967 espresso.
-    @Test("chelsea is a cat and coffee is espresso, on both models", arguments: [
-        "mobilenet_v1_1.0_224", "mobilenet_v2_1.0_224",
-    ], [("chelsea", Set([281, 285])), ("coffee", Set([967]))])
+    @Test(
+        "chelsea is a cat and coffee is espresso, on both models",
+        arguments: [
+            "mobilenet_v1_1.0_224", "mobilenet_v2_1.0_224",
+        ], [("chelsea", Set([281, 285])), ("coffee", Set([967]))])
     func classify(modelName: String, photo: (String, Set<Int>)) throws {
         let (model, metadata) = try ModelStore.userDefault().load(modelName)
         let image = try RGBImage.read("\(TestFiles.directory)/\(photo.0).png")
-        let preprocessor = Preprocessor(outputSize: 224, normalization: PixelNormalization(channels: metadata.normalization.affine))
+        let preprocessor = Preprocessor(
+            outputSize: 224, normalization: PixelNormalization(channels: metadata.normalization.affine))
         let input = Tensor(shape: [224, 224, 3], scalars: preprocessor.run(image))
         let probabilities = try Embedder(model: model, outputLayer: metadata.classifierLayer!).embed(input).scalars
         let best = topK(probabilities, 1)[0]
-        #expect(photo.1.contains(best.index), "\(modelName) \(photo.0): top-1 \(best.index) \(metadata.classNames[best.index])")
+        #expect(
+            photo.1.contains(best.index),
+            "\(modelName) \(photo.0): top-1 \(best.index) \(metadata.classNames[best.index])")
     }
 
     @Test("our resize of the photos matches Pillow's BILINEAR within 1 grey level", arguments: ["chelsea", "coffee"])

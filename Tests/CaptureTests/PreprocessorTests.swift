@@ -3,6 +3,7 @@
 // Tolerance 1e-4 absolute on inputs in [−1, 1]: the same weights summed in a different order.
 import Foundation
 import Testing
+
 @testable import Capture
 
 /// The deterministic test card (gradients plus a checkerboard, so every resize tap matters).
@@ -32,7 +33,9 @@ struct PreprocessorTests {
         #expect(throws: CaptureError.self) { try RGBImage.decode([]) }
     }
 
-    @Test("resampling weights are non-negative and sum to 1", arguments: [(641, 224), (224, 224), (100, 224), (1280, 224)])
+    @Test(
+        "resampling weights are non-negative and sum to 1",
+        arguments: [(641, 224), (224, 224), (100, 224), (1280, 224)])
     func weights(_ sizes: (Int, Int)) {
         let filter = ResampleFilter(inputSize: sizes.0, outputSize: sizes.1)
         for output in 0..<sizes.1 {
@@ -51,7 +54,9 @@ struct PreprocessorTests {
         #expect(zip(output, expected).allSatisfy { abs($0 - $1) < 1e-5 })
     }
 
-    @Test("fast twin equals the 2-D reference", arguments: [(641, 479), (320, 240), (1280, 720), (480, 640), (225, 224)], [false, true])
+    @Test(
+        "fast twin equals the 2-D reference", arguments: [(641, 479), (320, 240), (1280, 720), (480, 640), (225, 224)],
+        [false, true])
     func fastEqualsReference(_ size: (Int, Int), mirror: Bool) {
         let image = testCard(width: size.0, height: size.1)
         let preprocessor = Preprocessor(mirror: mirror, normalization: symmetric)

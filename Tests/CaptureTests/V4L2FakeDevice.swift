@@ -13,6 +13,7 @@
 // (EAGAIN included); while converting an emulated format, EAGAIN is silent (v4l2_dequeue_and_convert).
 import CV4L2
 import Glibc
+
 @testable import Capture
 
 /// A V4L2 control as the driver describes it (QUERYCTRL) with its current value.
@@ -83,7 +84,9 @@ final class FakeV4L2Node {
     func snap(_ fourCC: V4L2FourCC, width: Int, height: Int) -> (FakeFormat, Int, Int)? {
         guard let format = formats.first(where: { $0.fourCC == fourCC }) ?? formats.first else { return nil }
         if let sizeGivenOverride { return (format, sizeGivenOverride.width, sizeGivenOverride.height) }
-        let nearest = format.sizes.min { abs($0.width * $0.height - width * height) < abs($1.width * $1.height - width * height) }
+        let nearest = format.sizes.min {
+            abs($0.width * $0.height - width * height) < abs($1.width * $1.height - width * height)
+        }
         return (format, nearest?.width ?? width, nearest?.height ?? height)
     }
 }
@@ -131,20 +134,27 @@ final class FakeV4L2Device: V4L2System {
     /// libv4lconvert's emulated formats; exposure controls like a Logitech C920's.
     static func camera() -> FakeV4L2Node {
         let node = FakeV4L2Node(formats: [
-            FakeFormat(fourCC: .yuyv, name: "YUYV 4:2:2", sizes: [
-                (8, 4, [(1, 30), (1, 15)]), (16, 12, [(1, 10), (1, 5)]), (32, 24, [(1, 5)]),
-            ]),
-            FakeFormat(fourCC: .mjpeg, name: "Motion-JPEG", compressed: true, sizes: [
-                (8, 4, [(1, 30)]), (16, 12, [(1, 30)]), (32, 24, [(1, 30)]),
-            ]),
-            FakeFormat(fourCC: .rgb24, name: "RGB3", emulated: true, sizes: [(8, 4, [(1, 30)]), (16, 12, [(1, 30)]), (32, 24, [(1, 30)])]),
+            FakeFormat(
+                fourCC: .yuyv, name: "YUYV 4:2:2",
+                sizes: [
+                    (8, 4, [(1, 30), (1, 15)]), (16, 12, [(1, 10), (1, 5)]), (32, 24, [(1, 5)]),
+                ]),
+            FakeFormat(
+                fourCC: .mjpeg, name: "Motion-JPEG", compressed: true,
+                sizes: [
+                    (8, 4, [(1, 30)]), (16, 12, [(1, 30)]), (32, 24, [(1, 30)]),
+                ]),
+            FakeFormat(
+                fourCC: .rgb24, name: "RGB3", emulated: true,
+                sizes: [(8, 4, [(1, 30)]), (16, 12, [(1, 30)]), (32, 24, [(1, 30)])]),
             FakeFormat(fourCC: V4L2FourCC("BGR3")!, name: "BGR3", emulated: true, sizes: [(8, 4, [(1, 30)])]),
             FakeFormat(fourCC: .yuv420, name: "YU12", emulated: true, sizes: [(8, 4, [(1, 30)])]),
             FakeFormat(fourCC: V4L2FourCC("YV12")!, name: "YV12", emulated: true, sizes: [(8, 4, [(1, 30)])]),
         ])
         node.controls = [
             CV4L2_CID_EXPOSURE_AUTO: FakeControl(minimum: 0, maximum: 3, value: 3, rejectedValues: [0, 2]),
-            CV4L2_CID_EXPOSURE_ABSOLUTE: FakeControl(minimum: 3, maximum: 2047, value: 250, flags: CV4L2_CTRL_FLAG_INACTIVE),
+            CV4L2_CID_EXPOSURE_ABSOLUTE: FakeControl(
+                minimum: 3, maximum: 2047, value: 250, flags: CV4L2_CTRL_FLAG_INACTIVE),
             CV4L2_CID_EXPOSURE_AUTO_PRIORITY: FakeControl(minimum: 0, maximum: 1, value: 1),
         ]
         return node
@@ -156,11 +166,16 @@ final class FakeV4L2Device: V4L2System {
     // MARK: Test controls
 
     /// The camera captures a frame into the first queued buffer of `path` (dropped when none is queued).
-    func capture(_ bytes: [UInt8], at timestampNanoseconds: UInt64? = nil, flags: UInt32 = 0, path: String = "/dev/video0") {
+    func capture(
+        _ bytes: [UInt8], at timestampNanoseconds: UInt64? = nil, flags: UInt32 = 0, path: String = "/dev/video0"
+    ) {
         guard let node = nodes[path] else { return }
         let sequence = node.nextSequence
         node.nextSequence &+= 1
-        guard node.streaming, !node.queued.isEmpty else { node.framesDroppedByDriver += 1; return }
+        guard node.streaming, !node.queued.isEmpty else {
+            node.framesDroppedByDriver += 1
+            return
+        }
         let index = node.queued.removeFirst()
         let buffer = node.buffers[index]
         let count = min(bytes.count, buffer.count)
@@ -259,7 +274,10 @@ final class FakeV4L2Device: V4L2System {
     func resolveSymbolicLinks(_ path: String) -> String? {
         var current = path
         for _ in 0..<8 {
-            if let target = links[current] { current = target; continue }
+            if let target = links[current] {
+                current = target
+                continue
+            }
             return nodes[current] != nil ? current : nil
         }
         return nil
@@ -273,15 +291,19 @@ final class FakeV4L2Device: V4L2System {
 
     static let requestNames: [UInt: String] = [
         CV4L2_VIDIOC_QUERYCAP: "VIDIOC_QUERYCAP", CV4L2_VIDIOC_ENUM_FMT: "VIDIOC_ENUM_FMT",
-        CV4L2_VIDIOC_ENUM_FRAMESIZES: "VIDIOC_ENUM_FRAMESIZES", CV4L2_VIDIOC_ENUM_FRAMEINTERVALS: "VIDIOC_ENUM_FRAMEINTERVALS",
+        CV4L2_VIDIOC_ENUM_FRAMESIZES: "VIDIOC_ENUM_FRAMESIZES",
+        CV4L2_VIDIOC_ENUM_FRAMEINTERVALS: "VIDIOC_ENUM_FRAMEINTERVALS",
         CV4L2_VIDIOC_G_FMT: "VIDIOC_G_FMT", CV4L2_VIDIOC_S_FMT: "VIDIOC_S_FMT", CV4L2_VIDIOC_G_PARM: "VIDIOC_G_PARM",
-        CV4L2_VIDIOC_S_PARM: "VIDIOC_S_PARM", CV4L2_VIDIOC_REQBUFS: "VIDIOC_REQBUFS", CV4L2_VIDIOC_QUERYBUF: "VIDIOC_QUERYBUF",
+        CV4L2_VIDIOC_S_PARM: "VIDIOC_S_PARM", CV4L2_VIDIOC_REQBUFS: "VIDIOC_REQBUFS",
+        CV4L2_VIDIOC_QUERYBUF: "VIDIOC_QUERYBUF",
         CV4L2_VIDIOC_QBUF: "VIDIOC_QBUF", CV4L2_VIDIOC_DQBUF: "VIDIOC_DQBUF", CV4L2_VIDIOC_STREAMON: "VIDIOC_STREAMON",
-        CV4L2_VIDIOC_STREAMOFF: "VIDIOC_STREAMOFF", CV4L2_VIDIOC_G_CTRL: "VIDIOC_G_CTRL", CV4L2_VIDIOC_S_CTRL: "VIDIOC_S_CTRL",
+        CV4L2_VIDIOC_STREAMOFF: "VIDIOC_STREAMOFF", CV4L2_VIDIOC_G_CTRL: "VIDIOC_G_CTRL",
+        CV4L2_VIDIOC_S_CTRL: "VIDIOC_S_CTRL",
         CV4L2_VIDIOC_QUERYCTRL: "VIDIOC_QUERYCTRL",
     ]
 
-    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber> {
+    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber>
+    {
         let name = Self.requestNames[request] ?? "ioctl 0x\(String(request, radix: 16))"
         var detail = ""
         defer { log(detail.isEmpty ? name : "\(name) \(detail)") }
@@ -310,15 +332,18 @@ final class FakeV4L2Device: V4L2System {
     /// prints every failure except EAGAIN.
     private func libraryReportsDequeueFailure(_ errorNumber: SystemErrorNumber, descriptor: Int32) {
         guard errorNumber.rawValue != ENODEV else { return }
-        let converting = node(descriptor).map { node in
-            node.formats.first { $0.fourCC == node.format?.fourCC }?.emulated ?? false
-        } ?? false
+        let converting =
+            node(descriptor).map { node in
+                node.formats.first { $0.fourCC == node.format?.fourCC }?.emulated ?? false
+            } ?? false
         if converting && errorNumber.rawValue == EAGAIN { return }
         libraryStandardError.append("libv4l2: error dequeuing buf: \(String(cString: strerror(errorNumber.rawValue)))")
     }
 
-    private func answer(_ node: FakeV4L2Node, _ request: UInt, _ argument: UnsafeMutableRawPointer,
-                        _ detail: inout String) -> Result<Void, SystemErrorNumber> {
+    private func answer(
+        _ node: FakeV4L2Node, _ request: UInt, _ argument: UnsafeMutableRawPointer,
+        _ detail: inout String
+    ) -> Result<Void, SystemErrorNumber> {
         let invalid = Result<Void, SystemErrorNumber>.failure(SystemErrorNumber(EINVAL))
         switch request {
         case CV4L2_VIDIOC_QUERYCAP:
@@ -329,24 +354,29 @@ final class FakeV4L2Device: V4L2System {
             Self.copy(node.busInfo, into: &capability.pointee.bus_info)
             capability.pointee.version = 0x06_01_00
             // The union of all the camera's nodes, as uvcvideo reports it, and this node's own bits.
-            capability.pointee.capabilities = CV4L2_CAP_VIDEO_CAPTURE | CV4L2_CAP_META_CAPTURE | CV4L2_CAP_STREAMING | CV4L2_CAP_DEVICE_CAPS
+            capability.pointee.capabilities =
+                CV4L2_CAP_VIDEO_CAPTURE | CV4L2_CAP_META_CAPTURE | CV4L2_CAP_STREAMING | CV4L2_CAP_DEVICE_CAPS
             capability.pointee.device_caps = node.deviceCapabilities
             return .success(())
 
         case CV4L2_VIDIOC_ENUM_FMT:
             let description = argument.assumingMemoryBound(to: v4l2_fmtdesc.self)
             let index = Int(description.pointee.index)
-            guard description.pointee.type == CV4L2_BUF_TYPE_VIDEO_CAPTURE, index < node.formats.count else { return invalid }
+            guard description.pointee.type == CV4L2_BUF_TYPE_VIDEO_CAPTURE, index < node.formats.count else {
+                return invalid
+            }
             let format = node.formats[index]
             description.pointee.pixelformat = format.fourCC.rawValue
-            description.pointee.flags = (format.compressed ? CV4L2_FMT_FLAG_COMPRESSED : 0) | (format.emulated ? CV4L2_FMT_FLAG_EMULATED : 0)
+            description.pointee.flags =
+                (format.compressed ? CV4L2_FMT_FLAG_COMPRESSED : 0) | (format.emulated ? CV4L2_FMT_FLAG_EMULATED : 0)
             Self.copy(format.name, into: &description.pointee.description)
             return .success(())
 
         case CV4L2_VIDIOC_ENUM_FRAMESIZES:
             let size = argument.assumingMemoryBound(to: v4l2_frmsizeenum.self)
             guard let format = node.formats.first(where: { $0.fourCC.rawValue == size.pointee.pixel_format }),
-                  Int(size.pointee.index) < format.sizes.count else { return invalid }
+                Int(size.pointee.index) < format.sizes.count
+            else { return invalid }
             let entry = format.sizes[Int(size.pointee.index)]
             size.pointee.type = CV4L2_FRMSIZE_TYPE_DISCRETE
             size.pointee.discrete.width = UInt32(entry.width)
@@ -356,8 +386,11 @@ final class FakeV4L2Device: V4L2System {
         case CV4L2_VIDIOC_ENUM_FRAMEINTERVALS:
             let interval = argument.assumingMemoryBound(to: v4l2_frmivalenum.self)
             guard let format = node.formats.first(where: { $0.fourCC.rawValue == interval.pointee.pixel_format }),
-                  let size = format.sizes.first(where: { $0.width == Int(interval.pointee.width) && $0.height == Int(interval.pointee.height) }),
-                  Int(interval.pointee.index) < size.intervals.count else { return invalid }
+                let size = format.sizes.first(where: {
+                    $0.width == Int(interval.pointee.width) && $0.height == Int(interval.pointee.height)
+                }),
+                Int(interval.pointee.index) < size.intervals.count
+            else { return invalid }
             let entry = size.intervals[Int(interval.pointee.index)]
             interval.pointee.type = CV4L2_FRMIVAL_TYPE_DISCRETE
             interval.pointee.discrete = v4l2_fract(numerator: entry.numerator, denominator: entry.denominator)
@@ -370,12 +403,21 @@ final class FakeV4L2Device: V4L2System {
                 // uvcvideo refuses to change the format while buffers exist (another program streaming): EBUSY.
                 guard node.buffers.isEmpty else { return .failure(SystemErrorNumber(EBUSY)) }
                 let pix = format.pointee.fmt.pix
-                guard let (chosen, width, height) = node.snap(V4L2FourCC(rawValue: pix.pixelformat), width: Int(pix.width), height: Int(pix.height)) else {
+                guard
+                    let (chosen, width, height) = node.snap(
+                        V4L2FourCC(rawValue: pix.pixelformat), width: Int(pix.width), height: Int(pix.height))
+                else {
                     return invalid
                 }
                 let pixelFormat = chosen.fourCC.pixelFormat
-                let row = pixelFormat == .mjpeg ? 0 : (pixelFormat?.frameByteCount(width: width, height: 1) ?? width * 2) + node.rowPadding
-                let sizeImage = pixelFormat == .mjpeg ? width * height * 2 : (pixelFormat == .yuv420 ? pixelFormat!.frameByteCount(width: width, height: height)! : row * height)
+                let row =
+                    pixelFormat == .mjpeg
+                    ? 0 : (pixelFormat?.frameByteCount(width: width, height: 1) ?? width * 2) + node.rowPadding
+                let sizeImage =
+                    pixelFormat == .mjpeg
+                    ? width * height * 2
+                    : (pixelFormat == .yuv420
+                        ? pixelFormat!.frameByteCount(width: width, height: height)! : row * height)
                 node.format = (chosen.fourCC, width, height, row, sizeImage)
                 detail = "\(chosen.fourCC) \(width)x\(height)"
             }
@@ -392,28 +434,35 @@ final class FakeV4L2Device: V4L2System {
             let parameters = argument.assumingMemoryBound(to: v4l2_streamparm.self)
             guard parameters.pointee.type == CV4L2_BUF_TYPE_VIDEO_CAPTURE else { return invalid }
             if request == CV4L2_VIDIOC_S_PARM, let current = node.format,
-               let format = node.formats.first(where: { $0.fourCC == current.fourCC }),
-               let size = format.sizes.first(where: { $0.width == current.width && $0.height == current.height }),
-               !size.intervals.isEmpty {
+                let format = node.formats.first(where: { $0.fourCC == current.fourCC }),
+                let size = format.sizes.first(where: { $0.width == current.width && $0.height == current.height }),
+                !size.intervals.isEmpty
+            {
                 // uvcvideo: the listed interval nearest to the request.
                 let asked = parameters.pointee.parm.capture.timeperframe
                 let wanted = Double(asked.numerator) / Double(max(asked.denominator, 1))
-                node.interval = size.intervals.min { abs(Double($0.numerator) / Double($0.denominator) - wanted)
-                    < abs(Double($1.numerator) / Double($1.denominator) - wanted) }!
+                node.interval = size.intervals.min {
+                    abs(Double($0.numerator) / Double($0.denominator) - wanted)
+                        < abs(Double($1.numerator) / Double($1.denominator) - wanted)
+                }!
                 detail = "\(node.interval.numerator)/\(node.interval.denominator)"
             }
             parameters.pointee.parm.capture.capability = CV4L2_CAP_TIMEPERFRAME
-            parameters.pointee.parm.capture.timeperframe = v4l2_fract(numerator: node.interval.numerator, denominator: node.interval.denominator)
+            parameters.pointee.parm.capture.timeperframe = v4l2_fract(
+                numerator: node.interval.numerator, denominator: node.interval.denominator)
             return .success(())
 
         case CV4L2_VIDIOC_REQBUFS:
             let request = argument.assumingMemoryBound(to: v4l2_requestbuffers.self)
-            guard request.pointee.memory == CV4L2_MEMORY_MMAP, let format = node.format, !node.streaming else { return invalid }
+            guard request.pointee.memory == CV4L2_MEMORY_MMAP, let format = node.format, !node.streaming else {
+                return invalid
+            }
             node.freeBuffers()
             let count = node.grantedBufferCountOverride ?? min(request.pointee.count, 8)
             request.pointee.count = count
             for _ in 0..<min(count, 64) {
-                node.buffers.append(UnsafeMutableRawBufferPointer.allocate(byteCount: max(format.sizeImage, 1), alignment: 64))
+                node.buffers.append(
+                    UnsafeMutableRawBufferPointer.allocate(byteCount: max(format.sizeImage, 1), alignment: 64))
             }
             detail = "\(count)"
             return .success(())
@@ -432,7 +481,9 @@ final class FakeV4L2Device: V4L2System {
             let buffer = argument.assumingMemoryBound(to: v4l2_buffer.self)
             let index = Int(buffer.pointee.index)
             detail = "\(index)"
-            guard index < node.buffers.count, !node.queued.contains(index), !node.ready.contains(where: { $0.index == index }) else {
+            guard index < node.buffers.count, !node.queued.contains(index),
+                !node.ready.contains(where: { $0.index == index })
+            else {
                 return invalid
             }
             node.queued.append(index)
@@ -448,9 +499,11 @@ final class FakeV4L2Device: V4L2System {
             buffer.pointee.length = UInt32(node.buffers[frame.index].count)
             buffer.pointee.sequence = frame.sequence
             buffer.pointee.field = CV4L2_FIELD_NONE
-            buffer.pointee.flags = CV4L2_BUF_FLAG_MAPPED | CV4L2_BUF_FLAG_DONE | CV4L2_BUF_FLAG_TIMESTAMP_MONOTONIC | frame.flags
-            buffer.pointee.timestamp = timeval(tv_sec: Int(frame.timestampNanoseconds / 1_000_000_000),
-                                               tv_usec: Int(frame.timestampNanoseconds % 1_000_000_000 / 1_000))
+            buffer.pointee.flags =
+                CV4L2_BUF_FLAG_MAPPED | CV4L2_BUF_FLAG_DONE | CV4L2_BUF_FLAG_TIMESTAMP_MONOTONIC | frame.flags
+            buffer.pointee.timestamp = timeval(
+                tv_sec: Int(frame.timestampNanoseconds / 1_000_000_000),
+                tv_usec: Int(frame.timestampNanoseconds % 1_000_000_000 / 1_000))
             detail = "\(frame.index)"
             return .success(())
 
@@ -481,7 +534,9 @@ final class FakeV4L2Device: V4L2System {
             if request == CV4L2_VIDIOC_S_CTRL {
                 let value = control.pointee.value
                 detail = "\(control.pointee.id)=\(value)"
-                guard (script.minimum...script.maximum).contains(value), !script.rejectedValues.contains(value) else { return invalid }
+                guard (script.minimum...script.maximum).contains(value), !script.rejectedValues.contains(value) else {
+                    return invalid
+                }
                 script.value = value
                 node.controls[control.pointee.id] = script
             } else {
@@ -510,8 +565,10 @@ func yuyvFrame(width: Int, height: Int, seed: UInt8) -> [UInt8] {
     bytes.reserveCapacity(width * height * 2)
     for y in 0..<height {
         for pair in 0..<(width / 2) {
-            bytes += [UInt8(truncatingIfNeeded: 16 + pair * 16 + y * 4 + Int(seed)), 100 &+ seed,
-                      UInt8(truncatingIfNeeded: 24 + pair * 16 + y * 4 + Int(seed)), 150 &+ seed]
+            bytes += [
+                UInt8(truncatingIfNeeded: 16 + pair * 16 + y * 4 + Int(seed)), 100 &+ seed,
+                UInt8(truncatingIfNeeded: 24 + pair * 16 + y * 4 + Int(seed)), 150 &+ seed,
+            ]
         }
     }
     return bytes

@@ -5,6 +5,7 @@
 // approximately (lossy codec) and stb_image's own decoding of the same file closely.
 import CStbImage
 import Testing
+
 @testable import Capture
 
 /// libv4lconvert's YUYV → RGB24 arithmetic (v4lconvert_yuyv_to_rgb24): multiplication-free BT.601 with
@@ -21,10 +22,13 @@ private func jpegData(_ image: RGBImage, quality: Int32) -> [UInt8] {
     final class Sink { var bytes: [UInt8] = [] }
     let sink = Sink()
     image.pixels.withUnsafeBufferPointer { pixels in
-        _ = stbi_write_jpg_to_func({ context, data, size in
-            guard let context, let data, size > 0 else { return }
-            Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue().bytes += UnsafeRawBufferPointer(start: data, count: Int(size))
-        }, Unmanaged.passUnretained(sink).toOpaque(), Int32(image.width), Int32(image.height), 3, pixels.baseAddress, quality)
+        _ = stbi_write_jpg_to_func(
+            { context, data, size in
+                guard let context, let data, size > 0 else { return }
+                Unmanaged<Sink>.fromOpaque(context).takeUnretainedValue().bytes += UnsafeRawBufferPointer(
+                    start: data, count: Int(size))
+            }, Unmanaged.passUnretained(sink).toOpaque(), Int32(image.width), Int32(image.height), 3,
+            pixels.baseAddress, quality)
     }
     return sink.bytes
 }
@@ -34,7 +38,10 @@ private func smoothImage(width: Int, height: Int) -> RGBImage {
     var pixels: [UInt8] = []
     for y in 0..<height {
         for x in 0..<width {
-            pixels += [UInt8(40 + x * 160 / max(width - 1, 1)), UInt8(60 + y * 120 / max(height - 1, 1)), UInt8(90 + (x + y) % 4)]
+            pixels += [
+                UInt8(40 + x * 160 / max(width - 1, 1)), UInt8(60 + y * 120 / max(height - 1, 1)),
+                UInt8(90 + (x + y) % 4),
+            ]
         }
     }
     return RGBImage(width: width, height: height, pixels: pixels)
@@ -42,14 +49,18 @@ private func smoothImage(width: Int, height: Int) -> RGBImage {
 
 @Suite("Capture: libv4lconvert conversions")
 struct V4L2FormatConverterTests {
-    @Test("YUYV → RGB24 equals libv4lconvert's integer BT.601, and BT.601 within rounding", arguments: [(8, 4), (6, 3), (64, 2)])
+    @Test(
+        "YUYV → RGB24 equals libv4lconvert's integer BT.601, and BT.601 within rounding",
+        arguments: [(8, 4), (6, 3), (64, 2)])
     func yuyvToRGB(_ size: (Int, Int)) throws {
         let (width, height) = size
         var frame: [UInt8] = []
         for y in 0..<height {
             for pair in 0..<(width / 2) {
-                frame += [UInt8((pair * 37 + y * 11) % 256), UInt8((pair * 53 + 16) % 256),
-                          UInt8((pair * 41 + y * 7 + 200) % 256), UInt8((pair * 29 + y * 90) % 256)]
+                frame += [
+                    UInt8((pair * 37 + y * 11) % 256), UInt8((pair * 53 + 16) % 256),
+                    UInt8((pair * 41 + y * 7 + 200) % 256), UInt8((pair * 29 + y * 90) % 256),
+                ]
             }
         }
         let converter = try V4L2FormatConverter(from: .yuyv, width: width, height: height)
@@ -71,7 +82,9 @@ struct V4L2FormatConverterTests {
                 let green: Double = luminance - 0.344 * blueDifference - 0.714 * redDifference
                 let blue: Double = luminance + 1.772 * blueDifference
                 let reference: [Int] = [red, green, blue].map { Int(min(max($0.rounded(), 0), 255)) }
-                for channel in 0..<3 { maximumBT601Difference = max(maximumBT601Difference, abs(Int(pixel[channel]) - reference[channel])) }
+                for channel in 0..<3 {
+                    maximumBT601Difference = max(maximumBT601Difference, abs(Int(pixel[channel]) - reference[channel]))
+                }
             }
         }
         #expect(rgb == expected)
@@ -89,7 +102,8 @@ struct V4L2FormatConverterTests {
         let converter = try V4L2FormatConverter(from: .mjpeg, width: 32, height: 16)
         var rgb = [UInt8](repeating: 0, count: converter.destinationByteCount)
         try jpeg.withUnsafeBytes { source in
-            _ = try rgb.withUnsafeMutableBytes { destination in try converter.convertToRGB24(source, into: destination) }
+            _ = try rgb.withUnsafeMutableBytes { destination in try converter.convertToRGB24(source, into: destination)
+            }
         }
         let differences = zip(rgb, image.pixels).map { abs(Int($0) - Int($1)) }
         let mean = Double(differences.reduce(0, +)) / Double(differences.count)
@@ -109,7 +123,9 @@ struct V4L2FormatConverterTests {
         let frame = [UInt8](repeating: 128, count: 64)
         #expect(throws: CaptureError.self) {
             try frame.withUnsafeBytes { source in
-                try small.withUnsafeMutableBytes { destination in try converter.convertToRGB24(source, into: destination) }
+                try small.withUnsafeMutableBytes { destination in
+                    try converter.convertToRGB24(source, into: destination)
+                }
             }
         }
         let jpegConverter = try V4L2FormatConverter(from: .mjpeg, width: 32, height: 16)
@@ -117,7 +133,9 @@ struct V4L2FormatConverterTests {
         let garbage = [UInt8](repeating: 0x55, count: 100)
         #expect(throws: CaptureError.self) {
             try garbage.withUnsafeBytes { source in
-                try rgb.withUnsafeMutableBytes { destination in try jpegConverter.convertToRGB24(source, into: destination) }
+                try rgb.withUnsafeMutableBytes { destination in
+                    try jpegConverter.convertToRGB24(source, into: destination)
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 // ffmpeg-made fixtures read exactly as ffmpeg's raw output. All files live in a per-test temp dir.
 import Foundation
 import Testing
+
 @testable import Capture
 
 /// SplitMix64: a tiny seeded generator so frames are random but repeatable.
@@ -25,11 +26,15 @@ private func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
 }
 
 /// Runs `body` on a frame view of `bytes`.
-private func withView<Result>(_ bytes: [UInt8], width: Int, height: Int, format: PixelFormat, bytesPerLine: Int,
-                              _ body: (FrameView) throws -> Result) rethrows -> Result {
+private func withView<Result>(
+    _ bytes: [UInt8], width: Int, height: Int, format: PixelFormat, bytesPerLine: Int,
+    _ body: (FrameView) throws -> Result
+) rethrows -> Result {
     try bytes.withUnsafeBytes { raw in
-        try body(FrameView(width: width, height: height, format: format, bytesPerLine: bytesPerLine, bytes: raw,
-                           sequence: 0, timestampNanoseconds: 0))
+        try body(
+            FrameView(
+                width: width, height: height, format: format, bytesPerLine: bytesPerLine, bytes: raw,
+                sequence: 0, timestampNanoseconds: 0))
     }
 }
 
@@ -69,16 +74,27 @@ private func padRows(_ tight: [UInt8], rowBytes: Int, height: Int, padding: Int)
 private func referencePlanes(rgb: [UInt8], width: Int, height: Int, format: PixelFormat) -> [UInt8] {
     func yuv(_ x: Int, _ y: Int) -> (Float, Float, Float) {
         let base = (y * width + x) * 3
-        let red = Float(rgb[base]), green = Float(rgb[base + 1]), blue = Float(rgb[base + 2])
-        return (0.299 * red + 0.587 * green + 0.114 * blue,
-                128 - 0.168736 * red - 0.331264 * green + 0.5 * blue,
-                128 + 0.5 * red - 0.418688 * green - 0.081312 * blue)
+        let red = Float(rgb[base])
+        let green = Float(rgb[base + 1])
+        let blue = Float(rgb[base + 2])
+        return (
+            0.299 * red + 0.587 * green + 0.114 * blue,
+            128 - 0.168736 * red - 0.331264 * green + 0.5 * blue,
+            128 + 0.5 * red - 0.418688 * green - 0.081312 * blue
+        )
     }
     func byte(_ value: Float) -> UInt8 { UInt8(min(max(value.rounded(), 0), 255)) }
-    var luma: [UInt8] = [], blue: [UInt8] = [], red: [UInt8] = []
+    var luma: [UInt8] = []
+    var blue: [UInt8] = []
+    var red: [UInt8] = []
     for y in 0..<height { for x in 0..<width { luma.append(byte(yuv(x, y).0)) } }
     if format == .yuv444 {
-        for y in 0..<height { for x in 0..<width { blue.append(byte(yuv(x, y).1)); red.append(byte(yuv(x, y).2)) } }
+        for y in 0..<height {
+            for x in 0..<width {
+                blue.append(byte(yuv(x, y).1))
+                red.append(byte(yuv(x, y).2))
+            }
+        }
     } else {
         for y in stride(from: 0, to: height, by: 2) {
             for x in stride(from: 0, to: width, by: 2) {
@@ -97,11 +113,16 @@ private func referencePlanes(yuyv: [UInt8], width: Int, height: Int, format: Pix
     func sample(_ x: Int, _ y: Int, _ component: Int) -> Int {  // component 1 = U, 3 = V of pixel x's pair
         Int(yuyv[y * rowBytes + (x / 2) * 4 + component])
     }
-    var luma: [UInt8] = [], blue: [UInt8] = [], red: [UInt8] = []
+    var luma: [UInt8] = []
+    var blue: [UInt8] = []
+    var red: [UInt8] = []
     for y in 0..<height { for x in 0..<width { luma.append(yuyv[y * rowBytes + 2 * x]) } }
     if format == .yuv444 {
         for y in 0..<height {
-            for x in 0..<width { blue.append(UInt8(sample(x, y, 1))); red.append(UInt8(sample(x, y, 3))) }
+            for x in 0..<width {
+                blue.append(UInt8(sample(x, y, 1)))
+                red.append(UInt8(sample(x, y, 3)))
+            }
         }
     } else {
         for y in stride(from: 0, to: height, by: 2) {
@@ -132,11 +153,15 @@ final class Y4MTests {
 
     /// Writes `frames` (planar, tight) to `path` and returns the count `finish` reports.
     @discardableResult
-    private func record(_ frames: [[UInt8]], to path: String, width: Int, height: Int, format: PixelFormat,
-                        frameRate: Y4MRatio = Y4MRatio(30, 1)) throws -> Int {
+    private func record(
+        _ frames: [[UInt8]], to path: String, width: Int, height: Int, format: PixelFormat,
+        frameRate: Y4MRatio = Y4MRatio(30, 1)
+    ) throws -> Int {
         let writer = try Y4MWriter(path: path, width: width, height: height, frameRate: frameRate, format: format)
         for frame in frames {
-            try withView(frame, width: width, height: height, format: format, bytesPerLine: width) { try writer.write($0) }
+            try withView(frame, width: width, height: height, format: format, bytesPerLine: width) {
+                try writer.write($0)
+            }
         }
         return try writer.finish()
     }
@@ -148,8 +173,9 @@ final class Y4MTests {
 
     // MARK: Round trips
 
-    @Test("record → replay gives the same frames byte for byte",
-          arguments: [PixelFormat.yuv420, .yuv444], [(641, 479), (7, 5), (1, 1), (2, 2), (16, 9)])
+    @Test(
+        "record → replay gives the same frames byte for byte",
+        arguments: [PixelFormat.yuv420, .yuv444], [(641, 479), (7, 5), (1, 1), (2, 2), (16, 9)])
     func roundTrip(format: PixelFormat, size: (Int, Int)) throws {
         let path = file("clip.y4m")
         let frames = planarFrames(count: 3, width: size.0, height: size.1, format: format)
@@ -171,8 +197,9 @@ final class Y4MTests {
         #expect(source.framesDelivered == 3)
     }
 
-    @Test("RGB24 frames (tight and padded rows) are stored as BT.601 full-range YUV within 1 level",
-          arguments: [PixelFormat.yuv420, .yuv444], [(641, 479), (7, 5), (1, 1), (2, 3)])
+    @Test(
+        "RGB24 frames (tight and padded rows) are stored as BT.601 full-range YUV within 1 level",
+        arguments: [PixelFormat.yuv420, .yuv444], [(641, 479), (7, 5), (1, 1), (2, 3)])
     func rgbConversion(format: PixelFormat, size: (Int, Int)) throws {
         let (width, height) = size
         let rgb = randomBytes(width * height * 3, seed: 7)
@@ -205,8 +232,9 @@ final class Y4MTests {
         #expect(output == levels + [UInt8](repeating: 128, count: 12))
     }
 
-    @Test("YUYV frames (tight and padded rows) keep Y and average chroma rows exactly",
-          arguments: [PixelFormat.yuv420, .yuv444], [(641, 479), (7, 5), (1, 1), (2, 3)])
+    @Test(
+        "YUYV frames (tight and padded rows) keep Y and average chroma rows exactly",
+        arguments: [PixelFormat.yuv420, .yuv444], [(641, 479), (7, 5), (1, 1), (2, 3)])
     func yuyvConversion(format: PixelFormat, size: (Int, Int)) throws {
         let (width, height) = size
         let rowBytes = ((width + 1) / 2) * 4
@@ -226,8 +254,9 @@ final class Y4MTests {
         }
     }
 
-    @Test("4:4:4 frames stored in a 4:2:0 file keep Y and average chroma over 2×2 blocks exactly",
-          arguments: [(641, 479), (7, 5), (1, 1), (2, 3)])
+    @Test(
+        "4:4:4 frames stored in a 4:2:0 file keep Y and average chroma over 2×2 blocks exactly",
+        arguments: [(641, 479), (7, 5), (1, 1), (2, 3)])
     func yuv444To420(size: (Int, Int)) throws {
         let (width, height) = size
         let planar = randomBytes(3 * width * height, seed: 13)
@@ -235,7 +264,9 @@ final class Y4MTests {
         for plane in 1...2 {
             for y in stride(from: 0, to: height, by: 2) {
                 for x in stride(from: 0, to: width, by: 2) {
-                    let block = [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)].filter { $0.0 < width && $0.1 < height }
+                    let block = [(x, y), (x + 1, y), (x, y + 1), (x + 1, y + 1)].filter {
+                        $0.0 < width && $0.1 < height
+                    }
                     let sum = block.map { Float(planar[plane * width * height + $0.1 * width + $0.0]) }.reduce(0, +)
                     expected.append(UInt8((sum / Float(block.count)).rounded()))
                 }
@@ -243,7 +274,9 @@ final class Y4MTests {
         }
         let path = file("444-in-420.y4m")
         let writer = try Y4MWriter(path: path, width: width, height: height, format: .yuv420)
-        try withView(planar, width: width, height: height, format: .yuv444, bytesPerLine: width) { try writer.write($0) }
+        try withView(planar, width: width, height: height, format: .yuv444, bytesPerLine: width) {
+            try writer.write($0)
+        }
         try writer.finish()
         #expect(try readAllFrames(path) == [expected])
     }
@@ -277,8 +310,9 @@ final class Y4MTests {
 
     @Test("C tags map to pixel formats, and a written header parses back equal", arguments: Y4MColourspace.allCases)
     func colourspaces(colourspace: Y4MColourspace) throws {
-        let header = Y4MHeader(width: 641, height: 479, frameRate: Y4MRatio(24000, 1001),
-                               pixelAspectRatio: Y4MRatio(1, 1), colourspace: colourspace, extensions: ["COLORRANGE=FULL"])
+        let header = Y4MHeader(
+            width: 641, height: 479, frameRate: Y4MRatio(24000, 1001),
+            pixelAspectRatio: Y4MRatio(1, 1), colourspace: colourspace, extensions: ["COLORRANGE=FULL"])
         #expect(header.line.hasSuffix("\n"))
         #expect(try Y4MHeader.parse(String(header.line.dropLast()), path: "x.y4m") == header)
         #expect(header.pixelFormat == (colourspace == .yuv444 ? .yuv444 : .yuv420))
@@ -330,28 +364,35 @@ final class Y4MTests {
     func unreadableFiles() throws {
         let empty = file("empty.y4m")
         _ = FileManager.default.createFile(atPath: empty, contents: Data())
-        #expect(capturedError { _ = try Y4MFileSource(path: empty) }
+        #expect(
+            capturedError { _ = try Y4MFileSource(path: empty) }
                 == .y4mMalformedHeader(path: empty, field: "signature", reason: "the file is empty"))
 
         let missing = file("missing.y4m")
-        guard case .fileUnreadable(let path, let reason)? = capturedError({ _ = try Y4MFileSource(path: missing) }) else {
+        guard case .fileUnreadable(let path, let reason)? = capturedError({ _ = try Y4MFileSource(path: missing) })
+        else {
             Issue.record("a missing file must be .fileUnreadable")
             return
         }
         #expect(path == missing && reason.contains("open") && reason.contains("No such file"))
 
         let png = file("image.png")
-        try Data(RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 9, count: 12)).pngData()).write(to: URL(fileURLWithPath: png))
+        try Data(RGBImage(width: 2, height: 2, pixels: [UInt8](repeating: 9, count: 12)).pngData()).write(
+            to: URL(fileURLWithPath: png))
         guard case .y4mMalformedHeader(_, "signature", _)? = capturedError({ _ = try Y4MFileSource(path: png) }) else {
             Issue.record("a PNG must fail on the signature")
             return
         }
 
-        for (name, contents) in [("cut.y4m", "YUV4MPEG2 W4 H2 F30:1"),
-                                 ("long.y4m", "YUV4MPEG2 W4 H2 " + String(repeating: "XPAD ", count: 300))] {
+        for (name, contents) in [
+            ("cut.y4m", "YUV4MPEG2 W4 H2 F30:1"),
+            ("long.y4m", "YUV4MPEG2 W4 H2 " + String(repeating: "XPAD ", count: 300)),
+        ] {
             let path = file(name)
             try Data(contents.utf8).write(to: URL(fileURLWithPath: path))
-            guard case .y4mMalformedHeader(path, "header line", _)? = capturedError({ _ = try Y4MFileSource(path: path) }) else {
+            guard
+                case .y4mMalformedHeader(path, "header line", _)? = capturedError({ _ = try Y4MFileSource(path: path) })
+            else {
                 Issue.record("\(name) must fail on the header line")
                 continue
             }
@@ -414,8 +455,9 @@ final class Y4MTests {
         #expect(reason.contains("6 bytes"))
     }
 
-    @Test("a truncated last frame (in its data or its FRAME line) is a clear error after the intact frames",
-          arguments: [1, 5, 6, 8, 11])
+    @Test(
+        "a truncated last frame (in its data or its FRAME line) is a clear error after the intact frames",
+        arguments: [1, 5, 6, 8, 11])
     func truncatedLastFrame(cut: Int) throws {
         let path = file("cut.y4m")
         let (bytes, headerLength) = tinyRecording(frames: 3)
@@ -425,8 +467,11 @@ final class Y4MTests {
             #expect(try source.withNextFrame(timeoutMilliseconds: 0) { $0.bytes.first } == UInt8(index))
         }
         let error = capturedError { _ = try source.withNextFrame(timeoutMilliseconds: 0) { _ in () } }
-        #expect(error == .y4mTruncatedFrame(path: path, frameIndex: 2, byteOffset: headerLength + 24,
-                                            expectedBytes: 12, availableBytes: 12 - cut))
+        #expect(
+            error
+                == .y4mTruncatedFrame(
+                    path: path, frameIndex: 2, byteOffset: headerLength + 24,
+                    expectedBytes: 12, availableBytes: 12 - cut))
         #expect(error?.description.contains("frame 2") == true)
         // The error repeats instead of skipping the broken frame or crashing.
         #expect(capturedError { _ = try source.withNextFrame(timeoutMilliseconds: 0) { _ in () } } == error)
@@ -439,7 +484,9 @@ final class Y4MTests {
         let source = try Y4MFileSource(path: path, loops: true)
         var seen: [(UInt8, UInt64)] = []
         for _ in 0..<7 {
-            if let frame = try source.withNextFrame(timeoutMilliseconds: 0, { ($0.bytes[0], $0.sequence) }) { seen.append(frame) }
+            if let frame = try source.withNextFrame(timeoutMilliseconds: 0, { ($0.bytes[0], $0.sequence) }) {
+                seen.append(frame)
+            }
         }
         #expect(seen.map(\.0) == [0, 1, 2, 0, 1, 2, 0])
         #expect(seen.map(\.1) == Array(0..<7))
@@ -456,12 +503,15 @@ final class Y4MTests {
         let source = try Y4MFileSource(path: path)
         source.close()
         source.close()
-        #expect(capturedError { _ = try source.withNextFrame(timeoutMilliseconds: 0) { _ in () } } == .sourceClosed(source: path))
+        #expect(
+            capturedError { _ = try source.withNextFrame(timeoutMilliseconds: 0) { _ in () } }
+                == .sourceClosed(source: path))
     }
 
     // MARK: Pacing (virtual time)
 
-    @Test("real-time pacing delivers frames at the header's rate", arguments: [(30, 1), (25, 1), (30000, 1001), (1, 2)])
+    @Test(
+        "real-time pacing delivers frames at the header's rate", arguments: [(30, 1), (25, 1), (30000, 1001), (1, 2)])
     func pacing(rate: (Int, Int)) throws {
         let path = file("paced.y4m")
         let frames = planarFrames(count: 5, width: 3, height: 3, format: .yuv420)
@@ -469,7 +519,9 @@ final class Y4MTests {
         let clock = VirtualFrameClock(startNanoseconds: 5_000_000_000)
         let source = try Y4MFileSource(path: path, pacing: .realTime, clock: clock)
         var timestamps: [UInt64] = []
-        while let frame = try source.withNextFrame(timeoutMilliseconds: 10_000, { ($0.timestampNanoseconds, Array($0.bytes), $0.sequence) }) {
+        while let frame = try source.withNextFrame(
+            timeoutMilliseconds: 10_000, { ($0.timestampNanoseconds, Array($0.bytes), $0.sequence) })
+        {
             #expect(frame.1 == frames[timestamps.count] && frame.2 == UInt64(timestamps.count))
             #expect(clock.nowNanoseconds == frame.0)
             timestamps.append(frame.0)
@@ -490,7 +542,9 @@ final class Y4MTests {
         let clock = VirtualFrameClock(startNanoseconds: 0)
         let source = try Y4MFileSource(path: path, pacing: .realTime, clock: clock)
         let read = { () throws -> (bytes: [UInt8], sequence: UInt64, time: UInt64)? in
-            try source.withNextFrame(timeoutMilliseconds: 1000) { (Array($0.bytes), $0.sequence, $0.timestampNanoseconds) }
+            try source.withNextFrame(timeoutMilliseconds: 1000) {
+                (Array($0.bytes), $0.sequence, $0.timestampNanoseconds)
+            }
         }
         #expect(try read()?.sequence == 0)
         clock.advance(byNanoseconds: 100_000_000)  // 100 ms of work: ticks 1, 2 and 3 are due
@@ -509,7 +563,9 @@ final class Y4MTests {
         try Data(tinyRecording(frames: 3).bytes).write(to: URL(fileURLWithPath: path))
         let clock = VirtualFrameClock(startNanoseconds: 0)
         let source = try Y4MFileSource(path: path, pacing: .realTime, loops: true, clock: clock)
-        let read = { () throws -> (UInt8, UInt64)? in try source.withNextFrame(timeoutMilliseconds: 1000) { ($0.bytes[0], $0.sequence) } }
+        let read = { () throws -> (UInt8, UInt64)? in
+            try source.withNextFrame(timeoutMilliseconds: 1000) { ($0.bytes[0], $0.sequence) }
+        }
         #expect(try read()! == (0, 0))
         clock.advance(byNanoseconds: 1_000_000_000)  // tick 30: frames are skipped one by one, wrapping
         #expect(try read()! == (0, 30))
@@ -520,15 +576,19 @@ final class Y4MTests {
     @Test("a paced frame not due within the timeout is a pacedFrameNotDue error after waiting the timeout")
     func pacingTimeout() throws {
         let path = file("slow.y4m")
-        try record(planarFrames(count: 2, width: 2, height: 2, format: .yuv444), to: path, width: 2, height: 2,
-                   format: .yuv444, frameRate: Y4MRatio(1, 1))
+        try record(
+            planarFrames(count: 2, width: 2, height: 2, format: .yuv444), to: path, width: 2, height: 2,
+            format: .yuv444, frameRate: Y4MRatio(1, 1))
         let clock = VirtualFrameClock(startNanoseconds: 0)
         let source = try Y4MFileSource(path: path, pacing: .realTime, clock: clock)
         #expect(try source.withNextFrame(timeoutMilliseconds: 0) { $0.sequence } == 0)
         let error = capturedError { _ = try source.withNextFrame(timeoutMilliseconds: 100) { _ in () } }
         #expect(error == .pacedFrameNotDue(source: path, milliseconds: 100, framesPerSecond: 1))
         #expect(clock.nowNanoseconds == 100_000_000)
-        #expect(try source.withNextFrame(timeoutMilliseconds: 2000) { ($0.sequence, $0.timestampNanoseconds) }! == (1, 1_000_000_000))
+        #expect(
+            try source.withNextFrame(timeoutMilliseconds: 2000) { ($0.sequence, $0.timestampNanoseconds) }! == (
+                1, 1_000_000_000
+            ))
     }
 
     // MARK: Writer
@@ -538,7 +598,9 @@ final class Y4MTests {
         let path = file("atomic.y4m")
         let frames = planarFrames(count: 2, width: 5, height: 3, format: .yuv420)
         let writer = try Y4MWriter(path: path, width: 5, height: 3)
-        for frame in frames { try withView(frame, width: 5, height: 3, format: .yuv420, bytesPerLine: 5) { try writer.write($0) } }
+        for frame in frames {
+            try withView(frame, width: 5, height: 3, format: .yuv420, bytesPerLine: 5) { try writer.write($0) }
+        }
         #expect(writer.framesWritten == 2)
         #expect(!FileManager.default.fileExists(atPath: path))
         let pending = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -547,7 +609,9 @@ final class Y4MTests {
         #expect(try writer.finish() == 2)
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["atomic.y4m"])
         #expect(try readAllFrames(path) == frames)
-        let rejected = capturedError { try withView(frames[0], width: 5, height: 3, format: .yuv420, bytesPerLine: 5) { try writer.write($0) } }
+        let rejected = capturedError {
+            try withView(frames[0], width: 5, height: 3, format: .yuv420, bytesPerLine: 5) { try writer.write($0) }
+        }
         guard case .y4mWriteRejected(path, _)? = rejected else {
             Issue.record("writing after finish must be rejected, got \(String(describing: rejected))")
             return
@@ -576,16 +640,47 @@ final class Y4MTests {
         let writer444 = try Y4MWriter(path: file("errors444.y4m"), width: 4, height: 2, format: .yuv444)
         let rgb = [UInt8](repeating: 0, count: 4 * 2 * 3)
         let cases: [(String, () throws -> Void)] = [
-            ("other size", { try withView(rgb, width: 2, height: 4, format: .rgb24, bytesPerLine: 6) { try writer.write($0) } }),
-            ("mjpeg", { try withView(rgb, width: 4, height: 2, format: .mjpeg, bytesPerLine: 0) { try writer.write($0) } }),
-            ("420 into 444", { try withView(rgb, width: 4, height: 2, format: .yuv420, bytesPerLine: 4) { try writer444.write($0) } }),
-            ("short rows", { try withView(rgb, width: 4, height: 2, format: .rgb24, bytesPerLine: 11) { try writer.write($0) } }),
-            ("few bytes", { try withView(Array(rgb.prefix(23)), width: 4, height: 2, format: .rgb24, bytesPerLine: 12) { try writer.write($0) } }),
-            ("padded planar", { try withView(rgb, width: 4, height: 2, format: .yuv420, bytesPerLine: 6) { try writer.write($0) } }),
-            ("huge stride", { try withView(rgb, width: 4, height: 2, format: .yuyv, bytesPerLine: Int.max) { try writer.write($0) } }),
+            (
+                "other size",
+                { try withView(rgb, width: 2, height: 4, format: .rgb24, bytesPerLine: 6) { try writer.write($0) } }
+            ),
+            (
+                "mjpeg",
+                { try withView(rgb, width: 4, height: 2, format: .mjpeg, bytesPerLine: 0) { try writer.write($0) } }
+            ),
+            (
+                "420 into 444",
+                { try withView(rgb, width: 4, height: 2, format: .yuv420, bytesPerLine: 4) { try writer444.write($0) } }
+            ),
+            (
+                "short rows",
+                { try withView(rgb, width: 4, height: 2, format: .rgb24, bytesPerLine: 11) { try writer.write($0) } }
+            ),
+            (
+                "few bytes",
+                {
+                    try withView(Array(rgb.prefix(23)), width: 4, height: 2, format: .rgb24, bytesPerLine: 12) {
+                        try writer.write($0)
+                    }
+                }
+            ),
+            (
+                "padded planar",
+                { try withView(rgb, width: 4, height: 2, format: .yuv420, bytesPerLine: 6) { try writer.write($0) } }
+            ),
+            (
+                "huge stride",
+                {
+                    try withView(rgb, width: 4, height: 2, format: .yuyv, bytesPerLine: Int.max) {
+                        try writer.write($0)
+                    }
+                }
+            ),
         ]
         for (name, attempt) in cases {
-            guard case .y4mWriteRejected(let rejected, _)? = capturedError(attempt), rejected.hasPrefix(path.dropLast(4)) else {
+            guard case .y4mWriteRejected(let rejected, _)? = capturedError(attempt),
+                rejected.hasPrefix(path.dropLast(4))
+            else {
                 Issue.record("\(name) must be rejected")
                 continue
             }
@@ -594,14 +689,18 @@ final class Y4MTests {
         writer.cancel()
         writer444.cancel()
 
-        guard case .y4mWriteRejected? = capturedError({ _ = try Y4MWriter(path: path, width: 4, height: 2, format: .rgb24) }),
-              case .y4mMalformedHeader(_, "W0", _)? = capturedError({ _ = try Y4MWriter(path: path, width: 0, height: 2) }),
-              case .y4mMalformedHeader(_, "F30:0", _)? = capturedError({
-                  _ = try Y4MWriter(path: path, width: 2, height: 2, frameRate: Y4MRatio(30, 0))
-              }),
-              case .fileUnwritable(let unwritable, let call, _)? = capturedError({
-                  _ = try Y4MWriter(path: "\(self.directory)/no/such/dir/x.y4m", width: 2, height: 2)
-              })
+        guard
+            case .y4mWriteRejected? = capturedError({
+                _ = try Y4MWriter(path: path, width: 4, height: 2, format: .rgb24)
+            }),
+            case .y4mMalformedHeader(_, "W0", _)? = capturedError({ _ = try Y4MWriter(path: path, width: 0, height: 2) }
+            ),
+            case .y4mMalformedHeader(_, "F30:0", _)? = capturedError({
+                _ = try Y4MWriter(path: path, width: 2, height: 2, frameRate: Y4MRatio(30, 0))
+            }),
+            case .fileUnwritable(let unwritable, let call, _)? = capturedError({
+                _ = try Y4MWriter(path: "\(self.directory)/no/such/dir/x.y4m", width: 2, height: 2)
+            })
         else {
             Issue.record("writer set-up errors")
             return

@@ -10,6 +10,7 @@ import Gestures
 import NeuralNet
 import Synchronization
 import Testing
+
 @testable import Daemon
 
 /// A data directory with a tiny installed model, colour samples for up/left/idle and a trained head.
@@ -19,19 +20,32 @@ func makeTinyDaemonWorkspace() throws -> (WorkspaceConfiguration, ModelStore, [S
     // A tiny "embedder": one 4×4 stride-4 convolution with 8 seeded random filters + ReLU → [8, 8, 8]. A random
     // MobileNet at this size maps flat colours to nearly the same features; this keeps colour apart, so the test is fast.
     var random = NeuralNet.SplitMix64(seed: 5)
-    let model = Model(name: "tiny", layers: [
-        Layer(name: "input_1", kind: .input(shape: [32, 32, 3]), inbound: []),
-        Layer(name: "conv_pw_13_relu", kind: .conv2D(Conv2DConfig(filters: 8, kernelSize: (4, 4), strides: (4, 4), padding: .valid,
-                                                                  useBias: true, activation: .relu)),
-              inbound: ["input_1"], weights: ["kernel": Tensor(shape: [4, 4, 3, 8], scalars: (0..<384).map { _ in random.nextFloat(in: -0.3...0.3) }),
-                                              "bias": Tensor(shape: [8], scalars: Array(repeating: 0.05, count: 8))]),
-    ], inputNames: ["input_1"], outputNames: ["conv_pw_13_relu"])
-    try models.install(model, metadata: ModelMetadata(
-        name: "tiny", architecture: "test", widthMultiplier: 1, inputSize: 32, normalization: .symmetric,
-        embeddingLayer: "conv_pw_13_relu", embeddingLayerReason: "test", classifierLayer: nil, classNames: [],
-        source: .init(file: "random", sha256: "random5", format: "random")))
+    let model = Model(
+        name: "tiny",
+        layers: [
+            Layer(name: "input_1", kind: .input(shape: [32, 32, 3]), inbound: []),
+            Layer(
+                name: "conv_pw_13_relu",
+                kind: .conv2D(
+                    Conv2DConfig(
+                        filters: 8, kernelSize: (4, 4), strides: (4, 4), padding: .valid,
+                        useBias: true, activation: .relu)),
+                inbound: ["input_1"],
+                weights: [
+                    "kernel": Tensor(
+                        shape: [4, 4, 3, 8], scalars: (0..<384).map { _ in random.nextFloat(in: -0.3...0.3) }),
+                    "bias": Tensor(shape: [8], scalars: Array(repeating: 0.05, count: 8)),
+                ]),
+        ], inputNames: ["input_1"], outputNames: ["conv_pw_13_relu"])
+    try models.install(
+        model,
+        metadata: ModelMetadata(
+            name: "tiny", architecture: "test", widthMultiplier: 1, inputSize: 32, normalization: .symmetric,
+            embeddingLayer: "conv_pw_13_relu", embeddingLayerReason: "test", classifierLayer: nil, classNames: [],
+            source: .init(file: "random", sha256: "random5", format: "random")))
     let labels = try LabelSet(["up", "left", "idle"])
-    let configuration = WorkspaceConfiguration(modelName: "tiny", mirror: false, labels: labels, dataDirectory: directory)
+    let configuration = WorkspaceConfiguration(
+        modelName: "tiny", mirror: false, labels: labels, dataDirectory: directory)
     // Flat colour "photos" per label, camera-sized.
     let colours: [String: [UInt8]] = ["up": [220, 40, 40], "left": [40, 200, 60], "idle": [90, 90, 200]]
     var photos: [String: RGBImage] = [:]
@@ -39,16 +53,21 @@ func makeTinyDaemonWorkspace() throws -> (WorkspaceConfiguration, ModelStore, [S
         photos[label] = RGBImage(width: 64, height: 48, pixels: (0..<64 * 48 * 3).map { colour[$0 % 3] })
     }
     let workspace = try GestureWorkspace(configuration, models: models)
-    var camera = SimulatedCamera(width: 64, height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
-                                 seed: 1)
+    var camera = SimulatedCamera(
+        width: 64, height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
+        seed: 1)
     let framer = SampleFramer(side: 32, mirror: false)
     for label in labels.names {
-        _ = try workspace.samples.add(contentsOf: (0..<8).map { _ in
-            NewSample(label: label, frame: framer.run(camera.frame(of: photos[label]!)), side: 32, source: "test", mirror: false,
-                      normalization: "x/127.5-1")
-        })
+        _ = try workspace.samples.add(
+            contentsOf: (0..<8).map { _ in
+                NewSample(
+                    label: label, frame: framer.run(camera.frame(of: photos[label]!)), side: 32, source: "test",
+                    mirror: false,
+                    normalization: "x/127.5-1")
+            })
     }
-    let trained = try workspace.trainer.train(TrainingRequest(labels: labels, options: TrainingOptions(learningRate: 0.001, epochs: 30, seed: 2)))
+    let trained = try workspace.trainer.train(
+        TrainingRequest(labels: labels, options: TrainingOptions(learningRate: 0.001, epochs: 30, seed: 2)))
     #expect(trained.summary.finalAccuracy == 1, "the colour gestures are learnable: \(trained.summary)")
     return (configuration, models, photos)
 }
@@ -59,7 +78,9 @@ final class EventLog: Sendable {
     func append(_ event: DaemonEvent) { events.withLock { $0.append(event) } }
     var all: [DaemonEvent] { events.withLock { $0 } }
     var keys: [String] {
-        all.compactMap { if case .key(let event, _, _, _) = $0 { return "\(event.kind.rawValue) \(event.label)" } else { return nil } }
+        all.compactMap {
+            if case .key(let event, _, _, _) = $0 { return "\(event.kind.rawValue) \(event.label)" } else { return nil }
+        }
     }
     func wait(timeout: Double, until condition: ([DaemonEvent]) -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -75,31 +96,43 @@ final class EventLog: Sendable {
     @Test func keysFollowTheRecordingAndEveryStopPathReleases() throws {
         let (configuration, models, photos) = try makeTinyDaemonWorkspace()
         let clip = configuration.dataDirectory + "/session.y4m"
-        let truth = try TruthTimeline(parsing: "0 idle\n0.6 up\n1.6 idle\n2.2 left\n3.2 idle\n", labels: configuration.labels)
-        try SyntheticRecording.write(to: clip, photos: photos, truth: truth, durationSeconds: 4, framesPerSecond: 30, width: 64,
-                                     height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
-                                     seed: 9)
+        let truth = try TruthTimeline(
+            parsing: "0 idle\n0.6 up\n1.6 idle\n2.2 left\n3.2 idle\n", labels: configuration.labels)
+        try SyntheticRecording.write(
+            to: clip, photos: photos, truth: truth, durationSeconds: 4, framesPerSecond: 30, width: 64,
+            height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
+            seed: 9)
         let workspace = try GestureWorkspace(configuration, models: models)
         let sink = RecordingKeySink(keys: [.up, .left])
         let log = EventLog()
-        let settings = DaemonSettings(workspace: configuration, source: clip, loopRecordings: false,
-                                      keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
-        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: sink, dryRun: false,
-                                       emit: { log.append($0) })
+        let settings = DaemonSettings(
+            workspace: configuration, source: clip, loopRecordings: false,
+            keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: sink, dryRun: false,
+            emit: { log.append($0) })
         daemon.start()
         // The clip plays in real time (4 s) and ends; keys follow the timeline.
-        #expect(log.wait(timeout: 15) { events in events.contains { if case .state(.sourceEnded, _) = $0 { true } else { false } } })
+        #expect(
+            log.wait(timeout: 15) { events in
+                events.contains { if case .state(.sourceEnded, _) = $0 { true } else { false } }
+            })
         let predictions = log.all.compactMap { event -> String? in
-            if case .prediction(_, _, let probabilities, _) = event { return probabilities.map { String(format: "%.2f", $0) }.joined(separator: ",") }
+            if case .prediction(_, _, let probabilities, _) = event {
+                return probabilities.map { String(format: "%.2f", $0) }.joined(separator: ",")
+            }
             return nil
         }
-        #expect(sink.transcript == ["KEY_UP down", "KEY_UP up", "KEY_LEFT down", "KEY_LEFT up"],
-                "\(sink.transcript); predictions: \(predictions.enumerated().filter { $0.offset % 10 == 0 }.map(\.element))")
+        #expect(
+            sink.transcript == ["KEY_UP down", "KEY_UP up", "KEY_LEFT down", "KEY_LEFT up"],
+            "\(sink.transcript); predictions: \(predictions.enumerated().filter { $0.offset % 10 == 0 }.map(\.element))"
+        )
         #expect(log.keys == ["down up", "up up", "down left", "up left"])
         // Filter decisions carry the deciding frame's capture time (the system tests compare it with evdev's).
-        #expect(log.all.allSatisfy { event in
-            if case .key(let key, _, _, let captured) = event, key.kind == .down { captured != nil } else { true }
-        })
+        #expect(
+            log.all.allSatisfy { event in
+                if case .key(let key, _, _, let captured) = event, key.kind == .down { captured != nil } else { true }
+            })
         let snapshot = daemon.snapshot()
         #expect(snapshot.statistics.framesProcessed >= 100)
         #expect(snapshot.statistics.latencyMilliseconds["embed"]?.count == 2)
@@ -114,16 +147,19 @@ final class EventLog: Sendable {
         let clip = configuration.dataDirectory + "/hold.y4m"
         // "up" for the whole clip, looped: the key is held until a stop path releases it.
         let truth = try TruthTimeline(parsing: "0 up\n", labels: configuration.labels)
-        try SyntheticRecording.write(to: clip, photos: photos, truth: truth, durationSeconds: 1, framesPerSecond: 30, width: 64,
-                                     height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
-                                     seed: 3)
+        try SyntheticRecording.write(
+            to: clip, photos: photos, truth: truth, durationSeconds: 1, framesPerSecond: 30, width: 64,
+            height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
+            seed: 3)
         let workspace = try GestureWorkspace(configuration, models: models)
         let sink = RecordingKeySink(keys: [.up, .left])
         let log = EventLog()
-        let settings = DaemonSettings(workspace: configuration, source: clip, loopRecordings: true,
-                                      keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
-        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: sink, dryRun: false,
-                                       emit: { log.append($0) })
+        let settings = DaemonSettings(
+            workspace: configuration, source: clip, loopRecordings: true,
+            keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: sink, dryRun: false,
+            emit: { log.append($0) })
         daemon.start()
         #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
         // Pause: keys up, camera closed, no frames.
@@ -139,22 +175,34 @@ final class EventLog: Sendable {
         // Record 1 s of "up": samples are added to the store while prediction continues.
         let before = try workspace.samples.counts()["up"] ?? 0
         try daemon.record(label: "up", seconds: 1)
-        #expect(log.wait(timeout: 10) { events in events.contains { if case .recordingFinished = $0 { true } else { false } } })
+        #expect(
+            log.wait(timeout: 10) { events in
+                events.contains { if case .recordingFinished = $0 { true } else { false } }
+            })
         #expect(try workspace.samples.counts()["up"]! > before)
         #expect(throws: DaemonError.self) { try daemon.record(label: "jump", seconds: 1) }
         // Train: a new head version swaps in and prediction goes on.
         let versionBefore = daemon.snapshot().headVersion!
         try daemon.train()
-        #expect(log.wait(timeout: 30) { events in
-            events.contains { if case .training("finished", _, _, _, _, let version?, _) = $0 { version > versionBefore } else { false } }
-        })
+        #expect(
+            log.wait(timeout: 30) { events in
+                events.contains {
+                    if case .training("finished", _, _, _, _, let version?, _) = $0 {
+                        version > versionBefore
+                    } else {
+                        false
+                    }
+                }
+            })
         #expect(daemon.snapshot().headVersion == versionBefore + 1)
         let framesAfterTraining = daemon.snapshot().statistics.framesProcessed
         #expect(log.wait(timeout: 5) { _ in daemon.snapshot().statistics.framesProcessed > framesAfterTraining + 5 })
         // Reload releases keys first.
         #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
         try daemon.reload(settings)
-        #expect(sink.transcript.suffix(1) == ["KEY_UP up"] || sink.heldKeys == [.up], "released by reload (and maybe pressed again)")
+        #expect(
+            sink.transcript.suffix(1) == ["KEY_UP up"] || sink.heldKeys == [.up],
+            "released by reload (and maybe pressed again)")
         // Stop while holding: everything released, sink closed.
         #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
         daemon.stop()
@@ -170,15 +218,20 @@ final class EventLog: Sendable {
         let log = EventLog()
         // The "device" (a file standing in for /dev/video0) does not exist yet.
         let settings = DaemonSettings(workspace: configuration, source: clip, loopRecordings: true, keys: [:])
-        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
-                                       emit: { log.append($0) })
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
+            emit: { log.append($0) })
         daemon.start()
         #expect(log.wait(timeout: 5) { _ in daemon.snapshot().state == .cameraLost })
         Thread.sleep(forTimeInterval: 1.2)
-        try SyntheticRecording.write(to: clip, photos: photos, truth: truth, durationSeconds: 1, framesPerSecond: 30, width: 64,
-                                     height: 48, seed: 4)
+        try SyntheticRecording.write(
+            to: clip, photos: photos, truth: truth, durationSeconds: 1, framesPerSecond: 30, width: 64,
+            height: 48, seed: 4)
         let returned = Date()
-        #expect(log.wait(timeout: 5) { _ in daemon.snapshot().state == .running && daemon.snapshot().statistics.framesProcessed > 0 })
+        #expect(
+            log.wait(timeout: 5) { _ in
+                daemon.snapshot().state == .running && daemon.snapshot().statistics.framesProcessed > 0
+            })
         let recovery = Date().timeIntervalSince(returned)
         #expect(recovery < 2, "resumed \(recovery) s after the device returned")
         daemon.stop()

@@ -8,12 +8,16 @@ import Foundation
 import Gestures
 import Glibc
 import Testing
+
 @testable import Daemon
 
 enum DaemonBinary {
     static let path: String = {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("gesturepad").path), directory.path != "/" {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+            .deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("gesturepad").path),
+            directory.path != "/"
+        {
             directory.deleteLastPathComponent()
         }
         return directory.appendingPathComponent("gesturepad").path
@@ -25,11 +29,13 @@ enum DaemonBinary {
     static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
 }
 
-@Suite("gesturepad daemon process", .serialized,
-       .enabled(if: DaemonBinary.modelInstalled || DaemonBinary.required, "MobileNet v1 not installed: run `make models`"))
+@Suite(
+    "gesturepad daemon process", .serialized,
+    .enabled(if: DaemonBinary.modelInstalled || DaemonBinary.required, "MobileNet v1 not installed: run `make models`"))
 struct DaemonProcessTests {
     @Test func readyWatchdogStatusAndAQuickCleanSigterm() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-proc-\(UUID().uuidString)").path
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-proc-\(UUID().uuidString)")
+            .path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clip = directory + "/loop.y4m"
@@ -40,7 +46,9 @@ struct DaemonProcessTests {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
-        process.arguments = ["daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath]
+        process.arguments = [
+            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.environmentValue
         environment["WATCHDOG_USEC"] = "400000"
@@ -94,8 +102,10 @@ extension DaemonProcessTests {
     /// Issue 15 item 5: SIGHUP with a config nesting arrays 15,000 deep used to overflow the stack of the
     /// running daemon. Now the reload fails with the file:line error and the old config keeps running.
     @Test func sighupWithADeeplyNestedConfigKeepsTheRunningConfig() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-hup-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-hup-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(
+            atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let clip = directory + "/loop.y4m"
         try writeFlatClip(clip, colour: (90, 90, 200))
@@ -105,7 +115,9 @@ extension DaemonProcessTests {
         let socketPath = directory + "/control.sock"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
-        process.arguments = ["daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath]
+        process.arguments = [
+            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notify.environmentValue
         environment["XDG_CONFIG_HOME"] = directory + "/config"
@@ -122,7 +134,8 @@ extension DaemonProcessTests {
         }
         try #require(ready)
 
-        let crafted = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Regression/deep-array.toml")
+        let crafted = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "Regression/deep-array.toml")
         try FileManager.default.removeItem(atPath: config)
         try FileManager.default.copyItem(atPath: crafted.path, toPath: config)
         kill(process.processIdentifier, SIGHUP)
@@ -148,7 +161,9 @@ typealias RGBImageColour = (UInt8, UInt8, UInt8)
 func writeFlatClip(_ path: String, colour: RGBImageColour) throws {
     let labels = try LabelSet(["idle", "up"])
     let truth = try TruthTimeline(parsing: "0 idle\n", labels: labels)
-    let image = RGBImage(width: 64, height: 48, pixels: (0..<64 * 48 * 3).map { [colour.0, colour.1, colour.2][$0 % 3] })
-    try SyntheticRecording.write(to: path, photos: ["idle": image], truth: truth, durationSeconds: 2, framesPerSecond: 15, width: 64,
-                                 height: 48, jitter: .none, seed: 1)
+    let image = RGBImage(
+        width: 64, height: 48, pixels: (0..<64 * 48 * 3).map { [colour.0, colour.1, colour.2][$0 % 3] })
+    try SyntheticRecording.write(
+        to: path, photos: ["idle": image], truth: truth, durationSeconds: 2, framesPerSecond: 15, width: 64,
+        height: 48, jitter: .none, seed: 1)
 }

@@ -9,6 +9,7 @@ import Foundation
 import Gestures
 import NeuralNet
 import Testing
+
 @testable import Daemon
 
 @Suite(.serialized) struct DaemonSocketEndToEndTests {
@@ -16,27 +17,32 @@ import Testing
         let (configuration, models, photos) = try makeTinyDaemonWorkspace()
         let clip = configuration.dataDirectory + "/loop.y4m"
         let truth = try TruthTimeline(parsing: "0 idle\n0.5 up\n1.5 idle\n", labels: configuration.labels)
-        try SyntheticRecording.write(to: clip, photos: photos, truth: truth, durationSeconds: 2, framesPerSecond: 30, width: 64,
-                                     height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
-                                     seed: 9)
+        try SyntheticRecording.write(
+            to: clip, photos: photos, truth: truth, durationSeconds: 2, framesPerSecond: 30, width: 64,
+            height: 48, jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6),
+            seed: 9)
         let workspace = try GestureWorkspace(configuration, models: models)
         let sink = RecordingKeySink(keys: [.up, .left])
         let broadcaster = ControlBroadcaster()
-        let settings = DaemonSettings(workspace: configuration, source: clip, loopRecordings: true,
-                                      keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
-        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: sink, dryRun: false,
-                                       emit: { event in if let control = ControlEvent(event) { broadcaster.publish(control) } })
+        let settings = DaemonSettings(
+            workspace: configuration, source: clip, loopRecordings: true,
+            keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: sink, dryRun: false,
+            emit: { event in if let control = ControlEvent(event) { broadcaster.publish(control) } })
         let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try daemon.reload(settings) }
         let socketPath = configuration.dataDirectory + "/run/control.sock"
-        let server = try await ControlServer.bind(ControlServer.Configuration(location: ControlSocketLocation(socketPath: socketPath)),
-                                                  handler: handler, broadcaster: broadcaster)
+        let server = try await ControlServer.bind(
+            ControlServer.Configuration(location: ControlSocketLocation(socketPath: socketPath)),
+            handler: handler, broadcaster: broadcaster)
         let serving = Task { try await server.run() }
         daemon.start()
         let client = ControlClient(socketPath: socketPath)
 
         // A subscriber sees predictions and the clip's key presses (the clip loops: it may join mid-press).
         let events = try client.subscribe()
-        var kinds: Set<String> = [], keyLines: [String] = []
+        var kinds: Set<String> = []
+        var keyLines: [String] = []
         let deadline = Date().addingTimeInterval(15)
         func pressAndRelease() -> Bool {
             guard let down = keyLines.firstIndex(of: "down up [\"KEY_UP\"]") else { return false }
@@ -52,7 +58,9 @@ import Testing
         events.close()
         #expect(kinds.contains("prediction") && kinds.contains("key"), "\(kinds)")
         #expect(pressAndRelease(), "\(keyLines)")
-        #expect(Set(keyLines).isSubset(of: ["down up [\"KEY_UP\"]", "up up [\"KEY_UP\"]"]), "only the clip's gesture: \(keyLines)")
+        #expect(
+            Set(keyLines).isSubset(of: ["down up [\"KEY_UP\"]", "up up [\"KEY_UP\"]"]),
+            "only the clip's gesture: \(keyLines)")
 
         // Status over the socket.
         let status = try client.send(.status).result(DaemonStatus.self)

@@ -12,6 +12,7 @@ import Gestures
 import Logging
 import Synchronization
 import Testing
+
 @testable import Daemon
 
 /// A camera whose first frame wait blocks until `unstick()`; later waits time out after 10 ms (no frames).
@@ -26,7 +27,8 @@ final class StuckFrameSource: FrameSource, @unchecked Sendable {
     var formatSummary: String { "stuck test camera (no frames)" }
     var deliveryWarning: String? { nil }
 
-    func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result) throws(CaptureError) -> Result? {
+    func withNextFrame<Result>(timeoutMilliseconds: Int, _ body: (FrameView) -> Result) throws(CaptureError) -> Result?
+    {
         if stuckOnce.exchange(false, ordering: .relaxed) {
             entered.signal()
             release.wait()
@@ -50,8 +52,10 @@ final class ManualNanosecondClock: Sendable {
 
 @Suite("Daemon: the systemd watchdog follows the pipeline")
 struct DaemonWatchdogTests {
-    @Test("ping while the pipeline's last round is within the timeout (or no pipeline runs); withhold after",
-          arguments: [(nil, true), (0.0, true), (9.9, true), (10.0, true), (10.1, false), (3600.0, false)] as [(Double?, Bool)])
+    @Test(
+        "ping while the pipeline's last round is within the timeout (or no pipeline runs); withhold after",
+        arguments: [(nil, true), (0.0, true), (9.9, true), (10.0, true), (10.1, false), (3600.0, false)]
+            as [(Double?, Bool)])
     func pingDecision(stallSeconds: Double?, expected: Bool) {
         let stall = stallSeconds.map { Duration.milliseconds(Int64($0 * 1000)) }
         #expect(PipelineService.watchdogShouldPing(stall: stall, timeout: .seconds(10)) == expected)
@@ -63,13 +67,16 @@ struct DaemonWatchdogTests {
         let clock = ManualNanosecondClock()
         let camera = StuckFrameSource()
         let settings = DaemonSettings(workspace: configuration, source: "/dev/video-stuck", keys: [:])
-        let daemon = try GestureDaemon(settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
-                                       openSource: { _ in camera }, now: { clock.now })
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
+            openSource: { _ in camera }, now: { clock.now })
         #expect(daemon.pipelineStall() == nil, "no pipeline before start")
 
         let listener = try NotifyListener()
         // WATCHDOG_USEC 100 ms: a ping check every 50 ms of real time; the stall is measured on the virtual clock.
-        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": listener.environmentValue, "WATCHDOG_USEC": "100000"])
+        let notifier = SystemdNotifier(environment: [
+            "NOTIFY_SOCKET": listener.environmentValue, "WATCHDOG_USEC": "100000",
+        ])
         let service = PipelineService(daemon: daemon, notifier: notifier, logger: Logger(label: "watchdog-test")) {
             () throws(DaemonError) in settings
         }

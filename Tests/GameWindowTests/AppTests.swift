@@ -30,8 +30,10 @@ struct AppTests {
     @Test(
         "holding a record key records its label until that key is released",
         arguments: [
-            (AppKey.arrowUp, "up"), (.letter("w"), "up"), (.arrowDown, "down"), (.letter("s"), "down"), (.arrowLeft, "left"),
-            (.letter("a"), "left"), (.arrowRight, "right"), (.letter("d"), "right"), (.letter("i"), "idle"), (.space, "idle"),
+            (AppKey.arrowUp, "up"), (.letter("w"), "up"), (.arrowDown, "down"), (.letter("s"), "down"),
+            (.arrowLeft, "left"),
+            (.letter("a"), "left"), (.arrowRight, "right"), (.letter("d"), "right"), (.letter("i"), "idle"),
+            (.space, "idle"),
         ])
     func recordWhileHeld(key: AppKey, label: String) {
         var app = App()
@@ -75,7 +77,9 @@ struct AppTests {
 
     @Test("Tab selects a knob, +/- walk its ladder and stop at the ends")
     func hyperparameters() {
-        var app = App(trainingOptions: TrainingOptions(learningRate: 0.0001, batchSizeFraction: 0.4, epochs: 20, hiddenUnits: 100))
+        var app = App(
+            trainingOptions: TrainingOptions(learningRate: 0.0001, batchSizeFraction: 0.4, epochs: 20, hiddenUnits: 100)
+        )
         #expect(app.selectedField == .learningRate)
         _ = app.keyDown(.plus)
         #expect(app.trainingOptions.learningRate == 0.0003)

@@ -68,7 +68,8 @@ struct PlayScreenTests {
         let app = App(screen: .play)
         let canvas = render(app)
         for ghost in app.game.ghosts {
-            #expect(count(Palette.ghost(ghost.name), in: box(around: ghost.position), of: canvas) >= 60, "\(ghost.name)")
+            #expect(
+                count(Palette.ghost(ghost.name), in: box(around: ghost.position), of: canvas) >= 60, "\(ghost.name)")
         }
         #expect(!findText("READY!", color: Palette.accent, in: PlayLayout.maze, of: canvas).isEmpty)
         // The score panel: score 0 at scale 2, the high score.
@@ -139,7 +140,9 @@ struct PlayScreenTests {
         var isolated = 0
         for y in 0..<layer.height {
             for x in 0..<layer.width where layer.pixel(x: x, y: y) == Palette.wall {
-                let neighbours = [(1, 0), (-1, 0), (0, 1), (0, -1)].filter { layer.pixel(x: x + $0.0, y: y + $0.1) == Palette.wall }
+                let neighbours = [(1, 0), (-1, 0), (0, 1), (0, -1)].filter {
+                    layer.pixel(x: x + $0.0, y: y + $0.1) == Palette.wall
+                }
                 if neighbours.count < 2 { isolated += 1 }
             }
         }
@@ -191,7 +194,8 @@ struct TrainingScreenTests {
     @Test("recording without a camera is refused with a message naming what to do")
     func recordWithoutCamera() throws {
         let (store, _) = try filledStore(counts: [:])
-        let session = GameSession(app: App(), parts: GameSessionParts(store: store, cameraUnavailableReason: "no such device"))
+        let session = GameSession(
+            app: App(), parts: GameSessionParts(store: store, cameraUnavailableReason: "no such device"))
         session.keyDown(.arrowUp)
         let model = session.model()
         #expect(model.toast?.contains("gesturepad devices") == true)

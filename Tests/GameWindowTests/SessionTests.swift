@@ -22,7 +22,8 @@ struct SessionTests {
         let path = (directory as NSString).appendingPathComponent("\(label).y4m")
         let truth = try TruthTimeline(changes: [.init(atSeconds: 0, label: label)], labels: .standard)
         try SyntheticRecording.write(
-            to: path, photos: [label: try TestFiles.photo(label)], truth: truth, durationSeconds: 4, framesPerSecond: 15, seed: 5)
+            to: path, photos: [label: try TestFiles.photo(label)], truth: truth, durationSeconds: 4,
+            framesPerSecond: 15, seed: 5)
         return path
     }
 
@@ -61,7 +62,8 @@ struct SessionTests {
         let downClip = try clip(showing: "down", directory: directory)
         let source = try FrameSources.open(downClip, pacing: .asFastAsPossible)
         _ = try workspace.makeImporter().addRecording(
-            source, framesPerSecond: 15, label: "down", settings: RecordingSettings(samplesPerSecond: 5), sourceName: downClip)
+            source, framesPerSecond: 15, label: "down", settings: RecordingSettings(samplesPerSecond: 5),
+            sourceName: downClip)
         source.close()
 
         // The tiles show the store's counts.
@@ -89,8 +91,9 @@ struct SessionTests {
         #expect(reading.labels == ["up", "down"])
         #expect(reading.top?.label == "up")
         let canvas = session.render()
-        #expect(!findText("FILTER:", color: Palette.text, in: TrainingLayout.confidence, of: canvas).isEmpty
-            || !findText("FILTER:", color: Palette.good, in: TrainingLayout.confidence, of: canvas).isEmpty)
+        #expect(
+            !findText("FILTER:", color: Palette.text, in: TrainingLayout.confidence, of: canvas).isEmpty
+                || !findText("FILTER:", color: Palette.good, in: TrainingLayout.confidence, of: canvas).isEmpty)
         session.shutdown()
 
         // A new session on the same directory: the same samples on the tiles and the same head, at once.
@@ -104,7 +107,8 @@ struct SessionTests {
     @Test("a missing source shows NO CAMERA and keyboard play still works")
     func missingSource() throws {
         let directory = temporaryDirectory("nosource")
-        let (session, _) = GameSessionBuilder.build(configuration(directory: directory, source: directory + "/absent.y4m"))
+        let (session, _) = GameSessionBuilder.build(
+            configuration(directory: directory, source: directory + "/absent.y4m"))
         session.processPipelineFrame()
         guard case .failed(_, let reason) = session.model().camera else {
             Issue.record("camera should have failed: \(session.model().camera)")
@@ -130,7 +134,8 @@ struct ModellessSessionTests {
         _ = store
         let configuration = PlayConfiguration(
             workspace: WorkspaceConfiguration(modelName: "no_such_model", dataDirectory: directory), source: nil)
-        let (session, warnings) = GameSessionBuilder.build(configuration, models: ModelStore(root: directory + "/models"))
+        let (session, warnings) = GameSessionBuilder.build(
+            configuration, models: ModelStore(root: directory + "/models"))
         #expect(warnings.count == 1)
         #expect(warnings.first?.contains("gestures are off") == true)
         let model = session.model()
@@ -154,7 +159,8 @@ struct SDLShellTests {
         let directory = temporaryDirectory("sdl")
         let path = (directory as NSString).appendingPathComponent("play.png")
         let session = GameSession(app: App(screen: .play), parts: GameSessionParts())
-        let report = try GameWindowRunner.run(session, options: WindowOptions(width: 640, height: 360, screenshotPath: path, screenshotFrames: 5))
+        let report = try GameWindowRunner.run(
+            session, options: WindowOptions(width: 640, height: 360, screenshotPath: path, screenshotFrames: 5))
         #expect(report.frames == 5)
         #expect(report.videoDriver == "offscreen")
         #expect(report.windowlessReason == nil)

@@ -11,7 +11,8 @@ import Testing
 
 /// A fresh directory under the system temporary directory.
 func temporaryDirectory(_ name: String) -> String {
-    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("gesturepad-window-\(name)-\(UUID().uuidString)")
+    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent(
+        "gesturepad-window-\(name)-\(UUID().uuidString)")
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
 }
@@ -65,7 +66,11 @@ func findText(_ text: String, scale: Int = 1, color: RGB, in region: Rect, of ca
     var blank: [Point] = []
     for y in 0..<size.height {
         for x in 0..<size.width {
-            if mask.pixel(x: x, y: y) == .white { ink.append(Point(x: x, y: y)) } else { blank.append(Point(x: x, y: y)) }
+            if mask.pixel(x: x, y: y) == .white {
+                ink.append(Point(x: x, y: y))
+            } else {
+                blank.append(Point(x: x, y: y))
+            }
         }
     }
     guard let first = ink.first else { return [] }
@@ -88,11 +93,14 @@ func findText(_ text: String, scale: Int = 1, color: RGB, in region: Rect, of ca
 enum TestFiles {
     static let directory =
         ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/gesturepad/files")
+        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
+            + "/gesturepad/files")
     static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
     static let modelName = "mobilenet_v1_1.0_224"
-    static let photos = ["up": "astronaut.png", "down": "coffee.png", "left": "chelsea.png", "right": "rocket.jpg",
-                         "idle": "motorcycle_left.png"]
+    static let photos = [
+        "up": "astronaut.png", "down": "coffee.png", "left": "chelsea.png", "right": "rocket.jpg",
+        "idle": "motorcycle_left.png",
+    ]
     static var available: Bool {
         photos.values.allSatisfy { FileManager.default.fileExists(atPath: directory + "/" + $0) }
             && ModelStore.userDefault().contains(modelName)

@@ -5,6 +5,7 @@
 
 import Foundation
 import Testing
+
 @testable import Gestures
 
 /// One parsed script: settings, labels, steps and the expected events.
@@ -39,7 +40,8 @@ struct FilterScript {
         for (offset, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = offset + 1
             func fail(_ message: String) -> ParseError { ParseError(file: file, line: lineNumber, message: message) }
-            let line = rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first
+            let line =
+                rawLine.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first
                 .map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
             if line.isEmpty { continue }
             let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
@@ -95,8 +97,9 @@ struct FilterScript {
             } else if key.hasPrefix("exit.") {
                 settings.exitThresholdByLabel[String(key.dropFirst(5))] = try threshold()
             } else {
-                throw fail("unknown setting '\(key)': use enter, exit, dwell, refractory, smoothing, stale, "
-                    + "enter.LABEL, exit.LABEL")
+                throw fail(
+                    "unknown setting '\(key)': use enter, exit, dwell, refractory, smoothing, stale, "
+                        + "enter.LABEL, exit.LABEL")
             }
         }
     }
@@ -125,8 +128,9 @@ struct FilterScript {
             return
         }
         guard let time = Self.parseTime(timeWord) else {
-            throw fail("expected a time like 150ms or 1.5s, or a directive (settings, labels, state, expect), "
-                + "found '\(timeWord)'")
+            throw fail(
+                "expected a time like 150ms or 1.5s, or a directive (settings, labels, state, expect), "
+                    + "found '\(timeWord)'")
         }
         switch words.count > 1 ? words[1] : "" {
         case "tick": steps.append(.tick(atNanoseconds: time, line: line))
@@ -210,8 +214,11 @@ struct FilterScript {
         for problem in problems { Issue.record("\(name): \(problem)") }
         if events != script.expected {
             let width = ((script.expected + events).map(\.description.count).max() ?? 0) + 3
-            var lines = ["\(name): events differ", "expected".padding(toLength: width + 2, withPad: " ", startingAt: 0)
-                + "actual"]
+            var lines = [
+                "\(name): events differ",
+                "expected".padding(toLength: width + 2, withPad: " ", startingAt: 0)
+                    + "actual",
+            ]
             for index in 0..<max(events.count, script.expected.count) {
                 let expected = index < script.expected.count ? script.expected[index].description : "—"
                 let actual = index < events.count ? events[index].description : "—"

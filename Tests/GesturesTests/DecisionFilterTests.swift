@@ -5,6 +5,7 @@
 import Foundation
 import NeuralNet
 import Testing
+
 @testable import Gestures
 
 @Suite struct DecisionFilterTests {
@@ -82,8 +83,9 @@ import Testing
             try filter.update(probabilities: [0.9, 0, 0, 0.1], atNanoseconds: 33 * Self.milliseconds)
         }
         #expect(filter.state == .arming(label: "up", sinceNanoseconds: 0))
-        let events = try filter.update(probabilities: [0.9, 0.025, 0.025, 0.025, 0.025],
-                                       atNanoseconds: 120 * Self.milliseconds)
+        let events = try filter.update(
+            probabilities: [0.9, 0.025, 0.025, 0.025, 0.025],
+            atNanoseconds: 120 * Self.milliseconds)
         #expect(events == [.down("up", atNanoseconds: 120 * Self.milliseconds)])
         #expect(filter.heldLabel == "up")
     }
@@ -127,9 +129,10 @@ import Testing
         let labels = LabelSet.standard
         var filter = try DecisionFilter(
             labels: labels,
-            settings: DecisionFilterSettings(dwellMilliseconds: Int(random.next() % 150),
-                                             refractoryMilliseconds: Int(random.next() % 250),
-                                             smoothingTimeConstantMilliseconds: Int(random.next() % 2) * 60))
+            settings: DecisionFilterSettings(
+                dwellMilliseconds: Int(random.next() % 150),
+                refractoryMilliseconds: Int(random.next() % 250),
+                smoothingTimeConstantMilliseconds: Int(random.next() % 2) * 60))
         var time: UInt64 = 1_000 * Self.milliseconds
         var held: String?
         var downs = 0

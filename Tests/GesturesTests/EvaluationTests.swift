@@ -52,8 +52,9 @@ import Testing
         let points: [Float] = [1.00, 1.01, 1.02, 1.03, 5.00, 5.01, 5.02, 1.015]
         let features: [Float] = points.flatMap { point -> [Float] in [point, 1] }
         let labels = [0, 0, 0, 0, 1, 1, 1, 1]
-        let flagged = Evaluation.neighbourDisagreements(features: features, dimension: 2, labels: labels,
-                                                        labelNames: ["a", "b"], neighbours: 3)
+        let flagged = Evaluation.neighbourDisagreements(
+            features: features, dimension: 2, labels: labels,
+            labelNames: ["a", "b"], neighbours: 3)
         #expect(flagged.map(\.sample) == [7])
         #expect(flagged.first?.neighbourLabels == ["a", "a", "a"])
     }

@@ -10,11 +10,14 @@ import Synchronization
 import Testing
 
 /// A sample store with `perLabel` coloured noise frames per label of `labels`, and a trainer on a random tiny MobileNet.
-func makeTinyTrainer(labels: [String], perLabel: Int, mirror: Bool = false) throws -> (GestureTrainer, SampleStore, HeadStore) {
+func makeTinyTrainer(labels: [String], perLabel: Int, mirror: Bool = false) throws -> (
+    GestureTrainer, SampleStore, HeadStore
+) {
     let model = MobileNetV1.features(alpha: 0.25, inputSize: 32, weight: MobileNetV1.randomWeights(seed: 5))
     let embedder = try Embedder(model: model, inputShape: [32, 32, 3])
-    let identity = EmbedderIdentity(modelName: "tiny-v1-0.25", weightsSHA256: "random5", layer: embedder.outputLayer,
-                                    normalization: InputNormalization.symmetric.rawValue, featureShape: embedder.outputShape)
+    let identity = EmbedderIdentity(
+        modelName: "tiny-v1-0.25", weightsSHA256: "random5", layer: embedder.outputLayer,
+        normalization: InputNormalization.symmetric.rawValue, featureShape: embedder.outputShape)
     let extractor = try FeatureExtractor(embedder: embedder, identity: identity, normalization: .symmetric)
     let directory = temporaryDirectory("trainer")
     let store = try SampleStore(path: directory + "/samples.sqlite")
@@ -22,10 +25,14 @@ func makeTinyTrainer(labels: [String], perLabel: Int, mirror: Bool = false) thro
     for (index, label) in labels.enumerated() {
         // Each label is a distinct base colour plus noise: easy to separate even with random weights.
         let base: [Float] = [Float(index * 60 % 256), Float(255 - index * 50), Float(index * 97 % 256)]
-        _ = try store.add(contentsOf: (0..<perLabel).map { _ in
-            let frame = (0..<32 * 32 * 3).map { UInt8(min(max(base[$0 % 3] + random.nextFloat(in: -20...20), 0), 255)) }
-            return NewSample(label: label, frame: frame, side: 32, source: "test", mirror: false, normalization: "x/127.5-1")
-        })
+        _ = try store.add(
+            contentsOf: (0..<perLabel).map { _ in
+                let frame = (0..<32 * 32 * 3).map {
+                    UInt8(min(max(base[$0 % 3] + random.nextFloat(in: -20...20), 0), 255))
+                }
+                return NewSample(
+                    label: label, frame: frame, side: 32, source: "test", mirror: false, normalization: "x/127.5-1")
+            })
     }
     let heads = HeadStore(root: directory + "/heads")
     return (GestureTrainer(samples: store, heads: heads, extractor: extractor, mirror: mirror), store, heads)
@@ -37,14 +44,18 @@ func makeTinyTrainer(labels: [String], perLabel: Int, mirror: Bool = false) thro
         let epochs = Mutex<[Int]>([])
         let result: Result<TrainedHead, GesturesError> = await withCheckedContinuation { continuation in
             do {
-                try trainer.start(TrainingRequest(labels: .standard, options: TrainingOptions(epochs: 5, seed: 3))) { event in
+                try trainer.start(TrainingRequest(labels: .standard, options: TrainingOptions(epochs: 5, seed: 3))) {
+                    event in
                     if case .epoch(let report) = event { epochs.withLock { $0.append(report.epoch) } }
-                } completion: { continuation.resume(returning: $0) }
+                } completion: {
+                    continuation.resume(returning: $0)
+                }
             } catch { continuation.resume(returning: .failure(error as! GesturesError)) }
         }
         let trained = try result.get()
         #expect(epochs.withLock { $0 } == [1, 2, 3, 4, 5])
-        #expect(trained.metadata.labels.names == ["up", "down", "idle"], "labels without samples are left out, order kept")
+        #expect(
+            trained.metadata.labels.names == ["up", "down", "idle"], "labels without samples are left out, order kept")
         #expect(trained.skippedLabels == ["left", "right"])
         #expect(trained.embeddingsComputed == 18)
         #expect(try heads.currentVersion() == trained.metadata.version)
@@ -64,7 +75,9 @@ func makeTinyTrainer(labels: [String], perLabel: Int, mirror: Bool = false) thro
             do {
                 try trainer.start(TrainingRequest(options: TrainingOptions(epochs: 10_000))) { event in
                     if case .epoch(let report) = event, report.epoch == 2 { gate.signal() }
-                } completion: { continuation.resume(returning: $0) }
+                } completion: {
+                    continuation.resume(returning: $0)
+                }
                 gate.wait()
                 #expect(throws: GesturesError.trainingInProgress) {
                     try trainer.start(TrainingRequest()) { _ in }
@@ -112,8 +125,9 @@ func makeTinyTrainer(labels: [String], perLabel: Int, mirror: Bool = false) thro
         let stop = Atomic<Bool>(false)
         let worker = Thread {
             frameBytes.withUnsafeBytes { bytes in
-                let frame = FrameView(width: 48, height: 40, format: .rgb24, bytesPerLine: 144, bytes: bytes, sequence: 0,
-                                      timestampNanoseconds: 0)
+                let frame = FrameView(
+                    width: 48, height: 40, format: .rgb24, bytesPerLine: 144, bytes: bytes, sequence: 0,
+                    timestampNanoseconds: 0)
                 while !stop.load(ordering: .relaxed) {
                     if let recognition = try? recognizer.recognize(frame: frame) {
                         versions.withLock { _ = $0.insert(recognition.headVersion) }
@@ -133,8 +147,10 @@ func makeTinyTrainer(labels: [String], perLabel: Int, mirror: Bool = false) thro
         while !worker.isFinished { Thread.sleep(forTimeInterval: 0.001) }
         #expect(versions.withLock { $0 }.isSuperset(of: [first.metadata.version, second.metadata.version]))
         // A head for other features is refused.
-        let otherHead = ActiveHead(labels: try LabelSet(["a", "b"]), version: 99, predictor: DenseHeadPredictor(
-            try DenseHead(architecture: HeadArchitecture(inputShape: [3], hiddenUnits: 2, classes: 2), seed: 1)))
+        let otherHead = ActiveHead(
+            labels: try LabelSet(["a", "b"]), version: 99,
+            predictor: DenseHeadPredictor(
+                try DenseHead(architecture: HeadArchitecture(inputShape: [3], hiddenUnits: 2, classes: 2), seed: 1)))
         #expect(throws: GesturesError.self) { try recognizer.swapHead(otherHead) }
     }
 }

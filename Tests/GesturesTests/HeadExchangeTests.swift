@@ -35,24 +35,25 @@ struct TFJSSavedHead {
     func write(to directory: String, labels: [String]? = nil) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let shape = "[null," + inputShape.map(String.init).joined(separator: ",") + "]"
-        let initializer = #"{"class_name":"VarianceScaling","config":{"scale":1,"mode":"fan_in","distribution":"normal","seed":null}}"#
+        let initializer =
+            #"{"class_name":"VarianceScaling","config":{"scale":1,"mode":"fan_in","distribution":"normal","seed":null}}"#
         let json = """
-        {"modelTopology":{"class_name":"Sequential","config":{"name":"sequential_1","layers":[\
-        {"class_name":"Flatten","config":{"name":"flatten_Flatten1","trainable":true,"batch_input_shape":\(shape),"dtype":"float32"}},\
-        {"class_name":"Dense","config":{"units":\(units),"activation":"relu","use_bias":true,"kernel_initializer":\(initializer),\
-        "bias_initializer":{"class_name":"Zeros","config":{}},"kernel_regularizer":null,"bias_regularizer":null,\
-        "activity_regularizer":null,"kernel_constraint":null,"bias_constraint":null,"name":"dense_Dense1","trainable":true}},\
-        {"class_name":"Dense","config":{"units":\(classes),"activation":"softmax","use_bias":\(outputBias),\
-        "kernel_initializer":\(initializer),"bias_initializer":{"class_name":"Zeros","config":{}},"kernel_regularizer":null,\
-        "bias_regularizer":null,"activity_regularizer":null,"kernel_constraint":null,"bias_constraint":null,\
-        "name":"dense_Dense2","trainable":true}}]},"keras_version":"tfjs-layers 2.3.0","backend":"tensor_flow.js"},\
-        "format":"layers-model","generatedBy":"TensorFlow.js tfjs-layers v2.3.0","convertedBy":null,\
-        "weightsManifest":[{"paths":["./model.weights.bin"],"weights":[\
-        {"name":"dense_Dense1/kernel","shape":[\(inputCount),\(units)],"dtype":"float32"},\
-        {"name":"dense_Dense1/bias","shape":[\(units)],"dtype":"float32"},\
-        {"name":"dense_Dense2/kernel","shape":[\(units),\(classes)],"dtype":"float32"}\
-        \(outputBias ? #",{"name":"dense_Dense2/bias","shape":[\#(classes)],"dtype":"float32"}"# : "")]}]}
-        """
+            {"modelTopology":{"class_name":"Sequential","config":{"name":"sequential_1","layers":[\
+            {"class_name":"Flatten","config":{"name":"flatten_Flatten1","trainable":true,"batch_input_shape":\(shape),"dtype":"float32"}},\
+            {"class_name":"Dense","config":{"units":\(units),"activation":"relu","use_bias":true,"kernel_initializer":\(initializer),\
+            "bias_initializer":{"class_name":"Zeros","config":{}},"kernel_regularizer":null,"bias_regularizer":null,\
+            "activity_regularizer":null,"kernel_constraint":null,"bias_constraint":null,"name":"dense_Dense1","trainable":true}},\
+            {"class_name":"Dense","config":{"units":\(classes),"activation":"softmax","use_bias":\(outputBias),\
+            "kernel_initializer":\(initializer),"bias_initializer":{"class_name":"Zeros","config":{}},"kernel_regularizer":null,\
+            "bias_regularizer":null,"activity_regularizer":null,"kernel_constraint":null,"bias_constraint":null,\
+            "name":"dense_Dense2","trainable":true}}]},"keras_version":"tfjs-layers 2.3.0","backend":"tensor_flow.js"},\
+            "format":"layers-model","generatedBy":"TensorFlow.js tfjs-layers v2.3.0","convertedBy":null,\
+            "weightsManifest":[{"paths":["./model.weights.bin"],"weights":[\
+            {"name":"dense_Dense1/kernel","shape":[\(inputCount),\(units)],"dtype":"float32"},\
+            {"name":"dense_Dense1/bias","shape":[\(units)],"dtype":"float32"},\
+            {"name":"dense_Dense2/kernel","shape":[\(units),\(classes)],"dtype":"float32"}\
+            \(outputBias ? #",{"name":"dense_Dense2/bias","shape":[\#(classes)],"dtype":"float32"}"# : "")]}]}
+            """
         try Data(json.utf8).write(to: URL(fileURLWithPath: directory + "/model.json"))
         let weights = hiddenKernel + hiddenBias + outputKernel + (outputBias ? bias : [])
         try weights.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: directory + "/model.weights.bin"))
@@ -67,10 +68,16 @@ struct TFJSSavedHead {
         var result: [Float] = []
         for row in 0..<(features.count / inputCount) {
             let hidden = (0..<units).map { unit in
-                max(0, bias1[unit] + (0..<inputCount).reduce(Float(0)) { $0 + features[row * inputCount + $1] * kernel1[$1 * units + unit] })
+                max(
+                    0,
+                    bias1[unit]
+                        + (0..<inputCount).reduce(Float(0)) {
+                            $0 + features[row * inputCount + $1] * kernel1[$1 * units + unit]
+                        })
             }
             let logits = (0..<classes).map { k in
-                (outputBias ? bias[k] : 0) + (0..<units).reduce(Float(0)) { $0 + hidden[$1] * kernel2[$1 * classes + k] }
+                (outputBias ? bias[k] : 0)
+                    + (0..<units).reduce(Float(0)) { $0 + hidden[$1] * kernel2[$1 * classes + k] }
             }
             let top = logits.max()!
             let exps = logits.map { expf($0 - top) }
@@ -92,14 +99,16 @@ struct TinyEmbedder {
     init() throws { try models.install(model, metadata: metadata) }
 
     var identity: EmbedderIdentity {
-        EmbedderIdentity(modelName: metadata.name, weightsSHA256: metadata.source.sha256, layer: "conv_pw_13_relu",
-                         normalization: metadata.normalization.rawValue, featureShape: [1, 1, 256])
+        EmbedderIdentity(
+            modelName: metadata.name, weightsSHA256: metadata.source.sha256, layer: "conv_pw_13_relu",
+            normalization: metadata.normalization.rawValue, featureShape: [1, 1, 256])
     }
 }
 
 @Suite("Head import/export as TF.js Layers models")
 struct HeadExchangeTests {
-    @Test("a head saved by TF.js imports, records labels and embedder, and predicts as written", arguments: [false, true])
+    @Test(
+        "a head saved by TF.js imports, records labels and embedder, and predicts as written", arguments: [false, true])
     func importTFJSHead(outputBias: Bool) throws {
         let tiny = try TinyEmbedder()
         let saved = TFJSSavedHead(inputShape: [1, 1, 256], units: 12, classes: 4, outputBias: outputBias)
@@ -107,7 +116,8 @@ struct HeadExchangeTests {
         try saved.write(to: directory, labels: ["up", "down", "left", "right"])
         let heads = HeadStore(root: temporaryDirectory("heads"))
 
-        let metadata = try HeadExchange.importHead(from: directory, labels: nil, embedder: tiny.identity, mirror: true, into: heads)
+        let metadata = try HeadExchange.importHead(
+            from: directory, labels: nil, embedder: tiny.identity, mirror: true, into: heads)
         let current = try heads.currentVersion()
         #expect(metadata.version == 1 && current == 1)
         #expect(metadata.labels.names == ["up", "down", "left", "right"] && metadata.embedder == tiny.identity)
@@ -126,8 +136,9 @@ struct HeadExchangeTests {
         #expect(worst < 1e-5, "max |Δ| \(worst)")
 
         // Explicit labels win over labels.json; a second import is the next version.
-        let again = try HeadExchange.importHead(from: directory + "/model.json", labels: try LabelSet(["a", "b", "c", "d"]),
-                                                embedder: tiny.identity, mirror: false, into: heads)
+        let again = try HeadExchange.importHead(
+            from: directory + "/model.json", labels: try LabelSet(["a", "b", "c", "d"]),
+            embedder: tiny.identity, mirror: false, into: heads)
         #expect(again.version == 2 && again.labels.names == ["a", "b", "c", "d"] && !again.mirror)
     }
 
@@ -136,17 +147,20 @@ struct HeadExchangeTests {
         let tiny = try TinyEmbedder()
         let heads = HeadStore(root: temporaryDirectory("heads"))
         let wide = temporaryDirectory("wide")
-        try TFJSSavedHead(inputShape: [7, 7, 256], units: 4, classes: 4, outputBias: false).write(to: wide, labels: ["a", "b", "c", "d"])
+        try TFJSSavedHead(inputShape: [7, 7, 256], units: 4, classes: 4, outputBias: false).write(
+            to: wide, labels: ["a", "b", "c", "d"])
         #expect {
             try HeadExchange.importHead(from: wide, labels: nil, embedder: tiny.identity, mirror: true, into: heads)
         } throws: { error in
             guard case GesturesError.headExchange(_, let reason) = error else { return false }
-            return reason.contains("[7, 7, 256]") && reason.contains("[1, 1, 256]") && reason.contains("conv_pw_13_relu")
+            return reason.contains("[7, 7, 256]") && reason.contains("[1, 1, 256]")
+                && reason.contains("conv_pw_13_relu")
         }
         let three = temporaryDirectory("three")
         try TFJSSavedHead(inputShape: [1, 1, 256], units: 4, classes: 3, outputBias: false).write(to: three)
         #expect {
-            try HeadExchange.importHead(from: three, labels: try LabelSet(["a", "b"]), embedder: tiny.identity, mirror: true, into: heads)
+            try HeadExchange.importHead(
+                from: three, labels: try LabelSet(["a", "b"]), embedder: tiny.identity, mirror: true, into: heads)
         } throws: { error in
             guard case GesturesError.headExchange(_, let reason) = error else { return false }
             return reason.contains("3 outputs") && reason.contains("2 labels")
@@ -167,24 +181,36 @@ struct HeadExchangeTests {
         let saved = TFJSSavedHead(inputShape: [1, 1, 256], units: 12, classes: 3, outputBias: false, seed: 5)
         let source = temporaryDirectory("source")
         try saved.write(to: source)
-        let metadata = try HeadExchange.importHead(from: source, labels: try LabelSet(["up", "down", "idle"]),
-                                                   embedder: tiny.identity, mirror: true, into: heads)
+        let metadata = try HeadExchange.importHead(
+            from: source, labels: try LabelSet(["up", "down", "idle"]),
+            embedder: tiny.identity, mirror: true, into: heads)
 
         let alone = temporaryDirectory("alone")
         try HeadExchange.exportHead(from: heads, to: alone)
         for file in try TFJSLayersFormat.files(of: heads.directory(of: metadata.version)) {
-            #expect(FileManager.default.contents(atPath: alone + "/" + file.name) == FileManager.default.contents(atPath: file.path))
+            #expect(
+                FileManager.default.contents(atPath: alone + "/" + file.name)
+                    == FileManager.default.contents(atPath: file.path))
         }
-        let aloneLabels = try JSONDecoder().decode(HeadLabelsFile.self, from: Data(contentsOf: URL(fileURLWithPath: alone + "/labels.json")))
-        #expect(aloneLabels.labels == ["up", "down", "idle"] && !aloneLabels.bundle && aloneLabels.inputShape == [1, 1, 256])
+        let aloneLabels = try JSONDecoder().decode(
+            HeadLabelsFile.self, from: Data(contentsOf: URL(fileURLWithPath: alone + "/labels.json")))
+        #expect(
+            aloneLabels.labels == ["up", "down", "idle"] && !aloneLabels.bundle
+                && aloneLabels.inputShape == [1, 1, 256])
 
         let bundleDirectory = temporaryDirectory("bundle")
         try HeadExchange.exportBundle(from: heads, models: tiny.models, to: bundleDirectory)
-        let labels = try JSONDecoder().decode(HeadLabelsFile.self,
-                                              from: Data(contentsOf: URL(fileURLWithPath: bundleDirectory + "/labels.json")))
-        #expect(labels.labels == ["up", "down", "idle"] && labels.bundle && labels.mirror && labels.inputShape == [32, 32, 3])
-        #expect(labels.normalization.name == "x/127.5-1" && labels.normalization.scale == [1 / 127.5, 1 / 127.5, 1 / 127.5])
-        #expect(labels.normalization.offset == [-1, -1, -1] && labels.embedder == tiny.identity && labels.outputLayer == "head_output")
+        let labels = try JSONDecoder().decode(
+            HeadLabelsFile.self,
+            from: Data(contentsOf: URL(fileURLWithPath: bundleDirectory + "/labels.json")))
+        #expect(
+            labels.labels == ["up", "down", "idle"] && labels.bundle && labels.mirror
+                && labels.inputShape == [32, 32, 3])
+        #expect(
+            labels.normalization.name == "x/127.5-1" && labels.normalization.scale == [1 / 127.5, 1 / 127.5, 1 / 127.5])
+        #expect(
+            labels.normalization.offset == [-1, -1, -1] && labels.embedder == tiny.identity
+                && labels.outputLayer == "head_output")
 
         let bundle = try TFJSLayersFormat.read(bundleDirectory)
         let frame = Tensor(shape: [32, 32, 3], scalars: seeded(32 * 32 * 3, seed: 11))
@@ -199,12 +225,15 @@ struct HeadExchangeTests {
         var other = tiny.metadata
         other.source.sha256 = String(repeating: "cd", count: 32)
         try tiny.models.install(tiny.model, metadata: other)
-        #expect(throws: GesturesError.self) { try HeadExchange.exportBundle(from: heads, models: tiny.models, to: bundleDirectory) }
+        #expect(throws: GesturesError.self) {
+            try HeadExchange.exportBundle(from: heads, models: tiny.models, to: bundleDirectory)
+        }
     }
 
     @Test("predict checks the feature shape against the head's input")
     func predictShapes() throws {
-        let head = try DenseHead(architecture: HeadArchitecture(inputShape: [2, 2, 3], hiddenUnits: 4, classes: 2), seed: 1)
+        let head = try DenseHead(
+            architecture: HeadArchitecture(inputShape: [2, 2, 3], hiddenUnits: 4, classes: 2), seed: 1)
         #expect(try HeadExchange.predict(head, features: Tensor(shape: [5, 12], repeating: 0.5)).shape == [5, 2])
         #expect(try HeadExchange.predict(head, features: Tensor(shape: [2, 2, 3], repeating: 0.5)).shape == [1, 2])
         #expect {

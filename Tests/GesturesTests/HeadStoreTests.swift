@@ -12,11 +12,13 @@ func temporaryDirectory(_ name: String) -> String {
 }
 
 @Suite struct HeadStoreTests {
-    static let identity = EmbedderIdentity(modelName: "tiny", weightsSHA256: "abc123", layer: "conv_pw_13_relu",
-                                           normalization: "x/127.5-1", featureShape: [2, 2, 3])
-    static let record = HeadTrainingRecord(learningRate: 0.0001, batchSizeFraction: 0.4, epochs: 20, hiddenUnits: 5, seed: 1,
-                                           samplesPerLabel: ["up": 3, "down": 3], finalLoss: 0.5, trainingAccuracy: 1,
-                                           milliseconds: 12)
+    static let identity = EmbedderIdentity(
+        modelName: "tiny", weightsSHA256: "abc123", layer: "conv_pw_13_relu",
+        normalization: "x/127.5-1", featureShape: [2, 2, 3])
+    static let record = HeadTrainingRecord(
+        learningRate: 0.0001, batchSizeFraction: 0.4, epochs: 20, hiddenUnits: 5, seed: 1,
+        samplesPerLabel: ["up": 3, "down": 3], finalLoss: 0.5, trainingAccuracy: 1,
+        milliseconds: 12)
 
     static func head(seed: UInt64) throws -> DenseHead {
         try DenseHead(architecture: HeadArchitecture(inputShape: [2, 2, 3], hiddenUnits: 5, classes: 2), seed: seed)
@@ -30,21 +32,25 @@ func temporaryDirectory(_ name: String) -> String {
         let store = HeadStore(root: temporaryDirectory("heads"))
         #expect(try store.currentVersion() == nil)
         #expect(throws: GesturesError.noHead(store: store.root)) { try store.load() }
-        let first = try Self.head(seed: 1), second = try Self.head(seed: 2)
+        let first = try Self.head(seed: 1)
+        let second = try Self.head(seed: 2)
         #expect(try store.save(first.model(), metadata: Self.metadata()) == 1)
         #expect(try store.save(second.model(), metadata: Self.metadata()) == 2)
         #expect(try store.currentVersion() == 2)
         let (model, metadata) = try store.load()
         #expect(metadata.version == 2 && metadata.labels.names == ["up", "down"] && metadata.embedder == Self.identity)
         let input: [Float] = (0..<12).map { Float($0) / 12 }
-        #expect(try DenseHead(model: model).predict(input) == second.predict(input), "the saved weights come back exactly")
+        #expect(
+            try DenseHead(model: model).predict(input) == second.predict(input), "the saved weights come back exactly")
         #expect(try store.rollback() == 1)
         #expect(try store.currentVersion() == 1)
         #expect(try DenseHead(model: store.load().model).predict(input) == first.predict(input))
         #expect(throws: GesturesError.self) { try store.rollback() }
         // The head directory is a TF.js Layers model: model.json + shard + head.json.
         let files = try FileManager.default.contentsOfDirectory(atPath: store.directory(of: 1)).sorted()
-        #expect(files.contains("model.json") && files.contains("head.json") && files.contains { $0.hasSuffix(".bin") }, "\(files)")
+        #expect(
+            files.contains("model.json") && files.contains("head.json") && files.contains { $0.hasSuffix(".bin") },
+            "\(files)")
     }
 
     @Test func prunesOldVersionsButKeepsCurrentAndPredecessor() throws {
@@ -77,9 +83,12 @@ func temporaryDirectory(_ name: String) -> String {
 }
 
 @Suite struct DenseHeadPredictorTests {
-    @Test("the inference plan (packed first layer) matches DenseHead.predict", arguments: [(48, 5, 2), (7 * 7 * 16, 100, 5), (33, 17, 3)])
+    @Test(
+        "the inference plan (packed first layer) matches DenseHead.predict",
+        arguments: [(48, 5, 2), (7 * 7 * 16, 100, 5), (33, 17, 3)])
     func matchesTheTrainerHead(inputs: Int, units: Int, classes: Int) throws {
-        let head = try DenseHead(architecture: HeadArchitecture(inputShape: [inputs], hiddenUnits: units, classes: classes), seed: 9)
+        let head = try DenseHead(
+            architecture: HeadArchitecture(inputShape: [inputs], hiddenUnits: units, classes: classes), seed: 9)
         let predictor = DenseHeadPredictor(head)
         var random = SplitMix64(seed: 4)
         for _ in 0..<3 {
@@ -87,7 +96,9 @@ func temporaryDirectory(_ name: String) -> String {
             let expected = try head.predict(features)
             var actual = [Float](repeating: 0, count: classes)
             features.withUnsafeBufferPointer { input in
-                actual.withUnsafeMutableBufferPointer { predictor.predict(features: input.baseAddress!, into: $0.baseAddress!) }
+                actual.withUnsafeMutableBufferPointer {
+                    predictor.predict(features: input.baseAddress!, into: $0.baseAddress!)
+                }
             }
             let worst = zip(actual, expected).map { abs($0 - $1) }.max()!
             #expect(worst < 1e-5, "max |Δ| \(worst): \(actual) vs \(expected)")

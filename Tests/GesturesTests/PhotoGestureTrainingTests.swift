@@ -10,8 +10,9 @@ import Gestures
 import NeuralNet
 import Testing
 
-@Suite("Head training on real photos", .serialized,
-       .enabled(if: TestFiles.available || TestFiles.required, "photos/models not fetched: run `make models`"))
+@Suite(
+    "Head training on real photos", .serialized,
+    .enabled(if: TestFiles.available || TestFiles.required, "photos/models not fetched: run `make models`"))
 struct PhotoGestureTrainingTests {
     static let labels = LabelSet.standard
     static let samplesPerLabel = 24
@@ -19,26 +20,36 @@ struct PhotoGestureTrainingTests {
     /// A workspace in a temp (or kept) directory with jittered samples of each photo recorded into its store.
     static func makeWorkspace() throws -> (GestureWorkspace, String) {
         let keep = ProcessInfo.processInfo.environment["GESTUREPAD_KEEP_REPLAY"]
-        let directory = keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("gp-train-\(UUID().uuidString)").path
+        let directory =
+            keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("gp-train-\(UUID().uuidString)").path
         try? FileManager.default.removeItem(atPath: directory + "/samples.sqlite")
         try? FileManager.default.removeItem(atPath: directory + "/heads")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let workspace = try GestureWorkspace(WorkspaceConfiguration(modelName: TestFiles.modelName, mirror: true, labels: labels,
-                                                                    dataDirectory: directory))
+        let workspace = try GestureWorkspace(
+            WorkspaceConfiguration(
+                modelName: TestFiles.modelName, mirror: true, labels: labels,
+                dataDirectory: directory))
         for (offset, label) in labels.names.enumerated() {
-            let frames = jitteredSamples(of: try TestFiles.photo(for: label), count: samplesPerLabel, seed: UInt64(100 + offset),
-                                         mirror: true)
-            _ = try workspace.samples.add(contentsOf: frames.map {
-                NewSample(label: label, frame: $0, source: "simulated:" + TestFiles.gesturePhotos[label]!, mirror: true,
-                          normalization: workspace.identity.normalization)
-            })
+            let frames = jitteredSamples(
+                of: try TestFiles.photo(for: label), count: samplesPerLabel, seed: UInt64(100 + offset),
+                mirror: true)
+            _ = try workspace.samples.add(
+                contentsOf: frames.map {
+                    NewSample(
+                        label: label, frame: $0, source: "simulated:" + TestFiles.gesturePhotos[label]!, mirror: true,
+                        normalization: workspace.identity.normalization)
+                })
         }
         return (workspace, directory)
     }
 
     @Test func kFoldAccuracyTrainingAndReplay() throws {
         let (workspace, directory) = try Self.makeWorkspace()
-        defer { if ProcessInfo.processInfo.environment["GESTUREPAD_KEEP_REPLAY"] == nil { try? FileManager.default.removeItem(atPath: directory) } }
+        defer {
+            if ProcessInfo.processInfo.environment["GESTUREPAD_KEEP_REPLAY"] == nil {
+                try? FileManager.default.removeItem(atPath: directory)
+            }
+        }
         let request = TrainingRequest(labels: Self.labels, options: TrainingOptions(seed: 7))
 
         // 1. k-fold accuracy of the demo's head and hyperparameters on real embeddings.
@@ -51,9 +62,11 @@ struct PhotoGestureTrainingTests {
         // 2. Train and save the head; the embeddings now come from the cache.
         var epochs: [EpochReport] = []
         let trained = try workspace.trainer.train(request) { if case .epoch(let report) = $0 { epochs.append(report) } }
-        print(String(format: "training: %.1f ms, final loss %.4f, accuracy %.3f, %d embeddings computed",
-                     trained.record.milliseconds, trained.record.finalLoss,
-                     trained.record.trainingAccuracy, trained.embeddingsComputed))
+        print(
+            String(
+                format: "training: %.1f ms, final loss %.4f, accuracy %.3f, %d embeddings computed",
+                trained.record.milliseconds, trained.record.finalLoss,
+                trained.record.trainingAccuracy, trained.embeddingsComputed))
         #expect(trained.embeddingsComputed == 0, "evaluation already cached every embedding")
         #expect(epochs.count == 20 && epochs.last!.loss < epochs.first!.loss)
         #expect(try trained.metadata.version == 1 && workspace.heads.currentVersion() == 1)
@@ -65,8 +78,10 @@ struct PhotoGestureTrainingTests {
             var camera = SimulatedCamera(width: 320, height: 240, seed: 999)
             let image = camera.frame(of: try TestFiles.photo(for: label))
             let recognition = try image.pixels.withUnsafeBytes { bytes in
-                try recognizer.recognize(frame: FrameView(width: 320, height: 240, format: .rgb24, bytesPerLine: 960, bytes: bytes,
-                                                          sequence: 0, timestampNanoseconds: 0))
+                try recognizer.recognize(
+                    frame: FrameView(
+                        width: 320, height: 240, format: .rgb24, bytesPerLine: 960, bytes: bytes,
+                        sequence: 0, timestampNanoseconds: 0))
             }
             #expect(recognition.top?.label == label, "\(label): \(recognition.probabilities)")
         }
@@ -89,13 +104,18 @@ struct PhotoGestureTrainingTests {
         try truthText.write(toFile: directory + "/session.truth", atomically: true, encoding: .utf8)
         var photos: [String: RGBImage] = [:]
         for label in Self.labels.names { photos[label] = try TestFiles.photo(for: label) }
-        try SyntheticRecording.write(to: clipPath, photos: photos, truth: truth, durationSeconds: 15, framesPerSecond: 15, seed: 4242)
+        try SyntheticRecording.write(
+            to: clipPath, photos: photos, truth: truth, durationSeconds: 15, framesPerSecond: 15, seed: 4242)
         let clip = try Y4MFileSource(path: clipPath)
         defer { clip.close() }
-        let run = try ReplayEvaluation.run(source: clip, framesPerSecond: 15, recognizer: recognizer,
-                                           settings: .default, truth: truth)
+        let run = try ReplayEvaluation.run(
+            source: clip, framesPerSecond: 15, recognizer: recognizer,
+            settings: .default, truth: truth)
         print(run.report.description)
-        print(String(format: "replay pipeline per frame: p50 %.2f ms, p95 %.2f ms", run.latencyP50Milliseconds, run.latencyP95Milliseconds))
+        print(
+            String(
+                format: "replay pipeline per frame: p50 %.2f ms, p95 %.2f ms", run.latencyP50Milliseconds,
+                run.latencyP95Milliseconds))
         #expect(run.frames == 225)
         #expect(run.report.gestures == 4)
         #expect(run.report.missedGestures == 0)

@@ -5,6 +5,7 @@
 
 import Foundation
 import Testing
+
 @testable import Gestures
 
 @Suite struct TruthTimelineTests {
@@ -26,17 +27,19 @@ import Testing
         #expect(truth.label(atSeconds: 2.5) == "left")
         #expect(truth.label(atNanoseconds: 3_999_999_999) == "left")
         #expect(truth.label(atSeconds: 100) == "up")
-        #expect(truth.segments == [
-            .init(label: "idle", startSeconds: 0, endSeconds: 2.5),
-            .init(label: "left", startSeconds: 2.5, endSeconds: 4),
-            .init(label: "idle", startSeconds: 4, endSeconds: 6),  // 4.0 and 4.5 merge
-            .init(label: "up", startSeconds: 6, endSeconds: .infinity),
-        ])
-        #expect(truth.segments(endingAtSeconds: 5) == [
-            .init(label: "idle", startSeconds: 0, endSeconds: 2.5),
-            .init(label: "left", startSeconds: 2.5, endSeconds: 4),
-            .init(label: "idle", startSeconds: 4, endSeconds: 5),
-        ])
+        #expect(
+            truth.segments == [
+                .init(label: "idle", startSeconds: 0, endSeconds: 2.5),
+                .init(label: "left", startSeconds: 2.5, endSeconds: 4),
+                .init(label: "idle", startSeconds: 4, endSeconds: 6),  // 4.0 and 4.5 merge
+                .init(label: "up", startSeconds: 6, endSeconds: .infinity),
+            ])
+        #expect(
+            truth.segments(endingAtSeconds: 5) == [
+                .init(label: "idle", startSeconds: 0, endSeconds: 2.5),
+                .init(label: "left", startSeconds: 2.5, endSeconds: 4),
+                .init(label: "idle", startSeconds: 4, endSeconds: 5),
+            ])
         #expect(try TruthTimeline(parsing: truth.text, labels: .standard) == truth)
     }
 
@@ -115,10 +118,11 @@ import Testing
         #expect(report.missedGestureList == [.init(label: "down", startSeconds: 9, endSeconds: 9.5)])
         #expect(report.keyDowns == 5 && report.falsePresses == 2)
         #expect(abs(report.falsePressesPerMinute - 2 / (11.0 / 60)) < 1e-9)
-        #expect(report.falsePressList == [
-            .init(atSeconds: 5.9, label: "up", truthLabel: "idle", reason: .wrongLabel),
-            .init(atSeconds: 7.0, label: "up", truthLabel: "up", reason: .repeatedInSegment),
-        ])
+        #expect(
+            report.falsePressList == [
+                .init(atSeconds: 5.9, label: "up", truthLabel: "idle", reason: .wrongLabel),
+                .init(atSeconds: 7.0, label: "up", truthLabel: "up", reason: .repeatedInSegment),
+            ])
         #expect(report.timeToTriggerP50Milliseconds == 500 && report.timeToTriggerP95Milliseconds == 800)
 
         let byLabel = Dictionary(uniqueKeysWithValues: report.perLabel.map { ($0.label, $0) })
@@ -190,9 +194,10 @@ import Testing
         var scorer = ReplayScorer(truth: truth)
         scorer.addEvents([.down("left", atNanoseconds: 1_999_999_999), .down("left", atNanoseconds: 2 * Self.second)])
         let report = scorer.report(clipEndNanoseconds: 4 * Self.second)
-        #expect(report.falsePressList == [
-            .init(atSeconds: 1.999999999, label: "left", truthLabel: "idle", reason: .wrongLabel)
-        ])
+        #expect(
+            report.falsePressList == [
+                .init(atSeconds: 1.999999999, label: "left", truthLabel: "idle", reason: .wrongLabel)
+            ])
         #expect(report.missedGestures == 0 && report.timeToTriggerP50Milliseconds == 0)
         // A press after the segment ended is false and leaves the gesture missed.
         var late = ReplayScorer(truth: truth)

@@ -6,7 +6,9 @@ import Testing
     static let millisecond: UInt64 = 1_000_000
 
     /// Feeds a 30 fps stream for `seconds` whose embedding changes by `step` per frame; returns kept frame indices.
-    static func record(settings: RecordingSettings, seconds: Double, step: Float) -> (kept: [Int], recorder: SampleRecorder) {
+    static func record(settings: RecordingSettings, seconds: Double, step: Float) -> (
+        kept: [Int], recorder: SampleRecorder
+    ) {
         var recorder = SampleRecorder(label: "up", settings: settings, startNanoseconds: 5_000 * millisecond)
         var kept: [Int] = []
         for frame in 0..<Int(seconds * 30) {
@@ -20,38 +22,48 @@ import Testing
 
     @Test(arguments: [(10.0, 10), (5.0, 5), (30.0, 30), (1.0, 1)])
     func throttlesToTheRate(rate: Double, expectedPerSecond: Int) {
-        let (kept, recorder) = Self.record(settings: RecordingSettings(samplesPerSecond: rate, duplicateDistance: 0),
-                                           seconds: 3, step: 1)
+        let (kept, recorder) = Self.record(
+            settings: RecordingSettings(samplesPerSecond: rate, duplicateDistance: 0),
+            seconds: 3, step: 1)
         #expect(kept.count == expectedPerSecond * 3, "kept \(kept)")
         #expect(recorder.kept == kept.count && recorder.throttled == 90 - kept.count)
     }
 
     @Test func stillSceneKeepsOnlyTheFirstFrame() {
-        let (kept, recorder) = Self.record(settings: RecordingSettings(samplesPerSecond: 10, duplicateDistance: 0.25),
-                                           seconds: 2, step: 0)
+        let (kept, recorder) = Self.record(
+            settings: RecordingSettings(samplesPerSecond: 10, duplicateDistance: 0.25),
+            seconds: 2, step: 0)
         #expect(kept == [0])
         #expect(recorder.duplicates > 0)
     }
 
     @Test func movementIsKeptStillnessSkipped() {
         // Relative step per frame 0.2/‖[1, x, 0.5]‖ grows past the threshold only when frames are 3 apart.
-        let (kept, _) = Self.record(settings: RecordingSettings(samplesPerSecond: 10, duplicateDistance: 0.5),
-                                    seconds: 2, step: 0.1)
+        let (kept, _) = Self.record(
+            settings: RecordingSettings(samplesPerSecond: 10, duplicateDistance: 0.5),
+            seconds: 2, step: 0.1)
         #expect(!kept.isEmpty && kept.count < 20)
         #expect(zip(kept, kept.dropFirst()).allSatisfy { $1 - $0 >= 3 })
     }
 
     @Test func countdownDelaysTheFirstSample() {
-        var recorder = SampleRecorder(label: "left", settings: RecordingSettings(countdownSeconds: 3), startNanoseconds: 0)
+        var recorder = SampleRecorder(
+            label: "left", settings: RecordingSettings(countdownSeconds: 3), startNanoseconds: 0)
         let features: [Float] = [1, 2, 3]
-        let early = features.withUnsafeBufferPointer { recorder.consider(features: $0, atNanoseconds: 1_000 * Self.millisecond) }
+        let early = features.withUnsafeBufferPointer {
+            recorder.consider(features: $0, atNanoseconds: 1_000 * Self.millisecond)
+        }
         #expect(early == .countdown(remainingNanoseconds: 2_000 * Self.millisecond))
-        let onTime = features.withUnsafeBufferPointer { recorder.consider(features: $0, atNanoseconds: 3_000 * Self.millisecond) }
+        let onTime = features.withUnsafeBufferPointer {
+            recorder.consider(features: $0, atNanoseconds: 3_000 * Self.millisecond)
+        }
         #expect(onTime == .keep)
     }
 
-    @Test(arguments: [RecordingSettings(samplesPerSecond: 0), RecordingSettings(samplesPerSecond: 500),
-                      RecordingSettings(duplicateDistance: -1), RecordingSettings(countdownSeconds: 60)])
+    @Test(arguments: [
+        RecordingSettings(samplesPerSecond: 0), RecordingSettings(samplesPerSecond: 500),
+        RecordingSettings(duplicateDistance: -1), RecordingSettings(countdownSeconds: 60),
+    ])
     func invalidSettingsAreNamed(settings: RecordingSettings) {
         #expect(throws: GesturesError.self) { try settings.validate() }
     }

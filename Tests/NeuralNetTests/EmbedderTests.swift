@@ -5,12 +5,14 @@
 import CHeapStats
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 @Suite("Embedder: planned path vs reference path")
 struct EmbedderTests {
-    @Test("MobileNet v1 α=0.25 at 224 matches the reference path at conv_pw_13_relu",
-          arguments: [MobileNetV1.PaddingStyle.explicitZeroPadding, .samePadding], GEMMBackend.allCases)
+    @Test(
+        "MobileNet v1 α=0.25 at 224 matches the reference path at conv_pw_13_relu",
+        arguments: [MobileNetV1.PaddingStyle.explicitZeroPadding, .samePadding], GEMMBackend.allCases)
     func mobileNetV1Quarter(style: MobileNetV1.PaddingStyle, backend: GEMMBackend) throws {
         let model = MobileNetV1.features(alpha: 0.25, style: style, weight: MobileNetV1.randomWeights(seed: 42))
         let embedder = try Embedder(model: model, gemmBackend: backend)
@@ -23,7 +25,8 @@ struct EmbedderTests {
         let actual = try embedder.embed(input)
         #expect(actual.shape == [7, 7, 256])
         expectClose(actual.scalars, expected.scalars, tolerance: 1e-4, "v1 0.25 \(style) \(backend)")
-        #expect(expected.scalars.contains { $0 > 0 } && expected.scalars.contains { $0 == 0 }, "activations not degenerate")
+        #expect(
+            expected.scalars.contains { $0 > 0 } && expected.scalars.contains { $0 == 0 }, "activations not degenerate")
     }
 
     @Test("cutting at an inner layer keeps BN unfused where the cut falls between conv and BN")
@@ -51,7 +54,8 @@ struct EmbedderTests {
 
     @Test("the arena reuses memory: far smaller than the sum of all activations")
     func arenaReuse() throws {
-        let model = MobileNetV1.features(alpha: 1.0, weight: { _, _, shape in [Float](repeating: 0.01, count: shape.reduce(1, *)) })
+        let model = MobileNetV1.features(
+            alpha: 1.0, weight: { _, _, shape in [Float](repeating: 0.01, count: shape.reduce(1, *)) })
         let embedder = try Embedder(model: model)
         let sumOfOutputs = embedder.steps.reduce(0) { $0 + $1.outputShape.reduce(1, *) }
         #expect(embedder.arenaCount < sumOfOutputs / 2, "arena \(embedder.arenaCount) vs \(sumOfOutputs) floats")
@@ -61,9 +65,11 @@ struct EmbedderTests {
 
     /// glibc's counters are process-wide, so other tests allocating at the same time disturb them:
     /// `make test` runs this test alone in its own process (GESTUREPAD_ISOLATED_TESTS=1).
-    @Test("embed allocates nothing per call (glibc heap counters)",
-          .enabled(if: ProcessInfo.processInfo.environment["GESTUREPAD_ISOLATED_TESTS"] == "1",
-                   "needs a process of its own: make test runs it with --filter noAllocationPerCall"))
+    @Test(
+        "embed allocates nothing per call (glibc heap counters)",
+        .enabled(
+            if: ProcessInfo.processInfo.environment["GESTUREPAD_ISOLATED_TESTS"] == "1",
+            "needs a process of its own: make test runs it with --filter noAllocationPerCall"))
     func noAllocationPerCall() throws {
         let model = MobileNetV1.features(alpha: 0.25, inputSize: 96, weight: MobileNetV1.randomWeights(seed: 6))
         let embedder = try Embedder(model: model)

@@ -4,6 +4,7 @@
 // head written by tensorflowjs as a Sequential model. Tolerance 1e-5 relative to 1 + |expected|.
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 struct HeadGolden: Decodable {
@@ -16,10 +17,13 @@ struct HeadGolden: Decodable {
     var afterKernel1: [Float], afterBias1: [Float], afterKernel2: [Float]
 
     static func load() throws -> HeadGolden {
-        try JSONDecoder().decode(HeadGolden.self, from: Data(contentsOf: URL(fileURLWithPath: "\(goldenDirectory())/head_tiny.json")))
+        try JSONDecoder().decode(
+            HeadGolden.self, from: Data(contentsOf: URL(fileURLWithPath: "\(goldenDirectory())/head_tiny.json")))
     }
 
-    var architecture: HeadArchitecture { HeadArchitecture(inputShape: inputShape, hiddenUnits: hiddenUnits, classes: classes) }
+    var architecture: HeadArchitecture {
+        HeadArchitecture(inputShape: inputShape, hiddenUnits: hiddenUnits, classes: classes)
+    }
 
     func initialHead() throws -> DenseHead {
         try DenseHead(architecture: architecture, hiddenKernel: kernel1, hiddenBias: bias1, outputKernel: kernel2)
@@ -44,15 +48,18 @@ struct HeadGoldenTests {
         let rows = golden.labels.count
         let (loss, _) = head.forwardBackward(workspace, rows: rows, path: path)
         let (d, u, k) = (golden.architecture.inputCount, golden.hiddenUnits, golden.classes)
-        let gradients = Array(UnsafeBufferPointer(start: workspace.gradients, count: golden.architecture.parameterCount))
+        let gradients = Array(
+            UnsafeBufferPointer(start: workspace.gradients, count: golden.architecture.parameterCount))
         #expect(abs(loss - golden.loss) <= 1e-5 * (1 + golden.loss), "loss \(loss) vs \(golden.loss)")
-        expectClose(Array(UnsafeBufferPointer(start: workspace.probabilities, count: rows * k)), golden.probabilities,
-                    tolerance: 1e-5, "probabilities")
+        expectClose(
+            Array(UnsafeBufferPointer(start: workspace.probabilities, count: rows * k)), golden.probabilities,
+            tolerance: 1e-5, "probabilities")
         expectClose(Array(gradients[0..<d * u]), golden.gradKernel1, tolerance: 1e-5, "dW1")
         expectClose(Array(gradients[d * u..<d * u + u]), golden.gradBias1, tolerance: 1e-5, "db1")
         expectClose(Array(gradients[(d * u + u)...]), golden.gradKernel2, tolerance: 1e-5, "dW2")
-        expectClose(Array(UnsafeBufferPointer(start: workspace.inputGradient!, count: rows * d)), golden.gradFeatures,
-                    tolerance: 1e-5, "dX")
+        expectClose(
+            Array(UnsafeBufferPointer(start: workspace.inputGradient!, count: rows * d)), golden.gradFeatures,
+            tolerance: 1e-5, "dX")
         expectClose(try head.predict(golden.features), golden.probabilities, tolerance: 1e-5, "predict")
     }
 
@@ -61,8 +68,9 @@ struct HeadGoldenTests {
         let golden = try HeadGolden.load()
         let head = try golden.initialHead()
         let workspace = golden.workspace()
-        let adam = Adam(parameterCount: golden.architecture.parameterCount, learningRate: golden.learningRate,
-                        epsilon: golden.epsilon)
+        let adam = Adam(
+            parameterCount: golden.architecture.parameterCount, learningRate: golden.learningRate,
+            epsilon: golden.epsilon)
         for _ in 0..<golden.adamSteps {
             _ = head.forwardBackward(workspace, rows: golden.labels.count)
             adam.step(parameters: head.parameters, gradients: workspace.gradients)
@@ -77,7 +85,9 @@ struct HeadGoldenTests {
         let golden = try HeadGolden.load()
         let head = try DenseHead.load(from: "\(goldenDirectory())/head_tiny_tfjs")
         #expect(head.architecture == golden.architecture)
-        #expect(head.hiddenKernel == golden.kernel1 && head.hiddenBias == golden.bias1 && head.outputKernel == golden.kernel2)
+        #expect(
+            head.hiddenKernel == golden.kernel1 && head.hiddenBias == golden.bias1
+                && head.outputKernel == golden.kernel2)
         expectClose(try head.predict(golden.features), golden.probabilities, tolerance: 1e-6, "probabilities")
     }
 }

@@ -6,6 +6,7 @@
 // float32 analytic gradients); Adam 1e-6 absolute (a few float32 roundings of values ≤ 2).
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 struct DenseCase: CustomTestStringConvertible, Sendable {
@@ -21,18 +22,24 @@ let denseCases: [DenseCase] = [1, 7, 16, 33].flatMap { rows in
 struct HeadKernelTests {
     @Test("Dense forward: reference == fast (with and without bias, relu)", arguments: denseCases)
     func denseForward(_ c: DenseCase) {
-        let x = randomScalars(c.rows * c.inputs, seed: 1), w = randomScalars(c.inputs * c.units, seed: 2)
+        let x = randomScalars(c.rows * c.inputs, seed: 1)
+        let w = randomScalars(c.inputs * c.units, seed: 2)
         let b = randomScalars(c.units, seed: 3)
         for (useBias, relu) in [(true, true), (false, false)] {
-            var expected = [Float](repeating: .nan, count: c.rows * c.units), actual = expected
+            var expected = [Float](repeating: .nan, count: c.rows * c.units)
+            var actual = expected
             let bias: UnsafePointer<Float>? = useBias ? b.withUnsafeBufferPointer { $0.baseAddress } : nil
             withExtendedLifetime(b) {
-                DenseKernel.forwardReference(x: x, w: w, b: bias, y: &expected, rows: c.rows, inputs: c.inputs,
-                                             units: c.units, relu: relu)
+                DenseKernel.forwardReference(
+                    x: x, w: w, b: bias, y: &expected, rows: c.rows, inputs: c.inputs,
+                    units: c.units, relu: relu)
                 for backend in GEMMBackend.allCases {
-                    DenseKernel.forward(x: x, w: w, b: bias, y: &actual, rows: c.rows, inputs: c.inputs, units: c.units,
-                                        relu: relu, backend: backend)
-                    expectClose(actual, expected, tolerance: 1e-5, "\(c.testDescription) \(backend) bias \(useBias) relu \(relu)")
+                    DenseKernel.forward(
+                        x: x, w: w, b: bias, y: &actual, rows: c.rows, inputs: c.inputs, units: c.units,
+                        relu: relu, backend: backend)
+                    expectClose(
+                        actual, expected, tolerance: 1e-5,
+                        "\(c.testDescription) \(backend) bias \(useBias) relu \(relu)")
                 }
             }
         }
@@ -40,17 +47,22 @@ struct HeadKernelTests {
 
     @Test("Dense backward: reference == fast for dX, dW, db", arguments: denseCases)
     func denseBackward(_ c: DenseCase) {
-        let x = randomScalars(c.rows * c.inputs, seed: 4), w = randomScalars(c.inputs * c.units, seed: 5)
+        let x = randomScalars(c.rows * c.inputs, seed: 4)
+        let w = randomScalars(c.inputs * c.units, seed: 5)
         let dy = randomScalars(c.rows * c.units, seed: 6)
-        var dx = [Float](repeating: .nan, count: c.rows * c.inputs), dw = [Float](repeating: .nan, count: c.inputs * c.units)
+        var dx = [Float](repeating: .nan, count: c.rows * c.inputs)
+        var dw = [Float](repeating: .nan, count: c.inputs * c.units)
         var db = [Float](repeating: .nan, count: c.units)
-        DenseKernel.backwardReference(dy: dy, x: x, w: w, dx: &dx, dw: &dw, db: &db, rows: c.rows, inputs: c.inputs,
-                                      units: c.units)
+        DenseKernel.backwardReference(
+            dy: dy, x: x, w: w, dx: &dx, dw: &dw, db: &db, rows: c.rows, inputs: c.inputs,
+            units: c.units)
         for backend in GEMMBackend.allCases {
-            var fastDX = [Float](repeating: .nan, count: dx.count), fastDW = [Float](repeating: .nan, count: dw.count)
+            var fastDX = [Float](repeating: .nan, count: dx.count)
+            var fastDW = [Float](repeating: .nan, count: dw.count)
             var fastDB = [Float](repeating: .nan, count: db.count)
-            DenseKernel.backward(dy: dy, x: x, w: w, dx: &fastDX, dw: &fastDW, db: &fastDB, rows: c.rows, inputs: c.inputs,
-                                 units: c.units, backend: backend)
+            DenseKernel.backward(
+                dy: dy, x: x, w: w, dx: &fastDX, dw: &fastDW, db: &fastDB, rows: c.rows, inputs: c.inputs,
+                units: c.units, backend: backend)
             expectClose(fastDX, dx, tolerance: 1e-5, "dX \(c.testDescription) \(backend)")
             expectClose(fastDW, dw, tolerance: 1e-5, "dW \(c.testDescription) \(backend)")
             expectClose(fastDB, db, tolerance: 1e-5, "db \(c.testDescription) \(backend)")
@@ -63,9 +75,12 @@ struct HeadKernelTests {
         // dX = dy·wᵀ = [[1+2, 0+1], [0, 1]] = [[3, 1], [0, 1]]
         // dW = xᵀ·dy = [[1·1+3·0, 1·0+3·1, 1·1+3·0], [2·1+4·0, 2·0+4·1, 2·1+4·0]] = [[1, 3, 1], [2, 4, 2]]
         // db = column sums of dy = [1, 1, 1]
-        var dx = [Float](repeating: 0, count: 4), dw = [Float](repeating: 0, count: 6), db = [Float](repeating: 0, count: 3)
-        DenseKernel.backwardReference(dy: [1, 0, 1, 0, 1, 0], x: [1, 2, 3, 4], w: [1, 0, 2, 0, 1, 1], dx: &dx, dw: &dw,
-                                      db: &db, rows: 2, inputs: 2, units: 3)
+        var dx = [Float](repeating: 0, count: 4)
+        var dw = [Float](repeating: 0, count: 6)
+        var db = [Float](repeating: 0, count: 3)
+        DenseKernel.backwardReference(
+            dy: [1, 0, 1, 0, 1, 0], x: [1, 2, 3, 4], w: [1, 0, 2, 0, 1, 1], dx: &dx, dw: &dw,
+            db: &db, rows: 2, inputs: 2, units: 3)
         #expect(dx == [3, 1, 0, 1])
         #expect(dw == [1, 3, 1, 2, 4, 2])
         #expect(db == [1, 1, 1])
@@ -75,10 +90,13 @@ struct HeadKernelTests {
     func softmaxCrossEntropyByHand() {
         // Row 0: logits 0,0,0, label 1 → p = 1/3 each, loss ln 3.
         // Row 1: logits 1000, 0, −1000, label 2 → p ≈ [1, 0, 0], loss = 1000 − (−1000) = 2000 (no overflow).
-        let logits: [Float] = [0, 0, 0, 1000, 0, -1000], labels: [Int32] = [1, 2]
-        var p = [Float](repeating: 0, count: 6), dlogits = p
-        let (loss, correct) = SoftmaxCrossEntropy.forwardReference(logits: logits, labels: labels, probabilities: &p,
-                                                                   rows: 2, classes: 3)
+        let logits: [Float] = [0, 0, 0, 1000, 0, -1000]
+        let labels: [Int32] = [1, 2]
+        var p = [Float](repeating: 0, count: 6)
+        var dlogits = p
+        let (loss, correct) = SoftmaxCrossEntropy.forwardReference(
+            logits: logits, labels: labels, probabilities: &p,
+            rows: 2, classes: 3)
         #expect(abs(loss - (log(3) + 2000) / 2) < 1e-3)
         #expect(correct == 0)  // row 0's argmax is class 0 (first of equals), row 1's is class 0
         SoftmaxCrossEntropy.backwardReference(probabilities: p, labels: labels, dlogits: &dlogits, rows: 2, classes: 3)
@@ -94,8 +112,10 @@ struct HeadKernelTests {
     }
 
     /// Mean cross-entropy of the head in Double, written independently of the kernels (plain formulas).
-    static func doubleLoss(x: [Double], w1: [Double], b1: [Double], w2: [Double], labels: [Int], d: Int, u: Int,
-                           k: Int) -> Double {
+    static func doubleLoss(
+        x: [Double], w1: [Double], b1: [Double], w2: [Double], labels: [Int], d: Int, u: Int,
+        k: Int
+    ) -> Double {
         var total = 0.0
         for row in 0..<labels.count {
             var hidden = [Double](repeating: 0, count: u)
@@ -113,17 +133,21 @@ struct HeadKernelTests {
         return total / Double(labels.count)
     }
 
-    @Test("finite differences (Double) agree with dW1, db1, dW2 and dX of the whole head + loss",
-          arguments: [GradientCase(rows: 1, shape: [3], hidden: 2, classes: 2),
-                      GradientCase(rows: 7, shape: [2, 2, 3], hidden: 5, classes: 3),
-                      GradientCase(rows: 16, shape: [3, 1, 11], hidden: 17, classes: 4)],
-          KernelPath.allCases)
+    @Test(
+        "finite differences (Double) agree with dW1, db1, dW2 and dX of the whole head + loss",
+        arguments: [
+            GradientCase(rows: 1, shape: [3], hidden: 2, classes: 2),
+            GradientCase(rows: 7, shape: [2, 2, 3], hidden: 5, classes: 3),
+            GradientCase(rows: 16, shape: [3, 1, 11], hidden: 17, classes: 4),
+        ],
+        KernelPath.allCases)
     func gradientCheck(_ c: GradientCase, path: KernelPath) throws {
         let architecture = HeadArchitecture(inputShape: c.shape, hiddenUnits: c.hidden, classes: c.classes)
         let (d, u, k) = (architecture.inputCount, c.hidden, c.classes)
-        let head = try DenseHead(architecture: architecture, hiddenKernel: randomScalars(d * u, seed: 21),
-                                 hiddenBias: randomScalars(u, seed: 22, in: -0.3...0.3),
-                                 outputKernel: randomScalars(u * k, seed: 23))
+        let head = try DenseHead(
+            architecture: architecture, hiddenKernel: randomScalars(d * u, seed: 21),
+            hiddenBias: randomScalars(u, seed: 22, in: -0.3...0.3),
+            outputKernel: randomScalars(u * k, seed: 23))
         let x = randomScalars(c.rows * d, seed: 24)
         let labels = (0..<c.rows).map { ($0 * 7 + 3) % k }
         let workspace = TrainingWorkspace(architecture: architecture, rows: c.rows, inputGradient: true)
@@ -136,14 +160,16 @@ struct HeadKernelTests {
         let theta = (head.hiddenKernel + head.hiddenBias + head.outputKernel).map(Double.init)
         let xDouble = x.map(Double.init)
         func lossAt(theta: [Double], x: [Double]) -> Double {
-            Self.doubleLoss(x: x, w1: Array(theta[0..<d * u]), b1: Array(theta[d * u..<d * u + u]),
-                            w2: Array(theta[(d * u + u)...]), labels: labels, d: d, u: u, k: k)
+            Self.doubleLoss(
+                x: x, w1: Array(theta[0..<d * u]), b1: Array(theta[d * u..<d * u + u]),
+                w2: Array(theta[(d * u + u)...]), labels: labels, d: d, u: u, k: k)
         }
         #expect(abs(Double(loss) - lossAt(theta: theta, x: xDouble)) < 1e-5, "loss \(loss)")
         let h = 1e-6
         func numeric(_ values: [Double], _ evaluate: ([Double]) -> Double) -> [Double] {
             (0..<values.count).map { i in
-                var plus = values, minus = values
+                var plus = values
+                var minus = values
                 plus[i] += h
                 minus[i] -= h
                 return (evaluate(plus) - evaluate(minus)) / (2 * h)
@@ -154,14 +180,16 @@ struct HeadKernelTests {
         let checks: [(name: String, analytic: [Float], numeric: [Double])] =
             [("θ = [dW1 | db1 | dW2]", analytic, numericTheta), ("dX", analyticX, numericX)]
         for check in checks {
-            var worstIndex = -1, worstExcess = 0.0
+            var worstIndex = -1
+            var worstExcess = 0.0
             for i in 0..<check.numeric.count {
                 let want = check.numeric[i]
                 let difference: Double = abs(Double(check.analytic[i]) - want)
                 let excess: Double = difference - (1e-4 + 1e-3 * abs(want))
                 if excess > worstExcess { (worstIndex, worstExcess) = (i, excess) }
             }
-            let detail = worstIndex < 0 ? "" : "analytic \(check.analytic[worstIndex]) vs numeric \(check.numeric[worstIndex])"
+            let detail =
+                worstIndex < 0 ? "" : "analytic \(check.analytic[worstIndex]) vs numeric \(check.numeric[worstIndex])"
             #expect(worstIndex < 0, "\(check.name) \(c.testDescription) \(path): index \(worstIndex) \(detail)")
         }
     }
@@ -191,8 +219,10 @@ struct HeadKernelTests {
 
     @Test("Adam: reference == fast bit for bit over 3 steps", arguments: [1, 7, 15, 16, 17, 33, 100])
     func adamTwins(count: Int) {
-        let reference = Adam(parameterCount: count, learningRate: 0.01), fast = Adam(parameterCount: count, learningRate: 0.01)
-        var thetaReference = randomScalars(count, seed: 31), thetaFast = thetaReference
+        let reference = Adam(parameterCount: count, learningRate: 0.01)
+        let fast = Adam(parameterCount: count, learningRate: 0.01)
+        var thetaReference = randomScalars(count, seed: 31)
+        var thetaFast = thetaReference
         for step in 0..<3 {
             var gradients = randomScalars(count, seed: 32 + UInt64(step))
             gradients[0] = 0
@@ -221,7 +251,8 @@ struct HeadKernelTests {
         let sigma = (1 / Double(fanIn)).squareRoot()
         #expect(values.allSatisfy { abs(Double($0)) <= 2 * sigma + 1e-9 })
         let mean = values.reduce(0) { $0 + Double($1) } / Double(values.count)
-        let std = (values.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count)).squareRoot()
+        let std = (values.reduce(0) { $0 + (Double($1) - mean) * (Double($1) - mean) } / Double(values.count))
+            .squareRoot()
         // std of a unit normal truncated to ±2 is 0.8796; 100 000 samples → ±0.5 % sampling error.
         #expect(abs(mean) < 0.01 * sigma, "mean \(mean)")
         #expect(abs(std / sigma - 0.8796) < 0.01, "std/σ \(std / sigma)")

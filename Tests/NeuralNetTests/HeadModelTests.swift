@@ -4,6 +4,7 @@
 // `tools/golden/make_head_golden.py --check DIR` (tensorflowjs' Keras loader).
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 @Suite("Head model conversion and files")
@@ -23,23 +24,26 @@ struct HeadModelTests {
         try head.save(to: directory)
         let loaded = try DenseHead.load(from: directory)
         #expect(loaded.architecture == head.architecture)
-        #expect(loaded.hiddenKernel == head.hiddenKernel && loaded.hiddenBias == head.hiddenBias
+        #expect(
+            loaded.hiddenKernel == head.hiddenKernel && loaded.hiddenBias == head.hiddenBias
                 && loaded.outputKernel == head.outputKernel)
         #expect(try loaded.predict(golden.features) == head.predict(golden.features))
         let json = try String(contentsOfFile: "\(directory)/model.json", encoding: .utf8)
-        for needle in ["\"Flatten\"", "\"Dense\"", "\"softmax\"", "\"relu\"", "\"use_bias\":false", "\"layers-model\""] {
+        for needle in ["\"Flatten\"", "\"Dense\"", "\"softmax\"", "\"relu\"", "\"use_bias\":false", "\"layers-model\""]
+        {
             #expect(json.contains(needle), "model.json lacks \(needle)")
         }
     }
 
     enum Mutation: String, CaseIterable, CustomTestStringConvertible {
         case noFlatten, extraLayer, hiddenLinear, hiddenWithoutBias, outputBiasMissing, outputRelu, wrongKernelShape,
-             unfixedInput, wrongInbound, oneClass
+            unfixedInput, wrongInbound, oneClass
         var testDescription: String { rawValue }
     }
 
-    @Test("a model that is not Input → Flatten → Dense relu → Dense softmax is refused, naming the layer",
-          arguments: Mutation.allCases)
+    @Test(
+        "a model that is not Input → Flatten → Dense relu → Dense softmax is refused, naming the layer",
+        arguments: Mutation.allCases)
     func refusesOtherStructures(_ mutation: Mutation) throws {
         let head = try HeadGolden.load().initialHead()
         var model = head.model()

@@ -5,6 +5,7 @@
 // Tolerance 2e-5 relative to 1 + |expected|: Keras' float32 with another summation order.
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 /// Directory of a committed fixture.
@@ -14,8 +15,9 @@ func fixture(_ name: String) -> String {
 
 @Suite("Keras + tensorflowjs fixtures")
 struct KerasFixtureTests {
-    @Test("functional model: reader, reference path and embedder reproduce Keras",
-          arguments: ["keras_small", "keras_small_sharded"])
+    @Test(
+        "functional model: reader, reference path and embedder reproduce Keras",
+        arguments: ["keras_small", "keras_small_sharded"])
     func functional(name: String) throws {
         let model = try TFJSLayersFormat.read(fixture(name))
         let input = try NPY.read(fixture("keras_small/input.npy"))
@@ -23,7 +25,8 @@ struct KerasFixtureTests {
         let reference = try model.referenceForward(input)[model.outputNames[0]]!
         expectClose(reference.scalars, expected.scalars, tolerance: 2e-5, "\(name) reference path vs Keras")
         for backend in GEMMBackend.allCases {
-            let embedded = try Embedder(model: model, outputLayer: model.outputNames[0], gemmBackend: backend).embed(input)
+            let embedded = try Embedder(model: model, outputLayer: model.outputNames[0], gemmBackend: backend).embed(
+                input)
             expectClose(embedded.scalars, expected.scalars, tolerance: 2e-5, "\(name) embedder (\(backend)) vs Keras")
         }
         let inner = try NPY.read(fixture("keras_small/expected_conv_pw_1_relu.npy"))
@@ -33,7 +36,8 @@ struct KerasFixtureTests {
 
     @Test("the sharded copy is the same model as the single-shard one")
     func shardedEqualsSingle() throws {
-        #expect(try TFJSLayersFormat.read(fixture("keras_small_sharded")) == TFJSLayersFormat.read(fixture("keras_small")))
+        #expect(
+            try TFJSLayersFormat.read(fixture("keras_small_sharded")) == TFJSLayersFormat.read(fixture("keras_small")))
     }
 
     @Test("Sequential model (implicit input layer) reproduces Keras")

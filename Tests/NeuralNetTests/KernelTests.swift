@@ -3,6 +3,7 @@
 // 1 + |reference|: 1e-5 for sums of ≤ a few hundred products in float32 (different summation order
 // in sgemm and SIMD lanes), exact (0) for data movement (pad, pool order aside).
 import Testing
+
 @testable import NeuralNet
 
 struct ConvCase: CustomTestStringConvertible, Sendable {
@@ -12,7 +13,9 @@ struct ConvCase: CustomTestStringConvertible, Sendable {
 
 let convCases: [ConvCase] = simdStraddlingChannels.flatMap { channels in
     [1, 2].flatMap { stride in
-        Padding.allCases.flatMap { padding in [7, 10].map { ConvCase(channels: channels, stride: stride, padding: padding, size: $0) } }
+        Padding.allCases.flatMap { padding in
+            [7, 10].map { ConvCase(channels: channels, stride: stride, padding: padding, size: $0) }
+        }
     }
 }
 
@@ -25,8 +28,9 @@ struct KernelTests {
         let kernel = [Float](repeating: 1, count: 9)
         let g = ConvGeometry(height: 3, width: 3, channels: 1, kernel: (3, 3), strides: (1, 1), mode: .same)!
         var output = [Float](repeating: 0, count: 9)
-        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: 1, bias: nil, clamp: (-.infinity, .infinity),
-                         output: &output)
+        Conv2D.reference(
+            input: input, geometry: g, kernel: kernel, filters: 1, bias: nil, clamp: (-.infinity, .infinity),
+            output: &output)
         #expect(output == [12, 21, 16, 27, 45, 33, 24, 39, 28])
     }
 
@@ -42,34 +46,44 @@ struct KernelTests {
     @Test("Conv2D: im2col + sgemm equals the reference", arguments: convCases)
     func conv(_ c: ConvCase) {
         let filters = c.channels % 5 + 3
-        let g = ConvGeometry(height: c.size, width: c.size + 1, channels: c.channels, kernel: (3, 3),
-                             strides: (c.stride, c.stride), mode: c.padding)!
+        let g = ConvGeometry(
+            height: c.size, width: c.size + 1, channels: c.channels, kernel: (3, 3),
+            strides: (c.stride, c.stride), mode: c.padding)!
         let input = randomScalars(g.inputCount, seed: 1)
         let kernel = randomScalars(9 * c.channels * filters, seed: 2)
         let bias = randomScalars(filters, seed: 3)
         var expected = [Float](repeating: 0, count: g.outputPixels * filters)
-        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, clamp: (0, 6), output: &expected)
+        Conv2D.reference(
+            input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, clamp: (0, 6), output: &expected)
         var actual = [Float](repeating: .nan, count: expected.count)
         var scratch = [Float](repeating: .nan, count: Conv2D.scratchCount(g))
         let weights = GEMMWeights(k: g.patchLength, n: filters, kernel)
-        Conv2D.im2colGEMM(input: input, geometry: g, kernel: weights, bias: bias, clamp: (0, 6), output: &actual,
-                          scratch: &scratch)
+        Conv2D.im2colGEMM(
+            input: input, geometry: g, kernel: weights, bias: bias, clamp: (0, 6), output: &actual,
+            scratch: &scratch)
         expectClose(actual, expected, tolerance: 1e-5, "conv \(c.testDescription)")
         for threads in [1, 2] {
             var direct = [Float](repeating: .nan, count: expected.count)
-            Conv2D.directSIMD(input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, clamp: (0, 6),
-                              output: &direct, threads: threads)
+            Conv2D.directSIMD(
+                input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, clamp: (0, 6),
+                output: &direct, threads: threads)
             expectClose(direct, expected, tolerance: 1e-5, "direct conv \(c.testDescription) threads=\(threads)")
         }
     }
 
-    @Test("Direct conv over filter counts straddling 16/8 lanes (RGB stem shape)", arguments: [1, 7, 8, 9, 16, 17, 32, 33])
+    @Test(
+        "Direct conv over filter counts straddling 16/8 lanes (RGB stem shape)",
+        arguments: [1, 7, 8, 9, 16, 17, 32, 33])
     func directStem(filters: Int) {
         let g = ConvGeometry(height: 12, width: 12, channels: 3, kernel: (3, 3), strides: (2, 2), mode: .same)!
-        let input = randomScalars(g.inputCount, seed: 31), kernel = randomScalars(27 * filters, seed: 32)
-        var expected = [Float](repeating: 0, count: g.outputPixels * filters), actual = expected
-        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &expected)
-        Conv2D.directSIMD(input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &actual)
+        let input = randomScalars(g.inputCount, seed: 31)
+        let kernel = randomScalars(27 * filters, seed: 32)
+        var expected = [Float](repeating: 0, count: g.outputPixels * filters)
+        var actual = expected
+        Conv2D.reference(
+            input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &expected)
+        Conv2D.directSIMD(
+            input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &actual)
         expectClose(actual, expected, tolerance: 1e-5, "direct stem F=\(filters)")
     }
 
@@ -81,66 +95,80 @@ struct KernelTests {
         let input = randomScalars(g.inputCount, seed: 4)
         let kernel = randomScalars(channels * filters, seed: 5)
         var expected = [Float](repeating: 0, count: g.outputPixels * filters)
-        Conv2D.reference(input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (-.infinity, .infinity),
-                         output: &expected)
+        Conv2D.reference(
+            input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (-.infinity, .infinity),
+            output: &expected)
         var actual = [Float](repeating: .nan, count: expected.count)
         var unused: [Float] = [0]
-        Conv2D.im2colGEMM(input: input, geometry: g, kernel: GEMMWeights(k: channels, n: filters, kernel), bias: nil,
-                          clamp: (-.infinity, .infinity), output: &actual, scratch: &unused)
+        Conv2D.im2colGEMM(
+            input: input, geometry: g, kernel: GEMMWeights(k: channels, n: filters, kernel), bias: nil,
+            clamp: (-.infinity, .infinity), output: &actual, scratch: &unused)
         expectClose(actual, expected, tolerance: 1e-5, "pointwise C=\(channels)")
     }
 
     @Test("DepthwiseConv2D 3×3: SIMD equals the reference", arguments: convCases)
     func depthwise(_ c: ConvCase) {
-        let g = ConvGeometry(height: c.size, width: c.size + 1, channels: c.channels, kernel: (3, 3),
-                             strides: (c.stride, c.stride), mode: c.padding)!
+        let g = ConvGeometry(
+            height: c.size, width: c.size + 1, channels: c.channels, kernel: (3, 3),
+            strides: (c.stride, c.stride), mode: c.padding)!
         let input = randomScalars(g.inputCount, seed: 6)
         let kernel = randomScalars(9 * c.channels, seed: 7)
         let bias = randomScalars(c.channels, seed: 8)
         var expected = [Float](repeating: 0, count: g.outputPixels * c.channels)
-        DepthwiseConv2D.reference(input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &expected)
+        DepthwiseConv2D.reference(
+            input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &expected)
         for threads in [1, 2] {
             var actual = [Float](repeating: .nan, count: expected.count)
-            DepthwiseConv2D.simd(input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &actual,
-                                 threads: threads)
+            DepthwiseConv2D.simd(
+                input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &actual,
+                threads: threads)
             expectClose(actual, expected, tolerance: 1e-6, "depthwise \(c.testDescription) threads=\(threads)")
         }
     }
 
     @Test("DepthwiseConv2D with explicit (fused ZeroPadding2D) padding and no bias", arguments: [1, 8, 17, 33])
     func depthwiseExplicitPadding(channels: Int) {
-        let g = ConvGeometry(height: 8, width: 8, channels: channels, kernel: (3, 3), strides: (2, 2), mode: .valid,
-                             extra: Padding2D(top: 0, bottom: 1, left: 0, right: 1))!
+        let g = ConvGeometry(
+            height: 8, width: 8, channels: channels, kernel: (3, 3), strides: (2, 2), mode: .valid,
+            extra: Padding2D(top: 0, bottom: 1, left: 0, right: 1))!
         #expect(g.outputHeight == 4)
         let input = randomScalars(g.inputCount, seed: 9)
         let kernel = randomScalars(9 * channels, seed: 10)
         var expected = [Float](repeating: 0, count: g.outputPixels * channels)
-        DepthwiseConv2D.reference(input: input, geometry: g, kernel: kernel, bias: nil, clamp: (-.infinity, .infinity),
-                                  output: &expected)
+        DepthwiseConv2D.reference(
+            input: input, geometry: g, kernel: kernel, bias: nil, clamp: (-.infinity, .infinity),
+            output: &expected)
         var actual = [Float](repeating: .nan, count: expected.count)
-        DepthwiseConv2D.simd(input: input, geometry: g, kernel: kernel, bias: nil, clamp: (-.infinity, .infinity),
-                             output: &actual)
+        DepthwiseConv2D.simd(
+            input: input, geometry: g, kernel: kernel, bias: nil, clamp: (-.infinity, .infinity),
+            output: &actual)
         expectClose(actual, expected, tolerance: 1e-6, "depthwise padded C=\(channels)")
     }
 
-    @Test("GEMM: both backends equal the triple loop (M, K, N straddling the 12×32 tile and SIMD widths)",
-          arguments: GEMMBackend.allCases, [1, 5, 13, 49, 196])
+    @Test(
+        "GEMM: both backends equal the triple loop (M, K, N straddling the 12×32 tile and SIMD widths)",
+        arguments: GEMMBackend.allCases, [1, 5, 13, 49, 196])
     func gemm(backend: GEMMBackend, m: Int) {
         for k in [1, 3, 8, 17, 64, 600] {
             for n in [1, 7, 15, 16, 17, 33, 64] {
-                let a = randomScalars(m * k, seed: 11), b = randomScalars(k * n, seed: 12), bias = randomScalars(n, seed: 13)
+                let a = randomScalars(m * k, seed: 11)
+                let b = randomScalars(k * n, seed: 12)
+                let bias = randomScalars(n, seed: 13)
                 for (withBias, clamp) in [(true, (Float(0), Float(6))), (false, (-Float.infinity, Float.infinity))] {
                     var expected = [Float](repeating: 0, count: m * n)
-                    GEMM.reference(rows: m, a: a, b: b, k: k, n: n, bias: withBias ? bias : nil, clamp: clamp, c: &expected)
+                    GEMM.reference(
+                        rows: m, a: a, b: b, k: k, n: n, bias: withBias ? bias : nil, clamp: clamp, c: &expected)
                     // One guard element past the end must stay untouched.
                     var actual = [Float](repeating: .nan, count: m * n + 1)
                     actual[m * n] = 12345
-                    GEMM.multiply(rows: m, a: a, weights: GEMMWeights(k: k, n: n, b, backend: backend),
-                                  bias: withBias ? bias : nil, clamp: clamp, c: &actual)
+                    GEMM.multiply(
+                        rows: m, a: a, weights: GEMMWeights(k: k, n: n, b, backend: backend),
+                        bias: withBias ? bias : nil, clamp: clamp, c: &actual)
                     #expect(actual[m * n] == 12345, "\(backend) wrote past C")
                     // K up to 600 (crosses the 512 K-block): float32 sums differ in order, 1e-5·√K relative.
-                    expectClose(Array(actual.prefix(m * n)), expected, tolerance: 1e-5 * Float(k).squareRoot(),
-                                "\(backend) gemm \(m)x\(k)x\(n) bias=\(withBias)")
+                    expectClose(
+                        Array(actual.prefix(m * n)), expected, tolerance: 1e-5 * Float(k).squareRoot(),
+                        "\(backend) gemm \(m)x\(k)x\(n) bias=\(withBias)")
                 }
             }
         }
@@ -151,7 +179,8 @@ struct KernelTests {
         let padding = Padding2D(top: 1, bottom: 2, left: 0, right: 3)
         let input = randomScalars(4 * 5 * channels, seed: 14)
         let outCount = (4 + 3) * (5 + 3) * channels
-        var expected = [Float](repeating: .nan, count: outCount), actual = expected
+        var expected = [Float](repeating: .nan, count: outCount)
+        var actual = expected
         ZeroPad.reference(input: input, height: 4, width: 5, channels: channels, padding: padding, output: &expected)
         ZeroPad.fast(input: input, height: 4, width: 5, channels: channels, padding: padding, output: &actual)
         #expect(actual == expected)
@@ -160,13 +189,16 @@ struct KernelTests {
     @Test("Add and GlobalAveragePooling2D: SIMD equals the reference", arguments: simdStraddlingChannels)
     func addAndPool(channels: Int) {
         let count = 7 * 7 * channels
-        let a = randomScalars(count, seed: 15), b = randomScalars(count, seed: 16)
-        var expected = [Float](repeating: 0, count: count), actual = expected
+        let a = randomScalars(count, seed: 15)
+        let b = randomScalars(count, seed: 16)
+        var expected = [Float](repeating: 0, count: count)
+        var actual = expected
         AddTensors.reference(a, b, count: count, clamp: (0, .infinity), output: &expected)
         AddTensors.simd(a, b, count: count, clamp: (0, .infinity), output: &actual)
         #expect(actual == expected)
 
-        var pooledExpected = [Float](repeating: 0, count: channels), pooledActual = pooledExpected
+        var pooledExpected = [Float](repeating: 0, count: channels)
+        var pooledActual = pooledExpected
         GlobalAveragePool.reference(input: a, pixels: 49, channels: channels, output: &pooledExpected)
         GlobalAveragePool.simd(input: a, pixels: 49, channels: channels, output: &pooledActual)
         expectClose(pooledActual, pooledExpected, tolerance: 1e-6, "avgpool C=\(channels)")
@@ -175,7 +207,8 @@ struct KernelTests {
     @Test("Activations: fast equals reference; softmax rows sum to 1", arguments: Activation.allCases)
     func activations(_ activation: Activation) {
         let values = randomScalars(3 * 17, seed: 17, in: -8...8)
-        var expected = values, actual = values
+        var expected = values
+        var actual = values
         ActivationKernel.reference(activation, &expected, rows: 3, channels: 17)
         ActivationKernel.fast(activation, &actual, rows: 3, channels: 17)
         expectClose(actual, expected, tolerance: 1e-6, "\(activation)")
@@ -189,11 +222,14 @@ struct KernelTests {
     func batchNormAffine() {
         let channels = 5
         let x = randomScalars(3 * channels, seed: 18)
-        let gamma = randomScalars(channels, seed: 19), beta = randomScalars(channels, seed: 20)
-        let mean = randomScalars(channels, seed: 21), variance = randomScalars(channels, seed: 22, in: 0.001...2)
+        let gamma = randomScalars(channels, seed: 19)
+        let beta = randomScalars(channels, seed: 20)
+        let mean = randomScalars(channels, seed: 21)
+        let variance = randomScalars(channels, seed: 22, in: 0.001...2)
         var expected = [Float](repeating: 0, count: x.count)
-        BatchNorm.reference(input: x, pixels: 3, channels: channels, gamma: gamma, beta: beta, mean: mean,
-                            variance: variance, epsilon: 1e-3, output: &expected)
+        BatchNorm.reference(
+            input: x, pixels: 3, channels: channels, gamma: gamma, beta: beta, mean: mean,
+            variance: variance, epsilon: 1e-3, output: &expected)
         let affine = BatchNorm.affine(gamma: gamma, beta: beta, mean: mean, variance: variance, epsilon: 1e-3)
         let actual = x.indices.map { x[$0] * affine.scale[$0 % channels] + affine.shift[$0 % channels] }
         expectClose(actual, expected, tolerance: 1e-5, "batchnorm")

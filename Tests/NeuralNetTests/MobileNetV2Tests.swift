@@ -3,6 +3,7 @@
 // torchvision's symmetric stride-2 padding checked by hand, and the planned path against the reference
 // path on random weights (residual adds fused with the arena's lifetimes).
 import Testing
+
 @testable import NeuralNet
 
 @Suite("MobileNetV2 builder")
@@ -16,37 +17,46 @@ struct MobileNetV2Tests {
         let features = MobileNetV2.features(weight: Self.zeros)
         #expect(features.layers.count == 155)
         #expect(features.name == "mobilenet_v2_1.0_224" && features.outputNames == ["out_relu"])
-        #expect(Array(features.layers.prefix(15).map(\.name)) == [
-            "input_1", "Conv1_pad", "Conv1", "bn_Conv1", "Conv1_relu",
-            "expanded_conv_depthwise", "expanded_conv_depthwise_BN", "expanded_conv_depthwise_relu",
-            "expanded_conv_project", "expanded_conv_project_BN",
-            "block_1_expand", "block_1_expand_BN", "block_1_expand_relu", "block_1_pad", "block_1_depthwise",
-        ])
-        #expect(Array(features.layers.suffix(6).map(\.name)) == [
-            "block_16_depthwise_relu", "block_16_project", "block_16_project_BN", "Conv_1", "Conv_1_bn", "out_relu",
-        ])
-        #expect(features.layers.filter { $0.kind.className == "ZeroPadding2D" }.map(\.name)
-            == ["Conv1_pad", "block_1_pad", "block_3_pad", "block_6_pad", "block_13_pad"])
-        #expect(features.layers.filter { $0.kind == .add }.map(\.name)
-            == [2, 4, 5, 7, 8, 9, 11, 12, 14, 15].map { "block_\($0)_add" })
+        #expect(
+            Array(features.layers.prefix(15).map(\.name)) == [
+                "input_1", "Conv1_pad", "Conv1", "bn_Conv1", "Conv1_relu",
+                "expanded_conv_depthwise", "expanded_conv_depthwise_BN", "expanded_conv_depthwise_relu",
+                "expanded_conv_project", "expanded_conv_project_BN",
+                "block_1_expand", "block_1_expand_BN", "block_1_expand_relu", "block_1_pad", "block_1_depthwise",
+            ])
+        #expect(
+            Array(features.layers.suffix(6).map(\.name)) == [
+                "block_16_depthwise_relu", "block_16_project", "block_16_project_BN", "Conv_1", "Conv_1_bn", "out_relu",
+            ])
+        #expect(
+            features.layers.filter { $0.kind.className == "ZeroPadding2D" }.map(\.name)
+                == ["Conv1_pad", "block_1_pad", "block_3_pad", "block_6_pad", "block_13_pad"])
+        #expect(
+            features.layers.filter { $0.kind == .add }.map(\.name)
+                == [2, 4, 5, 7, 8, 9, 11, 12, 14, 15].map { "block_\($0)_add" })
         #expect(features.layer(named: "block_15_add")!.inbound == ["block_14_add", "block_15_project_BN"])
         #expect(features.layer(named: "block_16_expand")!.inbound == ["block_15_add"])
 
         let classifier = MobileNetV2.classifier(weight: Self.zeros)
         #expect(classifier.layers.count == 158)
-        #expect(Array(classifier.layers.suffix(3).map(\.name))
-            == ["global_average_pooling2d", "dropout", "predictions"])
+        #expect(
+            Array(classifier.layers.suffix(3).map(\.name))
+                == ["global_average_pooling2d", "dropout", "predictions"])
         #expect(classifier.layer(named: "dropout")!.kind == .dropout(rate: 0.2))
-        #expect(classifier.layer(named: "predictions")!.kind
-            == .dense(units: 1000, useBias: true, activation: .softmax))
+        #expect(
+            classifier.layer(named: "predictions")!.kind
+                == .dense(units: 1000, useBias: true, activation: .softmax))
         #expect(classifier.outputNames == ["predictions"])
         // torchvision semantics: symmetric padding, BN epsilon 1e-5, ReLU6.
-        #expect(classifier.layer(named: "block_13_pad")!.kind
-            == .zeroPadding2D(Padding2D(top: 1, bottom: 1, left: 1, right: 1)))
-        #expect(classifier.layer(named: "block_12_depthwise")!.kind
-            == .depthwiseConv2D(DepthwiseConv2DConfig(strides: (1, 1), padding: .same, useBias: false)))
-        #expect(classifier.layer(named: "bn_Conv1")!.kind
-            == .batchNormalization(epsilon: 1e-5, center: true, scale: true))
+        #expect(
+            classifier.layer(named: "block_13_pad")!.kind
+                == .zeroPadding2D(Padding2D(top: 1, bottom: 1, left: 1, right: 1)))
+        #expect(
+            classifier.layer(named: "block_12_depthwise")!.kind
+                == .depthwiseConv2D(DepthwiseConv2DConfig(strides: (1, 1), padding: .same, useBias: false)))
+        #expect(
+            classifier.layer(named: "bn_Conv1")!.kind
+                == .batchNormalization(epsilon: 1e-5, center: true, scale: true))
         #expect(classifier.layer(named: "out_relu")!.kind == .relu(maxValue: 6))
     }
 
@@ -70,8 +80,10 @@ struct MobileNetV2Tests {
 
     @Test("channel rounding matches Keras for the released widths")
     func widths() {
-        for (alpha, stem, last) in [(0.35, 16, 1280), (0.5, 16, 1280), (0.75, 24, 1280), (1.0, 32, 1280),
-                                    (1.3, 40, 1664), (1.4, 48, 1792)] {
+        for (alpha, stem, last) in [
+            (0.35, 16, 1280), (0.5, 16, 1280), (0.75, 24, 1280), (1.0, 32, 1280),
+            (1.3, 40, 1664), (1.4, 48, 1792),
+        ] {
             #expect(MobileNetV2.stemFilters(alpha: alpha) == stem, "α \(alpha)")
             #expect(MobileNetV2.lastFilters(alpha: alpha) == last, "α \(alpha)")
         }
@@ -90,11 +102,12 @@ struct MobileNetV2Tests {
         // All-ones 3×3 kernels on Conv1, identity BN: output (0,0) sums rows/cols −1…1 of the input, i.e. 2×2
         // real pixels; output (1,1) sums rows/cols 1…3.
         let model = MobileNetV2.features(alpha: 0.35, inputSize: 8) { layer, weightName, shape in
-            let value: Float = switch weightName {
-            case "gamma", "moving_variance": 1
-            case "kernel" where layer == "Conv1": 1
-            default: 0
-            }
+            let value: Float =
+                switch weightName {
+                case "gamma", "moving_variance": 1
+                case "kernel" where layer == "Conv1": 1
+                default: 0
+                }
             return [Float](repeating: value, count: shape.reduce(1, *))
         }
         var input = Tensor(shape: [8, 8, 3])

@@ -3,21 +3,28 @@
 // and the small helpers (top-k, separability, uint8 .npy).
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 @Suite("Model store and import")
 struct ModelStoreTests {
     func sampleMetadata(name: String, sha256: String = "00") -> ModelMetadata {
-        ModelMetadata(name: name, architecture: "test", widthMultiplier: 1, inputSize: 9, normalization: .symmetric,
-                      embeddingLayer: "pool", embeddingLayerReason: "test", classifierLayer: "logits",
-                      classNames: ["a", "b", "c", "d", "e"], source: .init(file: "x", sha256: sha256, format: "tfjs-layers"))
+        ModelMetadata(
+            name: name, architecture: "test", widthMultiplier: 1, inputSize: 9, normalization: .symmetric,
+            embeddingLayer: "pool", embeddingLayerReason: "test", classifierLayer: "logits",
+            classNames: ["a", "b", "c", "d", "e"], source: .init(file: "x", sha256: sha256, format: "tfjs-layers"))
     }
 
     @Test("XDG_DATA_HOME decides where models live, with ~/.local/share as the fallback")
     func userDefault() {
-        #expect(ModelStore.userDefault(environment: ["XDG_DATA_HOME": "/data", "HOME": "/home/u"]).root == "/data/gesturepad/models")
-        #expect(ModelStore.userDefault(environment: ["HOME": "/home/u"]).root == "/home/u/.local/share/gesturepad/models")
-        #expect(ModelStore.userDefault(environment: ["XDG_DATA_HOME": "", "HOME": "/home/u"]).root == "/home/u/.local/share/gesturepad/models")
+        #expect(
+            ModelStore.userDefault(environment: ["XDG_DATA_HOME": "/data", "HOME": "/home/u"]).root
+                == "/data/gesturepad/models")
+        #expect(
+            ModelStore.userDefault(environment: ["HOME": "/home/u"]).root == "/home/u/.local/share/gesturepad/models")
+        #expect(
+            ModelStore.userDefault(environment: ["XDG_DATA_HOME": "", "HOME": "/home/u"]).root
+                == "/home/u/.local/share/gesturepad/models")
     }
 
     @Test("install, list and load round-trip; reinstall replaces")
@@ -61,11 +68,14 @@ struct ModelStoreTests {
     func importTFJS() throws {
         let directory = temporaryPath("tfjs")
         try TFJSLayersFormat.write(smallModel(), to: directory)
-        let (model, metadata) = try ModelImporter.importModel(from: directory, name: "tiny", classNames: ["a", "b", "c", "d", "e"])
+        let (model, metadata) = try ModelImporter.importModel(
+            from: directory, name: "tiny", classNames: ["a", "b", "c", "d", "e"])
         #expect(model == smallModel())
         #expect(metadata.name == "tiny" && metadata.classifierLayer == "logits" && metadata.inputSize == 9)
         #expect(metadata.source.sha256.count == 64 && metadata.importerVersion == ModelImporter.version)
-        #expect(throws: NeuralNetError.self) { try ModelImporter.importModel(from: directory, classNames: ["only", "two"]) }
+        #expect(throws: NeuralNetError.self) {
+            try ModelImporter.importModel(from: directory, classNames: ["only", "two"])
+        }
 
         let store = ModelStore(root: temporaryPath("store2"))
         #expect(!ModelImporter.isCurrent("tiny", in: store, source: directory))
@@ -94,7 +104,10 @@ struct ModelStoreTests {
     func npyBytes() throws {
         let header = "{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }"
         let padded = header + String(repeating: " ", count: 128 - 10 - header.count - 1) + "\n"
-        let bytes: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(padded.utf8.count), 0] + Array(padded.utf8) + [0, 128, 255]
+        let bytes: [UInt8] =
+            [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(padded.utf8.count), 0] + Array(padded.utf8) + [
+                0, 128, 255,
+            ]
         #expect(try NPY.decode(bytes) == Tensor(shape: [3], scalars: [0, 128, 255]))
     }
 }

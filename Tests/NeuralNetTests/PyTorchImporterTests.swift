@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 import ZIPFoundation
+
 @testable import NeuralNet
 
 // MARK: - A synthetic torchvision state_dict
@@ -45,7 +46,8 @@ func torchvisionMobileNetV2StateDict(alpha: Double, classes: Int = 1000, seed: U
     batchNorm("features.0.1", stem)
     var input = stem
     for (index, block) in MobileNetV2.blocks.enumerated() {
-        let output = MobileNetV2.makeDivisible(Double(block.filters) * alpha), hidden = input * block.expansion
+        let output = MobileNetV2.makeDivisible(Double(block.filters) * alpha)
+        let hidden = input * block.expansion
         let module = "features.\(index + 1).conv"
         var next = 0
         if block.expansion != 1 {
@@ -95,20 +97,20 @@ struct PickleWriter {
 
     mutating func integer(_ value: Int) {
         switch value {
-        case 0...0xFF: bytes += [0x4B, UInt8(value)]                                            // BININT1
-        case 0...0xFFFF: bytes += [0x4D] + littleEndian(UInt64(value), 2)                       // BININT2
-        case Int(Int32.min)...Int(Int32.max):                                                    // BININT
+        case 0...0xFF: bytes += [0x4B, UInt8(value)]  // BININT1
+        case 0...0xFFFF: bytes += [0x4D] + littleEndian(UInt64(value), 2)  // BININT2
+        case Int(Int32.min)...Int(Int32.max):  // BININT
             bytes += [0x4A] + littleEndian(UInt64(UInt32(bitPattern: Int32(value))), 4)
-        default: bytes += [0x8A, 8] + littleEndian(UInt64(bitPattern: Int64(value)), 8)          // LONG1
+        default: bytes += [0x8A, 8] + littleEndian(UInt64(bitPattern: Int64(value)), 8)  // LONG1
         }
     }
 
     mutating func string(_ text: String) {
         let utf8 = Array(text.utf8)
         if protocol4, utf8.count < 256 {
-            bytes += [0x8C, UInt8(utf8.count)] + utf8                                            // SHORT_BINUNICODE
+            bytes += [0x8C, UInt8(utf8.count)] + utf8  // SHORT_BINUNICODE
         } else {
-            bytes += [0x58] + littleEndian(UInt64(utf8.count), 4) + utf8                         // BINUNICODE
+            bytes += [0x58] + littleEndian(UInt64(utf8.count), 4) + utf8  // BINUNICODE
         }
     }
 
@@ -116,9 +118,9 @@ struct PickleWriter {
         if protocol4 {
             string(module)
             string(name)
-            op(0x93)                                                                             // STACK_GLOBAL
+            op(0x93)  // STACK_GLOBAL
         } else {
-            bytes += [0x63] + Array("\(module)\n\(name)\n".utf8)                                  // GLOBAL
+            bytes += [0x63] + Array("\(module)\n\(name)\n".utf8)  // GLOBAL
         }
     }
 
@@ -126,18 +128,18 @@ struct PickleWriter {
     @discardableResult
     mutating func memoize() -> Int {
         if protocol4 {
-            op(0x94)                                                                             // MEMOIZE
+            op(0x94)  // MEMOIZE
         } else if memoCount < 256 {
-            bytes += [0x71, UInt8(memoCount)]                                                    // BINPUT
+            bytes += [0x71, UInt8(memoCount)]  // BINPUT
         } else {
-            bytes += [0x72] + littleEndian(UInt64(memoCount), 4)                                 // LONG_BINPUT
+            bytes += [0x72] + littleEndian(UInt64(memoCount), 4)  // LONG_BINPUT
         }
         memoCount += 1
         return memoCount - 1
     }
 
     mutating func get(_ index: Int) {
-        bytes += index < 256 ? [0x68, UInt8(index)] : [0x6A] + littleEndian(UInt64(index), 4)   // BINGET / LONG_BINGET
+        bytes += index < 256 ? [0x68, UInt8(index)] : [0x6A] + littleEndian(UInt64(index), 4)  // BINGET / LONG_BINGET
     }
 
     mutating func integerTuple(_ values: [Int]) {
@@ -194,8 +196,10 @@ struct StoragePlan {
 
 /// The state_dict pickle torch.save writes: OrderedDict of `_rebuild_tensor_v2` calls on persistent-id
 /// storages, then `_metadata` set by BUILD. `legacy` adds the sixth (view metadata) pid element.
-func stateDictPickle(_ tensors: [TorchTensor], plan: StoragePlan, keys: [String], legacy: Bool,
-                     protocol4: Bool = false, strides: ((TorchTensor) -> [Int])? = nil) -> [UInt8] {
+func stateDictPickle(
+    _ tensors: [TorchTensor], plan: StoragePlan, keys: [String], legacy: Bool,
+    protocol4: Bool = false, strides: ((TorchTensor) -> [Int])? = nil
+) -> [UInt8] {
     var writer = PickleWriter(protocol4: protocol4)
     writer.global("collections", "OrderedDict")
     let orderedDictionary = writer.memoize()
@@ -207,7 +211,9 @@ func stateDictPickle(_ tensors: [TorchTensor], plan: StoragePlan, keys: [String]
     for (index, tensor) in tensors.enumerated() {
         writer.string(tensor.name)
         writer.memoize()
-        if let rebuild { writer.get(rebuild) } else {
+        if let rebuild {
+            writer.get(rebuild)
+        } else {
             writer.global("torch._utils", "_rebuild_tensor_v2")
             rebuild = writer.memoize()
         }
@@ -304,8 +310,10 @@ func writeZipCheckpoint(_ tensors: [TorchTensor], to path: String, protocol4: Bo
     let keys = plan.storages.indices.map(String.init)
     let archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .create)
     func add(_ name: String, _ bytes: [UInt8]) throws {
-        try archive.addEntry(with: "checkpoint/" + name, type: .file,
-                             uncompressedSize: Int64(bytes.count)) { position, size in
+        try archive.addEntry(
+            with: "checkpoint/" + name, type: .file,
+            uncompressedSize: Int64(bytes.count)
+        ) { position, size in
             Data(bytes[Int(position)..<(Int(position) + size)])
         }
     }
@@ -334,8 +342,10 @@ final class ScratchDirectory {
 }
 
 /// Expects `body` to throw the NeuralNetError `matches` accepts; returns it for further checks.
-func expectError(_ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void,
-                 matches: (NeuralNetError) -> Bool) {
+func expectError(
+    _ what: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void,
+    matches: (NeuralNetError) -> Bool
+) {
     do {
         try body()
         Issue.record("\(what): no error thrown", sourceLocation: sourceLocation)
@@ -375,17 +385,25 @@ struct PyTorchImporterTests {
         let source = Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, $0) })
 
         // Conv kernels OIHW → HWIO: Keras [h, w, i, o] == PyTorch [o, i, h, w], every element of three layers.
-        for (layer, key) in [("Conv1", "features.0.0.weight"), ("block_3_expand", "features.4.conv.0.0.weight"),
-                             ("block_16_project", "features.17.conv.2.weight"), ("Conv_1", "features.18.0.weight")] {
+        for (layer, key) in [
+            ("Conv1", "features.0.0.weight"), ("block_3_expand", "features.4.conv.0.0.weight"),
+            ("block_16_project", "features.17.conv.2.weight"), ("Conv_1", "features.18.0.weight"),
+        ] {
             let kernel = model.layer(named: layer)!.weights["kernel"]!
             let torch = source[key]!
             let (height, width, inputs, outputs) = (kernel.shape[0], kernel.shape[1], kernel.shape[2], kernel.shape[3])
             #expect(torch.shape == [outputs, inputs, height, width], "\(key)")
             var mismatches = 0
-            for h in 0..<height { for w in 0..<width { for i in 0..<inputs { for o in 0..<outputs {
-                let keras = kernel.scalars[Self.offset(kernel.shape, [h, w, i, o])]
-                if keras != torch.scalars[Self.offset(torch.shape, [o, i, h, w])] { mismatches += 1 }
-            } } } }
+            for h in 0..<height {
+                for w in 0..<width {
+                    for i in 0..<inputs {
+                        for o in 0..<outputs {
+                            let keras = kernel.scalars[Self.offset(kernel.shape, [h, w, i, o])]
+                            if keras != torch.scalars[Self.offset(torch.shape, [o, i, h, w])] { mismatches += 1 }
+                        }
+                    }
+                }
+            }
             #expect(mismatches == 0, "\(layer) ← \(key)")
         }
         // Depthwise [C, 1, KH, KW] → [KH, KW, C, 1], on hand-picked entries.
@@ -393,12 +411,14 @@ struct PyTorchImporterTests {
         let torchDepthwise = source["features.2.conv.1.0.weight"]!
         #expect(depthwise.shape == [3, 3, 96, 1] && torchDepthwise.shape == [96, 1, 3, 3])
         for (h, w, c) in [(0, 0, 0), (0, 2, 1), (2, 1, 95), (1, 1, 50)] {
-            #expect(depthwise.scalars[Self.offset([3, 3, 96, 1], [h, w, c, 0])]
-                == torchDepthwise.scalars[Self.offset([96, 1, 3, 3], [c, 0, h, w])], "dw (\(h),\(w),\(c))")
+            #expect(
+                depthwise.scalars[Self.offset([3, 3, 96, 1], [h, w, c, 0])]
+                    == torchDepthwise.scalars[Self.offset([96, 1, 3, 3], [c, 0, h, w])], "dw (\(h),\(w),\(c))")
         }
         let expandedDepthwise = model.layer(named: "expanded_conv_depthwise")!.weights["depthwise_kernel"]!
-        #expect(expandedDepthwise.scalars[Self.offset([3, 3, 32, 1], [2, 0, 31, 0])]
-            == source["features.1.conv.0.0.weight"]!.scalars[Self.offset([32, 1, 3, 3], [31, 0, 2, 0])])
+        #expect(
+            expandedDepthwise.scalars[Self.offset([3, 3, 32, 1], [2, 0, 31, 0])]
+                == source["features.1.conv.0.0.weight"]!.scalars[Self.offset([32, 1, 3, 3], [31, 0, 2, 0])])
         // Linear [1000, 1280] → Dense [1280, 1000].
         let dense = model.layer(named: "predictions")!
         let linear = source["classifier.1.weight"]!
@@ -409,16 +429,20 @@ struct PyTorchImporterTests {
         // BatchNorm: weight/bias/running_mean/running_var → gamma/beta/moving_mean/moving_variance, eps 1e-5.
         let batchNorm = model.layer(named: "block_5_depthwise_BN")!
         #expect(batchNorm.kind == .batchNormalization(epsilon: 1e-5, center: true, scale: true))
-        for (keras, torch) in [("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"),
-                               ("moving_variance", "running_var")] {
+        for (keras, torch) in [
+            ("gamma", "weight"), ("beta", "bias"), ("moving_mean", "running_mean"),
+            ("moving_variance", "running_var"),
+        ] {
             #expect(batchNorm.weights[keras]!.scalars == source["features.6.conv.1.1.\(torch)"]!.scalars, "\(keras)")
         }
-        #expect(model.layer(named: "Conv_1_bn")!.weights["moving_variance"]!.scalars
-            == source["features.18.1.running_var"]!.scalars)
+        #expect(
+            model.layer(named: "Conv_1_bn")!.weights["moving_variance"]!.scalars
+                == source["features.18.1.running_var"]!.scalars)
     }
 
-    @Test("zip format (protocol 2 and 4) gives the same model as legacy; planned path matches the reference path",
-          arguments: [false, true])
+    @Test(
+        "zip format (protocol 2 and 4) gives the same model as legacy; planned path matches the reference path",
+        arguments: [false, true])
     func zipMatchesLegacyAndRuns(protocol4: Bool) throws {
         let scratch = try ScratchDirectory()
         defer { withExtendedLifetime(scratch) {} }  // files stay until the test ends
@@ -445,8 +469,9 @@ struct PyTorchImporterTests {
             let actual = try embedder.embed(input)
             #expect(actual.shape == expected.shape)
             // Deep random-weight network: see MobileNetV2Tests.tolerance for how the error grows with depth.
-            expectClose(actual.scalars, expected.scalars, tolerance: MobileNetV2Tests.tolerance(layer),
-                        "v2 α=0.5 at \(layer)")
+            expectClose(
+                actual.scalars, expected.scalars, tolerance: MobileNetV2Tests.tolerance(layer),
+                "v2 α=0.5 at \(layer)")
             #expect(expected.scalars.contains { $0 != 0 }, "not degenerate")
         }
     }
@@ -515,8 +540,10 @@ struct PyTorchImporterTests {
     func unknownOpcodes() throws {
         let scratch = try ScratchDirectory()
         defer { withExtendedLifetime(scratch) {} }  // files stay until the test ends
-        for (byte, name) in [(UInt8(0x69), "opcode INST (0x69)"), (0x81, "opcode NEWOBJ (0x81)"),
-                             (0x32, "opcode DUP (0x32)"), (0xFF, "unknown opcode 0xff")] {
+        for (byte, name) in [
+            (UInt8(0x69), "opcode INST (0x69)"), (0x81, "opcode NEWOBJ (0x81)"),
+            (0x32, "opcode DUP (0x32)"), (0xFF, "unknown opcode 0xff"),
+        ] {
             var writer = PickleWriter()
             writer.integer(7)
             writer.op(byte)
@@ -597,7 +624,8 @@ struct PyTorchImporterTests {
         let listStart = file.indices.first { index in
             index + 2 < file.count && file[index] == 0x80 && file[index + 1] == 2 && file[index + 2] == 0x63
         }!
-        var root = PickleWriter(), keyList = PickleWriter()
+        var root = PickleWriter()
+        var keyList = PickleWriter()
         root.op(PickleByte.emptyList)
         keyList.op(PickleByte.emptyList)
         file = Array(file[..<listStart]) + root.finish() + keyList.finish()
@@ -617,8 +645,9 @@ struct PyTorchImporterTests {
         }
     }
 
-    @Test("mutated checkpoints never crash the reader: each read succeeds or throws NeuralNetError",
-          arguments: [false, true])
+    @Test(
+        "mutated checkpoints never crash the reader: each read succeeds or throws NeuralNetError",
+        arguments: [false, true])
     func mutations(zipFormat: Bool) throws {
         let scratch = try ScratchDirectory()
         defer { withExtendedLifetime(scratch) {} }  // files stay until the test ends
@@ -652,9 +681,11 @@ struct PyTorchImporterTests {
     }
 
     /// Set GESTUREPAD_MOBILENET_V2_PTH to torchvision's mobilenet_v2-b0353104.pth (docs/MODELS.md §2) to run.
-    @Test("the real torchvision IMAGENET1K_V1 checkpoint imports fully",
-          .enabled(if: ProcessInfo.processInfo.environment["GESTUREPAD_MOBILENET_V2_PTH"] != nil,
-                   "set GESTUREPAD_MOBILENET_V2_PTH to mobilenet_v2-b0353104.pth"))
+    @Test(
+        "the real torchvision IMAGENET1K_V1 checkpoint imports fully",
+        .enabled(
+            if: ProcessInfo.processInfo.environment["GESTUREPAD_MOBILENET_V2_PTH"] != nil,
+            "set GESTUREPAD_MOBILENET_V2_PTH to mobilenet_v2-b0353104.pth"))
     func realCheckpoint() throws {
         let path = ProcessInfo.processInfo.environment["GESTUREPAD_MOBILENET_V2_PTH"]!
         let entries = try PyTorchCheckpoint.readStateDict(path: path)

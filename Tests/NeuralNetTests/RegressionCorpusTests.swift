@@ -139,8 +139,11 @@ struct RegressionCorpusTests {
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
         var deadProcess: pid_t = 4_000_000
         while kill(deadProcess, 0) == 0 || errno != ESRCH { deadProcess += 1 }
-        let stale = "\(directory).staging-\(deadProcess)-1", live = "\(directory).staging-\(getpid())-2"
-        for path in [stale, live] { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) }
+        let stale = "\(directory).staging-\(deadProcess)-1"
+        let live = "\(directory).staging-\(getpid())-2"
+        for path in [stale, live] {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        }
         try TFJSLayersFormat.write(smallModel(), to: directory)
         #expect(!FileManager.default.fileExists(atPath: stale))
         #expect(FileManager.default.fileExists(atPath: live))  // a running writer's staging stays

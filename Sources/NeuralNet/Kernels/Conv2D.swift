@@ -27,7 +27,9 @@ public enum Conv2D {
                             if inX < 0 || inX >= g.inputWidth { continue }
                             for channel in 0..<g.inputChannels {
                                 let x = input[(inY * g.inputWidth + inX) * g.inputChannels + channel]
-                                let w = kernel[((kernelY * g.kernelWidth + kernelX) * g.inputChannels + channel) * filters + filter]
+                                let w = kernel[
+                                    ((kernelY * g.kernelWidth + kernelX) * g.inputChannels + channel) * filters + filter
+                                ]
                                 sum += x * w
                             }
                         }
@@ -46,11 +48,13 @@ public enum Conv2D {
         bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>,
         threads: Int = 1
     ) {
-        let low = clamp.low, high = clamp.high
+        let low = clamp.low
+        let high = clamp.high
         // Output columns [interiorStart, interiorEnd) have their whole window inside the image.
         let interiorStart = min(g.outputWidth, (g.padding.left + g.strideWidth - 1) / g.strideWidth)
-        let interiorEnd = max(interiorStart,
-                              min(g.outputWidth, (g.inputWidth - g.kernelWidth + g.padding.left) / g.strideWidth + 1))
+        let interiorEnd = max(
+            interiorStart,
+            min(g.outputWidth, (g.inputWidth - g.kernelWidth + g.padding.left) / g.strideWidth + 1))
         parallelFor(g.outputHeight, threads: threads) { outY in
             let firstY = outY * g.strideHeight - g.padding.top
             let rowInside = firstY >= 0 && firstY + g.kernelHeight <= g.inputHeight
@@ -59,24 +63,28 @@ public enum Conv2D {
                 if rowInside && outX >= interiorStart && outX + 4 <= interiorEnd {
                     var filter = 0
                     while filter + 16 <= filters {
-                        directQuad(SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, filters: filters,
-                                   bias: bias, low: low, high: high, output: output, outY: outY, outX: outX, filter: filter)
+                        directQuad(
+                            SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, filters: filters,
+                            bias: bias, low: low, high: high, output: output, outY: outY, outX: outX, filter: filter)
                         filter += 16
                     }
                     while filter + 8 <= filters {
-                        directQuad(SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, filters: filters,
-                                   bias: bias, low: low, high: high, output: output, outY: outY, outX: outX, filter: filter)
+                        directQuad(
+                            SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, filters: filters,
+                            bias: bias, low: low, high: high, output: output, outY: outY, outX: outX, filter: filter)
                         filter += 8
                     }
                     while filter < filters {
-                        directQuad(SIMD1.self, input: input, geometry: g, kernel: kernel, filters: filters,
-                                   bias: bias, low: low, high: high, output: output, outY: outY, outX: outX, filter: filter)
+                        directQuad(
+                            SIMD1.self, input: input, geometry: g, kernel: kernel, filters: filters,
+                            bias: bias, low: low, high: high, output: output, outY: outY, outX: outX, filter: filter)
                         filter += 1
                     }
                     outX += 4
                 } else {
-                    directPixel(input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, low: low,
-                                high: high, output: output, outY: outY, outX: outX)
+                    directPixel(
+                        input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, low: low,
+                        high: high, output: output, outY: outY, outX: outX)
                     outX += 1
                 }
             }
@@ -93,8 +101,12 @@ public enum Conv2D {
         let channels = g.inputChannels
         let pixelStep = g.strideWidth * channels
         let initial = bias.map { UnsafeRawPointer($0 + filter).loadUnaligned(as: V.self) } ?? V()
-        var sum0 = initial, sum1 = initial, sum2 = initial, sum3 = initial
-        let firstY = outY * g.strideHeight - g.padding.top, firstX = outX * g.strideWidth - g.padding.left
+        var sum0 = initial
+        var sum1 = initial
+        var sum2 = initial
+        var sum3 = initial
+        let firstY = outY * g.strideHeight - g.padding.top
+        let firstX = outX * g.strideWidth - g.padding.left
         for kernelY in 0..<g.kernelHeight {
             let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels
             var weights = kernel + kernelY * g.kernelWidth * channels * filters + filter
@@ -126,9 +138,12 @@ public enum Conv2D {
         bias: UnsafePointer<Float>?, low: Float, high: Float, output: UnsafeMutablePointer<Float>, outY: Int, outX: Int
     ) {
         let channels = g.inputChannels
-        let firstY = outY * g.strideHeight - g.padding.top, firstX = outX * g.strideWidth - g.padding.left
-        let kernelYStart = max(0, -firstY), kernelYEnd = max(kernelYStart, min(g.kernelHeight, g.inputHeight - firstY))
-        let kernelXStart = max(0, -firstX), kernelXEnd = max(kernelXStart, min(g.kernelWidth, g.inputWidth - firstX))
+        let firstY = outY * g.strideHeight - g.padding.top
+        let firstX = outX * g.strideWidth - g.padding.left
+        let kernelYStart = max(0, -firstY)
+        let kernelYEnd = max(kernelYStart, min(g.kernelHeight, g.inputHeight - firstY))
+        let kernelXStart = max(0, -firstX)
+        let kernelXEnd = max(kernelXStart, min(g.kernelWidth, g.inputWidth - firstX))
         let out = output + (outY * g.outputWidth + outX) * filters
         for filter in 0..<filters { out[filter] = bias?[filter] ?? 0 }
         for kernelY in kernelYStart..<kernelYEnd {
@@ -172,8 +187,10 @@ public enum Conv2D {
     }
 
     /// Unfolds input [H, W, C] into patches [OH·OW, KH·KW·C], zero where the window leaves the image.
-    public static func im2col(input: UnsafePointer<Float>, geometry g: ConvGeometry,
-                              patches: UnsafeMutablePointer<Float>, threads: Int = 1) {
+    public static func im2col(
+        input: UnsafePointer<Float>, geometry g: ConvGeometry,
+        patches: UnsafeMutablePointer<Float>, threads: Int = 1
+    ) {
         let channels = g.inputChannels
         parallelFor(g.outputHeight, threads: threads) { outY in
             for outX in 0..<g.outputWidth {
@@ -184,7 +201,8 @@ public enum Conv2D {
                     let baseX = outX * g.strideWidth - g.padding.left
                     if rowInside && baseX >= 0 && baseX + g.kernelWidth <= g.inputWidth {
                         // Whole kernel row inside: one contiguous copy of KW·C floats.
-                        row.update(from: input + (inY * g.inputWidth + baseX) * channels, count: g.kernelWidth * channels)
+                        row.update(
+                            from: input + (inY * g.inputWidth + baseX) * channels, count: g.kernelWidth * channels)
                         row += g.kernelWidth * channels
                         continue
                     }

@@ -17,13 +17,17 @@ public struct ConvGeometry: Sendable, Equatable {
     /// Resolves `mode` for an input of `height × width × channels`; `extra` is explicit padding
     /// (a fused ZeroPadding2D) applied before the convolution. Returns nil when no output pixel fits or a
     /// size is outside `SizeLimits`.
-    public init?(height: Int, width: Int, channels: Int, kernel: (Int, Int), strides: (Int, Int),
-                 mode: Padding, extra: Padding2D = .zero) {
-        let spatial = 1...SizeLimits.maximumSpatialSize, paddingRange = 0...SizeLimits.maximumSpatialSize
+    public init?(
+        height: Int, width: Int, channels: Int, kernel: (Int, Int), strides: (Int, Int),
+        mode: Padding, extra: Padding2D = .zero
+    ) {
+        let spatial = 1...SizeLimits.maximumSpatialSize
+        let paddingRange = 0...SizeLimits.maximumSpatialSize
         let side = 1...SizeLimits.maximumTensorElements
         guard spatial.contains(kernel.0), spatial.contains(kernel.1), spatial.contains(strides.0),
-              spatial.contains(strides.1), side.contains(height), side.contains(width), side.contains(channels),
-              [extra.top, extra.bottom, extra.left, extra.right].allSatisfy(paddingRange.contains) else { return nil }
+            spatial.contains(strides.1), side.contains(height), side.contains(width), side.contains(channels),
+            [extra.top, extra.bottom, extra.left, extra.right].allSatisfy(paddingRange.contains)
+        else { return nil }
         let paddedHeight = height + extra.top + extra.bottom
         let paddedWidth = width + extra.left + extra.right
         var resolved = extra

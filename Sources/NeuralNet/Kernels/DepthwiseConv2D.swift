@@ -25,7 +25,8 @@ public enum DepthwiseConv2D {
                             let inY = outY * g.strideHeight - g.padding.top + kernelY
                             let inX = outX * g.strideWidth - g.padding.left + kernelX
                             guard inY >= 0, inY < g.inputHeight, inX >= 0, inX < g.inputWidth else { continue }
-                            sum += input[(inY * g.inputWidth + inX) * channels + channel]
+                            sum +=
+                                input[(inY * g.inputWidth + inX) * channels + channel]
                                 * kernel[(kernelY * g.kernelWidth + kernelX) * channels + channel]
                         }
                     }
@@ -42,47 +43,56 @@ public enum DepthwiseConv2D {
         threads: Int = 1
     ) {
         let channels = g.inputChannels
-        let low = clamp.low, high = clamp.high
+        let low = clamp.low
+        let high = clamp.high
         let is3x3 = g.kernelHeight == 3 && g.kernelWidth == 3
         // Output columns [interiorStart, interiorEnd) have their whole 3-wide window inside the image.
         let interiorStart = min(g.outputWidth, (g.padding.left + g.strideWidth - 1) / g.strideWidth)
-        let interiorEnd = max(interiorStart, min(g.outputWidth, (g.inputWidth - 3 + g.padding.left) / g.strideWidth + 1))
+        let interiorEnd = max(
+            interiorStart, min(g.outputWidth, (g.inputWidth - 3 + g.padding.left) / g.strideWidth + 1))
         parallelFor(g.outputHeight, threads: threads) { outY in
             let firstY = outY * g.strideHeight - g.padding.top
             guard is3x3, firstY >= 0, firstY + 3 <= g.inputHeight, interiorEnd > interiorStart else {
                 for outX in 0..<g.outputWidth {
-                    pixel(input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
-                          outY: outY, outX: outX)
+                    pixel(
+                        input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                        outY: outY, outX: outX)
                 }
                 return
             }
             for outX in 0..<interiorStart {
-                pixel(input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
-                      outY: outY, outX: outX)
+                pixel(
+                    input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                    outY: outY, outX: outX)
             }
             for outX in interiorEnd..<g.outputWidth {
-                pixel(input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
-                      outY: outY, outX: outX)
+                pixel(
+                    input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                    outY: outY, outX: outX)
             }
             var channel = 0
             while channel + 16 <= channels {
-                sweep3x3(SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                sweep3x3(
+                    SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                    output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
                 channel += 16
             }
             if channel + 8 <= channels {
-                sweep3x3(SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                sweep3x3(
+                    SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                    output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
                 channel += 8
             }
             if channel + 4 <= channels {
-                sweep3x3(SIMD4<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                sweep3x3(
+                    SIMD4<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                    output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
                 channel += 4
             }
             while channel < channels {
-                sweep3x3(SIMD1.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                         output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
+                sweep3x3(
+                    SIMD1.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                    output: output, outY: outY, columns: interiorStart..<interiorEnd, channel: channel)
                 channel += 1
             }
         }
@@ -99,16 +109,25 @@ public enum DepthwiseConv2D {
         let channels = g.inputChannels
         func load(_ pointer: UnsafePointer<Float>) -> V { UnsafeRawPointer(pointer).loadUnaligned(as: V.self) }
         let tap = kernel + channel
-        let w0 = load(tap), w1 = load(tap + channels), w2 = load(tap + 2 * channels)
-        let w3 = load(tap + 3 * channels), w4 = load(tap + 4 * channels), w5 = load(tap + 5 * channels)
-        let w6 = load(tap + 6 * channels), w7 = load(tap + 7 * channels), w8 = load(tap + 8 * channels)
+        let w0 = load(tap)
+        let w1 = load(tap + channels)
+        let w2 = load(tap + 2 * channels)
+        let w3 = load(tap + 3 * channels)
+        let w4 = load(tap + 4 * channels)
+        let w5 = load(tap + 5 * channels)
+        let w6 = load(tap + 6 * channels)
+        let w7 = load(tap + 7 * channels)
+        let w8 = load(tap + 8 * channels)
         let initial = bias.map { load($0 + channel) } ?? V()
-        let rowStride = g.inputWidth * channels, columnStride = g.strideWidth * channels
+        let rowStride = g.inputWidth * channels
+        let columnStride = g.strideWidth * channels
         let firstY = outY * g.strideHeight - g.padding.top
-        var row0 = input + (firstY * g.inputWidth + columns.lowerBound * g.strideWidth - g.padding.left) * channels + channel
+        var row0 =
+            input + (firstY * g.inputWidth + columns.lowerBound * g.strideWidth - g.padding.left) * channels + channel
         var out = output + (outY * g.outputWidth + columns.lowerBound) * channels + channel
         for _ in columns {
-            let row1 = row0 + rowStride, row2 = row1 + rowStride
+            let row1 = row0 + rowStride
+            let row2 = row1 + rowStride
             var sum = initial
             sum.addProduct(load(row0), w0)
             sum.addProduct(load(row0 + channels), w1)
@@ -135,23 +154,27 @@ public enum DepthwiseConv2D {
         let channels = g.inputChannels
         var channel = 0
         while channel + 16 <= channels {
-            pixelBlock(SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                       output: output, outY: outY, outX: outX, channel: channel)
+            pixelBlock(
+                SIMD16<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                output: output, outY: outY, outX: outX, channel: channel)
             channel += 16
         }
         if channel + 8 <= channels {
-            pixelBlock(SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                       output: output, outY: outY, outX: outX, channel: channel)
+            pixelBlock(
+                SIMD8<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                output: output, outY: outY, outX: outX, channel: channel)
             channel += 8
         }
         if channel + 4 <= channels {
-            pixelBlock(SIMD4<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                       output: output, outY: outY, outX: outX, channel: channel)
+            pixelBlock(
+                SIMD4<Float>.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                output: output, outY: outY, outX: outX, channel: channel)
             channel += 4
         }
         while channel < channels {
-            pixelBlock(SIMD1.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
-                       output: output, outY: outY, outX: outX, channel: channel)
+            pixelBlock(
+                SIMD1.self, input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                output: output, outY: outY, outX: outX, channel: channel)
             channel += 1
         }
     }
@@ -165,10 +188,13 @@ public enum DepthwiseConv2D {
     ) where V.Scalar == Float {
         let channels = g.inputChannels
         func load(_ pointer: UnsafePointer<Float>) -> V { UnsafeRawPointer(pointer).loadUnaligned(as: V.self) }
-        let firstY = outY * g.strideHeight - g.padding.top, firstX = outX * g.strideWidth - g.padding.left
+        let firstY = outY * g.strideHeight - g.padding.top
+        let firstX = outX * g.strideWidth - g.padding.left
         // Kernel rows/columns that land inside the image.
-        let kernelYStart = max(0, -firstY), kernelYEnd = max(kernelYStart, min(g.kernelHeight, g.inputHeight - firstY))
-        let kernelXStart = max(0, -firstX), kernelXEnd = max(kernelXStart, min(g.kernelWidth, g.inputWidth - firstX))
+        let kernelYStart = max(0, -firstY)
+        let kernelYEnd = max(kernelYStart, min(g.kernelHeight, g.inputHeight - firstY))
+        let kernelXStart = max(0, -firstX)
+        let kernelXEnd = max(kernelXStart, min(g.kernelWidth, g.inputWidth - firstX))
         var sum = bias.map { load($0 + channel) } ?? V()
         for kernelY in kernelYStart..<kernelYEnd {
             let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels + channel
@@ -178,6 +204,7 @@ public enum DepthwiseConv2D {
             }
         }
         for lane in 0..<V.scalarCount { sum[lane] = Lanes.clamp(sum[lane], low, high) }
-        UnsafeMutableRawPointer(output + (outY * g.outputWidth + outX) * channels + channel).storeBytes(of: sum, as: V.self)
+        UnsafeMutableRawPointer(output + (outY * g.outputWidth + outX) * channels + channel).storeBytes(
+            of: sum, as: V.self)
     }
 }

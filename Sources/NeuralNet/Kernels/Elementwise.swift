@@ -7,13 +7,17 @@ import Foundation
 /// ZeroPadding2D: input [H, W, C] → output [H+top+bottom, W+left+right, C].
 public enum ZeroPad {
     /// Element by element.
-    public static func reference(input: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
-                                 padding p: Padding2D, output: UnsafeMutablePointer<Float>) {
-        let outWidth = width + p.left + p.right, outHeight = height + p.top + p.bottom
+    public static func reference(
+        input: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
+        padding p: Padding2D, output: UnsafeMutablePointer<Float>
+    ) {
+        let outWidth = width + p.left + p.right
+        let outHeight = height + p.top + p.bottom
         for y in 0..<outHeight {
             for x in 0..<outWidth {
                 for c in 0..<channels {
-                    let inY = y - p.top, inX = x - p.left
+                    let inY = y - p.top
+                    let inX = x - p.left
                     let inside = inY >= 0 && inY < height && inX >= 0 && inX < width
                     output[(y * outWidth + x) * channels + c] = inside ? input[(inY * width + inX) * channels + c] : 0
                 }
@@ -22,8 +26,10 @@ public enum ZeroPad {
     }
 
     /// Row copies: zero the border, copy each input row (W·C floats) once.
-    public static func fast(input: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
-                            padding p: Padding2D, output: UnsafeMutablePointer<Float>) {
+    public static func fast(
+        input: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
+        padding p: Padding2D, output: UnsafeMutablePointer<Float>
+    ) {
         let outRow = (width + p.left + p.right) * channels
         output.update(repeating: 0, count: p.top * outRow)
         for y in 0..<height {
@@ -39,28 +45,37 @@ public enum ZeroPad {
 /// Residual Add of two equally shaped tensors with a fused clamp.
 public enum AddTensors {
     /// Element by element.
-    public static func reference(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int,
-                                 clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>) {
+    public static func reference(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int,
+        clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>
+    ) {
         for i in 0..<count { output[i] = min(max(a[i] + b[i], clamp.low), clamp.high) }
     }
 
     /// 16 lanes at a time with a scalar tail.
-    public static func simd(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int,
-                            clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>) {
+    public static func simd(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int,
+        clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>
+    ) {
         var i = 0
         while i + 16 <= count {
             Lanes.store16(Lanes.clamp(Lanes.load16(a + i) + Lanes.load16(b + i), clamp.low, clamp.high), output + i)
             i += 16
         }
-        while i < count { output[i] = Lanes.clamp(a[i] + b[i], clamp.low, clamp.high); i += 1 }
+        while i < count {
+            output[i] = Lanes.clamp(a[i] + b[i], clamp.low, clamp.high)
+            i += 1
+        }
     }
 }
 
 /// GlobalAveragePooling2D: input [H, W, C] → output [C], the mean over all pixels.
 public enum GlobalAveragePool {
     /// Channel by channel.
-    public static func reference(input: UnsafePointer<Float>, pixels: Int, channels: Int,
-                                 output: UnsafeMutablePointer<Float>) {
+    public static func reference(
+        input: UnsafePointer<Float>, pixels: Int, channels: Int,
+        output: UnsafeMutablePointer<Float>
+    ) {
         for c in 0..<channels {
             var sum: Float = 0
             for p in 0..<pixels { sum += input[p * channels + c] }
@@ -69,14 +84,22 @@ public enum GlobalAveragePool {
     }
 
     /// Pixel rows accumulated 16 channels at a time.
-    public static func simd(input: UnsafePointer<Float>, pixels: Int, channels: Int,
-                            output: UnsafeMutablePointer<Float>) {
+    public static func simd(
+        input: UnsafePointer<Float>, pixels: Int, channels: Int,
+        output: UnsafeMutablePointer<Float>
+    ) {
         output.update(repeating: 0, count: channels)
         for p in 0..<pixels {
             let row = input + p * channels
             var c = 0
-            while c + 16 <= channels { Lanes.store16(Lanes.load16(output + c) + Lanes.load16(row + c), output + c); c += 16 }
-            while c < channels { output[c] += row[c]; c += 1 }
+            while c + 16 <= channels {
+                Lanes.store16(Lanes.load16(output + c) + Lanes.load16(row + c), output + c)
+                c += 16
+            }
+            while c < channels {
+                output[c] += row[c]
+                c += 1
+            }
         }
         let scale = 1 / Float(pixels)
         for c in 0..<channels { output[c] *= scale }
@@ -86,9 +109,11 @@ public enum GlobalAveragePool {
 /// BatchNormalization over the last axis: y = gamma·(x − mean)/√(variance + ε) + beta.
 public enum BatchNorm {
     /// Direct formula (used by the reference path; the planned path folds BN into convs).
-    public static func reference(input: UnsafePointer<Float>, pixels: Int, channels: Int,
-                                 gamma: [Float]?, beta: [Float]?, mean: [Float], variance: [Float], epsilon: Float,
-                                 output: UnsafeMutablePointer<Float>) {
+    public static func reference(
+        input: UnsafePointer<Float>, pixels: Int, channels: Int,
+        gamma: [Float]?, beta: [Float]?, mean: [Float], variance: [Float], epsilon: Float,
+        output: UnsafeMutablePointer<Float>
+    ) {
         for p in 0..<pixels {
             for c in 0..<channels {
                 let normalised = (input[p * channels + c] - mean[c]) / (variance[c] + epsilon).squareRoot()
@@ -99,8 +124,10 @@ public enum BatchNorm {
 
     /// Per-channel scale and shift equivalent to this BN: y = scale·x + shift.
     public static func affine(gamma: [Float]?, beta: [Float]?, mean: [Float], variance: [Float], epsilon: Float)
-        -> (scale: [Float], shift: [Float]) {
-        var scale = [Float](repeating: 0, count: mean.count), shift = scale
+        -> (scale: [Float], shift: [Float])
+    {
+        var scale = [Float](repeating: 0, count: mean.count)
+        var shift = scale
         for c in 0..<mean.count {
             scale[c] = (gamma?[c] ?? 1) / (variance[c] + epsilon).squareRoot()
             shift[c] = (beta?[c] ?? 0) - mean[c] * scale[c]
@@ -112,8 +139,10 @@ public enum BatchNorm {
 /// Activations applied in place over a [rows, channels] buffer (softmax over the last axis).
 public enum ActivationKernel {
     /// Plain per-element definitions.
-    public static func reference(_ activation: Activation, _ data: UnsafeMutablePointer<Float>, rows: Int,
-                                 channels: Int) {
+    public static func reference(
+        _ activation: Activation, _ data: UnsafeMutablePointer<Float>, rows: Int,
+        channels: Int
+    ) {
         let count = rows * channels
         switch activation {
         case .linear: return
@@ -127,15 +156,20 @@ public enum ActivationKernel {
                 var largest = -Float.infinity
                 for c in 0..<channels { largest = max(largest, line[c]) }
                 var sum: Float = 0
-                for c in 0..<channels { line[c] = exp(line[c] - largest); sum += line[c] }
+                for c in 0..<channels {
+                    line[c] = exp(line[c] - largest)
+                    sum += line[c]
+                }
                 for c in 0..<channels { line[c] /= sum }
             }
         }
     }
 
     /// Fast twin: clamps vectorised through the shared epilogue; transcendental ones as reference.
-    public static func fast(_ activation: Activation, _ data: UnsafeMutablePointer<Float>, rows: Int,
-                            channels: Int) {
+    public static func fast(
+        _ activation: Activation, _ data: UnsafeMutablePointer<Float>, rows: Int,
+        channels: Int
+    ) {
         if let bounds = activation.clampBounds {
             Epilogue.biasClamp(data, rows: 1, columns: rows * channels, bias: nil, low: bounds.low, high: bounds.high)
         } else {

@@ -57,9 +57,11 @@ public final class GEMMWeights: @unchecked Sendable {
 /// Matrix multiply with fused bias and clamp (reference and fast twins).
 public enum GEMM {
     /// Plain definition: c[m, j] = clamp(bias[j] + Σ_p a[m, p]·b[p, j]); a [M, K], b [K, N], c [M, N].
-    public static func reference(rows m: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, k: Int, n: Int,
-                                 bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
-                                 c: UnsafeMutablePointer<Float>) {
+    public static func reference(
+        rows m: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, k: Int, n: Int,
+        bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
+        c: UnsafeMutablePointer<Float>
+    ) {
         for row in 0..<m {
             for column in 0..<n {
                 var sum: Float = bias?[column] ?? 0
@@ -72,28 +74,34 @@ public enum GEMM {
     /// The backend new weights use: `GESTUREPAD_GEMM=openblas|swift` if set, else the packed Swift
     /// kernel in AVX-512 builds and OpenBLAS elsewhere.
     public static let defaultBackend: GEMMBackend = {
-        if let name = ProcessInfo.processInfo.environment["GESTUREPAD_GEMM"], let backend = GEMMBackend(rawValue: name) {
+        if let name = ProcessInfo.processInfo.environment["GESTUREPAD_GEMM"], let backend = GEMMBackend(rawValue: name)
+        {
             return backend
         }
         #if GESTUREPAD_CPU_SKYLAKE_AVX512
-        return .packedSwift
+            return .packedSwift
         #else
-        return .openBLAS
+            return .openBLAS
         #endif
     }()
 
     /// Fast twin: a [M, K] × weights [K, N] → c [M, N] with bias and clamp, on the weights' backend.
-    public static func multiply(rows m: Int, a: UnsafePointer<Float>, weights: GEMMWeights,
-                                bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
-                                c: UnsafeMutablePointer<Float>) {
-        let k = weights.k, n = weights.n
+    public static func multiply(
+        rows m: Int, a: UnsafePointer<Float>, weights: GEMMWeights,
+        bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
+        c: UnsafeMutablePointer<Float>
+    ) {
+        let k = weights.k
+        let n = weights.n
         if let packed = weights.packed {
-            packedGEMM(m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
-                       c: c, ldc: n)
+            packedGEMM(
+                m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                c: c, ldc: n)
             return
         }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
-                    1, a, Int32(k), weights.storage, Int32(n), 0, c, Int32(n))
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k),
+            1, a, Int32(k), weights.storage, Int32(n), 0, c, Int32(n))
         Epilogue.biasClamp(c, rows: m, columns: n, bias: bias, low: clamp.low, high: clamp.high)
     }
 
@@ -112,8 +120,10 @@ public enum GEMM {
 /// Element-wise passes applied after a GEMM or convolution.
 enum Epilogue {
     /// c[m, n] = clamp(c[m, n] + bias[n], low, high) over a [rows, columns] row-major matrix.
-    static func biasClamp(_ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, bias: UnsafePointer<Float>?,
-                          low: Float, high: Float) {
+    static func biasClamp(
+        _ c: UnsafeMutablePointer<Float>, rows: Int, columns: Int, bias: UnsafePointer<Float>?,
+        low: Float, high: Float
+    ) {
         let isIdentity = bias == nil && low == -.infinity && high == .infinity
         if isIdentity { return }
         for row in 0..<rows {

@@ -28,7 +28,10 @@ public final class PackedWeights: @unchecked Sendable {
 
     public init(k: Int, n: Int, rowMajor b: UnsafePointer<Float>, ldb: Int, kBlock: Int, nBlockPanels: Int) {
         precondition(k >= 1 && n >= 1 && ldb >= n && kBlock >= 1 && nBlockPanels >= 1)
-        self.k = k; self.n = n; self.kBlock = kBlock; self.nBlockPanels = nBlockPanels
+        self.k = k
+        self.n = n
+        self.kBlock = kBlock
+        self.nBlockPanels = nBlockPanels
         let nr = 32
         panelCount = (n + nr - 1) / nr
         var total = 0
@@ -62,12 +65,12 @@ public final class PackedWeights: @unchecked Sendable {
 
 @usableFromInline
 struct GEMMEpilogue {
-    var first: Bool      // first k block: start from 0, else from C
-    var last: Bool       // last k block: add bias, clamp
+    var first: Bool  // first k block: start from 0, else from C
+    var last: Bool  // last k block: add bias, clamp
     var bias: UnsafePointer<Float>?  // already offset to this tile's first column
     var lo: Float
     var hi: Float
-    var ncols: Int       // valid columns in this tile (<= nv*16)
+    var ncols: Int  // valid columns in this tile (<= nv*16)
 }
 
 @inline(__always)
@@ -75,7 +78,10 @@ func loadPartial(_ p: UnsafePointer<Float>, _ valid: Int) -> SIMD16<Float> {
     if valid >= 16 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self) }
     var v = SIMD16<Float>()
     var l = 0
-    while l < valid { v[l] = p[l]; l += 1 }
+    while l < valid {
+        v[l] = p[l]
+        l += 1
+    }
     return v
 }
 
@@ -92,60 +98,87 @@ func biasVec(_ off: Int, _ ep: GEMMEpilogue) -> SIMD16<Float> {
 }
 
 @inline(__always)
-func storeAcc(_ acc: SIMD16<Float>, _ bv: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>, _ off: Int, _ ep: GEMMEpilogue) {
+func storeAcc(
+    _ acc: SIMD16<Float>, _ bv: SIMD16<Float>, _ c: UnsafeMutablePointer<Float>, _ off: Int, _ ep: GEMMEpilogue
+) {
     var v = acc
     if ep.last {
         v += bv
         // Lane loop, not `replacing(with:where:)`: LLVM turns this into vmaxps/vminps, the mask API into scalar code.
         // Bounds in locals so LLVM sees them loop-invariant and emits vmaxps/vminps.
-        let lo = ep.lo, hi = ep.hi
-        for lane in 0..<16 { let x = v[lane]; v[lane] = x < lo ? lo : (x > hi ? hi : x) }
+        let lo = ep.lo
+        let hi = ep.hi
+        for lane in 0..<16 {
+            let x = v[lane]
+            v[lane] = x < lo ? lo : (x > hi ? hi : x)
+        }
     }
     let valid = ep.ncols - off
     if valid >= 16 {
         UnsafeMutableRawPointer(c + off).storeBytes(of: v, as: SIMD16<Float>.self)
     } else {
         var l = 0
-        while l < valid { c[off + l] = v[l]; l += 1 }
+        while l < valid {
+            c[off + l] = v[l]
+            l += 1
+        }
     }
 }
 
 @inline(never)
-func microKernel1x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel1x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     var r0_0 = initAcc(c0, 0, ep)
     var pb = b
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
 }
 
 @inline(never)
-func microKernel1x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel1x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
     var pb = b
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
 }
 
 @inline(never)
-func microKernel2x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel2x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     var r0_0 = initAcc(c0, 0, ep)
@@ -155,9 +188,16 @@ func microKernel2x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -165,30 +205,48 @@ func microKernel2x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel2x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel2x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
     let a1 = a + 1 * lda
     var pb = b
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
 }
 
 @inline(never)
-func microKernel3x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel3x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -201,10 +259,20 @@ func microKernel3x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -213,14 +281,19 @@ func microKernel3x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel3x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel3x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     var pb = b
@@ -228,20 +301,39 @@ func microKernel3x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
 }
 
 @inline(never)
-func microKernel4x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel4x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -257,11 +349,24 @@ func microKernel4x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -271,16 +376,22 @@ func microKernel4x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel4x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel4x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
     let c3 = c + 3 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -289,22 +400,46 @@ func microKernel4x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
 }
 
 @inline(never)
-func microKernel5x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel5x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -323,12 +458,28 @@ func microKernel5x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -339,18 +490,25 @@ func microKernel5x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel5x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel5x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
     let c3 = c + 3 * ldc
     let c4 = c + 4 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -360,24 +518,53 @@ func microKernel5x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
 }
 
 @inline(never)
-func microKernel6x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel6x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -399,13 +586,32 @@ func microKernel6x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -417,20 +623,28 @@ func microKernel6x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel6x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel6x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
     let c3 = c + 3 * ldc
     let c4 = c + 4 * ldc
     let c5 = c + 5 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
-    var r5_0 = initAcc(c5, 0, ep); var r5_1 = initAcc(c5, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
+    var r5_0 = initAcc(c5, 0, ep)
+    var r5_1 = initAcc(c5, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -441,26 +655,60 @@ func microKernel6x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0); r5_1 = r5_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+            r5_1 = r5_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
-    storeAcc(r5_0, bv0, c5, 0, ep); storeAcc(r5_1, bv1, c5, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
+    storeAcc(r5_0, bv0, c5, 0, ep)
+    storeAcc(r5_1, bv1, c5, 16, ep)
 }
 
 @inline(never)
-func microKernel7x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel7x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -485,14 +733,36 @@ func microKernel7x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -505,8 +775,10 @@ func microKernel7x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel7x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel7x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -514,13 +786,20 @@ func microKernel7x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     let c4 = c + 4 * ldc
     let c5 = c + 5 * ldc
     let c6 = c + 6 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
-    var r5_0 = initAcc(c5, 0, ep); var r5_1 = initAcc(c5, 16, ep)
-    var r6_0 = initAcc(c6, 0, ep); var r6_1 = initAcc(c6, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
+    var r5_0 = initAcc(c5, 0, ep)
+    var r5_1 = initAcc(c5, 16, ep)
+    var r6_0 = initAcc(c6, 0, ep)
+    var r6_1 = initAcc(c6, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -532,28 +811,67 @@ func microKernel7x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0); r5_1 = r5_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0); r6_1 = r6_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+            r5_1 = r5_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+            r6_1 = r6_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
-    storeAcc(r5_0, bv0, c5, 0, ep); storeAcc(r5_1, bv1, c5, 16, ep)
-    storeAcc(r6_0, bv0, c6, 0, ep); storeAcc(r6_1, bv1, c6, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
+    storeAcc(r5_0, bv0, c5, 0, ep)
+    storeAcc(r5_1, bv1, c5, 16, ep)
+    storeAcc(r6_0, bv0, c6, 0, ep)
+    storeAcc(r6_1, bv1, c6, 16, ep)
 }
 
 @inline(never)
-func microKernel8x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel8x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -581,15 +899,40 @@ func microKernel8x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -603,8 +946,10 @@ func microKernel8x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel8x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel8x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -613,14 +958,22 @@ func microKernel8x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     let c5 = c + 5 * ldc
     let c6 = c + 6 * ldc
     let c7 = c + 7 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
-    var r5_0 = initAcc(c5, 0, ep); var r5_1 = initAcc(c5, 16, ep)
-    var r6_0 = initAcc(c6, 0, ep); var r6_1 = initAcc(c6, 16, ep)
-    var r7_0 = initAcc(c7, 0, ep); var r7_1 = initAcc(c7, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
+    var r5_0 = initAcc(c5, 0, ep)
+    var r5_1 = initAcc(c5, 16, ep)
+    var r6_0 = initAcc(c6, 0, ep)
+    var r6_1 = initAcc(c6, 16, ep)
+    var r7_0 = initAcc(c7, 0, ep)
+    var r7_1 = initAcc(c7, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -633,30 +986,74 @@ func microKernel8x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0); r5_1 = r5_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0); r6_1 = r6_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0); r7_1 = r7_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+            r5_1 = r5_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+            r6_1 = r6_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+            r7_1 = r7_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
-    storeAcc(r5_0, bv0, c5, 0, ep); storeAcc(r5_1, bv1, c5, 16, ep)
-    storeAcc(r6_0, bv0, c6, 0, ep); storeAcc(r6_1, bv1, c6, 16, ep)
-    storeAcc(r7_0, bv0, c7, 0, ep); storeAcc(r7_1, bv1, c7, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
+    storeAcc(r5_0, bv0, c5, 0, ep)
+    storeAcc(r5_1, bv1, c5, 16, ep)
+    storeAcc(r6_0, bv0, c6, 0, ep)
+    storeAcc(r6_1, bv1, c6, 16, ep)
+    storeAcc(r7_0, bv0, c7, 0, ep)
+    storeAcc(r7_1, bv1, c7, 16, ep)
 }
 
 @inline(never)
-func microKernel9x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel9x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -687,16 +1084,44 @@ func microKernel9x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -711,8 +1136,10 @@ func microKernel9x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
 }
 
 @inline(never)
-func microKernel9x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel9x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -722,15 +1149,24 @@ func microKernel9x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     let c6 = c + 6 * ldc
     let c7 = c + 7 * ldc
     let c8 = c + 8 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
-    var r5_0 = initAcc(c5, 0, ep); var r5_1 = initAcc(c5, 16, ep)
-    var r6_0 = initAcc(c6, 0, ep); var r6_1 = initAcc(c6, 16, ep)
-    var r7_0 = initAcc(c7, 0, ep); var r7_1 = initAcc(c7, 16, ep)
-    var r8_0 = initAcc(c8, 0, ep); var r8_1 = initAcc(c8, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
+    var r5_0 = initAcc(c5, 0, ep)
+    var r5_1 = initAcc(c5, 16, ep)
+    var r6_0 = initAcc(c6, 0, ep)
+    var r6_1 = initAcc(c6, 16, ep)
+    var r7_0 = initAcc(c7, 0, ep)
+    var r7_1 = initAcc(c7, 16, ep)
+    var r8_0 = initAcc(c8, 0, ep)
+    var r8_1 = initAcc(c8, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -744,32 +1180,81 @@ func microKernel9x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsaf
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0); r5_1 = r5_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0); r6_1 = r6_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0); r7_1 = r7_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0); r8_1 = r8_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+            r5_1 = r5_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+            r6_1 = r6_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+            r7_1 = r7_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+            r8_1 = r8_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
-    storeAcc(r5_0, bv0, c5, 0, ep); storeAcc(r5_1, bv1, c5, 16, ep)
-    storeAcc(r6_0, bv0, c6, 0, ep); storeAcc(r6_1, bv1, c6, 16, ep)
-    storeAcc(r7_0, bv0, c7, 0, ep); storeAcc(r7_1, bv1, c7, 16, ep)
-    storeAcc(r8_0, bv0, c8, 0, ep); storeAcc(r8_1, bv1, c8, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
+    storeAcc(r5_0, bv0, c5, 0, ep)
+    storeAcc(r5_1, bv1, c5, 16, ep)
+    storeAcc(r6_0, bv0, c6, 0, ep)
+    storeAcc(r6_1, bv1, c6, 16, ep)
+    storeAcc(r7_0, bv0, c7, 0, ep)
+    storeAcc(r7_1, bv1, c7, 16, ep)
+    storeAcc(r8_0, bv0, c8, 0, ep)
+    storeAcc(r8_1, bv1, c8, 16, ep)
 }
 
 @inline(never)
-func microKernel10x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel10x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -803,17 +1288,48 @@ func microKernel10x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a9[p]); r9_0 = r9_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a9[p])
+            r9_0 = r9_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -829,8 +1345,10 @@ func microKernel10x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
 }
 
 @inline(never)
-func microKernel10x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel10x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -841,16 +1359,26 @@ func microKernel10x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     let c7 = c + 7 * ldc
     let c8 = c + 8 * ldc
     let c9 = c + 9 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
-    var r5_0 = initAcc(c5, 0, ep); var r5_1 = initAcc(c5, 16, ep)
-    var r6_0 = initAcc(c6, 0, ep); var r6_1 = initAcc(c6, 16, ep)
-    var r7_0 = initAcc(c7, 0, ep); var r7_1 = initAcc(c7, 16, ep)
-    var r8_0 = initAcc(c8, 0, ep); var r8_1 = initAcc(c8, 16, ep)
-    var r9_0 = initAcc(c9, 0, ep); var r9_1 = initAcc(c9, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
+    var r5_0 = initAcc(c5, 0, ep)
+    var r5_1 = initAcc(c5, 16, ep)
+    var r6_0 = initAcc(c6, 0, ep)
+    var r6_1 = initAcc(c6, 16, ep)
+    var r7_0 = initAcc(c7, 0, ep)
+    var r7_1 = initAcc(c7, 16, ep)
+    var r8_0 = initAcc(c8, 0, ep)
+    var r8_1 = initAcc(c8, 16, ep)
+    var r9_0 = initAcc(c9, 0, ep)
+    var r9_1 = initAcc(c9, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -865,34 +1393,88 @@ func microKernel10x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0); r5_1 = r5_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0); r6_1 = r6_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0); r7_1 = r7_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0); r8_1 = r8_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a9[p]); r9_0 = r9_0.addingProduct(x, b0); r9_1 = r9_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+            r5_1 = r5_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+            r6_1 = r6_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+            r7_1 = r7_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+            r8_1 = r8_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a9[p])
+            r9_0 = r9_0.addingProduct(x, b0)
+            r9_1 = r9_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
-    storeAcc(r5_0, bv0, c5, 0, ep); storeAcc(r5_1, bv1, c5, 16, ep)
-    storeAcc(r6_0, bv0, c6, 0, ep); storeAcc(r6_1, bv1, c6, 16, ep)
-    storeAcc(r7_0, bv0, c7, 0, ep); storeAcc(r7_1, bv1, c7, 16, ep)
-    storeAcc(r8_0, bv0, c8, 0, ep); storeAcc(r8_1, bv1, c8, 16, ep)
-    storeAcc(r9_0, bv0, c9, 0, ep); storeAcc(r9_1, bv1, c9, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
+    storeAcc(r5_0, bv0, c5, 0, ep)
+    storeAcc(r5_1, bv1, c5, 16, ep)
+    storeAcc(r6_0, bv0, c6, 0, ep)
+    storeAcc(r6_1, bv1, c6, 16, ep)
+    storeAcc(r7_0, bv0, c7, 0, ep)
+    storeAcc(r7_1, bv1, c7, 16, ep)
+    storeAcc(r8_0, bv0, c8, 0, ep)
+    storeAcc(r8_1, bv1, c8, 16, ep)
+    storeAcc(r9_0, bv0, c9, 0, ep)
+    storeAcc(r9_1, bv1, c9, 16, ep)
 }
 
 @inline(never)
-func microKernel11x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel11x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -929,18 +1511,52 @@ func microKernel11x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a9[p]); r9_0 = r9_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a10[p]); r10_0 = r10_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a9[p])
+            r9_0 = r9_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a10[p])
+            r10_0 = r10_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -957,8 +1573,10 @@ func microKernel11x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
 }
 
 @inline(never)
-func microKernel11x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel11x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -970,17 +1588,28 @@ func microKernel11x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     let c8 = c + 8 * ldc
     let c9 = c + 9 * ldc
     let c10 = c + 10 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
-    var r5_0 = initAcc(c5, 0, ep); var r5_1 = initAcc(c5, 16, ep)
-    var r6_0 = initAcc(c6, 0, ep); var r6_1 = initAcc(c6, 16, ep)
-    var r7_0 = initAcc(c7, 0, ep); var r7_1 = initAcc(c7, 16, ep)
-    var r8_0 = initAcc(c8, 0, ep); var r8_1 = initAcc(c8, 16, ep)
-    var r9_0 = initAcc(c9, 0, ep); var r9_1 = initAcc(c9, 16, ep)
-    var r10_0 = initAcc(c10, 0, ep); var r10_1 = initAcc(c10, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
+    var r5_0 = initAcc(c5, 0, ep)
+    var r5_1 = initAcc(c5, 16, ep)
+    var r6_0 = initAcc(c6, 0, ep)
+    var r6_1 = initAcc(c6, 16, ep)
+    var r7_0 = initAcc(c7, 0, ep)
+    var r7_1 = initAcc(c7, 16, ep)
+    var r8_0 = initAcc(c8, 0, ep)
+    var r8_1 = initAcc(c8, 16, ep)
+    var r9_0 = initAcc(c9, 0, ep)
+    var r9_1 = initAcc(c9, 16, ep)
+    var r10_0 = initAcc(c10, 0, ep)
+    var r10_1 = initAcc(c10, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -996,36 +1625,95 @@ func microKernel11x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0); r5_1 = r5_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0); r6_1 = r6_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0); r7_1 = r7_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0); r8_1 = r8_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a9[p]); r9_0 = r9_0.addingProduct(x, b0); r9_1 = r9_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a10[p]); r10_0 = r10_0.addingProduct(x, b0); r10_1 = r10_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+            r5_1 = r5_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+            r6_1 = r6_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+            r7_1 = r7_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+            r8_1 = r8_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a9[p])
+            r9_0 = r9_0.addingProduct(x, b0)
+            r9_1 = r9_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a10[p])
+            r10_0 = r10_0.addingProduct(x, b0)
+            r10_1 = r10_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
-    storeAcc(r5_0, bv0, c5, 0, ep); storeAcc(r5_1, bv1, c5, 16, ep)
-    storeAcc(r6_0, bv0, c6, 0, ep); storeAcc(r6_1, bv1, c6, 16, ep)
-    storeAcc(r7_0, bv0, c7, 0, ep); storeAcc(r7_1, bv1, c7, 16, ep)
-    storeAcc(r8_0, bv0, c8, 0, ep); storeAcc(r8_1, bv1, c8, 16, ep)
-    storeAcc(r9_0, bv0, c9, 0, ep); storeAcc(r9_1, bv1, c9, 16, ep)
-    storeAcc(r10_0, bv0, c10, 0, ep); storeAcc(r10_1, bv1, c10, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
+    storeAcc(r5_0, bv0, c5, 0, ep)
+    storeAcc(r5_1, bv1, c5, 16, ep)
+    storeAcc(r6_0, bv0, c6, 0, ep)
+    storeAcc(r6_1, bv1, c6, 16, ep)
+    storeAcc(r7_0, bv0, c7, 0, ep)
+    storeAcc(r7_1, bv1, c7, 16, ep)
+    storeAcc(r8_0, bv0, c8, 0, ep)
+    storeAcc(r8_1, bv1, c8, 16, ep)
+    storeAcc(r9_0, bv0, c9, 0, ep)
+    storeAcc(r9_1, bv1, c9, 16, ep)
+    storeAcc(r10_0, bv0, c10, 0, ep)
+    storeAcc(r10_1, bv1, c10, 16, ep)
 }
 
 @inline(never)
-func microKernel12x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel12x1(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -1065,19 +1753,56 @@ func microKernel12x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     var p = 0
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a9[p]); r9_0 = r9_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a10[p]); r10_0 = r10_0.addingProduct(x, b0) }
-        do { let x = SIMD16<Float>(repeating: a11[p]); r11_0 = r11_0.addingProduct(x, b0) }
-        pb += 16; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a9[p])
+            r9_0 = r9_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a10[p])
+            r10_0 = r10_0.addingProduct(x, b0)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a11[p])
+            r11_0 = r11_0.addingProduct(x, b0)
+        }
+        pb += 16
+        p += 1
     }
     let bv0 = biasVec(0, ep)
     storeAcc(r0_0, bv0, c0, 0, ep)
@@ -1095,8 +1820,10 @@ func microKernel12x1(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
 }
 
 @inline(never)
-func microKernel12x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func microKernel12x2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     let c0 = c
     let c1 = c + 1 * ldc
     let c2 = c + 2 * ldc
@@ -1109,18 +1836,30 @@ func microKernel12x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     let c9 = c + 9 * ldc
     let c10 = c + 10 * ldc
     let c11 = c + 11 * ldc
-    var r0_0 = initAcc(c0, 0, ep); var r0_1 = initAcc(c0, 16, ep)
-    var r1_0 = initAcc(c1, 0, ep); var r1_1 = initAcc(c1, 16, ep)
-    var r2_0 = initAcc(c2, 0, ep); var r2_1 = initAcc(c2, 16, ep)
-    var r3_0 = initAcc(c3, 0, ep); var r3_1 = initAcc(c3, 16, ep)
-    var r4_0 = initAcc(c4, 0, ep); var r4_1 = initAcc(c4, 16, ep)
-    var r5_0 = initAcc(c5, 0, ep); var r5_1 = initAcc(c5, 16, ep)
-    var r6_0 = initAcc(c6, 0, ep); var r6_1 = initAcc(c6, 16, ep)
-    var r7_0 = initAcc(c7, 0, ep); var r7_1 = initAcc(c7, 16, ep)
-    var r8_0 = initAcc(c8, 0, ep); var r8_1 = initAcc(c8, 16, ep)
-    var r9_0 = initAcc(c9, 0, ep); var r9_1 = initAcc(c9, 16, ep)
-    var r10_0 = initAcc(c10, 0, ep); var r10_1 = initAcc(c10, 16, ep)
-    var r11_0 = initAcc(c11, 0, ep); var r11_1 = initAcc(c11, 16, ep)
+    var r0_0 = initAcc(c0, 0, ep)
+    var r0_1 = initAcc(c0, 16, ep)
+    var r1_0 = initAcc(c1, 0, ep)
+    var r1_1 = initAcc(c1, 16, ep)
+    var r2_0 = initAcc(c2, 0, ep)
+    var r2_1 = initAcc(c2, 16, ep)
+    var r3_0 = initAcc(c3, 0, ep)
+    var r3_1 = initAcc(c3, 16, ep)
+    var r4_0 = initAcc(c4, 0, ep)
+    var r4_1 = initAcc(c4, 16, ep)
+    var r5_0 = initAcc(c5, 0, ep)
+    var r5_1 = initAcc(c5, 16, ep)
+    var r6_0 = initAcc(c6, 0, ep)
+    var r6_1 = initAcc(c6, 16, ep)
+    var r7_0 = initAcc(c7, 0, ep)
+    var r7_1 = initAcc(c7, 16, ep)
+    var r8_0 = initAcc(c8, 0, ep)
+    var r8_1 = initAcc(c8, 16, ep)
+    var r9_0 = initAcc(c9, 0, ep)
+    var r9_1 = initAcc(c9, 16, ep)
+    var r10_0 = initAcc(c10, 0, ep)
+    var r10_1 = initAcc(c10, 16, ep)
+    var r11_0 = initAcc(c11, 0, ep)
+    var r11_1 = initAcc(c11, 16, ep)
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -1137,86 +1876,186 @@ func microKernel12x2(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: Unsa
     while p < kc {
         let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
         let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do { let x = SIMD16<Float>(repeating: a[p]); r0_0 = r0_0.addingProduct(x, b0); r0_1 = r0_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a1[p]); r1_0 = r1_0.addingProduct(x, b0); r1_1 = r1_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a2[p]); r2_0 = r2_0.addingProduct(x, b0); r2_1 = r2_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a3[p]); r3_0 = r3_0.addingProduct(x, b0); r3_1 = r3_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a4[p]); r4_0 = r4_0.addingProduct(x, b0); r4_1 = r4_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a5[p]); r5_0 = r5_0.addingProduct(x, b0); r5_1 = r5_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a6[p]); r6_0 = r6_0.addingProduct(x, b0); r6_1 = r6_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a7[p]); r7_0 = r7_0.addingProduct(x, b0); r7_1 = r7_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a8[p]); r8_0 = r8_0.addingProduct(x, b0); r8_1 = r8_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a9[p]); r9_0 = r9_0.addingProduct(x, b0); r9_1 = r9_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a10[p]); r10_0 = r10_0.addingProduct(x, b0); r10_1 = r10_1.addingProduct(x, b1) }
-        do { let x = SIMD16<Float>(repeating: a11[p]); r11_0 = r11_0.addingProduct(x, b0); r11_1 = r11_1.addingProduct(x, b1) }
-        pb += 32; p += 1
+        do {
+            let x = SIMD16<Float>(repeating: a[p])
+            r0_0 = r0_0.addingProduct(x, b0)
+            r0_1 = r0_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a1[p])
+            r1_0 = r1_0.addingProduct(x, b0)
+            r1_1 = r1_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a2[p])
+            r2_0 = r2_0.addingProduct(x, b0)
+            r2_1 = r2_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a3[p])
+            r3_0 = r3_0.addingProduct(x, b0)
+            r3_1 = r3_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a4[p])
+            r4_0 = r4_0.addingProduct(x, b0)
+            r4_1 = r4_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a5[p])
+            r5_0 = r5_0.addingProduct(x, b0)
+            r5_1 = r5_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a6[p])
+            r6_0 = r6_0.addingProduct(x, b0)
+            r6_1 = r6_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a7[p])
+            r7_0 = r7_0.addingProduct(x, b0)
+            r7_1 = r7_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a8[p])
+            r8_0 = r8_0.addingProduct(x, b0)
+            r8_1 = r8_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a9[p])
+            r9_0 = r9_0.addingProduct(x, b0)
+            r9_1 = r9_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a10[p])
+            r10_0 = r10_0.addingProduct(x, b0)
+            r10_1 = r10_1.addingProduct(x, b1)
+        }
+        do {
+            let x = SIMD16<Float>(repeating: a11[p])
+            r11_0 = r11_0.addingProduct(x, b0)
+            r11_1 = r11_1.addingProduct(x, b1)
+        }
+        pb += 32
+        p += 1
     }
-    let bv0 = biasVec(0, ep); let bv1 = biasVec(16, ep)
-    storeAcc(r0_0, bv0, c0, 0, ep); storeAcc(r0_1, bv1, c0, 16, ep)
-    storeAcc(r1_0, bv0, c1, 0, ep); storeAcc(r1_1, bv1, c1, 16, ep)
-    storeAcc(r2_0, bv0, c2, 0, ep); storeAcc(r2_1, bv1, c2, 16, ep)
-    storeAcc(r3_0, bv0, c3, 0, ep); storeAcc(r3_1, bv1, c3, 16, ep)
-    storeAcc(r4_0, bv0, c4, 0, ep); storeAcc(r4_1, bv1, c4, 16, ep)
-    storeAcc(r5_0, bv0, c5, 0, ep); storeAcc(r5_1, bv1, c5, 16, ep)
-    storeAcc(r6_0, bv0, c6, 0, ep); storeAcc(r6_1, bv1, c6, 16, ep)
-    storeAcc(r7_0, bv0, c7, 0, ep); storeAcc(r7_1, bv1, c7, 16, ep)
-    storeAcc(r8_0, bv0, c8, 0, ep); storeAcc(r8_1, bv1, c8, 16, ep)
-    storeAcc(r9_0, bv0, c9, 0, ep); storeAcc(r9_1, bv1, c9, 16, ep)
-    storeAcc(r10_0, bv0, c10, 0, ep); storeAcc(r10_1, bv1, c10, 16, ep)
-    storeAcc(r11_0, bv0, c11, 0, ep); storeAcc(r11_1, bv1, c11, 16, ep)
+    let bv0 = biasVec(0, ep)
+    let bv1 = biasVec(16, ep)
+    storeAcc(r0_0, bv0, c0, 0, ep)
+    storeAcc(r0_1, bv1, c0, 16, ep)
+    storeAcc(r1_0, bv0, c1, 0, ep)
+    storeAcc(r1_1, bv1, c1, 16, ep)
+    storeAcc(r2_0, bv0, c2, 0, ep)
+    storeAcc(r2_1, bv1, c2, 16, ep)
+    storeAcc(r3_0, bv0, c3, 0, ep)
+    storeAcc(r3_1, bv1, c3, 16, ep)
+    storeAcc(r4_0, bv0, c4, 0, ep)
+    storeAcc(r4_1, bv1, c4, 16, ep)
+    storeAcc(r5_0, bv0, c5, 0, ep)
+    storeAcc(r5_1, bv1, c5, 16, ep)
+    storeAcc(r6_0, bv0, c6, 0, ep)
+    storeAcc(r6_1, bv1, c6, 16, ep)
+    storeAcc(r7_0, bv0, c7, 0, ep)
+    storeAcc(r7_1, bv1, c7, 16, ep)
+    storeAcc(r8_0, bv0, c8, 0, ep)
+    storeAcc(r8_1, bv1, c8, 16, ep)
+    storeAcc(r9_0, bv0, c9, 0, ep)
+    storeAcc(r9_1, bv1, c9, 16, ep)
+    storeAcc(r10_0, bv0, c10, 0, ep)
+    storeAcc(r10_1, bv1, c10, 16, ep)
+    storeAcc(r11_0, bv0, c11, 0, ep)
+    storeAcc(r11_1, bv1, c11, 16, ep)
 }
 
 @inline(__always)
-func dispatchMicroKernel(_ mr: Int, _ nv: Int, _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
-                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue) {
+func dispatchMicroKernel(
+    _ mr: Int, _ nv: Int, _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ ep: GEMMEpilogue
+) {
     switch mr {
     case 12:
-        if nv == 2 { microKernel12x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel12x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel12x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel12x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 11:
-        if nv == 2 { microKernel11x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel11x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel11x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel11x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 10:
-        if nv == 2 { microKernel10x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel10x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel10x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel10x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 9:
-        if nv == 2 { microKernel9x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel9x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel9x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel9x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 8:
-        if nv == 2 { microKernel8x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel8x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel8x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel8x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 7:
-        if nv == 2 { microKernel7x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel7x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel7x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel7x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 6:
-        if nv == 2 { microKernel6x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel6x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel6x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel6x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 5:
-        if nv == 2 { microKernel5x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel5x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel5x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel5x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 4:
-        if nv == 2 { microKernel4x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel4x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel4x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel4x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 3:
-        if nv == 2 { microKernel3x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel3x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel3x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel3x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 2:
-        if nv == 2 { microKernel2x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel2x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel2x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel2x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     case 1:
-        if nv == 2 { microKernel1x2(kc, a, lda, b, c, ldc, ep)
-        } else { microKernel1x1(kc, a, lda, b, c, ldc, ep) }
+        if nv == 2 {
+            microKernel1x2(kc, a, lda, b, c, ldc, ep)
+        } else {
+            microKernel1x1(kc, a, lda, b, c, ldc, ep)
+        }
 
     default: preconditionFailure("bad mr")
     }
@@ -1225,17 +2064,22 @@ func dispatchMicroKernel(_ mr: Int, _ nv: Int, _ kc: Int, _ a: UnsafePointer<Flo
 /// C[i, j] = min(max(sum_p A[i, p] * B[p, j] + bias[j], clampLow), clampHigh) for i < m, j < weights.n.
 /// A is [m, weights.k] with row stride lda; C is [m, weights.n] with row stride ldc.  No allocation; not
 /// re-entrant-unsafe (weights are read-only), so concurrent calls on disjoint C are fine.
-public func packedGEMM(m: Int, a: UnsafePointer<Float>, lda: Int, weights w: PackedWeights,
-                       bias: UnsafePointer<Float>?, clampLow: Float, clampHigh: Float,
-                       c: UnsafeMutablePointer<Float>, ldc: Int) {
-    let k = w.k, n = w.n
+public func packedGEMM(
+    m: Int, a: UnsafePointer<Float>, lda: Int, weights w: PackedWeights,
+    bias: UnsafePointer<Float>?, clampLow: Float, clampHigh: Float,
+    c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    let k = w.k
+    let n = w.n
     precondition(m >= 0 && lda >= k && ldc >= n)
     if m == 0 { return }
-    let nr = 32, mrMax = 12
+    let nr = 32
+    let mrMax = 12
     var pc = 0
     while pc < k {
         let kc = min(w.kBlock, k - pc)
-        let first = pc == 0, last = pc + kc == k
+        let first = pc == 0
+        let last = pc + kc == k
         var jp = 0
         while jp < w.panelCount {
             let jpEnd = min(jp + w.nBlockPanels, w.panelCount)
@@ -1249,8 +2093,9 @@ public func packedGEMM(m: Int, a: UnsafePointer<Float>, lda: Int, weights w: Pac
                     let nv = (ncols + 15) / 16
                     let pw = PackedWeights.panelWidth(n: n, panel: p)
                     let bp = UnsafePointer(w.storage) + p * k * nr + pc * pw
-                    let ep = GEMMEpilogue(first: first, last: last, bias: bias.map { $0 + col0 },
-                                          lo: clampLow, hi: clampHigh, ncols: ncols)
+                    let ep = GEMMEpilogue(
+                        first: first, last: last, bias: bias.map { $0 + col0 },
+                        lo: clampLow, hi: clampHigh, ncols: ncols)
                     dispatchMicroKernel(mr, nv, kc, a + i * lda + pc, lda, bp, c + i * ldc + col0, ldc, ep)
                     p += 1
                 }

@@ -46,7 +46,8 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     withoutActuallyEscaping(body) { body in
         nonisolated(unsafe) let work = body
         DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
+            let start = chunk * count / chunks
+            let end = (chunk + 1) * count / chunks
             for index in start..<end { work(index) }
         }
     }

@@ -35,8 +35,10 @@ public final class Adam {
     private let moments: UnsafeMutablePointer<Float>
 
     /// An optimiser for `parameterCount` parameters with zeroed moments.
-    public init(parameterCount: Int, learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-7) {
+    public init(
+        parameterCount: Int, learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-7
+    ) {
         precondition(parameterCount >= 0, "negative parameter count")
         self.parameterCount = parameterCount
         self.learningRate = learningRate
@@ -54,17 +56,21 @@ public final class Adam {
     /// First moments m [parameterCount] (for tests and inspection).
     public var firstMoments: [Float] { Array(UnsafeBufferPointer(start: moments, count: parameterCount)) }
     /// Second moments v [parameterCount].
-    public var secondMoments: [Float] { Array(UnsafeBufferPointer(start: moments + parameterCount, count: parameterCount)) }
+    public var secondMoments: [Float] {
+        Array(UnsafeBufferPointer(start: moments + parameterCount, count: parameterCount))
+    }
 
     /// One update: parameters [P] -= lr · m̂ / (√v̂ + ε) from gradients [P]; plain loop (reference twin).
     public func stepReference(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>) {
         let c = constants()
-        let m = moments, v = moments + parameterCount
+        let m = moments
+        let v = moments + parameterCount
         for i in 0..<parameterCount {
             let g = gradients[i]
             m[i] = c.beta1 * m[i] + c.oneMinusBeta1 * g
             v[i] = c.beta2 * v[i] + c.oneMinusBeta2 * (g * g)
-            let mHat = m[i] * c.correction1, vHat = v[i] * c.correction2
+            let mHat = m[i] * c.correction1
+            let vHat = v[i] * c.correction2
             parameters[i] += c.negativeRate * (mHat / (vHat.squareRoot() + c.epsilon))
         }
         advance()
@@ -74,7 +80,8 @@ public final class Adam {
     /// (vsqrtps/vdivps), so the results are bit-identical.
     public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>) {
         let c = constants()
-        let m = moments, v = moments + parameterCount
+        let m = moments
+        let v = moments + parameterCount
         var i = 0
         while i + 16 <= parameterCount {
             let g = Lanes.load16(gradients + i)
@@ -82,7 +89,8 @@ public final class Adam {
             let newV = c.beta2 * Lanes.load16(v + i) + c.oneMinusBeta2 * (g * g)
             Lanes.store16(newM, m + i)
             Lanes.store16(newV, v + i)
-            let mHat = newM * c.correction1, vHat = newV * c.correction2
+            let mHat = newM * c.correction1
+            let vHat = newV * c.correction2
             let update = c.negativeRate * (mHat / (vHat.squareRoot() + c.epsilon))
             Lanes.store16(Lanes.load16(parameters + i) + update, parameters + i)
             i += 16
@@ -91,7 +99,8 @@ public final class Adam {
             let g = gradients[i]
             m[i] = c.beta1 * m[i] + c.oneMinusBeta1 * g
             v[i] = c.beta2 * v[i] + c.oneMinusBeta2 * (g * g)
-            let mHat = m[i] * c.correction1, vHat = v[i] * c.correction2
+            let mHat = m[i] * c.correction1
+            let vHat = v[i] * c.correction2
             parameters[i] += c.negativeRate * (mHat / (vHat.squareRoot() + c.epsilon))
             i += 1
         }
@@ -99,10 +108,14 @@ public final class Adam {
     }
 
     /// The step's scalars; TF.js divides by (1 − accBeta), we multiply by its reciprocal (≤ 1 ulp apart).
-    private func constants() -> (beta1: Float, beta2: Float, oneMinusBeta1: Float, oneMinusBeta2: Float,
-                                 correction1: Float, correction2: Float, negativeRate: Float, epsilon: Float) {
-        (beta1, beta2, 1 - beta1, 1 - beta2, Float(1 / (1 - accumulatedBeta1)), Float(1 / (1 - accumulatedBeta2)),
-         -learningRate, epsilon)
+    private func constants() -> (
+        beta1: Float, beta2: Float, oneMinusBeta1: Float, oneMinusBeta2: Float,
+        correction1: Float, correction2: Float, negativeRate: Float, epsilon: Float
+    ) {
+        (
+            beta1, beta2, 1 - beta1, 1 - beta2, Float(1 / (1 - accumulatedBeta1)), Float(1 / (1 - accumulatedBeta2)),
+            -learningRate, epsilon
+        )
     }
 
     /// accBeta1 ← accBeta1·β1, accBeta2 ← accBeta2·β2, iterations += 1 (end of TF.js `applyGradients`).

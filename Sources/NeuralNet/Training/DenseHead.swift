@@ -51,12 +51,14 @@ public struct HeadArchitecture: Sendable, Equatable, Hashable, Codable {
     /// Throws `invalidHeadArchitecture` naming the first field outside its range.
     public func validate() throws(NeuralNetError) {
         guard !inputShape.isEmpty, inputShape.allSatisfy({ $0 >= 1 }), inputShape.reduce(1, *) <= 1 << 24 else {
-            throw .invalidHeadArchitecture(field: "inputShape", value: "\(inputShape)",
-                                           allowed: "one or more sizes ≥ 1 with at most 16777216 scalars in all")
+            throw .invalidHeadArchitecture(
+                field: "inputShape", value: "\(inputShape)",
+                allowed: "one or more sizes ≥ 1 with at most 16777216 scalars in all")
         }
         guard (1...TrainingOptions.hiddenUnitsRange.upperBound).contains(hiddenUnits) else {
-            throw .invalidHeadArchitecture(field: "hiddenUnits", value: "\(hiddenUnits)",
-                                           allowed: "\(TrainingOptions.hiddenUnitsRange)")
+            throw .invalidHeadArchitecture(
+                field: "hiddenUnits", value: "\(hiddenUnits)",
+                allowed: "\(TrainingOptions.hiddenUnitsRange)")
         }
         guard (2...1000).contains(classes) else {
             throw .invalidHeadArchitecture(field: "classes", value: "\(classes)", allowed: "2...1000")
@@ -87,8 +89,10 @@ public struct TrainingOptions: Sendable, Equatable, Hashable, Codable {
     public static let hiddenUnitsRange: ClosedRange<Int> = 1...4096
 
     /// Options with the TF.js demo's defaults unless given.
-    public init(learningRate: Double = 0.0001, batchSizeFraction: Double = 0.4, epochs: Int = 20,
-                hiddenUnits: Int = 100, seed: UInt64 = 0) {
+    public init(
+        learningRate: Double = 0.0001, batchSizeFraction: Double = 0.4, epochs: Int = 20,
+        hiddenUnits: Int = 100, seed: UInt64 = 0
+    ) {
         self.learningRate = learningRate
         self.batchSizeFraction = batchSizeFraction
         self.epochs = epochs
@@ -99,17 +103,20 @@ public struct TrainingOptions: Sendable, Equatable, Hashable, Codable {
     /// Throws `invalidTrainingOption` naming the first field outside its range.
     public func validate() throws(NeuralNetError) {
         guard Self.learningRateRange.contains(learningRate) else {
-            throw .invalidTrainingOption(field: "learningRate", value: "\(learningRate)", allowed: "\(Self.learningRateRange)")
+            throw .invalidTrainingOption(
+                field: "learningRate", value: "\(learningRate)", allowed: "\(Self.learningRateRange)")
         }
         guard Self.batchSizeFractionRange.contains(batchSizeFraction) else {
-            throw .invalidTrainingOption(field: "batchSizeFraction", value: "\(batchSizeFraction)",
-                                         allowed: "\(Self.batchSizeFractionRange)")
+            throw .invalidTrainingOption(
+                field: "batchSizeFraction", value: "\(batchSizeFraction)",
+                allowed: "\(Self.batchSizeFractionRange)")
         }
         guard Self.epochsRange.contains(epochs) else {
             throw .invalidTrainingOption(field: "epochs", value: "\(epochs)", allowed: "\(Self.epochsRange)")
         }
         guard Self.hiddenUnitsRange.contains(hiddenUnits) else {
-            throw .invalidTrainingOption(field: "hiddenUnits", value: "\(hiddenUnits)", allowed: "\(Self.hiddenUnitsRange)")
+            throw .invalidTrainingOption(
+                field: "hiddenUnits", value: "\(hiddenUnits)", allowed: "\(Self.hiddenUnitsRange)")
         }
     }
 
@@ -194,26 +201,36 @@ public final class DenseHead {
         self.init(validated: architecture)
         var generator = SplitMix64(seed: seed)
         let (d, u, k) = (architecture.inputCount, architecture.hiddenUnits, architecture.classes)
-        hiddenKernelPointer.update(from: WeightInitializer.varianceScalingNormal(fanIn: d, fanOut: u, generator: &generator),
-                                   count: d * u)
-        outputKernelPointer.update(from: WeightInitializer.varianceScalingNormal(fanIn: u, fanOut: k, generator: &generator),
-                                   count: u * k)
+        hiddenKernelPointer.update(
+            from: WeightInitializer.varianceScalingNormal(fanIn: d, fanOut: u, generator: &generator),
+            count: d * u)
+        outputKernelPointer.update(
+            from: WeightInitializer.varianceScalingNormal(fanIn: u, fanOut: k, generator: &generator),
+            count: u * k)
     }
 
     /// A head with the given weights: hiddenKernel [D, U], hiddenBias [U], outputKernel [U, K] (Keras layouts),
     /// outputBias [K] exactly when `architecture.outputBias`.
-    public convenience init(architecture: HeadArchitecture, hiddenKernel: [Float], hiddenBias: [Float],
-                            outputKernel: [Float], outputBias: [Float]? = nil) throws(NeuralNetError) {
+    public convenience init(
+        architecture: HeadArchitecture, hiddenKernel: [Float], hiddenBias: [Float],
+        outputKernel: [Float], outputBias: [Float]? = nil
+    ) throws(NeuralNetError) {
         try architecture.validate()
         let (d, u, k) = (architecture.inputCount, architecture.hiddenUnits, architecture.classes)
         guard (outputBias != nil) == architecture.outputBias else {
-            throw .notADenseHead(layer: HeadLayerNames.output, reason: architecture.outputBias
-                ? "the architecture has an output bias but none was given" : "an output bias was given for an architecture without one")
+            throw .notADenseHead(
+                layer: HeadLayerNames.output,
+                reason: architecture.outputBias
+                    ? "the architecture has an output bias but none was given"
+                    : "an output bias was given for an architecture without one")
         }
-        for (name, values, shape) in [("hidden kernel", hiddenKernel, [d, u]), ("hidden bias", hiddenBias, [u]),
-                                      ("output kernel", outputKernel, [u, k]), ("output bias", outputBias ?? [], [outputBias == nil ? 0 : k])] {
+        for (name, values, shape) in [
+            ("hidden kernel", hiddenKernel, [d, u]), ("hidden bias", hiddenBias, [u]),
+            ("output kernel", outputKernel, [u, k]), ("output bias", outputBias ?? [], [outputBias == nil ? 0 : k]),
+        ] {
             guard values.count == shape.reduce(1, *) else {
-                throw .weightShapeMismatch(layer: HeadLayerNames.hidden, weight: name, expected: shape, found: [values.count])
+                throw .weightShapeMismatch(
+                    layer: HeadLayerNames.hidden, weight: name, expected: shape, found: [values.count])
             }
             if let index = values.firstIndex(where: { !$0.isFinite }) {
                 throw .nonFiniteWeight(layer: HeadLayerNames.hidden, weight: name, index: index, value: values[index])
@@ -234,11 +251,15 @@ public final class DenseHead {
     }
 
     /// Hidden Dense kernel W1 [D, U] (a copy).
-    public var hiddenKernel: [Float] { Array(UnsafeBufferPointer(start: hiddenKernelPointer, count: inputCount * hiddenUnits)) }
+    public var hiddenKernel: [Float] {
+        Array(UnsafeBufferPointer(start: hiddenKernelPointer, count: inputCount * hiddenUnits))
+    }
     /// Hidden Dense bias b1 [U] (a copy).
     public var hiddenBias: [Float] { Array(UnsafeBufferPointer(start: hiddenBiasPointer, count: hiddenUnits)) }
     /// Output Dense kernel W2 [U, K] (a copy).
-    public var outputKernel: [Float] { Array(UnsafeBufferPointer(start: outputKernelPointer, count: hiddenUnits * classes)) }
+    public var outputKernel: [Float] {
+        Array(UnsafeBufferPointer(start: outputKernelPointer, count: hiddenUnits * classes))
+    }
     /// Output Dense bias b2 [K] (a copy), nil when the architecture has none.
     public var outputBias: [Float]? { outputBiasPointer.map { Array(UnsafeBufferPointer(start: $0, count: classes)) } }
 
@@ -246,16 +267,19 @@ public final class DenseHead {
 
     /// Class probabilities [B, K] of features [B, D], B = features.count / D. Allocates nothing when
     /// B is at most the largest batch seen before (1 initially).
-    public func predict(_ features: UnsafeBufferPointer<Float>,
-                        into probabilities: UnsafeMutableBufferPointer<Float>) throws(NeuralNetError) {
+    public func predict(
+        _ features: UnsafeBufferPointer<Float>,
+        into probabilities: UnsafeMutableBufferPointer<Float>
+    ) throws(NeuralNetError) {
         let (d, u, k) = (inputCount, hiddenUnits, classes)
         let rows = features.count / d
         guard rows >= 1, features.count == rows * d, let input = features.baseAddress else {
             throw .featureCountMismatch(samples: max(1, rows), featuresPerSample: d, found: features.count)
         }
         guard probabilities.count == rows * k, let output = probabilities.baseAddress else {
-            throw .shapeMismatch(layer: HeadLayerNames.output, expected: "an output buffer of \(rows)×\(k) probabilities",
-                                 found: [probabilities.count])
+            throw .shapeMismatch(
+                layer: HeadLayerNames.output, expected: "an output buffer of \(rows)×\(k) probabilities",
+                found: [probabilities.count])
         }
         if rows > predictCapacity {
             predictHidden.deallocate()
@@ -264,10 +288,12 @@ public final class DenseHead {
         }
         // hidden [B,U] = relu(x [B,D] · W1 + b1); logits [B,K] = hidden · W2 (+ b2); softmax in place.
         // OpenBLAS: the weights may change between calls (training), so nothing is packed; no allocation.
-        DenseKernel.forward(x: input, w: hiddenKernelPointer, b: hiddenBiasPointer, y: predictHidden, rows: rows,
-                            inputs: d, units: u, relu: true, backend: .openBLAS)
-        DenseKernel.forward(x: predictHidden, w: outputKernelPointer, b: outputBiasPointer, y: output, rows: rows,
-                            inputs: u, units: k, relu: false, backend: .openBLAS)
+        DenseKernel.forward(
+            x: input, w: hiddenKernelPointer, b: hiddenBiasPointer, y: predictHidden, rows: rows,
+            inputs: d, units: u, relu: true, backend: .openBLAS)
+        DenseKernel.forward(
+            x: predictHidden, w: outputKernelPointer, b: outputBiasPointer, y: output, rows: rows,
+            inputs: u, units: k, relu: false, backend: .openBLAS)
         ActivationKernel.reference(.softmax, output, rows: rows, channels: k)
     }
 
@@ -285,16 +311,20 @@ public final class DenseHead {
     // MARK: Training
 
     /// A new head (initialised from `options.seed` with `options.hiddenUnits`) trained on the samples.
-    public static func trained(inputShape: [Int], classes: Int, features: [Float], labels: [Int],
-                               options: TrainingOptions = TrainingOptions(),
-                               shouldContinue: () -> Bool = { true },
-                               progress: (EpochReport) -> Void = { _ in }) throws(NeuralNetError)
-        -> (head: DenseHead, summary: TrainingSummary) {
+    public static func trained(
+        inputShape: [Int], classes: Int, features: [Float], labels: [Int],
+        options: TrainingOptions = TrainingOptions(),
+        shouldContinue: () -> Bool = { true },
+        progress: (EpochReport) -> Void = { _ in }
+    ) throws(NeuralNetError)
+        -> (head: DenseHead, summary: TrainingSummary)
+    {
         try options.validate()
         let architecture = HeadArchitecture(inputShape: inputShape, hiddenUnits: options.hiddenUnits, classes: classes)
         let head = try DenseHead(architecture: architecture, seed: options.seed)
-        let summary = try head.train(features: features, labels: labels, options: options,
-                                     shouldContinue: shouldContinue, progress: progress)
+        let summary = try head.train(
+            features: features, labels: labels, options: options,
+            shouldContinue: shouldContinue, progress: progress)
         return (head, summary)
     }
 
@@ -311,14 +341,17 @@ public final class DenseHead {
     /// - Throws: a typed error for bad options or samples (nothing is changed then), or
     ///   `trainingDiverged` when the loss or a weight turns NaN/Inf (the weights are then unusable).
     @discardableResult
-    public func train(features: [Float], labels: [Int], options: TrainingOptions = TrainingOptions(),
-                      shouldContinue: () -> Bool = { true },
-                      progress: (EpochReport) -> Void = { _ in }) throws(NeuralNetError) -> TrainingSummary {
+    public func train(
+        features: [Float], labels: [Int], options: TrainingOptions = TrainingOptions(),
+        shouldContinue: () -> Bool = { true },
+        progress: (EpochReport) -> Void = { _ in }
+    ) throws(NeuralNetError) -> TrainingSummary {
         let start = ContinuousClock.now
         try options.validate()
         guard options.hiddenUnits == hiddenUnits else {
-            throw .invalidTrainingOption(field: "hiddenUnits", value: "\(options.hiddenUnits)",
-                                         allowed: "\(hiddenUnits), this head's hidden units (train a new head to change them)")
+            throw .invalidTrainingOption(
+                field: "hiddenUnits", value: "\(options.hiddenUnits)",
+                allowed: "\(hiddenUnits), this head's hidden units (train a new head to change them)")
         }
         try validateSamples(features: features, labels: labels)
         let (d, count) = (inputCount, labels.count)
@@ -327,16 +360,21 @@ public final class DenseHead {
         let adam = Adam(parameterCount: architecture.parameterCount, learningRate: Float(options.learningRate))
         var generator = SplitMix64(seed: options.seed ^ 0x5348_5546_464C_4531)  // distinct from the init stream
         var order = Array(0..<count)
-        var summary = TrainingSummary(epochsCompleted: 0, epochs: options.epochs, batchSize: batchSize, finalLoss: nil,
-                                      finalAccuracy: nil, cancelled: false, milliseconds: 0)
+        var summary = TrainingSummary(
+            epochsCompleted: 0, epochs: options.epochs, batchSize: batchSize, finalLoss: nil,
+            finalAccuracy: nil, cancelled: false, milliseconds: 0)
         var diverged: (epoch: Int, batch: Int, loss: Float)?
         features.withUnsafeBufferPointer { source in
             epochs: for epoch in 1...options.epochs {
                 Self.shuffle(&order, using: &generator)
-                var lossSum: Double = 0, correct = 0
+                var lossSum: Double = 0
+                var correct = 0
                 var batch = 0
                 for batchStart in stride(from: 0, to: count, by: batchSize) {
-                    guard shouldContinue() else { summary.cancelled = true; break epochs }
+                    guard shouldContinue() else {
+                        summary.cancelled = true
+                        break epochs
+                    }
                     let rows = min(batchSize, count - batchStart)
                     for row in 0..<rows {
                         let sample = order[batchStart + row]
@@ -357,8 +395,9 @@ public final class DenseHead {
                     correct += result.correct
                     batch += 1
                 }
-                let report = EpochReport(epoch: epoch, epochs: options.epochs, loss: Float(lossSum / Double(count)),
-                                         accuracy: Float(correct) / Float(count))
+                let report = EpochReport(
+                    epoch: epoch, epochs: options.epochs, loss: Float(lossSum / Double(count)),
+                    accuracy: Float(correct) / Float(count))
                 summary.epochsCompleted = epoch
                 summary.finalLoss = report.loss
                 summary.finalAccuracy = report.accuracy
@@ -388,7 +427,9 @@ public final class DenseHead {
         }
         var seen = Set<Int>()
         for (sample, label) in labels.enumerated() {
-            guard (0..<classes).contains(label) else { throw .labelOutOfRange(sample: sample, label: label, classes: classes) }
+            guard (0..<classes).contains(label) else {
+                throw .labelOutOfRange(sample: sample, label: label, classes: classes)
+            }
             seen.insert(label)
         }
         guard seen.count >= 2 else { throw .tooFewClasses(found: seen.count, required: 2) }
@@ -402,38 +443,50 @@ public final class DenseHead {
     /// the mean loss and the number of rows whose argmax is their label.
     func forwardBackward(_ w: TrainingWorkspace, rows: Int, path: KernelPath = .fast) -> (loss: Float, correct: Int) {
         let (d, u, k) = (inputCount, hiddenUnits, classes)
-        func forward(_ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
-                     _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ inputs: Int, _ units: Int, _ relu: Bool) {
+        func forward(
+            _ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>, _ bias: UnsafePointer<Float>?,
+            _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ inputs: Int, _ units: Int, _ relu: Bool
+        ) {
             if let backend = path.backend {
-                DenseKernel.forward(x: x, w: weights, b: bias, y: y, rows: rows, inputs: inputs, units: units, relu: relu,
-                                    backend: backend)
+                DenseKernel.forward(
+                    x: x, w: weights, b: bias, y: y, rows: rows, inputs: inputs, units: units, relu: relu,
+                    backend: backend)
             } else {
-                DenseKernel.forwardReference(x: x, w: weights, b: bias, y: y, rows: rows, inputs: inputs, units: units,
-                                             relu: relu)
+                DenseKernel.forwardReference(
+                    x: x, w: weights, b: bias, y: y, rows: rows, inputs: inputs, units: units,
+                    relu: relu)
             }
         }
-        func backward(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
-                      _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?,
-                      _ db: UnsafeMutablePointer<Float>?, _ rows: Int, _ inputs: Int, _ units: Int) {
+        func backward(
+            _ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ weights: UnsafePointer<Float>,
+            _ dx: UnsafeMutablePointer<Float>?, _ dw: UnsafeMutablePointer<Float>?,
+            _ db: UnsafeMutablePointer<Float>?, _ rows: Int, _ inputs: Int, _ units: Int
+        ) {
             if let backend = path.backend {
-                DenseKernel.backward(dy: dy, x: x, w: weights, dx: dx, dw: dw, db: db, rows: rows, inputs: inputs,
-                                     units: units, backend: backend)
+                DenseKernel.backward(
+                    dy: dy, x: x, w: weights, dx: dx, dw: dw, db: db, rows: rows, inputs: inputs,
+                    units: units, backend: backend)
             } else {
-                DenseKernel.backwardReference(dy: dy, x: x, w: weights, dx: dx, dw: dw, db: db, rows: rows,
-                                              inputs: inputs, units: units)
+                DenseKernel.backwardReference(
+                    dy: dy, x: x, w: weights, dx: dx, dw: dw, db: db, rows: rows,
+                    inputs: inputs, units: units)
             }
         }
-        let gradW1 = w.gradients, gradB1 = w.gradients + d * u, gradW2 = gradB1 + u
+        let gradW1 = w.gradients
+        let gradB1 = w.gradients + d * u
+        let gradW2 = gradB1 + u
         let gradB2: UnsafeMutablePointer<Float>? = architecture.outputBias ? gradW2 + u * k : nil
         // hidden [B,U] = relu(x [B,D] · W1 [D,U] + b1 [U])
         forward(w.x, hiddenKernelPointer, hiddenBiasPointer, w.hidden, rows, d, u, true)
         // logits [B,K] = hidden [B,U] · W2 [U,K] (+ b2 [K])
         forward(w.hidden, outputKernelPointer, outputBiasPointer, w.logits, rows, u, k, false)
         // probabilities [B,K] = softmax(logits); loss = mean −log p[label]; dlogits = (p − y) / B
-        let result = SoftmaxCrossEntropy.forwardReference(logits: w.logits, labels: w.labels,
-                                                          probabilities: w.probabilities, rows: rows, classes: k)
-        SoftmaxCrossEntropy.backwardReference(probabilities: w.probabilities, labels: w.labels, dlogits: w.dlogits,
-                                              rows: rows, classes: k)
+        let result = SoftmaxCrossEntropy.forwardReference(
+            logits: w.logits, labels: w.labels,
+            probabilities: w.probabilities, rows: rows, classes: k)
+        SoftmaxCrossEntropy.backwardReference(
+            probabilities: w.probabilities, labels: w.labels, dlogits: w.dlogits,
+            rows: rows, classes: k)
         // dW2 [U,K] = hiddenᵀ · dlogits; db2 [K] = Σ_B dlogits; dhidden [B,U] = dlogits · W2ᵀ
         backward(w.dlogits, w.hidden, outputKernelPointer, w.dhidden, gradW2, gradB2, rows, u, k)
         // through relu: dpre [B,U] = dhidden where hidden > 0

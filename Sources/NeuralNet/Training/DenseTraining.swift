@@ -13,8 +13,10 @@ import Foundation
 /// Forward and backward passes of a fully connected layer Y = X·W + b (Keras `Dense`, kernel [D, U]).
 enum DenseKernel {
     /// y [B,U] = x [B,D] · w [D,U] + b [U] (b optional), then max(·, 0) when `relu`; plain loops.
-    static func forwardReference(x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
-                                 y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, units: Int, relu: Bool) {
+    static func forwardReference(
+        x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
+        y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, units: Int, relu: Bool
+    ) {
         for row in 0..<rows {
             for unit in 0..<units {
                 var sum: Float = b?[unit] ?? 0
@@ -27,28 +29,34 @@ enum DenseKernel {
     /// Fast twin of `forwardReference` on `backend`: `.openBLAS` = one `cblas_sgemm` then the shared
     /// bias+clamp epilogue (allocates nothing); `.packedSwift` = pack w into panels (it changes every
     /// training step, so per call: allocates D·U floats) and PackedGEMM's AVX-512 kernel with bias+relu fused.
-    static func forward(x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
-                        y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, units: Int, relu: Bool,
-                        backend: GEMMBackend = GEMM.defaultBackend) {
+    static func forward(
+        x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
+        y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, units: Int, relu: Bool,
+        backend: GEMMBackend = GEMM.defaultBackend
+    ) {
         switch backend {
         case .packedSwift:
             // y [B,U] = clamp(x [B,D] · packed w [D,U] + b)
             let packed = PackedWeights(k: inputs, n: units, rowMajor: w)
-            packedGEMM(m: rows, a: x, lda: inputs, weights: packed, bias: b, clampLow: relu ? 0 : -.infinity,
-                       clampHigh: .infinity, c: y, ldc: units)
+            packedGEMM(
+                m: rows, a: x, lda: inputs, weights: packed, bias: b, clampLow: relu ? 0 : -.infinity,
+                clampHigh: .infinity, c: y, ldc: units)
         case .openBLAS:
             // y [B,U] = x [B,D] · w [D,U]
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(units), Int32(inputs),
-                        1, x, Int32(inputs), w, Int32(units), 0, y, Int32(units))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(units), Int32(inputs),
+                1, x, Int32(inputs), w, Int32(units), 0, y, Int32(units))
             Epilogue.biasClamp(y, rows: rows, columns: units, bias: b, low: relu ? 0 : -.infinity, high: .infinity)
         }
     }
 
     /// Gradients of Y = X·W + b given dY [B,U]: dX [B,D] = dY·Wᵀ, dW [D,U] = Xᵀ·dY, db [U] = Σ_B dY.
     /// Each output is optional (nil = not needed, e.g. dX of the first layer); all are overwritten.
-    static func backwardReference(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                                  dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
-                                  db: UnsafeMutablePointer<Float>?, rows: Int, inputs: Int, units: Int) {
+    static func backwardReference(
+        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
+        db: UnsafeMutablePointer<Float>?, rows: Int, inputs: Int, units: Int
+    ) {
         if let dx {
             for row in 0..<rows {
                 for p in 0..<inputs {
@@ -79,14 +87,17 @@ enum DenseKernel {
     /// Fast twin of `backwardReference`: dX by a transposed `cblas_sgemm`; dW by `cblas_sgemm` (Xᵀ·dY)
     /// on `.openBLAS`, or on `.packedSwift` by transposing X into a scratch Xᵀ [D,B] and running PackedGEMM
     /// with dY [B,U] packed as its weights (allocates D·B + B·U floats); db by a column sum.
-    static func backward(dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
-                         db: UnsafeMutablePointer<Float>?, rows: Int, inputs: Int, units: Int,
-                         backend: GEMMBackend = GEMM.defaultBackend) {
+    static func backward(
+        dy: UnsafePointer<Float>, x: UnsafePointer<Float>, w: UnsafePointer<Float>,
+        dx: UnsafeMutablePointer<Float>?, dw: UnsafeMutablePointer<Float>?,
+        db: UnsafeMutablePointer<Float>?, rows: Int, inputs: Int, units: Int,
+        backend: GEMMBackend = GEMM.defaultBackend
+    ) {
         if let dx {
             // dx [B,D] = dy [B,U] · wᵀ [U,D]
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(inputs), Int32(units),
-                        1, dy, Int32(units), w, Int32(units), 0, dx, Int32(inputs))
+            cblas_sgemm(
+                CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(inputs), Int32(units),
+                1, dy, Int32(units), w, Int32(units), 0, dx, Int32(inputs))
         }
         if let dw {
             switch backend {
@@ -98,12 +109,14 @@ enum DenseKernel {
                     for row in 0..<rows { xt[p * rows + row] = x[row * inputs + p] }
                 }
                 let packed = PackedWeights(k: rows, n: units, rowMajor: dy)
-                packedGEMM(m: inputs, a: xt, lda: rows, weights: packed, bias: nil, clampLow: -.infinity,
-                           clampHigh: .infinity, c: dw, ldc: units)
+                packedGEMM(
+                    m: inputs, a: xt, lda: rows, weights: packed, bias: nil, clampLow: -.infinity,
+                    clampHigh: .infinity, c: dw, ldc: units)
             case .openBLAS:
                 // dw [D,U] = xᵀ [D,B] · dy [B,U]
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(inputs), Int32(units), Int32(rows),
-                            1, x, Int32(inputs), dy, Int32(units), 0, dw, Int32(units))
+                cblas_sgemm(
+                    CblasRowMajor, CblasTrans, CblasNoTrans, Int32(inputs), Int32(units), Int32(rows),
+                    1, x, Int32(inputs), dy, Int32(units), 0, dw, Int32(units))
             }
         }
         if let db {
@@ -120,8 +133,10 @@ enum DenseKernel {
 /// (TF's `ReluGrad` convention: the gradient at exactly 0 is 0).
 enum ReLUKernel {
     /// dx [count] = y [count] > 0 ? dy : 0; `dx` may alias `dy`.
-    static func backward(y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
-                         count: Int) {
+    static func backward(
+        y: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+        count: Int
+    ) {
         for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
     }
 }
@@ -134,17 +149,28 @@ enum ReLUKernel {
 /// first, so a confidently wrong sample still gets its full gradient (the clip zeroes it).
 enum SoftmaxCrossEntropy {
     /// Plain loops. logits [B,K] → probabilities [B,K]; returns (mean loss, rows whose argmax is the label).
-    static func forwardReference(logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
-                                 probabilities: UnsafeMutablePointer<Float>, rows: Int, classes: Int)
-        -> (loss: Float, correct: Int) {
+    static func forwardReference(
+        logits: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+        probabilities: UnsafeMutablePointer<Float>, rows: Int, classes: Int
+    )
+        -> (loss: Float, correct: Int)
+    {
         var total: Double = 0
         var correct = 0
         for row in 0..<rows {
-            let z = logits + row * classes, p = probabilities + row * classes
-            var largest = -Float.infinity, best = 0
-            for k in 0..<classes where z[k] > largest { largest = z[k]; best = k }
+            let z = logits + row * classes
+            let p = probabilities + row * classes
+            var largest = -Float.infinity
+            var best = 0
+            for k in 0..<classes where z[k] > largest {
+                largest = z[k]
+                best = k
+            }
             var sum: Float = 0
-            for k in 0..<classes { p[k] = exp(z[k] - largest); sum += p[k] }
+            for k in 0..<classes {
+                p[k] = exp(z[k] - largest)
+                sum += p[k]
+            }
             for k in 0..<classes { p[k] /= sum }
             let label = Int(labels[row])
             total += Double(log(sum) - (z[label] - largest))
@@ -154,8 +180,10 @@ enum SoftmaxCrossEntropy {
     }
 
     /// Fused gradient: dlogits [B,K] = (probabilities − onehot(labels)) / B.
-    static func backwardReference(probabilities: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
-                                  dlogits: UnsafeMutablePointer<Float>, rows: Int, classes: Int) {
+    static func backwardReference(
+        probabilities: UnsafePointer<Float>, labels: UnsafePointer<Int32>,
+        dlogits: UnsafeMutablePointer<Float>, rows: Int, classes: Int
+    ) {
         let scale = 1 / Float(rows)
         for row in 0..<rows {
             for k in 0..<classes {
@@ -178,7 +206,10 @@ enum FiniteCheck {
             index += 16
         }
         var tail: Float = 0
-        while index < count { tail += values[index] * 0; index += 1 }
+        while index < count {
+            tail += values[index] * 0
+            index += 1
+        }
         return (lanes.sum() + tail) == 0
     }
 }

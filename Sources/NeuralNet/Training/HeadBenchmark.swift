@@ -28,7 +28,8 @@ public enum HeadBenchmark {
     /// features of the class's own contiguous block (1/classes of the features), so a linear
     /// classifier separates them — a stand-in for post-ReLU MobileNet features.
     public static func separableFeatures(classes: Int, perClass: Int, shape: [Int], seed: UInt64)
-        -> (features: [Float], labels: [Int]) {
+        -> (features: [Float], labels: [Int])
+    {
         let d = shape.reduce(1, *)
         var generator = SplitMix64(seed: seed)
         var features = [Float](repeating: 0, count: classes * perClass * d)
@@ -44,16 +45,20 @@ public enum HeadBenchmark {
     }
 
     /// Trains `runs` fresh heads (after one untimed warm-up) and reports their wall times.
-    public static func run(classes: Int, samplesPerClass: Int, featureShape: [Int], options: TrainingOptions,
-                           runs: Int, threads: Int, targetCPU: String) throws(NeuralNetError) -> HeadBenchmarkReport {
+    public static func run(
+        classes: Int, samplesPerClass: Int, featureShape: [Int], options: TrainingOptions,
+        runs: Int, threads: Int, targetCPU: String
+    ) throws(NeuralNetError) -> HeadBenchmarkReport {
         GEMM.setThreadCount(threads)
-        let (features, labels) = separableFeatures(classes: classes, perClass: samplesPerClass, shape: featureShape,
-                                                   seed: options.seed &+ 1)
+        let (features, labels) = separableFeatures(
+            classes: classes, perClass: samplesPerClass, shape: featureShape,
+            seed: options.seed &+ 1)
         var times: [Double] = []
         var last: TrainingSummary?
         for run in 0...max(1, runs) {
-            let (_, summary) = try DenseHead.trained(inputShape: featureShape, classes: classes, features: features,
-                                                     labels: labels, options: options)
+            let (_, summary) = try DenseHead.trained(
+                inputShape: featureShape, classes: classes, features: features,
+                labels: labels, options: options)
             if run > 0 { times.append(summary.milliseconds) }
             last = summary
         }
@@ -62,6 +67,7 @@ public enum HeadBenchmark {
             featureShape: featureShape, classes: classes, samplesPerClass: samplesPerClass, epochs: options.epochs,
             hiddenUnits: options.hiddenUnits, batchSize: last?.batchSize ?? 0, threads: threads, targetCPU: targetCPU,
             blas: GEMM.backendDescription, runMilliseconds: times, medianMilliseconds: sorted[sorted.count / 2],
-            minimumMilliseconds: sorted[0], finalLoss: last?.finalLoss ?? .nan, finalAccuracy: last?.finalAccuracy ?? .nan)
+            minimumMilliseconds: sorted[0], finalLoss: last?.finalLoss ?? .nan,
+            finalAccuracy: last?.finalAccuracy ?? .nan)
     }
 }

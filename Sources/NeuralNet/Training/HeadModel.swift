@@ -21,16 +21,24 @@ extension DenseHead {
         let layers = [
             Layer(name: HeadLayerNames.input, kind: .input(shape: architecture.inputShape.map { $0 }), inbound: []),
             Layer(name: HeadLayerNames.flatten, kind: .flatten, inbound: [HeadLayerNames.input]),
-            Layer(name: HeadLayerNames.hidden, kind: .dense(units: u, useBias: true, activation: .relu),
-                  inbound: [HeadLayerNames.flatten],
-                  weights: ["kernel": Tensor(shape: [d, u], scalars: hiddenKernel),
-                            "bias": Tensor(shape: [u], scalars: hiddenBias)]),
-            Layer(name: HeadLayerNames.output, kind: .dense(units: k, useBias: architecture.outputBias, activation: .softmax),
-                  inbound: [HeadLayerNames.hidden],
-                  weights: outputBias.map { ["kernel": Tensor(shape: [u, k], scalars: outputKernel), "bias": Tensor(shape: [k], scalars: $0)] }
-                      ?? ["kernel": Tensor(shape: [u, k], scalars: outputKernel)]),
+            Layer(
+                name: HeadLayerNames.hidden, kind: .dense(units: u, useBias: true, activation: .relu),
+                inbound: [HeadLayerNames.flatten],
+                weights: [
+                    "kernel": Tensor(shape: [d, u], scalars: hiddenKernel),
+                    "bias": Tensor(shape: [u], scalars: hiddenBias),
+                ]),
+            Layer(
+                name: HeadLayerNames.output,
+                kind: .dense(units: k, useBias: architecture.outputBias, activation: .softmax),
+                inbound: [HeadLayerNames.hidden],
+                weights: outputBias.map {
+                    ["kernel": Tensor(shape: [u, k], scalars: outputKernel), "bias": Tensor(shape: [k], scalars: $0)]
+                }
+                    ?? ["kernel": Tensor(shape: [u, k], scalars: outputKernel)]),
         ]
-        return Model(name: name, layers: layers, inputNames: [HeadLayerNames.input], outputNames: [HeadLayerNames.output])
+        return Model(
+            name: name, layers: layers, inputNames: [HeadLayerNames.input], outputNames: [HeadLayerNames.output])
     }
 
     /// A head from a model of exactly Input → Flatten → Dense(relu, bias) → Dense(softmax, with or without
@@ -39,25 +47,33 @@ extension DenseHead {
         let layers = model.layers
         let expected = ["Input", "Flatten", "Dense (relu, bias)", "Dense (softmax)"]
         guard layers.count == expected.count else {
-            throw .notADenseHead(layer: layers.last?.name ?? model.name,
-                                 reason: "the model has \(layers.count) layers (\(layers.map(\.kind.className).joined(separator: " → "))), "
-                                    + "expected \(expected.count)")
+            throw .notADenseHead(
+                layer: layers.last?.name ?? model.name,
+                reason:
+                    "the model has \(layers.count) layers (\(layers.map(\.kind.className).joined(separator: " → "))), "
+                    + "expected \(expected.count)")
         }
         for (index, layer) in layers.enumerated().dropFirst() where layer.inbound != [layers[index - 1].name] {
-            throw .notADenseHead(layer: layer.name, reason: "its input is \(layer.inbound), expected [\(layers[index - 1].name)]")
+            throw .notADenseHead(
+                layer: layer.name, reason: "its input is \(layer.inbound), expected [\(layers[index - 1].name)]")
         }
         guard model.outputNames == [layers[3].name] else {
-            throw .notADenseHead(layer: layers[3].name, reason: "the model's outputs are \(model.outputNames), expected this layer")
+            throw .notADenseHead(
+                layer: layers[3].name, reason: "the model's outputs are \(model.outputNames), expected this layer")
         }
         guard case .input(let shape) = layers[0].kind else {
-            throw .notADenseHead(layer: layers[0].name, reason: "is \(layers[0].kind.className), expected \(expected[0])")
+            throw .notADenseHead(
+                layer: layers[0].name, reason: "is \(layers[0].kind.className), expected \(expected[0])")
         }
         let inputShape = shape.compactMap { $0 }
         guard inputShape.count == shape.count, !inputShape.isEmpty else {
-            throw .notADenseHead(layer: layers[0].name, reason: "input shape \(shape.map { $0.map(String.init) ?? "null" }) is not fixed")
+            throw .notADenseHead(
+                layer: layers[0].name, reason: "input shape \(shape.map { $0.map(String.init) ?? "null" }) is not fixed"
+            )
         }
         guard case .flatten = layers[1].kind else {
-            throw .notADenseHead(layer: layers[1].name, reason: "is \(layers[1].kind.className), expected \(expected[1])")
+            throw .notADenseHead(
+                layer: layers[1].name, reason: "is \(layers[1].kind.className), expected \(expected[1])")
         }
         guard case .dense(let units, true, .relu) = layers[2].kind else {
             throw .notADenseHead(layer: layers[2].name, reason: "is \(layers[2].kind), expected \(expected[2])")
@@ -65,7 +81,8 @@ extension DenseHead {
         guard case .dense(let classes, let outputBias, .softmax) = layers[3].kind else {
             throw .notADenseHead(layer: layers[3].name, reason: "is \(layers[3].kind), expected \(expected[3])")
         }
-        let architecture = HeadArchitecture(inputShape: inputShape, hiddenUnits: units, classes: classes, outputBias: outputBias)
+        let architecture = HeadArchitecture(
+            inputShape: inputShape, hiddenUnits: units, classes: classes, outputBias: outputBias)
         do {
             try architecture.validate()
         } catch {
@@ -82,11 +99,12 @@ extension DenseHead {
             }
             return tensor.scalars
         }
-        try self.init(architecture: architecture,
-                      hiddenKernel: weight(layers[2], "kernel", [d, units]),
-                      hiddenBias: weight(layers[2], "bias", [units]),
-                      outputKernel: weight(layers[3], "kernel", [units, classes]),
-                      outputBias: outputBias ? weight(layers[3], "bias", [classes]) : nil)
+        try self.init(
+            architecture: architecture,
+            hiddenKernel: weight(layers[2], "kernel", [d, units]),
+            hiddenBias: weight(layers[2], "bias", [units]),
+            outputKernel: weight(layers[3], "kernel", [units, classes]),
+            outputBias: outputBias ? weight(layers[3], "bias", [classes]) : nil)
     }
 
     /// Saves the head as a TF.js Layers model (model.json + one shard) into `directory`, atomically.
@@ -106,24 +124,31 @@ extension DenseHead {
     /// - Parameter inputShape: [H, W, C] when the embedder's input size is not fixed.
     /// - Throws: `shapeMismatch` when the cut layer's output is not the head's input shape, `invalidGraph`
     ///   when the embedder already has a layer with one of the head's names.
-    public func bundle(embedder: Model, cutLayer: String, inputShape: [Int]? = nil,
-                       name: String = "gesturepad_bundle") throws(NeuralNetError) -> Model {
+    public func bundle(
+        embedder: Model, cutLayer: String, inputShape: [Int]? = nil,
+        name: String = "gesturepad_bundle"
+    ) throws(NeuralNetError) -> Model {
         let cut = try embedder.cut(at: cutLayer)
         let shapes = try cut.inferShapes(inputShape: inputShape)
         let cutShape = shapes[cutLayer]?.outputShape ?? []
         guard cutShape == architecture.inputShape else {
-            throw .shapeMismatch(layer: cutLayer, expected: "the head's input \(architecture.inputShape)", found: cutShape)
+            throw .shapeMismatch(
+                layer: cutLayer, expected: "the head's input \(architecture.inputShape)", found: cutShape)
         }
         var layers = cut.layers
         for var layer in model().layers.dropFirst() {
             guard cut.index(of: layer.name) == nil else {
-                throw .invalidGraph(reason: "the embedder already has a layer named \(layer.name), a name the head uses")
+                throw .invalidGraph(
+                    reason: "the embedder already has a layer named \(layer.name), a name the head uses")
             }
             if layer.inbound == [HeadLayerNames.input] { layer.inbound = [cutLayer] }
             layers.append(layer)
         }
-        if let shape = inputShape, let input = cut.inputNames.first, let index = layers.firstIndex(where: { $0.name == input }) {
-            layers[index].kind = .input(shape: shape.map { $0 })  // a fixed size, as tf.loadLayersModel needs for Flatten
+        if let shape = inputShape, let input = cut.inputNames.first,
+            let index = layers.firstIndex(where: { $0.name == input })
+        {
+            // A fixed size, as tf.loadLayersModel needs for Flatten.
+            layers[index].kind = .input(shape: shape.map { $0 })
         }
         return Model(name: name, layers: layers, inputNames: cut.inputNames, outputNames: [HeadLayerNames.output])
     }

@@ -12,8 +12,10 @@ import Foundation
 public enum WeightInitializer {
     /// TF.js `varianceScaling({scale, mode: 'fanIn', distribution: 'normal'})` for a Dense kernel
     /// [fanIn, fanOut]: truncated normal (±2σ, redrawn) with σ = √(scale / max(1, fanIn)).
-    public static func varianceScalingNormal(fanIn: Int, fanOut: Int, scale: Double = 1,
-                                             generator: inout SplitMix64) -> [Float] {
+    public static func varianceScalingNormal(
+        fanIn: Int, fanOut: Int, scale: Double = 1,
+        generator: inout SplitMix64
+    ) -> [Float] {
         let standardDeviation = (scale / Double(max(1, fanIn))).squareRoot()
         return (0..<(fanIn * fanOut)).map { _ in
             Float(standardDeviation * truncatedStandardNormal(&generator))
