@@ -113,14 +113,20 @@ public struct PipelineService: Service {
         self.reloadSettings = reloadSettings
     }
 
-    /// Reloads the config: keys are released first; errors leave the running settings in place. Returns the
-    /// changed keys that need a restart (also logged as warnings).
+    /// Reloads the config: keys are released first; errors leave the running settings in place (and are logged).
+    /// Returns the changed keys that need a restart (also logged as warnings).
     @discardableResult
     public func reload() throws(DaemonError) -> [String] {
         try? notifier.send(.reloadingNow())
         defer { try? notifier.send([.ready, .status(Self.statusLine(daemon.snapshot()))]) }
-        let plan = try reloadSettings()
-        try daemon.reload(plan.settings)
+        let plan: ReloadPlan
+        do {
+            plan = try reloadSettings()
+            try daemon.reload(plan.settings)
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error.description)")
+            throw error
+        }
         for note in plan.restartNeeded { logger.warning("\(note)") }
         let pending = plan.restartNeeded.isEmpty ? "" : " (\(plan.restartNeeded.count) change(s) need a restart)"
         logger.info("configuration reloaded\(pending)")
@@ -173,7 +179,7 @@ public struct PipelineService: Service {
                     group.addTask {
                         for await _ in reloadSignals {
                             do throws(DaemonError) { try reload() } catch {
-                                logger.error("reload failed, keeping the running configuration: \(error.description)")
+                                // reload() logged it; the running configuration stays.
                             }
                         }
                     }

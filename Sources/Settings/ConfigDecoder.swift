@@ -412,7 +412,8 @@ struct ConfigDecoder {
                 continue
             }
             guard case .string(let text) = entry.value.kind else {
-                typeError("keys.\(entry.key)", entry.key, expected: "a key name in quotes (\"KEY_UP\")", found: entry.value)
+                typeError(
+                    "keys.\(entry.key)", entry.key, expected: "a key name in quotes (\"KEY_UP\")", found: entry.value)
                 keys[entry.key] = .unbound  // reported; do not also report it as missing
                 continue
             }

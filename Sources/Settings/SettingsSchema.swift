@@ -223,7 +223,11 @@ public enum SettingsSchema {
 
     private static let camera: [SettingKey] = [
         SettingKey(
-            "camera", "device", .text(.nonEmpty(message: "must name a device such as \"/dev/video0\"", hint: "`gesturepad devices` lists the cameras")),
+            "camera", "device",
+            .text(
+                .nonEmpty(
+                    message: "must name a device such as \"/dev/video0\"",
+                    hint: "`gesturepad devices` lists the cameras")),
             .reload, doc: "Camera device node, short name or /dev/v4l/by-id/ name (or a .y4m recording).",
             read: { .text($0.camera.device) }, write: { config, value in config.camera.device = value.text }),
         SettingKey(
@@ -244,9 +248,11 @@ public enum SettingsSchema {
         SettingKey(
             "camera", "buffer_count", .integer(.closed(bufferCountRange)), .reload,
             doc: "Driver buffers in the capture ring.",
-            read: { .integer($0.camera.bufferCount) }, write: { config, value in config.camera.bufferCount = value.integer }),
+            read: { .integer($0.camera.bufferCount) },
+            write: { config, value in config.camera.bufferCount = value.integer }),
         SettingKey(
-            "camera", "mirror", .boolean, .restart, doc: "Mirror frames left-right like a selfie view (samples must agree).",
+            "camera", "mirror", .boolean, .restart,
+            doc: "Mirror frames left-right like a selfie view (samples must agree).",
             read: { .boolean($0.mirror) }, write: { config, value in config.mirror = value.boolean }),
         SettingKey(
             "camera", "exposure", .choice(ExposureMode.allCases.map(\.rawValue)), .reload,
@@ -265,7 +271,9 @@ public enum SettingsSchema {
             doc: "Exposure time for exposure = \"manual\", in 100 µs units.",
             read: { .integer($0.camera.exposure.manualTime) },
             write: { config, value in
-                if case .manual = config.camera.exposure { config.camera.exposure = .manual(hundredMicroseconds: value.integer) }
+                if case .manual = config.camera.exposure {
+                    config.camera.exposure = .manual(hundredMicroseconds: value.integer)
+                }
             }),
         SettingKey(
             "camera", "allow_frame_rate_drop", .boolean, .reload,
@@ -280,7 +288,8 @@ public enum SettingsSchema {
 
     private static let model: [SettingKey] = [
         SettingKey(
-            "model", "name", .text(.nonEmpty(message: "must name an installed model", hint: "`gesturepad model list` shows them")),
+            "model", "name",
+            .text(.nonEmpty(message: "must name an installed model", hint: "`gesturepad model list` shows them")),
             .restart, doc: "The installed embedding model.",
             read: { .text($0.modelName) }, write: { config, value in config.modelName = value.text }),
         SettingKey(
@@ -307,7 +316,7 @@ public enum SettingsSchema {
     private static let bindings: [SettingKey] = [
         SettingKey(
             "keys", "*", .labelKeys, .restart, doc: "The key (chord) each label holds down, or \"none\".",
-            read: { config in .labelKeys(config.keys) }, write: { config, value in config.keys = value.labelKeys }),
+            read: { config in .labelKeys(config.keys) }, write: { config, value in config.keys = value.labelKeys })
     ]
 
     private static let filter: [SettingKey] = [
@@ -323,7 +332,8 @@ public enum SettingsSchema {
             write: { config, value in config.filter.exitThreshold = Float(value.number) }),
         SettingKey(
             "filter", "dwell_ms", .integer(.closed(DecisionFilterSettings.dwellRange, unit: "ms")), .reload,
-            field: "dwellMilliseconds", doc: "Milliseconds a label must stay on top above enter before its key goes down.",
+            field: "dwellMilliseconds",
+            doc: "Milliseconds a label must stay on top above enter before its key goes down.",
             read: { .integer($0.filter.dwellMilliseconds) },
             write: { config, value in config.filter.dwellMilliseconds = value.integer }),
         SettingKey(
@@ -357,9 +367,11 @@ public enum SettingsSchema {
         SettingKey(
             "head", "learning_rate", .number(.closed(TrainingOptions.learningRateRange), single: false), .reload,
             field: "learningRate", doc: "Adam step size of head training.",
-            read: { .number($0.head.learningRate) }, write: { config, value in config.head.learningRate = value.number }),
+            read: { .number($0.head.learningRate) }, write: { config, value in config.head.learningRate = value.number }
+        ),
         SettingKey(
-            "head", "batch_fraction", .number(.aboveZero(atMost: TrainingOptions.batchSizeFractionRange.upperBound), single: false),
+            "head", "batch_fraction",
+            .number(.aboveZero(atMost: TrainingOptions.batchSizeFractionRange.upperBound), single: false),
             .reload, field: "batchSizeFraction", doc: "Mini-batch size as a fraction of the sample count.",
             read: { .number($0.head.batchSizeFraction) },
             write: { config, value in config.head.batchSizeFraction = value.number }),
@@ -370,9 +382,11 @@ public enum SettingsSchema {
         SettingKey(
             "head", "hidden_units", .integer(.closed(TrainingOptions.hiddenUnitsRange)), .reload, field: "hiddenUnits",
             doc: "Units in the head's hidden layer.",
-            read: { .integer($0.head.hiddenUnits) }, write: { config, value in config.head.hiddenUnits = value.integer }),
+            read: { .integer($0.head.hiddenUnits) }, write: { config, value in config.head.hiddenUnits = value.integer }
+        ),
         SettingKey(
-            "head", "seed", .integer(.closed(0...Int.max)), .reload, doc: "Seed of weight initialisation and shuffling.",
+            "head", "seed", .integer(.closed(0...Int.max)), .reload,
+            doc: "Seed of weight initialisation and shuffling.",
             read: { .integer(Int(clamping: $0.head.seed)) },
             write: { config, value in config.head.seed = UInt64(max(0, value.integer)) }),
     ]
@@ -402,16 +416,22 @@ public enum SettingsSchema {
             read: { .text($0.daemon.socketPath ?? "") },
             write: { config, value in config.daemon.socketPath = value.text.isEmpty ? nil : value.text }),
         SettingKey(
-            "daemon", "pause_hotkey", .keyChord, .restart, doc: "Key (chord) that pauses and resumes recognition, or \"none\".",
+            "daemon", "pause_hotkey", .keyChord, .restart,
+            doc: "Key (chord) that pauses and resumes recognition, or \"none\".",
             read: { .binding($0.daemon.pauseHotkey.map(KeyBinding.chord) ?? .unbound) },
             write: { config, value in
-                if case .chord(let chord) = value.binding { config.daemon.pauseHotkey = chord } else { config.daemon.pauseHotkey = nil }
+                if case .chord(let chord) = value.binding {
+                    config.daemon.pauseHotkey = chord
+                } else {
+                    config.daemon.pauseHotkey = nil
+                }
             }),
         SettingKey(
             "daemon", "dry_run", .boolean, .restart, doc: "Recognise and log, but press no keys.",
             read: { .boolean($0.daemon.dryRun) }, write: { config, value in config.daemon.dryRun = value.boolean }),
         SettingKey(
-            "daemon", "log_level", .choice(ConfigLogLevel.allCases.map(\.rawValue)), .restart, doc: "How much the daemon logs.",
+            "daemon", "log_level", .choice(ConfigLogLevel.allCases.map(\.rawValue)), .restart,
+            doc: "How much the daemon logs.",
             read: { .text($0.daemon.logLevel.rawValue) },
             write: { config, value in config.daemon.logLevel = ConfigLogLevel(rawValue: value.text) ?? .info }),
         SettingKey(

@@ -51,7 +51,8 @@ struct SettingsOptions: ParsableArguments {
 struct GestureOptions: ParsableArguments {
     @OptionGroup var settings: SettingsOptions
 
-    @Option(name: .long, help: "Embedding model (an installed name, see `gesturepad model list`; default: [model] name).")
+    @Option(
+        name: .long, help: "Embedding model (an installed name, see `gesturepad model list`; default: [model] name).")
     var model: String?
 
     @Option(name: .long, help: "Cut layer (default: [model] layer, else the model's embedding layer).")
@@ -74,7 +75,8 @@ struct GestureOptions: ParsableArguments {
         if let model { overrides.append(ConfigOverride("model.name", .string(model), flag: "--model")) }
         if let layer { overrides.append(ConfigOverride("model.layer", .string(layer), flag: "--layer")) }
         if let mirror {
-            overrides.append(ConfigOverride("camera.mirror", .boolean(mirror), flag: mirror ? "--mirror" : "--no-mirror"))
+            overrides.append(
+                ConfigOverride("camera.mirror", .boolean(mirror), flag: mirror ? "--mirror" : "--no-mirror"))
         }
         if let labels { overrides += Self.labelOverrides(labels) }
         if let dataDirectory {
@@ -90,7 +92,8 @@ struct GestureOptions: ParsableArguments {
         let order = names.filter { $0 != LabelSet.idle }
         let position = TOMLPosition(line: 0, column: 0)
         return [
-            ConfigOverride("labels.order", .array(order.map { TOMLValue(.string($0), at: position) }), flag: "--labels"),
+            ConfigOverride(
+                "labels.order", .array(order.map { TOMLValue(.string($0), at: position) }), flag: "--labels"),
             ConfigOverride("labels.idle", .boolean(names.contains(LabelSet.idle)), flag: "--labels"),
         ]
     }
