@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "Capture", targets: ["Capture"]),
         .library(name: "Gestures", targets: ["Gestures"]),
         .library(name: "Game", targets: ["Game"]),
+        .library(name: "Settings", targets: ["Settings"]),
         .library(name: "Daemon", targets: ["Daemon"]),
         .library(name: "Raster", targets: ["Raster"]),
     ],
@@ -99,6 +100,9 @@ let package = Package(
             dependencies: ["NeuralNet", "Capture", "Raster", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: kernelSettings
         ),
+        // The one config every command reads: the schema table, the TOML reader, decoding with file:line
+        // diagnostics, rendering, command-line overrides.
+        .target(name: "Settings", dependencies: ["Gestures", "Capture", "NeuralNet"]),
         // The background input service: config, key output (uinput), control socket, systemd notification.
         .target(
             name: "Daemon",
@@ -106,7 +110,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                "Gestures", "Capture", "NeuralNet", "CUInput",
+                "Settings", "Gestures", "Capture", "NeuralNet", "CUInput",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -128,6 +132,7 @@ let package = Package(
                 "NeuralNet",
                 "Capture",
                 "Gestures",
+                "Settings",
                 "Daemon",
                 "GameWindow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -156,7 +161,9 @@ let package = Package(
         .testTarget(name: "GameTests", dependencies: ["Game"]),
         // Runs the built gesturepad binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"], exclude: ["Regression"]),
+        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "Gestures"], exclude: ["Regression"]),
+        // Also runs the built gesturepad binary (config show/check, --print-settings).
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
         .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet"],
                     exclude: ["Screenshots"]),

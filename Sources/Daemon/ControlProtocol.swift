@@ -237,8 +237,16 @@ public struct ControlReply<Result: Codable & Sendable>: Codable, Sendable {
     }
 }
 
-/// A reply with no result payload (pause, reload, errors).
+/// A reply with no result payload (pause, errors).
 public struct NoResult: Codable, Sendable, Equatable {}
+
+/// The `reload` command's result: changed keys the reload could not apply.
+public struct ReloadResult: Codable, Sendable, Equatable {
+    /// "model.name changed: restart the daemon to apply", one per changed key that needs a restart.
+    public var restartNeeded: [String]
+    /// Creates a reload result.
+    public init(restartNeeded: [String] = []) { self.restartNeeded = restartNeeded }
+}
 
 /// The `version` command's result.
 public struct VersionInfo: Codable, Sendable, Equatable {

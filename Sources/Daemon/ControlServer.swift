@@ -35,8 +35,8 @@ public protocol ControlHandler: Sendable {
     func train() async throws -> TrainResult
     /// The stored sample counts.
     func samples() async throws -> SampleCounts
-    /// Re-reads the config and the current head.
-    func reload() async throws
+    /// Re-reads the config and the current head; names changed keys that need a restart.
+    func reload() async throws -> ReloadResult
     /// The daemon's software version, reported by the `version` command.
     var softwareVersion: String { get }
 }
@@ -536,8 +536,7 @@ public final class ControlServer: Sendable {
             case .samples:
                 return ControlProtocol.successLine(command: command, result: try await handler.samples())
             case .reload:
-                try await handler.reload()
-                return ControlProtocol.successLine(command: command)
+                return ControlProtocol.successLine(command: command, result: try await handler.reload())
             case .version:
                 return ControlProtocol.successLine(
                     command: command, result: VersionInfo(daemon: handler.softwareVersion))

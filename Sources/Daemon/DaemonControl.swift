@@ -16,9 +16,9 @@ extension DaemonState {
 public final class DaemonControlHandler: ControlHandler {
     public let daemon: GestureDaemon
     /// Reloads the config (the pipeline service's reload: keys released, settings re-read).
-    private let reloadAction: @Sendable () throws(DaemonError) -> Void
+    private let reloadAction: @Sendable () throws(DaemonError) -> ReloadResult
 
-    public init(daemon: GestureDaemon, reload: @escaping @Sendable () throws(DaemonError) -> Void) {
+    public init(daemon: GestureDaemon, reload: @escaping @Sendable () throws(DaemonError) -> ReloadResult) {
         self.daemon = daemon
         reloadAction = reload
     }
@@ -94,7 +94,7 @@ public final class DaemonControlHandler: ControlHandler {
         }
     }
 
-    public func reload() async throws {
+    public func reload() async throws -> ReloadResult {
         try reloadAction()
     }
 }

@@ -3,6 +3,7 @@
 // what to do. Several people add cases here: append new cases and their descriptions.
 import Capture
 import Gestures
+import Settings
 import Glibc
 
 /// A typed failure of the Daemon library; `description` is a complete sentence for the user.
@@ -10,7 +11,9 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A gestures-library failure (samples, heads, recognizer).
     case gestures(GesturesError)
     /// The config file has errors; each diagnostic carries its file:line (see `gesturepad config check`).
-    case configInvalid(file: String, diagnostics: [ConfigDiagnostic])
+    case settings(SettingsError)
+    /// On reload, the config file the daemon runs from is gone: the running config is kept, not the defaults.
+    case configFileRemoved(path: String)
 
     // MARK: Key output (uinput) and key names
 
@@ -119,11 +122,12 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
         case .notifyFailed(let call, let socket, let errorNumber):
             return "Notifying systemd through \(socket): \(call) failed with \(errorNumber). systemd may consider"
                 + " the service not ready or hung; check that the unit is Type=notify and NotifyAccess allows it."
-        case .configInvalid(let file, let diagnostics):
-            let count = diagnostics.count == 1 ? "1 error" : "\(diagnostics.count) errors"
-            return "The config \(file) has \(count):\n"
-                + diagnostics.map { "  \($0)" }.joined(separator: "\n")
-                + "\nFix them (run `gesturepad config check` to list them again) and start again."
+        case .settings(let error):
+            return error.description
+        case .configFileRemoved(let path):
+            return "The config file \(path) the daemon was started with no longer exists; the running configuration "
+                + "is kept (the built-in defaults are not applied silently). Restore the file and reload again, "
+                + "or restart the daemon to run on the defaults."
         case .controlRuntimeDirectoryUnset:
             return "XDG_RUNTIME_DIR is not set, so the control socket has no default place; pass --socket PATH, "
                 + "or log in through a systemd session (for a headless user: loginctl enable-linger $USER)"

@@ -5,19 +5,23 @@
 // at half of WATCHDOG_USEC — only while the pipeline thread makes progress (GestureDaemon.pipelineStall),
 // so a hung pipeline is restarted by systemd even though the rest of the process still answers.
 // Extra services (the control socket) join the same group. The executable only parses options and
-// calls `run`.
+// calls `run`. ConfigReloader decides what a reload applies: keys the schema marks "restart" keep their
+// running values and are named in the reply; a config file deleted since the start is an error, never
+// a silent switch to the defaults.
 import Capture
 import Foundation
 import Gestures
 import Logging
 import NeuralNet
 import ServiceLifecycle
+import Settings
+import Synchronization
 import UnixSignals
 
 extension DaemonSettings {
-    /// Settings from a loaded config; `source` overrides the camera device (a recording or another camera).
+    /// Settings from a loaded config (`camera.device` is the camera or a recording to read).
     public init(
-        config: GesturepadConfig, source: String? = nil,
+        config: GesturepadConfig,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws(DaemonError) {
         var keys: [String: KeyChord] = [:]
@@ -26,9 +30,67 @@ extension DaemonSettings {
         }
         self.init(
             workspace: config.workspaceConfiguration(environment: environment),
-            source: source ?? config.camera.device, camera: config.cameraConfiguration(), keys: keys,
+            source: config.camera.device, camera: config.cameraConfiguration(), keys: keys,
             filter: config.decisionFilterSettings(), recording: config.recordingSettings(),
             training: config.trainingOptions())
+    }
+}
+
+/// What a reload applies: the new settings and the changed keys that only a restart applies.
+public struct ReloadPlan: Sendable {
+    public var settings: DaemonSettings
+    /// "model.name changed: restart the daemon to apply", one per changed restart-only key.
+    public var restartNeeded: [String]
+
+    public init(settings: DaemonSettings, restartNeeded: [String] = []) {
+        self.settings = settings
+        self.restartNeeded = restartNeeded
+    }
+}
+
+/// Re-reads the config for reloads and compares it with the running one through the schema.
+public final class ConfigReloader: Sendable {
+    /// Loads the config as at start (same path resolution, same command-line overrides).
+    private let load: @Sendable () -> ConfigLoadResult
+    private let environment: [String: String]
+    /// The config in effect: what was loaded at start, then what each reload applied.
+    private let running: Mutex<ConfigLoadResult>
+
+    /// A reloader starting from `initial` (the config the daemon was started with).
+    public init(
+        initial: ConfigLoadResult, environment: [String: String] = ProcessInfo.processInfo.environment,
+        load: @escaping @Sendable () -> ConfigLoadResult
+    ) {
+        self.load = load
+        self.environment = environment
+        running = Mutex(initial)
+    }
+
+    /// The config in effect.
+    public var config: GesturepadConfig { running.withLock { $0.config } }
+
+    /// Loads the config again. Throws when it has errors, or when the file the daemon runs from has gone (then
+    /// the defaults would apply without anyone asking); both keep the running config. Changed keys that need a
+    /// restart keep their running values and are listed in the plan.
+    public func next() throws(DaemonError) -> ReloadPlan {
+        let fresh = load()
+        let current = running.withLock { $0 }
+        if let path = current.source.path, fresh.source.path == nil {
+            throw .configFileRemoved(path: path)
+        }
+        var applied: GesturepadConfig
+        do { applied = try fresh.validConfig() } catch { throw .settings(error) }
+        var restartNeeded: [String] = []
+        for key in SettingsSchema.changedKeys(from: current.config, to: applied) where key.application == .restart {
+            restartNeeded.append("\(key.dottedName) changed: restart the daemon to apply")
+            try? key.write(&applied, key.read(current.config))
+        }
+        let settings = try DaemonSettings(config: applied, environment: environment)
+        running.withLock {
+            $0 = fresh
+            $0.config = applied
+        }
+        return ReloadPlan(settings: settings, restartNeeded: restartNeeded)
     }
 }
 
@@ -38,12 +100,12 @@ public struct PipelineService: Service {
     public let daemon: GestureDaemon
     public let notifier: SystemdNotifier
     public let logger: Logger
-    /// Re-reads the config for SIGHUP / `reload`.
-    public let reloadSettings: @Sendable () throws(DaemonError) -> DaemonSettings
+    /// Re-reads the config for SIGHUP / `reload` (ConfigReloader.next in the daemon).
+    public let reloadSettings: @Sendable () throws(DaemonError) -> ReloadPlan
 
     public init(
         daemon: GestureDaemon, notifier: SystemdNotifier, logger: Logger,
-        reloadSettings: @escaping @Sendable () throws(DaemonError) -> DaemonSettings
+        reloadSettings: @escaping @Sendable () throws(DaemonError) -> ReloadPlan
     ) {
         self.daemon = daemon
         self.notifier = notifier
@@ -51,12 +113,24 @@ public struct PipelineService: Service {
         self.reloadSettings = reloadSettings
     }
 
-    /// Reloads the config: keys are released first; errors leave the running settings in place.
-    public func reload() throws(DaemonError) {
+    /// Reloads the config: keys are released first; errors leave the running settings in place (and are logged).
+    /// Returns the changed keys that need a restart (also logged as warnings).
+    @discardableResult
+    public func reload() throws(DaemonError) -> [String] {
         try? notifier.send(.reloadingNow())
         defer { try? notifier.send([.ready, .status(Self.statusLine(daemon.snapshot()))]) }
-        try daemon.reload(try reloadSettings())
-        logger.info("configuration reloaded")
+        let plan: ReloadPlan
+        do {
+            plan = try reloadSettings()
+            try daemon.reload(plan.settings)
+        } catch {
+            logger.error("reload failed, keeping the running configuration: \(error.description)")
+            throw error
+        }
+        for note in plan.restartNeeded { logger.warning("\(note)") }
+        let pending = plan.restartNeeded.isEmpty ? "" : " (\(plan.restartNeeded.count) change(s) need a restart)"
+        logger.info("configuration reloaded\(pending)")
+        return plan.restartNeeded
     }
 
     public func run() async throws {
@@ -105,7 +179,7 @@ public struct PipelineService: Service {
                     group.addTask {
                         for await _ in reloadSignals {
                             do throws(DaemonError) { try reload() } catch {
-                                logger.error("reload failed, keeping the running configuration: \(error.description)")
+                                // reload() logged it; the running configuration stays.
                             }
                         }
                     }

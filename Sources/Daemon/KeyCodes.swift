@@ -5,6 +5,7 @@
 // input-remapper keep their own tables too). It covers the keys a gesture is likely to press:
 // letters, digits, punctuation, arrows, navigation, F1–F24, modifiers, keypad and media keys.
 // `KeyCodesTests` checks a sample against the kernel header's compile-time values (CUInput).
+import Settings
 
 /// A Linux input key code (`EV_KEY` code), such as 103 for `KEY_UP`.
 public struct KeyCode: RawRepresentable, Hashable, Comparable, Sendable, CustomStringConvertible {

@@ -20,6 +20,14 @@ public struct PlayConfiguration: Sendable {
     public var screen: AppScreen
     /// The first game's seed.
     public var seed: UInt64
+    /// Camera format to ask for (device aside: that is `source`); the config's [camera].
+    public var camera = V4L2CameraConfiguration()
+    /// The decision filter steering the game; the config's [filter].
+    public var filter = DecisionFilterSettings.default
+    /// How the training screen keeps samples; the config's [recording].
+    public var recording = RecordingSettings()
+    /// Head training from the training screen; the config's [head].
+    public var training = TrainingOptions(seed: 1)
 
     /// A configuration; by default the camera /dev/video0, real-time pacing, the training screen.
     public init(
@@ -62,9 +70,10 @@ public enum GameSessionBuilder {
                 parts.pipeline = GesturePipeline(
                     recognizer: recognizer,
                     storage: .init(store: workspace.samples, cacheKey: workspace.trainer.cacheKey),
-                    sourceName: source
-                ) { () throws(CaptureError) -> any FrameSource in
-                    try FrameSources.open(source, pacing: pacing, loops: true)
+                    sourceName: source, filterSettings: configuration.filter,
+                    recordingSettings: configuration.recording
+                ) { [camera = configuration.camera] () throws(CaptureError) -> any FrameSource in
+                    try FrameSources.open(source, pacing: pacing, loops: true, camera: camera)
                 }
             }
         } catch {
@@ -75,7 +84,9 @@ public enum GameSessionBuilder {
             let path = (configuration.workspace.dataDirectory as NSString).appendingPathComponent("samples.sqlite")
             parts.store = try? SampleStore(path: path)
         }
-        let app = App(labels: labels, screen: configuration.screen, seed: configuration.seed)
+        let app = App(
+            labels: labels, screen: configuration.screen, seed: configuration.seed,
+            trainingOptions: configuration.training)
         return (GameSession(app: app, parts: parts), warnings)
     }
 

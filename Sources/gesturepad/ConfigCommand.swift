@@ -1,9 +1,10 @@
 // `gesturepad config check|show|path`: wiring only. Finding, reading and checking the file is
-// `ConfigLoader` in Daemon; this prints its diagnostics compiler-style (`file:line:col: error: …`,
+// `ConfigLoader` in Settings; this prints its diagnostics compiler-style (`file:line:col: error: …`,
 // one per line on stdout so editors can jump to them) and picks exit codes: 1 on errors, else 0.
 import ArgumentParser
 import Daemon
 import Foundation
+import Settings
 
 /// `--config FILE`, for every command that reads the config.
 struct ConfigFileOption: ParsableArguments {
@@ -54,6 +55,9 @@ struct ConfigCommand: ParsableCommand {
         @Flag(name: .long, help: "Print JSON instead of TOML.")
         var json = false
 
+        @Flag(name: .long, help: "Precede each key with its one-line doc, kind and whether a change needs a restart.")
+        var doc = false
+
         @OptionGroup var options: ConfigFileOption
 
         func run() throws {
@@ -67,7 +71,7 @@ struct ConfigCommand: ParsableCommand {
                 print(result.config.renderJSON(), terminator: "")
             } else {
                 print("# Effective configuration from \(result.source)")
-                print(result.config.renderTOML(), terminator: "")
+                print(result.config.renderTOML(documented: doc), terminator: "")
             }
         }
     }

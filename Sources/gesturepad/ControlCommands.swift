@@ -5,6 +5,7 @@
 import ArgumentParser
 import Daemon
 import Foundation
+import Settings
 
 /// Options every control command takes.
 struct ControlOptions: ParsableArguments {
@@ -146,8 +147,12 @@ struct Reload: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
-        guard try control.send(.reload, timeout: .seconds(120)) != nil else { return }
-        print("reloaded")
+        guard let response = try control.send(.reload, timeout: .seconds(120)) else { return }
+        try response.check()
+        // A daemon from before the reload result answers without one.
+        let result = (try? response.result(ReloadResult.self)) ?? ReloadResult()
+        print(result.restartNeeded.isEmpty ? "reloaded" : "reloaded, except:")
+        for note in result.restartNeeded { print("  \(note)") }
     }
 }
 

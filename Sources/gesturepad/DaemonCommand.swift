@@ -5,6 +5,7 @@ import Daemon
 import Foundation
 import Gestures
 import Logging
+import Settings
 
 struct DaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -12,31 +13,38 @@ struct DaemonCommand: AsyncParsableCommand {
         abstract:
             "Watch the camera and press keys for recognised gestures (runs until SIGTERM; SIGHUP reloads the config).")
 
-    @OptionGroup var configFile: ConfigFileOption
+    @OptionGroup var gestures: GestureOptions
 
     @Option(
         name: .long,
-        help: "Frames from a recording (.y4m, looped in real time) or another camera instead of the configured one.")
+        help: "Frames from a recording (.y4m, looped in real time) or another camera instead of [camera] device.")
     var source: String?
 
-    @Flag(name: .long, help: "Recognise and report, but inject no keys.")
+    @Flag(name: .long, help: "Recognise and report, but inject no keys (default: [daemon] dry_run).")
     var dryRun = false
 
-    @Option(name: .long, help: "Control socket path (default: $XDG_RUNTIME_DIR/gesturepad/control.sock).")
+    @Option(name: .long, help: "Control socket path (default: [daemon] socket_path).")
     var socket: String?
 
-    @Option(name: .customLong("data-dir"), help: "Data directory (default: $XDG_DATA_HOME/gesturepad).")
-    var dataDirectory: String?
+    /// This command's own flags as config overrides (the shared ones come from `gestures`).
+    var overrides: [ConfigOverride] {
+        var overrides: [ConfigOverride] = []
+        if let source { overrides.append(ConfigOverride("camera.device", .string(source), flag: "--source")) }
+        if dryRun { overrides.append(ConfigOverride("daemon.dry_run", .boolean(true), flag: "--dry-run")) }
+        if let socket {
+            overrides.append(ConfigOverride("daemon.socket_path", .string(absolutePath(socket)), flag: "--socket"))
+        }
+        return overrides
+    }
 
     func run() async throws {
         var logger = Logger(label: "gesturepad")
-        let loader = ConfigLoader(keyNames: EvdevKeyNames())
-        var config = try loader.load(explicitPath: configFile.config).validConfig()
-        if let dataDirectory { config.daemon.dataDirectory = dataDirectory }
+        let loaded = try gestures.resolveResult(overrides)
+        let config = loaded.config
         logger.logLevel = Logger.Level(rawValue: config.daemon.logLevel.rawValue) ?? .info
-        let settings = try DaemonSettings(config: config, source: source)
+        let settings = try DaemonSettings(config: config)
         let workspace = try GestureWorkspace(settings.workspace)
-        let dryRun = dryRun || config.daemon.dryRun
+        let dryRun = config.daemon.dryRun
         let opening = openKeySink(keys: settings.allKeys, dryRun: dryRun) { [logger] action in
             logger.info("dry-run: would \(action)")
         }
@@ -64,17 +72,19 @@ struct DaemonCommand: AsyncParsableCommand {
                 default: break
                 }
             }, logger: logger)
-        let explicitConfig = configFile.config
-        let explicitSource = source
-        let explicitData = dataDirectory
-        let pipeline = PipelineService(daemon: daemon, notifier: SystemdNotifier(), logger: logger) {
-            () throws(DaemonError) in
-            var fresh = try ConfigLoader(keyNames: EvdevKeyNames()).load(explicitPath: explicitConfig).validConfig()
-            if let explicitData { fresh.daemon.dataDirectory = explicitData }
-            return try DaemonSettings(config: fresh, source: explicitSource)
+        // A reload reads the same file with the same flags on top; the schema says which changes need a restart.
+        let configPath = gestures.settings.file.config
+        let allOverrides = gestures.overrides + overrides
+        let reloader = ConfigReloader(initial: loaded) {
+            SettingsOptions.loader().load(explicitPath: configPath, overrides: allOverrides)
         }
-        let location = try ControlSocketLocation.resolve(socket ?? config.socketPath())
-        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try pipeline.reload() }
+        let pipeline = PipelineService(daemon: daemon, notifier: SystemdNotifier(), logger: logger) {
+            () throws(DaemonError) in try reloader.next()
+        }
+        let location = try ControlSocketLocation.resolve(config.socketPath())
+        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in
+            ReloadResult(restartNeeded: try pipeline.reload())
+        }
         let server = try await ControlServer.bind(
             ControlServer.Configuration(location: location), handler: handler,
             broadcaster: broadcaster)

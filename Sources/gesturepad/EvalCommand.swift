@@ -6,25 +6,7 @@ import Capture
 import Foundation
 import Gestures
 import NeuralNet
-
-/// Decision-filter settings as options (defaults: DecisionFilterSettings.default).
-struct FilterOptions: ParsableArguments {
-    @Option(name: .long, help: "Probability a class must exceed to start a press.") var enter: Float?
-    @Option(name: .long, help: "Probability below which a held key is released.") var exit: Float?
-    @Option(name: .long, help: "Milliseconds above the enter threshold before the key goes down.") var dwell: Int?
-    @Option(name: .long, help: "Milliseconds after a release before another press.") var refractory: Int?
-    @Option(name: .long, help: "Smoothing time constant in ms (0 = off).") var smoothing: Int?
-
-    var settings: DecisionFilterSettings {
-        var settings = DecisionFilterSettings.default
-        if let enter { settings.enterThreshold = enter }
-        if let exit { settings.exitThreshold = exit }
-        if let dwell { settings.dwellMilliseconds = dwell }
-        if let refractory { settings.refractoryMilliseconds = refractory }
-        if let smoothing { settings.smoothingTimeConstantMilliseconds = smoothing }
-        return settings
-    }
-}
+import Settings
 
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -61,9 +43,10 @@ struct Eval: ParsableCommand {
     }
 
     func run() throws {
+        let settings = try gestures.resolve(hyperparameters.overrides + filter.overrides)
         if let keys, let truth {
             // No model or head needed: the events were decided elsewhere (the daemon), only scored here.
-            let labels = try gestures.labelSet()
+            let labels = settings.labels
             let timeline = try TruthTimeline(
                 parsing: try String(contentsOfFile: truth, encoding: .utf8), labels: labels, file: truth)
             let events = try KeyEventLog.parse(
@@ -76,7 +59,7 @@ struct Eval: ParsableCommand {
             print(report.description)
             return
         }
-        let workspace = try gestures.openWorkspace()
+        let workspace = try settings.openWorkspace()
         if let replay, let truth {
             let recognizer = try workspace.makeRecognizer()
             guard let head = recognizer.currentHead else { throw GesturesError.noHead(store: workspace.heads.root) }
@@ -86,7 +69,7 @@ struct Eval: ParsableCommand {
             defer { clip.close() }
             let run = try ReplayEvaluation.run(
                 source: clip, framesPerSecond: clip.header.frameRate.value, recognizer: recognizer,
-                settings: filter.settings, truth: timeline)
+                settings: settings.filter, truth: timeline)
             if json { return try printJSON(run) }
             print("replay of \(replay) (\(run.frames) frames) with head v\(run.headVersion):")
             print(run.report.description)
@@ -101,7 +84,7 @@ struct Eval: ParsableCommand {
                     .joined(separator: ", ") + " ms mean)")
             return
         }
-        let request = TrainingRequest(labels: try gestures.labelSet(), options: hyperparameters.options)
+        let request = TrainingRequest(labels: settings.labels, options: settings.head)
         let report = try workspace.trainer.evaluate(request, folds: folds) { event in
             if !json, case .fold(let index, let count, let accuracy) = event {
                 print(String(format: "fold %d/%d: %.1f%%", index, count, accuracy * 100))

@@ -7,6 +7,7 @@ import Daemon
 import Foundation
 import GameWindow
 import Gestures
+import Settings
 
 struct Play: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +20,12 @@ struct Play: ParsableCommand {
 
     @OptionGroup var gestures: GestureOptions
 
-    @Option(name: .long, help: "Camera device or stable name, or a .y4m recording / image to use instead of a camera.")
-    var source: String = "/dev/video0"
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Camera device or stable name, or a .y4m recording / image to use instead of a camera "
+                + "(default: [camera] device)."))
+    var source: String?
 
     @Flag(name: .long, help: "Do not open a camera: keyboard play (the training screen shows the stored samples).")
     var noCamera = false
@@ -53,6 +58,9 @@ struct Play: ParsableCommand {
     }
 
     func run() throws {
+        let settings = try gestures.resolve(
+            source.map { [ConfigOverride("camera.device", .string($0), flag: "--source")] } ?? [])
+        let source = settings.camera.device
         let size = try WindowOptions.parseSize(window)
         // A running daemon holds the camera: pause it while the window uses the camera, resume it after.
         let usesCamera = !noCamera && screenshot == nil && (source.hasPrefix("/dev/") || source.hasPrefix("video"))
@@ -61,10 +69,14 @@ struct Play: ParsableCommand {
             FileHandle.standardError.write(Data("gesturepad play: paused the running daemon (resumed on exit)\n".utf8))
         }
         defer { lease?.release() }
-        let configuration = PlayConfiguration(
-            workspace: try gestures.configuration(), source: noCamera ? nil : source,
+        var configuration = PlayConfiguration(
+            workspace: settings.workspaceConfiguration(), source: noCamera ? nil : source,
             pacing: screenshot == nil ? .realTime : .asFastAsPossible, screen: screen == .play ? .play : .training,
             seed: seed)
+        configuration.camera = settings.cameraConfiguration()
+        configuration.filter = settings.decisionFilterSettings()
+        configuration.recording = settings.recordingSettings()
+        configuration.training = settings.trainingOptions()
         let (session, warnings) = GameSessionBuilder.build(configuration)
         for warning in warnings { FileHandle.standardError.write(Data("gesturepad play: \(warning)\n".utf8)) }
         let options = WindowOptions(

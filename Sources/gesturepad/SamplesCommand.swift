@@ -3,6 +3,7 @@ import ArgumentParser
 import Capture
 import Foundation
 import Gestures
+import Settings
 
 struct Samples: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -31,7 +32,8 @@ struct Samples: ParsableCommand {
         }
 
         func run() throws {
-            let store = try gestures.openSamples()
+            let settings = try gestures.resolve()
+            let store = try settings.openSamples()
             var counts = try store.counts()
             if let label { counts = counts.filter { $0.key == label } }
             let formatter = ISO8601DateFormatter()
@@ -45,7 +47,7 @@ struct Samples: ParsableCommand {
                 } : nil
             let listing = Listing(counts: counts, total: counts.values.reduce(0, +), samples: entries)
             if json { return try printJSON(listing) }
-            let configured = try gestures.labelSet().names
+            let configured = settings.labels.names
             let names =
                 configured.filter { label == nil || $0 == label }
                 + counts.keys.filter { !configured.contains($0) }.sorted()
@@ -68,7 +70,9 @@ struct Samples: ParsableCommand {
         @Option(name: .long, help: "A .y4m recording to take frames from.") var source: String?
         @Option(name: .long, help: "With --source: first second of the clip to use.") var from: Double = 0
         @Option(name: .long, help: "With --source: second of the clip to stop at.") var to: Double?
-        @Option(name: .long, help: "With --source: at most this many samples per second of clip.") var rate: Double = 10
+        @Option(
+            name: .long, help: "With --source: at most this many samples per second of clip (default: [recording]).")
+        var rate: Double?
         @Flag(name: .long, help: "JSON output.") var json = false
 
         func validate() throws {
@@ -78,7 +82,9 @@ struct Samples: ParsableCommand {
         }
 
         func run() throws {
-            let workspace = try gestures.openWorkspace()
+            let settings = try gestures.resolve(
+                rate.map { [ConfigOverride("recording.samples_per_second", .float($0), flag: "--rate")] } ?? [])
+            let workspace = try settings.openWorkspace()
             let importer = try workspace.makeImporter()
             let ids: [Int64]
             var note = ""
@@ -88,7 +94,11 @@ struct Samples: ParsableCommand {
                 let result = try importer.addRecording(
                     clip, framesPerSecond: clip.header.frameRate.value, label: label,
                     fromSeconds: from, toSeconds: to ?? .infinity,
-                    settings: RecordingSettings(samplesPerSecond: rate), sourceName: source)
+                    // The live countdown does not apply to a clip: --from says where to start.
+                    settings: RecordingSettings(
+                        samplesPerSecond: settings.recording.samplesPerSecond,
+                        duplicateDistance: settings.recording.duplicateDistance),
+                    sourceName: source)
                 ids = result.kept
                 note =
                     " from \(result.framesRead) frames (\(result.throttled) over the rate, \(result.duplicates) near-duplicates skipped)"
@@ -118,7 +128,7 @@ struct Samples: ParsableCommand {
         }
 
         func run() throws {
-            let store = try gestures.openSamples()
+            let store = try gestures.resolve().openSamples()
             let removed: Int
             if let id {
                 removed = try store.delete(id: id)
@@ -152,7 +162,7 @@ struct Samples: ParsableCommand {
         }
 
         func run() throws {
-            let store = try gestures.openSamples()
+            let store = try gestures.resolve().openSamples()
             let changed = try id.map { try store.relabel(id: $0, to: to) } ?? store.relabel(label: label!, to: to)
             print("relabelled \(changed) sample(s) as \(to)")
         }

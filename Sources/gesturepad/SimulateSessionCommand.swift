@@ -6,6 +6,7 @@ import ArgumentParser
 import Capture
 import Foundation
 import Gestures
+import Settings
 
 struct SimulateSession: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,8 +20,9 @@ struct SimulateSession: ParsableCommand {
     @Option(name: .long, help: "Timeline of intended labels (lines `SECONDS LABEL`).") var truth: String
     @Option(name: .long, help: "LABEL=IMAGE: the photo standing in for a label (repeat for each label the truth uses).")
     var photo: [String] = []
-    @Option(name: .long, help: "Comma-separated labels the truth may use.") var labels: String = LabelSet.standard.names
-        .joined(separator: ",")
+    @Option(name: .long, help: "Comma-separated labels the truth may use (default: the config's [labels]).")
+    var labels: String?
+    @OptionGroup var settings: SettingsOptions
     @Option(name: .long, help: "Length in seconds.") var seconds: Double
     @Option(name: .long, help: "Frames per second.") var fps: Int = 15
     @Option(name: .long, help: "Frame size WxH.") var size: String = "320x240"
@@ -36,8 +38,7 @@ struct SimulateSession: ParsableCommand {
         guard parts.count == 2, parts.allSatisfy({ (16...4096).contains($0) && $0 % 2 == 0 }) else {
             throw ValidationError("--size must look like 320x240 (even sides, 16 to 4096)")
         }
-        let labelSet = try LabelSet(
-            labels.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        let labelSet = try settings.resolve(labels.map(GestureOptions.labelOverrides) ?? []).labels
         let timeline = try TruthTimeline(
             parsing: try String(contentsOfFile: truth, encoding: .utf8), labels: labelSet, file: truth)
         var photos: [String: RGBImage] = [:]

@@ -4,22 +4,7 @@ import ArgumentParser
 import Foundation
 import Gestures
 import NeuralNet
-
-/// Head hyperparameters as options (defaults as the TF.js demo).
-struct HeadHyperparameters: ParsableArguments {
-    @Option(name: .long, help: "Adam learning rate.") var learningRate: Double = TrainingOptions().learningRate
-    @Option(name: .long, help: "Batch size as a fraction of the samples (never rounds below 1).")
-    var batchFraction: Double = TrainingOptions().batchSizeFraction
-    @Option(name: .long, help: "Epochs.") var epochs: Int = TrainingOptions().epochs
-    @Option(name: .long, help: "Hidden units of the first dense layer.") var units: Int = TrainingOptions().hiddenUnits
-    @Option(name: .long, help: "Seed for initial weights and shuffling.") var seed: UInt64 = 1
-
-    var options: TrainingOptions {
-        TrainingOptions(
-            learningRate: learningRate, batchSizeFraction: batchFraction, epochs: epochs, hiddenUnits: units, seed: seed
-        )
-    }
-}
+import Settings
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,9 +15,9 @@ struct Train: ParsableCommand {
     @Flag(name: .long, help: "JSON output (the saved head's metadata).") var json = false
 
     func run() throws {
-        let workspace = try gestures.openWorkspace()
-        let request = TrainingRequest(
-            labels: try gestures.labelSet(), options: hyperparameters.options, crossValidationFolds: folds)
+        let settings = try gestures.resolve(hyperparameters.overrides)
+        let workspace = try settings.openWorkspace()
+        let request = TrainingRequest(labels: settings.labels, options: settings.head, crossValidationFolds: folds)
         let trained = try workspace.trainer.train(request) { event in
             guard !json else { return }
             switch event {
@@ -73,7 +58,7 @@ struct Head: ParsableCommand {
         @OptionGroup var gestures: GestureOptions
         @Flag(name: .long, help: "JSON output.") var json = false
         func run() throws {
-            let store = gestures.headStore()
+            let store = try gestures.resolve().headStore()
             let current = try store.currentVersion()
             let heads = try store.versions().map { try store.load($0).metadata }
             if json { return try printJSON(heads) }
@@ -96,7 +81,7 @@ struct Head: ParsableCommand {
             abstract: "Make the version before the current one current again.")
         @OptionGroup var gestures: GestureOptions
         func run() throws {
-            print("current head is now v\(try gestures.headStore().rollback())")
+            print("current head is now v\(try gestures.resolve().headStore().rollback())")
         }
     }
 
@@ -119,7 +104,7 @@ struct Head: ParsableCommand {
         }
 
         func run() throws {
-            let store = gestures.headStore()
+            let store = try gestures.resolve().headStore()
             if let bundle {
                 let metadata = try HeadExchange.exportBundle(
                     from: store, version: version, models: ModelStore.userDefault(), to: bundle)
@@ -141,11 +126,13 @@ struct Head: ParsableCommand {
         @OptionGroup var gestures: GestureOptions
 
         func run() throws {
-            let extractor = try FeatureExtractor.load(modelName: gestures.model, layer: gestures.layer)
+            let settings = try gestures.resolve()
+            let extractor = try FeatureExtractor.load(modelName: settings.modelName, layer: settings.layer)
+            // Labels: --labels, else the head's labels.json (the config's labels may belong to another head).
             let metadata = try HeadExchange.importHead(
-                from: directory, labels: try gestures.givenLabelSet(),
-                embedder: extractor.identity, mirror: gestures.mirror,
-                into: gestures.headStore())
+                from: directory, labels: gestures.labels == nil ? nil : settings.labels,
+                embedder: extractor.identity, mirror: settings.mirror,
+                into: settings.headStore())
             print(
                 "imported head v\(metadata.version) (\(metadata.labels)) on \(metadata.embedder); it is now the current head"
             )
@@ -162,7 +149,7 @@ struct Head: ParsableCommand {
         @OptionGroup var gestures: GestureOptions
 
         func run() throws {
-            let (model, metadata) = try gestures.headStore().load(version)
+            let (model, metadata) = try gestures.resolve().headStore().load(version)
             let head = try DenseHead(model: model)
             let probabilities = try HeadExchange.predict(head, features: try NPY.read(input), path: input)
             try NPY.write(probabilities, to: output)

@@ -65,7 +65,10 @@ actor FakeControlHandler: ControlHandler {
         calls.append("samples")
         return SampleCounts(counts: ["up": 40, "down": 38])
     }
-    func reload() async throws { calls.append("reload") }
+    func reload() async throws -> ReloadResult {
+        calls.append("reload")
+        return ReloadResult()
+    }
 }
 
 /// A short-named temporary directory (Unix socket paths are limited to 107 bytes).

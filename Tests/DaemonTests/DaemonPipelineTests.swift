@@ -240,7 +240,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         daemon.start()
         let log = EventLog()
         #expect(log.wait(timeout: 30) { _ in daemon.snapshot().statistics.framesProcessed >= 30 })
-        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in }
+        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in ReloadResult() }
         let live = await handler.status().counters
         #expect(
             live.framesCaptured > live.framesProcessed

@@ -167,3 +167,63 @@ func writeFlatClip(_ path: String, colour: RGBImageColour) throws {
         to: path, photos: ["idle": image], truth: truth, durationSeconds: 2, framesPerSecond: 15, width: 64,
         height: 48, jitter: .none, seed: 1)
 }
+
+extension DaemonProcessTests {
+    /// Issue 15 item 13: `reload` said "reloaded" while ignoring model changes, and a config deleted before
+    /// SIGHUP silently meant defaults. Now the reply names the keys that need a restart, and a deleted file is a
+    /// failed reload naming the path, with the running config kept.
+    @Test func reloadNamesRestartOnlyChangesAndRefusesADeletedConfig() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-rl-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(
+            atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clip = directory + "/loop.y4m"
+        try writeFlatClip(clip, colour: (90, 90, 200))
+        let config = directory + "/config/gesturepad/config.toml"
+        try "# defaults\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let notify = try NotifyListener()
+        let socketPath = directory + "/control.sock"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.arguments = [
+            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.environmentValue
+        environment["XDG_CONFIG_HOME"] = directory + "/config"
+        process.environment = environment
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var ready = false
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !ready, process.isRunning {
+            if let datagram = notify.receive(), datagram.contains("READY=1") { ready = true }
+        }
+        try #require(ready)
+
+        try "[model]\nname = \"mobilenet_v1_0.25_224\"\n[filter]\nenter = 0.9\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        let client = ControlClient(socketPath: socketPath)
+        let reloaded = try client.send(.reload, timeout: .seconds(60)).result(ReloadResult.self)
+        #expect(reloaded.restartNeeded == ["model.name changed: restart the daemon to apply"])
+        #expect(try client.send(.status).result(DaemonStatus.self).model?.contains("mobilenet_v1_1.0_224") == true)
+
+        try FileManager.default.removeItem(atPath: config)
+        let refused = try client.send(.reload, timeout: .seconds(60))
+        #expect(!refused.ok)
+        #expect(refused.error?.contains("\(config) the daemon was started with no longer exists") == true)
+        #expect(try client.send(.status).result(DaemonStatus.self).state == .running)
+
+        kill(process.processIdentifier, SIGTERM)
+        let stopDeadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
+        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0, "exit status \(process.terminationStatus); log:\n\(log)")
+        #expect(log.contains("model.name changed: restart the daemon to apply"), "\(log)")
+        #expect(log.contains("reload failed, keeping the running configuration: The config file \(config)"), "\(log)")
+    }
+}

@@ -30,7 +30,10 @@ import Testing
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: sink, dryRun: false,
             emit: { event in if let control = ControlEvent(event) { broadcaster.publish(control) } })
-        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try daemon.reload(settings) }
+        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in
+            try daemon.reload(settings)
+            return ReloadResult()
+        }
         let socketPath = configuration.dataDirectory + "/run/control.sock"
         let server = try await ControlServer.bind(
             ControlServer.Configuration(location: ControlSocketLocation(socketPath: socketPath)),

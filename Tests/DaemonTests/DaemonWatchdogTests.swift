@@ -78,7 +78,7 @@ struct DaemonWatchdogTests {
             "NOTIFY_SOCKET": listener.environmentValue, "WATCHDOG_USEC": "100000",
         ])
         let service = PipelineService(daemon: daemon, notifier: notifier, logger: Logger(label: "watchdog-test")) {
-            () throws(DaemonError) in settings
+            () throws(DaemonError) in ReloadPlan(settings: settings)
         }
         let running = Task { try await service.run() }
 

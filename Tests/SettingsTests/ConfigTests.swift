@@ -7,7 +7,7 @@ import Gestures
 import NeuralNet
 import Testing
 
-@testable import Daemon
+@testable import Settings
 
 /// The repository's Config/gesturepad.toml, found from this source file's path.
 let shippedConfigPath = URL(fileURLWithPath: #filePath)
@@ -26,34 +26,6 @@ struct ConfigTests {
         let result = ConfigLoader(environment: [:]).load(explicitPath: shippedConfigPath)
         #expect(result.diagnostics == [])
         #expect(result.config == GesturepadConfig())
-    }
-
-    @Test("the shipped file sets every key of the schema and comments each one")
-    func shippedFileHasEveryKeyCommented() throws {
-        let text = try String(contentsOfFile: shippedConfigPath, encoding: .utf8)
-        let lines = text.components(separatedBy: "\n")
-        let document = TOMLDocument.parse(text)
-        for (section, keys) in ConfigDecoder.schema {
-            guard case .table(let table) = document.root[section]?.value.kind else {
-                Issue.record("[\(section)] missing from the shipped file")
-                continue
-            }
-            for key in keys {
-                guard let entry = table[key] else {
-                    Issue.record("\(section).\(key) missing from the shipped file")
-                    continue
-                }
-                if case .table = entry.value.kind {  // [filter.enter_by_label]: the comment is below the header
-                    let below = lines[entry.keyPosition.line]
-                    #expect(below.hasPrefix("#"), "[\(section).\(key)] has no comment below its header")
-                    continue
-                }
-                // Above the key, past the keys of its group (width and height share one comment), is a comment.
-                var index = entry.keyPosition.line - 2
-                while index > 0, lines[index].contains("="), !lines[index].hasPrefix("#") { index -= 1 }
-                #expect(lines[index].hasPrefix("#"), "\(section).\(key) has no comment above it")
-            }
-        }
     }
 
     @Test("built-in defaults are the libraries' own defaults")
@@ -315,7 +287,7 @@ struct ConfigTests {
         #expect(result.diagnostics.map(\.line) == [2, 3, 5, 6, 7, 9, 11, 12, 14])
         #expect(result.errors.count == 9)
         #expect(result.diagnostics[1].hint == "did you mean 'width'?")
-        #expect(throws: DaemonError.configInvalid(file: "test.toml", diagnostics: result.errors)) {
+        #expect(throws: SettingsError.configInvalid(file: "test.toml", diagnostics: result.errors)) {
             try result.validConfig()
         }
     }
@@ -347,7 +319,7 @@ struct ConfigTests {
         #expect((filter["enter"] as? Double).map { abs($0 - 0.8) < 1e-9 } == true)
         let labels = try #require(object["labels"] as? [String: Any])
         #expect(labels["order"] as? [String] == ["up", "down", "left", "right"])
-        #expect(Set(object.keys) == Set(ConfigDecoder.schema.map(\.section)))
+        #expect(Set(object.keys) == Set(SettingsSchema.sections))
     }
 
     struct FakeKeyNames: KeyNameCatalog {

@@ -2,7 +2,7 @@
 // inline tables, and syntax errors (several per file, each at its line and column).
 import Testing
 
-@testable import Daemon
+@testable import Settings
 
 @Suite("Config TOML reader")
 struct ConfigTOMLTests {

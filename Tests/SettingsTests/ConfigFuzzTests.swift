@@ -5,7 +5,7 @@
 import Foundation
 import Testing
 
-@testable import Daemon
+@testable import Settings
 
 @Suite(
     "Fuzz: TOML config",

@@ -1,7 +1,8 @@
 // ConfigLoader: finds the config file (`--config` > $XDG_CONFIG_HOME/gesturepad/config.toml >
-// ~/.config/gesturepad/config.toml > built-in defaults), reads it and returns the config with every
-// diagnostic found in one pass. It never throws or prints: an unreadable file is an error diagnostic;
-// callers that need a usable config call `ConfigLoadResult.validConfig()`.
+// ~/.config/gesturepad/config.toml > built-in defaults), reads it, applies command-line overrides on top
+// and returns the config with every diagnostic found in one pass. Every command loads through here, so
+// `play`, `train`, `eval`, `samples` and the daemon see the same values. It never throws or prints: an
+// unreadable file is an error diagnostic; callers that need a usable config call `validConfig()`.
 import Foundation
 import NeuralNet
 
@@ -42,8 +43,8 @@ public struct ConfigLoadResult: Sendable, Equatable {
     /// Whether any diagnostic is an error.
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
-    /// The config if the file has no errors; else throws `DaemonError.configInvalid` listing them.
-    public func validConfig() throws(DaemonError) -> GesturepadConfig {
+    /// The config if the file has no errors; else throws `SettingsError.configInvalid` listing them.
+    public func validConfig() throws(SettingsError) -> GesturepadConfig {
         guard !hasErrors else { throw .configInvalid(file: source.description, diagnostics: errors) }
         return config
     }
@@ -97,8 +98,8 @@ public struct ConfigLoader: Sendable {
     /// Largest config file read (1 MiB; the documented default config is about 10 KB).
     public static let maximumFileBytes = 1 << 20
 
-    /// Resolves, reads and checks the config.
-    public func load(explicitPath: String? = nil) -> ConfigLoadResult {
+    /// Resolves, reads and checks the config, then applies `overrides` (command-line flags) on top.
+    public func load(explicitPath: String? = nil, overrides: [ConfigOverride] = []) -> ConfigLoadResult {
         let source = resolve(explicitPath: explicitPath)
         guard let path = source.path else {
             let note = ConfigDiagnostic(
@@ -106,7 +107,10 @@ public struct ConfigLoader: Sendable {
                 message: "no config file found (looked for \(candidatePaths().joined(separator: ", "))); "
                     + "using the built-in defaults",
                 hint: "copy Config/gesturepad.toml to \(candidatePaths()[0]) to change them")
-            return ConfigLoadResult(config: GesturepadConfig(), source: source, diagnostics: [note])
+            var result = parse("", file: Self.builtInName, overrides: overrides)
+            result.source = source
+            result.diagnostics.insert(note, at: 0)
+            return result
         }
         let text: String
         do throws(NeuralNetError) {
@@ -125,14 +129,14 @@ public struct ConfigLoader: Sendable {
             }
             return Self.unreadable(path, source: source, reason: reason)
         }
-        var result = parse(text, file: path)
+        var result = parse(text, file: path, overrides: overrides)
         result.source = source
         return result
     }
 
-    /// Checks config `text` as if read from `file` (used for diagnostics only).
-    public func parse(_ text: String, file: String) -> ConfigLoadResult {
-        var decoder = ConfigDecoder(file: file, keyNames: keyNames)
+    /// Checks config `text` as if read from `file`, with `overrides` on top.
+    public func parse(_ text: String, file: String, overrides: [ConfigOverride] = []) -> ConfigLoadResult {
+        var decoder = ConfigDecoder(file: file, keyNames: keyNames, overrides: overrides)
         let config = decoder.decode(TOMLDocument.parse(text))
         return ConfigLoadResult(config: config, source: .commandLine(path: file), diagnostics: decoder.diagnostics)
     }

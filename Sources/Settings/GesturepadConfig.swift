@@ -2,8 +2,8 @@
 // are the libraries' own types (their defaults are the config's defaults, their `validate` the
 // config's range checks); camera and workspace settings map onto `V4L2CameraConfiguration` and
 // `WorkspaceConfiguration`. Invariant: a value read by `ConfigLoader` without errors passes every
-// `validate`. The commented default file is Config/gesturepad.toml; `renderTOML()` writes the effective
-// values in the same layout (uncommented).
+// `validate`. Which key of config.toml sets which field is SettingsSchema's table, and only there; the
+// commented default file is Config/gesturepad.toml; `renderTOML()` writes the effective values.
 import Capture
 import Foundation
 import Gestures

@@ -6,16 +6,16 @@
 import Foundation
 import Testing
 
-@testable import Daemon
+@testable import Settings
 
 struct ConfigRegressionCase: Decodable, Sendable, CustomTestStringConvertible {
     var file: String
     var expect: [String]
     var testDescription: String { file }
 
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-        "Regression"
-    ).path
+    /// The corpus lives with the daemon's tests (tools/make-regression-corpus.py; DaemonProcessTests SIGHUPs one).
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("DaemonTests/Regression").path
     static let all: [ConfigRegressionCase] = {
         guard let data = FileManager.default.contents(atPath: directory + "/cases.json"),
             let cases = try? JSONDecoder().decode([ConfigRegressionCase].self, from: data)

@@ -1,10 +1,12 @@
 // ConfigCommandTests: runs the built `gesturepad` binary (as swift-argument-parser's example tests do)
-// for `config check|show|path` and checks its output and exit codes: 1 with errors, 0 with warnings only.
+// for `config check|show|path` and every command's `--print-settings`, and checks output and exit codes: 1 with errors,
+// 0 with warnings only; one config.toml gives play, train, eval, samples and the daemon the same settings.
 // The binary is the one `swift build --build-tests` puts next to the test bundle.
 import Foundation
+import Gestures
 import Testing
 
-@testable import Daemon
+@testable import Settings
 
 @Suite("gesturepad config (binary)")
 struct ConfigCommandTests {
@@ -140,5 +142,80 @@ struct ConfigCommandTests {
 
         let explicit = try Self.gesturepad(["config", "path", "--config", "/etc/x.toml"], root: root)
         #expect(explicit.standardOutput == "/etc/x.toml\n")
+    }
+
+    /// The settings a command resolves, from its `--print-settings` (the first line says where they came from).
+    static func printedSettings(_ arguments: [String], root: String) throws -> (run: Run, body: String) {
+        let run = try gesturepad(arguments + ["--print-settings"], root: root)
+        let body = run.standardOutput.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+        return (run, body.count == 2 ? String(body[1]) : "")
+    }
+
+    @Test("a key set once in config.toml changes play, train, eval, samples and the daemon alike")
+    func oneConfigForEveryCommand() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try ConfigTests.write(
+            """
+            [camera]
+            mirror = false
+            [labels]
+            order = ["fire", "jump"]
+            [keys]
+            fire = "KEY_SPACE"
+            jump = "KEY_UP"
+            [filter]
+            enter = 0.9
+            [head]
+            epochs = 7
+            """, to: root + "/xdg/gesturepad/config.toml")
+        var expected = GesturepadConfig()
+        expected.mirror = false
+        expected.labels = try LabelSet(["fire", "jump", "idle"])
+        expected.keys = ["fire": .chord(KeyNameChord(["KEY_SPACE"])), "jump": .chord(KeyNameChord(["KEY_UP"]))]
+        expected.filter.enterThreshold = 0.9
+        expected.head.epochs = 7
+
+        let commands: [[String]] = [
+            ["play"], ["train"], ["eval"], ["samples", "list"], ["daemon"], ["head", "list"],
+        ]
+        var bodies: [String] = []
+        for command in commands {
+            let (run, body) = try Self.printedSettings(command, root: root)
+            #expect(run.status == 0, "\(command): \(run.standardError)")
+            #expect(run.standardOutput.hasPrefix("# Settings from \(root)/xdg/gesturepad/config.toml\n"), "\(command)")
+            let parsed = ConfigLoader(environment: [:]).parse(body, file: "printed.toml")
+            #expect(parsed.diagnostics == [], "\(command)")
+            #expect(parsed.config == expected, "\(command)")
+            bodies.append(body)
+        }
+        #expect(Set(bodies).count == 1, "every command resolves the same settings")
+        #expect(bodies[0].contains("\nmirror = false\n"))
+
+        // A flag overrides the file for that run only; a flag not given keeps the config's value.
+        let flagged = try Self.printedSettings(["play", "--mirror", "--model", "mobilenet_v2_1.0_224"], root: root)
+        #expect(
+            flagged.run.standardOutput.hasPrefix(
+                "# Settings from \(root)/xdg/gesturepad/config.toml with --model --mirror\n"))
+        var overridden = expected
+        overridden.mirror = true
+        overridden.modelName = "mobilenet_v2_1.0_224"
+        #expect(ConfigLoader(environment: [:]).parse(flagged.body, file: "printed.toml").config == overridden)
+        let trained = try Self.printedSettings(["train", "--epochs", "3", "--seed", "5"], root: root)
+        #expect(trained.body.contains("\nepochs = 3\n") && trained.body.contains("\nseed = 5\n"))
+        #expect(trained.body.contains("\nenter = 0.9\n"))
+    }
+
+    @Test("a flag outside its key's range is refused like a bad file value, naming the flag")
+    func badFlag() throws {
+        let root = try ConfigTests.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let run = try Self.gesturepad(["train", "--epochs", "0", "--print-settings"], root: root)
+        #expect(run.status == 1)
+        #expect(run.standardOutput == "")
+        #expect(run.standardError.contains("--epochs: error: head.epochs = 0 is out of range; allowed: 1...10000"))
+        let eval = try Self.gesturepad(["eval", "--enter", "0.5", "--print-settings"], root: root)
+        #expect(eval.status == 1)
+        #expect(eval.standardError.contains("filter.exit (0.6, the default) must be below filter.enter (0.5)"))
     }
 }
