@@ -28,12 +28,24 @@ enum CLI {
     }
     static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
 
-    /// Runs gesturepad with `arguments`; returns exit status, stdout and stderr.
+    /// An empty config home: every command reads $XDG_CONFIG_HOME/gesturepad/config.toml, and a developer's own
+    /// config must not change what these tests see.
+    static let configHome: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gp-cli-config-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    /// Runs gesturepad with `arguments` (the caller's environment, an empty config home); returns exit status,
+    /// stdout and stderr.
     @discardableResult
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["XDG_CONFIG_HOME"] = configHome
+        process.environment = environment
         let output = Pipe()
         let error = Pipe()
         process.standardOutput = output
