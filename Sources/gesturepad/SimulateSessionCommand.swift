@@ -39,7 +39,7 @@ struct SimulateSession: ParsableCommand {
         let labelSet = try LabelSet(
             labels.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
         let timeline = try TruthTimeline(
-            parsing: try String(contentsOfFile: truth, encoding: .utf8), labels: labelSet, file: truth)
+            parsing: try TextFile.read(truth), labels: labelSet, file: truth)
         var photos: [String: RGBImage] = [:]
         for entry in photo {
             let pieces = entry.split(separator: "=", maxSplits: 1).map(String.init)
