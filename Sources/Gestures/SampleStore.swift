@@ -173,7 +173,16 @@ public final class SampleStore: Sendable {
         case .SQLITE_FULL:
             reason = "the disk holding it is full (\(reason), SQLITE_FULL)"
         case .SQLITE_IOERR:
-            reason = "an I/O error (\(reason), SQLite extended code \(error.extendedResultCode.rawValue))"
+            // The extended codes a full or failing file system gives (sqlite3.h: SQLITE_IOERR | n << 8).
+            let detail: String
+            switch error.extendedResultCode.rawValue {
+            case 778: detail = "a write failed (SQLITE_IOERR_WRITE; is the disk full?)"
+            case 1034: detail = "fsync failed (SQLITE_IOERR_FSYNC)"
+            case 1546: detail = "truncating failed (SQLITE_IOERR_TRUNCATE)"
+            case 4874: detail = "the -shm index could not grow (SQLITE_IOERR_SHMSIZE; is the disk full?)"
+            default: detail = "SQLite extended code \(error.extendedResultCode.rawValue)"
+            }
+            reason = "an I/O error: \(detail) (\(reason))"
         default: break
         }
         switch error.resultCode {
