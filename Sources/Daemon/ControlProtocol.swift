@@ -443,20 +443,33 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public static let stageOrder = ["capture", "convert", "preprocess", "embed", "head", "filter", "inject"]
 }
 
-/// The `record` command's result.
+/// The `record` command's result. A recording that could not store a sample replies with an error (code
+/// `write_failed`, the message says how many were stored); one ended early by `pause`, the end of the source or the
+/// daemon stopping replies with this result, `ended` saying why.
 public struct RecordResult: Codable, Sendable, Equatable {
     /// The label recorded.
     public var label: String
     /// Seconds actually recorded.
     public var seconds: Double
-    /// Samples added by this recording.
+    /// Samples added (committed, each with its embedding) by this recording.
     public var added: Int
     /// Samples stored for the label afterwards.
     public var total: Int
+    /// How the recording ended: `completed` (the time was up), `replaced` (a newer record request), `paused`,
+    /// `source-ended`, `stopping`. Absent from daemons before it was reported: read as `completed`.
+    public var ended: String?
+    /// One sentence saying what was stored and, for an early end, why.
+    public var message: String?
     /// Creates a record result.
-    public init(label: String, seconds: Double, added: Int, total: Int) {
-        (self.label, self.seconds, self.added, self.total) = (label, seconds, added, total)
+    public init(
+        label: String, seconds: Double, added: Int, total: Int, ended: String? = nil, message: String? = nil
+    ) {
+        (self.label, self.seconds, self.added, self.total, self.ended, self.message) =
+            (label, seconds, added, total, ended, message)
     }
+
+    /// Whether the recording ran for its whole time.
+    public var completed: Bool { ended == nil || ended == "completed" }
 }
 
 /// The `train` command's result.
@@ -534,11 +547,20 @@ public struct KeyEventPayload: Codable, Sendable, Equatable {
     public var label: String
     /// The key names sent (e.g. `["KEY_UP"]`).
     public var keys: [String]
-    /// Why, for releases not caused by the filter (e.g. `pause`, `reload`, `camera-lost`).
+    /// Why: `filter` (the decision filter), `stale-input` (its timer), or a stop path — `stop` (SIGTERM/SIGINT),
+    /// `pause`, `reload`, `camera-lost`, `source-ended`, `new-head`, `labels-changed`.
     public var reason: String?
+    /// For filter decisions: milliseconds from the frame's arrival to the key.
+    public var latencyMilliseconds: Double?
+    /// Set when the key sink could not send this event (for an `up`: the key may still be held).
+    public var error: String?
     /// Creates a key event.
-    public init(time: Double, action: Action, label: String, keys: [String], reason: String? = nil) {
+    public init(
+        time: Double, action: Action, label: String, keys: [String], reason: String? = nil,
+        latencyMilliseconds: Double? = nil, error: String? = nil
+    ) {
         (self.time, self.action, self.label, self.keys, self.reason) = (time, action, label, keys, reason)
+        (self.latencyMilliseconds, self.error) = (latencyMilliseconds, error)
     }
 }
 

@@ -316,6 +316,9 @@ public final class ControlServer: Sendable {
 
     private struct State {
         var connections: [ObjectIdentifier: any Channel] = [:]
+        /// Connections waiting for a handler's reply, and those streaming events (a graceful shutdown lets them finish).
+        var replying: Set<ObjectIdentifier> = []
+        var streaming: Set<ObjectIdentifier> = []
         var isShutDown = false
         var hasRun = false
     }
@@ -426,6 +429,26 @@ public final class ControlServer: Sendable {
         broadcaster.finishAll()
     }
 
+    /// A graceful shutdown: stops accepting, ends every subscription after the events already published (the
+    /// daemon's `stopping` state and stop-path key-ups reach monitors), closes idle connections at once and the others
+    /// once their reply or event backlog is written, or after `grace` at the latest; `run()` then returns.
+    public func shutdownGracefully(within grace: Duration = .seconds(1)) async {
+        let idle = state.withLock { state in
+            state.isShutDown = true
+            return state.connections.filter { !state.replying.contains($0.key) && !state.streaming.contains($0.key) }
+                .map(\.value)
+        }
+        listener.channel.close(promise: nil)
+        broadcaster.finishAll()
+        for channel in idle { channel.close(promise: nil) }
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline {
+            if state.withLock({ $0.replying.isEmpty && $0.streaming.isEmpty }) { break }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        shutdown()
+    }
+
     private func finishShutdown() {
         shutdown()
         ControlFileSystem.removeSocketFile(at: socketPath)
@@ -446,7 +469,13 @@ public final class ControlServer: Sendable {
             try? await channel.close()
             return
         }
-        defer { _ = state.withLock { $0.connections.removeValue(forKey: key) } }
+        defer {
+            state.withLock { state in
+                state.connections.removeValue(forKey: key)
+                state.replying.remove(key)
+                state.streaming.remove(key)
+            }
+        }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -470,11 +499,19 @@ public final class ControlServer: Sendable {
                         if request == .subscribe {
                             let started = subscribe(channel: channel)
                             subscription = started
+                            state.withLock { _ = $0.streaming.insert(key) }
                             try await outbound.write(
                                 ByteBuffer(string: ControlProtocol.successLine(command: "subscribe")))
-                            group.addTask { try await self.stream(started, to: outbound, channel: channel) }
+                            group.addTask {
+                                defer { self.state.withLock { _ = $0.streaming.remove(key) } }
+                                try await self.stream(started, to: outbound, channel: channel)
+                            }
                         } else {
+                            state.withLock { _ = $0.replying.insert(key) }
+                            defer { state.withLock { _ = $0.replying.remove(key) } }
                             try await outbound.write(ByteBuffer(string: await reply(to: request)))
+                            // Shutting down: this was the last reply on this connection.
+                            if state.withLock({ $0.isShutDown }) { break }
                         }
                     }
                     // EOF from the client ends the connection, and with it any subscription (lines a

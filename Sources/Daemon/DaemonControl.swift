@@ -57,14 +57,36 @@ public final class DaemonControlHandler: ControlHandler {
         return daemon.snapshot().state
     }
 
+    /// Records and replies with exactly what was stored: a full recording or one ended early (pause, end of source,
+    /// stop) is a result whose `ended` says which; a refused request (paused, stopping, source ended) and a recording
+    /// stopped by a failed write are failure replies (codes below) whose message says what was stored.
     public func record(label: String, seconds: Double) async throws -> RecordResult {
-        let kept: Int = try await withCheckedThrowingContinuation { continuation in
+        let outcome: RecordingOutcome = try await withCheckedThrowingContinuation { continuation in
             do throws(DaemonError) {
                 try daemon.record(label: label, seconds: seconds) { continuation.resume(returning: $0) }
-            } catch { continuation.resume(throwing: error) }
+            } catch { continuation.resume(throwing: Self.commandError(error)) }
+        }
+        if outcome.end == .writeFailed {
+            throw ControlCommandError(code: "write_failed", message: outcome.summary)
         }
         let total = (try? daemon.workspace.samples.counts()[label]) ?? nil
-        return RecordResult(label: label, seconds: seconds, added: kept, total: total ?? kept)
+        return RecordResult(
+            label: label, seconds: outcome.secondsRecorded, added: outcome.saved, total: total ?? outcome.saved,
+            ended: outcome.end.rawValue, message: outcome.summary)
+    }
+
+    /// The protocol's code for a daemon error: `paused`, `stopping`, `source_ended` for refused recordings,
+    /// `unknown_label`; anything else stays as it is (replied as `failed`).
+    static func commandError(_ error: DaemonError) -> any Error {
+        switch error {
+        case .recordingRefused(_, let state, _):
+            let code = state == .paused ? "paused" : state == .sourceEnded ? "source_ended" : "stopping"
+            return ControlCommandError(code: code, message: error.description)
+        case .gestures(.unknownLabel):
+            return ControlCommandError(code: "unknown_label", message: error.description)
+        default:
+            return error
+        }
     }
 
     public func train() async throws -> TrainResult {
@@ -110,18 +132,18 @@ extension ControlEvent {
                     time: Double(time) / 1e9, labels: labels, probabilities: probabilities.map(Double.init),
                     top: labels[top], confidence: Double(probabilities[top]),
                     filter: filterState.description))
-        case .key(let keyEvent, let keys, let latency, _):
+        case .key(let keyEvent, let keys, let latency, _, let reason, let failure):
             self = .key(
                 KeyEventPayload(
                     time: Double(keyEvent.atNanoseconds) / 1e9, action: keyEvent.kind == .down ? .down : .up,
-                    label: keyEvent.label, keys: keys.map(\.description),
-                    reason: latency.map { String(format: "frame-to-key %.1f ms", Double($0) / 1e6) }))
+                    label: keyEvent.label, keys: keys.map(\.description), reason: reason.rawValue,
+                    latencyMilliseconds: latency.map { (Double($0) / 1e4).rounded() / 100 }, error: failure))
         case .state(let state, let reason):
             self = .state(StateEventPayload(state: state, reason: reason))
         case .sample(let label, _, let count):
             self = .training(TrainingEventPayload(phase: "sample", message: "\(label): \(count) samples"))
-        case .recordingFinished(let label, let kept):
-            self = .training(TrainingEventPayload(phase: "recorded", message: "\(label): \(kept) new samples"))
+        case .recordingFinished(let outcome):
+            self = .training(TrainingEventPayload(phase: "recorded", message: outcome.summary))
         case .training(let phase, let epoch, let epochs, let loss, let accuracy, let headVersion, let message):
             self = .training(
                 TrainingEventPayload(

@@ -67,6 +67,10 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     case controlReplyMalformed(line: String)
     /// The daemon answered a command with `"ok":false`.
     case controlCommandFailed(command: String, code: String, message: String)
+    /// A `record` request cannot start: the daemon is paused, stopping, or its source has ended.
+    case recordingRefused(label: String, state: DaemonState, reason: String)
+    /// Releasing held keys failed on a stop path (each failure was logged and sent as an event when it happened).
+    case keyReleaseFailed(failures: [String])
 
     public var description: String {
         switch self {
@@ -162,6 +166,13 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "are client and daemon the same version?"
         case .controlCommandFailed(let command, let code, let message):
             return "\(command) failed (\(code)): \(message)"
+        case .recordingRefused(let label, _, let reason):
+            return "cannot record \(label): \(reason); nothing was recorded"
+        case .keyReleaseFailed(let failures):
+            let shown = failures.prefix(3).joined(separator: "; ")
+            let more = failures.count > 3 ? " (and \(failures.count - 3) more)" : ""
+            return "\(failures.count) key release(s) failed: \(shown)\(more). If a key is still held, press and "
+                + "release it on a keyboard, or unplug the virtual keyboard by ending the process"
         }
     }
 }

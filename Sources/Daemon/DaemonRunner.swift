@@ -191,8 +191,14 @@ public struct PipelineService: Service {
             // Graceful shutdown.
         }
         try? notifier.send([.stopping, .status("stopping")])
-        daemon.stop()
-        logger.info("gesturepad daemon stopped; all keys released")
+        do throws(DaemonError) {
+            try daemon.stop()
+            logger.info("gesturepad daemon stopped; all keys released")
+        } catch {
+            // Each failed release was logged and sent to subscribers when it happened; `DaemonRunner.run` exits
+            // non-zero after the control socket has flushed them.
+            logger.error("gesturepad daemon stopped, but \(error.description)")
+        }
     }
 
     /// Whether to send WATCHDOG=1 now: yes while the pipeline went round its loop within the watchdog timeout (or
@@ -215,25 +221,59 @@ public struct PipelineService: Service {
 /// Runs a service group until SIGTERM/SIGINT.
 public enum DaemonRunner {
     /// Runs `pipeline` and `extraServices` (e.g. the control server) until a graceful shutdown signal.
+    ///
+    /// The group shuts its services down one at a time in reverse order, so the pipeline comes last in the list: it
+    /// stops first (state `stopping`, key-ups with reason `stop`, pending `record`/`train` requests answered), and
+    /// only then does the control socket flush those events to its subscribers and close. Throws
+    /// `keyReleaseFailed` (a non-zero exit) when any key release failed during the daemon's life.
     public static func run(pipeline: PipelineService, extraServices: [any Service], logger: Logger) async throws {
-        let group = ServiceGroup(
+        try await run(
+            serviceGroup(pipeline: pipeline, extraServices: extraServices, logger: logger), pipeline: pipeline)
+    }
+
+    /// The service group `run` uses (pipeline last, so it stops first); tests pass no signals and call
+    /// `triggerGracefulShutdown()` instead of sending SIGTERM to the test process.
+    public static func serviceGroup(
+        pipeline: PipelineService, extraServices: [any Service], logger: Logger,
+        gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]
+    ) -> ServiceGroup {
+        ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [ServiceGroupConfiguration.ServiceConfiguration(service: pipeline)]
-                    + extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint], cancellationSignals: [], logger: logger))
+                services: extraServices.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) }
+                    + [ServiceGroupConfiguration.ServiceConfiguration(service: pipeline)],
+                gracefulShutdownSignals: gracefulShutdownSignals, cancellationSignals: [], logger: logger))
+    }
+
+    /// Runs `group` to its end, then throws `keyReleaseFailed` if any release of `pipeline`'s daemon failed.
+    public static func run(_ group: ServiceGroup, pipeline: PipelineService) async throws {
         try await group.run()
+        let failures = pipeline.daemon.keyReleaseFailures
+        if !failures.isEmpty { throw DaemonError.keyReleaseFailed(failures: failures) }
     }
 }
 
-/// The control socket as a service: serves until graceful shutdown, then closes connections and removes the socket.
+/// The control socket as a service: serves until graceful shutdown, then stops accepting, lets subscribers receive
+/// the events already published (the pipeline's `stopping` and key-ups) and in-flight replies go out, within
+/// `drainTime`, closes connections and removes the socket.
 public struct ControlService: Service {
     public let server: ControlServer
-    public init(server: ControlServer) { self.server = server }
+    /// The longest a graceful shutdown waits for subscribers and replies to be written.
+    public let drainTime: Duration
+    public init(server: ControlServer, drainTime: Duration = .seconds(1)) {
+        self.server = server
+        self.drainTime = drainTime
+    }
     public func run() async throws {
         do {
-            try await cancelWhenGracefulShutdown { try await server.run() }
+            // Not cancelWhenGracefulShutdown: cancelling the serving tasks would end subscriber streams before they
+            // were written out (AsyncStream iteration stops on cancellation).
+            try await withGracefulShutdownHandler {
+                try await server.run()
+            } onGracefulShutdown: { [server, drainTime] in
+                Task { await server.shutdownGracefully(within: drainTime) }
+            }
         } catch is CancellationError {
-            // Graceful shutdown: run() closed everything.
+            // The group was cancelled: run() closed everything.
         }
     }
 }

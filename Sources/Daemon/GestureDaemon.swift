@@ -71,16 +71,94 @@ public enum DaemonEvent: Sendable {
     /// A key chord went down or up because of the filter (or a stop path), with the frame-to-key latency and, for
     /// filter decisions, when the deciding frame was captured (the camera's CLOCK_MONOTONIC buffer timestamp; the
     /// system tests subtract it from the evdev event's timestamp to measure camera-to-key latency with kernel clocks).
-    case key(KeyEvent, keys: [KeyCode], latencyNanoseconds: UInt64?, frameCapturedNanoseconds: UInt64?)
+    /// `reason` says why (`KeyReason`: the filter's decision or a stop path); `failure` is set when the sink could not
+    /// send it — for a release that means the key may still be held by the OS.
+    case key(
+        KeyEvent, keys: [KeyCode], latencyNanoseconds: UInt64?, frameCapturedNanoseconds: UInt64?,
+        reason: KeyReason = .filter, failure: String? = nil)
     /// The state changed (reason in words).
     case state(DaemonState, reason: String)
     /// Recording kept a sample.
     case sample(label: String, id: Int64, countForLabel: Int)
-    /// Recording of `label` finished.
-    case recordingFinished(label: String, kept: Int)
+    /// Recording of `label` finished (`outcome` says how, and how many samples were stored).
+    case recordingFinished(RecordingOutcome)
     /// Training progress or result.
     case training(
         phase: String, epoch: Int?, epochs: Int?, loss: Float?, accuracy: Float?, headVersion: Int?, message: String?)
+}
+
+/// Why a key went down or up: the decision filter, its stale-input timer, or one of the stop paths. The raw
+/// values are the control protocol's `"reason"` strings of key events (Sources/Daemon/ControlProtocol.swift).
+public enum KeyReason: String, Sendable, Equatable, CaseIterable {
+    /// The decision filter decided (a gesture started or ended).
+    case filter
+    /// The filter's timer: no fresh frame within the stale limit.
+    case staleInput = "stale-input"
+    /// The daemon is stopping (SIGTERM, SIGINT, `stop()`).
+    case stop
+    /// `pause`.
+    case pause
+    /// `reload` / SIGHUP.
+    case reload
+    /// The camera vanished, failed or cannot be opened.
+    case cameraLost = "camera-lost"
+    /// A finite recording used as the source ended.
+    case sourceEnded = "source-ended"
+    /// A newly trained head was swapped in.
+    case newHead = "new-head"
+    /// The head's labels changed under the filter.
+    case labelsChanged = "labels-changed"
+}
+
+/// How a `record` request ended.
+public enum RecordingEnd: String, Sendable, Equatable, Codable {
+    /// The requested time was up.
+    case completed
+    /// A newer `record` request took over.
+    case replaced
+    /// `pause` ended it early.
+    case paused
+    /// The source (a finite recording) ended.
+    case sourceEnded = "source-ended"
+    /// The daemon is stopping.
+    case stopping
+    /// A sample could not be stored (e.g. the disk is full); the recording stopped there.
+    case writeFailed = "write-failed"
+}
+
+/// The result of one `record` request: exactly how many samples were committed (each with its embedding).
+public struct RecordingOutcome: Sendable, Equatable {
+    /// The label recorded.
+    public var label: String
+    /// Samples committed to the store by this request (each sample and its embedding in one transaction).
+    public var saved: Int
+    /// Seconds between the request and its end.
+    public var secondsRecorded: Double
+    /// Why it ended.
+    public var end: RecordingEnd
+    /// What failed, for `.writeFailed`.
+    public var failure: String?
+
+    public init(label: String, saved: Int, secondsRecorded: Double, end: RecordingEnd, failure: String? = nil) {
+        (self.label, self.saved, self.secondsRecorded, self.end, self.failure) =
+            (label, saved, secondsRecorded, end, failure)
+    }
+
+    /// One sentence for people: what was stored and, for an early end, why.
+    public var summary: String {
+        let samples = "\(saved) sample\(saved == 1 ? "" : "s") of \(label) saved"
+        let time = String(format: "%.1f", secondsRecorded)
+        switch end {
+        case .completed: return "\(samples) in \(time) s"
+        case .replaced: return "stopped after \(time) s: a newer record request took over; \(samples)"
+        case .paused: return "stopped after \(time) s: the daemon was paused; \(samples)"
+        case .sourceEnded: return "stopped after \(time) s: the source (a recording) ended; \(samples)"
+        case .stopping: return "stopped after \(time) s: the daemon is stopping; \(samples)"
+        case .writeFailed:
+            return "stopped after \(time) s: a sample could not be stored (\(failure ?? "write failed")); "
+                + "\(samples) before that, nothing after"
+        }
+    }
 }
 
 /// Rolling per-stage latencies and frame rate over the last frames, and the frame counters since start.
@@ -139,7 +217,9 @@ public final class GestureDaemon: @unchecked Sendable {
     private var reason = "starting"
     private var paused = false
     private var stopRequested = false
-    private var recorder: (recorder: SampleRecorder, until: UInt64, completion: @Sendable (Int) -> Void)?
+    private var recording: ActiveRecording?
+    /// Key releases that failed (each also an event and an error log line); `stop()` throws when there were any.
+    private var releaseFailures: [String] = []
     private var keyPresses = 0
     private var statistics = RollingStatistics(window: 300)
     private var framesCaptured = 0
@@ -152,6 +232,16 @@ public final class GestureDaemon: @unchecked Sendable {
     /// When the pipeline thread last went round its loop, on `now`; 0 while no pipeline runs. Lock-free on
     /// purpose: a pipeline stuck while holding `lock` must not stop the watchdog from noticing.
     private let heartbeat = Atomic<UInt64>(0)
+
+    /// A `record` request in progress.
+    private struct ActiveRecording {
+        var recorder: SampleRecorder
+        let startNanoseconds: UInt64
+        let untilNanoseconds: UInt64
+        /// Samples committed so far (each with its embedding).
+        var saved = 0
+        let completion: @Sendable (RecordingOutcome) -> Void
+    }
 
     /// The longest single wait for a frame (ms): bounds how long the pipeline goes without a heartbeat while the
     /// camera sends nothing, whatever `stale_ms` says (the unit's WatchdogSec is 10 s).
@@ -228,25 +318,53 @@ public final class GestureDaemon: @unchecked Sendable {
         close(descriptor)
     }
 
-    /// Stops the pipeline, releases every key and closes key output. Blocks until the thread ended. Idempotent.
-    public func stop() {
+    /// Stops the pipeline, releases every key and closes key output; a pending `record` ends (`.stopping`) and a
+    /// running training is cancelled. Events go out in order: state `stopping`, the key-ups (reason `stop`), state
+    /// `stopped`. Blocks until the pipeline thread ended. Idempotent.
+    ///
+    /// Throws `keyReleaseFailed` when any release failed during the daemon's life (each was already an event and an
+    /// error log line): a key may still be held, and the process must not exit as if all was well.
+    public func stop() throws(DaemonError) {
         lock.lock()
         stopRequested = true
         setState(.stopping, "stopping")
+        finishRecording(.stopping)
+        let failuresBeforeStop = releaseFailures.count
+        // At once, not after the pipeline thread ends: `process` changes nothing once `stopRequested` is set, so no key
+        // can go down again, and the user's key comes up without waiting for a camera call to return.
+        releaseKeys(reason: .stop)
         lock.broadcast()
         let running = thread != nil
         lock.unlock()
+        if workspace.trainer.isRunning { workspace.trainer.cancel() }
         if running {
             lock.lock()
             while !finished { _ = lock.wait(until: Date().addingTimeInterval(0.05)) }
             lock.unlock()
         }
         lock.lock()
-        finishRecording()
-        releaseKeys(reason: "stop")
-        try? keySink.close()
+        defer { lock.unlock() }
+        // Keys were released above and none can go down since; closing gives the device up (the kernel releases
+        // whatever a failed release left down). A close that fails is reported unless that release already was.
+        let held = keySink.heldKeys
+        do throws(DaemonError) { try keySink.close() } catch {
+            if releaseFailures.count == failuresBeforeStop {
+                reportReleaseFailure(keys: held, label: nil, reason: .stop, error: error)
+            } else {
+                logger.error("closing key output failed too: \(error.description)")
+            }
+        }
         setState(.stopped, "stopped")
-        lock.unlock()
+        if !releaseFailures.isEmpty {
+            throw .keyReleaseFailed(failures: releaseFailures)
+        }
+    }
+
+    /// The key releases that failed so far, one sentence each (empty when every release worked).
+    public var keyReleaseFailures: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return releaseFailures
     }
 
     /// Releases keys and the camera; frames stop until `resume`. Returns once the camera is closed
@@ -254,8 +372,8 @@ public final class GestureDaemon: @unchecked Sendable {
     public func pause() {
         lock.lock()
         paused = true
-        finishRecording()
-        releaseKeys(reason: "pause")
+        finishRecording(.paused)
+        releaseKeys(reason: .pause)
         setState(.paused, "paused by request (camera released)")
         lock.broadcast()
         let deadline = Date().addingTimeInterval(2)
@@ -272,22 +390,41 @@ public final class GestureDaemon: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Records samples of `label` for `seconds` from the live frames (throttled, de-duplicated);
-    /// `completion` gets the number of samples kept when the time is up (or a newer recording replaces it).
-    public func record(label: String, seconds: Double, completion: @escaping @Sendable (Int) -> Void = { _ in })
-        throws(DaemonError)
-    {
+    /// Records samples of `label` for `seconds` from the live frames (throttled, de-duplicated); each kept frame is
+    /// committed with its embedding in one transaction. `completion` runs exactly once with what was stored and why
+    /// the recording ended: the time was up, a newer request, `pause`, the end of the source, `stop`, or a sample
+    /// that could not be written (the recording stops at the first one, so the count stays exact).
+    ///
+    /// Refused (nothing starts) while the daemon is paused, stopping, or its source (a recording) has ended: no frame
+    /// would come, and the request would otherwise wait forever.
+    public func record(
+        label: String, seconds: Double, completion: @escaping @Sendable (RecordingOutcome) -> Void = { _ in }
+    ) throws(DaemonError) {
         guard settings.workspace.labels.names.contains(label) else {
             throw .gestures(.unknownLabel(label: label, known: settings.workspace.labels.names))
         }
+        guard seconds > 0, seconds <= 3600 else {
+            throw .recordingRefused(label: label, state: .running, reason: "seconds must be > 0 and ≤ 3600")
+        }
         lock.lock()
         defer { lock.unlock() }
+        if stopRequested || state == .stopping || state == .stopped {
+            throw .recordingRefused(label: label, state: .stopping, reason: "the daemon is stopping")
+        }
+        if paused {
+            throw .recordingRefused(
+                label: label, state: .paused, reason: "the daemon is paused: resume it first (gesturepad resume)")
+        }
+        if state == .sourceEnded {
+            throw .recordingRefused(
+                label: label, state: .sourceEnded,
+                reason: "the source (a recording) has ended: reload or restart the daemon to replay it")
+        }
+        finishRecording(.replaced)
         let start = now()
-        if let previous = recorder { previous.completion(previous.recorder.kept) }
-        recorder = (
-            SampleRecorder(label: label, settings: settings.recording, startNanoseconds: start),
-            start + UInt64(seconds * 1e9), completion
-        )
+        recording = ActiveRecording(
+            recorder: SampleRecorder(label: label, settings: settings.recording, startNanoseconds: start),
+            startNanoseconds: start, untilNanoseconds: start + UInt64(seconds * 1e9), completion: completion)
     }
 
     /// Trains a head on the stored samples in the background; prediction continues; the new head swaps in.
@@ -317,7 +454,7 @@ public final class GestureDaemon: @unchecked Sendable {
                         do throws(GesturesError) {
                             try recognizer.swapHead(trained.active)
                             lock.lock()
-                            releaseKeys(reason: "new head")
+                            releaseKeys(reason: .newHead)
                             filter =
                                 (try? DecisionFilter(labels: trained.active.labels, settings: settings.filter))
                                 ?? filter
@@ -362,7 +499,7 @@ public final class GestureDaemon: @unchecked Sendable {
         } catch { throw .gestures(error) }
         lock.lock()
         defer { lock.unlock() }
-        releaseKeys(reason: "reload")
+        releaseKeys(reason: .reload)
         let reopen = newSettings.source != settings.source || newSettings.camera != settings.camera
         settings = newSettings
         filter = newFilter
@@ -393,7 +530,7 @@ public final class GestureDaemon: @unchecked Sendable {
             statistics: statistics.summary(
                 now: now(), framesCaptured: framesCaptured,
                 framesProcessed: framesProcessed, predictions: predictions),
-            recordingLabel: recorder?.recorder.label, training: workspace.trainer.isRunning,
+            recordingLabel: recording?.recorder.label, training: workspace.trainer.isRunning,
             uptimeSeconds: Double(now() - startNanoseconds) / 1e9, keyPresses: keyPresses)
     }
 
@@ -435,6 +572,8 @@ public final class GestureDaemon: @unchecked Sendable {
                 lock.unlock()
                 return
             }
+            // A recording's time runs out with or without frames (a lost camera, frame waits that time out).
+            expireRecording(at: now())
             if paused || sourceNeedsReopen {
                 if let open = source {
                     open.close()
@@ -467,7 +606,7 @@ public final class GestureDaemon: @unchecked Sendable {
                 } catch {
                     failures += 1
                     lock.lock()
-                    releaseKeys(reason: "camera unavailable")
+                    releaseKeys(reason: .cameraLost)
                     setState(.cameraLost, error.description)
                     let delay = min(
                         V4L2ReconnectPolicy(maximumDelay: current.maximumReopenDelay).delay(afterFailures: failures),
@@ -501,7 +640,8 @@ public final class GestureDaemon: @unchecked Sendable {
                     source?.close()
                     lock.lock()
                     sourceOpen = false
-                    releaseKeys(reason: "end of recording")
+                    releaseKeys(reason: .sourceEnded)
+                    finishRecording(.sourceEnded)
                     setState(.sourceEnded, "the recording ended; reload or restart to replay it")
                     while !stopRequested && !sourceNeedsReopen && !paused {
                         heartbeat.store(max(1, now()), ordering: .relaxed)
@@ -524,7 +664,7 @@ public final class GestureDaemon: @unchecked Sendable {
                     lock.unlock()
                     continue
                 }
-                releaseKeys(reason: "camera fault")
+                releaseKeys(reason: .cameraLost)
                 setState(.cameraLost, frameError.description)
                 lock.unlock()
                 closeSource(&source)
@@ -573,7 +713,7 @@ public final class GestureDaemon: @unchecked Sendable {
         if !recognition.probabilities.isEmpty {
             predictions += 1
             if filter.labels != recognition.labels, let labels = recognition.labels {
-                releaseKeys(reason: "labels changed")
+                releaseKeys(reason: .labelsChanged)
                 filter = (try? DecisionFilter(labels: labels, settings: settings.filter)) ?? filter
             }
             events = (try? filter.update(probabilities: recognition.probabilities, atNanoseconds: filterStart)) ?? []
@@ -620,61 +760,115 @@ public final class GestureDaemon: @unchecked Sendable {
             metadata: ["frame_interval_ms": "\(intervalMilliseconds)", "stale_limit_ms": "\(limitMilliseconds)"])
     }
 
-    /// Presses or releases the chord of `event`'s label (labels without keys press nothing).
-    private func apply(_ event: KeyEvent, frameNanoseconds: UInt64?, capturedNanoseconds: UInt64? = nil) {
+    /// Presses or releases the chord of `event`'s label (labels without keys press nothing), and emits the key event
+    /// with its reason. A failed release is reported as one (event, error log line, counted for `stop()`).
+    private func apply(
+        _ event: KeyEvent, frameNanoseconds: UInt64?, capturedNanoseconds: UInt64? = nil, reason: KeyReason = .filter
+    ) {
         guard let chord = settings.keys[event.label] else { return }
+        var failure: String?
         do throws(DaemonError) {
             if event.kind == .down { try keySink.press(chord) } else { try keySink.release(chord) }
         } catch {
-            logger.error("key output failed: \(error.description)")
-            emit(.state(state, reason: "key output failed: \(error.description)"))
+            failure = error.description
+            if event.kind == .down {
+                logger.error("key output failed: \(error.description)")
+                emit(.state(state, reason: "key output failed: \(error.description)"))
+            } else {
+                recordReleaseFailure(keys: chord.keys, label: event.label, reason: reason, error: error)
+            }
         }
-        if event.kind == .down { keyPresses += 1 }
+        if event.kind == .down, failure == nil { keyPresses += 1 }
         let latency = frameNanoseconds.map { now() - $0 }
         if event.kind == .down, let latency { statistics.addFrameToKey(latency) }
-        emit(.key(event, keys: chord.keys, latencyNanoseconds: latency, frameCapturedNanoseconds: capturedNanoseconds))
+        emit(
+            .key(
+                event, keys: chord.keys, latencyNanoseconds: latency, frameCapturedNanoseconds: capturedNanoseconds,
+                reason: reason, failure: failure))
     }
 
     /// The filter's timer: releases on stale input. Caller holds the lock.
     private func tickFilter() {
-        for event in filter.advance(toNanoseconds: now()) { apply(event, frameNanoseconds: nil) }
+        for event in filter.advance(toNanoseconds: now()) { apply(event, frameNanoseconds: nil, reason: .staleInput) }
     }
 
-    /// Every stop path: the filter forgets its press, the sink lets go of every key. Caller holds the lock.
-    private func releaseKeys(reason: String) {
-        for event in filter.releaseAll(atNanoseconds: now()) { apply(event, frameNanoseconds: nil) }
-        if !keySink.heldKeys.isEmpty { try? keySink.releaseAll() }
-    }
-
-    /// Adds the current sample frame when a recording is running and the recorder keeps it. Caller holds the lock.
-    private func recordIfAsked(at time: UInt64) {
-        guard var active = recorder else { return }
-        if time >= active.until {
-            emit(.recordingFinished(label: active.recorder.label, kept: active.recorder.kept))
-            active.completion(active.recorder.kept)
-            recorder = nil
-            return
+    /// Every stop path: the filter forgets its press (key-up events carry `reason`), then the sink lets go of every
+    /// key still held. A release that fails is an event, an error log line and a `stop()` failure — never swallowed.
+    /// Caller holds the lock.
+    private func releaseKeys(reason: KeyReason) {
+        for event in filter.releaseAll(atNanoseconds: now()) {
+            apply(event, frameNanoseconds: nil, reason: reason)
         }
+        let held = keySink.heldKeys
+        guard !held.isEmpty else { return }
+        let failuresBefore = releaseFailures.count
+        do throws(DaemonError) { try keySink.releaseAll() } catch {
+            // The same keys' release just failed through the filter: one report per key-up, not two.
+            if releaseFailures.count == failuresBefore {
+                reportReleaseFailure(keys: held, label: nil, reason: reason, error: error)
+            }
+        }
+    }
+
+    /// A release that failed outside a key event (the sink's releaseAll/close): a key-up event with the failure, the
+    /// error log line and the record. Caller holds the lock.
+    private func reportReleaseFailure(keys: [KeyCode], label: String?, reason: KeyReason, error: DaemonError) {
+        recordReleaseFailure(keys: keys, label: label, reason: reason, error: error)
+        let event = KeyEvent(.up, label ?? "", atNanoseconds: now())
+        emit(
+            .key(
+                event, keys: keys, latencyNanoseconds: nil, frameCapturedNanoseconds: nil, reason: reason,
+                failure: error.description))
+    }
+
+    /// The error log line and the record of a failed release. Caller holds the lock.
+    private func recordReleaseFailure(keys: [KeyCode], label: String?, reason: KeyReason, error: DaemonError) {
+        let names = keys.map(\.description).joined(separator: "+")
+        let message = "releasing \(names) (\(reason.rawValue)) failed: \(error.description); the key may still be held"
+        releaseFailures.append(message)
+        logger.error("\(message)", metadata: ["keys": "\(names)", "reason": "\(reason.rawValue)"])
+    }
+
+    /// Adds the current sample frame when a recording is running and the recorder keeps it: the sample and its
+    /// embedding in one transaction. The first write that fails ends the recording (`.writeFailed`), so the count
+    /// the requester gets is exactly what is stored. Caller holds the lock.
+    private func recordIfAsked(at time: UInt64) {
+        expireRecording(at: time)
+        guard var active = recording else { return }
         let decision = active.recorder.consider(features: UnsafeBufferPointer(recognizer.features), atNanoseconds: time)
-        recorder = active
+        recording = active
         guard decision == .keep else { return }
-        do {
+        do throws(GesturesError) {
             let id = try workspace.samples.addRecognized(
                 by: recognizer, label: active.recorder.label,
                 source: "daemon:" + settings.source, cacheKey: workspace.trainer.cacheKey)
-            let count = ((try? workspace.samples.counts()) ?? [:])[active.recorder.label] ?? 0
+            active.saved += 1
+            recording = active
+            let count = ((try? workspace.samples.counts()) ?? [:])[active.recorder.label] ?? active.saved
             emit(.sample(label: active.recorder.label, id: id, countForLabel: count))
         } catch {
-            emit(.state(state, reason: "recording failed: \(error.description)"))
+            logger.error("recording \(active.recorder.label) stopped: \(error.description)")
+            finishRecording(.writeFailed, failure: error.description)
         }
     }
 
-    /// Ends a running recording early (pause, stop): its requester gets the count so far. Caller holds the lock.
-    private func finishRecording() {
-        guard let active = recorder else { return }
-        emit(.recordingFinished(label: active.recorder.label, kept: active.recorder.kept))
-        active.completion(active.recorder.kept)
-        recorder = nil
+    /// Ends the running recording once its time is up. Caller holds the lock.
+    private func expireRecording(at time: UInt64) {
+        guard let active = recording, time >= active.untilNanoseconds else { return }
+        finishRecording(.completed, at: time)
+    }
+
+    /// Ends the running recording, if any: the event, then its requester's completion (exactly once). Caller holds
+    /// the lock.
+    private func finishRecording(_ end: RecordingEnd, failure: String? = nil, at time: UInt64? = nil) {
+        guard let active = recording else { return }
+        recording = nil
+        let endNanoseconds = min(time ?? now(), active.untilNanoseconds)
+        let outcome = RecordingOutcome(
+            label: active.recorder.label, saved: active.saved,
+            secondsRecorded: Double(endNanoseconds &- active.startNanoseconds) / 1e9, end: end, failure: failure)
+        emit(.recordingFinished(outcome))
+        active.completion(outcome)
     }
 
     /// Caller holds the lock. From `stopping` the only way is `stopped`, and `stopped` is final: a pipeline thread that

@@ -166,9 +166,25 @@ public final class SampleStore: Sendable {
     private static func translate(_ error: any Error, path: String, operation: String) -> GesturesError {
         if let error = error as? GesturesError { return error }
         guard let error = error as? DatabaseError else {
-            return .sampleStoreFailed(path: path, operation: operation, reason: "\(error)")
+            return .sampleStoreFailed(path: path, operation: operation, reason: FileIO.describe(error))
         }
-        let reason = error.message ?? "SQLite error \(error.extendedResultCode.rawValue)"
+        var reason = error.message ?? "SQLite error \(error.extendedResultCode.rawValue)"
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            reason = "the disk holding it is full (\(reason), SQLITE_FULL)"
+        case .SQLITE_IOERR:
+            // The extended codes a full or failing file system gives (sqlite3.h: SQLITE_IOERR | n << 8).
+            let detail: String
+            switch error.extendedResultCode.rawValue {
+            case 778: detail = "a write failed (SQLITE_IOERR_WRITE; is the disk full?)"
+            case 1034: detail = "fsync failed (SQLITE_IOERR_FSYNC)"
+            case 1546: detail = "truncating failed (SQLITE_IOERR_TRUNCATE)"
+            case 4874: detail = "the -shm index could not grow (SQLITE_IOERR_SHMSIZE; is the disk full?)"
+            default: detail = "SQLite extended code \(error.extendedResultCode.rawValue)"
+            }
+            reason = "an I/O error: \(detail) (\(reason))"
+        default: break
+        }
         switch error.resultCode {
         case .SQLITE_NOTADB: return .sampleStoreNotADatabase(path: path)
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY: return .sampleStoreCannotOpen(path: path, reason: reason)
@@ -191,11 +207,36 @@ public final class SampleStore: Sendable {
         try insert(samples, afterEach: { _ in })
     }
 
-    /// `add(contentsOf:)` with a hook run inside the transaction after each insert (crash tests).
-    func insert(_ samples: [NewSample], afterEach: (Int) throws -> Void) throws(GesturesError) -> [Int64] {
-        try write("add \(samples.count) sample(s)") { db in
+    /// Adds samples together with their embeddings (computed by model `modelID`, one per sample, in order) in one
+    /// transaction: every sample with its embedding is stored, or — when one is invalid or a write fails, e.g. the
+    /// disk is full — nothing is. Returns the new ids in order.
+    @discardableResult
+    public func add(contentsOf samples: [NewSample], embeddings: [[Float]], modelID: String) throws(GesturesError)
+        -> [Int64]
+    {
+        guard embeddings.count == samples.count else {
+            throw .invalidSample(
+                field: "embeddings", reason: "\(embeddings.count) embedding(s) for \(samples.count) sample(s)")
+        }
+        return try insert(samples, embeddings: (modelID, embeddings), afterEach: { _ in })
+    }
+
+    /// `add(contentsOf:)` with optional embeddings stored in the same transaction, and a hook run inside the
+    /// transaction after each insert (crash and fault tests).
+    func insert(
+        _ samples: [NewSample], embeddings: (modelID: String, vectors: [[Float]])? = nil,
+        afterEach: (Int) throws -> Void
+    ) throws(GesturesError) -> [Int64] {
+        try write("add \(samples.count) sample(s)\(embeddings == nil ? "" : " with their embeddings")") { db in
             var ids: [Int64] = []
             ids.reserveCapacity(samples.count)
+            let embeddingStatement =
+                embeddings == nil
+                ? nil
+                : try db.cachedStatement(
+                    sql:
+                        "INSERT OR REPLACE INTO embeddings (sample_id, model_id, dimension, vector) VALUES (?, ?, ?, ?)"
+                )
             for (index, sample) in samples.enumerated() {
                 // Validated inside the transaction: a bad sample rolls back the ones before it.
                 try sample.validate()
@@ -211,9 +252,31 @@ public final class SampleStore: Sendable {
                         sample.normalization, sample.side, thumbnail.width, Data(thumbnail.pixels), Data(sample.frame),
                     ])
                 ids.append(db.lastInsertedRowID)
+                if let embeddings, let embeddingStatement {
+                    let vector = embeddings.vectors[index]
+                    try embeddingStatement.execute(arguments: [
+                        db.lastInsertedRowID, embeddings.modelID, vector.count, EmbeddingBlob.encode(vector),
+                    ])
+                }
                 try afterEach(index)
             }
             return ids
+        }
+    }
+
+    /// Fault seam for tests: caps the database at its current size plus `extraPages` pages (SQLite's
+    /// `max_page_count` on the writer connection), so a write that needs more fails with SQLITE_FULL exactly as on a
+    /// full disk. Returns the page count at the time of the call.
+    @discardableResult
+    func limitGrowth(toExtraPages extraPages: Int) throws(GesturesError) -> Int {
+        do {
+            return try database.writeWithoutTransaction { db in
+                let pages = try Int.fetchOne(db, sql: "PRAGMA page_count") ?? 0
+                _ = try Int.fetchOne(db, sql: "PRAGMA max_page_count = \(pages + max(0, extraPages))")
+                return pages
+            }
+        } catch {
+            throw Self.translate(error, path: path, operation: "limit its size")
         }
     }
 

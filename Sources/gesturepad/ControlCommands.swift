@@ -108,6 +108,13 @@ struct Record: ParsableCommand {
         let timeout = Duration.seconds(seconds + 60)
         guard let response = try control.send(.record(label: label, seconds: seconds), timeout: timeout) else { return }
         let result = try response.result(RecordResult.self)
+        guard result.completed else {
+            // Ended early (paused, the source ended, the daemon stopping): what was stored, and exit 1.
+            let message = result.message ?? "recording ended early (\(result.ended ?? "?"))"
+            FileHandle.standardError.write(
+                Data("gesturepad record: \(message) (\(result.total) stored for \(result.label))\n".utf8))
+            throw ExitCode.failure
+        }
         print(
             "recorded \(result.added) samples of \(result.label) in \(format(result.seconds)) s "
                 + "(\(result.total) stored)")
@@ -220,6 +227,8 @@ enum EventText {
             return
                 "\(time(key.time)) key \(pad(key.action.rawValue, 4)) \(key.label) (\(key.keys.joined(separator: "+")))"
                 + (key.reason.map { " — \($0)" } ?? "")
+                + (key.latencyMilliseconds.map { String(format: ", frame-to-key %.1f ms", $0) } ?? "")
+                + (key.error.map { " — FAILED: \($0)" } ?? "")
         case .state(let state):
             return "state \(state.state)" + (state.reason.map { " (\($0))" } ?? "")
         case .training(let training):

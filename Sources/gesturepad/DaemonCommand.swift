@@ -58,12 +58,13 @@ struct DaemonCommand: AsyncParsableCommand {
             emit: { [logger] event in
                 if let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
                 switch event {
-                case .key(let key, let keys, _, let captured):
+                case .key(let key, let keys, _, let captured, let reason, _):
                     // The capture time (CLOCK_MONOTONIC s) lets a reader of the evdev stream compute camera-to-key latency.
+                    // (A failed release is also logged as an error by the daemon itself.)
                     let capture = captured.map { String(format: ", frame captured at %.6f s", Double($0) / 1e9) } ?? ""
-                    logger.debug(
-                        "key \(key.kind.rawValue) \(key.label) (\(keys.map(\.description).joined(separator: "+")))\(capture)"
-                    )
+                    let names = keys.map(\.description).joined(separator: "+")
+                    // Format read by tools/vm/guest/scenarios.py: "key down LABEL (KEYS), frame captured at S s".
+                    logger.debug("key \(key.kind.rawValue) \(key.label) (\(names))\(capture) — \(reason.rawValue)")
                 case .state(let state, let reason): logger.info("state \(state): \(reason)")
                 case .training(let phase, _, _, _, _, let version, let message)
                 where phase == "finished" || phase == "failed":

@@ -48,9 +48,9 @@ struct Eval: ParsableCommand {
             // No model or head needed: the events were decided elsewhere (the daemon), only scored here.
             let labels = settings.labels
             let timeline = try TruthTimeline(
-                parsing: try String(contentsOfFile: truth, encoding: .utf8), labels: labels, file: truth)
+                parsing: try TextFile.read(truth), labels: labels, file: truth)
             let events = try KeyEventLog.parse(
-                try String(contentsOfFile: keys, encoding: .utf8), labels: labels, file: keys)
+                try TextFile.read(keys), labels: labels, file: keys)
             var scorer = ReplayScorer(truth: timeline)
             scorer.addEvents(events)
             let report = scorer.report(clipEndNanoseconds: duration.map { UInt64(($0 * 1e9).rounded()) })
@@ -63,7 +63,7 @@ struct Eval: ParsableCommand {
         if let replay, let truth {
             let recognizer = try workspace.makeRecognizer()
             guard let head = recognizer.currentHead else { throw GesturesError.noHead(store: workspace.heads.root) }
-            let text = try String(contentsOfFile: truth, encoding: .utf8)
+            let text = try TextFile.read(truth)
             let timeline = try TruthTimeline(parsing: text, labels: head.labels, file: truth)
             let clip = try Y4MFileSource(path: replay)
             defer { clip.close() }

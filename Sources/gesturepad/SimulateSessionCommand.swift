@@ -40,7 +40,7 @@ struct SimulateSession: ParsableCommand {
         }
         let labelSet = try settings.resolve(labels.map(GestureOptions.labelOverrides) ?? []).labels
         let timeline = try TruthTimeline(
-            parsing: try String(contentsOfFile: truth, encoding: .utf8), labels: labelSet, file: truth)
+            parsing: try TextFile.read(truth), labels: labelSet, file: truth)
         var photos: [String: RGBImage] = [:]
         for entry in photo {
             let pieces = entry.split(separator: "=", maxSplits: 1).map(String.init)

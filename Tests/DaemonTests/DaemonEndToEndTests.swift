@@ -79,7 +79,11 @@ final class EventLog: Sendable {
     var all: [DaemonEvent] { events.withLock { $0 } }
     var keys: [String] {
         all.compactMap {
-            if case .key(let event, _, _, _) = $0 { return "\(event.kind.rawValue) \(event.label)" } else { return nil }
+            if case .key(let event, _, _, _, _, _) = $0 {
+                return "\(event.kind.rawValue) \(event.label)"
+            } else {
+                return nil
+            }
         }
     }
     func wait(timeout: Double, until condition: ([DaemonEvent]) -> Bool) -> Bool {
@@ -131,13 +135,17 @@ final class EventLog: Sendable {
         // Filter decisions carry the deciding frame's capture time (the system tests compare it with evdev's).
         #expect(
             log.all.allSatisfy { event in
-                if case .key(let key, _, _, let captured) = event, key.kind == .down { captured != nil } else { true }
+                if case .key(let key, _, _, let captured, _, _) = event, key.kind == .down {
+                    captured != nil
+                } else {
+                    true
+                }
             })
         let snapshot = daemon.snapshot()
         #expect(snapshot.statistics.framesProcessed >= 100)
         #expect(snapshot.statistics.latencyMilliseconds["embed"]?.count == 2)
         #expect(snapshot.statistics.latencyMilliseconds["frame_to_key"] != nil)
-        daemon.stop()
+        try daemon.stop()
         #expect(sink.heldKeys.isEmpty && sink.isClosed)
         #expect(daemon.snapshot().state == .stopped)
     }
@@ -205,7 +213,7 @@ final class EventLog: Sendable {
             "released by reload (and maybe pressed again)")
         // Stop while holding: everything released, sink closed.
         #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
-        daemon.stop()
+        try daemon.stop()
         #expect(sink.heldKeys.isEmpty && sink.isClosed)
         #expect(sink.transcript.last == "KEY_UP up")
     }
@@ -234,6 +242,6 @@ final class EventLog: Sendable {
             })
         let recovery = Date().timeIntervalSince(returned)
         #expect(recovery < 2, "resumed \(recovery) s after the device returned")
-        daemon.stop()
+        try daemon.stop()
     }
 }

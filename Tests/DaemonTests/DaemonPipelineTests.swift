@@ -90,6 +90,8 @@ final class ScriptedFrameSource: FrameSource, @unchecked Sendable {
     enum Step {
         case frame(RGBImage, afterMilliseconds: UInt64)
         case timeout
+        /// A finite recording ends here: `withNextFrame` returns nil (and keeps doing so).
+        case end
     }
 
     let sourceDescription: String
@@ -129,7 +131,12 @@ final class ScriptedFrameSource: FrameSource, @unchecked Sendable {
     {
         let step: Step? = lock.withLock {
             longestWait = max(longestWait, timeoutMilliseconds)
+            if case .end? = steps.first { return .end }
             return steps.isEmpty ? nil : steps.removeFirst()
+        }
+        if case .end? = step {
+            Thread.sleep(forTimeInterval: 0.002)
+            return nil
         }
         guard case .frame(let image, let gap)? = step else {
             beforeTimeout?()
@@ -170,7 +177,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         daemon.start()
         let deadline = Date().addingTimeInterval(30)
         while source.stepsLeft > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-        daemon.stop()
+        try daemon.stop()
         #expect(source.stepsLeft == 0)
         #expect(source.longestWaitAsked == 500, "asked for \(source.longestWaitAsked) ms")
     }
@@ -199,7 +206,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         #expect(
             events.wait(timeout: 30) { _ in source.stepsLeft == 0 && daemon.snapshot().statistics.framesProcessed == 12
             })
-        daemon.stop()
+        try daemon.stop()
         // Before the fix: stale_ms 500 called every 1 s gap stale (no press at all), and each wait timeout released keys.
         let predictions = events.all.compactMap { event -> String? in
             guard case .prediction(let time, _, let probabilities, let state) = event else { return nil }
@@ -245,7 +252,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         #expect(
             live.framesCaptured > live.framesProcessed
                 && live.framesDropped == live.framesCaptured - live.framesProcessed)
-        daemon.stop()
+        try daemon.stop()
         let source = try #require(opened.withLock { $0 })
         let final = await handler.status().counters
         // Exactly the source's own counts: every frame it produced, every frame it handed to the pipeline.
@@ -282,7 +289,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         changed.camera.height = 240
         try daemon.reload(changed)
         #expect(events.wait(timeout: 30) { _ in second.stepsLeft == 0 })
-        daemon.stop()
+        try daemon.stop()
         let messages = records.messages(atLeast: .info)
         #expect(
             messages.filter { $0.hasPrefix("opened ") } == [
@@ -321,7 +328,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         }
         daemon.start()
         #expect(events.wait(timeout: 30) { _ in source.stepsLeft == 0 })
-        daemon.stop()
+        try daemon.stop()
         let sequence = states(events)
         let stopping = try #require(sequence.firstIndex(of: .stopping), "\(sequence)")
         #expect(Array(sequence[stopping...]) == [.stopping, .stopped], "\(sequence)")

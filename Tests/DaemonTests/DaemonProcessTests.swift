@@ -155,6 +155,81 @@ extension DaemonProcessTests {
     }
 }
 
+extension DaemonProcessTests {
+    /// Issue 15 items 7 and 8 on the real process: a `record` pending when `pause` comes ends at once (before: it
+    /// waited forever); one asked while paused is refused; one pending at SIGTERM is answered `stopping`, a monitor
+    /// sees `stopping` then `stopped`, and the process exits 0 promptly (before: still running 80 s later).
+    @Test func pendingRecordsEndOnPauseAndSigtermAndAMonitorSeesStopping() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-rec-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let clip = directory + "/loop.y4m"
+        try writeFlatClip(clip, colour: (90, 90, 200))
+        let notify = try NotifyListener()
+        let socketPath = directory + "/control.sock"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.arguments = [
+            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.environmentValue
+        environment["XDG_CONFIG_HOME"] = directory + "/config"
+        process.environment = environment
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        var ready = false
+        let readyDeadline = Date().addingTimeInterval(60)
+        while Date() < readyDeadline, !ready, process.isRunning {
+            if let datagram = notify.receive(), datagram.contains("READY=1") { ready = true }
+        }
+        try #require(ready)
+        let client = ControlClient(socketPath: socketPath)
+        let label = try client.send(.status).result(DaemonStatus.self).labels.first ?? "idle"
+
+        // Pending, then pause: the reply comes at once, saying why it ended.
+        let paused = Task {
+            try await onThread { try client.send(.record(label: label, seconds: 600), timeout: .seconds(20)) }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        _ = try client.send(.pause).check()
+        let pausedResult = try await paused.value.result(RecordResult.self)
+        #expect(pausedResult.ended == "paused", "\(pausedResult)")
+        // Asked while paused: refused, code "paused".
+        let refused = try client.send(.record(label: label, seconds: 5), timeout: .seconds(10))
+        #expect(!refused.ok && refused.code == "paused", "\(refused)")
+        _ = try client.send(.resume).check()
+
+        // Pending at SIGTERM, with a monitor attached.
+        let monitor = try client.subscribe()
+        let stopped = Task {
+            try await onThread { try client.send(.record(label: label, seconds: 600), timeout: .seconds(20)) }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let start = Date()
+        kill(process.processIdentifier, SIGTERM)
+        let states: [String] = try await onThread {
+            var states: [String] = []
+            while let line = try monitor.next(timeout: .seconds(10)) {
+                if case .state(let state)? = line.event { states.append(state.state.rawValue) }
+            }
+            return states
+        }
+        while process.isRunning && Date().timeIntervalSince(start) < 10 { try await Task.sleep(for: .milliseconds(10)) }
+        let elapsed = Date().timeIntervalSince(start)
+        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(!process.isRunning && process.terminationStatus == 0, "status \(process.terminationStatus); \(log)")
+        #expect(elapsed < 2, "SIGTERM → exit took \(elapsed) s")
+        #expect(states.suffix(2) == ["stopping", "stopped"], "\(states)")
+        let stoppedResult = try await stopped.value.result(RecordResult.self)
+        #expect(stoppedResult.ended == "stopping", "\(stoppedResult)")
+    }
+}
+
 typealias RGBImageColour = (UInt8, UInt8, UInt8)
 
 /// A 2 s looping clip of one flat colour (64×48, 15 fps).

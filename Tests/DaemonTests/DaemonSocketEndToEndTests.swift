@@ -7,6 +7,7 @@
 import Capture
 import Foundation
 import Gestures
+import Logging
 import NeuralNet
 import Testing
 
@@ -104,9 +105,82 @@ import Testing
         connection.close()
 
         // Shutdown: keys released, socket removed.
-        daemon.stop()
+        try daemon.stop()
         server.shutdown()
         _ = try? await serving.value
+        #expect(sink.heldKeys.isEmpty && sink.isClosed)
+        #expect(!FileManager.default.fileExists(atPath: socketPath))
+    }
+
+    /// Issue 15 items 7 and 8 through the real services: the group `gesturepad daemon` runs (pipeline + control
+    /// socket), shut down gracefully as SIGTERM does. Before: the socket closed first, so a monitor never saw
+    /// `stopping` nor the key-up, and a pending `record` kept the shutdown waiting forever.
+    @Test func gracefulShutdownFlushesStoppingAndTheKeyUpToSubscribersAndAnswersAPendingRecord() async throws {
+        let (configuration, models, photos) = try makeTinyDaemonWorkspace()
+        let clip = configuration.dataDirectory + "/hold.y4m"
+        try SyntheticRecording.write(
+            to: clip, photos: photos, truth: try TruthTimeline(parsing: "0 up\n", labels: configuration.labels),
+            durationSeconds: 1, framesPerSecond: 30, width: 64, height: 48,
+            jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6), seed: 3)
+        let workspace = try GestureWorkspace(configuration, models: models)
+        let sink = RecordingKeySink(keys: [.up, .left])
+        let broadcaster = ControlBroadcaster()
+        let settings = DaemonSettings(
+            workspace: configuration, source: clip, loopRecordings: true,
+            keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: sink, dryRun: false,
+            emit: { event in if let control = ControlEvent(event) { broadcaster.publish(control) } })
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let pipeline = PipelineService(
+            daemon: daemon, notifier: SystemdNotifier(environment: [:]), logger: logger,
+            reloadSettings: { () throws(DaemonError) in settings })
+        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try pipeline.reload() }
+        let socketPath = configuration.dataDirectory + "/run/control.sock"
+        let server = try await ControlServer.bind(
+            ControlServer.Configuration(location: ControlSocketLocation(socketPath: socketPath)),
+            handler: handler, broadcaster: broadcaster)
+        let group = DaemonRunner.serviceGroup(
+            pipeline: pipeline, extraServices: [ControlService(server: server)], logger: logger,
+            gracefulShutdownSignals: [])
+        let running = Task { try await DaemonRunner.run(group, pipeline: pipeline) }
+        let client = ControlClient(socketPath: socketPath)
+        let deadline = Date().addingTimeInterval(15)
+        while sink.heldKeys != [.up] && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        try #require(sink.heldKeys == [.up])
+
+        let events = try client.subscribe()
+        let record = Task {
+            try await onThread { try client.send(.record(label: "up", seconds: 600), timeout: .seconds(20)) }
+        }
+        while daemon.snapshot().recordingLabel == nil && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let start = Date()
+        await group.triggerGracefulShutdown()
+        // The subscriber reads until the server closes the stream.
+        let lines: [ControlEventLine] = try await onThread {
+            var lines: [ControlEventLine] = []
+            while let line = try events.next(timeout: .seconds(10)) { lines.append(line) }
+            return lines
+        }
+        try await running.value
+        let elapsed = Date().timeIntervalSince(start)
+        events.close()
+        let sequence = lines.compactMap { line -> String? in
+            switch line.event {
+            case .state(let state)?: return "state \(state.state.rawValue)"
+            case .key(let key)?: return "key \(key.action.rawValue) \(key.keys.joined()) \(key.reason ?? "nil")"
+            default: return nil
+            }
+        }
+        let stopping = try #require(sequence.firstIndex(of: "state stopping"), "\(sequence)")
+        #expect(
+            Array(sequence[stopping...]) == ["state stopping", "key up KEY_UP stop", "state stopped"], "\(sequence)")
+        let reply = try await record.value
+        let result = try reply.result(RecordResult.self)
+        #expect(result.ended == "stopping" && !result.completed, "\(result)")
+        #expect(elapsed < 3, "graceful shutdown took \(elapsed) s")
         #expect(sink.heldKeys.isEmpty && sink.isClosed)
         #expect(!FileManager.default.fileExists(atPath: socketPath))
     }
