@@ -156,7 +156,10 @@ let package = Package(
         .testTarget(name: "GameTests", dependencies: ["Game"]),
         // Runs the built gesturepad binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Gestures"], exclude: ["Regression"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "Gestures", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["Regression"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
         .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet"],
                     exclude: ["Screenshots"]),
