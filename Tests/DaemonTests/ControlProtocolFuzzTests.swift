@@ -45,7 +45,11 @@ enum ControlFuzz {
         case 6:
             bytes = Array(bytes.prefix(position))
         default:
-            // A long line around the limit.
+            // Now and then a long line around the limit (most cases stay short so 10,000 run quickly).
+            guard random.next() % 4 == 0 else {
+                bytes.insert(UInt8(ascii: "\r"), at: position)
+                break
+            }
             let length = ControlProtocol.maximumLineBytes - 8 + Int(random.next() % 16)
             bytes.insert(contentsOf: [UInt8](repeating: UInt8(ascii: " "), count: length), at: position)
         }
