@@ -462,8 +462,10 @@ public final class ControlServer: Sendable {
                     switch registry.admit(channel) {
                     case .admitted(let evicted):
                         if let evicted { Self.closeWithLine(evicted, ControlServer.evictedLine(registry.limit)) }
-                        try channel.pipeline.syncOperations.addHandler(
-                            ByteToMessageHandler(ControlLineDecoder(maximumLineBytes: maximumLineBytes)))
+                        try channel.pipeline.syncOperations.addHandlers([
+                            ByteToMessageHandler(ControlLineDecoder(maximumLineBytes: maximumLineBytes)),
+                            ControlHeldFrames(),
+                        ])
                         return .serve(channel)
                     case .full:
                         refusal = ControlProtocol.failureLine(
@@ -550,6 +552,7 @@ public final class ControlServer: Sendable {
         do {
             connection = try await channel.eventLoop.submit {
                 let connection = try Connection(wrappingChannelSynchronously: channel)
+                try channel.pipeline.syncOperations.handler(type: ControlHeldFrames.self).release()
                 try channel.syncOptions?.setOption(.autoRead, value: true)
                 return connection
             }.get()
@@ -746,6 +749,49 @@ final class ControlConnectionRegistry: Sendable {
             state.isShutDown = true
             return state.entries.values.map(\.channel)
         }
+    }
+}
+
+/// Holds what reaches the end of an unserved connection's pipeline — frames NIO reads despite autoRead being off
+/// (it reads once on EOF: a client that writes a request and half-closes at once) and the half-close event —
+/// until `serve` has put the NIOAsyncChannel handlers behind it; `release()` forwards them in order and then lets
+/// everything pass. Event-loop only.
+final class ControlHeldFrames: ChannelInboundHandler {
+    typealias InboundIn = ControlFrame
+    typealias InboundOut = ControlFrame
+    private enum Held {
+        case read(NIOAny)
+        case event(Any)
+    }
+    private var held: [Held]? = []
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if held != nil { held!.append(.read(data)) } else { context.fireChannelRead(data) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if held == nil { context.fireChannelReadComplete() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if held != nil { held!.append(.event(event)) } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    /// Forwards everything held, then passes everything through.
+    func release() {
+        guard let context, let pending = held else { return }
+        held = nil
+        for item in pending {
+            switch item {
+            case .read(let data): context.fireChannelRead(data)
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            }
+        }
+        if !pending.isEmpty { context.fireChannelReadComplete() }
     }
 }
 
