@@ -19,6 +19,7 @@ import errno
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -80,7 +81,9 @@ class Daemon:
             self.process.kill()
             self.process.wait()
         self.log.close()
-        return self.process.returncode, open(self.log_path, errors="replace").read()
+        log = open(self.log_path, errors="replace").read()
+        shutil.rmtree(self.directory, ignore_errors=True)
+        return self.process.returncode, log
 
     def cpu_seconds(self):
         fields = open(f"/proc/{self.process.pid}/stat").read().rsplit(")", 1)[1].split()
