@@ -91,7 +91,7 @@ release: setup
 # 2-core machine): they run in a process of their own, one at a time, so CPU-bound tests running
 # in parallel cannot starve the server and turn replies into timeouts (the watchdog suite also blocks one pool
 # thread on purpose while the service runs on the other).
-SOCKET_SUITES := ControlServerTests|DaemonSocketEndToEndTests|DaemonProcessTests|DaemonEndToEndTests|DaemonWatchdogTests
+SOCKET_SUITES := ControlServerTests|DaemonSocketEndToEndTests|DaemonProcessTests|DaemonEndToEndTests|DaemonWatchdogTests|ControlSocketTrustTests|DaemonSocketStressTests
 
 # swift-format first (.swift-format: 4 spaces, 120 columns; two rules off: AlwaysUseLowerCamelCase would rename the
 # generated GEMM kernels' register names r0_0…, OnlyOneTrailingClosureArgument flags test helpers' closure arguments).
@@ -167,7 +167,8 @@ uninstall-user:
 clean:
 	rm -rf .build
 
-# Bounded random mutation of the file parsers (model.json + manifest, .npy, Y4M header, TOML config) from the
+# Bounded random mutation of the file parsers (model.json + manifest, .npy, Y4M header, TOML config) and the control
+# protocol's framer + request parser from the
 # Regression/ corpora, in a debug build (any unchecked overflow traps). FUZZ_CASES per parser; a crash
 # fails the run; each parser prints its case, refusal and slowest-case counts.
 FUZZ_CASES ?= 10000
@@ -176,4 +177,4 @@ FUZZ_SEED ?= 15
 fuzz: setup
 	$(SWIFT) build --build-tests
 	set -o pipefail; GESTUREPAD_FUZZ_CASES=$(FUZZ_CASES) GESTUREPAD_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build \
-	  --filter "FuzzTests|ConfigFuzzTests|Y4MFuzzTests" 2>&1 | grep -E "^fuzz |✘|passed|failed"
+	  --filter "FuzzTests|ConfigFuzzTests|Y4MFuzzTests|ControlProtocolFuzzTests" 2>&1 | grep -E "^fuzz |✘|passed|failed"

@@ -161,7 +161,10 @@ let package = Package(
         .testTarget(name: "GameTests", dependencies: ["Game"]),
         // Runs the built gesturepad binary as a user would.
         .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet"]),
-        .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "Gestures"], exclude: ["Regression"]),
+        .testTarget(
+            name: "DaemonTests",
+            dependencies: ["Daemon", "Settings", "Gestures", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["Regression"]),
         // Also runs the built gesturepad binary (config show/check, --print-settings).
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),

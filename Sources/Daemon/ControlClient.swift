@@ -4,7 +4,8 @@
 // and an async command tree would add machinery and nothing else. Being a second, independent
 // implementation of the framing also makes it an honest test client for ControlServer, with raw
 // byte access for fuzzing. Invariants: SIGPIPE never fires (MSG_NOSIGNAL); every wait has a
-// timeout unless the caller asks to block; "no daemon" (ENOENT/ECONNREFUSED) is a typed error.
+// timeout unless the caller asks to block; "no daemon" (ENOENT/ECONNREFUSED) is a typed error; only a
+// socket owned by the user with a peer running as the user is talked to (lstat before, SO_PEERCRED after connect).
 import Foundation
 import Synchronization
 
@@ -40,7 +41,16 @@ public struct ControlClient: Sendable {
     public func send(_ request: ControlRequest, timeout: Duration? = nil) throws(DaemonError) -> ControlResponse {
         let connection = try connect()
         defer { connection.close() }
-        try connection.write(request.jsonLine)
+        do throws(DaemonError) {
+            try connection.write(request.jsonLine)
+        } catch {
+            // A daemon at its client limit writes one `too_many_clients` line and closes at once; the request
+            // may then meet a closed socket, but that line is still waiting to be read.
+            guard case .controlConnectionClosed = error, let line = try? connection.readLine(timeout: .seconds(2)),
+                let refusal = try? ControlResponse(line: line)
+            else { throw error }
+            return refusal
+        }
         guard let line = try connection.readLine(timeout: timeout ?? self.timeout) else {
             throw .controlConnectionClosed(socketPath: socketPath)
         }
@@ -209,6 +219,9 @@ public final class ControlConnection: @unchecked Sendable {
             raw.copyBytes(from: pathBytes)
             raw[pathBytes.count] = 0
         }
+        // Only the user's own daemon is trusted (issue 15 item 4): the path must be a socket owned by us, not a
+        // link another user planted, and the listening process must run as us.
+        try ControlFileSystem.checkSocketBeforeConnect(socketPath)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .controlSocketCall(call: "socket", path: socketPath, errno: errno) }
         var result: Int32
@@ -224,6 +237,12 @@ public final class ControlConnection: @unchecked Sendable {
             Glibc.close(fd)
             if code == ENOENT || code == ECONNREFUSED { throw .daemonNotRunning(socketPath: socketPath) }
             throw .controlSocketCall(call: "connect", path: socketPath, errno: code)
+        }
+        do throws(DaemonError) {
+            try ControlFileSystem.checkPeer(fd, path: socketPath)
+        } catch {
+            Glibc.close(fd)
+            throw error
         }
         descriptor = fd
     }

@@ -5,7 +5,10 @@
 // length limit, one reply per request line in order, and event streaming to subscribers through a
 // ControlBroadcaster (bounded per-subscriber buffers; publishing never blocks). Lifecycle after
 // swift-service-lifecycle: `bind` acquires everything and throws early; `run()` serves until its
-// task is cancelled or `shutdown()` is called. Permissions and lock after keyd's src/ipc.c.
+// task is cancelled or `shutdown()` is called. Permissions and lock after keyd's src/ipc.c; the directory,
+// lock and socket trust checks (owner, mode, no symlinks: O_NOFOLLOW, fstat after open) after ssh-agent and
+// systemd. Shutdown with clients mid-connect never leaves an unserved NIOAsyncChannel (see ControlServer); a
+// client cap evicts the longest-idle client or refuses with one `too_many_clients` line.
 import Foundation
 import NIOCore
 import NIOPosix
@@ -206,80 +209,133 @@ public final class ControlSubscription: Sendable {
 
 /// One inbound unit of the control protocol, as cut by `ControlLineDecoder`.
 enum ControlFrame: Sendable {
-    /// A complete line without its `\n` (and without a trailing `\r`).
+    /// A complete line without its terminator (`\n`, `\r\n` or a bare `\r`).
     case line(ByteBuffer)
     /// A line longer than the limit; `bytes` is how many were seen when it was refused. The rest of
-    /// the line, up to its newline, is skipped.
+    /// the line, up to its terminator, is skipped.
     case tooLong(bytes: Int)
 }
 
 /// Cuts the byte stream into lines of at most `maximumLineBytes` (before any JSON parsing).
 ///
+/// A line ends at `\n`, `\r\n` or a bare `\r` (a terminal or `nc -C` may send only `\r`; issue 15 item 10:
+/// such a request used to get no reply at all). `\r\n` is one terminator even when split across reads. JSON
+/// allows a raw CR only as whitespace between tokens, so no valid request is cut by this.
 /// An oversized line is reported once, as soon as it exceeds the limit, then skipped up to its
-/// newline; the connection stays usable. A final unterminated line at EOF is delivered as a line.
+/// terminator; the connection stays usable. A final unterminated line at EOF is delivered as a line.
 struct ControlLineDecoder: ByteToMessageDecoder {
     typealias InboundOut = ControlFrame
     let maximumLineBytes: Int
     /// True while skipping the rest of an oversized line.
     private var discarding = false
-    /// Bytes of the pending partial line already searched for a newline (avoids rescans).
+    /// Bytes of the pending partial line already searched for a terminator (avoids rescans).
     private var scanned = 0
+    /// The last line ended with `\r` at the end of the data seen so far: a `\n` arriving next belongs to it.
+    private var afterCarriageReturn = false
 
     init(maximumLineBytes: Int) { self.maximumLineBytes = maximumLineBytes }
 
+    private static func isTerminator(_ byte: UInt8) -> Bool { byte == UInt8(ascii: "\n") || byte == UInt8(ascii: "\r") }
+
+    /// Skips the terminator at the reader index (one byte, or two for `\r\n`).
+    private mutating func skipTerminator(_ buffer: inout ByteBuffer) {
+        let terminator = buffer.readInteger(as: UInt8.self)
+        if terminator == UInt8(ascii: "\r") {
+            if let next = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) {
+                if next == UInt8(ascii: "\n") { buffer.moveReaderIndex(forwardBy: 1) }
+            } else {
+                afterCarriageReturn = true
+            }
+        }
+    }
+
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        let view = buffer.readableBytesView
-        if discarding {
-            guard let newline = view.firstIndex(of: UInt8(ascii: "\n")) else {
+        guard let frame = nextFrame(&buffer) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(frame))
+        return .continue
+    }
+
+    /// The next frame in `buffer`, or nil when more data is needed (the framing rules, free of the pipeline).
+    mutating func nextFrame(_ buffer: inout ByteBuffer) -> ControlFrame? {
+        while true {
+            if afterCarriageReturn {
+                guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
+                afterCarriageReturn = false
+                if first == UInt8(ascii: "\n") { buffer.moveReaderIndex(forwardBy: 1) }
+            }
+            let view = buffer.readableBytesView
+            if discarding {
+                guard let end = view.firstIndex(where: Self.isTerminator) else {
+                    buffer.moveReaderIndex(forwardBy: view.count)
+                    return nil
+                }
+                buffer.moveReaderIndex(forwardBy: view.distance(from: view.startIndex, to: end))
+                skipTerminator(&buffer)
+                discarding = false
+                continue
+            }
+            let searchStart = view.index(view.startIndex, offsetBy: min(scanned, view.count))
+            if let end = view[searchStart...].firstIndex(where: Self.isTerminator) {
+                let length = view.distance(from: view.startIndex, to: end)
+                scanned = 0
+                if length > maximumLineBytes {
+                    buffer.moveReaderIndex(forwardBy: length)
+                    skipTerminator(&buffer)
+                    return .tooLong(bytes: length)
+                }
+                let line = buffer.readSlice(length: length)!
+                skipTerminator(&buffer)
+                return .line(line)
+            }
+            if view.count > maximumLineBytes {
                 buffer.moveReaderIndex(forwardBy: view.count)
-                return .needMoreData
+                discarding = true
+                scanned = 0
+                return .tooLong(bytes: view.count)
             }
-            buffer.moveReaderIndex(forwardBy: view.distance(from: view.startIndex, to: newline) + 1)
-            discarding = false
-            return .continue
+            scanned = view.count
+            return nil
         }
-        let searchStart = view.index(view.startIndex, offsetBy: scanned)
-        if let newline = view[searchStart...].firstIndex(of: UInt8(ascii: "\n")) {
-            let length = view.distance(from: view.startIndex, to: newline)
-            scanned = 0
-            if length > maximumLineBytes {
-                buffer.moveReaderIndex(forwardBy: length + 1)
-                context.fireChannelRead(wrapInboundOut(.tooLong(bytes: length)))
-                return .continue
-            }
-            var line = buffer.readSlice(length: length)!
-            buffer.moveReaderIndex(forwardBy: 1)
-            if line.readableBytesView.last == UInt8(ascii: "\r") { line.moveWriterIndex(to: line.writerIndex - 1) }
-            context.fireChannelRead(wrapInboundOut(.line(line)))
-            return .continue
-        }
-        if view.count > maximumLineBytes {
-            context.fireChannelRead(wrapInboundOut(.tooLong(bytes: view.count)))
-            buffer.moveReaderIndex(forwardBy: view.count)
-            discarding = true
-            scanned = 0
-            return .needMoreData
-        }
-        scanned = view.count
-        return .needMoreData
     }
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws
         -> DecodingState
     {
-        while try decode(context: context, buffer: &buffer) == .continue {}
-        if !discarding, buffer.readableBytes > 0, let line = buffer.readSlice(length: buffer.readableBytes) {
-            context.fireChannelRead(wrapInboundOut(.line(line)))
-        }
-        scanned = 0
+        while let frame = nextFrame(&buffer) { context.fireChannelRead(wrapInboundOut(frame)) }
+        if let line = finalLine(&buffer) { context.fireChannelRead(wrapInboundOut(line)) }
         return .needMoreData
+    }
+
+    /// At EOF: the unterminated rest as a last line (nil when empty or while skipping an oversized line).
+    mutating func finalLine(_ buffer: inout ByteBuffer) -> ControlFrame? {
+        scanned = 0
+        guard !discarding, buffer.readableBytes > 0, let line = buffer.readSlice(length: buffer.readableBytes) else {
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return nil
+        }
+        return .line(line)
     }
 }
 
 // MARK: - Server
 
 /// The control socket server: bind once, `run()` until cancelled or `shutdown()`.
+///
+/// Accepting is split in two so that no `NIOAsyncChannel` is ever created for a connection that nobody
+/// serves (issue 15 item 6: a SIGTERM while clients connected crashed the daemon with SIGILL in
+/// `NIOAsyncWriter`'s deinit, apple/swift-nio#3481 — an accepted channel still buffered in the listener's
+/// stream when shutdown cancelled the accept loop was dropped without `executeThenClose`). The child-channel
+/// initializer only admits the raw channel (reads paused) into a `ControlConnectionRegistry`; `serve` wraps it
+/// in a `NIOAsyncChannel` and starts reading in one event-loop step and always runs `executeThenClose`.
+/// A dropped raw channel is harmless: `shutdown()` closes every admitted channel, served or not.
 public final class ControlServer: Sendable {
+    /// How many clients may be connected at once (issue 15 item 10). When all are taken, the connection
+    /// idle longest (no request in flight, not subscribed) is closed for the new one; when none is idle, the
+    /// new one gets a `too_many_clients` error line and is closed.
+    public static let defaultMaximumClients = 64
+    /// The listen(2) backlog: a burst of connects waits in the kernel instead of failing with EAGAIN.
+    public static let listenBacklog: Int32 = 512
+
     /// Settings of a control server.
     public struct Configuration: Sendable {
         /// Where the socket and lock live.
@@ -288,49 +344,61 @@ public final class ControlServer: Sendable {
         public var maximumLineBytes: Int
         /// How long a dropped slow subscriber may take to drain before its connection is closed.
         public var slowSubscriberGrace: Duration
+        /// The most clients connected at once (see `ControlServer.defaultMaximumClients`).
+        public var maximumClients: Int
         /// The event loops serving connections.
         public var eventLoopGroup: any EventLoopGroup
 
-        /// Creates a configuration; defaults: 64 KiB lines, 2 s grace, the shared NIO event loops.
+        /// Creates a configuration; defaults: 64 KiB lines, 2 s grace, 64 clients, the shared NIO event loops.
         public init(
             location: ControlSocketLocation, maximumLineBytes: Int = ControlProtocol.maximumLineBytes,
-            slowSubscriberGrace: Duration = .seconds(2),
+            slowSubscriberGrace: Duration = .seconds(2), maximumClients: Int = ControlServer.defaultMaximumClients,
             eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
         ) {
             self.location = location
             self.maximumLineBytes = maximumLineBytes
             self.slowSubscriberGrace = slowSubscriberGrace
+            self.maximumClients = max(1, maximumClients)
             self.eventLoopGroup = eventLoopGroup
         }
     }
 
     typealias Connection = NIOAsyncChannel<ControlFrame, ByteBuffer>
 
+    /// What the child-channel initializer hands the accept loop: a channel to serve, or one already
+    /// being refused (its handler writes the error line and closes it).
+    enum Accepted: Sendable {
+        case serve(any Channel)
+        case refused
+    }
+
     /// The configuration this server was bound with.
     public let configuration: Configuration
     /// The broadcaster the daemon publishes events into.
     public let broadcaster: ControlBroadcaster
     private let handler: any ControlHandler
-    private let listener: NIOAsyncChannel<Connection, Never>
+    private let listener: NIOAsyncChannel<Accepted, Never>
     private let lock: ControlLockFile
-
-    private struct State {
-        var connections: [ObjectIdentifier: any Channel] = [:]
-        /// Connections waiting for a handler's reply, and those streaming events (a graceful shutdown lets them finish).
-        var replying: Set<ObjectIdentifier> = []
-        var streaming: Set<ObjectIdentifier> = []
-        var isShutDown = false
-        var hasRun = false
-    }
-    private let state = Mutex(State())
+    private let registry: ControlConnectionRegistry
+    /// The socket file this server created (device, inode): only that file is removed on shutdown.
+    private let socketIdentity: ControlFileSystem.FileIdentity
+    private let hasRun = Mutex(false)
 
     /// The socket path being served.
     public var socketPath: String { configuration.location.socketPath }
 
-    /// Acquires the lock, removes a stale socket, binds the socket with mode 0600 and starts listening.
+    /// Clients connected now (served or waiting to be served).
+    public var clientCount: Int { registry.count }
+
+    /// Connections refused with `too_many_clients` and idle ones closed for a newcomer, since bind.
+    public var refusedAndEvictedCounts: (refused: Int, evicted: Int) { registry.counts }
+
+    /// Checks the socket directory, acquires the lock, removes a stale socket, binds the socket with mode 0600
+    /// and starts listening.
     ///
     /// Connections are accepted into the kernel's backlog at once but served only by `run()`.
-    /// Throws `DaemonError.daemonAlreadyRunning` if another process holds the lock.
+    /// Throws `DaemonError.daemonAlreadyRunning` if another process holds the lock, and
+    /// `controlPathUntrusted` when the directory or lock file could be controlled by someone else.
     public static func bind(
         _ configuration: Configuration, handler: any ControlHandler,
         broadcaster: ControlBroadcaster = ControlBroadcaster()
@@ -339,14 +407,22 @@ public final class ControlServer: Sendable {
         guard location.socketPath.utf8.count <= ControlSocketLocation.maximumPathBytes else {
             throw .controlSocketPathTooLong(path: location.socketPath, limit: ControlSocketLocation.maximumPathBytes)
         }
-        try ControlFileSystem.prepareDirectory(location.directory)
-        let lock = try ControlLockFile.acquire(path: location.lockPath)
+        let directory = try ControlFileSystem.openTrustedDirectory(location.directory)
+        defer { close(directory) }
+        let lock = try ControlLockFile.acquire(directory: directory, path: location.lockPath)
         do throws(DaemonError) {
             try ControlFileSystem.removeStaleSocket(at: location.socketPath)
-            let listener = try await bindListener(configuration)
-            return ControlServer(
-                configuration: configuration, handler: handler, broadcaster: broadcaster,
-                listener: listener, lock: lock)
+            let registry = ControlConnectionRegistry(limit: configuration.maximumClients)
+            let listener = try await bindListener(configuration, registry: registry)
+            do throws(DaemonError) {
+                let identity = try ControlFileSystem.verifyOwnSocket(at: location.socketPath)
+                return ControlServer(
+                    configuration: configuration, handler: handler, broadcaster: broadcaster,
+                    listener: listener, lock: lock, registry: registry, socketIdentity: identity)
+            } catch {
+                try? await listener.channel.close()
+                throw error
+            }
         } catch {
             lock.release()
             throw error
@@ -355,31 +431,53 @@ public final class ControlServer: Sendable {
 
     private init(
         configuration: Configuration, handler: any ControlHandler, broadcaster: ControlBroadcaster,
-        listener: NIOAsyncChannel<Connection, Never>, lock: ControlLockFile
+        listener: NIOAsyncChannel<Accepted, Never>, lock: ControlLockFile, registry: ControlConnectionRegistry,
+        socketIdentity: ControlFileSystem.FileIdentity
     ) {
         (self.configuration, self.handler, self.broadcaster, self.listener, self.lock) =
             (configuration, handler, broadcaster, listener, lock)
+        (self.registry, self.socketIdentity) = (registry, socketIdentity)
     }
 
-    private static func bindListener(_ configuration: Configuration) async throws(DaemonError)
-        -> NIOAsyncChannel<Connection, Never>
+    private static func bindListener(_ configuration: Configuration, registry: ControlConnectionRegistry)
+        async throws(DaemonError) -> NIOAsyncChannel<Accepted, Never>
     {
         let path = configuration.location.socketPath
         let maximumLineBytes = configuration.maximumLineBytes
         let bootstrap = ServerBootstrap(group: configuration.eventLoopGroup)
-            .serverChannelOption(.backlog, value: 32)
+            .serverChannelOption(.backlog, value: listenBacklog)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // Nothing is read until `serve` has installed the NIOAsyncChannel handlers (reads before that
+            // would be lost); a refused channel never reads at all.
+            .childChannelOption(.autoRead, value: false)
         // The socket file is created by bind(2) with mode 0777 & ~umask: a umask of 0177 makes it
         // 0600 from its first instant (the process-wide umask is restored right after; files other
         // threads create meanwhile come out more private, never less). chmod below is a second guard.
         let previousMask = umask(0o177)
-        let listener: NIOAsyncChannel<Connection, Never>
+        let listener: NIOAsyncChannel<Accepted, Never>
         do {
             listener = try await bootstrap.bind(unixDomainSocketPath: path) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(ControlLineDecoder(maximumLineBytes: maximumLineBytes)))
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    let refusal: String
+                    switch registry.admit(channel) {
+                    case .admitted(let evicted):
+                        if let evicted { Self.closeWithLine(evicted, ControlServer.evictedLine(registry.limit)) }
+                        try channel.pipeline.syncOperations.addHandlers([
+                            ByteToMessageHandler(ControlLineDecoder(maximumLineBytes: maximumLineBytes)),
+                            ControlHeldFrames(),
+                        ])
+                        return .serve(channel)
+                    case .full:
+                        refusal = ControlProtocol.failureLine(
+                            command: nil,
+                            error: "too many clients (limit \(registry.limit), all busy); try again shortly",
+                            code: "too_many_clients")
+                    case .shutDown:
+                        refusal = ControlProtocol.failureLine(
+                            command: nil, error: "the daemon is stopping", code: "stopping")
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ControlRefusalHandler(line: refusal))
+                    return .refused
                 }
             }
         } catch {
@@ -389,26 +487,39 @@ public final class ControlServer: Sendable {
         umask(previousMask)
         if chmod(path, 0o600) != 0 {
             let code = errno
-            listener.channel.close(promise: nil)
+            try? await listener.channel.close()
             throw .controlSocketCall(call: "chmod", path: path, errno: code)
         }
         return listener
     }
 
+    static func evictedLine(_ limit: Int) -> String {
+        ControlProtocol.failureLine(
+            command: nil, error: "closed: idle while the daemon was at its limit of \(limit) clients",
+            code: "idle_closed")
+    }
+
+    /// Writes `line` to `channel` (not through its NIOAsyncChannel: used only for idle or unserved
+    /// connections) and closes it once written.
+    static func closeWithLine(_ channel: any Channel, _ line: String) {
+        channel.writeAndFlush(ByteBuffer(string: line)).whenComplete { _ in channel.close(promise: nil) }
+    }
+
     /// Serves connections until the calling task is cancelled or `shutdown()` is called, then closes
     /// every connection, removes the socket file and releases the lock. Call once.
     public func run() async throws {
-        let alreadyRan = state.withLock { state in
-            defer { state.hasRun = true }
-            return state.hasRun
+        let alreadyRan = hasRun.withLock { ran in
+            defer { ran = true }
+            return ran
         }
         precondition(!alreadyRan, "ControlServer.run() called twice")
         defer { finishShutdown() }
         try await withTaskCancellationHandler {
             try await listener.executeThenClose { inbound in
                 try await withThrowingDiscardingTaskGroup { group in
-                    for try await connection in inbound {
-                        group.addTask { await self.serve(connection) }
+                    for try await accepted in inbound {
+                        guard case .serve(let channel) = accepted else { continue }
+                        group.addTask { await self.serve(channel) }
                     }
                 }
             }
@@ -417,15 +528,12 @@ public final class ControlServer: Sendable {
         }
     }
 
-    /// Stops accepting, closes every connection and ends subscriptions; `run()` then returns.
-    /// Safe from any thread, idempotent.
+    /// Stops accepting, closes every connection (served or still waiting) and ends subscriptions; `run()`
+    /// then returns. Safe from any thread, idempotent.
     public func shutdown() {
-        let connections = state.withLock { state in
-            state.isShutDown = true
-            return Array(state.connections.values)
-        }
+        let channels = registry.shutDown()
         listener.channel.close(promise: nil)
-        for channel in connections { channel.close(promise: nil) }
+        for channel in channels { channel.close(promise: nil) }
         broadcaster.finishAll()
     }
 
@@ -433,17 +541,12 @@ public final class ControlServer: Sendable {
     /// daemon's `stopping` state and stop-path key-ups reach monitors), closes idle connections at once and the others
     /// once their reply or event backlog is written, or after `grace` at the latest; `run()` then returns.
     public func shutdownGracefully(within grace: Duration = .seconds(1)) async {
-        let idle = state.withLock { state in
-            state.isShutDown = true
-            return state.connections.filter { !state.replying.contains($0.key) && !state.streaming.contains($0.key) }
-                .map(\.value)
-        }
+        let idle = registry.beginShutdown()
         listener.channel.close(promise: nil)
         broadcaster.finishAll()
         for channel in idle { channel.close(promise: nil) }
         let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline {
-            if state.withLock({ $0.replying.isEmpty && $0.streaming.isEmpty }) { break }
+        while ContinuousClock.now < deadline, registry.hasActiveConnections {
             try? await Task.sleep(for: .milliseconds(10))
         }
         shutdown()
@@ -451,36 +554,36 @@ public final class ControlServer: Sendable {
 
     private func finishShutdown() {
         shutdown()
-        ControlFileSystem.removeSocketFile(at: socketPath)
+        ControlFileSystem.removeSocketFile(at: socketPath, ifIdentity: socketIdentity)
         lock.release()
     }
 
     // MARK: Connections
 
-    private func serve(_ connection: Connection) async {
-        let channel = connection.channel
-        let key = ObjectIdentifier(channel)
-        let accepted = state.withLock { state in
-            guard !state.isShutDown else { return false }
-            state.connections[key] = channel
-            return true
-        }
-        guard accepted else {
-            try? await channel.close()
+    private func serve(_ channel: any Channel) async {
+        // Wrap and start reading in one event-loop step: once the NIOAsyncChannel exists, executeThenClose
+        // below always runs (nothing between can throw), so its writer is always finished.
+        let connection: Connection
+        do {
+            connection = try await channel.eventLoop.submit {
+                let connection = try Connection(wrappingChannelSynchronously: channel)
+                try channel.pipeline.syncOperations.handler(type: ControlHeldFrames.self).release()
+                try channel.syncOptions?.setOption(.autoRead, value: true)
+                return connection
+            }.get()
+        } catch {
+            // Closed meanwhile (client gone, evicted, shutdown): a handler added to an active channel keeps the
+            // writer until the pipeline is torn down, which finishes it first.
+            channel.close(promise: nil)
             return
-        }
-        defer {
-            state.withLock { state in
-                state.connections.removeValue(forKey: key)
-                state.replying.remove(key)
-                state.streaming.remove(key)
-            }
         }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     var subscription: ControlSubscription?
                     for try await frame in inbound where subscription == nil {
+                        registry.setBusy(channel, true)
+                        defer { registry.setBusy(channel, false) }
                         let request: ControlRequest
                         switch frame {
                         case .tooLong(let bytes):
@@ -497,21 +600,19 @@ public final class ControlServer: Sendable {
                             }
                         }
                         if request == .subscribe {
+                            registry.setSubscribed(channel)
                             let started = subscribe(channel: channel)
                             subscription = started
-                            state.withLock { _ = $0.streaming.insert(key) }
                             try await outbound.write(
                                 ByteBuffer(string: ControlProtocol.successLine(command: "subscribe")))
                             group.addTask {
-                                defer { self.state.withLock { _ = $0.streaming.remove(key) } }
+                                defer { self.registry.setStreamEnded(channel) }
                                 try await self.stream(started, to: outbound, channel: channel)
                             }
                         } else {
-                            state.withLock { _ = $0.replying.insert(key) }
-                            defer { state.withLock { _ = $0.replying.remove(key) } }
                             try await outbound.write(ByteBuffer(string: await reply(to: request)))
                             // Shutting down: this was the last reply on this connection.
-                            if state.withLock({ $0.isShutDown }) { break }
+                            if registry.isShutDown { break }
                         }
                     }
                     // EOF from the client ends the connection, and with it any subscription (lines a
@@ -588,6 +689,175 @@ public final class ControlServer: Sendable {
     }
 }
 
+// MARK: - Connection registry and refusal
+
+/// The connections a server holds: the client cap, what each connection is doing, eviction of the one idle
+/// longest, and the shutdown snapshot. Admission and `shutDown()` share one lock, so a channel is either in
+/// the snapshot that shutdown closes or refused — never left open and unowned.
+final class ControlConnectionRegistry: Sendable {
+    enum Admission {
+        /// Admitted; `evicted` is an idle connection that made room and must be closed.
+        case admitted(evicted: (any Channel)?)
+        /// Every slot is busy (a request in flight or a subscriber).
+        case full
+        /// The server is shutting down.
+        case shutDown
+    }
+
+    private struct Entry {
+        var channel: any Channel
+        var lastActive: ContinuousClock.Instant
+        var busy = false
+        var subscribed = false
+    }
+    private struct State {
+        var entries: [ObjectIdentifier: Entry] = [:]
+        var isShutDown = false
+        var refused = 0
+        var evicted = 0
+    }
+    let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) { self.limit = max(1, limit) }
+
+    var count: Int { state.withLock { $0.entries.count } }
+    var counts: (refused: Int, evicted: Int) { state.withLock { ($0.refused, $0.evicted) } }
+
+    /// Admits `channel` (removed again when it closes), making room by evicting the longest-idle connection.
+    func admit(_ channel: any Channel) -> Admission {
+        let admission: Admission = state.withLock { state in
+            guard !state.isShutDown else { return .shutDown }
+            var evicted: (any Channel)?
+            if state.entries.count >= limit {
+                let idle = state.entries.filter { !$0.value.busy && !$0.value.subscribed }
+                guard let oldest = idle.min(by: { $0.value.lastActive < $1.value.lastActive }) else {
+                    state.refused += 1
+                    return .full
+                }
+                evicted = state.entries.removeValue(forKey: oldest.key)?.channel
+                state.evicted += 1
+            }
+            state.entries[ObjectIdentifier(channel)] = Entry(channel: channel, lastActive: .now)
+            return .admitted(evicted: evicted)
+        }
+        if case .admitted = admission {
+            channel.closeFuture.whenComplete { [weak self] _ in self?.remove(channel) }
+        }
+        return admission
+    }
+
+    func setBusy(_ channel: any Channel, _ busy: Bool) {
+        state.withLock { state in
+            state.entries[ObjectIdentifier(channel)]?.busy = busy
+            state.entries[ObjectIdentifier(channel)]?.lastActive = .now
+        }
+    }
+
+    func setSubscribed(_ channel: any Channel) {
+        state.withLock { $0.entries[ObjectIdentifier(channel)]?.subscribed = true }
+    }
+
+    /// A subscriber whose event stream ended (shutdown finished it): no longer holds a graceful shutdown open.
+    func setStreamEnded(_ channel: any Channel) {
+        state.withLock { $0.entries[ObjectIdentifier(channel)]?.subscribed = false }
+    }
+
+    var isShutDown: Bool { state.withLock { $0.isShutDown } }
+
+    /// Whether a connection is still replying or streaming events (a graceful shutdown waits for those).
+    var hasActiveConnections: Bool { state.withLock { $0.entries.values.contains { $0.busy || $0.subscribed } } }
+
+    /// Refuses every later admission and returns the idle channels (no request in flight, no event stream), to close
+    /// at once; the others finish first (`hasActiveConnections`), then `shutDown()` closes whatever is left.
+    func beginShutdown() -> [any Channel] {
+        state.withLock { state in
+            state.isShutDown = true
+            return state.entries.values.filter { !$0.busy && !$0.subscribed }.map(\.channel)
+        }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = state.withLock { $0.entries.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Refuses every later admission and returns the channels to close.
+    func shutDown() -> [any Channel] {
+        state.withLock { state in
+            state.isShutDown = true
+            return state.entries.values.map(\.channel)
+        }
+    }
+}
+
+/// Holds what reaches the end of an unserved connection's pipeline — frames NIO reads despite autoRead being off
+/// (it reads once on EOF: a client that writes a request and half-closes at once) and the half-close event —
+/// until `serve` has put the NIOAsyncChannel handlers behind it; `release()` forwards them in order and then lets
+/// everything pass. Event-loop only.
+final class ControlHeldFrames: ChannelInboundHandler {
+    typealias InboundIn = ControlFrame
+    typealias InboundOut = ControlFrame
+    private enum Held {
+        case read(NIOAny)
+        case event(Any)
+    }
+    private var held: [Held]? = []
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if held != nil { held!.append(.read(data)) } else { context.fireChannelRead(data) }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if held == nil { context.fireChannelReadComplete() }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if held != nil { held!.append(.event(event)) } else { context.fireUserInboundEventTriggered(event) }
+    }
+
+    /// Forwards everything held, then passes everything through.
+    func release() {
+        guard let context, let pending = held else { return }
+        held = nil
+        for item in pending {
+            switch item {
+            case .read(let data): context.fireChannelRead(data)
+            case .event(let event): context.fireUserInboundEventTriggered(event)
+            }
+        }
+        if !pending.isEmpty { context.fireChannelReadComplete() }
+    }
+}
+
+/// On a refused connection: writes one error line as soon as the channel is active, then closes it.
+final class ControlRefusalHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    let line: String
+
+    init(line: String) { self.line = line }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context)
+        context.fireChannelActive()
+    }
+
+    private func refuse(_ context: ChannelHandlerContext) {
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: line))).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+}
+
 // MARK: - Files: directory, lock, stale socket
 
 /// The lock that keeps a second daemon off the socket: `flock(LOCK_EX|LOCK_NB)` on the lock file,
@@ -601,10 +871,30 @@ final class ControlLockFile: Sendable {
         self.descriptor = Mutex(descriptor)
     }
 
-    /// Opens (creating, mode 0600) and locks `path`; throws `daemonAlreadyRunning(pid:)` if held elsewhere.
-    static func acquire(path: String) throws(DaemonError) -> ControlLockFile {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw .controlSocketCall(call: "open", path: path, errno: errno) }
+    /// Opens (creating, mode 0600) and locks the lock file at `path` inside the already verified `directory`
+    /// (a descriptor from `ControlFileSystem.openTrustedDirectory`). Never follows a symbolic link and refuses
+    /// anything but a regular file of ours with one link before writing to it; throws `daemonAlreadyRunning(pid:)`
+    /// if the lock is held elsewhere.
+    static func acquire(directory: Int32, path: String) throws(DaemonError) -> ControlLockFile {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let fd = openat(directory, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let code = errno
+            if code == ELOOP {
+                throw .controlPathUntrusted(
+                    path: path, found: "a symbolic link", expected: "a regular file owned by you, not a link")
+            }
+            if code == EISDIR {
+                throw .controlPathUntrusted(path: path, found: "a directory", expected: "a regular file owned by you")
+            }
+            throw .controlSocketCall(call: "open", path: path, errno: code)
+        }
+        do throws(DaemonError) {
+            try ControlFileSystem.checkLockFile(fd, path: path)
+        } catch {
+            close(fd)
+            throw error
+        }
         while flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
             if code == EINTR { continue }
@@ -638,44 +928,196 @@ final class ControlLockFile: Sendable {
     deinit { release() }
 }
 
+/// Trust checks for the control socket's directory and files (issue 15 item 4), as ssh-agent and systemd
+/// do them: the socket's directory must be a real directory (never a symbolic link: opened with
+/// O_NOFOLLOW|O_DIRECTORY and checked with fstat) owned by the user and writable by nobody else; its parent
+/// (e.g. `$XDG_RUNTIME_DIR`) must be owned by the user or root and not let others rename entries (not
+/// group/world-writable, or sticky like /tmp). Directories we create are 0700. Everything else (lock, socket)
+/// then lives in a directory only the user can change.
 enum ControlFileSystem {
-    /// Creates `directory` (mode 0700) if missing; refuses a path that exists but is not a directory.
-    static func prepareDirectory(_ directory: String) throws(DaemonError) {
-        var info = stat()
-        if stat(directory, &info) == 0 {
-            guard info.st_mode & S_IFMT == S_IFDIR else {
-                throw .controlDirectoryUnusable(path: directory, reason: "it exists and is not a directory")
-            }
-            return
-        }
-        guard errno == ENOENT else { throw .controlSocketCall(call: "stat", path: directory, errno: errno) }
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw .controlDirectoryUnusable(path: directory, reason: String(describing: error))
-        }
-        guard chmod(directory, 0o700) == 0 else {
-            throw .controlSocketCall(call: "chmod", path: directory, errno: errno)
+    /// A file's (device, inode), to recognise the socket this process bound.
+    struct FileIdentity: Sendable, Equatable {
+        var device: UInt64
+        var inode: UInt64
+    }
+
+    /// `mode & 0o7777` as four octal digits, e.g. `0777`.
+    static func octal(_ mode: mode_t) -> String {
+        let digits = String(mode & 0o7777, radix: 8)
+        return String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+    }
+
+    static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFREG: "a regular file"
+        case S_IFDIR: "a directory"
+        case S_IFLNK: "a symbolic link"
+        case S_IFSOCK: "a socket"
+        case S_IFIFO: "a FIFO"
+        case S_IFCHR: "a character device"
+        case S_IFBLK: "a block device"
+        default: "an unknown kind of file"
         }
     }
 
-    /// With the lock held, any socket file at `path` is stale: unlink it. Anything else there is refused.
-    static func removeStaleSocket(at path: String) throws(DaemonError) {
+    /// Creates `directory` (and missing parents) with mode 0700 when missing, checks it and its parent, and
+    /// returns an open descriptor of the directory (the caller closes it).
+    static func openTrustedDirectory(_ directory: String, owner: uid_t = geteuid()) throws(DaemonError) -> Int32 {
+        try makeMissingDirectories(directory)
+        let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
+        if parent != directory { try checkParent(parent, owner: owner) }
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            var info = stat()
+            if lstat(directory, &info) == 0 {
+                if info.st_mode & S_IFMT == S_IFLNK {
+                    throw .controlPathUntrusted(
+                        path: directory, found: "a symbolic link",
+                        expected: "a real directory owned by you, mode 0700")
+                }
+                if info.st_mode & S_IFMT != S_IFDIR {
+                    throw .controlDirectoryUnusable(path: directory, reason: "it exists and is not a directory")
+                }
+            }
+            throw .controlSocketCall(call: "open", path: directory, errno: code)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let code = errno
+            close(fd)
+            throw .controlSocketCall(call: "fstat", path: directory, errno: code)
+        }
+        if info.st_uid != owner {
+            close(fd)
+            throw .controlPathUntrusted(
+                path: directory, found: "owned by uid \(info.st_uid)", expected: "owned by you (uid \(owner)), 0700")
+        }
+        if info.st_mode & 0o022 != 0 {
+            close(fd)
+            throw .controlPathUntrusted(
+                path: directory, found: "mode \(octal(info.st_mode))", expected: "owner-only, 0700")
+        }
+        return fd
+    }
+
+    /// The directory holding the socket's directory: others must not be able to rename or replace entries in it.
+    static func checkParent(_ parent: String, owner: uid_t) throws(DaemonError) {
+        var info = stat()
+        guard stat(parent, &info) == 0 else { throw .controlSocketCall(call: "stat", path: parent, errno: errno) }
+        let expected = "owned by you or root and not writable by others (or sticky, like /tmp)"
+        if info.st_uid != owner && info.st_uid != 0 {
+            throw .controlPathUntrusted(path: parent, found: "owned by uid \(info.st_uid)", expected: expected)
+        }
+        if info.st_mode & 0o022 != 0 && info.st_mode & S_ISVTX == 0 {
+            throw .controlPathUntrusted(path: parent, found: "mode \(octal(info.st_mode))", expected: expected)
+        }
+    }
+
+    /// mkdir -p with mode 0700 for every component created (existing ones are left as they are and checked
+    /// by the caller).
+    static func makeMissingDirectories(_ directory: String) throws(DaemonError) {
+        var info = stat()
+        if lstat(directory, &info) == 0 { return }
+        guard errno == ENOENT else { throw .controlSocketCall(call: "lstat", path: directory, errno: errno) }
+        let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
+        if parent != directory { try makeMissingDirectories(parent) }
+        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
+            throw .controlDirectoryUnusable(path: directory, reason: systemErrorMessage(errno))
+        }
+        _ = chmod(directory, 0o700)  // the umask may have removed bits; never adds any for others
+    }
+
+    /// The open lock file must be a regular file of ours with a single link, writable by nobody else.
+    static func checkLockFile(_ fd: Int32, path: String, owner: uid_t = geteuid()) throws(DaemonError) {
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .controlSocketCall(call: "fstat", path: path, errno: errno) }
+        let expected = "a regular file owned by you (uid \(owner)), mode 0600, with one link"
+        if info.st_mode & S_IFMT != S_IFREG {
+            throw .controlPathUntrusted(path: path, found: kind(info.st_mode), expected: expected)
+        }
+        if info.st_uid != owner {
+            throw .controlPathUntrusted(path: path, found: "owned by uid \(info.st_uid)", expected: expected)
+        }
+        if info.st_nlink != 1 {
+            throw .controlPathUntrusted(
+                path: path, found: "a file with \(info.st_nlink) hard links", expected: expected)
+        }
+        if info.st_mode & 0o022 != 0 {
+            throw .controlPathUntrusted(path: path, found: "mode \(octal(info.st_mode))", expected: expected)
+        }
+    }
+
+    /// With the lock held, a socket of ours at `path` is stale: unlink it. Anything else there is refused.
+    static func removeStaleSocket(at path: String, owner: uid_t = geteuid()) throws(DaemonError) {
         var info = stat()
         guard lstat(path, &info) == 0 else {
             if errno == ENOENT { return }
             throw .controlSocketCall(call: "lstat", path: path, errno: errno)
         }
         guard info.st_mode & S_IFMT == S_IFSOCK else { throw .controlSocketOccupied(path: path) }
+        guard info.st_uid == owner else {
+            throw .controlPathUntrusted(
+                path: path, found: "a socket owned by uid \(info.st_uid)", expected: "owned by you (uid \(owner))")
+        }
         guard unlink(path) == 0 || errno == ENOENT else {
             throw .controlSocketCall(call: "unlink", path: path, errno: errno)
         }
     }
 
-    /// Removes the socket file if it is still a socket (shutdown).
-    static func removeSocketFile(at path: String) {
+    /// After bind: the path must be a socket owned by us; returns its identity for `removeSocketFile`.
+    static func verifyOwnSocket(at path: String, owner: uid_t = geteuid()) throws(DaemonError) -> FileIdentity {
         var info = stat()
-        if lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK { unlink(path) }
+        guard lstat(path, &info) == 0 else { throw .controlSocketCall(call: "lstat", path: path, errno: errno) }
+        guard info.st_mode & S_IFMT == S_IFSOCK, info.st_uid == owner else {
+            throw .controlPathUntrusted(
+                path: path, found: "\(kind(info.st_mode)) owned by uid \(info.st_uid) right after bind",
+                expected: "the socket just bound, owned by you (uid \(owner))")
+        }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Removes the socket file on shutdown, only if it is still the socket this server bound.
+    static func removeSocketFile(at path: String, ifIdentity identity: FileIdentity) {
+        var info = stat()
+        guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFSOCK,
+            FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino)) == identity
+        else { return }
+        unlink(path)
+    }
+
+    /// Client side, before connect: `path` must be a socket (not a symbolic link) owned by us. Nil when nothing
+    /// is there (the daemon is not running).
+    static func checkSocketBeforeConnect(_ path: String, owner: uid_t = geteuid()) throws(DaemonError) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else {
+            if errno == ENOENT { throw .daemonNotRunning(socketPath: path) }
+            throw .controlSocketCall(call: "lstat", path: path, errno: errno)
+        }
+        guard info.st_mode & S_IFMT == S_IFSOCK else {
+            throw .controlPathUntrusted(
+                path: path, found: kind(info.st_mode), expected: "the daemon's socket itself, owned by you")
+        }
+        guard info.st_uid == owner else {
+            throw .controlPathUntrusted(
+                path: path, found: "a socket owned by uid \(info.st_uid)", expected: "owned by you (uid \(owner))")
+        }
+    }
+
+    /// Client side, after connect: the listening process must run as us (SO_PEERCRED).
+    static func checkPeer(_ fd: Int32, path: String, owner: uid_t = geteuid()) throws(DaemonError) {
+        // struct ucred { pid_t pid; uid_t uid; gid_t gid; } — Glibc's Swift module hides it (_GNU_SOURCE only).
+        var credentials: [UInt32] = [0, 0, 0]
+        var length = socklen_t(3 * MemoryLayout<UInt32>.size)
+        let result = credentials.withUnsafeMutableBytes {
+            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, $0.baseAddress, &length)
+        }
+        guard result == 0, length == socklen_t(3 * MemoryLayout<UInt32>.size) else {
+            throw .controlSocketCall(call: "getsockopt(SO_PEERCRED)", path: path, errno: errno)
+        }
+        guard credentials[1] == owner else {
+            throw .controlPeerUntrusted(socketPath: path, peerUID: credentials[1], ownUID: owner)
+        }
     }
 }
 

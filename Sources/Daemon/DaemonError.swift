@@ -49,6 +49,11 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     case controlSocketPathTooLong(path: String, limit: Int)
     /// The control socket's directory cannot be used (not a directory, cannot be created).
     case controlDirectoryUnusable(path: String, reason: String)
+    /// A directory or file of the control socket fails the ownership checks (issue 15 item 4): `found` says what
+    /// it is (a symbolic link, mode 0777, owned by uid 1001, …), `expected` what it must be.
+    case controlPathUntrusted(path: String, found: String, expected: String)
+    /// The process listening on the control socket runs as another user (SO_PEERCRED).
+    case controlPeerUntrusted(socketPath: String, peerUID: UInt32, ownUID: UInt32)
     /// Another daemon holds the control lock.
     case daemonAlreadyRunning(pid: Int32?, lockPath: String)
     /// Something that is not a socket sits where the control socket should be.
@@ -140,6 +145,12 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "a Unix socket allows; choose a shorter --socket path"
         case .controlDirectoryUnusable(let path, let reason):
             return "cannot use \(path) for the control socket: \(reason); fix or remove it, or pass --socket PATH"
+        case .controlPathUntrusted(let path, let found, let expected):
+            return "\(path) is \(found) (expected \(expected)); refusing to use it for the control socket. "
+                + "Another user may be able to replace it: remove it, or pass a --socket PATH in a directory only you own"
+        case .controlPeerUntrusted(let socketPath, let peerUID, let ownUID):
+            return "the process listening on \(socketPath) runs as uid \(peerUID), not as you (uid \(ownUID)); "
+                + "refusing to talk to it (another user may have replaced the daemon's socket)"
         case .daemonAlreadyRunning(let pid, let lockPath):
             let owner = pid.map { "pid \($0)" } ?? "pid unknown"
             return "another gesturepad daemon is running (\(owner), lock \(lockPath)); stop it first "

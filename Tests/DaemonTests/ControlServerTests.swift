@@ -522,7 +522,11 @@ struct ControlServerTests {
                 default:  // a valid request
                     line = Array(valid[Int(random.next() % UInt64(valid.count))].jsonLine.utf8.dropLast())
                 }
-                bytes += line.map { $0 == UInt8(ascii: "\n") ? UInt8(ascii: " ") : $0 } + [UInt8(ascii: "\n")]
+                // CR and LF both end a request line: neither may occur inside one.
+                bytes +=
+                    line.map { $0 == UInt8(ascii: "\n") || $0 == UInt8(ascii: "\r") ? UInt8(ascii: " ") : $0 } + [
+                        UInt8(ascii: "\n")
+                    ]
             }
             try connection.write(bytes: bytes)
             for _ in 0..<batch {
