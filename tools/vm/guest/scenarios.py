@@ -692,6 +692,18 @@ def hardening_sigterm_while_connecting(config, rounds=3):
                   f"stopping seen {stopping is not None}, key-up {json.dumps(key_up) if key_up else 'not seen'}")
 
 
+def connected(process):
+    """Whether `process` holds a connected Unix socket (its fds' inodes against /proc/net/unix, state 03)."""
+    try:
+        inodes = {os.readlink(f"/proc/{process.pid}/fd/{fd}")[8:-1] for fd in os.listdir(f"/proc/{process.pid}/fd")
+                  if os.readlink(f"/proc/{process.pid}/fd/{fd}").startswith("socket:[")}
+    except OSError:
+        return False
+    with open("/proc/net/unix") as table:
+        return any(fields[5] == "03" and fields[6] in inodes for fields in (line.split() for line in table)
+                   if len(fields) >= 7)
+
+
 def hardening_pending_record(config):
     """Item 7: a `record` pending when the daemon pauses, and one pending when it gets SIGTERM, both get a
     reply; SIGTERM finishes promptly."""
@@ -699,7 +711,8 @@ def hardening_pending_record(config):
     running = daemon.wait_state(["running"], 240)
     record = subprocess.Popen([BINARY, "record", "up", "--seconds", "60", "--socket", daemon.socket],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENVIRONMENT)
-    time.sleep(5)
+    recording = wait_until(lambda: connected(record), 60, interval=0.2)
+    time.sleep(2)  # the request is read and the recording started (a few frames at TCG speed)
     paused_at = time.monotonic()
     gesturepad("pause", "--socket", daemon.socket)
     try:
@@ -708,21 +721,23 @@ def hardening_pending_record(config):
     except subprocess.TimeoutExpired:
         record.kill()
         out, replied = record.communicate()[0], None
-    check("hardening/record-ends-on-pause", running is not None and replied is not None,
+    check("hardening/record-ends-on-pause", running is not None and recording and replied is not None,
           f"record replied {f'{replied:.1f} s after pause' if replied is not None else 'not within 60 s'}: "
           f"{out.strip().splitlines()[-1][:140] if out.strip() else '(nothing)'} (exit {record.returncode})")
     gesturepad("resume", "--socket", daemon.socket)
     daemon.wait_state(["running"], 120)
     record = subprocess.Popen([BINARY, "record", "up", "--seconds", "60", "--socket", daemon.socket],
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENVIRONMENT)
-    time.sleep(5)
+    recording = wait_until(lambda: connected(record), 60, interval=0.2)
+    time.sleep(2)  # the request is read and the recording started (a few frames at TCG speed)
     code, seconds = daemon.stop(signal.SIGTERM, timeout=90)
     try:
         out, _ = record.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         record.kill()
         out = record.communicate()[0] + " (no reply within 30 s of the daemon's exit)"
-    check("hardening/sigterm-with-record-pending", code == 0 and seconds < 60 and record.returncode is not None,
+    check("hardening/sigterm-with-record-pending", recording and code == 0 and seconds < 60
+          and record.returncode is not None and "not running" not in out,
           f"daemon exit {code} in {seconds:.1f} s; record said: {out.strip().splitlines()[-1][:140] if out.strip() else '(nothing)'} "
           f"(exit {record.returncode})")
 
@@ -813,7 +828,7 @@ def hardening_full_disk(config):
         daemon.wait_state(["running"], 240)
 
         def stored():
-            code, out, _ = gesturepad("samples", "--socket", daemon.socket, check_exit=False, timeout=60)
+            code, out, _ = gesturepad("control", "samples", "--socket", daemon.socket, check_exit=False, timeout=60)
             total = re.search(r"^total\s+(\d+)", out, re.M)
             return int(total.group(1)) if code == 0 and total else None
 
