@@ -29,47 +29,22 @@ while [ $# -gt 0 ]; do
     esac
 done
 start=$(date +%s)
-[ -n "$binary" ] || binary="$(cd "$repository" && swift build --show-bin-path)/gesturepad"
-[ -x "$binary" ] || { echo "scenario-systemd: no gesturepad binary at $binary" >&2; exit 2; }
-binary=$(readlink -f "$binary")
+. "$here/lib.sh"
+binary=$(vm_binary "$binary")
 
 # setup.sh installs what the guest needs from the host (systemd, udev, dbus-user-session, libpam-systemd).
 cache=${GESTUREPAD_VM_CACHE:-$("$here/setup.sh" | tail -1)}
 export GESTUREPAD_VM_CACHE=$cache
-
-if [ -n "$keep" ]; then
-    results=$keep
-    rm -rf "$results"
-    mkdir -p "$results"
-else
-    results=$(mktemp -d /tmp/gp-systemd.XXXXXX)
-    trap 'rm -rf "$results"' EXIT
-fi
-results=$(cd "$results" && pwd)
+results=$(vm_output_dir "$keep" gp-systemd)
+[ -n "$keep" ] || trap 'rm -rf "$results"' EXIT
 model=mobilenet_v1_0.25_224
 
 if [ -z "$prepared" ]; then
-    # The same workspace as system-test.sh: five photos stand in for the gestures, a synthetic session of
-    # them gives the samples, a head is trained on the host (fast), "up" held in a looping clip.
+    # The same workspace as system-test.sh (lib.sh): photos stand in for the gestures, "up" held in a looping clip.
     prepared=$results/prepared
     mkdir -p "$prepared"
-    files=${GESTUREPAD_TEST_FILES:-${XDG_CACHE_HOME:-$HOME/.cache}/gesturepad/files}
-    gp() { XDG_DATA_HOME="$prepared/xdg" XDG_CONFIG_HOME="$prepared/config" "$binary" "$@"; }
-    common=(--model "$model" --data-dir "$prepared/data")
     echo "scenario-systemd: preparing the workspace on the host"
-    gp model import "$files/$model" --name "$model" >/dev/null
-    photos=(--photo "up=$files/astronaut.png" --photo "down=$files/coffee.png" --photo "left=$files/chelsea.png"
-            --photo "right=$files/rocket.jpg" --photo "idle=$files/motorcycle_left.png")
-    printf '0 up\n4 down\n8 left\n12 right\n16 idle\n' >"$prepared/train.truth"
-    gp simulate-session "$prepared/train.y4m" --truth "$prepared/train.truth" "${photos[@]}" --seconds 20 --fps 10 --seed 11 >/dev/null
-    second=0
-    for label in up down left right idle; do
-        gp samples add "$label" --source "$prepared/train.y4m" --from "$second" --to $((second + 4)) --rate 10 "${common[@]}" >/dev/null
-        second=$((second + 4))
-    done
-    gp train "${common[@]}" --seed 3 | tail -1
-    printf '0 up\n' >"$prepared/up.truth"
-    gp simulate-session "$prepared/up.y4m" --truth "$prepared/up.truth" "${photos[@]}" --seconds 3 --fps 10 --seed 31 >/dev/null
+    vm_prepare_workspace "$prepared" "$binary" "$model"
 fi
 prepared=$(cd "$prepared" && pwd)
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/vm/system-test.sh — `make test-system`: gesturepad against a real Linux kernel in a VM.
 #
-#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4] [--keep DIR] [--timeout SECONDS]
+#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4,5] [--keep DIR] [--timeout SECONDS]
 #
 # 1. setup.sh (idempotent): apt packages, Debian's kernel + v4l2loopback unpacked/built into the cache.
 # 2. On the host (fast): a temp XDG data home with the MobileNet v1 0.25 model imported from the
@@ -16,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repository=$(cd "$here/../.." && pwd)
-binary="" scenarios="1,2,3,4" keep="" timeout=900
+binary="" scenarios="1,2,3,4,5" keep="" timeout=900
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary=$2; shift 2 ;;
@@ -27,43 +27,18 @@ while [ $# -gt 0 ]; do
     esac
 done
 start=$(date +%s)
-[ -n "$binary" ] || binary="$(cd "$repository" && swift build --show-bin-path)/gesturepad"
-[ -x "$binary" ] || { echo "system-test: no gesturepad binary at $binary (make build first)" >&2; exit 2; }
-binary=$(readlink -f "$binary")
-files=${GESTUREPAD_TEST_FILES:-${XDG_CACHE_HOME:-$HOME/.cache}/gesturepad/files}
-model_files="$files/mobilenet_v1_0.25_224"
-[ -e "$model_files/model.json" ] || { echo "system-test: $model_files is missing (make fetch-models)" >&2; exit 2; }
-
+. "$here/lib.sh"
+binary=$(vm_binary "$binary")
 cache=$("$here/setup.sh" | tail -1)
 export GESTUREPAD_VM_CACHE=$cache
-
-if [ -n "$keep" ]; then
-    out=$keep
-    rm -rf "$out"
-    mkdir -p "$out"
-else
-    out=$(mktemp -d /tmp/gp-system.XXXXXX)
-    trap 'rm -rf "$out"' EXIT
-fi
-out=$(cd "$out" && pwd)
-data="$out/data"
+out=$(vm_output_dir "$keep" gp-system)
+[ -n "$keep" ] || trap 'rm -rf "$out"' EXIT
 model=mobilenet_v1_0.25_224
 gp() { XDG_DATA_HOME="$out/xdg" XDG_CONFIG_HOME="$out/config" "$binary" "$@"; }
-common=(--model "$model" --data-dir "$data")
 
 echo "system-test: preparing the workspace on the host ($(basename "$binary"), model $model)"
-gp model import "$model_files" --name "$model" >/dev/null
-# Training material: every label held 4 s in one synthetic clip (10 fps), its stretches added as samples.
-photos=(--photo "up=$files/astronaut.png" --photo "down=$files/coffee.png" --photo "left=$files/chelsea.png"
-        --photo "right=$files/rocket.jpg" --photo "idle=$files/motorcycle_left.png")
-printf '0 up\n4 down\n8 left\n12 right\n16 idle\n' >"$out/train.truth"
-gp simulate-session "$out/train.y4m" --truth "$out/train.truth" "${photos[@]}" --seconds 20 --fps 10 --seed 11 >/dev/null
-second=0
-for label in up down left right idle; do
-    gp samples add "$label" --source "$out/train.y4m" --from "$second" --to $((second + 4)) --rate 10 "${common[@]}" >/dev/null
-    second=$((second + 4))
-done
-gp train "${common[@]}" --seed 3 | tail -1
+vm_prepare_workspace "$out" "$binary" "$model"
+photos=("${VM_PHOTOS[@]}")
 # The session the guest plays through v4l2loopback at 2 fps: each gesture held 6 s, idle between.
 cat >"$out/session.truth" <<'EOF'
 # system-test session: 2 fps, gestures held 6 s so ~1 fps recognition under TCG still presses each once
@@ -80,13 +55,11 @@ EOF
 session_seconds=45 session_fps=2 up_fps=10
 gp simulate-session "$out/session.y4m" --truth "$out/session.truth" "${photos[@]}" --seconds $session_seconds \
     --fps $session_fps --seed 21 >/dev/null
-printf '0 up\n' >"$out/up.truth"
-gp simulate-session "$out/up.y4m" --truth "$out/up.truth" "${photos[@]}" --seconds 3 --fps $up_fps --seed 31 >/dev/null
 printf '0 idle\n' >"$out/idle.truth"
 gp simulate-session "$out/idle.y4m" --truth "$out/idle.truth" "${photos[@]}" --seconds 2 --fps 5 --seed 41 >/dev/null
 
 # What the guest sees: the output folder at /gp-out.
-guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[123]$' | paste -sd, - || true)  # 4 boots on its own
+guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[1235]$' | paste -sd, - || true)  # 4 boots on its own
 python3 - "$out/run.json" "$binary" "$guest_scenarios" "$model" $session_seconds $session_fps $up_fps <<'EOF'
 import json, sys
 path, binary, scenarios, model, seconds, fps, up_fps = sys.argv[1:]

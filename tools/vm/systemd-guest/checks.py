@@ -19,22 +19,21 @@ driven with `runuser -u USER -- systemctl --user …`:
 Each check prints `gp-result: PASS|FAIL systemd/<check> — detail`; then `gp-summary: N passed, M failed`.
 The journal goes to /gp-out/systemd/journal.txt. Timeouts are generous (TCG runs ~1 frame/s).
 """
-import errno
-import fcntl
 import json
 import os
 import pwd
 import re
 import shutil
 import signal
-import struct
 import subprocess
 import sys
-import threading
 import time
 
-import evdev
 from evdev import ecodes
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "guest"))
+import gpvm  # noqa: E402  (tools/vm/guest/gpvm.py: what every scenario shares)
+from gpvm import DEVICE_NAME, KeyboardWatcher, Results  # noqa: E402
 
 RUN = json.load(open(sys.argv[1]))
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -48,10 +47,7 @@ ACCOUNT = pwd.getpwnam(USER)
 UID, HOME = ACCOUNT.pw_uid, ACCOUNT.pw_dir
 RUNTIME = f"/run/user/{UID}"
 UNIT = "gesturepad.service"
-DEVICE_NAME = "gesturepad virtual keyboard"
-EVIOCSCLOCKID = 0x400445A0
 STARTED = time.monotonic()
-passed = failed = 0
 
 
 CONSOLE = open("/dev/console", "w")
@@ -64,18 +60,21 @@ def report(line):
     CONSOLE.flush()
 
 
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    report(f"gp-result: {'PASS' if ok else 'FAIL'} systemd/{name}" + (f" — {detail}" if detail else ""))
-    return ok
+RESULTS = Results(prefix="systemd/", write=report, started=STARTED)
+check, note = RESULTS.check, RESULTS.note
 
 
-def note(text):
-    report(f"gp-note: [{time.monotonic() - STARTED:6.1f} s] " + " | ".join(text.strip().splitlines()))
+def wait_until(condition, timeout, interval=0.5):
+    return gpvm.wait_until(condition, timeout, interval)
+
+
+def video_device(card):
+    return gpvm.video_device(card, required=False)
+
+
+def Feeder(clip, device):
+    """ffmpeg writing a looping clip into v4l2loopback in real time."""
+    return gpvm.Feeder(clip, device, f"{OUT}/ffmpeg.log", loop=True)
 
 
 def run(arguments, timeout=300, **options):
@@ -113,24 +112,6 @@ def journal(unit=UNIT, since=None):
     return run(arguments, timeout=120).stdout
 
 
-def wait_until(condition, timeout, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(interval)
-    return condition()
-
-
-def video_device(card):
-    for name in sorted(os.listdir("/sys/class/video4linux")):
-        with open(f"/sys/class/video4linux/{name}/name") as file:
-            if file.read().strip() == card:
-                return f"/dev/{name}"
-    return None
-
-
 def daemon_status():
     """`gesturepad status --json` over the control socket, as the user; the result object or None."""
     result = as_user([f"{HOME}/.local/bin/gesturepad", "status", "--json"], timeout=90)
@@ -144,99 +125,6 @@ def daemon_status():
 
 
 # MARK: evdev
-
-class KeyboardWatcher(threading.Thread):
-    """Follows every appearance of the gesturepad virtual keyboard (found by name under /dev/input) and
-    records its key events: (monotonic seconds, code, value, appearance index)."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.lock = threading.Lock()
-        self.appearances = []
-        self.events = []
-
-    def run(self):
-        self.following, others = set(), set()  # event nodes are reused: a followed path is free again once it vanished
-        while True:
-            try:
-                paths = evdev.list_devices()
-            except OSError:  # a node vanished between its listing and its stat
-                time.sleep(0.05)
-                continue
-            for path in paths:
-                with self.lock:
-                    if path in self.following or path in others:
-                        continue
-                try:
-                    device = evdev.InputDevice(path)
-                except OSError:
-                    continue
-                if device.name == DEVICE_NAME:
-                    with self.lock:
-                        self.following.add(path)
-                    threading.Thread(target=self.follow, args=(device,), daemon=True).start()
-                else:
-                    others.add(path)
-                    device.close()
-            time.sleep(0.05)
-
-    def follow(self, device):
-        fcntl.ioctl(device.fd, EVIOCSCLOCKID, struct.pack("i", time.CLOCK_MONOTONIC))
-        keys = sorted(device.capabilities().get(ecodes.EV_KEY, []))
-        with self.lock:
-            index = len(self.appearances)
-            self.appearances.append({"path": device.path, "keys": keys, "appeared": time.monotonic(), "vanished": None})
-        try:
-            for event in device.read_loop():
-                if event.type == ecodes.EV_KEY:
-                    with self.lock:
-                        self.events.append((event.sec + event.usec / 1e6, event.code, event.value, index))
-        except OSError as error:
-            if error.errno != errno.ENODEV:
-                note(f"evdev read of {device.path}: {error}")
-        try:
-            device.close()
-        except OSError:
-            pass
-        with self.lock:
-            self.appearances[index]["vanished"] = time.monotonic()
-            self.following.discard(device.path)
-
-    def snapshot(self):
-        with self.lock:
-            return list(self.events), [dict(appearance) for appearance in self.appearances]
-
-    def held(self, code, appearance=None):
-        """Whether `code` is down on the latest (or the given) appearance of the keyboard."""
-        events, appearances = self.snapshot()
-        if not appearances:
-            return False
-        index = len(appearances) - 1 if appearance is None else appearance
-        state = 0
-        for _, event_code, value, event_index in events:
-            if event_code == code and event_index == index:
-                state = value
-        return state != 0 and appearances[index]["vanished"] is None
-
-
-class Feeder:
-    """ffmpeg writing a looping clip into v4l2loopback in real time."""
-
-    def __init__(self, clip, device):
-        self.log = open(f"{OUT}/ffmpeg.log", "w")
-        self.process = subprocess.Popen(
-            ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-re", "-stream_loop", "-1", "-i", clip,
-             "-f", "v4l2", "-pix_fmt", "yuyv422", device], stdout=self.log, stderr=subprocess.STDOUT)
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.log.close()
-
 
 # MARK: steps
 
@@ -405,7 +293,7 @@ def start_and_reach(watcher):
           f"gesturepad status over {RUNTIME}/gesturepad/control.sock: state {status.get('state')}, "
           f"source {status.get('source')}, model {status.get('model')}, head v{status.get('headVersion')}, "
           f"fps {status.get('fps', 0):.2f}, counters {status.get('counters')}" if status else "no running status with predictions")
-    held = wait_until(lambda: watcher.held(ecodes.KEY_UP), timeout=180, interval=0.5)
+    held = wait_until(lambda: watcher.held(ecodes.KEY_UP, present=True), timeout=180, interval=0.5)
     _, appearances = watcher.snapshot()
     keys = [ecodes.KEY[code] for code in appearances[-1]["keys"]] if appearances else []
     check("reach/uinput-key-held", bool(held),
@@ -457,7 +345,7 @@ def watchdog_check(name, hang):
 
 
 def stop_check(watcher):
-    held = wait_until(lambda: watcher.held(ecodes.KEY_UP), timeout=180, interval=0.5)
+    held = wait_until(lambda: watcher.held(ecodes.KEY_UP, present=True), timeout=180, interval=0.5)
     _, appearances = watcher.snapshot()
     index = len(appearances) - 1
     if not held:
@@ -489,7 +377,7 @@ def main():
     if camera is None:
         return
     feeder = Feeder(RUN["clip"], camera)
-    watcher = KeyboardWatcher()
+    watcher = KeyboardWatcher(note)
     watcher.start()
     install_as_the_readme_says(camera)
     hardening(camera)
@@ -515,4 +403,4 @@ if __name__ == "__main__":
     finally:
         with open(f"{OUT}/journal.txt", "w") as file:
             file.write(run(["journalctl", "--no-pager", "-o", "short-monotonic", "-b"], timeout=120).stdout)
-        report(f"gp-summary: {passed} passed, {failed} failed ({time.monotonic() - STARTED:.0f} s in the guest)")
+        report(f"gp-summary: {RESULTS.passed} passed, {RESULTS.failed} failed ({time.monotonic() - STARTED:.0f} s in the guest)")
