@@ -134,8 +134,10 @@ import Testing
         let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let pipeline = PipelineService(
             daemon: daemon, notifier: SystemdNotifier(environment: [:]), logger: logger,
-            reloadSettings: { () throws(DaemonError) in settings })
-        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in try pipeline.reload() }
+            reloadSettings: { () throws(DaemonError) in ReloadPlan(settings: settings) })
+        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in
+            ReloadResult(restartNeeded: try pipeline.reload())
+        }
         let socketPath = configuration.dataDirectory + "/run/control.sock"
         let server = try await ControlServer.bind(
             ControlServer.Configuration(location: ControlSocketLocation(socketPath: socketPath)),
