@@ -108,6 +108,7 @@ test: fetch-models format-check
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 $(SWIFT) test --skip-build --no-parallel --filter "$(SOCKET_SUITES)"
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
+	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter HeapPolicyTests
 	$(MAKE) --no-print-directory setup-browser
 	$(BROWSER_TESTS)
 	$(SYSTEM_TESTS)
