@@ -108,6 +108,7 @@ test: fetch-models format-check
 	GESTUREPAD_TEST_FILES="$(MODEL_FILES)" GESTUREPAD_REQUIRE_MODELS=1 $(SWIFT) test --skip-build --no-parallel --filter "$(SOCKET_SUITES)"
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
+	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter HeapPolicyTests
 	$(MAKE) --no-print-directory setup-browser
 	$(BROWSER_TESTS)
 	$(SYSTEM_TESTS)
@@ -167,14 +168,14 @@ uninstall-user:
 clean:
 	rm -rf .build
 
-# Bounded random mutation of the file parsers (model.json + manifest, .npy, Y4M header, TOML config) and the control
-# protocol's framer + request parser from the
-# Regression/ corpora, in a debug build (any unchecked overflow traps). FUZZ_CASES per parser; a crash
-# fails the run; each parser prints its case, refusal and slowest-case counts.
+# Bounded random mutation of the file parsers (model.json + manifest, .npy, Y4M header, TOML config, PyTorch pickle
+# and zip) and the control protocol's framer + request parser from the Regression/ corpora, in a debug build (any
+# unchecked overflow traps). FUZZ_CASES per parser; a crash fails the run; each parser prints its case, refusal and
+# slowest-case counts.
 FUZZ_CASES ?= 10000
 FUZZ_SEED ?= 15
 .PHONY: fuzz
 fuzz: setup
-	$(SWIFT) build --build-tests
+	GESTUREPAD_TARGET_CPU=$(DEBUG_TARGET_CPU) $(SWIFT) build --build-tests
 	set -o pipefail; GESTUREPAD_FUZZ_CASES=$(FUZZ_CASES) GESTUREPAD_FUZZ_SEED=$(FUZZ_SEED) $(SWIFT) test --skip-build \
-	  --filter "FuzzTests|ConfigFuzzTests|Y4MFuzzTests|ControlProtocolFuzzTests" 2>&1 | grep -E "^fuzz |✘|passed|failed"
+	  --filter "FuzzTests|CheckpointFuzzTests|ConfigFuzzTests|Y4MFuzzTests|ControlProtocolFuzzTests" 2>&1 | grep -E "^fuzz |✘|passed|failed"

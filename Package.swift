@@ -110,7 +110,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                "Settings", "Gestures", "Capture", "NeuralNet", "CUInput",
+                "Settings", "Gestures", "Capture", "NeuralNet", "CUInput", "CHeapStats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -138,7 +138,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        // Test-only: glibc heap counters (mallinfo2) for "allocates nothing per call" tests.
+        // glibc heap counters (mallinfo2) for "allocates nothing per call" tests, and the daemon's heap policy (mallopt).
         .target(name: "CHeapStats"),
         .testTarget(
             name: "NeuralNetTests",
@@ -163,7 +163,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet"]),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Settings", "Gestures", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Daemon", "Settings", "Gestures", "CHeapStats", .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Regression"]),
         // Also runs the built gesturepad binary (config show/check, --print-settings).
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet"]),

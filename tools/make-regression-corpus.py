@@ -5,11 +5,17 @@ have wrapping shapes; TOML cases nest or run on far beyond gesturepad's limits. 
 entry point that must refuse it and the phrases its error must contain (cases.json); the tests
 RegressionCorpusTests (NeuralNet), ConfigRegressionTests (Daemon) and CrashRegressionCLITests run them.
 Run from the repository root: python3 tools/make-regression-corpus.py (output is deterministic)."""
+import collections
 import copy
+import io
 import json
 import os
+import pickle
 import shutil
 import struct
+import sys
+import types
+import zipfile
 
 NEURALNET = "Tests/NeuralNetTests/Regression"
 DAEMON = "Tests/DaemonTests/Regression"
@@ -90,6 +96,76 @@ def npy(path, descr, shape_text, data=b""):
         file.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
 
 
+def torch_zip(path, corrupt=None):
+    """A zip-format torch.save checkpoint (torch/serialization.py `_save`) of a 2-tensor state_dict, written
+    with Python's own pickle (protocol 2, as torch.save) through stand-in `torch` globals. `corrupt` names a
+    member whose first data byte is flipped after writing, leaving the recorded CRC-32 as it was."""
+    torch = types.ModuleType("torch")
+    utils = types.ModuleType("torch._utils")
+
+    class FloatStorage:
+        pass
+
+    def _rebuild_tensor_v2(*arguments):
+        raise AssertionError("never called: only pickled")
+
+    FloatStorage.__module__, FloatStorage.__qualname__ = "torch", "FloatStorage"
+    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
+    torch.FloatStorage, torch._utils, utils._rebuild_tensor_v2 = FloatStorage, utils, _rebuild_tensor_v2
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules.update({"torch": torch, "torch._utils": utils})
+
+    class Storage:
+        def __init__(self, key, count):
+            self.key, self.count = key, count
+
+    class Tensor:
+        def __init__(self, storage, shape):
+            self.storage, self.shape = storage, shape
+
+        def __reduce__(self):
+            strides = [1] * len(self.shape)  # contiguous
+            for axis in range(len(self.shape) - 2, -1, -1):
+                strides[axis] = strides[axis + 1] * self.shape[axis + 1]
+            return (_rebuild_tensor_v2, (self.storage, 0, self.shape, tuple(strides), False, collections.OrderedDict()))
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, value):
+            if isinstance(value, Storage):
+                return ("storage", FloatStorage, value.key, "cpu", value.count)
+            return None
+
+    try:
+        state = collections.OrderedDict([("weight", Tensor(Storage("0", 6), (2, 3))),
+                                         ("bias", Tensor(Storage("1", 2), (2,)))])
+        buffer = io.BytesIO()
+        Pickler(buffer, protocol=2).dump(state)
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    members = [("archive/data.pkl", buffer.getvalue()), ("archive/byteorder", b"little"),
+               ("archive/data/0", struct.pack("<6f", 0.5, -1, 2, 0.25, 3, -0.5)),
+               ("archive/data/1", struct.pack("<2f", 0.1, -0.1)), ("archive/version", b"3\n")]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
+            archive.writestr(info, data)
+    if corrupt:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo(corrupt)
+        with open(path, "r+b") as file:
+            file.seek(info.header_offset + 26)
+            name_length, extra_length = struct.unpack("<HH", file.read(4))
+            offset = info.header_offset + 30 + name_length + extra_length
+            file.seek(offset)
+            byte = file.read(1)[0]
+            file.seek(offset)
+            file.write(bytes([byte ^ 0x40]))
+
+
 def main():
     for root in (NEURALNET, DAEMON):
         shutil.rmtree(root, ignore_errors=True)
@@ -166,6 +242,13 @@ def main():
     npy(os.path.join(NEURALNET, "npy-issue-shape.npy"), "<f4", "(1, 288230376151711968, 224, 3)", bytes(4 * 8))
     cases.append({"file": "npy-issue-shape.npy", "entry": "npy",
                   "expect": ["npy-issue-shape.npy", "(1, 288230376151711968, 224, 3)", "2147483648 elements"]})
+    # 13. A zip .pth with a flipped bit in a storage (and one in data.pkl): the CRC-32 must catch it.
+    torch_zip(os.path.join(NEURALNET, "valid-checkpoint.pth"))
+    cases.append({"file": "valid-checkpoint.pth", "entry": "pth", "expect": []})
+    for name, member in [("pth-storage-crc-mismatch.pth", "archive/data/0"),
+                         ("pth-pickle-crc-mismatch.pth", "archive/data.pkl")]:
+        torch_zip(os.path.join(NEURALNET, name), corrupt=member)
+        cases.append({"file": name, "entry": "pth", "expect": [name, member, "CRC-32", "corrupt"]})
     with open(os.path.join(NEURALNET, "cases.json"), "w") as file:
         json.dump(cases, file, indent=1)
         file.write("\n")

@@ -254,18 +254,21 @@ public final class GestureTrainer: @unchecked Sendable {
         )
     }
 
-    /// [N, D] embeddings of `ids`, from the cache where present; missing ones computed and cached.
+    /// [N, D] embeddings of `ids`, from the cache where present; missing ones computed and cached. The cached
+    /// vectors go straight into the matrix (no second copy of them all), so the memory this needs is the matrix
+    /// plus at most 16 fresh vectors waiting to be stored.
     func embeddings(ids: [Int64], onEvent: (TrainingEvent) -> Void) throws(GesturesError) -> (
         features: [Float], computed: Int
     ) {
         let dimension = extractor.featureCount
-        var cached = try samples.cachedEmbeddings(modelID: cacheKey)
+        var matrix = [Float](repeating: 0, count: ids.count * dimension)
+        let filled = try samples.fillCachedEmbeddings(modelID: cacheKey, ids: ids, dimension: dimension, into: &matrix)
         let infos = Dictionary(uniqueKeysWithValues: try samples.samples().map { ($0.id, $0) })
         var computed: [Int64: [Float]] = [:]
         var computedCount = 0
-        var done = ids.filter { cached[$0]?.count == dimension }.count
+        var done = filled.lazy.filter { $0 }.count
         onEvent(.embedding(done: done, total: ids.count))
-        for id in ids where cached[id]?.count != dimension {
+        for (row, id) in ids.enumerated() where !filled[row] {
             if cancelRequested.load(ordering: .relaxed) { throw .trainingCancelled }
             var image = try samples.frame(id: id)
             guard image.width == extractor.side, image.height == extractor.side else {
@@ -273,8 +276,8 @@ public final class GestureTrainer: @unchecked Sendable {
             }
             if let info = infos[id], info.mirror != mirror { image = image.mirroredHorizontally() }
             let embedding = try extractor.embed(sample: image.pixels)
+            matrix.replaceSubrange(row * dimension..<(row + 1) * dimension, with: embedding)
             computed[id] = embedding
-            cached[id] = embedding
             computedCount += 1
             done += 1
             if computed.count % 16 == 0 {
@@ -285,10 +288,6 @@ public final class GestureTrainer: @unchecked Sendable {
         }
         if !computed.isEmpty { _ = try samples.storeEmbeddings(modelID: cacheKey, computed) }
         onEvent(.embedding(done: ids.count, total: ids.count))
-        var matrix = [Float](repeating: 0, count: ids.count * dimension)
-        for (row, id) in ids.enumerated() {
-            matrix.replaceSubrange(row * dimension..<(row + 1) * dimension, with: cached[id]!)
-        }
         return (matrix, computedCount)
     }
 

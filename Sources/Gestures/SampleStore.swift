@@ -439,6 +439,52 @@ public final class SampleStore: Sendable {
         return embeddings
     }
 
+    /// Copies the cached embeddings of model `modelID` for `ids` into `matrix` (row r holds sample `ids[r]`,
+    /// `dimension` floats), one stored vector at a time, so a training run never holds every cached vector
+    /// twice (once as rows, once as a dictionary) beside the matrix it builds. Returns which rows were filled;
+    /// the others need computing (no cached vector, or one of another dimension). Throws `corruptEmbedding`
+    /// naming the sample for a damaged row.
+    /// - Precondition: `matrix.count == ids.count * dimension`.
+    public func fillCachedEmbeddings(modelID: String, ids: [Int64], dimension: Int, into matrix: inout [Float])
+        throws(GesturesError) -> [Bool]
+    {
+        precondition(matrix.count == ids.count * dimension, "matrix of \(matrix.count) for \(ids.count) × \(dimension)")
+        var rowOfSample: [Int64: Int] = [:]
+        rowOfSample.reserveCapacity(ids.count)
+        for (row, id) in ids.enumerated() { rowOfSample[id] = row }
+        var filled = [Bool](repeating: false, count: ids.count)
+        try read("read embeddings of '\(modelID)'") { db in
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT sample_id, dimension, vector FROM embeddings WHERE model_id = ?", arguments: [modelID])
+            while let row = try rows.next() {
+                let id: Int64 = row[0]
+                let storedDimension: Int = row[1]
+                guard let target = rowOfSample[id] else { continue }
+                let copied = try row.withUnsafeData(atIndex: 2) { (data: Data?) -> Int? in
+                    guard let data, storedDimension >= 0, data.count == storedDimension * 4 else { return nil }
+                    guard storedDimension == dimension else { return 0 }
+                    matrix.withUnsafeMutableBufferPointer { destination in
+                        data.withUnsafeBytes { bytes in
+                            for index in 0..<dimension {
+                                destination[target * dimension + index] = Float(
+                                    bitPattern: UInt32(
+                                        littleEndian: bytes.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
+                            }
+                        }
+                    }
+                    return dimension
+                }
+                guard let copied else {
+                    let byteCount = try row.withUnsafeData(atIndex: 2) { $0?.count ?? 0 }
+                    throw GesturesError.corruptEmbedding(
+                        sampleID: id, modelID: modelID, byteCount: byteCount, dimension: storedDimension)
+                }
+                if copied == dimension { filled[target] = true }
+            }
+        }
+        return filled
+    }
+
     /// Caches embeddings (by sample id) computed by model `modelID` in one transaction, replacing older ones of the
     /// same (sample, model). Items whose sample was deleted meanwhile are skipped; returns how many were stored.
     @discardableResult

@@ -38,10 +38,15 @@ struct DaemonCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // Before anything large is allocated: freed training buffers go back to the kernel (HeapPolicy.swift).
+        let heapPolicyApplied = HeapPolicy.applyForLongRunningProcess()
         var logger = Logger(label: "gesturepad")
         let loaded = try gestures.resolveResult(overrides)
         let config = loaded.config
         logger.logLevel = Logger.Level(rawValue: config.daemon.logLevel.rawValue) ?? .info
+        if !heapPolicyApplied {
+            logger.warning("glibc refused the fixed mmap threshold; memory may grow after trainings")
+        }
         let settings = try DaemonSettings(config: config)
         let workspace = try GestureWorkspace(settings.workspace)
         let dryRun = config.daemon.dryRun

@@ -205,6 +205,21 @@ func sample(_ label: String, shade: UInt8 = 0, side: Int = 224, at seconds: Doub
         #expect(try store.cachedEmbeddings(modelID: "new").isEmpty)
     }
 
+    @Test func cachedEmbeddingsFillTheirMatrixRowsOnly() throws {
+        let store = try SampleStore.inMemory()
+        let ids = try store.add(contentsOf: [sample("up"), sample("down"), sample("left"), sample("right")])
+        try store.storeEmbeddings(modelID: "m", [ids[0]: [1, 2], ids[2]: [5, 6], ids[3]: [7, 8, 9]])
+        try store.storeEmbeddings(modelID: "other", [ids[1]: [3, 4]])
+        // Rows in the caller's order: ids[3] has another dimension, ids[1] is cached for another model only.
+        let order = [ids[2], ids[1], ids[0], ids[3]]
+        var matrix = [Float](repeating: -1, count: 8)
+        let filled = try store.fillCachedEmbeddings(modelID: "m", ids: order, dimension: 2, into: &matrix)
+        #expect(filled == [true, false, true, false])
+        #expect(matrix == [5, 6, -1, -1, 1, 2, -1, -1])
+        var empty: [Float] = []
+        #expect(try store.fillCachedEmbeddings(modelID: "m", ids: [], dimension: 2, into: &empty) == [])
+    }
+
     @Test func aCorruptEmbeddingRowNamesItsSample() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
@@ -218,6 +233,10 @@ func sample(_ label: String, shade: UInt8 = 0, side: Int = 224, at seconds: Doub
         }
         #expect(throws: GesturesError.corruptEmbedding(sampleID: id, modelID: "m", byteCount: 12, dimension: 4)) {
             try SampleStore(path: path).cachedEmbeddings(modelID: "m")
+        }
+        var matrix = [Float](repeating: 0, count: 4)
+        #expect(throws: GesturesError.corruptEmbedding(sampleID: id, modelID: "m", byteCount: 12, dimension: 4)) {
+            try SampleStore(path: path).fillCachedEmbeddings(modelID: "m", ids: [id], dimension: 4, into: &matrix)
         }
     }
 

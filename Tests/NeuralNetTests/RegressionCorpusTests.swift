@@ -12,7 +12,8 @@ import Testing
 struct RegressionCase: Decodable, Sendable, CustomTestStringConvertible {
     /// File or directory name inside Regression/.
     var file: String
-    /// Entry point: "tfjs" (TFJSLayersFormat.read + Embedder), "head" (DenseHead.load) or "npy" (NPY.read).
+    /// Entry point: "tfjs" (TFJSLayersFormat.read + Embedder), "head" (DenseHead.load), "pth"
+    /// (PyTorchCheckpoint.readStateDict, what `model import` of a .pth reads) or "npy" (NPY.read).
     var entry: String
     /// Phrases the error's description must contain; empty for the valid control cases.
     var expect: [String]
@@ -48,6 +49,10 @@ struct RegressionCorpusTests {
                 _ = try Embedder(model: model, outputLayer: model.outputNames[0])
             case "head":
                 _ = try DenseHead.load(from: path)
+            case "pth":
+                let entries = try PyTorchCheckpoint.readStateDict(path: path)
+                #expect(
+                    entries.map(\.name) == ["weight", "bias"] && entries[0].scalars == [0.5, -1, 2, 0.25, 3, -0.5])
             default:
                 _ = try NPY.read(path)
             }

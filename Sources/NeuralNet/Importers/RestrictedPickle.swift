@@ -203,8 +203,9 @@ public enum PyTorchCheckpoint {
         }
         var result: [UInt8] = []
         result.reserveCapacity(Int(entry.uncompressedSize))
+        let checksum: CRC32
         do {
-            _ = try archive.extract(entry) { chunk in
+            checksum = try archive.extract(entry, skipCRC32: false) { chunk in
                 guard result.count + chunk.count <= limit else { throw CocoaError(.fileReadTooLarge) }
                 result.append(contentsOf: chunk)
             }
@@ -213,6 +214,21 @@ public enum PyTorchCheckpoint {
                 path: path,
                 reason: "cannot extract \(entry.path): \(error) "
                     + "(corrupt or truncated archive?)")
+        }
+        // ZIPFoundation computes the CRC-32 of what it extracted but leaves the comparison to the caller
+        // (only its extract-to-file variant checks); a flipped bit in a weight would otherwise load silently.
+        guard checksum == entry.checksum else {
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "archive entry \(entry.path) is corrupt: its data has CRC-32 "
+                    + String(format: "%08x", checksum) + ", the archive records "
+                    + String(format: "%08x", entry.checksum) + " (damaged download?)")
+        }
+        guard result.count == Int(entry.uncompressedSize) else {
+            throw .invalidCheckpoint(
+                path: path,
+                reason: "archive entry \(entry.path) holds \(result.count) bytes, the archive records "
+                    + "\(entry.uncompressedSize) (corrupt or truncated archive?)")
         }
         return result
     }
