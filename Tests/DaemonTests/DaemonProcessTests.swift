@@ -34,39 +34,12 @@ enum DaemonBinary {
     .enabled(if: DaemonBinary.modelInstalled || DaemonBinary.required, "MobileNet v1 not installed: run `make models`"))
 struct DaemonProcessTests {
     @Test func readyWatchdogStatusAndAQuickCleanSigterm() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-proc-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clip = directory + "/loop.y4m"
-        let colours: [String: RGBImageColour] = ["idle": (90, 90, 200)]
-        try writeFlatClip(clip, colour: colours["idle"]!)
-        let notify = try NotifyListener()
-        let socketPath = directory + "/control.sock"
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
-        process.arguments = [
-            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = notify.environmentValue
-        environment["WATCHDOG_USEC"] = "400000"
-        environment["XDG_CONFIG_HOME"] = directory + "/config"  // no config file: built-in defaults
-        process.environment = environment
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        // No config file: built-in defaults.
+        let daemon = try DaemonUnderTest(prefix: "gp-proc", configText: nil, environment: ["WATCHDOG_USEC": "400000"])
+        let (notify, process, socketPath) = (daemon.notify, daemon.process, daemon.socketPath)
 
         // READY=1 (with a STATUS=) once the pipeline runs; model loading takes a few seconds in debug builds.
-        var datagrams: [String] = []
-        let readyDeadline = Date().addingTimeInterval(60)
-        while Date() < readyDeadline, !datagrams.contains(where: { $0.contains("READY=1") }) {
-            if let datagram = notify.receive() { datagrams.append(datagram) }
-            if !process.isRunning { break }
-        }
+        let datagrams = daemon.waitReady()
         #expect(datagrams.contains { $0.contains("READY=1") }, "datagrams: \(datagrams)")
         // WATCHDOG=1 at half of 400 ms.
         var watchdogs = 0
@@ -82,11 +55,7 @@ struct DaemonProcessTests {
         #expect((try FileManager.default.attributesOfItem(atPath: socketPath)[.posixPermissions] as? Int) == 0o600)
 
         // SIGTERM: exit 0 within a second, STOPPING=1 sent, the socket removed.
-        let start = Date()
-        kill(process.processIdentifier, SIGTERM)
-        while process.isRunning && Date().timeIntervalSince(start) < 5 { Thread.sleep(forTimeInterval: 0.01) }
-        let elapsed = Date().timeIntervalSince(start)
-        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (elapsed, log) = daemon.stop(within: 5)
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0, "exit status \(process.terminationStatus); log:\n\(log)")
         #expect(elapsed < 1.0, "SIGTERM → exit took \(elapsed) s")
@@ -102,37 +71,9 @@ extension DaemonProcessTests {
     /// Issue 15 item 5: SIGHUP with a config nesting arrays 15,000 deep used to overflow the stack of the
     /// running daemon. Now the reload fails with the file:line error and the old config keeps running.
     @Test func sighupWithADeeplyNestedConfigKeepsTheRunningConfig() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-hup-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(
-            atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clip = directory + "/loop.y4m"
-        try writeFlatClip(clip, colour: (90, 90, 200))
-        let config = directory + "/config/gesturepad/config.toml"
-        try "# defaults\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let notify = try NotifyListener()
-        let socketPath = directory + "/control.sock"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
-        process.arguments = [
-            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = notify.environmentValue
-        environment["XDG_CONFIG_HOME"] = directory + "/config"
-        process.environment = environment
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        var ready = false
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, !ready, process.isRunning {
-            if let datagram = notify.receive(), datagram.contains("READY=1") { ready = true }
-        }
-        try #require(ready)
+        let daemon = try DaemonUnderTest(prefix: "gp-hup", configText: "# defaults\n")
+        let (process, socketPath, config) = (daemon.process, daemon.socketPath, daemon.configPath)
+        try #require(daemon.waitReady().contains { $0.contains("READY=1") })
 
         let crafted = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
             "Regression/deep-array.toml")
@@ -145,10 +86,7 @@ extension DaemonProcessTests {
         let status = try ControlClient(socketPath: socketPath).send(.status).result(DaemonStatus.self)
         #expect(status.state == .running, "\(status)")
 
-        kill(process.processIdentifier, SIGTERM)
-        let stopDeadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
-        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (_, log) = daemon.stop(within: 5)
         #expect(process.terminationStatus == 0, "exit status \(process.terminationStatus); log:\n\(log)")
         #expect(log.contains("reload failed, keeping the running configuration"), "\(log)")
         #expect(log.contains("config.toml:3:") && log.contains("deeper than 64 levels"), "\(log)")
@@ -160,34 +98,9 @@ extension DaemonProcessTests {
     /// waited forever); one asked while paused is refused; one pending at SIGTERM is answered `stopping`, a monitor
     /// sees `stopping` then `stopped`, and the process exits 0 promptly (before: still running 80 s later).
     @Test func pendingRecordsEndOnPauseAndSigtermAndAMonitorSeesStopping() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-rec-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clip = directory + "/loop.y4m"
-        try writeFlatClip(clip, colour: (90, 90, 200))
-        let notify = try NotifyListener()
-        let socketPath = directory + "/control.sock"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
-        process.arguments = [
-            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = notify.environmentValue
-        environment["XDG_CONFIG_HOME"] = directory + "/config"
-        process.environment = environment
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        var ready = false
-        let readyDeadline = Date().addingTimeInterval(60)
-        while Date() < readyDeadline, !ready, process.isRunning {
-            if let datagram = notify.receive(), datagram.contains("READY=1") { ready = true }
-        }
-        try #require(ready)
+        let daemon = try DaemonUnderTest(prefix: "gp-rec", configText: nil)
+        let (process, socketPath) = (daemon.process, daemon.socketPath)
+        try #require(daemon.waitReady().contains { $0.contains("READY=1") })
         let client = ControlClient(socketPath: socketPath)
         let label = try client.send(.status).result(DaemonStatus.self).labels.first ?? "idle"
 
@@ -221,12 +134,76 @@ extension DaemonProcessTests {
         }
         while process.isRunning && Date().timeIntervalSince(start) < 10 { try await Task.sleep(for: .milliseconds(10)) }
         let elapsed = Date().timeIntervalSince(start)
-        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let log = daemon.standardError()
         #expect(!process.isRunning && process.terminationStatus == 0, "status \(process.terminationStatus); \(log)")
         #expect(elapsed < 2, "SIGTERM → exit took \(elapsed) s")
         #expect(states.suffix(2) == ["stopping", "stopped"], "\(states)")
         let stoppedResult = try await stopped.value.result(RecordResult.self)
         #expect(stoppedResult.ended == "stopping", "\(stoppedResult)")
+    }
+}
+
+/// One `gesturepad daemon --dry-run` on a flat looping clip in a temp folder of its own (removed with it): a datagram
+/// socket as $NOTIFY_SOCKET, the control socket in the folder, XDG_CONFIG_HOME there (`configText` written to
+/// gesturepad/config.toml when given; nil: no config file, built-in defaults). Terminated when released.
+final class DaemonUnderTest {
+    let directory: String
+    let socketPath: String
+    let configPath: String
+    let notify: NotifyListener
+    let process = Process()
+    private let errorPipe = Pipe()
+
+    init(prefix: String, configText: String?, environment extra: [String: String] = [:]) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(
+            atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
+        let clip = directory + "/loop.y4m"
+        try writeFlatClip(clip, colour: (90, 90, 200))
+        configPath = directory + "/config/gesturepad/config.toml"
+        if let configText { try configText.write(toFile: configPath, atomically: true, encoding: .utf8) }
+        notify = try NotifyListener()
+        socketPath = directory + "/control.sock"
+        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.arguments = [
+            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
+        ]
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.environmentValue
+        environment["XDG_CONFIG_HOME"] = directory + "/config"
+        environment.merge(extra) { $1 }
+        process.environment = environment
+        process.standardError = errorPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The notify datagrams up to READY=1 (or the process's end, or `seconds`; debug builds load the model slowly).
+    func waitReady(seconds: Double = 60) -> [String] {
+        var datagrams: [String] = []
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline, !datagrams.contains(where: { $0.contains("READY=1") }), process.isRunning {
+            if let datagram = notify.receive() { datagrams.append(datagram) }
+        }
+        return datagrams
+    }
+
+    /// SIGTERM, then waits up to `seconds` for the exit; returns the seconds it took and the daemon's stderr.
+    func stop(within seconds: Double) -> (elapsed: Double, log: String) {
+        let start = Date()
+        kill(process.processIdentifier, SIGTERM)
+        while process.isRunning && Date().timeIntervalSince(start) < seconds { Thread.sleep(forTimeInterval: 0.01) }
+        return (Date().timeIntervalSince(start), standardError())
+    }
+
+    /// Everything the daemon wrote to stderr (blocks until it closes it, i.e. exits).
+    func standardError() -> String {
+        String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
 }
 
@@ -248,37 +225,9 @@ extension DaemonProcessTests {
     /// SIGHUP silently meant defaults. Now the reply names the keys that need a restart, and a deleted file is a
     /// failed reload naming the path, with the running config kept.
     @Test func reloadNamesRestartOnlyChangesAndRefusesADeletedConfig() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-rl-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(
-            atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let clip = directory + "/loop.y4m"
-        try writeFlatClip(clip, colour: (90, 90, 200))
-        let config = directory + "/config/gesturepad/config.toml"
-        try "# defaults\n".write(toFile: config, atomically: true, encoding: .utf8)
-        let notify = try NotifyListener()
-        let socketPath = directory + "/control.sock"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
-        process.arguments = [
-            "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
-        ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = notify.environmentValue
-        environment["XDG_CONFIG_HOME"] = directory + "/config"
-        process.environment = environment
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        defer { if process.isRunning { process.terminate() } }
-        var ready = false
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, !ready, process.isRunning {
-            if let datagram = notify.receive(), datagram.contains("READY=1") { ready = true }
-        }
-        try #require(ready)
+        let daemon = try DaemonUnderTest(prefix: "gp-rl", configText: "# defaults\n")
+        let (process, socketPath, config) = (daemon.process, daemon.socketPath, daemon.configPath)
+        try #require(daemon.waitReady().contains { $0.contains("READY=1") })
 
         try "[model]\nname = \"mobilenet_v1_0.25_224\"\n[filter]\nenter = 0.9\n".write(
             toFile: config, atomically: true, encoding: .utf8)
@@ -293,10 +242,7 @@ extension DaemonProcessTests {
         #expect(refused.error?.contains("\(config) the daemon was started with no longer exists") == true)
         #expect(try client.send(.status).result(DaemonStatus.self).state == .running)
 
-        kill(process.processIdentifier, SIGTERM)
-        let stopDeadline = Date().addingTimeInterval(5)
-        while process.isRunning && Date() < stopDeadline { Thread.sleep(forTimeInterval: 0.01) }
-        let log = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let (_, log) = daemon.stop(within: 5)
         #expect(process.terminationStatus == 0, "exit status \(process.terminationStatus); log:\n\(log)")
         #expect(log.contains("model.name changed: restart the daemon to apply"), "\(log)")
         #expect(log.contains("reload failed, keeping the running configuration: The config file \(config)"), "\(log)")

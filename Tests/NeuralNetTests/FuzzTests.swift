@@ -79,6 +79,27 @@ enum Fuzz {
         var parser: String
         var cases = 0, accepted = 0, refused = 0
         var slowestSeconds = 0.0
+
+        /// One case: accepted when `body` returns, refused when it throws (a refusal must say what), timed; returns
+        /// the refusal.
+        @discardableResult
+        mutating func run(_ body: () throws(NeuralNetError) -> Void) -> NeuralNetError? {
+            let start = Date()
+            defer {
+                cases += 1
+                slowestSeconds = max(slowestSeconds, Date().timeIntervalSince(start))
+            }
+            do throws(NeuralNetError) {
+                try body()
+                accepted += 1
+                return nil
+            } catch {
+                #expect(!error.description.isEmpty)
+                refused += 1
+                return error
+            }
+        }
+
         var description: String {
             "fuzz \(parser): \(cases) cases, \(accepted) accepted, \(refused) refused with an error, 0 crashes, "
                 + "slowest case \(String(format: "%.3f", slowestSeconds)) s"
@@ -113,8 +134,7 @@ struct FuzzTests {
             for _ in 0..<Int.random(in: 1...2, using: &random) { text = Fuzz.mutate(text, &random) }
             try Data(text).write(to: URL(fileURLWithPath: directory + "/model.json"))
             try shard.write(to: URL(fileURLWithPath: directory + "/group1-shard1of1.bin"))
-            let start = Date()
-            do throws(NeuralNetError) {
+            report.run { () throws(NeuralNetError) in
                 let model = try TFJSLayersFormat.read(directory)
                 let embedder = try Embedder(model: model, outputLayer: model.outputNames[0])
                 if embedder.inputCount > input.count { input = [Float](repeating: 0.5, count: embedder.inputCount) }
@@ -122,13 +142,7 @@ struct FuzzTests {
                 input.withUnsafeBufferPointer { source in
                     output.withUnsafeMutableBufferPointer { embedder.embed(source.baseAddress!, into: $0.baseAddress!) }
                 }
-                report.accepted += 1
-            } catch {
-                #expect(!error.description.isEmpty)
-                report.refused += 1
             }
-            report.cases += 1
-            report.slowestSeconds = max(report.slowestSeconds, Date().timeIntervalSince(start))
         }
         print(report)
         #expect(report.slowestSeconds < 10, "a case took \(report.slowestSeconds) s")
@@ -148,16 +162,10 @@ struct FuzzTests {
         for _ in 0..<Fuzz.cases {
             var bytes = corpus.randomElement(using: &random)!
             for _ in 0..<Int.random(in: 1...3, using: &random) { bytes = Fuzz.mutate(bytes, &random) }
-            let start = Date()
-            do throws(NeuralNetError) {
+            report.run { () throws(NeuralNetError) in
                 let tensor = try NPY.decode(bytes, path: "fuzz.npy")
                 #expect(tensor.scalars.count == tensor.shape.reduce(1, *))
-                report.accepted += 1
-            } catch {
-                report.refused += 1
             }
-            report.cases += 1
-            report.slowestSeconds = max(report.slowestSeconds, Date().timeIntervalSince(start))
         }
         print(report)
     }
