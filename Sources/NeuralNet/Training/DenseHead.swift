@@ -499,10 +499,16 @@ public final class DenseHead {
 
 /// Which twin of each kernel a computation uses: the plain loops, or a fast GEMM backend.
 enum KernelPath: Sendable, CaseIterable {
-    case reference, openBLAS, packedSwift
+    case reference, openBLAS, packedSwift, packedSwiftAVX2
 
-    /// The fast path new heads train with (GEMM.defaultBackend: the packed AVX-512 kernel in AVX-512 builds).
-    static var fast: KernelPath { GEMM.defaultBackend == .openBLAS ? .openBLAS : .packedSwift }
+    /// The fast path new heads train with (GEMM.defaultBackend: a packed Swift kernel in AVX-512 and AVX2 builds).
+    static var fast: KernelPath {
+        switch GEMM.defaultBackend {
+        case .openBLAS: return .openBLAS
+        case .packedSwift: return .packedSwift
+        case .packedSwiftAVX2: return .packedSwiftAVX2
+        }
+    }
 
     /// The GEMM backend of a fast path; nil for the reference.
     var backend: GEMMBackend? {
@@ -510,6 +516,7 @@ enum KernelPath: Sendable, CaseIterable {
         case .reference: return nil
         case .openBLAS: return .openBLAS
         case .packedSwift: return .packedSwift
+        case .packedSwiftAVX2: return .packedSwiftAVX2
         }
     }
 }
