@@ -9,9 +9,32 @@ enum Lanes {
     @inline(__always) static func clamp(_ x: Float, _ low: Float, _ high: Float) -> Float {
         x < low ? low : (x > high ? high : x)
     }
+    /// In AVX-512 builds one zmm lane loop; elsewhere two 8-lane halves. A SIMD16 lives in two ymm registers
+    /// in AVX2 builds, and there the 16-lane loop went through the stack lane by lane (scalar stores, then
+    /// vector reloads: store-forwarding stalls made the RGB stem conv 4× slower than in AVX-512 builds).
     @inline(__always) static func clamp(_ v: SIMD16<Float>, _ low: Float, _ high: Float) -> SIMD16<Float> {
+        #if GESTUREPAD_CPU_SKYLAKE_AVX512
+            var r = v
+            for lane in 0..<16 { r[lane] = clamp(r[lane], low, high) }
+            return r
+        #else
+            return SIMD16(lowHalf: clamp(v.lowHalf, low, high), highHalf: clamp(v.highHalf, low, high))
+        #endif
+    }
+    /// Any width, for the width-generic kernels: the fixed-width clamps above once specialised (the type
+    /// tests fold away), a plain lane loop for other widths (SIMD1).
+    @inline(__always) static func clamp<V: SIMD>(_ v: V, _ low: Float, _ high: Float) -> V where V.Scalar == Float {
+        if V.self == SIMD16<Float>.self {
+            return unsafeBitCast(clamp(unsafeBitCast(v, to: SIMD16<Float>.self), low, high), to: V.self)
+        }
+        if V.self == SIMD8<Float>.self {
+            return unsafeBitCast(clamp(unsafeBitCast(v, to: SIMD8<Float>.self), low, high), to: V.self)
+        }
+        if V.self == SIMD4<Float>.self {
+            return unsafeBitCast(clamp(unsafeBitCast(v, to: SIMD4<Float>.self), low, high), to: V.self)
+        }
         var r = v
-        for lane in 0..<16 { r[lane] = clamp(r[lane], low, high) }
+        for lane in 0..<V.scalarCount { r[lane] = clamp(r[lane], low, high) }
         return r
     }
     @inline(__always) static func clamp(_ v: SIMD8<Float>, _ low: Float, _ high: Float) -> SIMD8<Float> {
