@@ -501,12 +501,14 @@ public final class DenseHead {
 enum KernelPath: Sendable, CaseIterable {
     case reference, openBLAS, packedSwift, packedSwiftAVX2
 
-    /// The fast path new heads train with (GEMM.defaultBackend: a packed Swift kernel in AVX-512 and AVX2 builds).
+    /// The fast path new heads train with: GEMM.defaultBackend, except OpenBLAS where that is the packed AVX2
+    /// kernel. Training re-packs the weights every step (and transposes X for dW), which costs more than the
+    /// kernel saves on these tall-K shapes: `bench train` [7,7,1024], AVX2 build, 1 thread: OpenBLAS
+    /// (Haswell) 2.1–2.9 s, packed AVX2 4.4–4.7 s.
     static var fast: KernelPath {
         switch GEMM.defaultBackend {
-        case .openBLAS: return .openBLAS
+        case .openBLAS, .packedSwiftAVX2: return .openBLAS
         case .packedSwift: return .packedSwift
-        case .packedSwiftAVX2: return .packedSwiftAVX2
         }
     }
 
