@@ -33,7 +33,8 @@ mobilenet_v1_1.0_224 and mobilenet_v2_1.0_224 from $XDG_DATA_HOME/gesturepad/mod
 default: "embeddingLayer" of the model's gesturepad.json). These are TF.js Layers files
 written by gesturepad's own writer, so loading them with tensorflowjs' Keras loader
 (keras_tfjs_loader.load_keras_model, the reference reader) is itself a compatibility check
-of that writer. Each is written to <out>/<short>/ (v1_real, v2_real for the two defaults;
+of that writer. Each is written to <out>/<short>/ (v1_real, v2_real for the two defaults,
+v1_025_real for mobilenet_v1_0.25_224;
 <short>_<LAYER> when LAYER is not the gesturepad.json one):
 
   tfjs/            a copy of the installed directory (model.json, shards, gesturepad.json)
@@ -90,7 +91,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_GP = os.path.join(REPO, ".build", "release", "gesturepad")
 GOLDEN = os.path.join(REPO, "Tests", "NeuralNetTests", "Golden")
 DEFAULT_INSTALLED = ["mobilenet_v1_1.0_224", "mobilenet_v2_1.0_224"]
-SHORT_NAMES = {"mobilenet_v1_1.0_224": "v1_real", "mobilenet_v2_1.0_224": "v2_real"}
+SHORT_NAMES = {"mobilenet_v1_1.0_224": "v1_real", "mobilenet_v2_1.0_224": "v2_real",
+               "mobilenet_v1_0.25_224": "v1_025_real"}
 IMAGENET_MEAN = [0.485, 0.456, 0.406]
 IMAGENET_STD = [0.229, 0.224, 0.225]
 

@@ -12,7 +12,13 @@ Engines, all single-threaded by default:
   onnxruntime CPUExecutionProvider, intra_op=N, inter_op=1, sequential, all graph opts
   gesturepad  subprocess `<gp> bench embed --model <dir>/tfjs --layer <layer>
               --threads N --runs R --json`, which prints one JSON object with at least
-              median_ms, p10_ms, p90_ms, gflops
+              median_ms, p10_ms, p90_ms, gflops. Several builds or settings can run in the
+              same rounds: `--gesturepad LABEL=PATH` (repeatable; engine "gp:LABEL") and
+              `--gp-env LABEL:VAR=VALUE` (repeatable), e.g. an AVX2 build with the OpenBLAS
+              and the packed Swift GEMM side by side:
+                --gesturepad avx2-blas=.build-haswell/release/gesturepad
+                --gp-env avx2-blas:GESTUREPAD_GEMM=openblas
+                --gp-env avx2-blas:OPENBLAS_CORETYPE=Haswell
 
 Methodology (docs MODELS.md section 6): every round runs one block per (model, engine) in a
 freshly shuffled order; a block is a few warm-up runs then --runs timed runs (a gesturepad
@@ -40,7 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 MODEL_NAMES = ["v1_025", "v1_100", "v2_100"]
-REAL_NAMES = ["v1_real", "v2_real"]  # included by default when <models-dir>/<name>/ exists
+REAL_NAMES = ["v1_real", "v2_real", "v1_025_real"]  # included by default when <models-dir>/<name>/ exists
 DEFAULT_GP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "gesturepad")
 WARMUP = 5
 
@@ -94,11 +100,12 @@ def time_block(fn, x, runs):
     return {"median_ms": statistics.median(ts), "p10_ms": pct(ts, 10), "p90_ms": pct(ts, 90)}
 
 
-def gp_block(gp, d, layer, threads, runs, timeout):
+def gp_block(gp, d, layer, threads, runs, timeout, env=None):
     cmd = [gp, "bench", "embed", "--model", os.path.join(d, "tfjs"), "--layer", layer,
            "--threads", str(threads), "--runs", str(runs), "--json"]
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           env=None if env is None else {**os.environ, **env})
     except (OSError, subprocess.TimeoutExpired) as e:
         return None, f"{' '.join(cmd)}: {e}"
     if p.returncode != 0:
@@ -146,7 +153,10 @@ def main():
     ap.add_argument("--runs", type=int, default=30, help="timed runs per block")
     ap.add_argument("--rounds", type=int, default=5, help="shuffled rounds")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--gesturepad", default=DEFAULT_GP, metavar="PATH")
+    ap.add_argument("--gesturepad", action="append", metavar="[LABEL=]PATH",
+                    help="gesturepad binary (repeatable with labels; default " + DEFAULT_GP + ")")
+    ap.add_argument("--gp-env", action="append", default=[], metavar="LABEL:VAR=VALUE",
+                    help="environment variable for one labelled gesturepad (repeatable)")
     ap.add_argument("--no-gesturepad", action="store_true", help="time the peers only")
     ap.add_argument("--gp-timeout", type=float, default=600, help="seconds per gesturepad run")
     ap.add_argument("--seed", type=int, default=0, help="seed of the block shuffle")
@@ -175,29 +185,42 @@ def main():
         for cls in (LiteRT, OnnxRuntime):
             e = cls(m["dir"], a.threads)
             diff = float(np.max(np.abs(e(m["x"]) - m["expected"])))
-            print(f"{n:7s} {cls.name:12s} max|out-expected| = {diff:.3g}")
+            print(f"{n:11s} {cls.name:12s} max|out-expected| = {diff:.3g}")
             engines[(n, cls.name)] = e
 
-    gp_ok = not a.no_gesturepad
+    # Engine name -> (binary, extra environment). One unlabelled binary is the engine "gesturepad".
+    gps = {}
+    for spec in a.gesturepad or [DEFAULT_GP]:
+        label, sep, path = spec.partition("=")
+        if not sep:
+            label, path = "", spec
+        gps["gp:" + label if label else "gesturepad"] = (path, {})
+    for spec in a.gp_env:
+        label, sep, assignment = spec.partition(":")
+        var, sep2, value = assignment.partition("=")
+        if not (sep and sep2 and var) or "gp:" + label not in gps:
+            sys.exit(f"--gp-env {spec}: expected LABEL:VAR=VALUE with LABEL one of the --gesturepad labels")
+        gps["gp:" + label][1][var] = value
     notes = []
-    if gp_ok and not (os.path.isfile(a.gesturepad) and os.access(a.gesturepad, os.X_OK)):
-        notes.append(f"NOTE: gesturepad binary not found at {a.gesturepad} "
-                     "(build it with `make release`, or pass --gesturepad PATH); "
-                     "reporting peers only")
-        gp_ok = False
-    elif gp_ok:
+    if a.no_gesturepad:
+        gps = {}
+    for eng, (path, env) in list(gps.items()):
+        if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+            notes.append(f"NOTE: {eng}: binary not found at {path} "
+                         "(build it with `make release`, or pass --gesturepad PATH); skipped")
+            del gps[eng]
+            continue
         # One probe run, so a broken command is reported once rather than every round.
-        _, err = gp_block(a.gesturepad, models[names[0]]["dir"], models[names[0]]["layer"],
-                          a.threads, 1, a.gp_timeout)
+        _, err = gp_block(path, models[names[0]]["dir"], models[names[0]]["layer"],
+                          a.threads, 1, a.gp_timeout, env)
         if err:
-            notes.append(f"NOTE: gesturepad bench failed, reporting peers only: {err}")
-            gp_ok = False
+            notes.append(f"NOTE: {eng}: bench failed, skipped: {err}")
+            del gps[eng]
     for n in notes:
         print(n)
 
     blocks = list(engines.keys())
-    if gp_ok:
-        blocks += [(n, "gesturepad") for n in names]
+    blocks += [(n, eng) for eng in gps for n in names]
     per_round = {k: [] for k in blocks}
     gp_extra = {}
     rng = random.Random(a.seed)
@@ -206,13 +229,13 @@ def main():
         rng.shuffle(order)
         for k in order:
             n, eng = k
-            if eng == "gesturepad":
-                res, err = gp_block(a.gesturepad, models[n]["dir"], models[n]["layer"],
-                                    a.threads, a.runs, a.gp_timeout)
+            if eng in gps:
+                res, err = gp_block(gps[eng][0], models[n]["dir"], models[n]["layer"],
+                                    a.threads, a.runs, a.gp_timeout, gps[eng][1])
                 if err:
                     print(f"NOTE: round {r + 1}: {err}")
                     continue
-                gp_extra[n] = res
+                gp_extra[k] = res
                 per_round[k].append({key: float(res[key])
                                      for key in ("median_ms", "p10_ms", "p90_ms")})
             else:
@@ -230,42 +253,44 @@ def main():
              "p10_ms": statistics.median(x["p10_ms"] for x in rs),
              "p90_ms": statistics.median(x["p90_ms"] for x in rs),
              "round_medians_ms": [round(x["median_ms"], 4) for x in rs]}
-        if k[1] == "gesturepad" and k[0] in gp_extra:
-            s["gesturepad_json"] = gp_extra[k[0]]
+        if k in gp_extra:
+            s["gesturepad_json"] = gp_extra[k]
         results.append(s)
         summary[k] = s
 
     print()
     print(f"threads={a.threads} runs/block={a.runs} rounds={a.rounds}  "
           "(median of round medians; p10 = median of round p10s)")
-    hdr = f"{'model':7s} {'engine':12s} {'median ms':>10s} {'p10 ms':>9s} {'gp/LiteRT':>10s} {'gp/ORT':>8s}"
+    width = max([12] + [len(eng) for eng in gps])
+    hdr = f"{'model':11s} {'engine':{width}s} {'median ms':>10s} {'p10 ms':>9s} {'gp/LiteRT':>10s} {'gp/ORT':>8s}"
     print(hdr)
     print("-" * len(hdr))
     for n in names:
-        gp = summary.get((n, "gesturepad"))
-        for eng in ("litert", "onnxruntime", "gesturepad"):
+        for eng in ["litert", "onnxruntime"] + list(gps):
             s = summary.get((n, eng))
             if not s:
                 continue
             r1 = r2 = extra = ""
-            if eng == "gesturepad":
+            if eng in gps:
                 r1 = f"{s['median_ms'] / summary[(n, 'litert')]['median_ms']:.2f}"
                 r2 = f"{s['median_ms'] / summary[(n, 'onnxruntime')]['median_ms']:.2f}"
                 s["ratio_vs_litert"] = float(r1)
                 s["ratio_vs_onnxruntime"] = float(r2)
-                if "gflops" in s.get("gesturepad_json", {}):
-                    extra = f"  gflops={s['gesturepad_json']['gflops']}"
-            print(f"{n:7s} {eng:12s} {s['median_ms']:10.3f} {s['p10_ms']:9.3f} "
+                info = s.get("gesturepad_json", {})
+                extra = "".join(f"  {key}={info[key]}" for key in ("gflops", "gemm", "target_cpu", "blas")
+                                if key in info)
+            print(f"{n:11s} {eng:{width}s} {s['median_ms']:10.3f} {s['p10_ms']:9.3f} "
                   f"{r1:>10s} {r2:>8s}{extra}".rstrip())
-        if gp is None and not a.no_gesturepad:
-            print(f"{n:7s} {'gesturepad':12s} {'n/a':>10s}")
+        for eng in gps:
+            if (n, eng) not in summary:
+                print(f"{n:11s} {eng:{width}s} {'n/a':>10s}")
     for n in notes:
         print(n)
 
     if a.json:
         out = {"meta": {"threads": a.threads, "runs": a.runs, "rounds": a.rounds,
                         "models_dir": os.path.abspath(a.models_dir),
-                        "gesturepad": a.gesturepad if gp_ok else None,
+                        "gesturepad": {eng: {"path": path, "env": env} for eng, (path, env) in gps.items()},
                         "notes": notes, "versions": versions(),
                         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
                "results": results}

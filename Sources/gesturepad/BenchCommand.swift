@@ -122,7 +122,11 @@ struct Bench: ParsableCommand {
         @Option(name: .long, help: "Rows of the per-step table to print (slowest first).")
         var steps: Int = 12
 
-        @Option(name: .long, help: "GEMM backend: openblas or swift (default: swift in AVX-512 builds, else openblas).")
+        @Option(
+            name: .long,
+            help:
+                "GEMM backend: openblas, swift (AVX-512 tile) or swift-avx2 (default: swift in AVX-512 builds, swift-avx2 in AVX2 builds, else openblas)."
+        )
         var gemm: String?
 
         @Flag(name: .long, help: "Print one JSON object instead of text.")

@@ -174,6 +174,67 @@ struct KernelTests {
         }
     }
 
+    @Test(
+        "GEMM: every row tail M = 1…25 of both packed tiles (12×32 AVX-512, 6×16 AVX2), K across both K blocks",
+        arguments: GEMMBackend.allCases, Array(1...25))
+    func gemmRowTails(backend: GEMMBackend, m: Int) {
+        // K 300 crosses the AVX2 kernel's 256 K block, 600 also the AVX-512 kernel's 512 one; N covers full and
+        // partial 8- and 16-lane vectors and a partial last panel of either width.
+        for k in [1, 7, 300, 600] {
+            for n in [1, 8, 9, 16, 24, 31, 32, 40] {
+                let a = randomScalars(m * k, seed: 21)
+                let b = randomScalars(k * n, seed: 22)
+                let bias = randomScalars(n, seed: 23)
+                // Sums have a standard deviation near √K / 3: a clamp at ±√K / 2 cuts some and keeps most.
+                let bound = Float(k).squareRoot() / 2
+                let clamp = (low: -bound, high: bound)
+                var expected = [Float](repeating: 0, count: m * n)
+                GEMM.reference(rows: m, a: a, b: b, k: k, n: n, bias: bias, clamp: clamp, c: &expected)
+                var actual = [Float](repeating: .nan, count: m * n + 1)
+                actual[m * n] = 12345
+                GEMM.multiply(
+                    rows: m, a: a, weights: GEMMWeights(k: k, n: n, b, backend: backend), bias: bias,
+                    clamp: clamp, c: &actual)
+                #expect(actual[m * n] == 12345, "\(backend) wrote past C at \(m)x\(k)x\(n)")
+                expectClose(
+                    Array(actual.prefix(m * n)), expected, tolerance: 1e-5 * Float(k).squareRoot(),
+                    "\(backend) gemm \(m)x\(k)x\(n)")
+            }
+        }
+    }
+
+    @Test("packed GEMM honours lda and ldc (A and C rows wider than K and N)", arguments: [1, 6, 7, 13])
+    func packedGEMMStrides(m: Int) {
+        let k = 20
+        let n = 19
+        let lda = k + 3
+        let ldc = n + 5
+        let a = randomScalars(m * lda, seed: 24)
+        let b = randomScalars(k * n, seed: 25)
+        var dense = [Float](repeating: 0, count: m * k)
+        for row in 0..<m { for p in 0..<k { dense[row * k + p] = a[row * lda + p] } }
+        var expected = [Float](repeating: 0, count: m * n)
+        GEMM.reference(rows: m, a: dense, b: b, k: k, n: n, bias: nil, clamp: (0, 6), c: &expected)
+        var wide512 = [Float](repeating: -7, count: m * ldc)
+        var wideAVX2 = [Float](repeating: -7, count: m * ldc)
+        b.withUnsafeBufferPointer { b in
+            packedGEMM(
+                m: m, a: a, lda: lda, weights: PackedWeights(k: k, n: n, rowMajor: b.baseAddress!), bias: nil,
+                clampLow: 0, clampHigh: 6, c: &wide512, ldc: ldc)
+            packedGEMMAVX2(
+                m: m, a: a, lda: lda, weights: PackedWeightsAVX2(k: k, n: n, rowMajor: b.baseAddress!), bias: nil,
+                clampLow: 0, clampHigh: 6, c: &wideAVX2, ldc: ldc)
+        }
+        for (name, wide) in [("AVX-512", wide512), ("AVX2", wideAVX2)] {
+            var inside = [Float]()
+            for row in 0..<m {
+                inside += wide[(row * ldc)..<(row * ldc + n)]
+                #expect(wide[(row * ldc + n)..<((row + 1) * ldc)].allSatisfy { $0 == -7 }, "\(name) wrote past n")
+            }
+            expectClose(inside, expected, tolerance: 1e-5, "\(name) strided gemm m=\(m)")
+        }
+    }
+
     @Test("ZeroPadding2D: row copies equal the reference", arguments: simdStraddlingChannels)
     func zeroPad(channels: Int) {
         let padding = Padding2D(top: 1, bottom: 2, left: 0, right: 3)

@@ -120,12 +120,10 @@ public enum Conv2D {
             }
         }
         let out = output + (outY * g.outputWidth + outX) * filters + filter
-        for lane in 0..<V.scalarCount {
-            sum0[lane] = Lanes.clamp(sum0[lane], low, high)
-            sum1[lane] = Lanes.clamp(sum1[lane], low, high)
-            sum2[lane] = Lanes.clamp(sum2[lane], low, high)
-            sum3[lane] = Lanes.clamp(sum3[lane], low, high)
-        }
+        sum0 = Lanes.clamp(sum0, low, high)
+        sum1 = Lanes.clamp(sum1, low, high)
+        sum2 = Lanes.clamp(sum2, low, high)
+        sum3 = Lanes.clamp(sum3, low, high)
         UnsafeMutableRawPointer(out).storeBytes(of: sum0, as: V.self)
         UnsafeMutableRawPointer(out + filters).storeBytes(of: sum1, as: V.self)
         UnsafeMutableRawPointer(out + 2 * filters).storeBytes(of: sum2, as: V.self)

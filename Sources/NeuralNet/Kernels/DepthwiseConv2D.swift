@@ -138,7 +138,7 @@ public enum DepthwiseConv2D {
             sum.addProduct(load(row2), w6)
             sum.addProduct(load(row2 + channels), w7)
             sum.addProduct(load(row2 + 2 * channels), w8)
-            for lane in 0..<V.scalarCount { sum[lane] = Lanes.clamp(sum[lane], low, high) }
+            sum = Lanes.clamp(sum, low, high)
             UnsafeMutableRawPointer(out).storeBytes(of: sum, as: V.self)
             row0 += columnStride
             out += channels
@@ -203,7 +203,7 @@ public enum DepthwiseConv2D {
                 sum.addProduct(load(row + kernelX * channels), load(weights + kernelX * channels))
             }
         }
-        for lane in 0..<V.scalarCount { sum[lane] = Lanes.clamp(sum[lane], low, high) }
+        sum = Lanes.clamp(sum, low, high)
         UnsafeMutableRawPointer(output + (outY * g.outputWidth + outX) * channels + channel).storeBytes(
             of: sum, as: V.self)
     }

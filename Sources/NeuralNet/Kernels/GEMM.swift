@@ -1,9 +1,12 @@
 // GEMM: C[M, N] = clamp(A[M, K] · B[K, N] + bias[N]), row-major, the workhorse of pointwise convs,
 // im2col convs and dense layers. Two fast backends, chosen per weight matrix at load:
 // - `.openBLAS`: `cblas_sgemm` then one bias+clamp pass (any CPU);
-// - `.packedSwift`: PackedGEMM.swift's AVX-512 micro-kernel with bias+clamp fused into the register
-//   tile, weights packed once — measured faster than OpenBLAS 0.3.21 on every MobileNet network total
-//   (README "Build settings"), so it is the default in AVX-512 builds.
+// - `.packedSwift`: PackedGEMM.swift's AVX-512 micro-kernel (12×32 tile) with bias+clamp fused into the
+//   register tile, weights packed once — measured faster than OpenBLAS 0.3.21 on every MobileNet network
+//   total (README "Build settings"), so it is the default in AVX-512 builds;
+// - `.packedSwiftAVX2`: PackedGEMMAVX2.swift, the same generator at 8 lanes (6×16 tile, 12 ymm
+//   accumulators), the default in AVX2 (haswell) builds where it beats OpenBLAS' Haswell sgemm (README).
+// Both packed kernels are plain Swift SIMD, so either runs (correctly, if slower) on any x86-64 build.
 // `reference` is the triple loop. Nothing allocates per call. NeuralNet is the only importer of COpenBLAS.
 import COpenBLAS
 import Foundation
@@ -12,6 +15,7 @@ import Foundation
 public enum GEMMBackend: String, Sendable, CaseIterable {
     case openBLAS = "openblas"
     case packedSwift = "swift"
+    case packedSwiftAVX2 = "swift-avx2"
 }
 
 /// A weight matrix B [K, N], copied (OpenBLAS) or packed (Swift kernel) once at load; immutable after.
@@ -24,8 +28,10 @@ public final class GEMMWeights: @unchecked Sendable {
     public let backend: GEMMBackend
     /// B [K, N] row-major for OpenBLAS; nil when packed.
     let storage: UnsafeMutablePointer<Float>?
-    /// B packed into 32-column panels for `packedGEMM`; nil for OpenBLAS.
+    /// B packed into 32-column panels for `packedGEMM`; nil for the other backends.
     let packed: PackedWeights?
+    /// B packed into 16-column panels for `packedGEMMAVX2`; nil for the other backends.
+    let packedAVX2: PackedWeightsAVX2?
 
     /// Copies or packs `rowMajor` [K, N] for `backend`.
     public init(k: Int, n: Int, rowMajor: UnsafePointer<Float>, backend: GEMMBackend = GEMM.defaultBackend) {
@@ -39,9 +45,15 @@ public final class GEMMWeights: @unchecked Sendable {
             copy.update(from: rowMajor, count: k * n)
             storage = copy
             packed = nil
+            packedAVX2 = nil
         case .packedSwift:
             storage = nil
             packed = PackedWeights(k: k, n: n, rowMajor: rowMajor)
+            packedAVX2 = nil
+        case .packedSwiftAVX2:
+            storage = nil
+            packed = nil
+            packedAVX2 = PackedWeightsAVX2(k: k, n: n, rowMajor: rowMajor)
         }
     }
 
@@ -71,8 +83,9 @@ public enum GEMM {
         }
     }
 
-    /// The backend new weights use: `GESTUREPAD_GEMM=openblas|swift` if set, else the packed Swift
-    /// kernel in AVX-512 builds and OpenBLAS elsewhere.
+    /// The backend new weights use: `GESTUREPAD_GEMM=openblas|swift|swift-avx2` if set, else the packed
+    /// Swift kernel of the build's level: AVX-512 builds `.packedSwift`, AVX2 (haswell) builds
+    /// `.packedSwiftAVX2`, and OpenBLAS in baseline builds.
     public static let defaultBackend: GEMMBackend = {
         if let name = ProcessInfo.processInfo.environment["GESTUREPAD_GEMM"], let backend = GEMMBackend(rawValue: name)
         {
@@ -80,6 +93,8 @@ public enum GEMM {
         }
         #if GESTUREPAD_CPU_SKYLAKE_AVX512
             return .packedSwift
+        #elseif GESTUREPAD_CPU_HASWELL
+            return .packedSwiftAVX2
         #else
             return .openBLAS
         #endif
@@ -95,6 +110,12 @@ public enum GEMM {
         let n = weights.n
         if let packed = weights.packed {
             packedGEMM(
+                m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                c: c, ldc: n)
+            return
+        }
+        if let packed = weights.packedAVX2 {
+            packedGEMMAVX2(
                 m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
                 c: c, ldc: n)
             return

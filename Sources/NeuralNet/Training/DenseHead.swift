@@ -499,10 +499,18 @@ public final class DenseHead {
 
 /// Which twin of each kernel a computation uses: the plain loops, or a fast GEMM backend.
 enum KernelPath: Sendable, CaseIterable {
-    case reference, openBLAS, packedSwift
+    case reference, openBLAS, packedSwift, packedSwiftAVX2
 
-    /// The fast path new heads train with (GEMM.defaultBackend: the packed AVX-512 kernel in AVX-512 builds).
-    static var fast: KernelPath { GEMM.defaultBackend == .openBLAS ? .openBLAS : .packedSwift }
+    /// The fast path new heads train with: GEMM.defaultBackend, except OpenBLAS where that is the packed AVX2
+    /// kernel. Training re-packs the weights every step (and transposes X for dW), which costs more than the
+    /// kernel saves on these tall-K shapes: `bench train` [7,7,1024], AVX2 build, 1 thread: OpenBLAS
+    /// (Haswell) 2.1–2.9 s, packed AVX2 4.4–4.7 s.
+    static var fast: KernelPath {
+        switch GEMM.defaultBackend {
+        case .openBLAS, .packedSwiftAVX2: return .openBLAS
+        case .packedSwift: return .packedSwift
+        }
+    }
 
     /// The GEMM backend of a fast path; nil for the reference.
     var backend: GEMMBackend? {
@@ -510,6 +518,7 @@ enum KernelPath: Sendable, CaseIterable {
         case .reference: return nil
         case .openBLAS: return .openBLAS
         case .packedSwift: return .packedSwift
+        case .packedSwiftAVX2: return .packedSwiftAVX2
         }
     }
 }

@@ -1,7 +1,7 @@
 // Training kernels of the dense head: Dense forward/backward, ReLU backward, softmax + categorical
 // cross-entropy with its fused gradient. Each op has a plain-loop `reference` and a fast twin side by
 // side, as in llm.c's train_gpt2.c. Dense's fast twin runs on a `GEMMBackend`: OpenBLAS `cblas_sgemm`
-// with transposes (allocates nothing), or PackedGEMM's AVX-512 kernel (the default in AVX-512 builds:
+// with transposes (allocates nothing), or a packed Swift kernel (PackedGEMM's AVX-512 one is the default in AVX-512 builds:
 // Debian's OpenBLAS 0.3.21 picks its SSE3 "Prescott" sgemm on this Xeon and trains 2× slower).
 // All buffers are row-major Float32. Backward passes overwrite their outputs (no accumulation).
 // Softmax cross-entropy has only the plain loop: K (classes) is a handful.
@@ -28,19 +28,18 @@ enum DenseKernel {
 
     /// Fast twin of `forwardReference` on `backend`: `.openBLAS` = one `cblas_sgemm` then the shared
     /// bias+clamp epilogue (allocates nothing); `.packedSwift` = pack w into panels (it changes every
-    /// training step, so per call: allocates D·U floats) and PackedGEMM's AVX-512 kernel with bias+relu fused.
+    /// training step, so per call: allocates D·U floats) and the packed Swift kernel with bias+relu fused.
     static func forward(
         x: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>?,
         y: UnsafeMutablePointer<Float>, rows: Int, inputs: Int, units: Int, relu: Bool,
         backend: GEMMBackend = GEMM.defaultBackend
     ) {
         switch backend {
-        case .packedSwift:
+        case .packedSwift, .packedSwiftAVX2:
             // y [B,U] = clamp(x [B,D] · packed w [D,U] + b)
-            let packed = PackedWeights(k: inputs, n: units, rowMajor: w)
-            packedGEMM(
-                m: rows, a: x, lda: inputs, weights: packed, bias: b, clampLow: relu ? 0 : -.infinity,
-                clampHigh: .infinity, c: y, ldc: units)
+            GEMM.multiply(
+                rows: rows, a: x, weights: GEMMWeights(k: inputs, n: units, rowMajor: w, backend: backend), bias: b,
+                clamp: (relu ? 0 : -.infinity, .infinity), c: y)
         case .openBLAS:
             // y [B,U] = x [B,D] · w [D,U]
             cblas_sgemm(
@@ -101,17 +100,16 @@ enum DenseKernel {
         }
         if let dw {
             switch backend {
-            case .packedSwift:
+            case .packedSwift, .packedSwiftAVX2:
                 // xt [D,B] = xᵀ; dw [D,U] = xt [D,B] · packed dy [B,U]
                 let xt = UnsafeMutablePointer<Float>.allocate(capacity: inputs * rows)
                 defer { xt.deallocate() }
                 for p in 0..<inputs {
                     for row in 0..<rows { xt[p * rows + row] = x[row * inputs + p] }
                 }
-                let packed = PackedWeights(k: rows, n: units, rowMajor: dy)
-                packedGEMM(
-                    m: inputs, a: xt, lda: rows, weights: packed, bias: nil, clampLow: -.infinity,
-                    clampHigh: .infinity, c: dw, ldc: units)
+                GEMM.multiply(
+                    rows: inputs, a: xt, weights: GEMMWeights(k: rows, n: units, rowMajor: dy, backend: backend),
+                    bias: nil, clamp: (-.infinity, .infinity), c: dw)
             case .openBLAS:
                 // dw [D,U] = xᵀ [D,B] · dy [B,U]
                 cblas_sgemm(
