@@ -100,7 +100,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
             workspace: configuration, source: "/dev/video9", keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: keySink ?? RecordingKeySink(keys: [.up, .left]),
-            dryRun: false, openSource: { _ in source }, now: { clock.now }, emit: { events.append($0) },
+            dryRun: false, openSource: { _ in source }, clock: clock, emit: { events.append($0) },
             logger: records.logger())
         if let holdUntil {
             source.beforeTimeout = { [daemon] in
@@ -131,7 +131,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
         // A new request while paused: refused, nothing waits.
         let error = #expect(throws: DaemonError.self) { try rig.daemon.record(label: "up", seconds: 5) }
         #expect(error?.description.contains("paused") == true)
-        let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in }
+        let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in ReloadResult() }
         do {
             _ = try await handler.record(label: "up", seconds: 5)
             Issue.record("record while paused replied instead of failing")
@@ -152,7 +152,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
         let outcome = try #require(outcomes.wait(timeout: 20), "record never ended at the end of the source")
         #expect(outcome.end == .sourceEnded, "\(outcome)")
         #expect(rig.daemon.snapshot().state == .sourceEnded)
-        let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in }
+        let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in ReloadResult() }
         do {
             _ = try await handler.record(label: "up", seconds: 1)
             Issue.record("record after the end of the source replied instead of failing")
@@ -283,7 +283,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
         let frames = (0..<24).map { ["up", "left", "idle"][$0 % 3] }
         let rig = try Self.rig(frames: frames, storePages: 6)
         let before = try rig.workspace.samples.counts()["up"] ?? 0
-        let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in }
+        let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in ReloadResult() }
         let reply = Task { try await handler.record(label: "up", seconds: 60) }
         let deadline = Date().addingTimeInterval(10)
         while rig.daemon.snapshot().recordingLabel == nil && Date() < deadline {
