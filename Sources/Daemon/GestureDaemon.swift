@@ -286,14 +286,24 @@ public final class GestureDaemon: @unchecked Sendable {
     /// `stopped`. Blocks until the pipeline thread ended. Idempotent.
     ///
     /// Throws `keyReleaseFailed` when any release failed during the daemon's life (each was already an event and an
-    /// error log line): a key may still be held, and the process must not exit as if all was well.
+    /// error log line): a key may still be held, and the process must not exit as if all was well. Else throws
+    /// `filterFailed` when the decision filter failed (also each an event and a log line when it happened).
     public func stop() throws(DaemonError) {
-        let failures = session.stop()
-        if !failures.isEmpty { throw .keyReleaseFailed(failures: failures) }
+        session.stop()
+        if let failure = failureToReport { throw failure }
     }
 
     /// The key releases that failed so far, one sentence each (empty when every release worked).
     public var keyReleaseFailures: [String] { session.keyReleaseFailures }
+
+    /// What makes the daemon exit non-zero: failed key releases first, else decision filter failures; nil when
+    /// neither happened.
+    public var failureToReport: DaemonError? {
+        let releases = session.keyReleaseFailures
+        if !releases.isEmpty { return .keyReleaseFailed(failures: releases) }
+        let filter = session.decisionFilterFailures
+        return filter.isEmpty ? nil : .filterFailed(failures: filter)
+    }
 
     /// Releases keys and the camera; frames stop until `resume`. Returns once the camera is closed
     /// (so a video call can open it right away), or after 2 s if a frame wait is stuck.

@@ -304,6 +304,8 @@ public final class GestureSession: @unchecked Sendable {
     private var stopRequested = false
     private var recording: ActiveRecording?
     private var releaseFailures: [String] = []
+    /// Filter failures (each also an error notice); an owner that exits reports them (the daemon exits non-zero).
+    private var filterFailures: [String] = []
     private var keyPresses = 0
     private var statistics = RollingStatistics(window: 300)
     private var framesCaptured = 0
@@ -449,6 +451,14 @@ public final class GestureSession: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         return releaseFailures
+    }
+
+    /// The decision filter's failures so far (it could not follow a head, or failed on a frame), one sentence each
+    /// in the order they first happened.
+    public var decisionFilterFailures: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return filterFailures
     }
 
     /// Releases keys and the source; frames stop until `resume`. Returns once the source is closed (so a video call
@@ -933,6 +943,7 @@ public final class GestureSession: @unchecked Sendable {
         releaseKeys(reason: .filterError)
         guard filterFailure != message else { return }
         filterFailure = message
+        filterFailures.append(message)
         emit(.notice(.error, message, metadata: [:]))
         emit(.state(state, reason: message))
     }

@@ -194,6 +194,8 @@ struct GestureSessionTests {
         #expect(!rig.output.lines.contains("down left filter"), "nothing pressed without the configured filter")
         #expect(rig.events.errors.count == 1, "reported once, not per frame: \(rig.events.errors)")
         #expect(rig.events.errors.first?.contains("down") == true, "\(rig.events.errors)")
+        // Kept for the owner's exit status (the daemon exits non-zero with `filterFailed`).
+        #expect(rig.session.decisionFilterFailures == rig.events.errors)
     }
 
     @Test("stop releases with reason stop, and a release that fails is returned, never swallowed")
