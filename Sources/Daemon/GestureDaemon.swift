@@ -186,8 +186,6 @@ public final class GestureDaemon: @unchecked Sendable {
 
     /// The pipeline thread's name in the kernel (/proc/PID/task/TID/comm).
     public static let pipelineThreadName = GestureSession.loopThreadName
-    /// The longest single wait for a frame (ms), whatever `stale_ms` says.
-    static let longestFrameWaitMilliseconds = GestureSession.longestFrameWaitMilliseconds
 
     /// Builds the daemon; nothing runs until `start()`.
     /// - Parameters:
@@ -364,10 +362,6 @@ public final class GestureDaemon: @unchecked Sendable {
             filterState: reading.filterState,
             statistics: reading.statistics, recordingLabel: reading.recordingLabel, training: reading.training,
             uptimeSeconds: reading.uptimeSeconds, keyPresses: reading.keyPresses)
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
     }
 }
 
