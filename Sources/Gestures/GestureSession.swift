@@ -122,6 +122,10 @@ public final class GestureSession: @unchecked Sendable {
         filterHeadVersion = head?.version ?? 0
     }
 
+    deinit {
+        source?.close()
+    }
+
     private var now: UInt64 { clock.nowNanoseconds }
 
     // MARK: Commands
@@ -180,6 +184,9 @@ public final class GestureSession: @unchecked Sendable {
             lock.lock()
             while !finished { _ = lock.wait(until: Date().addingTimeInterval(0.05)) }
             lock.unlock()
+        } else {
+            // Stepped by its owner (no loop thread): the caller is that stepping thread, so the source is closed here.
+            closeSource()
         }
         lock.lock()
         defer { lock.unlock() }

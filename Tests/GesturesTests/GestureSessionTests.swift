@@ -92,6 +92,7 @@ private struct Rig {
     let output: RecordingOutput
     let events: Events
     let opens: Counter
+    let source: SteadySource
 }
 
 private final class Counter: Sendable {
@@ -126,7 +127,9 @@ struct GestureSessionTests {
                 return source
             },
             emit: { events.append($0) })
-        return Rig(session: session, recognizer: recognizer, clock: clock, output: output, events: events, opens: opens)
+        return Rig(
+            session: session, recognizer: recognizer, clock: clock, output: output, events: events, opens: opens,
+            source: source)
     }
 
     /// Steps until `condition` holds (at most `limit` steps), sleeping the virtual clock through idle waits.
@@ -209,6 +212,7 @@ struct GestureSessionTests {
         #expect(rig.events.errors == failures)
         #expect(rig.session.snapshot().state == .stopped)
         #expect(rig.session.step() == .stopped)
+        #expect(rig.source.closed, "a stepped session closes its source on stop")
     }
 
     @Test("pause closes the source and idles; resume reopens at once")
