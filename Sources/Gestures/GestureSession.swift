@@ -101,7 +101,8 @@ public final class GestureSession: @unchecked Sendable {
     ///   - output: where decisions go.
     ///   - openSource: opens the source (called again for every reopen).
     ///   - clock: monotonic time for the filter, statistics, recordings and the waits between reopen attempts.
-    ///   - emit: receives events; called with the session's lock held — must not block or call the session.
+    ///   - emit: receives events, on the loop thread, a command's thread or the trainer's queue, mostly with the
+    ///     session's lock held — must not block or call the session.
     public init(
         settings: GestureSessionSettings, recognizer: Recognizer, samples: SampleStore, cacheKey: String,
         trainer: GestureTrainer?, output: any GestureOutput, clock: any FrameClock = SystemFrameClock(),
