@@ -548,7 +548,7 @@ public struct KeyEventPayload: Codable, Sendable, Equatable {
     /// The key names sent (e.g. `["KEY_UP"]`).
     public var keys: [String]
     /// Why: `filter` (the decision filter), `stale-input` (its timer), or a stop path — `stop` (SIGTERM/SIGINT),
-    /// `pause`, `reload`, `camera-lost`, `source-ended`, `new-head`, `labels-changed`.
+    /// `pause`, `reload`, `camera-lost`, `source-ended`, `new-head`, `labels-changed`, `filter-error`.
     public var reason: String?
     /// For filter decisions: milliseconds from the frame's arrival to the key.
     public var latencyMilliseconds: Double?

@@ -76,6 +76,9 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     case recordingRefused(label: String, state: DaemonState, reason: String)
     /// Releasing held keys failed on a stop path (each failure was logged and sent as an event when it happened).
     case keyReleaseFailed(failures: [String])
+    /// The decision filter failed while the daemon ran (each failure was logged and sent as an event when it happened):
+    /// keys stayed up from then on, so gestures may have gone unanswered.
+    case filterFailed(failures: [String])
 
     public var description: String {
         switch self {
@@ -184,6 +187,11 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
             let more = failures.count > 3 ? " (and \(failures.count - 3) more)" : ""
             return "\(failures.count) key release(s) failed: \(shown)\(more). If a key is still held, press and "
                 + "release it on a keyboard, or unplug the virtual keyboard by ending the process"
+        case .filterFailed(let failures):
+            let shown = failures.prefix(3).joined(separator: "; ")
+            let more = failures.count > 3 ? " (and \(failures.count - 3) more)" : ""
+            return "the decision filter failed \(failures.count) time(s): \(shown)\(more). Check [filter] in the "
+                + "config against the labels of the head in use (gesturepad config check)"
         }
     }
 }

@@ -244,11 +244,11 @@ public enum DaemonRunner {
                 gracefulShutdownSignals: gracefulShutdownSignals, cancellationSignals: [], logger: logger))
     }
 
-    /// Runs `group` to its end, then throws `keyReleaseFailed` if any release of `pipeline`'s daemon failed.
+    /// Runs `group` to its end, then throws `keyReleaseFailed` if any release of `pipeline`'s daemon failed, else
+    /// `filterFailed` if its decision filter failed.
     public static func run(_ group: ServiceGroup, pipeline: PipelineService) async throws {
         try await group.run()
-        let failures = pipeline.daemon.keyReleaseFailures
-        if !failures.isEmpty { throw DaemonError.keyReleaseFailed(failures: failures) }
+        if let failure = pipeline.daemon.failureToReport { throw failure }
     }
 }
 

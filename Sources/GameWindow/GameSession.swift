@@ -1,5 +1,5 @@
-// GameSession: the window's wiring without SDL — the App state machine, the gesture pipeline, the
-// training controller and the sample store, turned into one ScreenModel per frame and drawn by the
+// GameSession: the window's wiring without SDL — the App state machine, the gesture pipeline (the
+// shared GestureSession: camera, recording, training) and the sample store, turned into one ScreenModel per frame and drawn by the
 // ScreenRenderer. The SDL shell feeds it keys and asks for frames; tests drive it directly. Every
 // part but the App is optional: no model installed → no pipeline and no training (a message says
 // why), no camera → keyboard play, no store → no tiles.
@@ -13,11 +13,9 @@ import Raster
 public struct GameSessionParts {
     /// The sample store (nil: tiles show no samples).
     public var store: SampleStore?
-    /// The camera pipeline (nil: no camera).
+    /// The gesture session: live frames when it has a source, recording, training (nil: no model).
     public var pipeline: GesturePipeline?
-    /// The trainer and the recognizer its heads go to (nil: training off).
-    public var trainer: GestureTrainer?
-    /// The live recognizer (for the head version on screen and head swaps).
+    /// The live recognizer (for the head version on screen).
     public var recognizer: Recognizer?
     /// Why gestures are off altogether (no model…), shown on screen.
     public var gesturesUnavailableReason: String?
@@ -26,13 +24,11 @@ public struct GameSessionParts {
 
     /// Parts of a session; all optional.
     public init(
-        store: SampleStore? = nil, pipeline: GesturePipeline? = nil, trainer: GestureTrainer? = nil,
-        recognizer: Recognizer? = nil,
+        store: SampleStore? = nil, pipeline: GesturePipeline? = nil, recognizer: Recognizer? = nil,
         gesturesUnavailableReason: String? = nil, cameraUnavailableReason: String? = nil
     ) {
         self.store = store
         self.pipeline = pipeline
-        self.trainer = trainer
         self.recognizer = recognizer
         self.gesturesUnavailableReason = gesturesUnavailableReason
         self.cameraUnavailableReason = cameraUnavailableReason
@@ -44,7 +40,6 @@ public final class GameSession {
     /// The state machine.
     public private(set) var app: App
     private let parts: GameSessionParts
-    private let training: TrainingController?
     private var renderer = ScreenRenderer()
     private var frameNumber = 0
     private var toast: (text: String, untilFrame: Int)?
@@ -62,9 +57,6 @@ public final class GameSession {
     public init(app: App, parts: GameSessionParts) {
         self.app = app
         self.parts = parts
-        training = parts.trainer.map {
-            TrainingController(trainer: $0, recognizer: parts.recognizer, labels: app.labels)
-        }
         refreshSamples(force: true)
     }
 
@@ -81,7 +73,6 @@ public final class GameSession {
     public func shutdown() {
         parts.pipeline?.setRecording(label: nil)
         parts.pipeline?.stop()
-        if training?.isRunning == true { training?.cancel() }
     }
 
     // MARK: Input
@@ -112,8 +103,8 @@ public final class GameSession {
             case .startRecording(let label):
                 if let reason = recordingUnavailableReason() {
                     show(reason)
-                } else {
-                    parts.pipeline?.setRecording(label: label)
+                } else if let refusal = parts.pipeline?.setRecording(label: label) {
+                    show("Cannot record: \(refusal)")
                 }
             case .stopRecording:
                 parts.pipeline?.setRecording(label: nil)
@@ -122,8 +113,8 @@ public final class GameSession {
             case .train(let options):
                 startTraining(options)
             case .cancelTraining:
-                if training?.isRunning == true {
-                    training?.cancel()
+                if parts.pipeline?.isTraining == true {
+                    parts.pipeline?.cancelTraining()
                     show("Cancelling training...")
                 }
             case .quit:
@@ -134,7 +125,7 @@ public final class GameSession {
 
     private func recordingUnavailableReason() -> String? {
         if let reason = parts.gesturesUnavailableReason { return "Cannot record: \(reason)" }
-        guard let pipeline = parts.pipeline else {
+        guard let pipeline = parts.pipeline, pipeline.hasSource else {
             return "Cannot record without a camera. Run `gesturepad devices`, or start with --source clip.y4m."
         }
         if case .failed(_, let reason) = pipeline.snapshot.camera { return "Cannot record: \(reason)" }
@@ -156,17 +147,17 @@ public final class GameSession {
     }
 
     private func startTraining(_ options: TrainingOptions) {
-        guard let training else {
+        guard let training = parts.pipeline else {
             return show("Cannot train: \(parts.gesturesUnavailableReason ?? "no embedding model is loaded").")
         }
         do {
-            try training.start(options: options)
+            try training.train(options: options)
             show("Training started: the new head takes over when it is ready.")
         } catch {
             if case .trainingInProgress = error {
                 show("Training is already running (C cancels it).")
             } else {
-                show(TrainingController.shortReason(error))
+                show(GesturePipeline.shortReason(error))
             }
         }
     }
@@ -206,10 +197,10 @@ public final class GameSession {
         var model = ScreenModel(app: app)
         model.frameNumber = frameNumber
         model.samples = samples
-        model.training = training?.progress ?? .idle
+        model.training = parts.pipeline?.trainingProgress ?? .idle
         model.headVersion = parts.recognizer?.currentHead?.version
         model.gesturesUnavailableReason = parts.gesturesUnavailableReason
-        if let pipeline = parts.pipeline {
+        if let pipeline = parts.pipeline, pipeline.hasSource {
             let snapshot = pipeline.snapshot
             model.camera = snapshot.camera
             model.cameraImage = snapshot.cameraImage

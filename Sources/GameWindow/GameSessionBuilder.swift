@@ -54,7 +54,6 @@ public enum GameSessionBuilder {
         do {
             let workspace = try GestureWorkspace(configuration.workspace, models: models)
             parts.store = workspace.samples
-            parts.trainer = workspace.trainer
             let recognizer: Recognizer
             do {
                 recognizer = try workspace.makeRecognizer()
@@ -65,17 +64,19 @@ public enum GameSessionBuilder {
                     extractor: try workspace.trainer.extractor.duplicate(), mirror: configuration.workspace.mirror)
             }
             parts.recognizer = recognizer
+            var opener: FrameSourceOpener?
             if let source = configuration.source {
                 let pacing = configuration.pacing
-                parts.pipeline = GesturePipeline(
-                    recognizer: recognizer,
-                    storage: .init(store: workspace.samples, cacheKey: workspace.trainer.cacheKey),
-                    sourceName: source, filterSettings: configuration.filter,
-                    recordingSettings: configuration.recording
-                ) { [camera = configuration.camera] () throws(CaptureError) -> any FrameSource in
+                opener = { [camera = configuration.camera] () throws(CaptureError) -> any FrameSource in
                     try FrameSources.open(source, pacing: pacing, loops: true, camera: camera)
                 }
             }
+            parts.pipeline = try GesturePipeline(
+                recognizer: recognizer,
+                storage: .init(store: workspace.samples, cacheKey: workspace.trainer.cacheKey), labels: labels,
+                sourceName: configuration.source ?? "camera", filterSettings: configuration.filter,
+                recordingSettings: configuration.recording, trainer: workspace.trainer,
+                trainingOptions: configuration.training, opener: opener)
         } catch {
             let reason = "\(error.description)"
             parts.gesturesUnavailableReason = Self.shortModelReason(error, model: configuration.workspace.modelName)

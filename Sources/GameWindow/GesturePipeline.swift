@@ -1,20 +1,19 @@
-// GesturePipeline: camera → recognizer → decision filter, on a thread of its own at the camera's
-// rate, so the 60 Hz render loop never waits for an embedding. While a record key is held the same
-// frames go through a SampleRecorder (throttle, near-duplicate check) and kept ones are added to the
-// sample store together with their embedding (the trainer's cache, so training starts at once).
+// GesturePipeline: the game window's side of the one live loop — a GestureSession
+// (Sources/Gestures/GestureSession.swift: source and reconnect backoff, recognition, the decision
+// filter and its head rule, recording, background training with the head swap, statistics) whose
+// decisions become the game's gesture events, read by the render loop as snapshots for drawing.
+// The window adds only what is drawn: the camera status, the sample frame, the reading, the
+// training progress with its loss curve.
 //
-// Threading rules (where they bite): the recognizer, the filter, the recorder and the frame source
-// belong to the pipeline thread alone (or to the caller of `processNextFrame` in synchronous mode —
-// never both); the render thread only calls `snapshot`, `takeKeyEvents` and `setRecording`, which
-// go through one mutex. The frame buffer is released right after framing (the sample frame is
-// copied into the recognizer), so a camera's buffer ring is never held during the embedding.
+// Threading rules (where they bite): the session's loop runs on its own thread (`start`) or on the
+// caller's thread (`processNextFrame`, screenshot mode) — never both; the render thread only reads
+// `snapshot` and `trainingProgress` and calls `takeKeyEvents`, `setRecording` and `train`, which go
+// through the session's lock or a mutex.
 import Capture
 import Foundation
 import Gestures
+import NeuralNet
 import Synchronization
-
-/// Opens the frame source; runs on the pipeline thread (opening a camera can take a second or two).
-public typealias FrameSourceOpener = @Sendable () throws(CaptureError) -> any FrameSource
 
 /// What the render loop reads from the pipeline.
 public struct PipelineSnapshot: Sendable {
@@ -32,7 +31,27 @@ public struct PipelineSnapshot: Sendable {
     public var storeError: String?
 }
 
-/// The background capture → recognise → filter loop.
+/// The session's decisions, queued for the game (nothing here can fail).
+final class GameInputOutput: GestureOutput, Sendable {
+    private let queued = Mutex<[KeyEvent]>([])
+
+    func apply(_ decision: KeyDecision) -> KeyOutcome {
+        queued.withLock { $0.append(decision.event) }
+        return .done
+    }
+    func releaseEverything(reason: KeyReason, alreadyReported: Bool) -> KeyOutcome { .done }
+    func close(alreadyReported: Bool) -> KeyOutcome { .done }
+
+    /// The decisions since the last call, oldest first.
+    func take() -> [KeyEvent] {
+        queued.withLock { events in
+            defer { events.removeAll() }
+            return events
+        }
+    }
+}
+
+/// The window's gesture session: live frames (when there is a source), recording and training.
 public final class GesturePipeline: @unchecked Sendable {
     /// Where samples go and their embeddings are cached.
     public struct Storage: Sendable {
@@ -47,241 +66,166 @@ public final class GesturePipeline: @unchecked Sendable {
         }
     }
 
-    private let recognizer: Recognizer
-    private let storage: Storage
-    private let opener: FrameSourceOpener
+    /// The loop.
+    public let session: GestureSession
+    /// Whether frames come from somewhere (false: training and the head only, no camera).
+    public let hasSource: Bool
+    private let output: GameInputOutput
     private let sourceName: String
-    private let filterSettings: DecisionFilterSettings
-    private let recordingSettings: RecordingSettings
-    private let retryNanoseconds: UInt64 = 3_000_000_000
+    private let training = TrainingProgressBox()
 
-    private struct Shared {
-        var snapshot: PipelineSnapshot
-        var keyEvents: [KeyEvent] = []
-        var recordingLabel: String?
-    }
-    private let shared: Mutex<Shared>
-    private let stopRequested = Atomic<Bool>(false)
-    private let finished = DispatchSemaphore(value: 0)
-    private var thread: Thread?
-
-    // Pipeline-thread state.
-    private var source: (any FrameSource)?
-    private var nextOpenAttempt: UInt64 = 0
-    private var filter: DecisionFilter?
-    private var filterHeadVersion: Int?
-    private var recorder: SampleRecorder?
-
-    /// A pipeline that will read frames from what `opener` opens (`sourceName` names it on screen).
+    /// A pipeline reading frames from what `opener` opens (`sourceName` names it on screen; nil opener: no camera).
+    /// Throws when the filter settings do not fit the labels (there is no silent fallback to other settings).
     public init(
-        recognizer: Recognizer, storage: Storage, sourceName: String, filterSettings: DecisionFilterSettings = .default,
-        recordingSettings: RecordingSettings = RecordingSettings(), opener: @escaping FrameSourceOpener
-    ) {
-        self.recognizer = recognizer
-        self.storage = storage
+        recognizer: Recognizer, storage: Storage, labels: LabelSet, sourceName: String,
+        filterSettings: DecisionFilterSettings = .default, recordingSettings: RecordingSettings = RecordingSettings(),
+        trainer: GestureTrainer? = nil, trainingOptions: TrainingOptions = TrainingOptions(),
+        clock: any FrameClock = SystemFrameClock(), opener: FrameSourceOpener?
+    ) throws(GesturesError) {
+        let output = GameInputOutput()
+        self.output = output
         self.sourceName = sourceName
-        self.filterSettings = filterSettings
-        self.recordingSettings = recordingSettings
-        self.opener = opener
-        shared = Mutex(Shared(snapshot: PipelineSnapshot(camera: .starting(source: sourceName))))
+        hasSource = opener != nil
+        let progress = training
+        session = try GestureSession(
+            settings: GestureSessionSettings(
+                sourceName: sourceName, labels: labels, filter: filterSettings, recording: recordingSettings,
+                training: trainingOptions, keepsPreview: true),
+            recognizer: recognizer, samples: storage.store, cacheKey: storage.cacheKey, trainer: trainer,
+            output: output, clock: clock,
+            openSource: opener ?? Self.noSource(named: sourceName),
+            emit: { event in
+                if case .training(let update) = event { Self.follow(update, progress: progress) }
+            })
     }
 
-    deinit {
-        source?.close()
+    /// The opener of a pipeline without a source (never called: such a pipeline is neither started nor stepped).
+    private static func noSource(named name: String) -> FrameSourceOpener {
+        { () throws(CaptureError) -> any FrameSource in
+            let error = CaptureError.deviceNotFound(device: name)
+            throw error
+        }
     }
 
     // MARK: Render-thread side
 
     /// The newest state (a copy).
-    public var snapshot: PipelineSnapshot { shared.withLock { $0.snapshot } }
+    public var snapshot: PipelineSnapshot {
+        let reading = session.snapshot()
+        var snapshot = PipelineSnapshot(camera: camera(reading))
+        snapshot.cameraImage = reading.preview
+        snapshot.reading.labels = reading.predictionLabels
+        snapshot.reading.probabilities = reading.probabilities
+        snapshot.reading.filterState = reading.filterState
+        snapshot.reading.heldLabel = reading.heldLabel
+        snapshot.reading.frameMilliseconds = reading.frameMilliseconds
+        snapshot.reading.frameCount = reading.frameCount
+        snapshot.keptInRecording = reading.keptInRecording
+        snapshot.storeChanges = reading.storeChanges
+        snapshot.storeError = reading.storeError
+        return snapshot
+    }
+
+    /// The camera as the screen shows it.
+    private func camera(_ reading: GestureSessionSnapshot) -> CameraStatus {
+        guard hasSource else { return .off }
+        switch reading.state {
+        case .running: return .running(source: reading.source)
+        case .cameraLost, .sourceEnded: return .failed(source: sourceName, reason: reading.reason)
+        case .starting, .paused, .stopping, .stopped: return .starting(source: sourceName)
+        }
+    }
 
     /// The filter's key events since the last call, oldest first.
-    public func takeKeyEvents() -> [KeyEvent] {
-        shared.withLock { state in
-            defer { state.keyEvents.removeAll() }
-            return state.keyEvents
-        }
-    }
+    public func takeKeyEvents() -> [KeyEvent] { output.take() }
 
-    /// Starts (a label) or stops (nil) keeping frames as samples.
-    public func setRecording(label: String?) {
-        shared.withLock { $0.recordingLabel = label }
-    }
-
-    /// Starts the pipeline thread.
-    public func start() {
-        guard thread == nil else { return }
-        let thread = Thread { [self] in
-            while !stopRequested.load(ordering: .relaxed) {
-                if !processNextFrame() { Thread.sleep(forTimeInterval: 0.05) }
-            }
-            releaseKeys(atNanoseconds: Monotonic.nanoseconds())
-            source?.close()
-            source = nil
-            finished.signal()
-        }
-        thread.name = "gesturepad.pipeline"
-        self.thread = thread
-        thread.start()
-    }
-
-    /// Stops the thread (waiting for the frame in flight) and closes the source; any held gesture key is released.
-    public func stop() {
-        guard thread != nil else { return }
-        stopRequested.store(true, ordering: .relaxed)
-        finished.wait()
-        thread = nil
-    }
-
-    // MARK: Pipeline-thread side
-
-    /// Opens the source if needed, then reads, recognises and filters one frame. Returns false when no
-    /// frame was processed (the source is not open or failed; the caller waits a little).
+    /// Starts (a label) or stops (nil) keeping frames as samples. A refusal (an unknown label, a stopped session)
+    /// is returned in words.
     @discardableResult
-    public func processNextFrame() -> Bool {
-        let now = Monotonic.nanoseconds()
-        guard let source = openSourceIfNeeded(now: now) else { return false }
-        var framingError: CaptureError?
-        let delivered: Void?
-        do {
-            delivered = try source.withNextFrame(timeoutMilliseconds: 1000) { frame in
-                do throws(CaptureError) {
-                    try recognizer.framer.run(frame: frame, into: recognizer.sample.baseAddress!)
-                } catch {
-                    framingError = error
-                }
-            }
-        } catch {
-            fail(reason: error.description, now: now)
-            return false
-        }
-        if let framingError {
-            fail(reason: framingError.description, now: now)
-            return false
-        }
-        guard delivered != nil else {
-            fail(reason: "the recording ended.", now: now)
-            return false
-        }
-        let start = Monotonic.nanoseconds()
-        let recognition = recognizer.recognizeSample()
-        let frameTime = Monotonic.nanoseconds()
-        let image = RGBImage(
-            width: recognizer.framer.side, height: recognizer.framer.side, pixels: Array(recognizer.sample))
-        let events = filterEvents(recognition, atNanoseconds: frameTime)
-        let recordingLabel = shared.withLock { $0.recordingLabel }
-        let kept = record(label: recordingLabel, atNanoseconds: frameTime)
-
-        var reading = GestureReading()
-        reading.labels = recognition.labels?.names ?? []
-        reading.probabilities = recognition.probabilities
-        reading.filterState = filter?.state ?? .idle
-        reading.heldLabel = filter?.heldLabel
-        reading.frameMilliseconds = Double(frameTime - start + recognition.timings.preprocess) / 1e6
-        shared.withLock { state in
-            reading.frameCount = state.snapshot.reading.frameCount + 1
-            state.snapshot.camera = .running(source: source.sourceDescription)
-            state.snapshot.cameraImage = image
-            state.snapshot.reading = reading
-            state.keyEvents += events
-            if kept.restarted { state.snapshot.keptInRecording = 0 }
-            if kept.stored {
-                state.snapshot.keptInRecording += 1
-                state.snapshot.storeChanges += 1
-            }
-            if let failure = kept.failure { state.snapshot.storeError = failure }
-        }
-        return true
-    }
-
-    private func openSourceIfNeeded(now: UInt64) -> (any FrameSource)? {
-        if let source { return source }
-        guard now >= nextOpenAttempt else { return nil }
-        do {
-            let opened = try opener()
-            source = opened
-            shared.withLock { $0.snapshot.camera = .running(source: opened.sourceDescription) }
-            return opened
-        } catch {
-            fail(reason: error.description, now: now)
+    public func setRecording(label: String?) -> String? {
+        guard let label else {
+            session.stopRecording()
             return nil
         }
+        if session.snapshot().recordingLabel == label { return nil }
+        do { try session.record(label: label, seconds: nil) } catch { return error.description }
+        return nil
     }
 
-    /// Marks the source failed, closes it, releases any held key and schedules a new attempt.
-    private func fail(reason: String, now: UInt64) {
-        source?.close()
-        source = nil
-        nextOpenAttempt = now + retryNanoseconds
-        releaseKeys(atNanoseconds: now)
-        shared.withLock { state in
-            state.snapshot.camera = .failed(source: sourceName, reason: reason)
-            state.snapshot.reading.filterState = .idle
-            state.snapshot.reading.heldLabel = nil
+    /// Starts the loop thread (only with a source).
+    public func start() {
+        if hasSource { session.start() }
+    }
+
+    /// Stops the loop (waiting for the frame in flight) and closes the source; any held gesture key is released.
+    public func stop() { session.stop() }
+
+    /// One round of the loop on this thread (screenshot mode: deterministic, no loop thread). Returns false when no
+    /// frame was processed.
+    @discardableResult
+    public func processNextFrame() -> Bool {
+        guard hasSource else { return false }
+        let before = session.snapshot().frameCount
+        session.step()
+        return session.snapshot().frameCount > before
+    }
+
+    // MARK: Training
+
+    /// The current training progress.
+    public var trainingProgress: TrainingProgress { training.stored.withLock { $0 } }
+
+    /// Starts a run; throws `.trainingInProgress` when one is going.
+    public func train(options: TrainingOptions) throws(GesturesError) {
+        training.stored.withLock { $0 = .embedding(done: 0, total: 0) }
+        do { try session.train(options: options) } catch {
+            training.stored.withLock { $0 = .idle }
+            throw error
         }
     }
 
-    private func releaseKeys(atNanoseconds now: UInt64) {
-        guard var current = filter else { return }
-        let events = current.releaseAll(atNanoseconds: now)
-        filter = current
-        if !events.isEmpty { shared.withLock { $0.keyEvents += events } }
+    /// Asks a running training to stop (the head in use stays).
+    public func cancelTraining() { session.cancelTraining() }
+
+    /// Whether a run is in progress.
+    public var isTraining: Bool { session.isTraining }
+
+    /// Keeps the progress (and the loss curve) of a run from the session's events.
+    private static func follow(_ update: SessionTraining, progress: TrainingProgressBox) {
+        progress.stored.withLock { progress in
+            switch update {
+            case .started: break
+            case .embedding(let done, let total): progress = .embedding(done: done, total: total)
+            case .epoch(let report):
+                progress = .training(
+                    epoch: report.epoch, epochs: report.epochs, losses: progress.losses + [report.loss],
+                    accuracy: report.accuracy)
+            case .finished(let trained):
+                progress = .finished(
+                    version: trained.metadata.version, losses: progress.losses,
+                    accuracy: trained.summary.finalAccuracy ?? 0, milliseconds: trained.summary.milliseconds)
+            case .failed(let error):
+                progress = .failed(reason: shortReason(error), losses: progress.losses)
+            }
+        }
     }
 
-    /// Runs the filter on one recognition; a new head (other labels or version) gets a fresh filter,
-    /// releasing what the old one held.
-    private func filterEvents(_ recognition: Recognition, atNanoseconds now: UInt64) -> [KeyEvent] {
-        var events: [KeyEvent] = []
-        guard let labels = recognition.labels else {
-            if var old = filter { events += old.releaseAll(atNanoseconds: now) }
-            filter = nil
-            filterHeadVersion = nil
-            return events
+    /// The error in words fit for the small training panel.
+    static func shortReason(_ error: GesturesError) -> String {
+        switch error {
+        case .notEnoughSamples(let counts, _):
+            let listed = counts.filter { $0.value > 0 }.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+            return
+                "Record samples of at least two labels first (now: \(listed.isEmpty ? "none" : listed.joined(separator: ", ")))."
+        case .trainingCancelled:
+            return "Training cancelled; the head in use is unchanged."
+        default:
+            return error.description
         }
-        if filter == nil || filterHeadVersion != recognition.headVersion || filter?.labels != labels {
-            if var old = filter { events += old.releaseAll(atNanoseconds: now) }
-            filter = try? DecisionFilter(labels: labels, settings: filterSettings)
-            if filter == nil { filter = try? DecisionFilter(labels: labels) }
-            filterHeadVersion = recognition.headVersion
-        }
-        guard var current = filter else { return events }
-        if let produced = try? current.update(probabilities: recognition.probabilities, atNanoseconds: now) {
-            events += produced
-        }
-        filter = current
-        return events
     }
+}
 
-    /// What recording did with one frame.
-    private struct RecordOutcome {
-        /// A new recording (another label) started with this frame.
-        var restarted = false
-        /// The frame was stored as a sample.
-        var stored = false
-        /// Storing failed.
-        var failure: String?
-    }
-
-    /// Feeds the recorder; a kept frame is stored with its embedding.
-    private func record(label: String?, atNanoseconds now: UInt64) -> RecordOutcome {
-        var outcome = RecordOutcome()
-        guard let label else {
-            recorder = nil
-            return outcome
-        }
-        if recorder?.label != label {
-            recorder = SampleRecorder(label: label, settings: recordingSettings, startNanoseconds: now)
-            outcome.restarted = true
-        }
-        let decision = recorder!.consider(features: UnsafeBufferPointer(recognizer.features), atNanoseconds: now)
-        guard decision == .keep else { return outcome }
-        do {
-            try storage.store.addRecognized(
-                by: recognizer, label: label, source: sourceName, cacheKey: storage.cacheKey)
-            outcome.stored = true
-        } catch {
-            outcome.failure = error.description
-        }
-        return outcome
-    }
+/// The training progress, shared with the session's event callback.
+final class TrainingProgressBox: Sendable {
+    let stored = Mutex<TrainingProgress>(.idle)
 }

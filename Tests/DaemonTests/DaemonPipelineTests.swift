@@ -173,10 +173,9 @@ private func states(_ log: EventLog) -> [DaemonState] {
         settings.filter.staleInputTimeoutMilliseconds = 20_000
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: RecordingKeySink(keys: [.up], clock: clock),
-            dryRun: false, openSource: { _ in source }, now: { clock.now })
-        daemon.start()
-        let deadline = Date().addingTimeInterval(30)
-        while source.stepsLeft > 0 && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            dryRun: false, openSource: { _ in source }, clock: clock)
+        // Stepped on this thread (virtual time): open, then three frame waits that time out.
+        for _ in 0..<4 { daemon.session.step() }
         try daemon.stop()
         #expect(source.stepsLeft == 0)
         #expect(source.longestWaitAsked == 500, "asked for \(source.longestWaitAsked) ms")
@@ -201,7 +200,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         let settings = DaemonSettings(workspace: configuration, source: "/dev/video9", keys: ["up": KeyChord([.up])])
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: sink, dryRun: false, openSource: { _ in source },
-            now: { clock.now }, emit: { events.append($0) }, logger: records.logger())
+            clock: clock, emit: { events.append($0) }, logger: records.logger())
         daemon.start()
         #expect(
             events.wait(timeout: 30) { _ in source.stepsLeft == 0 && daemon.snapshot().statistics.framesProcessed == 12
@@ -279,7 +278,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         let settings = DaemonSettings(workspace: configuration, source: "/dev/video9", keys: ["up": KeyChord([.up])])
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: RecordingKeySink(keys: [.up]), dryRun: false,
-            openSource: { _ in sources.withLock { $0.removeFirst() } }, now: { clock.now }, emit: { events.append($0) },
+            openSource: { _ in sources.withLock { $0.removeFirst() } }, clock: clock, emit: { events.append($0) },
             logger: records.logger(level: .info))
         daemon.start()
         #expect(events.wait(timeout: 30) { _ in first.stepsLeft == 0 })
@@ -320,7 +319,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
             openSource: { _ in source },
-            now: { clock.now }, emit: { events.append($0) })
+            clock: clock, emit: { events.append($0) })
         // The camera's wait ends in a timeout only once the daemon is stopping (what SIGTERM met on the real kernel).
         source.beforeTimeout = { [daemon] in
             let deadline = Date().addingTimeInterval(10)

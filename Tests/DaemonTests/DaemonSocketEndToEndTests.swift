@@ -9,6 +9,7 @@ import Foundation
 import Gestures
 import Logging
 import NeuralNet
+import Settings
 import Testing
 
 @testable import Daemon
@@ -122,29 +123,38 @@ import Testing
             to: clip, photos: photos, truth: try TruthTimeline(parsing: "0 up\n", labels: configuration.labels),
             durationSeconds: 1, framesPerSecond: 30, width: 64, height: 48,
             jitter: CameraJitter(shift: 0.02, zoom: 1...1, brightness: 0.9...1.1, noise: 6), seed: 3)
-        let workspace = try GestureWorkspace(configuration, models: models)
-        let sink = RecordingKeySink(keys: [.up, .left])
-        let broadcaster = ControlBroadcaster()
-        let settings = DaemonSettings(
-            workspace: configuration, source: clip, loopRecordings: true,
-            keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
-        let daemon = try GestureDaemon(
-            settings: settings, workspace: workspace, keySink: sink, dryRun: false,
-            emit: { event in if let control = ControlEvent(event) { broadcaster.publish(control) } })
-        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let pipeline = PipelineService(
-            daemon: daemon, notifier: SystemdNotifier(environment: [:]), logger: logger,
-            reloadSettings: { () throws(DaemonError) in ReloadPlan(settings: settings) })
-        let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in
-            ReloadResult(restartNeeded: try pipeline.reload())
-        }
+        // The daemon as `gesturepad daemon` builds it (DaemonApp.build), from a config file; only the key sink
+        // (a recorder for the uinput keyboard), the model store and the systemd notifier are the test's.
         let socketPath = configuration.dataDirectory + "/run/control.sock"
-        let server = try await ControlServer.bind(
-            ControlServer.Configuration(location: ControlSocketLocation(socketPath: socketPath)),
-            handler: handler, broadcaster: broadcaster)
-        let group = DaemonRunner.serviceGroup(
-            pipeline: pipeline, extraServices: [ControlService(server: server)], logger: logger,
-            gracefulShutdownSignals: [])
+        let configPath = configuration.dataDirectory + "/config.toml"
+        try """
+        [camera]
+        device = "\(clip)"
+        mirror = false
+        [model]
+        name = "tiny"
+        [labels]
+        order = ["up", "left"]
+        idle = true
+        [keys]
+        up = "KEY_UP"
+        left = "KEY_LEFT"
+        [daemon]
+        socket_path = "\(socketPath)"
+        data_directory = "\(configuration.dataDirectory)"
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let loader = ConfigLoader(environment: ["HOME": configuration.dataDirectory])
+        let sink = RecordingKeySink(keys: [.up, .left])
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let app = try await DaemonApp.build(
+            settings: loader.load(explicitPath: configPath), reload: { loader.load(explicitPath: configPath) },
+            parts: DaemonApp.Parts(
+                keySink: sink, models: models, notifier: SystemdNotifier(environment: [:]),
+                environment: ["HOME": configuration.dataDirectory]),
+            logger: logger)
+        let (daemon, pipeline) = (app.daemon, app.pipeline)
+        #expect(app.location.socketPath == socketPath)
+        let group = app.serviceGroup(gracefulShutdownSignals: [])
         let running = Task { try await DaemonRunner.run(group, pipeline: pipeline) }
         let client = ControlClient(socketPath: socketPath)
         let deadline = Date().addingTimeInterval(15)

@@ -100,7 +100,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
             workspace: configuration, source: "/dev/video9", keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: keySink ?? RecordingKeySink(keys: [.up, .left]),
-            dryRun: false, openSource: { _ in source }, now: { clock.now }, emit: { events.append($0) },
+            dryRun: false, openSource: { _ in source }, clock: clock, emit: { events.append($0) },
             logger: records.logger())
         if let holdUntil {
             source.beforeTimeout = { [daemon] in

@@ -44,10 +44,13 @@ final class StuckFrameSource: FrameSource, @unchecked Sendable {
 }
 
 /// Monotonic nanoseconds that move only when told to.
-final class ManualNanosecondClock: Sendable {
+final class ManualNanosecondClock: FrameClock, Sendable {
     private let value = Atomic<UInt64>(1_000_000_000)
     var now: UInt64 { value.load(ordering: .relaxed) }
+    var nowNanoseconds: UInt64 { now }
     func advance(seconds: Double) { value.add(UInt64(seconds * 1e9), ordering: .relaxed) }
+    /// Only the test moves this clock; a wait on it returns at once.
+    func sleep(untilNanoseconds deadlineNanoseconds: UInt64) {}
 }
 
 @Suite("Daemon: the systemd watchdog follows the pipeline")
@@ -69,7 +72,7 @@ struct DaemonWatchdogTests {
         let settings = DaemonSettings(workspace: configuration, source: "/dev/video-stuck", keys: [:])
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
-            openSource: { _ in camera }, now: { clock.now })
+            openSource: { _ in camera }, clock: clock)
         #expect(daemon.pipelineStall() == nil, "no pipeline before start")
 
         let listener = try NotifyListener()
