@@ -656,9 +656,11 @@ def hardening_sigterm_while_connecting(config, rounds=3):
         held = wait_held(ecodes.KEY_UP, 240, daemon)
         monitor_log = f"{ARTEFACTS}/monitor-storm-{round_number}.jsonl"
         with open(monitor_log, "w") as output:
-            monitor = subprocess.Popen([BINARY, "monitor", "--json", "--no-predictions", "--socket", daemon.socket],
+            monitor = subprocess.Popen([BINARY, "monitor", "--json", "--socket", daemon.socket],
                                        stdout=output, stderr=subprocess.STDOUT, env=ENVIRONMENT)
-        time.sleep(2)  # the subscription is in place
+        # The subscription is live once its first event (a prediction per frame) is written; the CLI alone takes
+        # seconds to start under TCG.
+        subscribed = wait_until(lambda: os.path.getsize(monitor_log) > 0 or monitor.poll() is not None, 120, 0.2)
         stop_storm = threading.Event()
         outcomes = {"replied": 0, "refused": 0, "failed": 0}
 
@@ -698,7 +700,7 @@ def hardening_sigterm_while_connecting(config, rounds=3):
         if (keys_before[-1].get("action") == "down") if keys_before else down_before:
             key_up = next((e for e in events[stopping or 0:] if e.get("event") == "key" and e.get("action") == "up"), None)
             seen.append((stopping is not None, key_up))
-    check("hardening/monitor-sees-stopping-and-key-up", seen and all(stopping and key_up and key_up.get("reason") == "stop"
+    check("hardening/monitor-sees-stopping-and-key-up", subscribed and seen and all(stopping and key_up and key_up.get("reason") == "stop"
                                                                     for stopping, key_up in seen),
           f"{len(seen)} of {rounds} rounds had KEY_UP down at SIGTERM; their monitors saw: "
           + "; ".join(f"stopping {stopping}, key-up {json.dumps(key_up) if key_up else 'none'}" for stopping, key_up in seen))
