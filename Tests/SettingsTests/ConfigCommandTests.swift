@@ -4,6 +4,7 @@
 // The binary is the one `swift build --build-tests` puts next to the test bundle.
 import Foundation
 import Gestures
+import TestSupport
 import Testing
 
 @testable import Settings
@@ -44,7 +45,7 @@ struct ConfigCommandTests {
 
     @Test("check on the shipped file: no problems, exit 0")
     func checkShippedFile() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let run = try Self.gesturepad(["config", "check", shippedConfigPath], root: root)
         #expect(run.status == 0)
@@ -53,10 +54,10 @@ struct ConfigCommandTests {
 
     @Test("check with errors: one file:line:column line per problem, a summary, exit 1")
     func checkWithErrors() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/bad.toml"
-        try ConfigTests.write("[filter]\ndwel_ms = 100\nexit = 0.9\n[keys]\nleft = \"KEY_UP\"\n", to: file)
+        try writeFile("[filter]\ndwel_ms = 100\nexit = 0.9\n[keys]\nleft = \"KEY_UP\"\n", to: file)
         let run = try Self.gesturepad(["config", "check", file], root: root)
         #expect(run.status == 1)
         #expect(
@@ -73,10 +74,10 @@ struct ConfigCommandTests {
 
     @Test("check with warnings only exits 0")
     func checkWithWarningsOnly() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/warn.toml"
-        try ConfigTests.write("[keys]\nleft = \"KEY_UP\"\n", to: file)
+        try writeFile("[keys]\nleft = \"KEY_UP\"\n", to: file)
         let run = try Self.gesturepad(["config", "check", file], root: root)
         #expect(run.status == 0)
         #expect(run.standardOutput.hasSuffix("\(file): 0 errors, 1 warning\n"))
@@ -84,10 +85,10 @@ struct ConfigCommandTests {
 
     @Test("check without FILE reads $XDG_CONFIG_HOME/gesturepad/config.toml; a missing --config is an error")
     func checkDiscoveredAndMissing() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let discovered = root + "/xdg/gesturepad/config.toml"
-        try ConfigTests.write("[camera]\nfps = 0\n", to: discovered)
+        try writeFile("[camera]\nfps = 0\n", to: discovered)
         let run = try Self.gesturepad(["config", "check"], root: root)
         #expect(run.status == 1)
         #expect(run.standardOutput.hasPrefix("\(discovered):2:7: error: camera.fps = 0 is out of range"))
@@ -99,10 +100,10 @@ struct ConfigCommandTests {
 
     @Test("show prints the effective config as TOML or JSON; it refuses a file with errors")
     func show() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/c.toml"
-        try ConfigTests.write("[camera]\nfps = 15\n", to: file)
+        try writeFile("[camera]\nfps = 15\n", to: file)
         let toml = try Self.gesturepad(["config", "show", "--config", file], root: root)
         #expect(toml.status == 0)
         #expect(
@@ -117,7 +118,7 @@ struct ConfigCommandTests {
         #expect(json.status == 0)
         #expect(json.standardOutput == expected.renderJSON())
 
-        try ConfigTests.write("[camera]\nfps = -1\n", to: file)
+        try writeFile("[camera]\nfps = -1\n", to: file)
         let bad = try Self.gesturepad(["config", "show", "--config", file], root: root)
         #expect(bad.status == 1)
         #expect(bad.standardOutput == "")
@@ -126,7 +127,7 @@ struct ConfigCommandTests {
 
     @Test("path prints the file in use, or where it would be with a note on stderr")
     func path() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let xdgFile = root + "/xdg/gesturepad/config.toml"
         let none = try Self.gesturepad(["config", "path"], root: root)
@@ -135,7 +136,7 @@ struct ConfigCommandTests {
         #expect(none.standardError.contains("does not exist"))
 
         let homeFile = root + "/home/.config/gesturepad/config.toml"
-        try ConfigTests.write("", to: homeFile)
+        try writeFile("", to: homeFile)
         let home = try Self.gesturepad(["config", "path"], root: root)
         #expect(home.standardOutput == homeFile + "\n")
         #expect(home.standardError == "")
@@ -153,9 +154,9 @@ struct ConfigCommandTests {
 
     @Test("a key set once in config.toml changes play, train, eval, samples and the daemon alike")
     func oneConfigForEveryCommand() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try ConfigTests.write(
+        try writeFile(
             """
             [camera]
             mirror = false
@@ -208,7 +209,7 @@ struct ConfigCommandTests {
 
     @Test("a flag outside its key's range is refused like a bad file value, naming the flag")
     func badFlag() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let run = try Self.gesturepad(["train", "--epochs", "0", "--print-settings"], root: root)
         #expect(run.status == 1)
