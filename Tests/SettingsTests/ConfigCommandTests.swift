@@ -1,7 +1,7 @@
 // ConfigCommandTests: runs the built `gesturepad` binary (as swift-argument-parser's example tests do)
 // for `config check|show|path` and every command's `--print-settings`, and checks output and exit codes: 1 with errors,
 // 0 with warnings only; one config.toml gives play, train, eval, samples and the daemon the same settings.
-// The binary is the one `swift build --build-tests` puts next to the test bundle.
+// The binary is the one `swift build --build-tests` puts next to the test bundle (TestSupport's GesturepadBinary).
 import Foundation
 import Gestures
 import TestSupport
@@ -11,36 +11,13 @@ import Testing
 
 @Suite("gesturepad config (binary)")
 struct ConfigCommandTests {
-    /// The build products directory (where the test bundle and the gesturepad executable live).
-    static var productsDirectory: URL { Bundle.main.bundleURL }
-
-    struct Run {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
+    typealias Run = GesturepadRun
 
     /// Runs `gesturepad arguments…` with a controlled environment (HOME and XDG dirs in `root`).
     static func gesturepad(_ arguments: [String], root: String) throws -> Run {
-        let binary = productsDirectory.appendingPathComponent("gesturepad")
-        try #require(
-            FileManager.default.isExecutableFile(atPath: binary.path),
-            "no gesturepad binary at \(binary.path); build with `swift build --build-tests` first")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ["HOME": root + "/home", "XDG_CONFIG_HOME": root + "/xdg", "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self))
+        try GesturepadBinary.run(
+            arguments,
+            environment: ["HOME": root + "/home", "XDG_CONFIG_HOME": root + "/xdg", "PATH": "/usr/bin:/bin"])
     }
 
     @Test("check on the shipped file: no problems, exit 0")
