@@ -140,35 +140,38 @@ let package = Package(
         ),
         // glibc heap counters (mallinfo2) for "allocates nothing per call" tests, and the daemon's heap policy (mallopt).
         .target(name: "CHeapStats"),
+        // Helpers every test suite shares: temporary directories, the photo/model locations, the built
+        // binary, small clips. A plain target under Tests/ that the test targets depend on.
+        .target(name: "TestSupport", dependencies: ["Gestures", "Capture", "NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(
             name: "NeuralNetTests",
-            dependencies: ["NeuralNet", "CHeapStats"],
+            dependencies: ["NeuralNet", "CHeapStats", "TestSupport"],
             exclude: ["Fixtures", "Golden", "Regression"],
             swiftSettings: kernelSettings
         ),
         .testTarget(
             name: "CaptureTests",
-            dependencies: ["Capture", "NeuralNet", "CHeapStats"],
+            dependencies: ["Capture", "NeuralNet", "CHeapStats", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: kernelSettings
         ),
         .testTarget(
             name: "GesturesTests",
-            dependencies: ["Gestures", "NeuralNet", "Capture", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Gestures", "NeuralNet", "Capture", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["FilterScripts"],
             swiftSettings: kernelSettings
         ),
         .testTarget(name: "GameTests", dependencies: ["Game"]),
         // Runs the built gesturepad binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet"]),
+        .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet", "TestSupport"]),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Settings", "Gestures", "CHeapStats", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Daemon", "Settings", "Gestures", "CHeapStats", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
             exclude: ["Regression"]),
         // Also runs the built gesturepad binary (config show/check, --print-settings).
-        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet", "TestSupport"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
-        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet"],
+        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet", "TestSupport"],
                     exclude: ["Screenshots"]),
     ]
 )

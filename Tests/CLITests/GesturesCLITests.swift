@@ -4,69 +4,34 @@
 // MobileNet v1 and photos (`make models`); skipped with that reason otherwise.
 import Capture
 import Foundation
+import TestSupport
 import Testing
 
 enum CLI {
-    static let binary: String = {
-        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        var directory = runner.deletingLastPathComponent()
-        // The runner is .build/<config>/gesturepadPackageTests.xctest; the binary sits beside it.
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("gesturepad").path),
-            directory.path != "/"
-        { directory.deleteLastPathComponent() }
-        return directory.appendingPathComponent("gesturepad").path
-    }()
-
-    static let files =
-        ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
-            + "/gesturepad/files")
-    static var modelsAvailable: Bool {
-        let dataHome = ProcessInfo.processInfo.environment["XDG_DATA_HOME"] ?? NSHomeDirectory() + "/.local/share"
-        return FileManager.default.fileExists(atPath: dataHome + "/gesturepad/models/mobilenet_v1_1.0_224/model.json")
-            && FileManager.default.fileExists(atPath: files + "/astronaut.png")
-    }
-    static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
+    /// Whether the models and photos these suites need are fetched and installed.
+    static var modelsAvailable: Bool { TestFiles.modelInstalled() && TestFiles.present(["astronaut.png"]) }
 
     /// An empty config home: every command reads $XDG_CONFIG_HOME/gesturepad/config.toml, and a developer's own
     /// config must not change what these tests see.
-    static let configHome: String = {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("gp-cli-config-\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }()
+    static let configHome = temporaryDirectory("cli-config")
 
     /// Runs gesturepad with `arguments` (the caller's environment, an empty config home); returns exit status,
     /// stdout and stderr.
     @discardableResult
     static func run(_ arguments: [String]) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CONFIG_HOME"] = configHome
-        process.environment = environment
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outData, as: UTF8.self),
-            String(decoding: errData, as: UTF8.self)
-        )
+        let run = try GesturepadBinary.run(arguments, environment: environment)
+        return (run.status, run.standardOutput, run.standardError)
     }
 }
 
 @Suite(
     "gesturepad samples/train/eval/head", .serialized,
-    .enabled(if: CLI.modelsAvailable || CLI.required, "models/photos not fetched: run `make models`"))
+    .enabled(if: CLI.modelsAvailable || TestFiles.required, "models/photos not fetched: run `make models`"))
 struct GesturesCLITests {
     @Test func aUserSession() throws {
-        let data = FileManager.default.temporaryDirectory.appendingPathComponent("gp-cli-\(UUID().uuidString)").path
+        let data = temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(atPath: data) }
         let common = ["--data-dir", data, "--labels", "up,down,idle"]
         // Training before any sample: a clear message and a non-zero exit, not a crash.
@@ -76,7 +41,7 @@ struct GesturesCLITests {
 
         for (label, photo) in [("up", "astronaut.png"), ("down", "coffee.png"), ("idle", "chelsea.png")] {
             let added = try CLI.run(
-                ["samples", "add", label, CLI.files + "/" + photo, CLI.files + "/" + photo] + common)
+                ["samples", "add", label, TestFiles.path(photo), TestFiles.path(photo)] + common)
             #expect(added.status == 0, "\(added.error)")
             #expect(added.output.contains("added 2 sample(s) of \(label)"))
         }
@@ -111,7 +76,7 @@ struct GesturesCLITests {
         let afterCounts = try JSONSerialization.jsonObject(with: Data(after.output.utf8)) as! [String: Any]
         #expect(afterCounts["counts"] as? [String: Int] == ["up": 4, "idle": 1])
         // A bad label name is refused with the rule.
-        let bad = try CLI.run(["samples", "add", "Up!", CLI.files + "/coffee.png"] + common)
+        let bad = try CLI.run(["samples", "add", "Up!", TestFiles.directory + "/coffee.png"] + common)
         #expect(bad.status != 0 && bad.error.contains("invalid label name"), "\(bad.error)")
     }
 }

@@ -3,16 +3,18 @@
 // way TF.js `model.save` writes one, a temp data directory. Needs `make models`; skipped otherwise.
 import Foundation
 import NeuralNet
+import TestSupport
 import Testing
 
 enum DemoModelCLI {
     static let name = "mobilenet_v1_0.25_224"
-    static var installed: Bool { ModelStore.userDefault().contains(name) }
 }
 
 @Suite(
     "gesturepad head import/predict/export (TF.js)", .serialized,
-    .enabled(if: DemoModelCLI.installed || CLI.required, "mobilenet_v1_0.25_224 not installed: run `make models`"))
+    .enabled(
+        if: TestFiles.modelInstalled(DemoModelCLI.name) || TestFiles.required,
+        "mobilenet_v1_0.25_224 not installed: run `make models`"))
 struct HeadExchangeCLITests {
     /// Writes a TF.js-saved head [7,7,256] → Dense(8, relu) → Dense(4, softmax, no bias) and returns its weights.
     func writeTFJSHead(to directory: String) throws -> (kernel1: [Float], bias1: [Float], kernel2: [Float]) {
@@ -38,8 +40,7 @@ struct HeadExchangeCLITests {
     }
 
     @Test func importPredictExport() throws {
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gp-head-cli-\(UUID().uuidString)")
-            .path
+        let root = temporaryDirectory("head-cli")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let data = ["--data-dir", root + "/data"]
         let weights = try writeTFJSHead(to: root + "/tfjs")
@@ -111,8 +112,7 @@ struct HeadExchangeCLITests {
 
     @Test func importRefusesAnotherEmbeddersShape() throws {
         guard ModelStore.userDefault().contains("mobilenet_v1_1.0_224") else { return }
-        let root = FileManager.default.temporaryDirectory.appendingPathComponent("gp-head-cli-\(UUID().uuidString)")
-            .path
+        let root = temporaryDirectory("head-cli")
         defer { try? FileManager.default.removeItem(atPath: root) }
         _ = try writeTFJSHead(to: root + "/tfjs")
         let refused = try CLI.run([

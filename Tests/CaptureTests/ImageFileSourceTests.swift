@@ -1,6 +1,7 @@
 // ImageFileSource: a PNG written with `RGBImage.pngData()` comes back as RGB24 frames holding the
 // decoded pixels, repeated or once; real-time pacing in virtual time; unreadable files are errors.
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Capture
@@ -10,9 +11,7 @@ final class ImageFileSourceTests {
     let directory: String
 
     init() throws {
-        directory =
-            FileManager.default.temporaryDirectory.appendingPathComponent("image-source-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = temporaryDirectory("image-source")
     }
 
     deinit {

@@ -4,26 +4,17 @@
 // GESTUREPAD_TEST_FILES. Also checks our resize against Pillow's on the same photo.
 import Foundation
 import NeuralNet
+import TestSupport
 import Testing
 
 @testable import Capture
 
-enum TestFiles {
-    static let directory =
-        ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
-            + "/gesturepad/files")
-    static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
-    static var available: Bool {
-        FileManager.default.fileExists(atPath: directory + "/chelsea.png")
-            && ModelStore.userDefault().contains("mobilenet_v1_1.0_224")
-            && ModelStore.userDefault().contains("mobilenet_v2_1.0_224")
-    }
-}
-
 @Suite(
     "Real photos",
-    .enabled(if: TestFiles.available || TestFiles.required, "photos/models not fetched: run `make models`"))
+    .enabled(
+        if: (TestFiles.present(["chelsea.png"]) && TestFiles.modelInstalled("mobilenet_v1_1.0_224")
+            && TestFiles.modelInstalled("mobilenet_v2_1.0_224")) || TestFiles.required,
+        "photos/models not fetched: run `make models`"))
 struct PhotoClassificationTests {
     // ImageNet-1k indices: 281 tabby cat, 285 Egyptian cat, 967 espresso.
     @Test(

@@ -4,24 +4,14 @@
 // header parsing and every malformed-file error; looping; real-time pacing in virtual time;
 // ffmpeg-made fixtures read exactly as ffmpeg's raw output. All files live in a per-test temp dir.
 import Foundation
+import NeuralNet
+import TestSupport
 import Testing
 
 @testable import Capture
 
-/// SplitMix64: a tiny seeded generator so frames are random but repeatable.
-private struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var value = state
-        value = (value ^ (value >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        value = (value ^ (value >> 27)) &* 0x94D0_49BB_1331_11EB
-        return value ^ (value >> 31)
-    }
-}
-
 private func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var generator = SeededGenerator(state: seed)
+    var generator = SplitMix64(seed: seed)
     return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
 }
 
@@ -141,8 +131,7 @@ final class Y4MTests {
     let directory: String
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("y4m-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = temporaryDirectory("y4m-tests")
     }
 
     deinit {

@@ -4,6 +4,7 @@
 import Foundation
 import Gestures
 import Settings
+import TestSupport
 import Testing
 
 @testable import Daemon
@@ -18,7 +19,7 @@ struct ConfigReloadTests {
         let reloader: ConfigReloader
 
         init(_ text: String) throws {
-            root = (NSTemporaryDirectory() as NSString).appendingPathComponent("gp-reload-\(UUID().uuidString)")
+            root = temporaryDirectory("reload")
             file = root + "/xdg/gesturepad/config.toml"
             try FileManager.default.createDirectory(
                 atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)

@@ -8,6 +8,7 @@
 // Regression/control-protocol-cases.json, which ControlProtocolRegressionTests runs in `make test`.
 import Foundation
 import NIOCore
+import NeuralNet
 import Testing
 
 @testable import Daemon
@@ -118,7 +119,7 @@ enum ControlFuzz {
 struct ControlProtocolFuzzTests {
     @Test func controlProtocolRequests() {
         let cases = Int(ProcessInfo.processInfo.environment["GESTUREPAD_FUZZ_CASES"] ?? "") ?? 0
-        var random = SplitMix64(state: UInt64(ProcessInfo.processInfo.environment["GESTUREPAD_FUZZ_SEED"] ?? "") ?? 15)
+        var random = SplitMix64(seed: UInt64(ProcessInfo.processInfo.environment["GESTUREPAD_FUZZ_SEED"] ?? "") ?? 15)
         var outcome = ControlFuzz.Outcome()
         var slowest = 0.0
         for _ in 0..<cases {

@@ -4,6 +4,7 @@
 // (ordered delivery, slow ones dropped without blocking publish), shutdown, client errors, and a
 // seeded fuzz of random / truncated / garbled lines.
 import Foundation
+import NeuralNet
 import Synchronization
 import Testing
 
@@ -138,18 +139,6 @@ func eventually(within seconds: Double = 10, _ condition: () async -> Bool) asyn
         try? await Task.sleep(for: .milliseconds(5))
     }
     return await condition()
-}
-
-/// Seeded SplitMix64 for the fuzz test.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
 
 // MARK: - Tests
@@ -485,7 +474,7 @@ struct ControlServerTests {
     /// Sends `lines` seeded random lines in batches over one connection; every line must get exactly one
     /// well-formed reply (ok true or false). Commands that reach the fake handler are harmless.
     static func fuzz(client: ControlClient, seed: UInt64, lines: Int) throws -> FuzzSummary {
-        var random = SplitMix64(state: seed)
+        var random = SplitMix64(seed: seed)
         let valid: [ControlRequest] = [
             .status, .pause, .resume, .record(label: "up", seconds: 2), .samples, .version, .reload,
         ]

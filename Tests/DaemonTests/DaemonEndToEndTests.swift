@@ -9,17 +9,18 @@ import Foundation
 import Gestures
 import NeuralNet
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Daemon
 
 /// A data directory with a tiny installed model, colour samples for up/left/idle and a trained head.
 func makeTinyDaemonWorkspace() throws -> (WorkspaceConfiguration, ModelStore, [String: RGBImage]) {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-daemon-\(UUID().uuidString)").path
+    let directory = temporaryDirectory("daemon")
     let models = ModelStore(root: directory + "/models")
     // A tiny "embedder": one 4×4 stride-4 convolution with 8 seeded random filters + ReLU → [8, 8, 8]. A random
     // MobileNet at this size maps flat colours to nearly the same features; this keeps colour apart, so the test is fast.
-    var random = NeuralNet.SplitMix64(seed: 5)
+    var random = SplitMix64(seed: 5)
     let model = Model(
         name: "tiny",
         layers: [

@@ -7,31 +7,14 @@ import Capture
 import Foundation
 import Gestures
 import Glibc
+import TestSupport
 import Testing
 
 @testable import Daemon
 
-enum DaemonBinary {
-    static let path: String = {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-            .deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("gesturepad").path),
-            directory.path != "/"
-        {
-            directory.deleteLastPathComponent()
-        }
-        return directory.appendingPathComponent("gesturepad").path
-    }()
-    static var modelInstalled: Bool {
-        let dataHome = ProcessInfo.processInfo.environment["XDG_DATA_HOME"] ?? NSHomeDirectory() + "/.local/share"
-        return FileManager.default.fileExists(atPath: dataHome + "/gesturepad/models/mobilenet_v1_1.0_224/model.json")
-    }
-    static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
-}
-
 @Suite(
     "gesturepad daemon process", .serialized,
-    .enabled(if: DaemonBinary.modelInstalled || DaemonBinary.required, "MobileNet v1 not installed: run `make models`"))
+    .enabled(if: TestFiles.modelInstalled() || TestFiles.required, "MobileNet v1 not installed: run `make models`"))
 struct DaemonProcessTests {
     @Test func readyWatchdogStatusAndAQuickCleanSigterm() throws {
         // No config file: built-in defaults.
@@ -155,7 +138,7 @@ final class DaemonUnderTest {
     private let errorPipe = Pipe()
 
     init(prefix: String, configText: String?, environment extra: [String: String] = [:]) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
+        directory = temporaryDirectory(prefix)
         try FileManager.default.createDirectory(
             atPath: directory + "/config/gesturepad", withIntermediateDirectories: true)
         let clip = directory + "/loop.y4m"
@@ -164,7 +147,7 @@ final class DaemonUnderTest {
         if let configText { try configText.write(toFile: configPath, atomically: true, encoding: .utf8) }
         notify = try NotifyListener()
         socketPath = directory + "/control.sock"
-        process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+        process.executableURL = URL(fileURLWithPath: GesturepadBinary.path)
         process.arguments = [
             "daemon", "--source", clip, "--dry-run", "--data-dir", directory + "/data", "--socket", socketPath,
         ]
@@ -205,19 +188,6 @@ final class DaemonUnderTest {
     func standardError() -> String {
         String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     }
-}
-
-typealias RGBImageColour = (UInt8, UInt8, UInt8)
-
-/// A 2 s looping clip of one flat colour (64×48, 15 fps).
-func writeFlatClip(_ path: String, colour: RGBImageColour) throws {
-    let labels = try LabelSet(["idle", "up"])
-    let truth = try TruthTimeline(parsing: "0 idle\n", labels: labels)
-    let image = RGBImage(
-        width: 64, height: 48, pixels: (0..<64 * 48 * 3).map { [colour.0, colour.1, colour.2][$0 % 3] })
-    try SyntheticRecording.write(
-        to: path, photos: ["idle": image], truth: truth, durationSeconds: 2, framesPerSecond: 15, width: 64,
-        height: 48, jitter: .none, seed: 1)
 }
 
 extension DaemonProcessTests {

@@ -6,6 +6,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import Daemon
@@ -19,8 +20,7 @@ final class StressDaemon {
 
     /// `fileLimit` sets RLIMIT_NOFILE for the daemon (through the shell's ulimit).
     init(fileLimit: Int? = nil) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("gp-stress-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        directory = temporaryDirectory("stress")
         let clip = directory + "/loop.y4m"
         try writeFlatClip(clip, colour: (90, 90, 200))
         socketPath = directory + "/control.sock"
@@ -29,9 +29,10 @@ final class StressDaemon {
         ]
         if let fileLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", DaemonBinary.path] + arguments
+            process.arguments =
+                ["-c", "ulimit -n \(fileLimit) && exec \"$0\" \"$@\"", GesturepadBinary.path] + arguments
         } else {
-            process.executableURL = URL(fileURLWithPath: DaemonBinary.path)
+            process.executableURL = URL(fileURLWithPath: GesturepadBinary.path)
             process.arguments = arguments
         }
         var environment = ProcessInfo.processInfo.environment
@@ -98,7 +99,7 @@ final class StressDaemon {
 
 @Suite(
     "gesturepad daemon under socket stress", .serialized,
-    .enabled(if: DaemonBinary.modelInstalled || DaemonBinary.required, "MobileNet v1 not installed: run `make models`"))
+    .enabled(if: TestFiles.modelInstalled() || TestFiles.required, "MobileNet v1 not installed: run `make models`"))
 struct DaemonSocketStressTests {
     @Test(arguments: 0..<3)
     func sigtermWhileClientsConnectExitsCleanlyAndReleasesKeys(_ run: Int) throws {

@@ -9,6 +9,7 @@ import Game
 import Gestures
 import NeuralNet
 import Raster
+import TestSupport
 import Testing
 
 @testable import GameWindow

@@ -1,21 +1,15 @@
 // Helpers shared by the GameWindow tests: temporary sample stores filled with solid-colour
-// samples, pixel counting in a canvas region, and finding a text drawn in the built-in font.
+// samples, pixel counting in a canvas region, and finding a text drawn in the built-in font
+// (temporary directories and the real photos and models come from TestSupport).
 import Capture
 import Foundation
 import Gestures
 import NeuralNet
 import Raster
+import TestSupport
 import Testing
 
 @testable import GameWindow
-
-/// A fresh directory under the system temporary directory.
-func temporaryDirectory(_ name: String) -> String {
-    let path = (NSTemporaryDirectory() as NSString).appendingPathComponent(
-        "gesturepad-window-\(name)-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 /// A sample store in a temporary directory with `counts[label]` solid-colour 16×16 samples per label,
 /// the colour of each label given by `colors` (default grey).
@@ -87,26 +81,4 @@ func findText(_ text: String, scale: Int = 1, color: RGB, in region: Rect, of ca
         }
     }
     return found
-}
-
-/// The real model and photos (fetched by `make models`), as the Gestures tests find them.
-enum TestFiles {
-    static let directory =
-        ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
-            + "/gesturepad/files")
-    static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
-    static let modelName = "mobilenet_v1_1.0_224"
-    static let photos = [
-        "up": "astronaut.png", "down": "coffee.png", "left": "chelsea.png", "right": "rocket.jpg",
-        "idle": "motorcycle_left.png",
-    ]
-    static var available: Bool {
-        photos.values.allSatisfy { FileManager.default.fileExists(atPath: directory + "/" + $0) }
-            && ModelStore.userDefault().contains(modelName)
-    }
-
-    static func photo(_ label: String) throws -> RGBImage {
-        try RGBImage.read(directory + "/" + photos[label]!)
-    }
 }

@@ -7,6 +7,7 @@ import Foundation
 import Gestures
 import NeuralNet
 import Synchronization
+import TestSupport
 import Testing
 
 /// A sample store with `perLabel` coloured noise frames per label of `labels`, and a trainer on a random tiny MobileNet.

@@ -6,6 +6,7 @@
 import Foundation
 import Gestures
 import NeuralNet
+import TestSupport
 import Testing
 
 /// Seeded values in [-1, 1).

@@ -3,13 +3,8 @@
 import Foundation
 import Gestures
 import NeuralNet
+import TestSupport
 import Testing
-
-func temporaryDirectory(_ name: String) -> String {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("gp-\(name)-\(UUID().uuidString)").path
-    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
 
 @Suite struct HeadStoreTests {
     static let identity = EmbedderIdentity(

@@ -8,6 +8,7 @@ import Capture
 import Foundation
 import Gestures
 import NeuralNet
+import TestSupport
 import Testing
 
 @Suite(
@@ -20,8 +21,7 @@ struct PhotoGestureTrainingTests {
     /// A workspace in a temp (or kept) directory with jittered samples of each photo recorded into its store.
     static func makeWorkspace() throws -> (GestureWorkspace, String) {
         let keep = ProcessInfo.processInfo.environment["GESTUREPAD_KEEP_REPLAY"]
-        let directory =
-            keep ?? FileManager.default.temporaryDirectory.appendingPathComponent("gp-train-\(UUID().uuidString)").path
+        let directory = keep ?? temporaryDirectory("train")
         try? FileManager.default.removeItem(atPath: directory + "/samples.sqlite")
         try? FileManager.default.removeItem(atPath: directory + "/heads")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -31,12 +31,12 @@ struct PhotoGestureTrainingTests {
                 dataDirectory: directory))
         for (offset, label) in labels.names.enumerated() {
             let frames = jitteredSamples(
-                of: try TestFiles.photo(for: label), count: samplesPerLabel, seed: UInt64(100 + offset),
+                of: try TestFiles.photo(label), count: samplesPerLabel, seed: UInt64(100 + offset),
                 mirror: true)
             _ = try workspace.samples.add(
                 contentsOf: frames.map {
                     NewSample(
-                        label: label, frame: $0, source: "simulated:" + TestFiles.gesturePhotos[label]!, mirror: true,
+                        label: label, frame: $0, source: "simulated:" + TestFiles.photos[label]!, mirror: true,
                         normalization: workspace.identity.normalization)
                 })
         }
@@ -76,7 +76,7 @@ struct PhotoGestureTrainingTests {
         #expect(recognizer.currentHead?.version == 1)
         for label in Self.labels.names {
             var camera = SimulatedCamera(width: 320, height: 240, seed: 999)
-            let image = camera.frame(of: try TestFiles.photo(for: label))
+            let image = camera.frame(of: try TestFiles.photo(label))
             let recognition = try image.pixels.withUnsafeBytes { bytes in
                 try recognizer.recognize(
                     frame: FrameView(
@@ -103,7 +103,7 @@ struct PhotoGestureTrainingTests {
         let clipPath = directory + "/session.y4m"
         try truthText.write(toFile: directory + "/session.truth", atomically: true, encoding: .utf8)
         var photos: [String: RGBImage] = [:]
-        for label in Self.labels.names { photos[label] = try TestFiles.photo(for: label) }
+        for label in Self.labels.names { photos[label] = try TestFiles.photo(label) }
         try SyntheticRecording.write(
             to: clipPath, photos: photos, truth: truth, durationSeconds: 15, framesPerSecond: 15, seed: 4242)
         let clip = try Y4MFileSource(path: clipPath)

@@ -5,6 +5,7 @@
 import Capture
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Gestures
@@ -13,8 +14,7 @@ import Testing
 struct TemporaryDirectory {
     let path: String
     init() throws {
-        path = (NSTemporaryDirectory() as NSString).appendingPathComponent("gesturepad-store-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        path = temporaryDirectory("store")
     }
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
     func remove() { try? FileManager.default.removeItem(atPath: path) }

@@ -5,6 +5,7 @@ import Capture
 import Foundation
 import Gestures
 import NeuralNet
+import TestSupport
 import Testing
 
 @Suite struct SimulatedCameraTests {
@@ -63,7 +64,7 @@ struct JitteredPhotoEmbeddingTests {
         let extractor = try TestFiles.extractor()
         var embeddings: [String: [[Float]]] = [:]
         for label in ["up", "left"] {
-            embeddings[label] = try jitteredSamples(of: TestFiles.photo(for: label), count: 6, seed: 3).map {
+            embeddings[label] = try jitteredSamples(of: TestFiles.photo(label), count: 6, seed: 3).map {
                 try extractor.embed(sample: $0)
             }
         }
@@ -79,7 +80,7 @@ struct JitteredPhotoEmbeddingTests {
         }
         // Noise only (same window, same exposure): what a still hand in front of a camera gives.
         let still = try jitteredSamples(
-            of: TestFiles.photo(for: "up"), count: 4, seed: 9,
+            of: TestFiles.photo("up"), count: 4, seed: 9,
             jitter: CameraJitter(shift: 0, zoom: 1...1, brightness: 1...1, noise: 4)
         )
         .map { try extractor.embed(sample: $0) }

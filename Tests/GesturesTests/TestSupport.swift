@@ -1,32 +1,13 @@
-// Helpers shared by the Gestures tests: where the real photos and models are (fetched by
-// `make models`), a real feature extractor, and jittered sample frames of photos.
+// Helpers shared by the Gestures tests: the real feature extractor (the photos and models come from
+// TestSupport's TestFiles) and jittered sample frames of photos.
 import Capture
 import Foundation
 import Gestures
 import NeuralNet
+import TestSupport
 import Testing
 
-enum TestFiles {
-    static let directory =
-        ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-        ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
-            + "/gesturepad/files")
-    static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
-    /// The five photos that stand in for five gestures (distinct scenes, as distinct hand poses are).
-    static let gesturePhotos = [
-        "up": "astronaut.png", "down": "coffee.png", "left": "chelsea.png",
-        "right": "rocket.jpg", "idle": "motorcycle_left.png",
-    ]
-    static let modelName = "mobilenet_v1_1.0_224"
-    static var available: Bool {
-        gesturePhotos.values.allSatisfy { FileManager.default.fileExists(atPath: directory + "/" + $0) }
-            && ModelStore.userDefault().contains(modelName)
-    }
-
-    static func photo(for label: String) throws -> RGBImage {
-        try RGBImage.read(directory + "/" + gesturePhotos[label]!)
-    }
-
+extension TestFiles {
     /// The real MobileNet v1 1.0 extractor (conv_pw_13_relu), loaded once per process.
     nonisolated(unsafe) private static var sharedExtractor: FeatureExtractor?
     private static let lock = NSLock()

@@ -21,7 +21,7 @@ extension Fuzz {
     /// One mutation of binary `bytes`: an interesting integer written over 1–8 bytes, random bits flipped,
     /// a span deleted, duplicated or filled with a random byte, or the file cut short. (The text mutations of
     /// `mutate` also apply: the pickles hold decimal digits in their storage keys.)
-    static func mutateBinary(_ bytes: [UInt8], _ random: inout FuzzRandom) -> [UInt8] {
+    static func mutateBinary(_ bytes: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
         var result = bytes
         guard !result.isEmpty else { return result }
         let offset = Int.random(in: 0..<result.count, using: &random)
@@ -81,7 +81,7 @@ struct CheckpointFuzzTests {
         ]
         let unchanged = try PyTorchCheckpoint.readLegacy(corpus[0].0, path: "seed.pth")
         try #require(unchanged.count == tensors.count)  // the seed itself loads: mutations start from valid input
-        var random = FuzzRandom(state: Fuzz.seed)
+        var random = SplitMix64(seed: Fuzz.seed)
         var report = Fuzz.Report(parser: "pickle")
         for _ in 0..<Fuzz.cases {
             var (bytes, isLegacy) = corpus.randomElement(using: &random)!
@@ -122,7 +122,7 @@ struct CheckpointFuzzTests {
         let unchanged = try PyTorchCheckpoint.readStateDict(path: directory + "/seed-false.pt")
         try #require(unchanged.count == Fuzz.smallStateDict().count)
         let path = directory + "/fuzz.pt"
-        var random = FuzzRandom(state: Fuzz.seed)
+        var random = SplitMix64(seed: Fuzz.seed)
         var report = Fuzz.Report(parser: "zip")
         var crcRefusals = 0
         for _ in 0..<Fuzz.cases {

@@ -8,18 +8,6 @@ import Testing
 
 @testable import NeuralNet
 
-/// A small deterministic generator (SplitMix64), so a failing case can be replayed from its seed.
-struct FuzzRandom: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 enum Fuzz {
     static let cases = Int(ProcessInfo.processInfo.environment["GESTUREPAD_FUZZ_CASES"] ?? "") ?? 0
     static let seed = UInt64(ProcessInfo.processInfo.environment["GESTUREPAD_FUZZ_SEED"] ?? "") ?? 15
@@ -33,7 +21,7 @@ enum Fuzz {
 
     /// One mutation of `text`: a number replaced by an interesting one, a byte changed, a span deleted or
     /// duplicated, or the text cut short.
-    static func mutate(_ text: [UInt8], _ random: inout FuzzRandom) -> [UInt8] {
+    static func mutate(_ text: [UInt8], _ random: inout SplitMix64) -> [UInt8] {
         var bytes = text
         guard !bytes.isEmpty else { return bytes }
         switch Int.random(in: 0..<10, using: &random) {
@@ -122,7 +110,7 @@ struct FuzzTests {
         let directory = temporaryPath("fuzz-model")
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: (directory as NSString).deletingLastPathComponent) }
-        var random = FuzzRandom(state: Fuzz.seed)
+        var random = SplitMix64(seed: Fuzz.seed)
         var report = Fuzz.Report(parser: "model.json")
         var input = [Float](repeating: 0.5, count: 8 * 8 * 3)
         for _ in 0..<Fuzz.cases {
@@ -157,7 +145,7 @@ struct FuzzTests {
             + ["npy-shape-wraps-to-zero.npy", "npy-issue-shape.npy"].compactMap {
                 FileManager.default.contents(atPath: RegressionCase.directory + "/" + $0).map { [UInt8]($0) }
             }
-        var random = FuzzRandom(state: Fuzz.seed)
+        var random = SplitMix64(seed: Fuzz.seed)
         var report = Fuzz.Report(parser: ".npy")
         for _ in 0..<Fuzz.cases {
             var bytes = corpus.randomElement(using: &random)!

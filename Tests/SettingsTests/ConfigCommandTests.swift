@@ -1,50 +1,28 @@
 // ConfigCommandTests: runs the built `gesturepad` binary (as swift-argument-parser's example tests do)
 // for `config check|show|path` and every command's `--print-settings`, and checks output and exit codes: 1 with errors,
 // 0 with warnings only; one config.toml gives play, train, eval, samples and the daemon the same settings.
-// The binary is the one `swift build --build-tests` puts next to the test bundle.
+// The binary is the one `swift build --build-tests` puts next to the test bundle (TestSupport's GesturepadBinary).
 import Foundation
 import Gestures
+import TestSupport
 import Testing
 
 @testable import Settings
 
 @Suite("gesturepad config (binary)")
 struct ConfigCommandTests {
-    /// The build products directory (where the test bundle and the gesturepad executable live).
-    static var productsDirectory: URL { Bundle.main.bundleURL }
-
-    struct Run {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
+    typealias Run = GesturepadRun
 
     /// Runs `gesturepad arguments…` with a controlled environment (HOME and XDG dirs in `root`).
     static func gesturepad(_ arguments: [String], root: String) throws -> Run {
-        let binary = productsDirectory.appendingPathComponent("gesturepad")
-        try #require(
-            FileManager.default.isExecutableFile(atPath: binary.path),
-            "no gesturepad binary at \(binary.path); build with `swift build --build-tests` first")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.environment = ["HOME": root + "/home", "XDG_CONFIG_HOME": root + "/xdg", "PATH": "/usr/bin:/bin"]
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, standardOutput: String(decoding: outputData, as: UTF8.self),
-            standardError: String(decoding: errorData, as: UTF8.self))
+        try GesturepadBinary.run(
+            arguments,
+            environment: ["HOME": root + "/home", "XDG_CONFIG_HOME": root + "/xdg", "PATH": "/usr/bin:/bin"])
     }
 
     @Test("check on the shipped file: no problems, exit 0")
     func checkShippedFile() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let run = try Self.gesturepad(["config", "check", shippedConfigPath], root: root)
         #expect(run.status == 0)
@@ -53,10 +31,10 @@ struct ConfigCommandTests {
 
     @Test("check with errors: one file:line:column line per problem, a summary, exit 1")
     func checkWithErrors() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/bad.toml"
-        try ConfigTests.write("[filter]\ndwel_ms = 100\nexit = 0.9\n[keys]\nleft = \"KEY_UP\"\n", to: file)
+        try writeFile("[filter]\ndwel_ms = 100\nexit = 0.9\n[keys]\nleft = \"KEY_UP\"\n", to: file)
         let run = try Self.gesturepad(["config", "check", file], root: root)
         #expect(run.status == 1)
         #expect(
@@ -73,10 +51,10 @@ struct ConfigCommandTests {
 
     @Test("check with warnings only exits 0")
     func checkWithWarningsOnly() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/warn.toml"
-        try ConfigTests.write("[keys]\nleft = \"KEY_UP\"\n", to: file)
+        try writeFile("[keys]\nleft = \"KEY_UP\"\n", to: file)
         let run = try Self.gesturepad(["config", "check", file], root: root)
         #expect(run.status == 0)
         #expect(run.standardOutput.hasSuffix("\(file): 0 errors, 1 warning\n"))
@@ -84,10 +62,10 @@ struct ConfigCommandTests {
 
     @Test("check without FILE reads $XDG_CONFIG_HOME/gesturepad/config.toml; a missing --config is an error")
     func checkDiscoveredAndMissing() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let discovered = root + "/xdg/gesturepad/config.toml"
-        try ConfigTests.write("[camera]\nfps = 0\n", to: discovered)
+        try writeFile("[camera]\nfps = 0\n", to: discovered)
         let run = try Self.gesturepad(["config", "check"], root: root)
         #expect(run.status == 1)
         #expect(run.standardOutput.hasPrefix("\(discovered):2:7: error: camera.fps = 0 is out of range"))
@@ -99,10 +77,10 @@ struct ConfigCommandTests {
 
     @Test("show prints the effective config as TOML or JSON; it refuses a file with errors")
     func show() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let file = root + "/c.toml"
-        try ConfigTests.write("[camera]\nfps = 15\n", to: file)
+        try writeFile("[camera]\nfps = 15\n", to: file)
         let toml = try Self.gesturepad(["config", "show", "--config", file], root: root)
         #expect(toml.status == 0)
         #expect(
@@ -117,7 +95,7 @@ struct ConfigCommandTests {
         #expect(json.status == 0)
         #expect(json.standardOutput == expected.renderJSON())
 
-        try ConfigTests.write("[camera]\nfps = -1\n", to: file)
+        try writeFile("[camera]\nfps = -1\n", to: file)
         let bad = try Self.gesturepad(["config", "show", "--config", file], root: root)
         #expect(bad.status == 1)
         #expect(bad.standardOutput == "")
@@ -126,7 +104,7 @@ struct ConfigCommandTests {
 
     @Test("path prints the file in use, or where it would be with a note on stderr")
     func path() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let xdgFile = root + "/xdg/gesturepad/config.toml"
         let none = try Self.gesturepad(["config", "path"], root: root)
@@ -135,7 +113,7 @@ struct ConfigCommandTests {
         #expect(none.standardError.contains("does not exist"))
 
         let homeFile = root + "/home/.config/gesturepad/config.toml"
-        try ConfigTests.write("", to: homeFile)
+        try writeFile("", to: homeFile)
         let home = try Self.gesturepad(["config", "path"], root: root)
         #expect(home.standardOutput == homeFile + "\n")
         #expect(home.standardError == "")
@@ -153,9 +131,9 @@ struct ConfigCommandTests {
 
     @Test("a key set once in config.toml changes play, train, eval, samples and the daemon alike")
     func oneConfigForEveryCommand() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
-        try ConfigTests.write(
+        try writeFile(
             """
             [camera]
             mirror = false
@@ -208,7 +186,7 @@ struct ConfigCommandTests {
 
     @Test("a flag outside its key's range is refused like a bad file value, naming the flag")
     func badFlag() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let run = try Self.gesturepad(["train", "--epochs", "0", "--print-settings"], root: root)
         #expect(run.status == 1)

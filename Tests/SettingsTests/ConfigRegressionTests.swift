@@ -4,6 +4,7 @@
 // the daemon's start and its SIGHUP reload read — each is now an error at file:line, quickly; SIGHUP
 // keeps the running config because `validConfig()` throws for them.
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Settings
@@ -64,7 +65,7 @@ struct ConfigRegressionTests {
     }
 
     @Test func aConfigThatIsADeviceOrFIFOIsRefusedUnread() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let fifo = root + "/config.toml"
         #expect(mkfifo(fifo, 0o600) == 0)
@@ -77,7 +78,7 @@ struct ConfigRegressionTests {
     }
 
     @Test func configCheckBinaryReportsTheDeepArray() throws {
-        let root = try ConfigTests.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let path = ConfigRegressionCase.directory + "/deep-array.toml"
         let run = try ConfigCommandTests.gesturepad(["config", "check", "--config", path], root: root)

@@ -5,6 +5,7 @@ import Capture
 import Foundation
 import Gestures
 import NeuralNet
+import TestSupport
 import Testing
 
 @testable import Settings
@@ -338,22 +339,9 @@ struct ConfigTests {
 
     // MARK: Path resolution
 
-    /// A fresh directory under the temporary directory, removed by the caller.
-    static func temporaryDirectory() throws -> String {
-        let path = (NSTemporaryDirectory() as NSString).appendingPathComponent("gesturepad-config-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
-
-    static func write(_ text: String, to path: String) throws {
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-    }
-
     @Test("--config beats $XDG_CONFIG_HOME, which beats ~/.config, which beats the defaults")
     func pathResolution() throws {
-        let root = try Self.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let home = root + "/home"
         let xdg = root + "/xdg"
@@ -369,16 +357,16 @@ struct ConfigTests {
         #expect(defaults.config == GesturepadConfig())
         #expect(!defaults.hasErrors)
 
-        try Self.write("[camera]\nfps = 10\n", to: homeFile)
+        try writeFile("[camera]\nfps = 10\n", to: homeFile)
         #expect(loader.load().source == .discovered(path: homeFile))
         #expect(loader.load().config.camera.framesPerSecond == 10)
 
-        try Self.write("[camera]\nfps = 20\n", to: xdgFile)
+        try writeFile("[camera]\nfps = 20\n", to: xdgFile)
         #expect(loader.load().source == .discovered(path: xdgFile))
         #expect(loader.load().config.camera.framesPerSecond == 20)
 
         let explicit = root + "/other.toml"
-        try Self.write("[camera]\nfps = 25\n", to: explicit)
+        try writeFile("[camera]\nfps = 25\n", to: explicit)
         #expect(loader.load(explicitPath: explicit).source == .commandLine(path: explicit))
         #expect(loader.load(explicitPath: explicit).config.camera.framesPerSecond == 25)
 
@@ -387,7 +375,7 @@ struct ConfigTests {
 
     @Test("a missing --config file is an error naming the file, not a silent fallback")
     func missingExplicitFile() throws {
-        let root = try Self.temporaryDirectory()
+        let root = temporaryDirectory("config")
         defer { try? FileManager.default.removeItem(atPath: root) }
         let result = ConfigLoader(environment: ["HOME": root]).load(explicitPath: root + "/nope.toml")
         #expect(result.errors.count == 1)
