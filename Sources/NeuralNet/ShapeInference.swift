@@ -81,6 +81,20 @@ extension Model {
         }
     }
 
+    /// A convolution's geometry on a rank-3 input: strides within the input, the kernel fitting it.
+    private static func convolutionGeometry(
+        _ layer: Layer, input shape: [Int], kernel: (Int, Int), strides: (Int, Int), padding: Padding
+    ) throws(NeuralNetError) -> ConvGeometry {
+        try checkStrides(layer, strides, input: shape)
+        guard
+            let geometry = ConvGeometry(
+                height: shape[0], width: shape[1], channels: shape[2], kernel: kernel, strides: strides, mode: padding)
+        else {
+            throw .shapeMismatch(layer: layer.name, expected: "at least the \(kernel) kernel", found: shape)
+        }
+        return geometry
+    }
+
     private static func checkWeight(_ layer: Layer, _ name: String, _ expected: [Int]) throws(NeuralNetError) {
         guard let weight = layer.weights[name] else { throw .missingWeight(layer: layer.name, weight: name) }
         guard weight.shape == expected else {
@@ -100,15 +114,8 @@ extension Model {
 
         case .conv2D(let config):
             let shape = try requireRank3(layer, inputs)
-            try checkStrides(layer, config.strides, input: shape)
-            guard
-                let g = ConvGeometry(
-                    height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
-                    strides: config.strides, mode: config.padding)
-            else {
-                throw .shapeMismatch(
-                    layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
-            }
+            let g = try convolutionGeometry(
+                layer, input: shape, kernel: config.kernelSize, strides: config.strides, padding: config.padding)
             try checkWeight(layer, "kernel", [config.kernelSize.0, config.kernelSize.1, shape[2], config.filters])
             if config.useBias { try checkWeight(layer, "bias", [config.filters]) }
             return LayerShapeInfo(
@@ -118,15 +125,8 @@ extension Model {
 
         case .depthwiseConv2D(let config):
             let shape = try requireRank3(layer, inputs)
-            try checkStrides(layer, config.strides, input: shape)
-            guard
-                let g = ConvGeometry(
-                    height: shape[0], width: shape[1], channels: shape[2], kernel: config.kernelSize,
-                    strides: config.strides, mode: config.padding)
-            else {
-                throw .shapeMismatch(
-                    layer: layer.name, expected: "at least the \(config.kernelSize) kernel", found: shape)
-            }
+            let g = try convolutionGeometry(
+                layer, input: shape, kernel: config.kernelSize, strides: config.strides, padding: config.padding)
             try checkWeight(layer, "depthwise_kernel", [config.kernelSize.0, config.kernelSize.1, shape[2], 1])
             if config.useBias { try checkWeight(layer, "bias", [shape[2]]) }
             return LayerShapeInfo(
