@@ -4,6 +4,7 @@
 // the model directory atomically, so a crash leaves the old model or the new one, never half.
 import Crypto
 import Foundation
+import Paths
 
 /// The directory of installed models.
 public struct ModelStore: Sendable {
@@ -12,19 +13,9 @@ public struct ModelStore: Sendable {
 
     public init(root: String) { self.root = root }
 
-    /// `$XDG_DATA_HOME/gesturepad/models` (default `~/.local/share/gesturepad/models`).
+    /// The user's models: `GesturepadPaths.modelsDirectory` (`$XDG_DATA_HOME/gesturepad/models`).
     public static func userDefault(environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelStore {
-        ModelStore(root: (dataDirectory(environment: environment) as NSString).appendingPathComponent("models"))
-    }
-
-    /// gesturepad's data directory: `$XDG_DATA_HOME/gesturepad`, or `~/.local/share/gesturepad` when the
-    /// variable is unset, empty or relative (the XDG spec says relative values are invalid). Models,
-    /// samples and heads all live under it.
-    public static func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let dataHome =
-            environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
-        return (dataHome as NSString).appendingPathComponent("gesturepad")
+        ModelStore(root: GesturepadPaths(environment: environment).modelsDirectory)
     }
 
     /// Directory of the model called `name`.
