@@ -38,6 +38,7 @@ let package = Package(
         .library(name: "Daemon", targets: ["Daemon"]),
         .library(name: "Raster", targets: ["Raster"]),
         .library(name: "Paths", targets: ["Paths"]),
+        .library(name: "Importers", targets: ["Importers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -87,6 +88,17 @@ let package = Package(
             dependencies: [
                 "COpenBLAS",
                 "Paths",
+            ],
+            swiftSettings: kernelSettings
+        ),
+        // Model files from other tools, in and out: TF GraphDef and PyTorch importers, the import command's
+        // logic, head import/export as TF.js models, SHA-256 of imported files. Its libraries (protobuf, zip,
+        // crypto) are linked only by the gesturepad commands that use it, never by the daemon or the window.
+        .target(
+            name: "Importers",
+            dependencies: [
+                "NeuralNet",
+                "Gestures",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -138,6 +150,7 @@ let package = Package(
                 "Gestures",
                 "Settings",
                 "Paths",
+                "Importers",
                 "Daemon",
                 "GameWindow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -147,7 +160,9 @@ let package = Package(
         .target(name: "CHeapStats"),
         .testTarget(
             name: "NeuralNetTests",
-            dependencies: ["NeuralNet", "CHeapStats"],
+            dependencies: [
+                "NeuralNet", "Importers", "CHeapStats", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             exclude: ["Fixtures", "Golden", "Regression"],
             swiftSettings: kernelSettings
         ),
@@ -159,7 +174,9 @@ let package = Package(
         ),
         .testTarget(
             name: "GesturesTests",
-            dependencies: ["Gestures", "NeuralNet", "Capture", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Gestures", "Importers", "NeuralNet", "Capture", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             exclude: ["FilterScripts"],
             swiftSettings: kernelSettings
         ),

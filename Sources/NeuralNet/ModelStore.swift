@@ -1,8 +1,8 @@
 // ModelStore: the installed models under `$XDG_DATA_HOME/gesturepad/models/<name>/` (model.json,
 // shards and gesturepad.json metadata). Installing imports a source file (TF GraphDef .pb,
 // PyTorch .pth, or a TF.js Layers directory), records where it came from (sha256) and replaces
-// the model directory atomically, so a crash leaves the old model or the new one, never half.
-import Crypto
+// the model directory atomically, so a crash leaves the old model or the new one, never half. The importers
+// themselves (and the hashing) live in the Importers target, which only the CLI links.
 import Foundation
 import Paths
 
@@ -63,10 +63,5 @@ public struct ModelStore: Sendable {
             try FileIO.writeAtomically(
                 metadataBytes, to: (staging as NSString).appendingPathComponent(ModelMetadata.fileName))
         }
-    }
-
-    /// Hex SHA-256 of a file.
-    public static func sha256(ofFile path: String) throws(NeuralNetError) -> String {
-        SHA256.hash(data: try FileIO.read(path)).map { String(format: "%02x", $0) }.joined()
     }
 }
