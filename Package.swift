@@ -37,6 +37,8 @@ let package = Package(
         .library(name: "Settings", targets: ["Settings"]),
         .library(name: "Daemon", targets: ["Daemon"]),
         .library(name: "Raster", targets: ["Raster"]),
+        .library(name: "Paths", targets: ["Paths"]),
+        .library(name: "Importers", targets: ["Importers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -79,10 +81,24 @@ let package = Package(
         // Kernel uinput headers only (<linux/uinput.h>, <linux/input.h>): Debian's linux-libc-dev,
         // installed with the C toolchain; nothing to link, so no pkg-config.
         .systemLibrary(name: "CUInput"),
+        // Where gesturepad's files live (XDG data, config, cache, runtime), resolved from the environment once.
+        .target(name: "Paths"),
         .target(
             name: "NeuralNet",
             dependencies: [
                 "COpenBLAS",
+                "Paths",
+            ],
+            swiftSettings: kernelSettings
+        ),
+        // Model files from other tools, in and out: TF GraphDef and PyTorch importers, the import command's
+        // logic, head import/export as TF.js models, SHA-256 of imported files. Its libraries (protobuf, zip,
+        // crypto) are linked only by the gesturepad commands that use it, never by the daemon or the window.
+        .target(
+            name: "Importers",
+            dependencies: [
+                "NeuralNet",
+                "Gestures",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -97,12 +113,12 @@ let package = Package(
         // The brain between embedder and keys: samples, head training, recognizer, decision filter, evaluation.
         .target(
             name: "Gestures",
-            dependencies: ["NeuralNet", "Capture", "Raster", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["NeuralNet", "Capture", "Raster", "Paths", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: kernelSettings
         ),
         // The one config every command reads: the schema table, the TOML reader, decoding with file:line
         // diagnostics, rendering, command-line overrides.
-        .target(name: "Settings", dependencies: ["Gestures", "Capture", "NeuralNet"]),
+        .target(name: "Settings", dependencies: ["Gestures", "Capture", "NeuralNet", "Paths"]),
         // The background input service: config, key output (uinput), control socket, systemd notification.
         .target(
             name: "Daemon",
@@ -110,7 +126,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                "Settings", "Gestures", "Capture", "NeuralNet", "CUInput", "CHeapStats",
+                "Settings", "Gestures", "Capture", "NeuralNet", "Paths", "CUInput", "CHeapStats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -122,7 +138,7 @@ let package = Package(
         // The game window: training screen and Pac-Man drawn into Raster canvases, a thin SDL2 shell.
         .target(
             name: "GameWindow",
-            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "CSDL2"],
+            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "Paths", "CSDL2"],
             // Frames are drawn pixel by pixel: optimise debug builds too, so the window keeps 60 Hz there.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
@@ -133,6 +149,8 @@ let package = Package(
                 "Capture",
                 "Gestures",
                 "Settings",
+                "Paths",
+                "Importers",
                 "Daemon",
                 "GameWindow",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -145,7 +163,10 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Gestures", "Capture", "NeuralNet"], path: "Tests/TestSupport"),
         .testTarget(
             name: "NeuralNetTests",
-            dependencies: ["NeuralNet", "CHeapStats", "TestSupport"],
+            dependencies: [
+                "NeuralNet", "Importers", "CHeapStats", "TestSupport",
+                .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            ],
             exclude: ["Fixtures", "Golden", "Regression"],
             swiftSettings: kernelSettings
         ),
@@ -157,7 +178,10 @@ let package = Package(
         ),
         .testTarget(
             name: "GesturesTests",
-            dependencies: ["Gestures", "NeuralNet", "Capture", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Gestures", "Importers", "NeuralNet", "Capture", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             exclude: ["FilterScripts"],
             swiftSettings: kernelSettings
         ),
@@ -171,6 +195,7 @@ let package = Package(
         // Also runs the built gesturepad binary (config show/check, --print-settings).
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet", "TestSupport"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
+        .testTarget(name: "PathsTests", dependencies: ["Paths"]),
         .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet", "TestSupport"],
                     exclude: ["Screenshots"]),
     ]

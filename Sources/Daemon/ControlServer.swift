@@ -12,6 +12,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import Paths
 import Synchronization
 
 #if canImport(Glibc)
@@ -77,10 +78,10 @@ public struct ControlSocketLocation: Sendable, Equatable {
     public static func standard(environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(DaemonError) -> ControlSocketLocation
     {
-        guard let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty else {
+        guard let socketPath = GesturepadPaths(environment: environment).controlSocket else {
             throw .controlRuntimeDirectoryUnset
         }
-        return ControlSocketLocation(socketPath: runtime + "/gesturepad/control.sock")
+        return ControlSocketLocation(socketPath: socketPath)
     }
 
     /// `path` if given, else the default location.

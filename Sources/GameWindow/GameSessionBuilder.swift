@@ -7,6 +7,7 @@ import Capture
 import Foundation
 import Gestures
 import NeuralNet
+import Paths
 
 /// The choices of `gesturepad play`.
 public struct PlayConfiguration: Sendable {
@@ -82,8 +83,7 @@ public enum GameSessionBuilder {
             parts.gesturesUnavailableReason = Self.shortModelReason(error, model: configuration.workspace.modelName)
             warnings.append("gestures are off: \(reason)")
             // The samples still show on the tiles.
-            let path = (configuration.workspace.dataDirectory as NSString).appendingPathComponent("samples.sqlite")
-            parts.store = try? SampleStore(path: path)
+            parts.store = try? SampleStore(path: DataDirectory(configuration.workspace.dataDirectory).samplesDatabase)
         }
         let app = App(
             labels: labels, screen: configuration.screen, seed: configuration.seed,

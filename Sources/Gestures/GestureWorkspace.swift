@@ -1,9 +1,10 @@
 // GestureWorkspace: the user's gesture data opened together — the sample store, the head store,
-// the embedding model — with one place that decides paths ($XDG_DATA_HOME/gesturepad/…) and builds
+// the embedding model — paths from `GesturepadPaths` ($XDG_DATA_HOME/gesturepad/…) — and builds
 // the trainer and recognizers. The CLI, the game window and the daemon all start here, so they see
 // the same samples and heads.
 import Foundation
 import NeuralNet
+import Paths
 
 /// Which model, cut and orientation to use, and where the data lives.
 public struct WorkspaceConfiguration: Sendable, Equatable {
@@ -31,11 +32,11 @@ public struct WorkspaceConfiguration: Sendable, Equatable {
         self.dataDirectory = dataDirectory
     }
 
-    /// `$XDG_DATA_HOME/gesturepad` (default `~/.local/share/gesturepad`), as for the models.
+    /// `GesturepadPaths.dataDirectory`: `$XDG_DATA_HOME/gesturepad` (default `~/.local/share/gesturepad`).
     public static func defaultDataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment)
         -> String
     {
-        ModelStore.dataDirectory(environment: environment)
+        GesturepadPaths(environment: environment).dataDirectory.path
     }
 }
 
@@ -53,9 +54,9 @@ public final class GestureWorkspace: @unchecked Sendable {
         throws(GesturesError)
     {
         self.configuration = configuration
-        let directory = configuration.dataDirectory as NSString
-        samples = try SampleStore(path: directory.appendingPathComponent("samples.sqlite"))
-        heads = HeadStore(root: directory.appendingPathComponent("heads"))
+        let directory = DataDirectory(configuration.dataDirectory)
+        samples = try SampleStore(path: directory.samplesDatabase)
+        heads = HeadStore(root: directory.headsDirectory)
         let modelStore = models ?? ModelStore.userDefault()
         prototype = try FeatureExtractor.load(
             modelName: configuration.modelName, layer: configuration.layer,

@@ -116,12 +116,6 @@ public struct HeadStore: Sendable {
         self.keep = max(2, keep)
     }
 
-    /// `$XDG_DATA_HOME/gesturepad/heads` (default `~/.local/share/gesturepad/heads`).
-    public static func userDefault(environment: [String: String] = ProcessInfo.processInfo.environment) -> HeadStore {
-        HeadStore(
-            root: (ModelStore.dataDirectory(environment: environment) as NSString).appendingPathComponent("heads"))
-    }
-
     /// Directory of `version`.
     public func directory(of version: Int) -> String {
         (root as NSString).appendingPathComponent(String(format: "v%04d", version))

@@ -9,6 +9,7 @@ import Capture
 import Foundation
 import GRDB
 import NeuralNet
+import Paths
 
 /// The training samples (frames, thumbnails, labels, provenance) and their cached embeddings.
 ///
@@ -24,7 +25,7 @@ public final class SampleStore: Sendable {
 
     /// `$XDG_DATA_HOME/gesturepad/samples.sqlite`; `~/.local/share` when XDG_DATA_HOME is unset or relative.
     public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        (ModelStore.dataDirectory(environment: environment) as NSString).appendingPathComponent("samples.sqlite")
+        GesturepadPaths(environment: environment).dataDirectory.samplesDatabase
     }
 
     /// Opens (creating it and its parent directories when missing) the sample store at `path`, and

@@ -25,6 +25,10 @@ public enum InputNormalization: String, Codable, Sendable, CaseIterable {
 
 /// Facts about an installed model, stored as `gesturepad.json` beside its model.json.
 public struct ModelMetadata: Codable, Equatable, Sendable {
+    /// The importer version new metadata records (`ModelImporter.version`): bumped whenever imported models or
+    /// their metadata change, so installs from an older importer are redone.
+    public static let currentImporterVersion = 4
+
     /// The file a model was imported from.
     public struct Source: Codable, Equatable, Sendable {
         public var file: String
@@ -67,7 +71,7 @@ public struct ModelMetadata: Codable, Equatable, Sendable {
         name: String, architecture: String, widthMultiplier: Double, inputSize: Int,
         normalization: InputNormalization, embeddingLayer: String, embeddingLayerReason: String,
         classifierLayer: String?, classNames: [String], source: Source,
-        importerVersion: Int? = ModelImporter.version
+        importerVersion: Int? = ModelMetadata.currentImporterVersion
     ) {
         self.name = name
         self.architecture = architecture

@@ -1,9 +1,10 @@
 // ModelStore: the installed models under `$XDG_DATA_HOME/gesturepad/models/<name>/` (model.json,
 // shards and gesturepad.json metadata). Installing imports a source file (TF GraphDef .pb,
 // PyTorch .pth, or a TF.js Layers directory), records where it came from (sha256) and replaces
-// the model directory atomically, so a crash leaves the old model or the new one, never half.
-import Crypto
+// the model directory atomically, so a crash leaves the old model or the new one, never half. The importers
+// themselves (and the hashing) live in the Importers target, which only the CLI links.
 import Foundation
+import Paths
 
 /// The directory of installed models.
 public struct ModelStore: Sendable {
@@ -12,19 +13,9 @@ public struct ModelStore: Sendable {
 
     public init(root: String) { self.root = root }
 
-    /// `$XDG_DATA_HOME/gesturepad/models` (default `~/.local/share/gesturepad/models`).
+    /// The user's models: `GesturepadPaths.modelsDirectory` (`$XDG_DATA_HOME/gesturepad/models`).
     public static func userDefault(environment: [String: String] = ProcessInfo.processInfo.environment) -> ModelStore {
-        ModelStore(root: (dataDirectory(environment: environment) as NSString).appendingPathComponent("models"))
-    }
-
-    /// gesturepad's data directory: `$XDG_DATA_HOME/gesturepad`, or `~/.local/share/gesturepad` when the
-    /// variable is unset, empty or relative (the XDG spec says relative values are invalid). Models,
-    /// samples and heads all live under it.
-    public static func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        let dataHome =
-            environment["XDG_DATA_HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil }
-            ?? ((environment["HOME"] ?? NSHomeDirectory()) as NSString).appendingPathComponent(".local/share")
-        return (dataHome as NSString).appendingPathComponent("gesturepad")
+        ModelStore(root: GesturepadPaths(environment: environment).modelsDirectory)
     }
 
     /// Directory of the model called `name`.
@@ -72,10 +63,5 @@ public struct ModelStore: Sendable {
             try FileIO.writeAtomically(
                 metadataBytes, to: (staging as NSString).appendingPathComponent(ModelMetadata.fileName))
         }
-    }
-
-    /// Hex SHA-256 of a file.
-    public static func sha256(ofFile path: String) throws(NeuralNetError) -> String {
-        SHA256.hash(data: try FileIO.read(path)).map { String(format: "%02x", $0) }.joined()
     }
 }

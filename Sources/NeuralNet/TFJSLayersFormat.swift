@@ -127,7 +127,7 @@ public enum TFJSLayersFormat {
     }
 
     /// Shape-checks weights when the input size is fixed, and rejects NaN/Inf weights.
-    static func validate(_ model: Model) throws(NeuralNetError) {
+    public static func validate(_ model: Model) throws(NeuralNetError) {
         for layer in model.layers {
             for name in layer.kind.weightNames {
                 guard let weight = layer.weights[name] else { throw .missingWeight(layer: layer.name, weight: name) }

@@ -5,6 +5,7 @@
 // unreadable file is an error diagnostic; callers that need a usable config call `validConfig()`.
 import Foundation
 import NeuralNet
+import Paths
 
 /// Where a config came from.
 public enum ConfigSource: Sendable, Equatable, CustomStringConvertible {
@@ -53,7 +54,7 @@ public struct ConfigLoadResult: Sendable, Equatable {
 /// Finds, reads and checks config files.
 public struct ConfigLoader: Sendable {
     /// The file name under the config directories.
-    public static let relativePath = "gesturepad/config.toml"
+    public static let relativePath = GesturepadPaths.configFileRelativePath
     /// The `file` of diagnostics about the built-in defaults.
     public static let builtInName = "<built-in>"
 
@@ -73,17 +74,7 @@ public struct ConfigLoader: Sendable {
 
     /// The standard places, in order: `$XDG_CONFIG_HOME/gesturepad/config.toml` (when set), then
     /// `~/.config/gesturepad/config.toml`.
-    public func candidatePaths() -> [String] {
-        var paths: [String] = []
-        if let configHome = environment["XDG_CONFIG_HOME"], configHome.hasPrefix("/") {
-            paths.append((configHome as NSString).appendingPathComponent(Self.relativePath))
-        }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        let fallback = ((home as NSString).appendingPathComponent(".config") as NSString)
-            .appendingPathComponent(Self.relativePath)
-        if !paths.contains(fallback) { paths.append(fallback) }
-        return paths
-    }
+    public func candidatePaths() -> [String] { GesturepadPaths(environment: environment).configFileCandidates }
 
     /// Which file to read: `explicitPath` if given, else the first existing candidate, else the defaults.
     public func resolve(explicitPath: String? = nil) -> ConfigSource {

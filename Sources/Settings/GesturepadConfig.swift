@@ -8,6 +8,7 @@ import Capture
 import Foundation
 import Gestures
 import NeuralNet
+import Paths
 
 /// How the camera's exposure is set when it opens (`[camera] exposure`).
 public enum ExposureMode: String, Sendable, Equatable, CaseIterable {
@@ -138,33 +139,20 @@ public struct GesturepadConfig: Sendable, Equatable {
 
     /// The data directory: `[daemon] data_directory` with "~/" expanded, else `$XDG_DATA_HOME/gesturepad`.
     public func dataDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        guard let written = daemon.dataDirectory else {
-            return WorkspaceConfiguration.defaultDataDirectory(environment: environment)
-        }
-        return ConfigPaths.expandingHome(written, environment: environment)
+        GesturepadPaths(environment: environment).dataDirectory(configured: daemon.dataDirectory).path
     }
 
     /// The control socket: `[daemon] socket_path` with "~/" expanded, else
     /// `$XDG_RUNTIME_DIR/gesturepad/control.sock` (`/run/user/<uid>/…` when the variable is unset).
     public func socketPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let written = daemon.socketPath { return ConfigPaths.expandingHome(written, environment: environment) }
-        let runtime = environment["XDG_RUNTIME_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/run/user/\(getuid())"
-        return (runtime as NSString).appendingPathComponent("gesturepad/control.sock")
+        let paths = GesturepadPaths(environment: environment)
+        if let written = daemon.socketPath { return paths.expandingHome(written) }
+        return paths.controlSocket(userID: getuid())
     }
 
     /// The chord `label` presses, nil for idle and unbound labels.
     public func chord(for label: String) -> KeyNameChord? {
         if case .chord(let chord) = keys[label] { return chord }
         return nil
-    }
-}
-
-/// Path helpers shared by the config and its loader.
-public enum ConfigPaths {
-    /// `path` with a leading "~/" (or a lone "~") replaced by `$HOME`.
-    public static func expandingHome(_ path: String, environment: [String: String]) -> String {
-        guard path == "~" || path.hasPrefix("~/") else { return path }
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
-        return home + path.dropFirst()
     }
 }

@@ -8,6 +8,7 @@ import ArgumentParser
 import Daemon
 import Foundation
 import Gestures
+import Paths
 import Settings
 
 /// `--config FILE` and `--print-settings`: loads the config and merges command-line overrides.
@@ -171,12 +172,10 @@ extension GesturepadConfig {
     func openWorkspace() throws -> GestureWorkspace { try GestureWorkspace(workspaceConfiguration()) }
 
     /// The head store under the data directory.
-    func headStore() -> HeadStore { HeadStore(root: (dataDirectory() as NSString).appendingPathComponent("heads")) }
+    func headStore() -> HeadStore { HeadStore(root: DataDirectory(dataDirectory()).headsDirectory) }
 
     /// The sample store alone (no model needed).
-    func openSamples() throws -> SampleStore {
-        try SampleStore(path: (dataDirectory() as NSString).appendingPathComponent("samples.sqlite"))
-    }
+    func openSamples() throws -> SampleStore { try SampleStore(path: DataDirectory(dataDirectory()).samplesDatabase) }
 }
 
 /// Prints an Encodable as pretty JSON with sorted keys (for `--json`).

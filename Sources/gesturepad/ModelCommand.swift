@@ -1,6 +1,7 @@
 // `gesturepad model …`: inspect model directories.
 import ArgumentParser
 import Foundation
+import Importers
 import NeuralNet
 
 struct ModelCommand: ParsableCommand {

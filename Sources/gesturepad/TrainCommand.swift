@@ -2,6 +2,7 @@
 // `gesturepad head list|rollback|export|import|predict` for the stored versions and TF.js interchange.
 import ArgumentParser
 import Foundation
+import Importers
 import Gestures
 import NeuralNet
 import Settings

@@ -5,6 +5,7 @@
 // TF.js reader and run on a frame, equals embedding then predicting. Synthetic models only.
 import Foundation
 import Gestures
+import Importers
 import NeuralNet
 import TestSupport
 import Testing

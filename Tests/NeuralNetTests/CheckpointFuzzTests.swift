@@ -8,6 +8,7 @@
 import Foundation
 import Testing
 
+@testable import Importers
 @testable import NeuralNet
 
 extension Fuzz {

@@ -4,6 +4,7 @@
 import Foundation
 import Testing
 
+@testable import Importers
 @testable import NeuralNet
 
 @Suite("Model store and import")

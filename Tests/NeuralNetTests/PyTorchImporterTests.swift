@@ -8,6 +8,7 @@ import Foundation
 import Testing
 import ZIPFoundation
 
+@testable import Importers
 @testable import NeuralNet
 
 // MARK: - A synthetic torchvision state_dict

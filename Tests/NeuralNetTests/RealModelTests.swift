@@ -8,6 +8,7 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import Importers
 @testable import NeuralNet
 
 /// Where the real models are, and whether their absence fails (make test) or skips (plain swift test).

@@ -6,6 +6,7 @@
 import Foundation
 import Testing
 
+@testable import Importers
 @testable import NeuralNet
 
 /// One case of Regression/cases.json.

@@ -7,6 +7,7 @@
 import Foundation
 import Testing
 
+@testable import Importers
 @testable import NeuralNet
 
 /// How a synthetic graph stores its float tensors.

@@ -5,6 +5,7 @@
 import Foundation
 import Testing
 
+@testable import Importers
 @testable import NeuralNet
 
 /// MobileNet v1 (Keras 2.1 `same` padding, as the TF.js demo's) with the keras-applications classifier:

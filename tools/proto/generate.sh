@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerates Sources/NeuralNet/Importers/TensorFlowGraph.pb.swift from tensorflow_graph_subset.proto.
+# Regenerates Sources/Importers/TensorFlowGraph.pb.swift from tensorflow_graph_subset.proto.
 # The generated file is committed; CI never runs this. Run it only after editing the .proto.
 #
 # Needs:
@@ -23,7 +23,7 @@ if ! command -v protoc >/dev/null; then
     exit 1
 fi
 
-output="$root/Sources/NeuralNet/Importers"
+output="$root/Sources/Importers"
 mkdir -p "$output"
 staging="$(mktemp -d)"
 trap 'rm -rf "$staging"' EXIT

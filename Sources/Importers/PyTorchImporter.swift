@@ -6,6 +6,8 @@
 // transposed OIHW → HWIO, depthwise [C,1,KH,KW] → [KH,KW,C,1], Linear [out,in] → Dense [in,out].
 // References: torchvision/models/mobilenetv2.py (module paths), docs/MODELS.md §2.
 
+import NeuralNet
+
 /// Imports PyTorch checkpoints of the architectures gesturepad knows.
 public enum PyTorchImporter {
     /// BatchNorm epsilon of torchvision's MobileNetV2 (`nn.BatchNorm2d` default).

@@ -7,6 +7,7 @@
 // logits lose class 0 (background) so output k is ImageNet-1k class k. Reference: tensorflow/models
 // research/slim/nets/mobilenet_v1.py and docs/MODELS.md §1; schema in tools/proto.
 import Foundation
+import NeuralNet
 import SwiftProtobuf
 
 /// Imports TF-slim MobileNet v1 frozen graphs.

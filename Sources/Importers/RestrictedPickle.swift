@@ -8,6 +8,7 @@
 // cycles); tuples nest at most `maximumTupleDepth` deep; tensors must be contiguous and inside their storage.
 // References: CPython Lib/pickletools.py (opcode semantics), torch/serialization.py (`_legacy_save`, `_save`).
 import Foundation
+import NeuralNet
 import ZIPFoundation
 
 // MARK: - Public result

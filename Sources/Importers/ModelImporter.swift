@@ -3,7 +3,9 @@
 // goes with each architecture (input normalisation, default embedding layer and why, classifier).
 // A TF.js Layers model is installed unchanged (its model.json and weight files byte for byte, plus
 // gesturepad.json); the others are converted and written as TF.js Layers models.
+import Crypto
 import Foundation
+import NeuralNet
 
 /// The kinds of model file gesturepad imports.
 public enum ModelFileFormat: String, Sendable {
@@ -125,7 +127,7 @@ public enum ArchitectureInference {
 /// Imports model files into `Model` + `ModelMetadata`.
 public enum ModelImporter {
     /// Bumped whenever imported models or their metadata change; installs from an older version are redone.
-    public static let version = 4
+    public static let version = ModelMetadata.currentImporterVersion
 
     /// Whether `store` already holds `name` imported from the file at `path` by this importer version.
     public static func isCurrent(_ name: String, in store: ModelStore, source path: String) -> Bool {
@@ -241,5 +243,12 @@ public enum ModelImporter {
             return try ModelStore.sha256(ofFile: json)
         }
         return try ModelStore.sha256(ofFile: path)
+    }
+}
+
+extension ModelStore {
+    /// Hex SHA-256 of a file (recorded in model and head metadata).
+    public static func sha256(ofFile path: String) throws(NeuralNetError) -> String {
+        SHA256.hash(data: try FileIO.read(path)).map { String(format: "%02x", $0) }.joined()
     }
 }

@@ -5,6 +5,7 @@
 // a head TF.js trained and saved (`model.save`: model.json + weights .bin), checks its input against the
 // embedder's cut-layer output and its outputs against the labels, and stores it as the next version.
 import Foundation
+import Gestures
 import NeuralNet
 
 /// `labels.json` written beside an exported head or bundle: what a web page needs to use it.
