@@ -3,7 +3,9 @@
 // tells them apart quickly), the real recognizer and decision filter, a RecordingKeySink standing in
 // for the uinput keyboard, a temp data directory. Checks: the keys follow the recording, pause
 // releases keys and the camera, resume continues, record adds samples, train swaps in a new head
-// version while prediction continues, reload releases keys, and stop releases everything.
+// version while prediction continues, reload releases keys, and stop releases everything. On virtual
+// time: the replay is paced on a TestClock and the session is stepped on the test's thread
+// (`stepUntil`); the only wait on another thread is the trainer's queue.
 import Capture
 import Foundation
 import Gestures
@@ -87,14 +89,6 @@ final class EventLog: Sendable {
             }
         }
     }
-    func wait(timeout: Double, until condition: ([DaemonEvent]) -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if condition(all) { return true }
-            Thread.sleep(forTimeInterval: 0.02)
-        }
-        return condition(all)
-    }
 }
 
 @Suite(.serialized) struct DaemonEndToEndTests {
@@ -113,15 +107,14 @@ final class EventLog: Sendable {
         let settings = DaemonSettings(
             workspace: configuration, source: clip, loopRecordings: false,
             keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        let clock = TestClock()
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: sink, dryRun: false,
-            emit: { log.append($0) })
-        daemon.start()
-        // The clip plays in real time (4 s) and ends; keys follow the timeline.
-        #expect(
-            log.wait(timeout: 15) { events in
-                events.contains { if case .state(.sourceEnded, _) = $0 { true } else { false } }
-            })
+            openSource: { settings throws(CaptureError) in
+                try Y4MFileSource(path: settings.source, pacing: .realTime, loops: false, clock: clock)
+            }, clock: clock, emit: { log.append($0) })
+        // The clip plays in real time on the virtual clock (4 s) and ends; keys follow the timeline.
+        #expect(daemon.stepUntil { daemon.snapshot().state == .sourceEnded })
         let predictions = log.all.compactMap { event -> String? in
             if case .prediction(_, _, let probabilities, _) = event {
                 return probabilities.map { String(format: "%.2f", $0) }.joined(separator: ",")
@@ -166,54 +159,59 @@ final class EventLog: Sendable {
         let settings = DaemonSettings(
             workspace: configuration, source: clip, loopRecordings: true,
             keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        let clock = TestClock()
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: sink, dryRun: false,
-            emit: { log.append($0) })
-        daemon.start()
-        #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
-        // Pause: keys up, camera closed, no frames.
+            openSource: { settings throws(CaptureError) in
+                try Y4MFileSource(path: settings.source, pacing: .realTime, loops: true, clock: clock)
+            }, clock: clock, emit: { log.append($0) })
+        #expect(daemon.stepUntil { sink.heldKeys == [.up] })
+        // Pause: keys up, camera closed, no frames however long the loop goes round.
         daemon.pause()
         #expect(sink.heldKeys.isEmpty)
         #expect(daemon.snapshot().state == .paused)
         let framesAtPause = daemon.snapshot().statistics.framesProcessed
-        Thread.sleep(forTimeInterval: 0.4)
+        for _ in 0..<20 {
+            if case .idle(let until, _) = daemon.session.step() { clock.sleep(untilNanoseconds: until) }
+        }
         #expect(daemon.snapshot().statistics.framesProcessed == framesAtPause)
         // Resume: frames again, the key goes down again.
         daemon.resume()
-        #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
+        #expect(daemon.stepUntil { sink.heldKeys == [.up] })
         // Record 1 s of "up": samples are added to the store while prediction continues.
         let before = try workspace.samples.counts()["up"] ?? 0
         try daemon.record(label: "up", seconds: 1)
         #expect(
-            log.wait(timeout: 10) { events in
-                events.contains { if case .recordingFinished = $0 { true } else { false } }
+            daemon.stepUntil {
+                log.all.contains { if case .recordingFinished = $0 { true } else { false } }
             })
         #expect(try workspace.samples.counts()["up"]! > before)
         #expect(throws: DaemonError.self) { try daemon.record(label: "jump", seconds: 1) }
-        // Train: a new head version swaps in and prediction goes on.
+        // Train (on the trainer's own queue, the one wait on another thread): a new head version swaps in and
+        // prediction goes on.
         let versionBefore = daemon.snapshot().headVersion!
-        try daemon.train()
+        let trained = DispatchSemaphore(value: 0)
+        try daemon.train { _ in trained.signal() }
+        #expect(trained.wait(timeout: .now() + 120) == .success, "training never finished")
         #expect(
-            log.wait(timeout: 30) { events in
-                events.contains {
-                    if case .training("finished", _, _, _, _, let version?, _) = $0 {
-                        version > versionBefore
-                    } else {
-                        false
-                    }
+            log.all.contains {
+                if case .training("finished", _, _, _, _, let version?, _) = $0 {
+                    version > versionBefore
+                } else {
+                    false
                 }
             })
         #expect(daemon.snapshot().headVersion == versionBefore + 1)
         let framesAfterTraining = daemon.snapshot().statistics.framesProcessed
-        #expect(log.wait(timeout: 5) { _ in daemon.snapshot().statistics.framesProcessed > framesAfterTraining + 5 })
+        #expect(daemon.stepUntil { daemon.snapshot().statistics.framesProcessed > framesAfterTraining + 5 })
         // Reload releases keys first.
-        #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
+        #expect(daemon.stepUntil { sink.heldKeys == [.up] })
         try daemon.reload(settings)
         #expect(
             sink.transcript.suffix(1) == ["KEY_UP up"] || sink.heldKeys == [.up],
             "released by reload (and maybe pressed again)")
         // Stop while holding: everything released, sink closed.
-        #expect(log.wait(timeout: 10) { _ in sink.heldKeys == [.up] })
+        #expect(daemon.stepUntil { sink.heldKeys == [.up] })
         try daemon.stop()
         #expect(sink.heldKeys.isEmpty && sink.isClosed)
         #expect(sink.transcript.last == "KEY_UP up")

@@ -1,7 +1,9 @@
 // The daemon's pipeline at its seams, for what a first real-kernel run found (issue 14): a scripted
 // frame source standing in for the camera (`ScriptedFrameSource`, on a virtual clock the daemon
-// also reads), a replay source in real time for the frame counters, a RecordingKeySink for the
-// keys and a collecting swift-log handler for the log. Checked: a source (or machine) at one frame a
+// also reads), a replay source paced in real time on that virtual clock for the frame counters, a
+// RecordingKeySink for the keys and a collecting swift-log handler for the log. The tests step the
+// daemon's session on their own thread (`stepUntil`), so nothing waits on the wall clock; only the
+// shutdown test runs the pipeline thread, because what it pins is the thread meeting `stop`. Checked: a source (or machine) at one frame a
 // second still presses and releases, its wait timeouts are not faults, and the log warns once about
 // the rate; `status` counts captured, processed and dropped frames honestly; every camera open logs
 // the negotiated format, size and rate, a delivery warning once, and nothing per frame; shutdown
@@ -74,6 +76,19 @@ final class TestClock: FrameClock, Sendable {
     }
 }
 
+extension GestureDaemon {
+    /// Steps the session on the calling thread (no pipeline thread, virtual time) until `condition` holds; false if
+    /// it still does not after `limit` steps (a bug: the scripted sources end long before).
+    @discardableResult
+    func stepUntil(limit: Int = 10_000, _ condition: () -> Bool) -> Bool {
+        for _ in 0..<limit {
+            if condition() { return true }
+            session.step()
+        }
+        return condition()
+    }
+}
+
 /// A value shared with the pipeline thread.
 final class Shared<Value>: @unchecked Sendable {
     private let lock = NSLock()
@@ -134,13 +149,9 @@ final class ScriptedFrameSource: FrameSource, @unchecked Sendable {
             if case .end? = steps.first { return .end }
             return steps.isEmpty ? nil : steps.removeFirst()
         }
-        if case .end? = step {
-            Thread.sleep(forTimeInterval: 0.002)
-            return nil
-        }
+        if case .end? = step { return nil }
         guard case .frame(let image, let gap)? = step else {
             beforeTimeout?()
-            if case .none = step { Thread.sleep(forTimeInterval: 0.002) }  // the script is over: do not spin
             clock.advance(byMilliseconds: UInt64(timeoutMilliseconds))
             throw .frameTimeout(device: "/dev/video9", milliseconds: timeoutMilliseconds)
         }
@@ -201,10 +212,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: sink, dryRun: false, openSource: { _ in source },
             clock: clock, emit: { events.append($0) }, logger: records.logger())
-        daemon.start()
-        #expect(
-            events.wait(timeout: 30) { _ in source.stepsLeft == 0 && daemon.snapshot().statistics.framesProcessed == 12
-            })
+        #expect(daemon.stepUntil { source.stepsLeft == 0 && daemon.snapshot().statistics.framesProcessed == 12 })
         try daemon.stop()
         // Before the fix: stale_ms 500 called every 1 s gap stale (no press at all), and each wait timeout released keys.
         let predictions = events.all.compactMap { event -> String? in
@@ -224,6 +232,7 @@ private func states(_ log: EventLog) -> [DaemonState] {
 
     @Test("status counts frames the camera captured, the pipeline processed, and the difference as dropped")
     func statusCountsCapturedProcessedAndDropped() async throws {
+        let clock = TestClock()
         let (configuration, models, photos) = try makeTinyDaemonWorkspace()
         let clip = configuration.dataDirectory + "/fast.y4m"
         let truth = try TruthTimeline(parsing: "0 idle\n", labels: configuration.labels)
@@ -233,19 +242,17 @@ private func states(_ log: EventLog) -> [DaemonState] {
         let workspace = try GestureWorkspace(configuration, models: models)
         let opened = Shared<Y4MFileSource?>(nil)
         let settings = DaemonSettings(workspace: configuration, source: clip, loopRecordings: true, keys: [:])
-        // The replay plays at 120 fps in real time; the pipeline takes ≥ 15 ms a frame, so the newest frame wins and
-        // most frames are skipped, as with a camera faster than recognition.
+        // The replay plays at 120 fps in (virtual) real time; each frame costs the pipeline 15 ms of that time, so the
+        // newest frame wins and most frames are skipped, as with a camera faster than recognition.
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
             openSource: { settings throws(CaptureError) in
-                let source = try Y4MFileSource(path: settings.source, pacing: .realTime, loops: true)
+                let source = try Y4MFileSource(path: settings.source, pacing: .realTime, loops: true, clock: clock)
                 opened.withLock { $0 = source }
                 return source
             },
-            emit: { event in if case .prediction = event { Thread.sleep(forTimeInterval: 0.015) } })
-        daemon.start()
-        let log = EventLog()
-        #expect(log.wait(timeout: 30) { _ in daemon.snapshot().statistics.framesProcessed >= 30 })
+            clock: clock, emit: { event in if case .prediction = event { clock.advance(byMilliseconds: 15) } })
+        #expect(daemon.stepUntil { daemon.snapshot().statistics.framesProcessed >= 30 })
         let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in ReloadResult() }
         let live = await handler.status().counters
         #expect(
@@ -280,14 +287,13 @@ private func states(_ log: EventLog) -> [DaemonState] {
             settings: settings, workspace: workspace, keySink: RecordingKeySink(keys: [.up]), dryRun: false,
             openSource: { _ in sources.withLock { $0.removeFirst() } }, clock: clock, emit: { events.append($0) },
             logger: records.logger(level: .info))
-        daemon.start()
-        #expect(events.wait(timeout: 30) { _ in first.stepsLeft == 0 })
+        #expect(daemon.stepUntil { first.stepsLeft == 0 })
         // A reload with other camera settings reopens the camera: the new negotiation is logged too.
         var changed = settings
         changed.camera.width = 320
         changed.camera.height = 240
         try daemon.reload(changed)
-        #expect(events.wait(timeout: 30) { _ in second.stepsLeft == 0 })
+        #expect(daemon.stepUntil { second.stepsLeft == 0 })
         try daemon.stop()
         let messages = records.messages(atLeast: .info)
         #expect(
@@ -315,22 +321,35 @@ private func states(_ log: EventLog) -> [DaemonState] {
         let source = ScriptedFrameSource(
             (0..<5).map { _ in .frame(photos["idle"]!, afterMilliseconds: 33) }, clock: clock)
         let events = EventLog()
+        let stopping = DispatchSemaphore(value: 0)
+        let scriptDone = DispatchSemaphore(value: 0)
         let settings = DaemonSettings(workspace: configuration, source: "/dev/video9", keys: [:])
         let daemon = try GestureDaemon(
             settings: settings, workspace: workspace, keySink: RecordingKeySink(), dryRun: false,
             openSource: { _ in source },
-            clock: clock, emit: { events.append($0) })
-        // The camera's wait ends in a timeout only once the daemon is stopping (what SIGTERM met on the real kernel).
-        source.beforeTimeout = { [daemon] in
-            let deadline = Date().addingTimeInterval(10)
-            while daemon.snapshot().state != .stopping && Date() < deadline { Thread.sleep(forTimeInterval: 0.005) }
+            clock: clock,
+            emit: { event in
+                events.append(event)
+                if case .state(.stopping, _) = event { stopping.signal() }
+            })
+        // The pipeline thread's frame wait ends in a timeout only once the daemon is stopping (what SIGTERM met on
+        // the real kernel). The semaphore waits are bounds for a broken build, not timing.
+        let held = Shared(false)
+        source.beforeTimeout = {
+            guard
+                held.withLock({ first in
+                    defer { first = true }; return !first
+                })
+            else { return }
+            scriptDone.signal()
+            _ = stopping.wait(timeout: .now() + 60)
         }
         daemon.start()
-        #expect(events.wait(timeout: 30) { _ in source.stepsLeft == 0 })
+        #expect(scriptDone.wait(timeout: .now() + 60) == .success, "the pipeline never reached the end of the script")
         try daemon.stop()
         let sequence = states(events)
-        let stopping = try #require(sequence.firstIndex(of: .stopping), "\(sequence)")
-        #expect(Array(sequence[stopping...]) == [.stopping, .stopped], "\(sequence)")
+        let first = try #require(sequence.firstIndex(of: .stopping), "\(sequence)")
+        #expect(Array(sequence[first...]) == [.stopping, .stopped], "\(sequence)")
         #expect(daemon.snapshot().state == .stopped)
     }
 }

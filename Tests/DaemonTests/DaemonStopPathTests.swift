@@ -1,5 +1,5 @@
 // The daemon's stop paths (issue 15 items 7–9) at the fake seams: a scripted camera and a virtual clock
-// (ScriptedFrameSource, TestClock), a key sink whose releases fail, and a sample store capped with SQLite's
+// (ScriptedFrameSource, TestClock) with the session stepped on the test's thread, a key sink whose releases fail, and a sample store capped with SQLite's
 // max_page_count (a full disk). Checks: a pending `record` always ends — on pause, end of source, stop, its time
 // running out without frames, and a failed write — with exactly what was stored; `stop` publishes `stopping`,
 // then the key-ups with reason `stop`, then `stopped`; a release that fails is an event, an error log line and a
@@ -8,6 +8,7 @@ import Capture
 import Foundation
 import Gestures
 import Logging
+import NeuralNet
 import Testing
 
 @testable import Daemon
@@ -45,11 +46,6 @@ final class OutcomeLog: Sendable {
     var completion: @Sendable (RecordingOutcome) -> Void {
         { outcome in self.outcomes.withLock { $0.append(outcome) } }
     }
-    func wait(timeout: Double) -> RecordingOutcome? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline, all.isEmpty { Thread.sleep(forTimeInterval: 0.01) }
-        return all.first
-    }
 }
 
 /// Key events as "up up stop" (action, label, reason) with the failure marked.
@@ -72,8 +68,8 @@ private func stopSequence(_ log: EventLog) -> [String] {
 }
 
 @Suite(.serialized) struct DaemonStopPathTests {
-    /// A daemon on a scripted camera; `stepsBeforeHold` frames, then every wait blocks (no frames, no timeouts) until
-    /// `release(state)` says the daemon reached a state — so nothing but the test's command ends what is running.
+    /// A daemon on a scripted camera, never started: the test steps its session (`daemon.stepUntil`), so nothing but
+    /// the test's command ends what is running, and the clock moves only with the script.
     struct Rig {
         let daemon: GestureDaemon
         let workspace: GestureWorkspace
@@ -81,11 +77,13 @@ private func stopSequence(_ log: EventLog) -> [String] {
         let events: EventLog
         let records: LogRecords
         let clock: TestClock
+
+        /// Steps until the script's frames are used up.
+        func runScript() -> Bool { daemon.stepUntil { source.stepsLeft == 0 } }
     }
 
     static func rig(
-        frames: [String], thenEnd: Bool = false, keySink: (any KeySink)? = nil, holdUntil: DaemonState? = .stopping,
-        storePages: Int? = nil
+        frames: [String], thenEnd: Bool = false, keySink: (any KeySink)? = nil, storePages: Int? = nil
     ) throws -> Rig {
         let (configuration, models, photos) = try makeTinyDaemonWorkspace()
         let workspace = try GestureWorkspace(configuration, models: models)
@@ -102,16 +100,6 @@ private func stopSequence(_ log: EventLog) -> [String] {
             settings: settings, workspace: workspace, keySink: keySink ?? RecordingKeySink(keys: [.up, .left]),
             dryRun: false, openSource: { _ in source }, clock: clock, emit: { events.append($0) },
             logger: records.logger())
-        if let holdUntil {
-            source.beforeTimeout = { [daemon] in
-                let deadline = Date().addingTimeInterval(20)
-                while Date() < deadline {
-                    let state = daemon.snapshot().state
-                    if state == holdUntil || state == .stopping || state == .stopped { break }
-                    Thread.sleep(forTimeInterval: 0.005)
-                }
-            }
-        }
         return Rig(daemon: daemon, workspace: workspace, source: source, events: events, records: records, clock: clock)
     }
 
@@ -119,13 +107,12 @@ private func stopSequence(_ log: EventLog) -> [String] {
 
     @Test("record while paused is refused at once (code paused); record pending when pause comes ends as paused")
     func recordAndPause() async throws {
-        let rig = try Self.rig(frames: Array(repeating: "idle", count: 3), holdUntil: .paused)
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in rig.source.stepsLeft == 0 })
+        let rig = try Self.rig(frames: Array(repeating: "idle", count: 3))
+        #expect(rig.runScript())
         let outcomes = OutcomeLog()
         try rig.daemon.record(label: "up", seconds: 30, completion: outcomes.completion)
         rig.daemon.pause()
-        let outcome = try #require(outcomes.wait(timeout: 5), "record never ended on pause")
+        let outcome = try #require(outcomes.all.first, "record never ended on pause")
         #expect(outcome.end == .paused && outcome.saved == 0, "\(outcome)")
         #expect(outcome.summary.contains("the daemon was paused"), "\(outcome.summary)")
         // A new request while paused: refused, nothing waits.
@@ -144,12 +131,12 @@ private func stopSequence(_ log: EventLog) -> [String] {
 
     @Test("record pending when the source (a recording) ends: ends as source-ended; later requests are refused")
     func recordAndEndOfSource() async throws {
-        let rig = try Self.rig(frames: Array(repeating: "idle", count: 2), thenEnd: true, holdUntil: nil)
+        let rig = try Self.rig(frames: Array(repeating: "idle", count: 2), thenEnd: true)
         let outcomes = OutcomeLog()
-        // Asked before the pipeline starts: the source ends while it is pending.
+        // Asked before the first step: the source ends while it is pending.
         try rig.daemon.record(label: "up", seconds: 60, completion: outcomes.completion)
-        rig.daemon.start()
-        let outcome = try #require(outcomes.wait(timeout: 20), "record never ended at the end of the source")
+        #expect(rig.daemon.stepUntil { !outcomes.all.isEmpty })
+        let outcome = try #require(outcomes.all.first, "record never ended at the end of the source")
         #expect(outcome.end == .sourceEnded, "\(outcome)")
         #expect(rig.daemon.snapshot().state == .sourceEnded)
         let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in ReloadResult() }
@@ -159,21 +146,19 @@ private func stopSequence(_ log: EventLog) -> [String] {
         } catch let failure as ControlCommandError {
             #expect(failure.code == "source_ended", "\(failure)")
         }
-        let start = Date()
         try rig.daemon.stop()
-        #expect(Date().timeIntervalSince(start) < 2)
+        #expect(rig.daemon.snapshot().state == .stopped)
     }
 
-    @Test("record pending on stop: ends as stopping, and stop returns promptly")
+    @Test("record pending on stop: ends as stopping at once, not when its time runs out")
     func recordAndStop() throws {
         let rig = try Self.rig(frames: Array(repeating: "idle", count: 2))
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in rig.source.stepsLeft == 0 })
+        #expect(rig.runScript())
         let outcomes = OutcomeLog()
         try rig.daemon.record(label: "left", seconds: 600, completion: outcomes.completion)
-        let start = Date()
+        let before = rig.clock.now
         try rig.daemon.stop()
-        #expect(Date().timeIntervalSince(start) < 2, "stop took \(Date().timeIntervalSince(start)) s")
+        #expect(rig.clock.now == before, "stop waited \(rig.clock.now - before) ns of the recording's time")
         let outcome = try #require(outcomes.all.first, "record never ended on stop")
         #expect(outcome.end == .stopping && outcome.label == "left", "\(outcome)")
         #expect(throws: DaemonError.self) { try rig.daemon.record(label: "up", seconds: 1) }
@@ -181,13 +166,13 @@ private func stopSequence(_ log: EventLog) -> [String] {
 
     @Test("record with a camera that only times out: the time still runs out (virtual clock), 0 samples, completed")
     func recordWithoutFramesEndsOnTime() throws {
-        let rig = try Self.rig(frames: ["idle"], holdUntil: nil)
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in rig.source.stepsLeft == 0 })
+        let rig = try Self.rig(frames: ["idle"])
+        #expect(rig.runScript())
         let outcomes = OutcomeLog()
         try rig.daemon.record(label: "up", seconds: 2, completion: outcomes.completion)
         // Every wait advances the clock by ≤ 500 ms: 2 s pass within a few timeouts.
-        let outcome = try #require(outcomes.wait(timeout: 20), "record without frames never ended")
+        #expect(rig.daemon.stepUntil(limit: 20) { !outcomes.all.isEmpty })
+        let outcome = try #require(outcomes.all.first, "record without frames never ended")
         #expect(outcome.end == .completed && outcome.saved == 0, "\(outcome)")
         try rig.daemon.stop()
     }
@@ -195,8 +180,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
     @Test("a newer record request replaces the pending one, which hears `replaced` with its own count")
     func aNewerRecordReplacesThePendingOne() throws {
         let rig = try Self.rig(frames: ["idle"])
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in rig.source.stepsLeft == 0 })
+        #expect(rig.runScript())
         let first = OutcomeLog()
         let second = OutcomeLog()
         try rig.daemon.record(label: "up", seconds: 60, completion: first.completion)
@@ -212,8 +196,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
     func stopPublishesStoppingThenReasonedKeyUps() throws {
         let sink = RecordingKeySink(keys: [.up, .left])
         let rig = try Self.rig(frames: Array(repeating: "up", count: 12), keySink: sink)
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
+        #expect(rig.daemon.stepUntil { sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
         try rig.daemon.stop()
         let sequence = stopSequence(rig.events)
         let stopping = try #require(sequence.firstIndex(of: "state stopping"), "\(sequence)")
@@ -230,9 +213,8 @@ private func stopSequence(_ log: EventLog) -> [String] {
     @Test("pause, reload and camera loss release with their own reasons")
     func otherStopPathsNameTheirReason() throws {
         let sink = RecordingKeySink(keys: [.up, .left])
-        let rig = try Self.rig(frames: Array(repeating: "up", count: 12), keySink: sink, holdUntil: .paused)
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
+        let rig = try Self.rig(frames: Array(repeating: "up", count: 12), keySink: sink)
+        #expect(rig.daemon.stepUntil { sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
         rig.daemon.pause()
         #expect(keyLines(rig.events).last == "up up pause", "\(keyLines(rig.events))")
         try rig.daemon.stop()
@@ -245,8 +227,7 @@ private func stopSequence(_ log: EventLog) -> [String] {
     func aFailingReleaseIsReported() throws {
         let sink = ReleaseFailingKeySink()
         let rig = try Self.rig(frames: Array(repeating: "up", count: 12), keySink: sink)
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
+        #expect(rig.daemon.stepUntil { sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
         let error = #expect(throws: DaemonError.self) { try rig.daemon.stop() }
         guard case .keyReleaseFailed(let failures)? = error else {
             Issue.record("stop() did not report the failed release: \(String(describing: error))")
@@ -266,9 +247,8 @@ private func stopSequence(_ log: EventLog) -> [String] {
     @Test("a failing release on pause is reported then, and still makes stop() fail later")
     func aFailingReleaseOnPauseIsRemembered() throws {
         let sink = ReleaseFailingKeySink()
-        let rig = try Self.rig(frames: Array(repeating: "up", count: 12), keySink: sink, holdUntil: .paused)
-        rig.daemon.start()
-        #expect(rig.events.wait(timeout: 20) { _ in sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
+        let rig = try Self.rig(frames: Array(repeating: "up", count: 12), keySink: sink)
+        #expect(rig.daemon.stepUntil { sink.heldKeys == [.up] && rig.source.stepsLeft == 0 })
         rig.daemon.pause()
         #expect(keyLines(rig.events).contains("up up pause FAILED"), "\(keyLines(rig.events))")
         #expect(rig.daemon.keyReleaseFailures.count >= 1)
@@ -285,11 +265,10 @@ private func stopSequence(_ log: EventLog) -> [String] {
         let before = try rig.workspace.samples.counts()["up"] ?? 0
         let handler = DaemonControlHandler(daemon: rig.daemon) { () throws(DaemonError) in ReloadResult() }
         let reply = Task { try await handler.record(label: "up", seconds: 60) }
-        let deadline = Date().addingTimeInterval(10)
-        while rig.daemon.snapshot().recordingLabel == nil && Date() < deadline {
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        rig.daemon.start()
+        // The request reaches the daemon on another task; no frame is processed before it does.
+        for _ in 0..<1_000_000 where rig.daemon.snapshot().recordingLabel == nil { await Task.yield() }
+        #expect(rig.daemon.snapshot().recordingLabel == "up")
+        #expect(rig.daemon.stepUntil { rig.daemon.snapshot().recordingLabel == nil }, "the recording never stopped")
         do {
             let result = try await reply.value
             Issue.record("a full disk replied success: \(result)")
@@ -305,5 +284,51 @@ private func stopSequence(_ log: EventLog) -> [String] {
         }
         #expect(rig.records.messages(atLeast: .error).contains { $0.contains("recording up stopped") })
         try rig.daemon.stop()
+    }
+}
+
+/// A head whose output is fixed: `winner` at logit 20, the rest 0, whatever the features ([8, 8, 8] as the tiny
+/// embedder gives).
+private func fixedHead(labels: [String], winner: String, version: Int) throws -> ActiveHead {
+    let architecture = HeadArchitecture(inputShape: [8, 8, 8], hiddenUnits: 1, classes: labels.count)
+    let head = try DenseHead(
+        architecture: architecture, hiddenKernel: [Float](repeating: 0, count: 512), hiddenBias: [1],
+        outputKernel: labels.map { $0 == winner ? 20 : 0 })
+    return ActiveHead(labels: try LabelSet(labels), version: version, predictor: DenseHeadPredictor(head))
+}
+
+@Suite(.serialized) struct DaemonFilterFailureTests {
+    @Test(
+        "a filter that cannot follow a new head: keys up (filter-error), an error line, and stop() throws filterFailed")
+    func aFilterFailureMakesStopFail() throws {
+        let (configuration, models, photos) = try makeTinyDaemonWorkspace()
+        let workspace = try GestureWorkspace(configuration, models: models)
+        let clock = TestClock()
+        let source = ScriptedFrameSource(
+            (0..<24).map { _ in .frame(photos["up"]!, afterMilliseconds: 100) }, clock: clock)
+        let sink = RecordingKeySink(keys: [.up, .left])
+        let events = EventLog()
+        let records = LogRecords()
+        var settings = DaemonSettings(
+            workspace: configuration, source: "/dev/video9", keys: ["up": KeyChord([.up]), "left": KeyChord([.left])])
+        // A per-label threshold for "left": fine for the trained head (up, left, idle), impossible for one without it.
+        settings.filter.enterThresholdByLabel = ["left": 0.9]
+        let daemon = try GestureDaemon(
+            settings: settings, workspace: workspace, keySink: sink, dryRun: false, openSource: { _ in source },
+            clock: clock, emit: { events.append($0) }, logger: records.logger())
+        #expect(daemon.stepUntil { sink.heldKeys == [.up] })
+        try daemon.session.recognizer.swapHead(try fixedHead(labels: ["up", "down", "idle"], winner: "up", version: 9))
+        #expect(daemon.stepUntil { source.stepsLeft == 0 })
+        #expect(sink.heldKeys.isEmpty, "nothing held without the configured filter: \(sink.transcript)")
+        #expect(sink.transcript == ["KEY_UP down", "KEY_UP up"], "never pressed again: \(sink.transcript)")
+        let errors = records.messages(atLeast: .error)
+        #expect(errors.count == 1 && errors[0].contains("left"), "once, naming the label: \(errors)")
+        let error = #expect(throws: DaemonError.self) { try daemon.stop() }
+        guard case .filterFailed(let failures)? = error else {
+            Issue.record("stop() did not report the filter failure: \(String(describing: error))")
+            return
+        }
+        #expect(failures == errors, "\(failures)")
+        #expect(daemon.snapshot().state == .stopped)
     }
 }
