@@ -195,7 +195,10 @@ struct Samples: ParsableCommand {
                 SamplePicture.Tile(id: $0.id, label: $0.label, frame: try store.frame(id: $0.id))
             }
             let range = "\(shown.startIndex + 1)–\(shown.endIndex) of \(samples.count)"
-            let title = "\(label ?? "all labels"): \(range)" + (pages > 1 ? ", page \(page)/\(pages)" : "")
+            // The pixel font is ASCII: a hyphen in the picture, an en dash in the terminal.
+            let title =
+                "\(label ?? "all labels"): \(range.replacingOccurrences(of: "–", with: "-"))"
+                + (pages > 1 ? ", page \(page)/\(pages)" : "")
             try SamplePicture.write(
                 SamplePicture.sheet(tiles: tiles, title: title, columns: columns, showLabels: label == nil), to: png)
             print(
