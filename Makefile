@@ -28,9 +28,22 @@ PYTHON ?= python3
 GESTUREPAD_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/gesturepad
 MODEL_FILES := $(GESTUREPAD_CACHE)/files
 
-.PHONY: format-check setup setup-browser build release fetch-models import-models models test test-browser test-system bench play clean install-user install-user-files uninstall-user
+.PHONY: format-check swift-check setup setup-browser build release fetch-models import-models models test test-browser test-system bench play clean install-user install-user-files uninstall-user
 
-setup:
+# The Swift toolchain is not an apt package: check it first, with a message that says what to do.
+SWIFT_MINIMUM := 6.1
+swift-check:
+	@version=$$($(SWIFT) --version 2>/dev/null | sed -n 's/.*Swift version \([0-9][0-9]*\.[0-9][0-9]*\).*/\1/p' | head -n 1); \
+	if [ -z "$$version" ]; then \
+	  echo "setup: no Swift toolchain found ('$(SWIFT) --version' failed). gesturepad needs Swift $(SWIFT_MINIMUM) or newer:" \
+	    "install it from https://www.swift.org/install/linux/ and put its usr/bin on PATH." >&2; exit 1; \
+	fi; \
+	if [ "$$(printf '%s\n%s\n' "$(SWIFT_MINIMUM)" "$$version" | sort -V | head -n 1)" != "$(SWIFT_MINIMUM)" ]; then \
+	  echo "setup: Swift $$version is too old; gesturepad needs Swift $(SWIFT_MINIMUM) or newer" \
+	    "(https://www.swift.org/install/linux/)." >&2; exit 1; \
+	fi
+
+setup: swift-check
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "setup: installing$$missing"; \

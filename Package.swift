@@ -187,7 +187,7 @@ let package = Package(
         ),
         .testTarget(name: "GameTests", dependencies: ["Game"]),
         // Runs the built gesturepad binary as a user would.
-        .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet", "Gestures", "Paths", "TestSupport"]),
         .testTarget(
             name: "DaemonTests",
             dependencies: ["Daemon", "Settings", "Gestures", "CHeapStats", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],

@@ -41,9 +41,14 @@ public struct RGBImage: Equatable, Sendable {
 
     /// Reads and decodes an image file.
     public static func read(_ path: String) throws(CaptureError) -> RGBImage {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+        if exists, isDirectory.boolValue {
+            throw .fileUnreadable(path: path, reason: "is a directory, not an image file")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            let exists = FileManager.default.fileExists(atPath: path)
-            throw .fileUnreadable(path: path, reason: exists ? "permission denied" : "no such file")
+            let reason = !exists ? "no such file" : access(path, R_OK) != 0 ? "permission denied" : "could not be read"
+            throw .fileUnreadable(path: path, reason: reason)
         }
         return try decode([UInt8](data), path: path)
     }

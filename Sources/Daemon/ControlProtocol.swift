@@ -19,6 +19,10 @@ public enum ControlProtocol {
     public static let maximumRecordSeconds = 600.0
     /// The recording length used when a `record` request has no `"seconds"`.
     public static let defaultRecordSeconds = 5.0
+    /// The longest countdown before a recording, in seconds (as `recording.countdown_seconds`).
+    public static let maximumCountdownSeconds = 30.0
+    /// The countdown `gesturepad record` asks for unless told otherwise: time to get into pose.
+    public static let defaultCountdownSeconds = 3.0
 }
 
 /// One decoded control request: the `"cmd"` field and its arguments.
@@ -31,8 +35,9 @@ public enum ControlRequest: Equatable, Sendable {
     case pause
     /// `{"cmd":"resume"}`: recognise again after `pause`.
     case resume
-    /// `{"cmd":"record","label":"up","seconds":5}`: add samples of `label` from the live camera.
-    case record(label: String, seconds: Double)
+    /// `{"cmd":"record","label":"up","seconds":5,"countdown":3}`: add samples of `label` from the live camera for
+    /// `seconds` after a countdown (`countdown` seconds, 0 to 30; absent: the config's `countdown_seconds`).
+    case record(label: String, seconds: Double, countdown: Double? = nil)
     /// `{"cmd":"train"}`: train a new head from the stored samples and swap it in.
     case train
     /// `{"cmd":"samples"}`: the stored sample counts per label.
@@ -115,7 +120,19 @@ public enum ControlRequest: Equatable, Sendable {
                     field: "seconds", value: seconds.description,
                     allowed: "0 < seconds ≤ \(Int(ControlProtocol.maximumRecordSeconds))")
             }
-            self = .record(label: label, seconds: seconds)
+            var countdown: Double?
+            if let countdownValue = fields["countdown"] {
+                guard case .number(let number) = countdownValue else {
+                    throw .wrongFieldType(field: "countdown", expected: "number")
+                }
+                guard number.isFinite, number >= 0, number <= ControlProtocol.maximumCountdownSeconds else {
+                    throw .outOfRange(
+                        field: "countdown", value: number.description,
+                        allowed: "0 ≤ countdown ≤ \(Int(ControlProtocol.maximumCountdownSeconds))")
+                }
+                countdown = number
+            }
+            self = .record(label: label, seconds: seconds, countdown: countdown)
         default:
             throw .unknownCommand(command)
         }
@@ -124,9 +141,10 @@ public enum ControlRequest: Equatable, Sendable {
     /// This request as one JSON line with its newline, e.g. `{"cmd":"record","label":"up","seconds":5,"v":1}\n`.
     public var jsonLine: String {
         var fields: [String: JSONValue] = ["v": .number(Double(ControlProtocol.version)), "cmd": .string(command)]
-        if case .record(let label, let seconds) = self {
+        if case .record(let label, let seconds, let countdown) = self {
             fields["label"] = .string(label)
             fields["seconds"] = .number(seconds)
+            if let countdown { fields["countdown"] = .number(countdown) }
         }
         return ControlProtocol.encodeLine(JSONValue.object(fields))
     }
@@ -244,8 +262,15 @@ public struct NoResult: Codable, Sendable, Equatable {}
 public struct ReloadResult: Codable, Sendable, Equatable {
     /// "model.name changed: restart the daemon to apply", one per changed key that needs a restart.
     public var restartNeeded: [String]
+    /// The current head before and after the reload (nil: none, or a daemon from before these fields).
+    public var headBefore: Int?
+    public var headAfter: Int?
     /// Creates a reload result.
-    public init(restartNeeded: [String] = []) { self.restartNeeded = restartNeeded }
+    public init(restartNeeded: [String] = [], headBefore: Int? = nil, headAfter: Int? = nil) {
+        self.restartNeeded = restartNeeded
+        self.headBefore = headBefore
+        self.headAfter = headAfter
+    }
 }
 
 /// The `version` command's result.
@@ -394,6 +419,9 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var state: DaemonState
     /// True when gestures are recognised but no keys are injected.
     public var dryRun: Bool
+    /// Why it is a dry run: asked for (config or --dry-run), or the key output could not be opened (nil: not a dry
+    /// run, or a daemon from before this field).
+    public var dryRunReason: String?
     /// The frame source: a camera device path or a replay file.
     public var source: String
     /// The embedding model's name, if loaded.
@@ -419,13 +447,15 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
 
     /// Creates a status.
     public init(
-        state: DaemonState, dryRun: Bool = false, source: String, model: String? = nil, headVersion: Int? = nil,
+        state: DaemonState, dryRun: Bool = false, dryRunReason: String? = nil, source: String, model: String? = nil,
+        headVersion: Int? = nil,
         labels: [String] = [], fps: Double = 0, latency: [String: StageLatency] = [:], samples: [String: Int] = [:],
         counters: DaemonCounters = DaemonCounters(), uptimeSeconds: Double = 0, keysHeld: [String] = [],
         subscribers: Int = 0
     ) {
         self.state = state
         self.dryRun = dryRun
+        self.dryRunReason = dryRunReason
         self.source = source
         self.model = model
         self.headVersion = headVersion

@@ -35,6 +35,8 @@ public protocol ControlHandler: Sendable {
     func resume() async throws -> DaemonState
     /// Records `seconds` of live samples of `label` (already validated: 0 < seconds ≤ 600).
     func record(label: String, seconds: Double) async throws -> RecordResult
+    /// `record` after a countdown of `countdown` seconds (nil: the config's `countdown_seconds`; validated 0…30).
+    func record(label: String, seconds: Double, countdown: Double?) async throws -> RecordResult
     /// Trains a new head from the stored samples and makes it current.
     func train() async throws -> TrainResult
     /// The stored sample counts.
@@ -48,6 +50,11 @@ public protocol ControlHandler: Sendable {
 extension ControlHandler {
     /// Default: `"unknown"`.
     public var softwareVersion: String { "unknown" }
+
+    /// Handlers without a countdown record at once.
+    public func record(label: String, seconds: Double, countdown: Double?) async throws -> RecordResult {
+        try await record(label: label, seconds: seconds)
+    }
 }
 
 // MARK: - Socket location
@@ -666,10 +673,10 @@ public final class ControlServer: Sendable {
             case .resume:
                 return ControlProtocol.successLine(
                     command: command, result: StateResult(state: try await handler.resume()))
-            case .record(let label, let seconds):
+            case .record(let label, let seconds, let countdown):
                 return ControlProtocol.successLine(
                     command: command,
-                    result: try await handler.record(label: label, seconds: seconds))
+                    result: try await handler.record(label: label, seconds: seconds, countdown: countdown))
             case .train:
                 return ControlProtocol.successLine(command: command, result: try await handler.train())
             case .samples:

@@ -70,13 +70,18 @@ public struct DaemonApp: Sendable {
         let workspace = try GestureWorkspace(settings.workspace, models: parts.models)
         let dryRun: Bool
         let sink: any KeySink
+        let asked = "dry_run is on (--dry-run, or [daemon] dry_run = true in \(loaded.source))"
+        var dryRunReason: String? = config.daemon.dryRun ? asked : nil
         if let given = parts.keySink {
             (sink, dryRun) = (given, config.daemon.dryRun)
         } else {
             let opening = openKeySink(keys: settings.allKeys, dryRun: config.daemon.dryRun) { [logger] action in
                 logger.info("dry-run: would \(action)")
             }
-            if let reason = opening.fallbackReason { logger.warning("\(reason.description)") }
+            if let reason = opening.fallbackReason {
+                logger.warning("\(reason.description)")
+                dryRunReason = "the key output could not be opened: \(reason.description)"
+            }
             (sink, dryRun) = (opening.sink, config.daemon.dryRun || opening.fallbackReason != nil)
         }
         // Events go to the control socket's subscribers; state changes also to the log, key events at debug level
@@ -84,7 +89,8 @@ public struct DaemonApp: Sendable {
         let broadcaster = ControlBroadcaster()
         let observe = parts.observe
         let daemon = try GestureDaemon(
-            settings: settings, workspace: workspace, keySink: sink, dryRun: dryRun, openSource: parts.openSource,
+            settings: settings, workspace: workspace, keySink: sink, dryRun: dryRun, dryRunReason: dryRunReason,
+            openSource: parts.openSource,
             clock: parts.clock,
             emit: { [logger] event in
                 if let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
@@ -99,7 +105,10 @@ public struct DaemonApp: Sendable {
         let location = try ControlSocketLocation.resolve(
             config.socketPath(environment: parts.environment), environment: parts.environment)
         let handler = DaemonControlHandler(daemon: daemon) { () throws(DaemonError) in
-            ReloadResult(restartNeeded: try pipeline.reload())
+            let before = daemon.snapshot().headVersion
+            let restartNeeded = try pipeline.reload()
+            return ReloadResult(
+                restartNeeded: restartNeeded, headBefore: before, headAfter: daemon.snapshot().headVersion)
         }
         let server = try await ControlServer.bind(
             ControlServer.Configuration(location: location), handler: handler, broadcaster: broadcaster)
@@ -120,6 +129,9 @@ public struct DaemonApp: Sendable {
         try await DaemonRunner.run(serviceGroup(), pipeline: pipeline)
     }
 
+    /// "pressed" or "released": the key action as a word that cannot be mistaken for a label.
+    public static func keyVerb(_ kind: KeyEvent.Kind) -> String { kind == .down ? "pressed" : "released" }
+
     /// The log lines of an event: state changes and finished trainings at info, key events at debug.
     static func log(_ event: DaemonEvent, to logger: Logger) {
         switch event {
@@ -128,8 +140,9 @@ public struct DaemonApp: Sendable {
             // (A failed release is also logged as an error by the daemon itself.)
             let capture = captured.map { String(format: ", frame captured at %.6f s", Double($0) / 1e9) } ?? ""
             let names = keys.map(\.description).joined(separator: "+")
-            // Format read by tools/vm/guest/scenarios.py: "key down LABEL (KEYS), frame captured at S s".
-            logger.debug("key \(key.kind.rawValue) \(key.label) (\(names))\(capture) — \(reason.rawValue)")
+            // Format read by tools/vm/guest/scenarios.py: "key pressed LABEL (KEYS), frame captured at S s" (the label in
+            // capitals, so a label named like a key action never reads "key down down").
+            logger.debug("key \(keyVerb(key.kind)) \(key.label.uppercased()) (\(names))\(capture) — \(reason.rawValue)")
         case .state(let state, let reason): logger.info("state \(state): \(reason)")
         case .training(let phase, _, _, _, _, let version, let message) where phase == "finished" || phase == "failed":
             logger.info("training \(phase)\(version.map { ": head v\($0)" } ?? "")\(message.map { ": \($0)" } ?? "")")

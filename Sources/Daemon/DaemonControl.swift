@@ -23,7 +23,7 @@ public final class DaemonControlHandler: ControlHandler {
         reloadAction = reload
     }
 
-    public var softwareVersion: String { "gesturepad 0.1 (kernels for \(BuildInfo.targetCPU))" }
+    public var softwareVersion: String { GesturepadVersion.description }
 
     public func status() async -> DaemonStatus {
         let snapshot = daemon.snapshot()
@@ -35,7 +35,8 @@ public final class DaemonControlHandler: ControlHandler {
         }
         let counts = (try? daemon.workspace.samples.counts()) ?? [:]
         return DaemonStatus(
-            state: snapshot.state, dryRun: snapshot.dryRun, source: snapshot.source, model: snapshot.model,
+            state: snapshot.state, dryRun: snapshot.dryRun, dryRunReason: daemon.dryRunReason, source: snapshot.source,
+            model: snapshot.model,
             headVersion: snapshot.headVersion, labels: snapshot.labels, fps: snapshot.statistics.framesPerSecond,
             latency: latency, samples: counts,
             counters: DaemonCounters(
@@ -61,9 +62,16 @@ public final class DaemonControlHandler: ControlHandler {
     /// stop) is a result whose `ended` says which; a refused request (paused, stopping, source ended) and a recording
     /// stopped by a failed write are failure replies (codes below) whose message says what was stored.
     public func record(label: String, seconds: Double) async throws -> RecordResult {
+        try await record(label: label, seconds: seconds, countdown: nil)
+    }
+
+    /// `record` after `countdown` seconds (nil: the config's `countdown_seconds`), announced as events.
+    public func record(label: String, seconds: Double, countdown: Double?) async throws -> RecordResult {
         let outcome: RecordingOutcome = try await withCheckedThrowingContinuation { continuation in
             do throws(DaemonError) {
-                try daemon.record(label: label, seconds: seconds) { continuation.resume(returning: $0) }
+                try daemon.record(label: label, seconds: seconds, countdownSeconds: countdown) {
+                    continuation.resume(returning: $0)
+                }
             } catch { continuation.resume(throwing: Self.commandError(error)) }
         }
         if outcome.end == .writeFailed {
@@ -142,6 +150,9 @@ extension ControlEvent {
             self = .state(StateEventPayload(state: state, reason: reason))
         case .sample(let label, _, let count):
             self = .training(TrainingEventPayload(phase: "sample", message: "\(label): \(count) samples"))
+        case .recordingCountdown(let label, let secondsLeft):
+            let message = secondsLeft > 0 ? "\(label) in \(secondsLeft)…" : "\(label): recording now"
+            self = .training(TrainingEventPayload(phase: "countdown", epoch: secondsLeft, message: message))
         case .recordingFinished(let outcome):
             self = .training(TrainingEventPayload(phase: "recorded", message: outcome.summary))
         case .training(let phase, let epoch, let epochs, let loss, let accuracy, let headVersion, let message):

@@ -12,6 +12,8 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     case gestures(GesturesError)
     /// The config file has errors; each diagnostic carries its file:line (see `gesturepad config check`).
     case settings(SettingsError)
+    /// A reload found errors in the config; the daemon keeps running on the configuration it had.
+    case reloadConfigInvalid(SettingsError)
     /// On reload, the config file the daemon runs from is gone: the running config is kept, not the defaults.
     case configFileRemoved(path: String)
 
@@ -136,6 +138,9 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
                 + " the service not ready or hung; check that the unit is Type=notify and NotifyAccess allows it."
         case .settings(let error):
             return error.description
+        case .reloadConfigInvalid(let error):
+            return "Reload refused; the daemon still runs on its previous configuration. "
+                + error.describe(then: "reload again (`gesturepad reload`).")
         case .configFileRemoved(let path):
             return "The config file \(path) the daemon was started with no longer exists; the running configuration "
                 + "is kept (the built-in defaults are not applied silently). Restore the file and reload again, "

@@ -79,7 +79,7 @@ public final class ConfigReloader: Sendable {
             throw .configFileRemoved(path: path)
         }
         var applied: GesturepadConfig
-        do { applied = try fresh.validConfig() } catch { throw .settings(error) }
+        do { applied = try fresh.validConfig() } catch { throw .reloadConfigInvalid(error) }
         var restartNeeded: [String] = []
         for key in SettingsSchema.changedKeys(from: current.config, to: applied) where key.application == .restart {
             restartNeeded.append("\(key.dottedName) changed: restart the daemon to apply")

@@ -72,6 +72,8 @@ public enum DaemonEvent: Sendable {
     case state(DaemonState, reason: String)
     /// Recording kept a sample.
     case sample(label: String, id: Int64, countForLabel: Int)
+    /// A recording's countdown: whole seconds until samples are kept (0: keeping starts now).
+    case recordingCountdown(label: String, secondsLeft: Int)
     /// Recording of `label` finished (`outcome` says how, and how many samples were stored).
     case recordingFinished(RecordingOutcome)
     /// Training progress or result.
@@ -181,6 +183,8 @@ public final class GestureDaemon: @unchecked Sendable {
     public let workspace: GestureWorkspace
     public let session: GestureSession
     public let dryRun: Bool
+    /// Why no keys are injected when `dryRun` (shown by `status`); nil otherwise.
+    public let dryRunReason: String?
     private let output: KeySinkOutput
     private let settings: CurrentSettings
 
@@ -197,6 +201,7 @@ public final class GestureDaemon: @unchecked Sendable {
     ///     per frame. Default: discards everything.
     public init(
         settings: DaemonSettings, workspace: GestureWorkspace, keySink: any KeySink, dryRun: Bool,
+        dryRunReason: String? = nil,
         openSource: @escaping @Sendable (DaemonSettings) throws(CaptureError) -> any FrameSource = GestureDaemon
             .defaultOpener,
         clock: any FrameClock = SystemFrameClock(),
@@ -205,6 +210,7 @@ public final class GestureDaemon: @unchecked Sendable {
     ) throws(DaemonError) {
         self.workspace = workspace
         self.dryRun = dryRun
+        self.dryRunReason = dryRun ? dryRunReason ?? "asked for" : nil
         let current = CurrentSettings(settings)
         self.settings = current
         let output = KeySinkOutput(sink: keySink, keys: settings.keys, clock: clock, emit: emit)
@@ -238,6 +244,8 @@ public final class GestureDaemon: @unchecked Sendable {
             emit(.state(DaemonState(state), reason: reason))
         case .sample(let label, let id, let count):
             emit(.sample(label: label, id: id, countForLabel: count))
+        case .recordingCountdown(let label, let secondsLeft):
+            emit(.recordingCountdown(label: label, secondsLeft: secondsLeft))
         case .recordingFinished(let outcome):
             emit(.recordingFinished(outcome))
         case .training(let training):
@@ -247,6 +255,12 @@ public final class GestureDaemon: @unchecked Sendable {
                     .training(
                         phase: "started", epoch: nil, epochs: epochs, loss: nil, accuracy: nil, headVersion: nil,
                         message: nil))
+            case .embedding(let done, let total) where done == total || done % max(1, total / 10) == 0:
+                // Embedding the new samples is most of a training's time: about every tenth, so clients can say so.
+                emit(
+                    .training(
+                        phase: "embedding", epoch: nil, epochs: nil, loss: nil, accuracy: nil, headVersion: nil,
+                        message: "\(done)/\(total) samples embedded"))
             case .embedding: break
             case .epoch(let report):
                 emit(
@@ -314,9 +328,13 @@ public final class GestureDaemon: @unchecked Sendable {
     /// exactly once with what was stored and why the recording ended. Refused while paused, stopping, or after the
     /// source (a recording) ended.
     public func record(
-        label: String, seconds: Double, completion: @escaping @Sendable (RecordingOutcome) -> Void = { _ in }
+        label: String, seconds: Double, countdownSeconds: Double? = nil,
+        completion: @escaping @Sendable (RecordingOutcome) -> Void = { _ in }
     ) throws(DaemonError) {
-        do { try session.record(label: label, seconds: seconds, completion: completion) } catch {
+        do {
+            try session.record(
+                label: label, seconds: seconds, countdownSeconds: countdownSeconds, completion: completion)
+        } catch {
             switch error {
             case .gestures(let error): throw .gestures(error)
             case .recordingRefused(let label, let state, let reason):

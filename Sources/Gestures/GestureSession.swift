@@ -87,6 +87,8 @@ public final class GestureSession: @unchecked Sendable {
         let startNanoseconds: UInt64
         let untilNanoseconds: UInt64
         var saved = 0
+        /// The countdown second last announced (nil: none yet; 0: recording announced).
+        var announcedSecondsLeft: Int?
         let completion: @Sendable (RecordingOutcome) -> Void
     }
 
@@ -251,17 +253,22 @@ public final class GestureSession: @unchecked Sendable {
     ///
     /// Refused (nothing starts) while paused, stopping, or after the source (a recording) has ended: no frame would
     /// come, and the request would otherwise wait forever.
+    ///
+    /// `countdownSeconds` (nil: the settings' `countdown_seconds`; 0 to 30) passes before the first sample is kept,
+    /// announced as `.recordingCountdown` events (3, 2, 1, then 0 when keeping starts); `seconds` counts after it.
     public func record(
-        label: String, seconds: Double?, completion: @escaping @Sendable (RecordingOutcome) -> Void = { _ in }
+        label: String, seconds: Double?, countdownSeconds: Double? = nil,
+        completion: @escaping @Sendable (RecordingOutcome) -> Void = { _ in }
     ) throws(GestureSessionError) {
         lock.lock()
-        let labels = settings.labels.names
+        let labels = settings.labels
         lock.unlock()
-        guard labels.contains(label) else {
-            throw .gestures(.unknownLabel(label: label, known: labels))
-        }
+        do { try labels.requireKnown(label) } catch { throw .gestures(error) }
         if let seconds, !(seconds > 0 && seconds <= 3600) {
             throw .recordingRefused(label: label, state: .running, reason: "seconds must be > 0 and ≤ 3600")
+        }
+        if let countdownSeconds, !(countdownSeconds >= 0 && countdownSeconds <= 30) {
+            throw .recordingRefused(label: label, state: .running, reason: "the countdown must be 0 to 30 seconds")
         }
         lock.lock()
         defer { lock.unlock() }
@@ -279,11 +286,15 @@ public final class GestureSession: @unchecked Sendable {
         }
         finishRecording(.replaced)
         let start = now
-        let until = seconds.map { start &+ UInt64($0 * 1e9) } ?? UInt64.max
+        var recordingSettings = settings.recording
+        if let countdownSeconds { recordingSettings.countdownSeconds = countdownSeconds }
+        let countdown = UInt64(recordingSettings.countdownSeconds * 1e9)
+        let until = seconds.map { start &+ countdown &+ UInt64($0 * 1e9) } ?? UInt64.max
         keptInRecording = 0
         recording = ActiveRecording(
-            recorder: SampleRecorder(label: label, settings: settings.recording, startNanoseconds: start),
-            startNanoseconds: start, untilNanoseconds: until, completion: completion)
+            recorder: SampleRecorder(label: label, settings: recordingSettings, startNanoseconds: start),
+            startNanoseconds: start &+ countdown, untilNanoseconds: until, completion: completion)
+        announceCountdown(at: start)
     }
 
     /// Ends the running recording (`.stopped`), if any.
@@ -798,6 +809,7 @@ public final class GestureSession: @unchecked Sendable {
     /// requester gets is exactly what is stored. Caller holds the lock.
     private func recordIfAsked(at time: UInt64) {
         expireRecording(at: time)
+        announceCountdown(at: time)
         guard var active = recording else { return }
         let decision = active.recorder.consider(features: UnsafeBufferPointer(recognizer.features), atNanoseconds: time)
         recording = active
@@ -818,6 +830,18 @@ public final class GestureSession: @unchecked Sendable {
         }
     }
 
+    /// Emits `.recordingCountdown` when the whole seconds left before keeping samples change (3, 2, 1), and once with
+    /// 0 when keeping starts; nothing for a recording without a countdown. Caller holds the lock.
+    private func announceCountdown(at time: UInt64) {
+        guard var active = recording, active.recorder.settings.countdownSeconds > 0 else { return }
+        let first = active.recorder.firstSampleNanoseconds
+        let left = time >= first ? 0 : Int(((Double(first - time) / 1e9)).rounded(.up))
+        guard left != active.announcedSecondsLeft else { return }
+        active.announcedSecondsLeft = left
+        recording = active
+        emit(.recordingCountdown(label: active.recorder.label, secondsLeft: left))
+    }
+
     /// Ends the running recording once its time is up. Caller holds the lock.
     private func expireRecording(at time: UInt64) {
         guard let active = recording, time >= active.untilNanoseconds else { return }
@@ -832,7 +856,10 @@ public final class GestureSession: @unchecked Sendable {
         let endNanoseconds = min(time ?? now, active.untilNanoseconds)
         let outcome = RecordingOutcome(
             label: active.recorder.label, saved: active.saved,
-            secondsRecorded: Double(endNanoseconds &- active.startNanoseconds) / 1e9, end: end, failure: failure)
+            // Seconds after the countdown (0 when it ended during the countdown).
+            secondsRecorded: Double(
+                endNanoseconds > active.startNanoseconds ? endNanoseconds - active.startNanoseconds : 0)
+                / 1e9, end: end, failure: failure)
         emit(.recordingFinished(outcome))
         active.completion(outcome)
     }

@@ -199,6 +199,8 @@ public enum SessionEvent: Sendable {
     case state(SessionState, reason: String)
     /// Recording kept a sample.
     case sample(label: String, id: Int64, countForLabel: Int)
+    /// A recording's countdown: `secondsLeft` whole seconds until samples are kept (3, 2, 1), then 0 when they are.
+    case recordingCountdown(label: String, secondsLeft: Int)
     /// A recording finished (`outcome` says how, and how many samples were stored).
     case recordingFinished(RecordingOutcome)
     /// Training progress or result.

@@ -24,6 +24,8 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     case noHead(store: String)
     /// A head version does not exist.
     case headVersionMissing(version: Int, available: [Int])
+    /// A rollback from the oldest stored head: there is no earlier version to go back to.
+    case noEarlierHead(current: Int, available: [Int])
     /// A file in the head store is damaged.
     case headStoreCorrupt(path: String, reason: String)
     /// A training run is already going.
@@ -66,7 +68,10 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unknownLabel(let label, let known):
-            return "unknown label '\(label)'; the configured labels are \(known.joined(separator: ", "))."
+            let guess = Spelling.suggestion(for: label, among: known).map { " (did you mean \($0)?)" } ?? ""
+            return "unknown label '\(label)'\(guess); the configured labels are \(known.joined(separator: ", ")). "
+                + "A new label is added on purpose: list it in the config's [labels] order "
+                + "(`gesturepad samples add` also takes --new-label)."
         case .invalidLabelName(let label):
             return "invalid label name '\(label)': use 1–32 characters from a–z, 0–9, '_' and '-'."
         case .model(let error):
@@ -83,7 +88,10 @@ public enum GesturesError: Error, Equatable, Sendable, CustomStringConvertible {
             return "no trained head in \(store): record samples and run `gesturepad train` first."
         case .headVersionMissing(let version, let available):
             return
-                "head version \(version) does not exist; stored versions: \(available.isEmpty ? "none" : available.map(String.init).joined(separator: ", "))."
+                "head v\(version) does not exist; stored versions: \(available.isEmpty ? "none" : available.map { "v\($0)" }.joined(separator: ", "))."
+        case .noEarlierHead(let current, let available):
+            return "v\(current) is the oldest stored head, there is none before it to roll back to (stored: "
+                + available.map { "v\($0)" }.joined(separator: ", ") + "). `gesturepad head use vN` picks any of them."
         case .headStoreCorrupt(let path, let reason):
             return "\(path) is damaged: \(reason). Retrain with `gesturepad train`, or pick another version."
         case .trainingInProgress:

@@ -206,7 +206,7 @@ public struct HeadStore: Sendable {
     public func rollback() throws(GesturesError) -> Int {
         guard let current = try currentVersion() else { throw .noHead(store: root) }
         guard let previous = versions().last(where: { $0 < current }) else {
-            throw .headVersionMissing(version: current - 1, available: versions())
+            throw .noEarlierHead(current: current, available: versions())
         }
         try makeCurrent(previous)
         return previous

@@ -39,6 +39,13 @@ public struct LabelSet: Sendable, Equatable, Codable, CustomStringConvertible {
     public var count: Int { names.count }
     /// Whether the set has the idle class.
     public var hasIdle: Bool { names.contains(Self.idle) }
+    /// The one check that a label to record or add samples of is configured (the CLI and the live session both use
+    /// it): throws `unknownLabel`, whose message suggests the nearest configured name ("did you mean left?").
+    public func requireKnown(_ label: String) throws(GesturesError) {
+        guard LabelSet.isValidName(label) else { throw .invalidLabelName(label: label) }
+        guard names.contains(label) else { throw .unknownLabel(label: label, known: names) }
+    }
+
     /// The output index of `label`.
     public func index(of label: String) throws(GesturesError) -> Int {
         guard let index = names.firstIndex(of: label) else { throw .unknownLabel(label: label, known: names) }

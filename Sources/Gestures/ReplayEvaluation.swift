@@ -27,11 +27,12 @@ public struct ReplayRun: Codable, Sendable {
 /// Runs a recording through recognizer + decision filter and scores it.
 public enum ReplayEvaluation {
     /// Replays `source` (frames at `framesPerSecond`) through `recognizer` (which must have a head whose
-    /// labels match the truth's) and a fresh filter with `settings`.
+    /// labels match the truth's) and a fresh filter with `settings`; key-downs within `toleranceMilliseconds` of a
+    /// gesture count for it (see `ReplayReport`). `progress` gets the number of frames done after each frame.
     public static func run(
         source: any FrameSource, framesPerSecond: Double, recognizer: Recognizer,
-        settings: DecisionFilterSettings, truth: TruthTimeline,
-        maximumFrames: Int = .max
+        settings: DecisionFilterSettings, truth: TruthTimeline, toleranceMilliseconds: Int = 500,
+        maximumFrames: Int = .max, progress: (Int) -> Void = { _ in }
     ) throws(GesturesError) -> ReplayRun {
         guard let head = recognizer.currentHead else { throw .noHead(store: "the recognizer") }
         guard head.labels == truth.labels else {
@@ -41,7 +42,7 @@ public enum ReplayEvaluation {
                     "it predicts \(head.labels) but the truth file uses \(truth.labels); label both the same way")
         }
         var filter = try DecisionFilter(labels: head.labels, settings: settings)
-        var scorer = ReplayScorer(truth: truth)
+        var scorer = ReplayScorer(truth: truth, toleranceMilliseconds: toleranceMilliseconds)
         var latencies: [Double] = []
         var events: [KeyEvent] = []
         var stageTotals: [String: Double] = ["preprocess": 0, "normalize": 0, "embed": 0, "head": 0, "filter": 0]
@@ -75,6 +76,7 @@ public enum ReplayEvaluation {
             stageTotals["head"]! += Double(recognition.timings.head) / 1e6
             stageTotals["filter"]! += Double(end - filterStart) / 1e6
             index += 1
+            progress(index)
         }
         guard index > 0 else { throw .notEnoughSamples(counts: [:], needed: "at least one frame in the recording") }
         let clipEnd = UInt64((Double(index) / framesPerSecond * 1e9).rounded())

@@ -13,6 +13,9 @@ public struct ReplayScorer: Sendable {
     public let truth: TruthTimeline
     /// Frames less than this long after a truth change are left out of the settled accuracy.
     public let settleMilliseconds: Int
+    /// A key-down this close to a gesture's start or end counts for that gesture: hand-written truth boundaries are
+    /// a few tenths of a second off, and a press just before one is neither a false press nor a miss.
+    public let toleranceMilliseconds: Int
 
     /// Each frame's time and predicted label index (nil: no prediction, e.g. NaN probabilities).
     private var frames: [(nanoseconds: UInt64, predicted: Int?)] = []
@@ -20,10 +23,12 @@ public struct ReplayScorer: Sendable {
     private var downs: [KeyEvent] = []
 
     /// A scorer for a clip with `truth`; `settleMilliseconds` (default 500: a person's reaction to
-    /// a prompt) is excluded after every change for the settled accuracy.
-    public init(truth: TruthTimeline, settleMilliseconds: Int = 500) {
+    /// a prompt) is excluded after every change for the settled accuracy; `toleranceMilliseconds` (default 500, 0:
+    /// strict) widens each gesture for matching key-downs.
+    public init(truth: TruthTimeline, settleMilliseconds: Int = 500, toleranceMilliseconds: Int = 500) {
         self.truth = truth
         self.settleMilliseconds = max(0, settleMilliseconds)
+        self.toleranceMilliseconds = max(0, toleranceMilliseconds)
     }
 
     /// Records a frame's prediction as the argmax of `probabilities` (ties: the earlier label; any
@@ -94,25 +99,31 @@ public struct ReplayScorer: Sendable {
             }
         }
 
-        // Key-downs against segments.
+        // Key-downs against segments: a press matches a gesture of its label that it falls in, or that starts or ends
+        // within the tolerance of it (the nearest; an unmatched one before one already hit).
+        let tolerance = UInt64(toleranceMilliseconds) * 1_000_000
         var hitTime: [UInt64?] = Array(repeating: nil, count: segments.count)
         var falsePresses: [ReplayReport.FalsePress] = []
         for down in downs.sorted(by: { $0.atNanoseconds < $1.atNanoseconds }) {
-            let segment = segmentIndex(at: down.atNanoseconds)
+            let time = down.atNanoseconds
+            let segment = segmentIndex(at: time)
             let truthLabel = segment.map { segments[$0].label }
-            let seconds = Double(down.atNanoseconds) / 1e9
-            if down.label == LabelSet.idle || truthLabel != down.label {
+            let seconds = Double(time) / 1e9
+            func distance(_ index: Int) -> UInt64 {
+                time < starts[index] ? starts[index] - time : time >= ends[index] ? time - ends[index] + 1 : 0
+            }
+            let candidates = segments.indices.filter {
+                down.label != LabelSet.idle && segments[$0].label == down.label && distance($0) <= tolerance
+            }
+            let free = candidates.filter { hitTime[$0] == nil }.min { distance($0) < distance($1) }
+            if let free {
+                hitTime[free] = max(time, starts[free])
+            } else if candidates.isEmpty {
                 falsePresses.append(
-                    .init(
-                        atSeconds: seconds, label: down.label, truthLabel: truthLabel,
-                        reason: .wrongLabel))
-            } else if let segment, hitTime[segment] != nil {
+                    .init(atSeconds: seconds, label: down.label, truthLabel: truthLabel, reason: .wrongLabel))
+            } else {
                 falsePresses.append(
-                    .init(
-                        atSeconds: seconds, label: down.label, truthLabel: truthLabel,
-                        reason: .repeatedInSegment))
-            } else if let segment {
-                hitTime[segment] = down.atNanoseconds
+                    .init(atSeconds: seconds, label: down.label, truthLabel: truthLabel, reason: .repeatedInSegment))
             }
         }
         for press in falsePresses {
@@ -148,7 +159,8 @@ public struct ReplayScorer: Sendable {
             durationSeconds: durationSeconds,
             frames: scoredFrames, correctFrames: correctFrames,
             frameAccuracy: ReplayReport.ratio(correctFrames, scoredFrames),
-            settleMilliseconds: settleMilliseconds, settledFrames: settledFrames, settledCorrectFrames: settledCorrect,
+            settleMilliseconds: settleMilliseconds, toleranceMilliseconds: toleranceMilliseconds,
+            settledFrames: settledFrames, settledCorrectFrames: settledCorrect,
             settledFrameAccuracy: ReplayReport.ratio(settledCorrect, settledFrames),
             gestures: perLabel.map(\.gestures).reduce(0, +), missedGestures: missed.count,
             keyDowns: downs.count, falsePresses: falsePresses.count,
@@ -170,8 +182,12 @@ public struct ReplayScorer: Sendable {
 /// - **False press**: a key-down whose label differs from the truth label at its time (including a
 ///   press before the truth changes to it, after it ended, or of `idle`), or a second key-down of
 ///   the right label within one segment. Per minute of clip duration.
-/// - **Missed gesture**: a gesture with no key-down of its label during it.
-/// - **Time to trigger**: segment start → its first matching key-down, in milliseconds; p50/p95 by
+/// - **Tolerance**: a key-down of a gesture's label up to `toleranceMilliseconds` before its start or after its end
+///   counts as inside it (the nearest such gesture not yet hit), so a press a little before a hand-written boundary
+///   is neither a false press nor a miss.
+/// - **Missed gesture**: a gesture with no key-down of its label during it (tolerance included).
+/// - **Time to trigger**: segment start → its first matching key-down (0 for a press within the tolerance before the
+///   start), in milliseconds; p50/p95 by
 ///   nearest rank (the ⌈p/100 · n⌉-th smallest value); nil when nothing triggered.
 public struct ReplayReport: Codable, Equatable, Sendable, CustomStringConvertible {
     /// Figures for one label (frames by truth label; false presses by pressed label).
@@ -229,6 +245,8 @@ public struct ReplayReport: Codable, Equatable, Sendable, CustomStringConvertibl
     public var frameAccuracy: Double?
     /// The settle window left out after each truth change, in ms.
     public var settleMilliseconds: Int
+    /// How far from a gesture's start or end a key-down still counts for it, in ms (0: strict).
+    public var toleranceMilliseconds: Int
     /// Frames outside the settle windows.
     public var settledFrames: Int
     /// Of those, frames predicted right.
@@ -255,6 +273,9 @@ public struct ReplayReport: Codable, Equatable, Sendable, CustomStringConvertibl
     public var falsePressList: [FalsePress]
     /// Every missed gesture (segments cut at the clip end).
     public var missedGestureList: [TruthTimeline.Segment]
+
+    /// `7.36 s`: seconds with two decimals (frame times at 30 fps are 33 ms apart).
+    static func seconds(_ value: Double) -> String { String(format: "%.2f s", value) }
 
     /// numerator / denominator, or nil when the denominator is 0.
     static func ratio(_ numerator: Int, _ denominator: Int) -> Double? {
@@ -284,7 +305,9 @@ public struct ReplayReport: Codable, Equatable, Sendable, CustomStringConvertibl
             "frame accuracy    \(percent(frameAccuracy, correctFrames, frames))",
             "settled accuracy  \(percent(settledFrameAccuracy, settledCorrectFrames, settledFrames)) "
                 + "(frames ≥ \(settleMilliseconds) ms after a change)",
-            "gestures          \(gestures), missed \(missedGestures)",
+            "gestures          \(gestures), missed \(missedGestures)"
+                + (toleranceMilliseconds > 0
+                    ? " (presses within ±\(toleranceMilliseconds) ms of a gesture count for it)" : ""),
             "key presses       \(keyDowns), false \(falsePresses) "
                 + String(format: "(%.2f per minute)", falsePressesPerMinute),
             "time to trigger   p50 \(milliseconds(timeToTriggerP50Milliseconds)), "
@@ -308,16 +331,17 @@ public struct ReplayReport: Codable, Equatable, Sendable, CustomStringConvertibl
             for press in falsePressList {
                 let why =
                     press.reason == .wrongLabel
-                    ? "truth is \(press.truthLabel ?? "not yet set")" : "second press in this gesture"
-                lines.append(String(format: "  %8.3f s  ", press.atSeconds) + "down \(press.label)  (\(why))")
+                    ? "truth: \(press.truthLabel ?? "not yet set")" : "second press in this gesture"
+                lines.append("  " + Self.seconds(press.atSeconds) + " pressed \(press.label.uppercased()) (\(why))")
             }
         }
         if !missedGestureList.isEmpty {
             lines.append("")
             lines.append("missed gestures:")
             for segment in missedGestureList {
-                let span = String(format: "  %8.3f–%.3f s  ", segment.startSeconds, segment.endSeconds)
-                lines.append(span + segment.label)
+                lines.append(
+                    "  " + Self.seconds(segment.startSeconds) + "–" + Self.seconds(segment.endSeconds)
+                        + " \(segment.label.uppercased()) never pressed")
             }
         }
         return lines.joined(separator: "\n")

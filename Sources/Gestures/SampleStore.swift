@@ -308,6 +308,14 @@ public final class SampleStore: Sendable {
         }
     }
 
+    /// Sample `id` without its pixels, or nil when there is none.
+    public func sample(id: Int64) throws(GesturesError) -> SampleInfo? {
+        try read("find sample \(id)") { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.infoColumns) FROM samples WHERE id = ?", arguments: [id]).map(
+                Self.info)
+        }
+    }
+
     /// The most recently added sample, of `label` or of any label (for "delete the last sample").
     public func latestSample(label: String? = nil) throws(GesturesError) -> SampleInfo? {
         try read("find the latest sample") { db in
@@ -374,6 +382,21 @@ public final class SampleStore: Sendable {
         try write("delete sample \(id)") { db in
             try db.execute(sql: "DELETE FROM samples WHERE id = ?", arguments: [id])
             return db.changesCount
+        }
+    }
+
+    /// Deletes the samples `ids` in one transaction, all or none: throws `sampleNotFound` for the first id with no
+    /// sample (and deletes nothing); returns how many were deleted (a repeated id counts once).
+    @discardableResult
+    public func delete(ids: [Int64]) throws(GesturesError) -> Int {
+        try write("delete samples \(ids.map { "#\($0)" }.joined(separator: ", "))") { db in
+            var deleted = 0
+            for id in Set(ids).sorted() {
+                try db.execute(sql: "DELETE FROM samples WHERE id = ?", arguments: [id])
+                guard db.changesCount == 1 else { throw GesturesError.sampleNotFound(id: id) }
+                deleted += 1
+            }
+            return deleted
         }
     }
 

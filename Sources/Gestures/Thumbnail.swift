@@ -10,13 +10,15 @@ public enum Thumbnail {
     /// The side of the thumbnails the sample store keeps (frames smaller than this are kept as they are).
     public static let maximumSide = 56
 
-    /// The thumbnail side for a frame of side `frameSide`: min(frameSide, maximumSide).
-    public static func side(forFrameSide frameSide: Int) -> Int { min(frameSide, maximumSide) }
+    /// The thumbnail side for a frame of side `frameSide`: min(frameSide, `largest`).
+    public static func side(forFrameSide frameSide: Int, largest: Int = maximumSide) -> Int { min(frameSide, largest) }
 
-    /// Box-averages `frame` ([frameSide, frameSide, 3] RGB) to [T, T, 3], T = `side(forFrameSide:)`.
-    public static func make(frame: [UInt8], frameSide: Int) -> RGBImage {
+    /// Box-averages `frame` ([frameSide, frameSide, 3] RGB) to [T, T, 3], T = `side(forFrameSide:largest:)`
+    /// (`largest` > 0: the store's 56, or a bigger side for the contact sheets people judge samples on).
+    public static func make(frame: [UInt8], frameSide: Int, largest: Int = maximumSide) -> RGBImage {
         precondition(frameSide > 0 && frame.count == frameSide * frameSide * 3, "frame must be side²·3 bytes")
-        let side = Self.side(forFrameSide: frameSide)
+        precondition(largest > 0, "a thumbnail has at least one pixel")
+        let side = Self.side(forFrameSide: frameSide, largest: largest)
         // Box bounds along one axis; shared by rows and columns since both are square. bounds[i] ..< bounds[i+1].
         let bounds = (0...side).map { $0 * frameSide / side }
         var pixels = [UInt8](repeating: 0, count: side * side * 3)

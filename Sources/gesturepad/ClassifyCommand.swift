@@ -19,7 +19,7 @@ struct Classify: ParsableCommand {
     func run() throws {
         let (loaded, metadata) = try ModelStore.userDefault().load(model)
         guard let classifier = metadata.classifierLayer else {
-            throw ValidationError("model \(model) has no classifier layer; import it with --class-names")
+            throw CommandFailure("model \(model) has no classifier layer; import it with --class-names")
         }
         let size = metadata.inputSize
         let preprocessor = Preprocessor(

@@ -6,6 +6,7 @@ import ArgumentParser
 import Daemon
 import Foundation
 import Settings
+import Synchronization
 
 /// Options every control command takes.
 struct ControlOptions: ParsableArguments {
@@ -63,10 +64,13 @@ struct Monitor: ParsableCommand {
     func run() throws {
         let reader = try control.client().subscribe()
         defer { reader.close() }
+        var clock = MonitorClock()
+        if !control.json { writeLine("time: seconds since monitor started") }
         while let line = try reader.next(timeout: nil) {
             if noPredictions, case .prediction = line.event { continue }
             // Unbuffered, so `gesturepad monitor | grep …` sees each event as it happens.
-            FileHandle.standardOutput.write(Data(((control.json ? line.line : EventText.render(line)) + "\n").utf8))
+            let text = control.json ? line.line : EventText.render(line, clock: &clock)
+            FileHandle.standardOutput.write(Data((text + "\n").utf8))
         }
     }
 }
@@ -95,18 +99,52 @@ struct Record: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Record samples of LABEL from the daemon's camera.")
     @OptionGroup var control: ControlOptions
     @Argument(help: "The gesture label to record (e.g. up).") var label: String
-    @Option(name: .long, help: "Seconds to record (0 < N ≤ 600).") var seconds: Double = ControlProtocol
-        .defaultRecordSeconds
+    @Option(name: .long, help: "Seconds to record (0 < N ≤ 600), after the countdown.") var seconds: Double =
+        ControlProtocol.defaultRecordSeconds
+    @Option(name: .long, help: "Seconds to get into pose before recording starts (0 to 30; 0: at once).")
+    var countdown: Double = ControlProtocol.defaultCountdownSeconds
 
     func validate() throws {
         guard seconds > 0, seconds <= ControlProtocol.maximumRecordSeconds else {
             throw ValidationError("--seconds must be > 0 and ≤ \(Int(ControlProtocol.maximumRecordSeconds))")
         }
+        guard countdown >= 0, countdown <= ControlProtocol.maximumCountdownSeconds else {
+            throw ValidationError("--countdown must be 0 to \(Int(ControlProtocol.maximumCountdownSeconds)) seconds")
+        }
     }
 
     func run() throws {
-        let timeout = Duration.seconds(seconds + 60)
-        guard let response = try control.send(.record(label: label, seconds: seconds), timeout: timeout) else { return }
+        let timeout = Duration.seconds(countdown + seconds + 60)
+        // The countdown from the daemon's events, as it happens ("up in 3… 2… 1… recording").
+        let events = control.json || countdown == 0 ? nil : try? control.client().subscribe()
+        let done = Mutex(false)
+        let printer = events.map { reader in
+            let thread = Thread {
+                while !done.withLock({ $0 }) {
+                    let line: ControlEventLine?
+                    do {
+                        line = try reader.next(timeout: .milliseconds(200))
+                    } catch DaemonError.controlTimeout {
+                        continue
+                    } catch {
+                        break
+                    }
+                    guard let line else { break }
+                    if case .training(let event) = line.event, event.phase == "countdown", let left = event.epoch {
+                        writeLine(left > 0 ? "\(label) in \(left)…" : "recording \(label) for \(format(seconds)) s")
+                    }
+                }
+                reader.close()
+            }
+            thread.start()
+            return thread
+        }
+        defer {
+            done.withLock { $0 = true }
+            while printer?.isExecuting == true { usleep(10_000) }
+        }
+        let request = ControlRequest.record(label: label, seconds: seconds, countdown: countdown)
+        guard let response = try control.send(request, timeout: timeout) else { return }
         let result = try response.result(RecordResult.self)
         guard result.completed else {
             // Ended early (paused, the source ended, the daemon stopping): what was stored, and exit 1.
@@ -127,6 +165,38 @@ struct ControlTrain: ParsableCommand {
     @OptionGroup var control: ControlOptions
 
     func run() throws {
+        // Progress while the daemon trains (embedding the samples, then the epochs) from its event stream; a daemon
+        // that refuses subscribers still trains, just silently.
+        let progress = control.json ? nil : try? control.client().subscribe()
+        let done = Mutex(false)
+        let printer = progress.map { reader in
+            let thread = Thread {
+                while !done.withLock({ $0 }) {
+                    let line: ControlEventLine?
+                    do {
+                        line = try reader.next(timeout: .milliseconds(200))
+                    } catch DaemonError.controlTimeout {
+                        continue
+                    } catch {
+                        break
+                    }
+                    guard let line else { break }  // the daemon closed the stream
+                    if case .training(let training) = line.event,
+                        ["started", "embedding", "epoch", "failed"].contains(training.phase)
+                    {
+                        writeLine("  " + TrainingText.render(training))
+                    }
+                }
+                reader.close()
+            }
+            thread.start()
+            return thread
+        }
+        if progress != nil { writeLine("training in the daemon (progress below)…") }
+        defer {
+            done.withLock { $0 = true }
+            while printer?.isExecuting == true { usleep(10_000) }
+        }
         guard let response = try control.send(.train, timeout: .seconds(3600)) else { return }
         let result = try response.result(TrainResult.self)
         var text = "head v\(result.headVersion): \(result.samples) samples, \(format(result.durationSeconds)) s"
@@ -158,7 +228,14 @@ struct Reload: ParsableCommand {
         try response.check()
         // A daemon from before the reload result answers without one.
         let result = (try? response.result(ReloadResult.self)) ?? ReloadResult()
-        print(result.restartNeeded.isEmpty ? "reloaded" : "reloaded, except:")
+        let head =
+            switch (result.headBefore, result.headAfter) {
+            case (let before?, let after?) where before != after: ": head v\(before) → v\(after)"
+            case (_, let after?): ": head v\(after) (unchanged)"
+            case (let before?, nil): ": head v\(before) → none"
+            case (nil, nil): ": no head"
+            }
+        print(result.restartNeeded.isEmpty ? "reloaded\(head)" : "reloaded\(head), except:")
         for note in result.restartNeeded { print("  \(note)") }
     }
 }
@@ -169,7 +246,8 @@ enum StatusText {
     /// Aligned `name  value` lines, then a latency table (stages in pipeline order).
     static func render(_ status: DaemonStatus) -> String {
         var lines: [(String, String)] = []
-        lines.append(("state", status.state.rawValue + (status.dryRun ? " (dry run: no keys injected)" : "")))
+        let dryRun = " (dry run: no keys injected" + (status.dryRunReason.map { ", because \($0)" } ?? "") + ")"
+        lines.append(("state", status.state.rawValue + (status.dryRun ? dryRun : "")))
         lines.append(("source", status.source))
         lines.append(("model", status.model ?? "none"))
         lines.append(("head", status.headVersion.map { "v\($0)" } ?? "none (train one: gesturepad control train)"))
@@ -213,38 +291,68 @@ enum StatusText {
     }
 }
 
+/// Event times for `monitor`: seconds since the monitor started. The daemon stamps events on its monotonic clock,
+/// which means nothing to a reader; the first event is placed at the moment it arrived and later ones keep their
+/// spacing from the daemon's stamps (so arrival jitter does not bend them).
+struct MonitorClock {
+    let start = ContinuousClock.now
+    private var anchor: (event: Double, local: Double)?
+
+    /// `eventSeconds` (daemon monotonic) as seconds since this monitor started.
+    mutating func seconds(_ eventSeconds: Double) -> Double {
+        if anchor == nil {
+            let elapsed = ContinuousClock.now - start
+            anchor = (eventSeconds, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return anchor!.local + (eventSeconds - anchor!.event)
+    }
+}
+
 enum EventText {
-    /// One line per event, time first.
-    static func render(_ line: ControlEventLine) -> String {
+    /// One line per event, time (seconds since the monitor started) first.
+    static func render(_ line: ControlEventLine, clock: inout MonitorClock) -> String {
         guard let event = line.event else { return line.line }
         switch event {
         case .prediction(let prediction):
             let bars = zip(prediction.labels, prediction.probabilities).map { "\($0) \(String(format: "%.2f", $1))" }
             let confidence = String(format: "%.2f", prediction.confidence)
-            return "\(time(prediction.time)) prediction \(pad(prediction.top, 6)) \(confidence)"
+            return "\(time(clock.seconds(prediction.time))) prediction \(pad(prediction.top, 6)) \(confidence)"
                 + "  [\(bars.joined(separator: " "))]  filter: \(prediction.filter)"
         case .key(let key):
+            let verb = key.action == .down ? "pressed " : "released"
             return
-                "\(time(key.time)) key \(pad(key.action.rawValue, 4)) \(key.label) (\(key.keys.joined(separator: "+")))"
+                "\(time(clock.seconds(key.time))) key \(verb) \(key.label.uppercased()) (\(key.keys.joined(separator: "+")))"
                 + (key.reason.map { " — \($0)" } ?? "")
                 + (key.latencyMilliseconds.map { String(format: ", frame-to-key %.1f ms", $0) } ?? "")
                 + (key.error.map { " — FAILED: \($0)" } ?? "")
         case .state(let state):
             return "state \(state.state)" + (state.reason.map { " (\($0))" } ?? "")
+        case .training(let training) where training.phase == "countdown":
+            let left = training.epoch ?? 0
+            return "recording " + (left > 0 ? "\(training.message ?? "") (get into pose)" : training.message ?? "now")
+        case .training(let training) where training.phase == "sample" || training.phase == "recorded":
+            return "recording \(training.phase): \(training.message ?? "")"
         case .training(let training):
-            var text = "training \(training.phase)"
-            if let epoch = training.epoch { text += " \(epoch)/\(training.epochs.map(String.init) ?? "?")" }
-            if let loss = training.loss { text += String(format: " loss %.4f", loss) }
-            if let accuracy = training.accuracy { text += String(format: " accuracy %.1f%%", accuracy * 100) }
-            if let version = training.headVersion { text += " head v\(version)" }
-            if let message = training.message { text += ": \(message)" }
-            return text
+            return "training " + TrainingText.render(training)
         case .dropped(let reason):
             return "dropped by the daemon: \(reason) (reconnect to continue)"
         }
     }
 
-    static func time(_ seconds: Double) -> String { String(format: "%10.3f", seconds) }
+    static func time(_ seconds: Double) -> String { String(format: "%9.3f s", seconds) }
+}
+
+enum TrainingText {
+    /// `epoch 3/20 loss 0.1234 accuracy 95.0%`, `finished head v5`, `failed: …`.
+    static func render(_ training: TrainingEventPayload) -> String {
+        var text = training.phase
+        if let epoch = training.epoch { text += " \(epoch)/\(training.epochs.map(String.init) ?? "?")" }
+        if let loss = training.loss { text += String(format: " loss %.4f", loss) }
+        if let accuracy = training.accuracy { text += String(format: " accuracy %.1f%%", accuracy * 100) }
+        if let version = training.headVersion { text += " head v\(version)" }
+        if let message = training.message { text += ": \(message)" }
+        return text
+    }
 }
 
 private func pad(_ text: String, _ width: Int) -> String {
@@ -254,5 +362,8 @@ private func pad(_ text: String, _ width: Int) -> String {
 private func padLeft(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
 }
+
+/// `text` and a newline straight to standard output (unbuffered: lines from a helper thread appear as they happen).
+private func writeLine(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
 private func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }

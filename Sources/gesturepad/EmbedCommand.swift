@@ -85,7 +85,7 @@ struct Embed: ParsableCommand {
             all += embedding
             count += 1
         }
-        guard count > 0 else { throw ValidationError("\(source!) delivered no frames") }
+        guard count > 0 else { throw CommandFailure("\(source!) delivered no frames") }
         try NPY.write(Tensor(shape: [count] + embedder.outputShape, scalars: all), to: output)
         print(
             "\(count) frame(s) from \(frameSource.sourceDescription) → \(embedder.outputLayer) \(embedder.outputShape) → \(output)"

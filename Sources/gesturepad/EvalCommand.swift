@@ -29,6 +29,14 @@ struct Eval: ParsableCommand {
     var keys: String?
     @Option(name: .long, help: "With --keys: the clip length in seconds (default: the last event).") var duration:
         Double?
+    @Option(
+        name: .long,
+        help: "With --replay or --keys: seconds around a truth change within which a press counts for the gesture.")
+    var tolerance: Double = 0.5
+    @Flag(
+        name: .long, inversion: .prefixedNo,
+        help: "With --replay: progress on standard error (default: when standard error is a terminal).")
+    var progress: Bool?
     @Flag(name: .long, help: "JSON output.") var json = false
 
     func validate() throws {
@@ -40,6 +48,7 @@ struct Eval: ParsableCommand {
             throw ValidationError("--duration is a positive length, with --keys")
         }
         guard folds >= 2 else { throw ValidationError("--folds must be at least 2") }
+        guard tolerance >= 0, tolerance <= 10 else { throw ValidationError("--tolerance must be 0 to 10 seconds") }
     }
 
     func run() throws {
@@ -51,7 +60,7 @@ struct Eval: ParsableCommand {
                 parsing: try TextFile.read(truth), labels: labels, file: truth)
             let events = try KeyEventLog.parse(
                 try TextFile.read(keys), labels: labels, file: keys)
-            var scorer = ReplayScorer(truth: timeline)
+            var scorer = ReplayScorer(truth: timeline, toleranceMilliseconds: toleranceMilliseconds)
             scorer.addEvents(events)
             let report = scorer.report(clipEndNanoseconds: duration.map { UInt64(($0 * 1e9).rounded()) })
             if json { return try printJSON(report) }
@@ -67,9 +76,12 @@ struct Eval: ParsableCommand {
             let timeline = try TruthTimeline(parsing: text, labels: head.labels, file: truth)
             let clip = try Y4MFileSource(path: replay)
             defer { clip.close() }
+            var reporter = ReplayProgress(
+                enabled: progress ?? (isatty(STDERR_FILENO) == 1), estimatedFrames: Self.estimatedFrames(clip))
             let run = try ReplayEvaluation.run(
                 source: clip, framesPerSecond: clip.header.frameRate.value, recognizer: recognizer,
-                settings: settings.filter, truth: timeline)
+                settings: settings.filter, truth: timeline, toleranceMilliseconds: toleranceMilliseconds
+            ) { reporter.update(frames: $0) }
             if json { return try printJSON(run) }
             print("replay of \(replay) (\(run.frames) frames) with head v\(run.headVersion):")
             print(run.report.description)
@@ -94,5 +106,63 @@ struct Eval: ParsableCommand {
         if json { return try printJSON(report) }
         print(report.rendered())
         if let png { print("confusion matrix picture: \(png)") }
+        for line in Self.lookCommands(report.suspects) { print(line) }
+    }
+
+    var toleranceMilliseconds: Int { Int((tolerance * 1000).rounded()) }
+
+    /// About how many frames `clip` holds: (file size − header line) / (frame bytes + "FRAME\n"); nil when unknown.
+    static func estimatedFrames(_ clip: Y4MFileSource) -> Int? {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: clip.path))?[.size] as? Int,
+            clip.header.frameByteCount > 0
+        else { return nil }
+        return max(1, size / (clip.header.frameByteCount + 6))
+    }
+
+    /// The commands that show the suspect samples and fix them (printed under the "check or relabel" list).
+    static func lookCommands(_ suspects: [EvaluationReport.Suspect]) -> [String] {
+        guard let first = suspects.first else { return [] }
+        var labels: [String] = []
+        for suspect in suspects where !labels.contains(suspect.label) { labels.append(suspect.label) }
+        return ["look at one:      gesturepad samples show --id \(first.sampleID) --png sample-\(first.sampleID).png"]
+            + labels.map { "look at all \($0): gesturepad samples sheet --label \($0) --png \($0).png" }
+            + [
+                "then fix:         gesturepad samples relabel --id N --to LABEL, "
+                    + "or gesturepad samples delete --id N [--id M …] --yes"
+            ]
+    }
+}
+
+/// Progress of a long replay on standard error: a line at every further 10 % of the frames, and at least every
+/// 5 s (a clip of unknown length gets only the time-based lines).
+struct ReplayProgress {
+    let enabled: Bool
+    let estimatedFrames: Int?
+    let start = ContinuousClock.now
+    private var lastLine = ContinuousClock.now
+    private var nextTenth = 1
+
+    init(enabled: Bool, estimatedFrames: Int?) {
+        self.enabled = enabled
+        self.estimatedFrames = estimatedFrames
+    }
+
+    mutating func update(frames: Int) {
+        guard enabled else { return }
+        let now = ContinuousClock.now
+        var crossed = false
+        if let total = estimatedFrames, frames * 10 >= nextTenth * total, nextTenth <= 10 {
+            while frames * 10 >= nextTenth * total { nextTenth += 1 }
+            crossed = true
+        }
+        guard crossed || now - lastLine >= .seconds(5) else { return }
+        lastLine = now
+        let elapsed = Double((now - start).components.seconds)
+        let share =
+            estimatedFrames.map { String(format: "%3.0f%% ", min(100, Double(frames) / Double($0) * 100)) } ?? ""
+        let line =
+            "replay: \(share)(\(frames)" + (estimatedFrames.map { "/\($0)" } ?? "") + " frames, "
+            + String(format: "%.0f s elapsed)\n", elapsed)
+        FileHandle.standardError.write(Data(line.utf8))
     }
 }

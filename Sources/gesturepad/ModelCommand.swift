@@ -127,7 +127,7 @@ struct ModelCommand: ParsableCommand {
 func readClassNames(_ path: String) throws -> [String] {
     let bytes = try FileIO.read(path)
     guard let names = try? JSONDecoder().decode([String].self, from: Data(bytes)) else {
-        throw ValidationError("\(path) should be a JSON array of class names")
+        throw CommandFailure("\(path) should be a JSON array of class names")
     }
     return names
 }

@@ -7,6 +7,7 @@ import Daemon
 import Foundation
 import GameWindow
 import Gestures
+import NeuralNet
 import Settings
 
 struct Play: ParsableCommand {
@@ -62,6 +63,15 @@ struct Play: ParsableCommand {
             source.map { [ConfigOverride("camera.device", .string($0), flag: "--source")] } ?? [])
         let source = settings.camera.device
         let size = try WindowOptions.parseSize(window)
+        // A model named on the command line that is not installed is a mistake to name, not a reason to open a window
+        // without gestures (the window does that only when the configured default is missing: keyboard play).
+        if gestures.model != nil {
+            let models = ModelStore.userDefault()
+            guard models.contains(settings.modelName) else {
+                throw NeuralNetError.modelNotInstalled(
+                    name: settings.modelName, store: models.root, installed: models.list().map(\.name))
+            }
+        }
         // A running daemon holds the camera: pause it while the window uses the camera, resume it after.
         let usesCamera = !noCamera && screenshot == nil && (source.hasPrefix("/dev/") || source.hasPrefix("video"))
         let lease = usesCamera ? DaemonCameraLease.acquire() : nil

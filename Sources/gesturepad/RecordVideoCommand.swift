@@ -66,7 +66,7 @@ struct RecordVideo: ParsableCommand {
             if let failure { throw failure }
             if delivered == nil { break }
         }
-        guard let writer else { throw ValidationError("\(source) delivered no frames") }
+        guard let writer else { throw CommandFailure("\(source) delivered no frames") }
         let written = try writer.finish()
         print("recorded \(written) frame(s) from \(frameSource.sourceDescription) → \(output)")
     }

@@ -13,7 +13,7 @@ enum TextFile {
     static func read(_ path: String) throws -> String {
         let bytes = try FileIO.read(path, maximumBytes: maximumBytes)
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw ValidationError("\(path): not UTF-8 text")
+            throw CommandFailure("\(path): not UTF-8 text")
         }
         return text
     }

@@ -46,13 +46,21 @@ struct Train: ParsableCommand {
             print("left out (no samples): \(trained.skippedLabels.joined(separator: ", "))")
         }
         print("saved in \(workspace.heads.directory(of: trained.metadata.version))")
+        let unconfigured = try workspace.samples.counts().filter { !settings.labels.names.contains($0.key) }
+        if !unconfigured.isEmpty {
+            print(
+                "not trained (not a configured label): "
+                    + unconfigured.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                    + " — add them to the config's [labels] order (or --labels) to train them, or relabel them")
+        }
     }
 }
 
 struct Head: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stored head versions; export to and import from TF.js.",
-        subcommands: [List.self, Rollback.self, Export.self, Import.self, Predict.self], defaultSubcommand: List.self)
+        subcommands: [List.self, Use.self, Rollback.self, Export.self, Import.self, Predict.self],
+        defaultSubcommand: List.self)
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List head versions (* = current).")
@@ -65,15 +73,54 @@ struct Head: ParsableCommand {
             if json { return try printJSON(heads) }
             if heads.isEmpty { print("no heads yet in \(store.root): run `gesturepad train`") }
             for head in heads {
-                let origin =
-                    head.training.map { training in
-                        training.trainedAt
-                            + (training.crossValidatedAccuracy.map { String(format: "  k-fold %.1f%%", $0 * 100) } ?? "")
-                    } ?? head.imported.map { "imported \($0.importedAt) from \($0.path)" } ?? ""
-                print(
-                    "\(head.version == current ? "*" : " ") v\(head.version)  \(head.labels)  \(head.embedder.cacheKey)  \(origin)"
-                )
+                print("\(head.version == current ? "*" : " ") " + Self.describe(head))
             }
+        }
+
+        /// `v2  up,down,idle  6 samples (up 2, down 2, idle 2)  training accuracy 100.0%, 5-fold 83.3%  embedder  when`.
+        static func describe(_ head: HeadMetadata) -> String {
+            var parts = ["v\(head.version)", "\(head.labels)"]
+            if let training = head.training {
+                let counts = head.labels.names.map { "\($0) \(training.samplesPerLabel[$0] ?? 0)" }
+                parts.append(
+                    "\(training.samplesPerLabel.values.reduce(0, +)) samples (\(counts.joined(separator: ", ")))")
+                parts.append(
+                    String(format: "training accuracy %.1f%%", training.trainingAccuracy * 100)
+                        + (training.crossValidatedAccuracy.map { String(format: ", k-fold %.1f%%", $0 * 100) } ?? ""))
+                parts.append(head.embedder.cacheKey)
+                parts.append("trained \(training.trainedAt)")
+            } else if let imported = head.imported {
+                parts.append(head.embedder.cacheKey)
+                parts.append("imported \(imported.importedAt) from \(imported.path)")
+            } else {
+                parts.append(head.embedder.cacheKey)
+            }
+            return parts.joined(separator: "  ")
+        }
+    }
+
+    struct Use: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Make a stored head version current (see `gesturepad head list`); a running daemon picks it up on "
+                + "`gesturepad reload`.")
+        @Argument(help: "The version, e.g. v3 or 3.") var version: String
+        @OptionGroup var gestures: GestureOptions
+
+        func validate() throws {
+            guard Self.number(version) != nil else { throw ValidationError("give a head version like v3 or 3") }
+        }
+
+        static func number(_ text: String) -> Int? {
+            Int(text.hasPrefix("v") ? String(text.dropFirst()) : text).flatMap { $0 >= 1 ? $0 : nil }
+        }
+
+        func run() throws {
+            let store = try gestures.resolve().headStore()
+            let previous = try store.currentVersion()
+            let chosen = Self.number(version)!
+            try store.makeCurrent(chosen)
+            print("current head: " + (previous.map { "v\($0) → " } ?? "") + "v\(chosen)")
         }
     }
 
@@ -82,7 +129,10 @@ struct Head: ParsableCommand {
             abstract: "Make the version before the current one current again.")
         @OptionGroup var gestures: GestureOptions
         func run() throws {
-            print("current head is now v\(try gestures.resolve().headStore().rollback())")
+            let store = try gestures.resolve().headStore()
+            let previous = try store.currentVersion()
+            let now = try store.rollback()
+            print("current head is now v\(now)" + (previous.map { " (was v\($0))" } ?? ""))
         }
     }
 

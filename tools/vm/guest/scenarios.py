@@ -380,7 +380,7 @@ def scenario_keys(loopback):
           f"{sum(1 for e in events if e[2] == 1)} downs; still down {still_down}; ups without down {unmatched}")
     # Frame-to-key latency from kernel timestamps: the key's evdev time minus the V4L2 buffer time of the frame that
     # decided it (the daemon logs "frame captured at S s" on its key lines, CLOCK_MONOTONIC like the evdev clock).
-    frame_times = [float(t) for t in re.findall(r"key down \S+ \(.*?\), frame captured at ([0-9.]+) s", text)]
+    frame_times = [float(t) for t in re.findall(r"key pressed \S+ \(.*?\), frame captured at ([0-9.]+) s", text)]
     key_downs = [e[0] for e in events if e[2] == 1]
     if frame_times and len(frame_times) == len(key_downs):
         latencies = [(key - frame) * 1000 for key, frame in zip(key_downs, frame_times)]
