@@ -4,6 +4,7 @@
 // for the uinput keyboard, a temp data directory. Checks: the keys follow the recording, pause
 // releases keys and the camera, resume continues, record adds samples, train swaps in a new head
 // version while prediction continues, reload releases keys, and stop releases everything.
+import SystemSupport
 import Capture
 import Foundation
 import Gestures
