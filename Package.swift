@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "Gestures",
             dependencies: [
-                "NeuralNet", "Capture", "Raster", "Paths", "SystemSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "NeuralNet", "Capture", "Paths", "SystemSupport", .product(name: "GRDB", package: "GRDB.swift"),
             ],
             swiftSettings: kernelSettings
         ),
@@ -162,6 +162,8 @@ let package = Package(
                 "Importers",
                 "Daemon",
                 "GameWindow",
+                "Raster",
+                "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
