@@ -39,6 +39,7 @@ let package = Package(
         .library(name: "Raster", targets: ["Raster"]),
         .library(name: "Paths", targets: ["Paths"]),
         .library(name: "Importers", targets: ["Importers"]),
+        .library(name: "SystemSupport", targets: ["SystemSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -55,6 +56,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         // The daemon's control socket (Unix domain socket server, line framing, async channels).
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // The OS layer's Errno and FileDescriptor (SystemSupport); swift-nio already depends on it.
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         .systemLibrary(
@@ -81,6 +84,9 @@ let package = Package(
         // Kernel uinput headers only (<linux/uinput.h>, <linux/input.h>): Debian's linux-libc-dev,
         // installed with the C toolchain; nothing to link, so no pkg-config.
         .systemLibrary(name: "CUInput"),
+        // The OS layer every target uses for system calls: swift-system's Errno and FileDescriptor, errno captured
+        // at once, EINTR retried in one place, the one atomic file write, the one monotonic clock.
+        .target(name: "SystemSupport", dependencies: [.product(name: "SystemPackage", package: "swift-system")]),
         // Where gesturepad's files live (XDG data, config, cache, runtime), resolved from the environment once.
         .target(name: "Paths"),
         .target(
@@ -88,6 +94,7 @@ let package = Package(
             dependencies: [
                 "COpenBLAS",
                 "Paths",
+                "SystemSupport",
             ],
             swiftSettings: kernelSettings
         ),
@@ -107,13 +114,15 @@ let package = Package(
         ),
         .target(
             name: "Capture",
-            dependencies: ["CStbImage", "CV4L2"],
+            dependencies: ["CStbImage", "CV4L2", "SystemSupport"],
             swiftSettings: kernelSettings
         ),
         // The brain between embedder and keys: samples, head training, recognizer, decision filter, evaluation.
         .target(
             name: "Gestures",
-            dependencies: ["NeuralNet", "Capture", "Raster", "Paths", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "NeuralNet", "Capture", "Paths", "SystemSupport", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: kernelSettings
         ),
         // The one config every command reads: the schema table, the TOML reader, decoding with file:line
@@ -126,7 +135,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-                "Settings", "Gestures", "Capture", "NeuralNet", "Paths", "CUInput", "CHeapStats",
+                "Settings", "Gestures", "Capture", "NeuralNet", "Paths", "SystemSupport", "CUInput", "CHeapStats",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -138,7 +147,7 @@ let package = Package(
         // The game window: training screen and Pac-Man drawn into Raster canvases, a thin SDL2 shell.
         .target(
             name: "GameWindow",
-            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "Paths", "CSDL2"],
+            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "Paths", "SystemSupport", "CSDL2"],
             // Frames are drawn pixel by pixel: optimise debug builds too, so the window keeps 60 Hz there.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
@@ -153,6 +162,8 @@ let package = Package(
                 "Importers",
                 "Daemon",
                 "GameWindow",
+                "Raster",
+                "SystemSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -172,14 +183,14 @@ let package = Package(
         ),
         .testTarget(
             name: "CaptureTests",
-            dependencies: ["Capture", "NeuralNet", "CHeapStats", "TestSupport"],
+            dependencies: ["Capture", "NeuralNet", "SystemSupport", "CHeapStats", "TestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: kernelSettings
         ),
         .testTarget(
             name: "GesturesTests",
             dependencies: [
-                "Gestures", "Importers", "NeuralNet", "Capture", "TestSupport",
+                "Gestures", "Importers", "NeuralNet", "Capture", "SystemSupport", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["FilterScripts"],
@@ -190,12 +201,16 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["Capture", "NeuralNet", "Gestures", "Paths", "TestSupport"]),
         .testTarget(
             name: "DaemonTests",
-            dependencies: ["Daemon", "Settings", "Gestures", "CHeapStats", "TestSupport", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "Daemon", "Settings", "Gestures", "SystemSupport", "CHeapStats", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             exclude: ["Regression"]),
         // Also runs the built gesturepad binary (config show/check, --print-settings).
         .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet", "TestSupport"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
         .testTarget(name: "PathsTests", dependencies: ["Paths"]),
+        .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "TestSupport"]),
         .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet", "TestSupport"],
                     exclude: ["Screenshots"]),
     ]

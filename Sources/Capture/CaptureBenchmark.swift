@@ -1,6 +1,7 @@
 // CaptureBenchmark: per-frame convert + preprocess time of the fast frame path for a synthetic
 // frame in each format (median and p10 of N runs, milliseconds). Figures, not tests; bench/
 // compares them with OpenCV doing the same work in the same run.
+import SystemSupport
 
 /// Timings of `Preprocessor.run(frame:into:)` per pixel format.
 public struct CaptureBenchmarkReport: Codable, Sendable {

@@ -1,4 +1,5 @@
 // CaptureError: every way getting pixels can fail, naming the file or device and what to do.
+import SystemSupport
 
 /// A typed failure of the Capture library; `description` is a complete sentence for the user.
 public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -19,11 +20,11 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Another process holds the camera (EBUSY).
     case deviceBusy(device: String, call: String)
     /// The user may not open the camera (EACCES, EPERM).
-    case permissionDenied(device: String, call: String, errorNumber: Int32)
+    case permissionDenied(device: String, call: String, errorNumber: Errno)
     /// The camera vanished or failed mid-stream (ENODEV, ENXIO, EIO); recoverable with `V4L2Camera.reopen`.
-    case deviceLost(device: String, call: String, errorNumber: Int32)
+    case deviceLost(device: String, call: String, errorNumber: Errno)
     /// Any other failed system call or ioctl.
-    case systemCallFailed(device: String, call: String, errorNumber: Int32)
+    case systemCallFailed(device: String, call: String, errorNumber: Errno)
     /// The node does not capture video (for example a UVC camera's metadata node).
     case notAVideoCaptureDevice(device: String, card: String)
     /// The node cannot stream through mmap'ed buffers.
@@ -74,18 +75,18 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
                 "no camera at \(device). Is it plugged in? `gesturepad devices` lists cameras with their stable /dev/v4l/by-id names."
         case .deviceBusy(let device, let call):
             return
-                "\(device) is busy (\(call): \(SystemErrorNumber.busy)): another program — a video call, a browser tab or "
+                "\(device) is busy (\(call): \(Errno.resourceBusy.summary)): another program — a video call, a browser tab or "
                 + "a running gesturepad daemon — holds the camera; `fuser \(device)` shows which."
         case .permissionDenied(let device, let call, let errorNumber):
             return
-                "no permission to use \(device) (\(call): \(SystemErrorNumber(errorNumber))). Add your user to the `video` group: "
+                "no permission to use \(device) (\(call): \(errorNumber.summary)). Add your user to the `video` group: "
                 + "`sudo usermod -aG video $USER`, then log in again."
         case .deviceLost(let device, let call, let errorNumber):
             return
-                "lost \(device) (\(call): \(SystemErrorNumber(errorNumber))): the camera was unplugged, suspended or reset; "
+                "lost \(device) (\(call): \(errorNumber.summary)): the camera was unplugged, suspended or reset; "
                 + "it can be reopened once it is back."
         case .systemCallFailed(let device, let call, let errorNumber):
-            return "\(call) failed on \(device): \(SystemErrorNumber(errorNumber))."
+            return "\(call) failed on \(device): \(errorNumber.summary)."
         case .notAVideoCaptureDevice(let device, let card):
             if card.isEmpty { return "\(device) is not a video device. `gesturepad devices` lists the cameras." }
             // Seen on a real kernel: a v4l2loopback device offers capture only while a program feeds it (exclusive_caps).

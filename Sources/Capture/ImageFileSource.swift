@@ -3,6 +3,7 @@
 // pacing the frames come at a chosen rate on an injected `FrameClock`, like a camera pointed at a
 // photo; otherwise each call returns at once. Frames borrow the decoded pixels (no copy, no
 // allocation per frame); `sequence` counts pacing ticks, so a late consumer sees gaps.
+import SystemSupport
 
 /// One image delivered as a stream of identical RGB24 frames.
 ///

@@ -1,3 +1,4 @@
+import SystemSupport
 internal import CV4L2
 // V4L2Camera: a webcam as a `FrameSource`, through libv4l2 (the only user of the CV4L2 shim).
 // Pipeline (v4l2grab.c order): resolve the path (stable /dev/v4l/by-id names included) → open →
@@ -215,7 +216,7 @@ public final class V4L2Camera: FrameSource {
             guard let newest = try dequeueNewest(stream, afterPoll: events) else {
                 if events.contains(.error) || events.contains(.hangUp) || events.contains(.invalid) {
                     // Readable never came, only an error condition: the device stopped streaming or is gone.
-                    throw fault(.deviceLost(device: devicePath, call: "poll", errorNumber: EIO), stream)
+                    throw fault(.deviceLost(device: devicePath, call: "poll", errorNumber: .ioError), stream)
                 }
                 if remaining == 0 { throw .frameTimeout(device: devicePath, milliseconds: timeoutMilliseconds) }
                 continue

@@ -55,7 +55,7 @@ struct V4L2Controls {
                     try set(CV4L2_CID_EXPOSURE_AUTO, value)
                     applied = true
                 } catch {
-                    guard case .systemCallFailed(_, _, let errorNumber) = error, errorNumber == EINVAL else {
+                    guard case .systemCallFailed(_, _, let errorNumber) = error, errorNumber == .invalidArgument else {
                         throw error
                     }
                     lastError = error

@@ -1,9 +1,10 @@
-// An open V4L2 device node seen through the `V4L2System` seam: the one place that retries EINTR,
-// names each ioctl and turns errno into a `CaptureError` carrying the ioctl, errno and device path
+// An open V4L2 device node seen through the `V4L2System` seam: retries EINTR (through
+// `SystemCall.retryingOnInterrupt`, the OS layer's one retry), names each ioctl and turns errno into a `CaptureError` carrying the ioctl, errno and device path
 // (swift-nio `NIOPosix/System.swift` style), plus the read-only queries camera and device listing
 // share: QUERYCAP and the ENUM_FMT → ENUM_FRAMESIZES → ENUM_FRAMEINTERVALS walk. Every count and
 // size a driver returns is bounded here, so a buggy driver cannot make us loop or over-read.
 internal import CV4L2
+import SystemSupport
 
 /// A V4L2 ioctl request code with its name for error messages.
 struct V4L2Request: Sendable {
@@ -36,12 +37,10 @@ enum V4L2Limits {
     static let maximumEnumeration = 256
     /// Largest frame side we accept from S_FMT.
     static let maximumSide = 16_384
-    /// EINTR retries before a call is reported as interrupted.
-    static let maximumInterruptRetries = 64
 }
 
 /// Maps an errno from `call` on `device` to the `CaptureError` the caller can act on.
-func captureError(device: String, call: String, _ errorNumber: SystemErrorNumber) -> CaptureError {
+func captureError(device: String, call: String, _ errorNumber: Errno) -> CaptureError {
     switch errorNumber.rawValue {
     // EBUSY from these means another process owns the device or its stream (uvcvideo lets a second program open the
     // node, then refuses S_FMT/REQBUFS/STREAMON); from other ioctls it means something else.
@@ -49,13 +48,13 @@ func captureError(device: String, call: String, _ errorNumber: SystemErrorNumber
         return .deviceBusy(device: device, call: call)
     // From open, a file permission; from an ioctl (a read-only control, say), not a group problem.
     case EACCES where call == "open", EPERM where call == "open":
-        return .permissionDenied(device: device, call: call, errorNumber: errorNumber.rawValue)
+        return .permissionDenied(device: device, call: call, errorNumber: errorNumber)
     case ENOENT where call == "open": return .deviceNotFound(device: device)
     // libv4l2's open queries the device and fails with QUERYCAP's ENOTTY when it is not a V4L2 node.
     case ENOTTY where call == "open": return .notAVideoCaptureDevice(device: device, card: "")
     case ENODEV, ENXIO, EIO, ESHUTDOWN:
-        return .deviceLost(device: device, call: call, errorNumber: errorNumber.rawValue)
-    default: return .systemCallFailed(device: device, call: call, errorNumber: errorNumber.rawValue)
+        return .deviceLost(device: device, call: call, errorNumber: errorNumber)
+    default: return .systemCallFailed(device: device, call: call, errorNumber: errorNumber)
     }
 }
 
@@ -68,27 +67,19 @@ struct V4L2Device {
 
     /// Opens `path` (already resolved). The corresponding call is `v4l2_open`.
     static func open(_ path: String, system: V4L2System) throws(CaptureError) -> V4L2Device {
-        for _ in 0..<V4L2Limits.maximumInterruptRetries {
-            switch system.open(path) {
-            case .success(let descriptor): return V4L2Device(system: system, path: path, descriptor: descriptor)
-            case .failure(let errorNumber) where errorNumber.rawValue == EINTR: continue
-            case .failure(let errorNumber): throw captureError(device: path, call: "open", errorNumber)
-            }
+        switch SystemCall.retryingOnInterrupt({ system.open(path) }) {
+        case .success(let descriptor): return V4L2Device(system: system, path: path, descriptor: descriptor)
+        case .failure(let errorNumber): throw captureError(device: path, call: "open", errorNumber)
         }
-        throw captureError(device: path, call: "open", SystemErrorNumber(EINTR))
     }
 
     /// Performs `request` on `argument`, retrying EINTR; the raw outcome (for enumerations that end with EINVAL).
-    func attempt<Argument>(_ request: V4L2Request, _ argument: inout Argument) -> Result<Void, SystemErrorNumber> {
-        var outcome: Result<Void, SystemErrorNumber> = .failure(SystemErrorNumber(EINTR))
-        for _ in 0..<V4L2Limits.maximumInterruptRetries {
-            outcome = withUnsafeMutableBytes(of: &argument) { bytes in
+    func attempt<Argument>(_ request: V4L2Request, _ argument: inout Argument) -> Result<Void, Errno> {
+        withUnsafeMutableBytes(of: &argument) { bytes in
+            SystemCall.retryingOnInterrupt {
                 system.ioctl(descriptor, request: request.code, argument: bytes.baseAddress!)
             }
-            if case .failure(let errorNumber) = outcome, errorNumber.rawValue == EINTR { continue }
-            return outcome
         }
-        return outcome
     }
 
     /// Performs `request` on `argument`, retrying EINTR; any failure becomes a `CaptureError`.
@@ -100,14 +91,11 @@ struct V4L2Device {
 
     /// Waits for a frame. The corresponding call is `poll(2)`; EINTR is retried with the same timeout.
     func poll(timeoutMilliseconds: Int32) throws(CaptureError) -> V4L2PollEvents {
-        for _ in 0..<V4L2Limits.maximumInterruptRetries {
-            switch system.poll(descriptor, timeoutMilliseconds: timeoutMilliseconds) {
-            case .success(let events): return events
-            case .failure(let errorNumber) where errorNumber.rawValue == EINTR: continue
-            case .failure(let errorNumber): throw captureError(device: path, call: "poll", errorNumber)
-            }
+        switch SystemCall.retryingOnInterrupt({ system.poll(descriptor, timeoutMilliseconds: timeoutMilliseconds) }) {
+        case .success(let events): return events
+        case .failure(.interrupted): return []  // interrupted every time: report it as a wait without a frame
+        case .failure(let errorNumber): throw captureError(device: path, call: "poll", errorNumber)
         }
-        return []
     }
 
     /// Closes the descriptor; errors are ignored (nothing useful can be done about them).

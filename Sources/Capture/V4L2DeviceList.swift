@@ -66,7 +66,7 @@ public enum V4L2DeviceList {
                 // libv4l2's open fails with ENOTTY on non-V4L2 nodes, and with EINVAL where its G_FMT(VIDEO_CAPTURE)
                 // fails (metadata nodes, if its libv4l2 version reads the driver-wide capability union): no camera there.
                 if case .notAVideoCaptureDevice = error { continue }
-                if case .systemCallFailed(_, "open", EINVAL) = error { continue }
+                if case .systemCallFailed(_, "open", .invalidArgument) = error { continue }
                 info.problem = error
                 devices.append(info)
                 continue

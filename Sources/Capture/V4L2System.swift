@@ -4,46 +4,10 @@ internal import CV4L2
 // `V4L2System`, so tests can drive the real `V4L2Camera` with a scripted fake driver (swift-system's
 // `Internals/Syscalls.swift` indirection). `LibV4L2System` is the real one: libv4l2's v4l2_* calls,
 // so libv4lconvert's emulated formats (RGB24, YU12, …) behave like native ones, and poll(2).
-// Implementations report failures as the errno read right after the call; the caller
-// (`V4L2Device`) retries EINTR and turns everything else into a `CaptureError`.
+// Implementations report failures as the `Errno` the CV4L2 shim read right after the call
+// (`SystemCall.shimResult`); the caller (`V4L2Device`) retries EINTR and turns everything else into a `CaptureError`.
 import Foundation
-
-/// An errno value: the raw number with its symbolic name and the C library's text.
-public struct SystemErrorNumber: Error, Equatable, Hashable, Sendable, CustomStringConvertible {
-    /// The errno value (for example `EBUSY`).
-    public let rawValue: Int32
-
-    public init(_ rawValue: Int32) {
-        self.rawValue = rawValue
-    }
-
-    /// EBUSY: another process holds the device.
-    public static let busy = SystemErrorNumber(EBUSY)
-
-    /// The symbolic name, such as "EBUSY" (or "errno 123" for values this table does not know).
-    public var name: String {
-        Self.names[rawValue] ?? "errno \(rawValue)"
-    }
-
-    /// The C library's message, such as "Device or resource busy".
-    public var text: String {
-        guard let message = strerror(rawValue) else { return "unknown error" }
-        return String(cString: message)
-    }
-
-    /// "EBUSY, Device or resource busy".
-    public var description: String { "\(name), \(text)" }
-
-    /// The errno values a V4L2 driver, libv4l2 or poll(2) can answer with.
-    private static let names: [Int32: String] = [
-        EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO", EBADF: "EBADF",
-        EAGAIN: "EAGAIN", ENOMEM: "ENOMEM", EACCES: "EACCES", EFAULT: "EFAULT", EBUSY: "EBUSY",
-        ENODEV: "ENODEV", EINVAL: "EINVAL", ENFILE: "ENFILE", EMFILE: "EMFILE", ENOTTY: "ENOTTY",
-        ENOSPC: "ENOSPC", EPIPE: "EPIPE", ERANGE: "ERANGE", ENOSYS: "ENOSYS", EPROTO: "EPROTO",
-        EOVERFLOW: "EOVERFLOW", ETIMEDOUT: "ETIMEDOUT", ENOTSUP: "ENOTSUP", ESHUTDOWN: "ESHUTDOWN",
-        EROFS: "EROFS", ENOTDIR: "ENOTDIR", EISDIR: "EISDIR", ELOOP: "ELOOP", ENAMETOOLONG: "ENAMETOOLONG",
-    ]
-}
+import SystemSupport
 
 /// What poll(2) reported for the camera's descriptor (empty when the wait timed out).
 public struct V4L2PollEvents: OptionSet, Sendable, Equatable {
@@ -67,25 +31,25 @@ public struct V4L2PollEvents: OptionSet, Sendable, Equatable {
 public protocol V4L2System: AnyObject {
     /// Opens a device node for reading and writing, non-blocking, close-on-exec.
     /// The corresponding call is `v4l2_open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)`.
-    func open(_ path: String) -> Result<Int32, SystemErrorNumber>
+    func open(_ path: String) -> Result<Int32, Errno>
 
     /// Closes a descriptor returned by `open`. The corresponding call is `v4l2_close`.
-    func close(_ descriptor: Int32) -> Result<Void, SystemErrorNumber>
+    func close(_ descriptor: Int32) -> Result<Void, Errno>
 
     /// Performs a V4L2 ioctl; `argument` points at the request's struct (for example a
     /// `v4l2_buffer` for `VIDIOC_DQBUF`). The corresponding call is `v4l2_ioctl`.
-    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber>
+    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, Errno>
 
     /// Maps a driver buffer (read/write, shared) at the `offset` QUERYBUF reported.
     /// The corresponding call is `v4l2_mmap(NULL, length, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, offset)`.
-    func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<UnsafeMutableRawPointer, SystemErrorNumber>
+    func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<UnsafeMutableRawPointer, Errno>
 
     /// Unmaps a buffer mapped by `mmap`. The corresponding call is `v4l2_munmap`.
-    func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, SystemErrorNumber>
+    func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, Errno>
 
     /// Waits until a buffer can be dequeued or `timeoutMilliseconds` pass (empty events).
     /// The corresponding call is `poll(2)` with `POLLIN` on one descriptor.
-    func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, SystemErrorNumber>
+    func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, Errno>
 
     /// The names in a directory, unsorted; empty when it does not exist or cannot be read.
     /// The corresponding calls are `opendir`/`readdir`.
@@ -100,47 +64,36 @@ public protocol V4L2System: AnyObject {
 public final class LibV4L2System: V4L2System {
     public init() {}
 
-    public func open(_ path: String) -> Result<Int32, SystemErrorNumber> {
-        var errorNumber: Int32 = 0
-        let descriptor = CV4L2_open(path, CV4L2_O_RDWR_NONBLOCK_CLOEXEC, &errorNumber)
-        return descriptor >= 0 ? .success(descriptor) : .failure(SystemErrorNumber(errorNumber))
+    public func open(_ path: String) -> Result<Int32, Errno> {
+        SystemCall.shimResult { CV4L2_open(path, CV4L2_O_RDWR_NONBLOCK_CLOEXEC, $0) }
     }
 
-    public func close(_ descriptor: Int32) -> Result<Void, SystemErrorNumber> {
-        var errorNumber: Int32 = 0
-        return CV4L2_close(descriptor, &errorNumber) == 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
+    public func close(_ descriptor: Int32) -> Result<Void, Errno> {
+        SystemCall.shimResult { CV4L2_close(descriptor, $0) }.map { _ in () }
     }
 
-    public func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<
-        Void, SystemErrorNumber
-    > {
-        var errorNumber: Int32 = 0
-        let result = CV4L2_ioctl(descriptor, request, argument, &errorNumber)
-        return result >= 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
+    public func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, Errno> {
+        SystemCall.shimResult { CV4L2_ioctl(descriptor, request, argument, $0) }.map { _ in () }
     }
 
     public func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<
-        UnsafeMutableRawPointer, SystemErrorNumber
+        UnsafeMutableRawPointer, Errno
     > {
         var errorNumber: Int32 = 0
         guard let address = CV4L2_mmap(length, descriptor, offset, &errorNumber) else {
-            return .failure(SystemErrorNumber(errorNumber))
+            return .failure(Errno(rawValue: errorNumber))
         }
         return .success(address)
     }
 
-    public func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, SystemErrorNumber> {
-        var errorNumber: Int32 = 0
-        return CV4L2_munmap(address, length, &errorNumber) == 0
-            ? .success(()) : .failure(SystemErrorNumber(errorNumber))
+    public func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, Errno> {
+        SystemCall.shimResult { CV4L2_munmap(address, length, $0) }.map { _ in () }
     }
 
-    public func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, SystemErrorNumber> {
-        var errorNumber: Int32 = 0
+    public func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, Errno> {
         var returned: Int16 = 0
-        let result = CV4L2_poll(descriptor, CV4L2_POLLIN, timeoutMilliseconds, &returned, &errorNumber)
-        if result < 0 { return .failure(SystemErrorNumber(errorNumber)) }
-        return .success(result == 0 ? [] : V4L2PollEvents(rawValue: returned))
+        return SystemCall.shimResult { CV4L2_poll(descriptor, CV4L2_POLLIN, timeoutMilliseconds, &returned, $0) }
+            .map { ready in ready == 0 ? [] : V4L2PollEvents(rawValue: returned) }
     }
 
     public func directoryEntries(_ path: String) -> [String] {

@@ -6,6 +6,8 @@
 // Invariants: frames are read with pread(2) into one buffer allocated at the first frame (nothing
 // is allocated per frame); `sequence` counts pacing ticks, so dropped frames leave gaps; errors
 // name the file, frame index and byte offset. Regular files only (pread needs a seekable file).
+import SystemSupport
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -70,8 +72,11 @@ public final class Y4MFileSource: FrameSource {
         path: String, pacing: FramePacing = .asFastAsPossible, loops: Bool = false,
         clock: any FrameClock = SystemFrameClock()
     ) throws(CaptureError) {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw .fileUnreadable(path: path, reason: Self.systemError("open")) }
+        let descriptor: Int32
+        switch SystemCall.result(retryOnInterrupt: true, { open(path, O_RDONLY | O_CLOEXEC) }) {
+        case .success(let opened): descriptor = opened
+        case .failure(let errorNumber): throw .fileUnreadable(path: path, reason: Self.systemError("open", errorNumber))
+        }
         let headerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Y4MHeader.maximumLineLength, alignment: 1)
         defer { headerBuffer.deallocate() }
         let count: Int
@@ -203,8 +208,8 @@ public final class Y4MFileSource: FrameSource {
             available = try Self.readFully(descriptor, into: frameBuffer!, at: dataOffset, path: path)
         } else {
             var status = stat()
-            guard fstat(descriptor, &status) == 0 else {
-                throw .fileUnreadable(path: path, reason: Self.systemError("fstat"))
+            if case .failure(let errorNumber) = SystemCall.result({ fstat(descriptor, &status) }) {
+                throw .fileUnreadable(path: path, reason: Self.systemError("fstat", errorNumber))
             }
             available = max(0, min(frameByteCount, Int(status.st_size) - dataOffset))
         }
@@ -260,20 +265,21 @@ public final class Y4MFileSource: FrameSource {
     ) throws(CaptureError) -> Int {
         var total = 0
         while total < buffer.count {
-            let result = pread(descriptor, buffer.baseAddress! + total, buffer.count - total, off_t(offset + total))
-            if result < 0 {
-                if errno == EINTR { continue }
-                throw .fileUnreadable(path: path, reason: systemError("pread at byte \(offset + total)"))
+            let outcome = SystemCall.result(retryOnInterrupt: true) {
+                pread(descriptor, buffer.baseAddress! + total, buffer.count - total, off_t(offset + total))
             }
-            if result == 0 { break }
-            total += result
+            switch outcome {
+            case .success(0): return total
+            case .success(let result): total += result
+            case .failure(let errorNumber):
+                throw .fileUnreadable(path: path, reason: systemError("pread at byte \(offset + total)", errorNumber))
+            }
         }
         return total
     }
 
-    /// "open: No such file or directory (errno 2)" for the current errno.
-    static func systemError(_ call: String) -> String {
-        let number = errno
-        return "\(call): \(String(cString: strerror(number))) (errno \(number))"
+    /// "open: No such file or directory (errno 2)".
+    static func systemError(_ call: String, _ errorNumber: Errno) -> String {
+        "\(call): \(errorNumber.description) (errno \(errorNumber.rawValue))"
     }
 }

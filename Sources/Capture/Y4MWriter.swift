@@ -5,12 +5,10 @@
 // (4:2:0, JPEG siting) or per pixel (4:4:4); YUYV keeps Y and averages the chroma of row pairs
 // (4:2:2 → 4:2:0) or repeats each chroma sample for both pixels (→ 4:4:4); 4:4:4 → 4:2:0 averages
 // chroma over 2×2 blocks. Averages round half up.
-// Invariants: the file is written as `<path>.tmp-<pid>-<random>` and only fsync'ed and renamed to
-// `path` by `finish()` (atomic: readers and crashes never see a partial file under `path`); one
-// frame buffer is allocated at init, nothing per frame. Odd sizes: edge blocks average what exists.
-#if canImport(Glibc)
-    import Glibc
-#endif
+// Invariants: the file is written through SystemSupport's `AtomicFileWriter` (`<path>.tmp-<pid>-<random>`,
+// fsync'ed and renamed to `path` only by `finish()`: readers and crashes never see a partial file under
+// `path`); one frame buffer is allocated at init, nothing per frame. Odd sizes: edge blocks average what exists.
+import SystemSupport
 
 /// Writes frames to a Y4M file, atomically: the file appears under its name only when `finish()` succeeds.
 ///
@@ -23,9 +21,8 @@ public final class Y4MWriter {
     /// Frames written so far.
     public private(set) var framesWritten = 0
 
-    /// The file being written (`path` + a unique suffix) until `finish()` renames it.
-    private let temporaryPath: String
-    private var descriptor: Int32
+    /// The temporary file, renamed to `path` by `finish()`; nil once finished or cancelled.
+    private var file: AtomicFileWriter?
     private var finished = false
     /// "FRAME\n" followed by one frame's planar data: what one `write(2)` puts in the file.
     private let frameRecord: UnsafeMutableRawBufferPointer
@@ -40,18 +37,14 @@ public final class Y4MWriter {
         try header.validate(path: path)
         self.path = path
         self.header = header
-        temporaryPath = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        descriptor = open(temporaryPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw .fileUnwritable(path: path, call: "open \(temporaryPath)", reason: Y4MFileSource.systemError("open"))
-        }
         frameRecord = .allocate(byteCount: Self.frameLine.count + header.frameByteCount, alignment: 64)
         frameRecord.copyBytes(from: Self.frameLine)
-        let line = Array(header.line.utf8)
-        let failure = line.withUnsafeBytes { bytes in Self.writeAll(bytes, to: descriptor) }
-        if let failure {
-            cancel()
-            throw .fileUnwritable(path: path, call: "write", reason: failure)
+        do throws(AtomicFileError) {
+            let file = try AtomicFileWriter(path: path)
+            self.file = file
+            try file.write(Array(header.line.utf8))
+        } catch {
+            throw Self.unwritable(error)
         }
     }
 
@@ -83,6 +76,11 @@ public final class Y4MWriter {
         frameRecord.deallocate()
     }
 
+    /// The Capture error for a failed atomic-file call.
+    private static func unwritable(_ error: AtomicFileError) -> CaptureError {
+        .fileUnwritable(path: error.path, call: error.call, reason: Y4MFileSource.systemError(error.call, error.errno))
+    }
+
     /// Appends one frame, converting it to the file's layout.
     ///
     /// Accepted: frames of the header's size in the file's own format (copied byte for byte), or
@@ -92,7 +90,7 @@ public final class Y4MWriter {
     /// - Throws: `.y4mWriteRejected` for a frame of another size or format, too few bytes, or after
     ///   `finish()`; `.fileUnwritable` when the write fails (the disk is full, …).
     public func write(_ frame: FrameView) throws(CaptureError) {
-        guard !finished, descriptor >= 0 else {
+        guard !finished, file != nil else {
             throw .y4mWriteRejected(path: path, reason: "the recording was already finished or cancelled")
         }
         guard frame.width == header.width, frame.height == header.height else {
@@ -151,62 +149,32 @@ public final class Y4MWriter {
     @discardableResult
     public func finish() throws(CaptureError) -> Int {
         if finished { return framesWritten }
-        guard descriptor >= 0 else {
+        guard let file else {
             throw .y4mWriteRejected(path: path, reason: "the recording was cancelled")
         }
-        if fsync(descriptor) != 0 {
-            let reason = Y4MFileSource.systemError("fsync")
-            cancel()
-            throw .fileUnwritable(path: path, call: "fsync", reason: reason)
-        }
-        Glibc.close(descriptor)
-        descriptor = -1
-        if rename(temporaryPath, path) != 0 {
-            let reason = Y4MFileSource.systemError("rename")
-            unlink(temporaryPath)
-            throw .fileUnwritable(path: path, call: "rename", reason: reason)
-        }
+        self.file = nil
+        do throws(AtomicFileError) { try file.commit() } catch { throw Self.unwritable(error) }
         finished = true
-        let slash = path.lastIndex(of: "/")
-        let directory = slash.map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let directoryDescriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryDescriptor >= 0 {
-            fsync(directoryDescriptor)  // makes the rename durable; failure here cannot undo it
-            Glibc.close(directoryDescriptor)
-        }
         return framesWritten
     }
 
     /// Abandons the recording: closes and removes the temporary file (nothing appears under `path`).
     /// Does nothing after `finish()`.
     public func cancel() {
-        guard !finished, descriptor >= 0 else { return }
-        Glibc.close(descriptor)
-        descriptor = -1
-        unlink(temporaryPath)
+        guard !finished, let file else { return }
+        file.cancel()
+        self.file = nil
     }
 
     // MARK: - Writing
 
+    /// Appends `bytes`; on failure the temporary file is already removed (the recording is over).
     private func writeAll(_ bytes: UnsafeRawBufferPointer) throws(CaptureError) {
-        if let failure = Self.writeAll(bytes, to: descriptor) {
-            cancel()
-            throw .fileUnwritable(path: path, call: "write", reason: failure)
+        guard let file else { throw .y4mWriteRejected(path: path, reason: "the recording was cancelled") }
+        do throws(AtomicFileError) { try file.write(bytes) } catch {
+            self.file = nil
+            throw Self.unwritable(error)
         }
-    }
-
-    /// write(2) until all of `bytes` is written, retrying EINTR; returns the failure text, or nil.
-    private static func writeAll(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) -> String? {
-        var offset = 0
-        while offset < bytes.count {
-            let written = Glibc.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
-            if written < 0 {
-                if errno == EINTR { continue }
-                return Y4MFileSource.systemError("write")
-            }
-            offset += written
-        }
-        return nil
     }
 
     private func requireBytes(_ frame: FrameView, _ count: Int) throws(CaptureError) {

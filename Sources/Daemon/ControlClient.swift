@@ -8,6 +8,7 @@
 // socket owned by the user with a peer running as the user is talked to (lstat before, SO_PEERCRED after connect).
 import Foundation
 import Synchronization
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -222,20 +223,23 @@ public final class ControlConnection: @unchecked Sendable {
         // Only the user's own daemon is trusted (issue 15 item 4): the path must be a socket owned by us, not a
         // link another user planted, and the listening process must run as us.
         try ControlFileSystem.checkSocketBeforeConnect(socketPath)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw .controlSocketCall(call: "socket", path: socketPath, errno: errno) }
-        var result: Int32
-        repeat {
-            result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+        let fd: Int32
+        switch SystemCall.result({ socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }) {
+        case .success(let descriptor): fd = descriptor
+        case .failure(let code): throw .controlSocketCall(call: "socket", path: socketPath, errno: code)
+        }
+        let connected = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                SystemCall.result(retryOnInterrupt: true) {
+                    Glibc.connect(fd, socketAddress, socklen_t(MemoryLayout<sockaddr_un>.size))
                 }
             }
-        } while result != 0 && errno == EINTR
-        if result != 0 {
-            let code = errno
+        }
+        if case .failure(let code) = connected {
             Glibc.close(fd)
-            if code == ENOENT || code == ECONNREFUSED { throw .daemonNotRunning(socketPath: socketPath) }
+            if code == .noSuchFileOrDirectory || code == .connectionRefused {
+                throw .daemonNotRunning(socketPath: socketPath)
+            }
             throw .controlSocketCall(call: "connect", path: socketPath, errno: code)
         }
         do throws(DaemonError) {
@@ -257,14 +261,16 @@ public final class ControlConnection: @unchecked Sendable {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes.withUnsafeBytes { raw in
-                send(descriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                SystemCall.result(retryOnInterrupt: true) {
+                    send(descriptor, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+                }
             }
-            if sent < 0 {
-                if errno == EINTR { continue }
-                if errno == EPIPE || errno == ECONNRESET { throw .controlConnectionClosed(socketPath: socketPath) }
-                throw .controlSocketCall(call: "send", path: socketPath, errno: errno)
+            switch sent {
+            case .success(let count): offset += count
+            case .failure(.brokenPipe), .failure(.connectionReset):
+                throw .controlConnectionClosed(socketPath: socketPath)
+            case .failure(let code): throw .controlSocketCall(call: "send", path: socketPath, errno: code)
             }
-            offset += sent
         }
     }
 
@@ -292,18 +298,22 @@ public final class ControlConnection: @unchecked Sendable {
                     clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000 + 1)
             }
             var poller = pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&poller, 1, milliseconds)
-            if ready < 0 {
-                if errno == EINTR { continue }
-                throw .controlSocketCall(call: "poll", path: socketPath, errno: errno)
+            // EINTR goes round the loop, which recomputes the time left (a plain retry would restart the timeout).
+            switch SystemCall.result({ poll(&poller, 1, milliseconds) }) {
+            case .success(0), .failure(.interrupted): continue  // the deadline check above throws
+            case .success: break
+            case .failure(let code): throw .controlSocketCall(call: "poll", path: socketPath, errno: code)
             }
-            if ready == 0 { continue }  // the deadline check above throws
             var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { recv(descriptor, $0.baseAddress, $0.count, 0) }
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                if errno == ECONNRESET { throw .controlConnectionClosed(socketPath: socketPath) }
-                throw .controlSocketCall(call: "recv", path: socketPath, errno: errno)
+            let received = chunk.withUnsafeMutableBytes { buffer in
+                SystemCall.result(retryOnInterrupt: true) { recv(descriptor, buffer.baseAddress, buffer.count, 0) }
+            }
+            let count: Int
+            switch received {
+            case .success(let value): count = value
+            case .failure(.resourceTemporarilyUnavailable): continue
+            case .failure(.connectionReset): throw .controlConnectionClosed(socketPath: socketPath)
+            case .failure(let code): throw .controlSocketCall(call: "recv", path: socketPath, errno: code)
             }
             if count == 0 {
                 guard !buffer.isEmpty else { return nil }

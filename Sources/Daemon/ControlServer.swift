@@ -13,6 +13,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Paths
+import SystemSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -493,8 +494,7 @@ public final class ControlServer: Sendable {
             throw .controlBindFailed(path: path, reason: String(describing: error))
         }
         umask(previousMask)
-        if chmod(path, 0o600) != 0 {
-            let code = errno
+        if case .failure(let code) = SystemCall.result({ chmod(path, 0o600) }) {
             try? await listener.channel.close()
             throw .controlSocketCall(call: "chmod", path: path, errno: code)
         }
@@ -885,14 +885,18 @@ final class ControlLockFile: Sendable {
     /// if the lock is held elsewhere.
     static func acquire(directory: Int32, path: String) throws(DaemonError) -> ControlLockFile {
         let name = URL(fileURLWithPath: path).lastPathComponent
-        let fd = openat(directory, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ELOOP {
+        let opened = SystemCall.result(retryOnInterrupt: true) {
+            openat(directory, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0o600)
+        }
+        let fd: Int32
+        switch opened {
+        case .success(let descriptor): fd = descriptor
+        case .failure(let code):
+            if code.rawValue == ELOOP {
                 throw .controlPathUntrusted(
                     path: path, found: "a symbolic link", expected: "a regular file owned by you, not a link")
             }
-            if code == EISDIR {
+            if code.rawValue == EISDIR {
                 throw .controlPathUntrusted(path: path, found: "a directory", expected: "a regular file owned by you")
             }
             throw .controlSocketCall(call: "open", path: path, errno: code)
@@ -903,12 +907,10 @@ final class ControlLockFile: Sendable {
             close(fd)
             throw error
         }
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
-            if code == EINTR { continue }
+        if case .failure(let code) = SystemCall.result(retryOnInterrupt: true, { flock(fd, LOCK_EX | LOCK_NB) }) {
             let owner = readPID(fd)
             close(fd)
-            if code == EWOULDBLOCK { throw .daemonAlreadyRunning(pid: owner, lockPath: path) }
+            if code.rawValue == EWOULDBLOCK { throw .daemonAlreadyRunning(pid: owner, lockPath: path) }
             throw .controlSocketCall(call: "flock", path: path, errno: code)
         }
         let pid = "\(getpid())\n"
@@ -974,9 +976,12 @@ enum ControlFileSystem {
         try makeMissingDirectories(directory)
         let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
         if parent != directory { try checkParent(parent, owner: owner) }
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
+        let fd: Int32
+        switch SystemCall.result(
+            retryOnInterrupt: true, { open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) })
+        {
+        case .success(let descriptor): fd = descriptor
+        case .failure(let code):
             var info = stat()
             if lstat(directory, &info) == 0 {
                 if info.st_mode & S_IFMT == S_IFLNK {
@@ -991,8 +996,7 @@ enum ControlFileSystem {
             throw .controlSocketCall(call: "open", path: directory, errno: code)
         }
         var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let code = errno
+        if case .failure(let code) = SystemCall.result({ fstat(fd, &info) }) {
             close(fd)
             throw .controlSocketCall(call: "fstat", path: directory, errno: code)
         }
@@ -1012,7 +1016,9 @@ enum ControlFileSystem {
     /// The directory holding the socket's directory: others must not be able to rename or replace entries in it.
     static func checkParent(_ parent: String, owner: uid_t) throws(DaemonError) {
         var info = stat()
-        guard stat(parent, &info) == 0 else { throw .controlSocketCall(call: "stat", path: parent, errno: errno) }
+        if case .failure(let code) = SystemCall.result({ stat(parent, &info) }) {
+            throw .controlSocketCall(call: "stat", path: parent, errno: code)
+        }
         let expected = "owned by you or root and not writable by others (or sticky, like /tmp)"
         if info.st_uid != owner && info.st_uid != 0 {
             throw .controlPathUntrusted(path: parent, found: "owned by uid \(info.st_uid)", expected: expected)
@@ -1026,12 +1032,16 @@ enum ControlFileSystem {
     /// by the caller).
     static func makeMissingDirectories(_ directory: String) throws(DaemonError) {
         var info = stat()
-        if lstat(directory, &info) == 0 { return }
-        guard errno == ENOENT else { throw .controlSocketCall(call: "lstat", path: directory, errno: errno) }
+        switch SystemCall.result({ lstat(directory, &info) }) {
+        case .success: return
+        case .failure(.noSuchFileOrDirectory): break
+        case .failure(let code): throw .controlSocketCall(call: "lstat", path: directory, errno: code)
+        }
         let parent = URL(fileURLWithPath: directory).deletingLastPathComponent().path
         if parent != directory { try makeMissingDirectories(parent) }
-        guard mkdir(directory, 0o700) == 0 || errno == EEXIST else {
-            throw .controlDirectoryUnusable(path: directory, reason: systemErrorMessage(errno))
+        switch SystemCall.result({ mkdir(directory, 0o700) }) {
+        case .success, .failure(.fileExists): break
+        case .failure(let code): throw .controlDirectoryUnusable(path: directory, reason: code.description)
         }
         _ = chmod(directory, 0o700)  // the umask may have removed bits; never adds any for others
     }
@@ -1039,7 +1049,9 @@ enum ControlFileSystem {
     /// The open lock file must be a regular file of ours with a single link, writable by nobody else.
     static func checkLockFile(_ fd: Int32, path: String, owner: uid_t = geteuid()) throws(DaemonError) {
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw .controlSocketCall(call: "fstat", path: path, errno: errno) }
+        if case .failure(let code) = SystemCall.result({ fstat(fd, &info) }) {
+            throw .controlSocketCall(call: "fstat", path: path, errno: code)
+        }
         let expected = "a regular file owned by you (uid \(owner)), mode 0600, with one link"
         if info.st_mode & S_IFMT != S_IFREG {
             throw .controlPathUntrusted(path: path, found: kind(info.st_mode), expected: expected)
@@ -1059,24 +1071,28 @@ enum ControlFileSystem {
     /// With the lock held, a socket of ours at `path` is stale: unlink it. Anything else there is refused.
     static func removeStaleSocket(at path: String, owner: uid_t = geteuid()) throws(DaemonError) {
         var info = stat()
-        guard lstat(path, &info) == 0 else {
-            if errno == ENOENT { return }
-            throw .controlSocketCall(call: "lstat", path: path, errno: errno)
+        switch SystemCall.result({ lstat(path, &info) }) {
+        case .success: break
+        case .failure(.noSuchFileOrDirectory): return
+        case .failure(let code): throw .controlSocketCall(call: "lstat", path: path, errno: code)
         }
         guard info.st_mode & S_IFMT == S_IFSOCK else { throw .controlSocketOccupied(path: path) }
         guard info.st_uid == owner else {
             throw .controlPathUntrusted(
                 path: path, found: "a socket owned by uid \(info.st_uid)", expected: "owned by you (uid \(owner))")
         }
-        guard unlink(path) == 0 || errno == ENOENT else {
-            throw .controlSocketCall(call: "unlink", path: path, errno: errno)
+        switch SystemCall.result({ unlink(path) }) {
+        case .success, .failure(.noSuchFileOrDirectory): break
+        case .failure(let code): throw .controlSocketCall(call: "unlink", path: path, errno: code)
         }
     }
 
     /// After bind: the path must be a socket owned by us; returns its identity for `removeSocketFile`.
     static func verifyOwnSocket(at path: String, owner: uid_t = geteuid()) throws(DaemonError) -> FileIdentity {
         var info = stat()
-        guard lstat(path, &info) == 0 else { throw .controlSocketCall(call: "lstat", path: path, errno: errno) }
+        if case .failure(let code) = SystemCall.result({ lstat(path, &info) }) {
+            throw .controlSocketCall(call: "lstat", path: path, errno: code)
+        }
         guard info.st_mode & S_IFMT == S_IFSOCK, info.st_uid == owner else {
             throw .controlPathUntrusted(
                 path: path, found: "\(kind(info.st_mode)) owned by uid \(info.st_uid) right after bind",
@@ -1098,9 +1114,10 @@ enum ControlFileSystem {
     /// is there (the daemon is not running).
     static func checkSocketBeforeConnect(_ path: String, owner: uid_t = geteuid()) throws(DaemonError) {
         var info = stat()
-        guard lstat(path, &info) == 0 else {
-            if errno == ENOENT { throw .daemonNotRunning(socketPath: path) }
-            throw .controlSocketCall(call: "lstat", path: path, errno: errno)
+        switch SystemCall.result({ lstat(path, &info) }) {
+        case .success: break
+        case .failure(.noSuchFileOrDirectory): throw .daemonNotRunning(socketPath: path)
+        case .failure(let code): throw .controlSocketCall(call: "lstat", path: path, errno: code)
         }
         guard info.st_mode & S_IFMT == S_IFSOCK else {
             throw .controlPathUntrusted(
@@ -1117,17 +1134,17 @@ enum ControlFileSystem {
         // struct ucred { pid_t pid; uid_t uid; gid_t gid; } — Glibc's Swift module hides it (_GNU_SOURCE only).
         var credentials: [UInt32] = [0, 0, 0]
         var length = socklen_t(3 * MemoryLayout<UInt32>.size)
-        let result = credentials.withUnsafeMutableBytes {
-            getsockopt(fd, SOL_SOCKET, SO_PEERCRED, $0.baseAddress, &length)
+        let result = credentials.withUnsafeMutableBytes { buffer in
+            SystemCall.result { getsockopt(fd, SOL_SOCKET, SO_PEERCRED, buffer.baseAddress, &length) }
         }
-        guard result == 0, length == socklen_t(3 * MemoryLayout<UInt32>.size) else {
-            throw .controlSocketCall(call: "getsockopt(SO_PEERCRED)", path: path, errno: errno)
+        if case .failure(let code) = result {
+            throw .controlSocketCall(call: "getsockopt(SO_PEERCRED)", path: path, errno: code)
+        }
+        guard length == socklen_t(3 * MemoryLayout<UInt32>.size) else {
+            throw .controlSocketCall(call: "getsockopt(SO_PEERCRED)", path: path, errno: .invalidArgument)
         }
         guard credentials[1] == owner else {
             throw .controlPeerUntrusted(socketPath: path, peerUID: credentials[1], ownUID: owner)
         }
     }
 }
-
-/// `strerror(code)` as a Swift string (for `DaemonError` descriptions).
-func systemErrorMessage(_ code: Int32) -> String { String(cString: strerror(code)) }

@@ -4,6 +4,7 @@
 // socket. `gesturepad daemon` (@main) and the tests call the same `build`, then `run` (the
 // hummingbird template's App+build habit, STYLE.md example 8); tests inject the key sink, the
 // source, the clock and the systemd notifier, and drive the service group themselves.
+import SystemSupport
 import Capture
 import Foundation
 import Gestures

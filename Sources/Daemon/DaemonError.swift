@@ -1,10 +1,10 @@
 // DaemonError: every way the background service, its config, key output, control socket and
 // systemd notification can fail. Each case names the file:line, device, socket or syscall and says
 // what to do. Several people add cases here: append new cases and their descriptions.
-import Capture
 import Gestures
-import Settings
 import Glibc
+import Settings
+import SystemSupport
 
 /// A typed failure of the Daemon library; `description` is a complete sentence for the user.
 public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -21,11 +21,11 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// open(2) of the uinput node failed: ENOENT/ENODEV/ENXIO (no uinput in the kernel),
     /// EACCES/EPERM (no udev rule granting access), or something else. The daemon goes on in dry-run.
-    case uinputOpenFailed(path: String, errno: SystemErrorNumber)
+    case uinputOpenFailed(path: String, errno: Errno)
     /// A uinput ioctl ("ioctl(UI_SET_KEYBIT)", UI_DEV_SETUP, UI_DEV_CREATE, UI_DEV_DESTROY) or close failed.
-    case uinputCallFailed(call: String, path: String, errno: SystemErrorNumber)
+    case uinputCallFailed(call: String, path: String, errno: Errno)
     /// write(2) of key events failed (EAGAIN: the kernel's queue is full; ENODEV: the device is gone).
-    case uinputWriteFailed(path: String, errno: SystemErrorNumber, action: String)
+    case uinputWriteFailed(path: String, errno: Errno, action: String)
     /// write(2) wrote fewer bytes than the events it was given (only whole events reached the kernel).
     case uinputShortWrite(path: String, bytesWritten: Int, bytesExpected: Int)
     /// A key the config does not map was asked for; the device only has the configured keys enabled.
@@ -44,7 +44,7 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// $NOTIFY_SOCKET is neither an absolute path nor an abstract "@name", or is too long for sun_path.
     case notifySocketInvalid(value: String)
     /// socket(2) or sendto(2) to $NOTIFY_SOCKET failed.
-    case notifyFailed(call: String, socket: String, errno: SystemErrorNumber)
+    case notifyFailed(call: String, socket: String, errno: Errno)
     /// The control socket's default path needs `XDG_RUNTIME_DIR`, which is unset.
     case controlRuntimeDirectoryUnset
     /// The control socket path is longer than a Unix socket address holds.
@@ -61,7 +61,7 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Something that is not a socket sits where the control socket should be.
     case controlSocketOccupied(path: String)
     /// A system call on the control socket or its files failed.
-    case controlSocketCall(call: String, path: String, errno: Int32)
+    case controlSocketCall(call: String, path: String, errno: Errno)
     /// Binding the control socket failed.
     case controlBindFailed(path: String, reason: String)
     /// No daemon listens on the control socket.
@@ -86,7 +86,8 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .gestures(let error): return error.description
         case .uinputOpenFailed(let path, let errorNumber):
-            let failed = "Cannot open \(path) for the gesturepad virtual keyboard: open(2) failed with \(errorNumber)."
+            let failed =
+                "Cannot open \(path) for the gesturepad virtual keyboard: open(2) failed with \(errorNumber.summary)."
             let continues =
                 " The daemon keeps running in dry-run: it recognises gestures and answers on its control"
                 + " socket but presses no keys."
@@ -103,7 +104,7 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
                 return failed + continues
             }
         case .uinputCallFailed(let call, let path, let errorNumber):
-            return "\(call) on \(path) failed with \(errorNumber); the gesturepad virtual keyboard could not be"
+            return "\(call) on \(path) failed with \(errorNumber.summary); the gesturepad virtual keyboard could not be"
                 + " set up or removed. Check that \(path) is the uinput device (`modinfo uinput`, Linux ≥ 4.5)."
         case .uinputWriteFailed(let path, let errorNumber, let action):
             let advice: String
@@ -112,7 +113,7 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
             case ENODEV: advice = "the virtual keyboard is gone; restart the daemon to create it again"
             default: advice = "the events were not delivered"
             }
-            return "Writing key events (\(action)) to \(path) failed with \(errorNumber): \(advice)."
+            return "Writing key events (\(action)) to \(path) failed with \(errorNumber.summary): \(advice)."
         case .uinputShortWrite(let path, let bytesWritten, let bytesExpected):
             return "write(2) to \(path) wrote \(bytesWritten) of \(bytesExpected) bytes of key events; the rest"
                 + " were not delivered."
@@ -134,7 +135,8 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
             return "NOTIFY_SOCKET=\"\(value)\" is neither an absolute path nor an abstract \"@name\" (or is longer"
                 + " than 107 bytes); systemd notifications are off. Check the service's environment."
         case .notifyFailed(let call, let socket, let errorNumber):
-            return "Notifying systemd through \(socket): \(call) failed with \(errorNumber). systemd may consider"
+            return
+                "Notifying systemd through \(socket): \(call) failed with \(errorNumber.summary). systemd may consider"
                 + " the service not ready or hung; check that the unit is Type=notify and NotifyAccess allows it."
         case .settings(let error):
             return error.description
@@ -166,7 +168,7 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
         case .controlSocketOccupied(let path):
             return "\(path) exists and is not a socket; remove it or pass another --socket path"
         case .controlSocketCall(let call, let path, let code):
-            return "\(call)(\(path)) failed: \(systemErrorMessage(code)) (errno \(code)); "
+            return "\(call)(\(path)) failed: \(code.description) (errno \(code.rawValue)); "
                 + "check the path and its permissions"
         case .controlBindFailed(let path, let reason):
             return "cannot listen on control socket \(path): \(reason); "

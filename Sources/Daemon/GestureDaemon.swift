@@ -11,6 +11,7 @@
 //   once each, never a line per frame.
 // Time comes from an injected `FrameClock`; events go to an injected sink (the control socket's
 // broadcaster, logs, tests).
+import SystemSupport
 import Capture
 import Foundation
 import Gestures

@@ -2,6 +2,7 @@
 // bookkeeping as the real virtual keyboard (configured keys, no double press, reverse-order release,
 // idempotent releaseAll/close) and records every key transition with its time on an injected clock,
 // so a test on virtual time can assert "KEY_UP down at 1.20 s, up at 1.65 s".
+import SystemSupport
 import Capture
 
 /// One recorded key transition.

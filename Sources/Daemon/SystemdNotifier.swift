@@ -5,7 +5,7 @@
 // dependency and a module map for about 20 lines. The watchdog interval is half of $WATCHDOG_USEC
 // (sd_watchdog_enabled's advice), only when $WATCHDOG_PID is unset or names this process.
 // Everything is a no-op when $NOTIFY_SOCKET is unset (not started by systemd, or Type=simple).
-import Capture
+import SystemSupport
 import Foundation
 import Glibc
 
@@ -25,9 +25,7 @@ public enum SystemdNotification: Equatable, Sendable {
 
     /// A reload notification stamped with the current CLOCK_MONOTONIC time.
     public static func reloadingNow() -> SystemdNotification {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return .reloading(monotonicMicroseconds: UInt64(time.tv_sec) * 1_000_000 + UInt64(time.tv_nsec) / 1_000)
+        .reloading(monotonicMicroseconds: SystemFrameClock.nanoseconds() / 1_000)
     }
 
     /// The protocol text, without a trailing newline ("RELOADING=1\nMONOTONIC_USEC=12345").
@@ -122,10 +120,12 @@ public struct SystemdNotifier: Sendable {
         case .path(let path): name = path
         case .abstract(let abstract): name = "@" + abstract
         }
-        let descriptor = Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard descriptor >= 0 else {
-            throw DaemonError.notifyFailed(
-                call: "socket(AF_UNIX, SOCK_DGRAM)", socket: name, errno: SystemErrorNumber(errno))
+        let descriptor: Int32
+        switch SystemCall.result({ Glibc.socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        ) {
+        case .success(let opened): descriptor = opened
+        case .failure(let errorNumber):
+            throw DaemonError.notifyFailed(call: "socket(AF_UNIX, SOCK_DGRAM)", socket: name, errno: errorNumber)
         }
         defer { _ = Glibc.close(descriptor) }
 
@@ -139,20 +139,17 @@ public struct SystemdNotifier: Sendable {
         withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: pathBytes) }
         let length = socklen_t(MemoryLayout<sockaddr_un>.offset(of: \.sun_path)! + pathBytes.count)
 
-        var outcome: Int = -1
-        var errorNumber: Int32 = EINTR
-        while outcome < 0 && errorNumber == EINTR {
-            outcome = withUnsafePointer(to: &address) { pointer in
-                pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
-                    bytes.withUnsafeBytes { buffer in
+        let sent = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { socketAddress in
+                bytes.withUnsafeBytes { buffer in
+                    SystemCall.result(retryOnInterrupt: true) {
                         sendto(descriptor, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), socketAddress, length)
                     }
                 }
             }
-            errorNumber = outcome < 0 ? errno : 0
         }
-        guard outcome >= 0 else {
-            throw DaemonError.notifyFailed(call: "sendto", socket: name, errno: SystemErrorNumber(errorNumber))
+        if case .failure(let errorNumber) = sent {
+            throw DaemonError.notifyFailed(call: "sendto", socket: name, errno: errorNumber)
         }
     }
 }

@@ -8,7 +8,7 @@ internal import CUInput
 // the mapped keys also keeps libinput from tagging the device as a full keyboard (it requires
 // KEY_Q…KEY_P), so it never pairs with a touchpad's disable-while-typing (keyd #66).
 // Requires Linux ≥ 4.5 (UI_DEV_SETUP); not thread-safe: the daemon's key-output task owns it.
-import Capture
+import SystemSupport
 import Glibc
 
 /// Key output through the kernel's uinput: a virtual keyboard with only the configured keys.
@@ -60,7 +60,7 @@ public final class UInputKeySink: KeySink {
         self.book = HeldKeyBook(configuredKeys: keys, device: "\(Self.deviceName) (\(path))")
 
         let opened: Int32
-        switch system.open(path) {
+        switch SystemCall.retryingOnInterrupt({ system.open(path) }) {
         case .success(let value): opened = value
         case .failure(let errorNumber): throw DaemonError.uinputOpenFailed(path: path, errno: errorNumber)
         }
@@ -88,7 +88,9 @@ public final class UInputKeySink: KeySink {
             name: Self.deviceName, bus: Self.busType, vendor: Self.vendorID,
             product: Self.productID, version: Self.version)
         let setupResult = withUnsafeMutableBytes(of: &setup) { buffer in
-            system.ioctl(descriptor, request: UInputRequest.deviceSetup.number, argument: buffer.baseAddress!)
+            SystemCall.retryingOnInterrupt {
+                system.ioctl(descriptor, request: UInputRequest.deviceSetup.number, argument: buffer.baseAddress!)
+            }
         }
         if case .failure(let errorNumber) = setupResult {
             throw DaemonError.uinputCallFailed(call: UInputRequest.deviceSetup.call, path: path, errno: errorNumber)
@@ -98,7 +100,9 @@ public final class UInputKeySink: KeySink {
         // Optional (Linux ≥ 3.15): a failure only leaves `systemName` nil.
         var name = [UInt8](repeating: 0, count: UInputConstant.systemNameBytes)
         let nameResult = name.withUnsafeMutableBytes { buffer in
-            system.ioctl(descriptor, request: UInputRequest.getSystemName.number, argument: buffer.baseAddress!)
+            SystemCall.retryingOnInterrupt {
+                system.ioctl(descriptor, request: UInputRequest.getSystemName.number, argument: buffer.baseAddress!)
+            }
         }
         if case .success = nameResult {
             let length = name.firstIndex(of: 0) ?? name.count
@@ -107,7 +111,8 @@ public final class UInputKeySink: KeySink {
     }
 
     private func control(_ descriptor: Int32, _ request: UInputRequest, value: Int32) throws(DaemonError) {
-        if case .failure(let errorNumber) = system.ioctl(descriptor, request: request.number, value: value) {
+        let outcome = SystemCall.retryingOnInterrupt { system.ioctl(descriptor, request: request.number, value: value) }
+        if case .failure(let errorNumber) = outcome {
             throw DaemonError.uinputCallFailed(call: request.call, path: path, errno: errorNumber)
         }
     }
@@ -151,11 +156,13 @@ public final class UInputKeySink: KeySink {
         guard let descriptor else { return }
         var firstError: DaemonError?
         do { try releaseAll() } catch { firstError = error }
-        let destroyed = system.ioctl(descriptor, request: UInputRequest.deviceDestroy.number, value: 0)
+        let destroyed = SystemCall.retryingOnInterrupt {
+            system.ioctl(descriptor, request: UInputRequest.deviceDestroy.number, value: 0)
+        }
         if case .failure(let errorNumber) = destroyed, firstError == nil {
             firstError = .uinputCallFailed(call: UInputRequest.deviceDestroy.call, path: path, errno: errorNumber)
         }
-        let closed = system.close(descriptor)
+        let closed = system.close(descriptor)  // never retried: see `UInputSystem.close`
         if case .failure(let errorNumber) = closed, firstError == nil {
             firstError = .uinputCallFailed(call: "close", path: path, errno: errorNumber)
         }
@@ -184,7 +191,9 @@ public final class UInputKeySink: KeySink {
         throws(DaemonError) -> (deliveredKeys: Int, shortWrite: DaemonError?)
     {
         let bytes = encodeKeyReport(keys, transition)
-        switch bytes.withUnsafeBytes({ system.write(descriptor, bytes: $0) }) {
+        switch bytes.withUnsafeBytes({ buffer in
+            SystemCall.retryingOnInterrupt { system.write(descriptor, bytes: buffer) }
+        }) {
         case .success(let written) where written >= bytes.count:
             return (keys.count, nil)
         case .success(let written):

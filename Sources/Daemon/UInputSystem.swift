@@ -4,91 +4,61 @@ internal import CUInput
 // `UInputKeySink` with a fake that records the exact ioctl and byte stream (swift-system's
 // `Internals/Syscalls.swift` indirection; same pattern as Capture's `V4L2System`).
 // `LinuxUInputSystem` is the real one: the CUInput shim's wrappers, which read errno right after
-// the call; it retries EINTR (open, ioctl, write — never close, whose descriptor is gone on Linux
-// even when it reports EINTR) and reports everything else as the errno for the caller to translate.
-import Capture
+// the call (`SystemCall.shimResult`); it does no retrying. The caller (`UInputKeySink`) retries EINTR
+// through `SystemCall.retryingOnInterrupt` (open, ioctl, write — never close, whose descriptor is gone
+// on Linux even when it reports EINTR) and translates everything else.
 import Glibc
+import SystemSupport
 
 /// The operating-system calls uinput key output needs, one method per call, failures as errno.
 public protocol UInputSystem: AnyObject {
     /// Opens the uinput node write-only, non-blocking, close-on-exec.
     /// The corresponding call is `open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)`.
-    func open(_ path: String) -> Result<Int32, SystemErrorNumber>
+    func open(_ path: String) -> Result<Int32, Errno>
 
     /// An ioctl whose argument is an int passed by value (`UI_SET_EVBIT`, `UI_SET_KEYBIT`) or that
     /// takes none (`UI_DEV_CREATE`, `UI_DEV_DESTROY`: value 0). The corresponding call is `ioctl(2)`.
-    func ioctl(_ descriptor: Int32, request: UInt, value: Int32) -> Result<Void, SystemErrorNumber>
+    func ioctl(_ descriptor: Int32, request: UInt, value: Int32) -> Result<Void, Errno>
 
     /// An ioctl whose argument points at a struct or buffer (`UI_DEV_SETUP` → `struct uinput_setup`,
     /// `UI_GET_SYSNAME` → `char[64]`). The corresponding call is `ioctl(2)`.
-    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber>
+    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, Errno>
 
     /// Writes `bytes` (whole `struct input_event`s) and returns how many bytes were written.
     /// The corresponding call is `write(2)`.
-    func write(_ descriptor: Int32, bytes: UnsafeRawBufferPointer) -> Result<Int, SystemErrorNumber>
+    func write(_ descriptor: Int32, bytes: UnsafeRawBufferPointer) -> Result<Int, Errno>
 
     /// Closes a descriptor returned by `open`. The corresponding call is `close(2)`.
-    func close(_ descriptor: Int32) -> Result<Void, SystemErrorNumber>
+    func close(_ descriptor: Int32) -> Result<Void, Errno>
 }
 
-/// The real system: open/ioctl/write/close on the kernel's uinput node, EINTR retried.
+/// The real system: open/ioctl/write/close on the kernel's uinput node, failures as the shim's errno.
 public final class LinuxUInputSystem: UInputSystem {
     public init() {}
 
-    public func open(_ path: String) -> Result<Int32, SystemErrorNumber> {
-        retryingInterrupted {
-            var errorNumber: Int32 = 0
-            let descriptor = CUINPUT_open(path, CUINPUT_O_WRONLY_NONBLOCK_CLOEXEC, &errorNumber)
-            return descriptor >= 0 ? .success(descriptor) : .failure(SystemErrorNumber(errorNumber))
-        }
+    public func open(_ path: String) -> Result<Int32, Errno> {
+        SystemCall.shimResult { CUINPUT_open(path, CUINPUT_O_WRONLY_NONBLOCK_CLOEXEC, $0) }
     }
 
-    public func ioctl(_ descriptor: Int32, request: UInt, value: Int32) -> Result<Void, SystemErrorNumber> {
-        retryingInterrupted {
-            var errorNumber: Int32 = 0
-            let result = CUINPUT_ioctl_value(descriptor, request, value, &errorNumber)
-            return result >= 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
-        }
+    public func ioctl(_ descriptor: Int32, request: UInt, value: Int32) -> Result<Void, Errno> {
+        SystemCall.shimResult { CUINPUT_ioctl_value(descriptor, request, value, $0) }.map { _ in () }
     }
 
     public func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<
-        Void, SystemErrorNumber
+        Void, Errno
     > {
-        retryingInterrupted {
-            var errorNumber: Int32 = 0
-            let result = CUINPUT_ioctl_pointer(descriptor, request, argument, &errorNumber)
-            return result >= 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
-        }
+        SystemCall.shimResult { CUINPUT_ioctl_pointer(descriptor, request, argument, $0) }.map { _ in () }
     }
 
-    public func write(_ descriptor: Int32, bytes: UnsafeRawBufferPointer) -> Result<Int, SystemErrorNumber> {
-        retryingInterrupted {
-            var errorNumber: Int32 = 0
-            let written = CUINPUT_write(descriptor, bytes.baseAddress, bytes.count, &errorNumber)
-            return written >= 0 ? .success(written) : .failure(SystemErrorNumber(errorNumber))
-        }
+    public func write(_ descriptor: Int32, bytes: UnsafeRawBufferPointer) -> Result<Int, Errno> {
+        SystemCall.shimResult { CUINPUT_write(descriptor, bytes.baseAddress, bytes.count, $0) }
     }
 
-    /// Not retried on EINTR: Linux releases the descriptor before reporting it, so a retry could
+    /// Never retry on EINTR: Linux releases the descriptor before reporting it, so a retry could
     /// close a descriptor another thread just opened.
-    public func close(_ descriptor: Int32) -> Result<Void, SystemErrorNumber> {
-        var errorNumber: Int32 = 0
-        return CUINPUT_close(descriptor, &errorNumber) == 0 ? .success(()) : .failure(SystemErrorNumber(errorNumber))
+    public func close(_ descriptor: Int32) -> Result<Void, Errno> {
+        SystemCall.shimResult { CUINPUT_close(descriptor, $0) }.map { _ in () }
     }
-}
-
-/// Runs `call` again while it fails with EINTR (a signal arrived before it did anything), at most
-/// `attempts` times; then returns the last outcome.
-func retryingInterrupted<Value>(attempts: Int = 100, _ call: () -> Result<Value, SystemErrorNumber>)
-    -> Result<Value, SystemErrorNumber>
-{
-    var outcome = call()
-    var remaining = attempts - 1
-    while remaining > 0, case .failure(let errorNumber) = outcome, errorNumber.rawValue == EINTR {
-        outcome = call()
-        remaining -= 1
-    }
-    return outcome
 }
 
 // MARK: - Requests and the wire format

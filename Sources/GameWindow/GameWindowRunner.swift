@@ -7,6 +7,7 @@ import Capture
 import Foundation
 import Gestures
 import Raster
+import SystemSupport
 
 /// How to show the window.
 public struct WindowOptions: Sendable, Equatable {
@@ -71,12 +72,12 @@ public enum GameWindowRunner {
         session.startPipeline()
         defer { session.shutdown() }
         var frames = 0
-        var previous = Monotonic.nanoseconds()
+        var previous = SystemFrameClock.nanoseconds()
         var accumulated: UInt64 = 0
         var deadline = previous
         while !session.isQuitRequested {
             for event in window.pollEvents() { deliver(event, to: session) }
-            let now = Monotonic.nanoseconds()
+            let now = SystemFrameClock.nanoseconds()
             accumulated += now - previous
             previous = now
             var ticks = Int(accumulated / tickNanoseconds)
@@ -91,7 +92,7 @@ public enum GameWindowRunner {
             frames += 1
             // Frame limiter for displays without vsync (and Xvfb): sleep until the next 60 Hz slot.
             deadline += tickNanoseconds
-            let after = Monotonic.nanoseconds()
+            let after = SystemFrameClock.nanoseconds()
             if deadline > after {
                 usleep(UInt32((deadline - after) / 1000))
             } else if after - deadline > 4 * tickNanoseconds {
@@ -137,10 +138,10 @@ public enum GameWindowRunner {
         }
         session.shutdown()
         let png = RGBImage(width: canvas.width, height: canvas.height, pixels: canvas.pixels).pngData()
-        do {
-            try Data(png).write(to: URL(fileURLWithPath: path), options: .atomic)
+        do throws(AtomicFileError) {
+            try AtomicFile.write(png, to: path)
         } catch {
-            throw .screenshotNotWritten(path: path, reason: error.localizedDescription)
+            throw .screenshotNotWritten(path: path, reason: error.reason)
         }
         return RunReport(
             frames: frames, videoDriver: window?.driverName, renderer: window?.rendererName,

@@ -9,6 +9,7 @@
 // caller's thread (`processNextFrame`, screenshot mode) — never both; the render thread only reads
 // `snapshot` and `trainingProgress` and calls `takeKeyEvents`, `setRecording` and `train`, which go
 // through the session's lock or a mutex.
+import SystemSupport
 import Capture
 import Foundation
 import Gestures

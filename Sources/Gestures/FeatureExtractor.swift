@@ -3,6 +3,7 @@
 // (`EmbedderIdentity`): heads and cached embeddings are only valid for the identity they were made
 // with. One extractor serves one thread at a time (the embedder's arena is shared); the trainer
 // uses its own. Nothing is allocated per call on the `embed(sample:into:)` path.
+import SystemSupport
 import Foundation
 import NeuralNet
 
@@ -109,7 +110,7 @@ public final class FeatureExtractor: @unchecked Sendable {
     ) {
         lock.lock()
         defer { lock.unlock() }
-        let start = stageNanoseconds == nil ? 0 : Monotonic.nanoseconds()
+        let start = stageNanoseconds == nil ? 0 : SystemFrameClock.nanoseconds()
         let pixels = side * side
         let (r, g, b) = (affine[0], affine[1], affine[2])
         for pixel in 0..<pixels {
@@ -117,11 +118,11 @@ public final class FeatureExtractor: @unchecked Sendable {
             input[pixel * 3 + 1] = Float(sample[pixel * 3 + 1]) * g.scale + g.offset
             input[pixel * 3 + 2] = Float(sample[pixel * 3 + 2]) * b.scale + b.offset
         }
-        let normalised = stageNanoseconds == nil ? 0 : Monotonic.nanoseconds()
+        let normalised = stageNanoseconds == nil ? 0 : SystemFrameClock.nanoseconds()
         embedder.embed(input, into: output)
         if let stageNanoseconds {
             stageNanoseconds[0] = normalised - start
-            stageNanoseconds[1] = Monotonic.nanoseconds() - normalised
+            stageNanoseconds[1] = SystemFrameClock.nanoseconds() - normalised
         }
     }
 
@@ -135,14 +136,5 @@ public final class FeatureExtractor: @unchecked Sendable {
             output.withUnsafeMutableBufferPointer { embed(sample: source.baseAddress!, into: $0.baseAddress!) }
         }
         return output
-    }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (timings and the decision filter's clock in live use).
-public enum Monotonic {
-    public static func nanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

@@ -21,6 +21,7 @@
 // Threading: one `NSCondition` guards the state; commands come from any thread; the loop runs on
 // the session's own thread (`start`). Waits between reopen attempts and while paused are deadlines
 // on the injected clock, woken early by commands.
+import SystemSupport
 import Capture
 import Foundation
 import NeuralNet

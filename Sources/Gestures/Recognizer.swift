@@ -3,6 +3,7 @@
 // (a finished training run): the swap is one pointer exchange under a mutex, the next frame uses the
 // new head, a frame in flight finishes with the old one. Without a head the recognizer still
 // produces sample frames and embeddings (recording works before the first training).
+import SystemSupport
 import Capture
 import Synchronization
 
@@ -110,9 +111,9 @@ public final class Recognizer: @unchecked Sendable {
     /// Recognises one frame; the sample frame and embedding stay in `sample` / `features` until the next call.
     public func recognize(frame: FrameView) throws(CaptureError) -> Recognition {
         var timings = StageTimings()
-        let start = Monotonic.nanoseconds()
+        let start = SystemFrameClock.nanoseconds()
         try framer.run(frame: frame, into: sample.baseAddress!)
-        timings.preprocess = Monotonic.nanoseconds() - start
+        timings.preprocess = SystemFrameClock.nanoseconds() - start
         var result = recognizeSample(timings: timings)
         result.sequence = frame.sequence
         result.timestampNanoseconds = frame.timestampNanoseconds
@@ -134,12 +135,12 @@ public final class Recognizer: @unchecked Sendable {
             return Recognition(
                 sequence: 0, timestampNanoseconds: 0, probabilities: [], labels: nil, headVersion: 0, timings: timings)
         }
-        let headStart = Monotonic.nanoseconds()
+        let headStart = SystemFrameClock.nanoseconds()
         var probabilities = [Float](repeating: 0, count: active.predictor.classCount)
         probabilities.withUnsafeMutableBufferPointer {
             active.predictor.predict(features: features.baseAddress!, into: $0.baseAddress!)
         }
-        timings.head = Monotonic.nanoseconds() - headStart
+        timings.head = SystemFrameClock.nanoseconds() - headStart
         return Recognition(
             sequence: 0, timestampNanoseconds: 0, probabilities: probabilities, labels: active.labels,
             headVersion: active.version, timings: timings)

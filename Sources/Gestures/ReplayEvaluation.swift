@@ -4,6 +4,7 @@
 // the ReplayScorer compares predictions and key events with the intended directions. It also
 // measures what the live path costs per frame (frame → key decision, wall time), the figure the
 // daemon's camera-to-key latency is made of.
+import SystemSupport
 import Capture
 import Foundation
 
@@ -51,7 +52,7 @@ public enum ReplayEvaluation {
             let clipNanoseconds = UInt64((Double(index) / framesPerSecond * 1e9).rounded())
             var recognition: Recognition?
             var failure: CaptureError?
-            let start = Monotonic.nanoseconds()
+            let start = SystemFrameClock.nanoseconds()
             let delivered: Void?
             do {
                 delivered = try source.withNextFrame(timeoutMilliseconds: 5000) { frame in
@@ -62,10 +63,10 @@ public enum ReplayEvaluation {
             } catch { throw .capture(error) }
             if let failure { throw .capture(failure) }
             guard delivered != nil, let recognition else { break }
-            let filterStart = Monotonic.nanoseconds()
+            let filterStart = SystemFrameClock.nanoseconds()
             let frameEvents = try filter.update(
                 probabilities: recognition.probabilities, atNanoseconds: clipNanoseconds)
-            let end = Monotonic.nanoseconds()
+            let end = SystemFrameClock.nanoseconds()
             try scorer.addFrame(atNanoseconds: clipNanoseconds, probabilities: recognition.probabilities)
             scorer.addEvents(frameEvents)
             events += frameEvents

@@ -1,5 +1,6 @@
 // EmbedBenchmark: times `Embedder.embed` — warm-up, then N timed runs — and reports median, p10,
 // p90, GFLOP/s and a per-step breakdown (median per planned step). Pure measurement; the CLI prints.
+import SystemSupport
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -79,9 +80,9 @@ public enum EmbedBenchmark {
                 for _ in 0..<warmup { embedder.embed(source.baseAddress!, into: destination.baseAddress!) }
                 // Whole-call timings without per-step clock reads, then a profiled pass for the breakdown.
                 for run in 0..<runs {
-                    let start = monotonicNanoseconds()
+                    let start = SystemFrameClock.nanoseconds()
                     embedder.embed(source.baseAddress!, into: destination.baseAddress!)
-                    totals[run] = Double(monotonicNanoseconds() - start) / 1e6
+                    totals[run] = Double(SystemFrameClock.nanoseconds() - start) / 1e6
                 }
                 stepTimes.withUnsafeMutableBufferPointer { times in
                     for run in 0..<runs {
@@ -116,11 +117,5 @@ public enum EmbedBenchmark {
         let lower = Int(position)
         let upper = min(lower + 1, sorted.count - 1)
         return sorted[lower] + (sorted[upper] - sorted[lower]) * (position - Double(lower))
-    }
-
-    static func monotonicNanoseconds() -> UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
     }
 }

@@ -6,6 +6,7 @@
 // Not reentrant: calls are serialised by a lock. The reference path (ReferencePath.swift) is its test oracle.
 // Built -Ounchecked in release: the kernels index with unchecked arithmetic and rely on the plan's sizes
 // having been checked — shapes by ShapeInference, scratch and the arena here (SizeLimits).
+import SystemSupport
 import Foundation
 
 #if canImport(Glibc)
@@ -167,9 +168,9 @@ public final class Embedder: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         for (index, step) in planned.enumerated() {
-            let start = stepNanoseconds == nil ? 0 : EmbedBenchmark.monotonicNanoseconds()
+            let start = stepNanoseconds == nil ? 0 : SystemFrameClock.nanoseconds()
             run(step, input: input)
-            if let stepNanoseconds { stepNanoseconds[index] = EmbedBenchmark.monotonicNanoseconds() - start }
+            if let stepNanoseconds { stepNanoseconds[index] = SystemFrameClock.nanoseconds() - start }
         }
         output.update(from: pointer(outputValue, input: input), count: outputCount)
     }

@@ -1,7 +1,9 @@
-// FileIO: whole-file reads and crash-safe writes. A write goes to a temporary file in the same
-// directory, is fsync'ed, then renamed over the target (and the directory fsync'ed), so readers
-// see either the old or the new file, never a torn one. Directories are replaced the same way.
+// FileIO: whole-file reads and crash-safe writes with NeuralNet's typed errors. File writes are
+// SystemSupport's `AtomicFile` (temporary file in the same directory, fsync, rename, directory fsync:
+// readers see the old or the new file, never a torn one); directories are replaced the same way here.
+// System calls go through SystemSupport's `SystemCall` (errno captured at once, EINTR retried).
 import Foundation
+import SystemSupport
 
 #if canImport(Glibc)
     import Glibc
@@ -45,9 +47,14 @@ public enum FileIO {
     private static func openRegularFile(_ path: String, followSymlink: Bool) throws(NeuralNetError)
         -> (descriptor: Int32, size: Int)
     {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followSymlink ? 0 : O_NOFOLLOW))
-        guard descriptor >= 0 else {
-            let code = errno
+        let opened = SystemCall.result(retryOnInterrupt: true) {
+            open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | (followSymlink ? 0 : O_NOFOLLOW))
+        }
+        let descriptor: Int32
+        switch opened {
+        case .success(let value): descriptor = value
+        case .failure(let errorNumber):
+            let code = errorNumber.rawValue
             switch code {
             case ENOENT: throw .fileUnreadable(path: path, reason: "no such file")
             case EACCES: throw .fileUnreadable(path: path, reason: "permission denied")
@@ -60,10 +67,9 @@ public enum FileIO {
             }
         }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
-            let reason = "fstat: \(String(cString: strerror(errno)))"
+        if case .failure(let errorNumber) = SystemCall.result({ fstat(descriptor, &status) }) {
             close(descriptor)
-            throw .fileUnreadable(path: path, reason: reason)
+            throw .fileUnreadable(path: path, reason: "fstat: \(errorNumber.description)")
         }
         let kind: String?
         switch status.st_mode & S_IFMT {
@@ -92,14 +98,16 @@ public enum FileIO {
         var failure: String?
         bytes.withUnsafeMutableBytes { buffer in
             while filled < count {
-                let got = Glibc.read(descriptor, buffer.baseAddress! + filled, count - filled)
-                if got < 0 {
-                    if errno == EINTR { continue }
-                    failure = "read: \(String(cString: strerror(errno)))"
+                let outcome = SystemCall.result(retryOnInterrupt: true) {
+                    Glibc.read(descriptor, buffer.baseAddress! + filled, count - filled)
+                }
+                switch outcome {
+                case .success(0): return
+                case .success(let got): filled += got
+                case .failure(let errorNumber):
+                    failure = "read: \(errorNumber.description)"
                     return
                 }
-                if got == 0 { return }
-                filled += got
             }
         }
         if let failure { throw .fileUnreadable(path: path, reason: failure) }
@@ -113,35 +121,13 @@ public enum FileIO {
         return bytes
     }
 
-    /// Writes `bytes` to `path` via temp file + fsync + rename.
+    /// Writes `bytes` to `path` atomically (SystemSupport's `AtomicFile`: temp file + fsync + rename).
     public static func writeAtomically(_ bytes: [UInt8], to path: String) throws(NeuralNetError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let temporary = "\(path).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else {
-            throw .fileUnwritable(path: path, reason: "open: \(String(cString: strerror(errno)))")
+        do throws(AtomicFileError) {
+            try AtomicFile.write(bytes, to: path)
+        } catch {
+            throw .fileUnwritable(path: path, reason: "\(error.call): \(error.errno.description)")
         }
-        var failure: String?
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write: \(String(cString: strerror(errno)))"
-                    return
-                }
-                offset += written
-            }
-        }
-        if failure == nil, fsync(descriptor) != 0 { failure = "fsync: \(String(cString: strerror(errno)))" }
-        close(descriptor)
-        if failure == nil, rename(temporary, path) != 0 { failure = "rename: \(String(cString: strerror(errno)))" }
-        if let failure {
-            unlink(temporary)
-            throw .fileUnwritable(path: path, reason: failure)
-        }
-        syncDirectory(directory.isEmpty ? "." : directory)
     }
 
     /// Fills a fresh sibling directory with `fill`, then swaps it in place of `path` (any old
@@ -167,19 +153,18 @@ public enum FileIO {
             try? manager.removeItem(atPath: staging)
             throw error
         }
-        syncDirectory(staging)
+        AtomicFile.synchronizeDirectory(staging)
         let hadOld = manager.fileExists(atPath: path)
-        if hadOld, rename(path, retired) != 0 {
+        if hadOld, case .failure(let errorNumber) = SystemCall.result({ rename(path, retired) }) {
             try? manager.removeItem(atPath: staging)
-            throw .fileUnwritable(path: path, reason: "rename old: \(String(cString: strerror(errno)))")
+            throw .fileUnwritable(path: path, reason: "rename old: \(errorNumber.description)")
         }
-        if rename(staging, path) != 0 {
-            let reason = String(cString: strerror(errno))
+        if case .failure(let errorNumber) = SystemCall.result({ rename(staging, path) }) {
             if hadOld { rename(retired, path) }
             try? manager.removeItem(atPath: staging)
-            throw .fileUnwritable(path: path, reason: "rename: \(reason)")
+            throw .fileUnwritable(path: path, reason: "rename: \(errorNumber.description)")
         }
-        syncDirectory(parent.isEmpty ? "." : parent)
+        AtomicFile.synchronizeDirectory(parent.isEmpty ? "." : parent)
         if hadOld { try? manager.removeItem(atPath: retired) }
     }
 
@@ -202,7 +187,7 @@ public enum FileIO {
                 continue
             }
             guard let pid = rest.split(separator: "-").first.flatMap({ pid_t($0) }), pid > 0,
-                kill(pid, 0) != 0, errno == ESRCH
+                SystemCall.result({ kill(pid, 0) }) == .failure(.noSuchProcess)
             else { continue }
             try? FileManager.default.removeItem(atPath: (parent as NSString).appendingPathComponent(entry))
         }
@@ -216,12 +201,5 @@ public enum FileIO {
             return String(cString: strerror(Int32(underlying.code)))
         }
         return nsError.localizedFailureReason ?? nsError.localizedDescription
-    }
-
-    private static func syncDirectory(_ path: String) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { return }
-        fsync(descriptor)
-        close(descriptor)
     }
 }

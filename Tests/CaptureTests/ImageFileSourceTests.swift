@@ -1,5 +1,6 @@
 // ImageFileSource: a PNG written with `RGBImage.pngData()` comes back as RGB24 frames holding the
 // decoded pixels, repeated or once; real-time pacing in virtual time; unreadable files are errors.
+import SystemSupport
 import Foundation
 import TestSupport
 import Testing

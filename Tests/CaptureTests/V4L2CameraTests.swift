@@ -10,6 +10,7 @@ import Glibc
 import Testing
 
 @testable import Capture
+import SystemSupport
 
 /// A camera on `device` asking for 8×4 YUYV at 30 fps (the fake's native mode).
 private func openCamera(_ device: FakeV4L2Device, _ configure: (inout V4L2CameraConfiguration) -> Void = { _ in })
@@ -253,7 +254,8 @@ struct V4L2CameraTests {
         _ = try nextFrame(camera)
         device.capture(yuyvFrame(width: 8, height: 4, seed: 1))
         device.unplug()
-        let lost = CaptureError.deviceLost(device: "/dev/video0", call: "VIDIOC_DQBUF", errorNumber: ENODEV)
+        let lost = CaptureError.deviceLost(
+            device: "/dev/video0", call: "VIDIOC_DQBUF", errorNumber: Errno(rawValue: ENODEV))
         // poll reports POLLERR|POLLHUP; DQBUF says ENODEV.
         #expect(throws: lost) { try nextFrame(camera) }
         #expect(
@@ -271,7 +273,10 @@ struct V4L2CameraTests {
         device.capture(yuyvFrame(width: 8, height: 4, seed: 0))
         device.scriptedFailures = ["VIDIOC_QBUF": [EIO]]
         #expect(try nextFrame(camera)?.sequence == 0)
-        #expect(throws: CaptureError.deviceLost(device: "/dev/video0", call: "VIDIOC_QBUF", errorNumber: EIO)) {
+        #expect(
+            throws: CaptureError.deviceLost(
+                device: "/dev/video0", call: "VIDIOC_QBUF", errorNumber: Errno(rawValue: EIO))
+        ) {
             try nextFrame(camera)
         }
     }
@@ -312,7 +317,10 @@ struct V4L2CameraTests {
         // Permission problems need the user: no retry.
         device.nodes["/dev/video0"] = FakeV4L2Device.camera()
         device.scriptedFailures = ["open": [EACCES]]
-        #expect(throws: CaptureError.permissionDenied(device: "/dev/video0", call: "open", errorNumber: EACCES)) {
+        #expect(
+            throws: CaptureError.permissionDenied(
+                device: "/dev/video0", call: "open", errorNumber: Errno(rawValue: EACCES))
+        ) {
             try camera.reopen()
         }
         #expect(device.clock.sleepDeadlines.count == 2)
@@ -330,7 +338,8 @@ struct V4L2CameraTests {
                 + "a browser tab or a running gesturepad daemon — holds the camera; `fuser /dev/video0` shows which.")
 
         device.scriptedFailures = ["open": [EACCES]]
-        let denied = CaptureError.permissionDenied(device: "/dev/video0", call: "open", errorNumber: EACCES)
+        let denied = CaptureError.permissionDenied(
+            device: "/dev/video0", call: "open", errorNumber: Errno(rawValue: EACCES))
         #expect(throws: denied) { try openCamera(device) }
         #expect(
             denied.description
@@ -348,13 +357,17 @@ struct V4L2CameraTests {
     func otherFailures() throws {
         let device = FakeV4L2Device()
         device.scriptedFailures = ["VIDIOC_STREAMON": [ENOSPC]]
-        let error = CaptureError.systemCallFailed(device: "/dev/video0", call: "VIDIOC_STREAMON", errorNumber: ENOSPC)
+        let error = CaptureError.systemCallFailed(
+            device: "/dev/video0", call: "VIDIOC_STREAMON", errorNumber: Errno(rawValue: ENOSPC))
         #expect(throws: error) { try openCamera(device) }
         #expect(error.description == "VIDIOC_STREAMON failed on /dev/video0: ENOSPC, No space left on device.")
         #expect(device.count("munmap") == 4 && device.openDescriptorCount == 0)
 
         device.scriptedFailures = ["mmap": [ENOMEM]]
-        #expect(throws: CaptureError.systemCallFailed(device: "/dev/video0", call: "mmap", errorNumber: ENOMEM)) {
+        #expect(
+            throws: CaptureError.systemCallFailed(
+                device: "/dev/video0", call: "mmap", errorNumber: Errno(rawValue: ENOMEM))
+        ) {
             try openCamera(device)
         }
         #expect(device.openDescriptorCount == 0)
@@ -508,12 +521,15 @@ struct V4L2CameraTests {
         // EACCES/EBUSY from a control are not group or ownership problems.
         device.scriptedFailures = ["VIDIOC_S_CTRL": [EACCES, EBUSY]]
         #expect(
-            throws: CaptureError.systemCallFailed(device: "/dev/video0", call: "VIDIOC_S_CTRL", errorNumber: EACCES)
+            throws: CaptureError.systemCallFailed(
+                device: "/dev/video0", call: "VIDIOC_S_CTRL", errorNumber: Errno(rawValue: EACCES))
         ) {
             try camera.setExposure(.manual(hundredMicroseconds: 100))
         }
-        #expect(throws: CaptureError.systemCallFailed(device: "/dev/video0", call: "VIDIOC_S_CTRL", errorNumber: EBUSY))
-        {
+        #expect(
+            throws: CaptureError.systemCallFailed(
+                device: "/dev/video0", call: "VIDIOC_S_CTRL", errorNumber: Errno(rawValue: EBUSY))
+        ) {
             try camera.setExposure(.manual(hundredMicroseconds: 100))
         }
 
@@ -543,8 +559,8 @@ struct V4L2CameraTests {
 
     @Test("errno names and texts, fourcc codes")
     func smallValues() {
-        #expect(SystemErrorNumber(EBUSY).description == "EBUSY, Device or resource busy")
-        #expect(SystemErrorNumber(9999).name == "errno 9999")
+        #expect(Errno(rawValue: EBUSY).summary == "EBUSY, Device or resource busy")
+        #expect(Errno(rawValue: 9999).name == "errno 9999")
         #expect(V4L2FourCC("YUYV") == .yuyv && V4L2FourCC.mjpeg.description == "MJPG" && V4L2FourCC("YUY") == nil)
         #expect(V4L2FourCC(rawValue: 0x0102_0304).description == "0x1020304")
         #expect(V4L2FourCC.rgb24.pixelFormat == .rgb24 && V4L2FourCC(.yuv444) == nil)

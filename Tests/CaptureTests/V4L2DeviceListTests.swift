@@ -7,6 +7,7 @@ import Glibc
 import Testing
 
 @testable import Capture
+import SystemSupport
 
 @Suite("Capture: V4L2 device listing")
 struct V4L2DeviceListTests {
@@ -82,7 +83,9 @@ struct V4L2DeviceListTests {
         device.openRefusals["/dev/video2"] = EACCES
         let devices = V4L2DeviceList.scan(system: device)
         #expect(devices.map(\.path) == ["/dev/video0", "/dev/video2", "/dev/video10"])
-        #expect(devices[1].problem == .permissionDenied(device: "/dev/video2", call: "open", errorNumber: EACCES))
+        #expect(
+            devices[1].problem
+                == .permissionDenied(device: "/dev/video2", call: "open", errorNumber: Errno(rawValue: EACCES)))
         #expect(devices[2].capability?.card == "Second Camera" && devices[2].stableNames.isEmpty)
         let report = V4L2DeviceList.report(devices)
         #expect(
@@ -127,7 +130,7 @@ struct LibV4L2SystemTests {
         let error = CaptureError.notAVideoCaptureDevice(device: "/dev/null", card: "")
         #expect(throws: error) { try V4L2Camera(V4L2CameraConfiguration(device: "/dev/null")) }
         #expect(error.description == "/dev/null is not a video device. `gesturepad devices` lists the cameras.")
-        #expect(throws: SystemErrorNumber(ENOTTY)) { try LibV4L2System().open("/dev/null").get() }
+        #expect(throws: Errno(rawValue: ENOTTY)) { try LibV4L2System().open("/dev/null").get() }
         #expect(throws: CaptureError.deviceNotFound(device: "/dev/video-gesturepad-test-missing")) {
             try V4L2Camera(V4L2CameraConfiguration(device: "/dev/video-gesturepad-test-missing"))
         }
@@ -146,7 +149,7 @@ struct LibV4L2SystemTests {
         var byte: UInt8 = 1
         #expect(write(ends[1], &byte, 1) == 1)
         #expect(try system.poll(ends[0], timeoutMilliseconds: 1000).get().contains(.readable))
-        #expect(throws: SystemErrorNumber(EBADF)) { try system.close(-1).get() }
+        #expect(throws: Errno(rawValue: EBADF)) { try system.close(-1).get() }
     }
 
     @Test("listing on this machine: only real capture devices (none without a camera)")

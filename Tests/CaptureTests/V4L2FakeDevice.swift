@@ -15,6 +15,7 @@ import CV4L2
 import Glibc
 
 @testable import Capture
+import SystemSupport
 
 /// A V4L2 control as the driver describes it (QUERYCTRL) with its current value.
 struct FakeControl {
@@ -201,29 +202,29 @@ final class FakeV4L2Device: V4L2System {
     /// The logged calls with `prefix` removed from consideration: just the ioctl/call names, in order.
     var callNames: [String] { calls.map { String($0.split(separator: " ").first ?? "") } }
 
-    private func scripted(_ call: String) -> SystemErrorNumber? {
+    private func scripted(_ call: String) -> Errno? {
         guard var queue = scriptedFailures[call], !queue.isEmpty else { return nil }
         let errorNumber = queue.removeFirst()
         scriptedFailures[call] = queue
-        return SystemErrorNumber(errorNumber)
+        return Errno(rawValue: errorNumber)
     }
 
     // MARK: V4L2System
 
-    func open(_ path: String) -> Result<Int32, SystemErrorNumber> {
+    func open(_ path: String) -> Result<Int32, Errno> {
         log("open \(path)")
         if let failure = scripted("open") { return .failure(failure) }
-        if let refusal = openRefusals[path] { return .failure(SystemErrorNumber(refusal)) }
-        guard nodes[path] != nil else { return .failure(SystemErrorNumber(ENOENT)) }
+        if let refusal = openRefusals[path] { return .failure(Errno(rawValue: refusal)) }
+        guard nodes[path] != nil else { return .failure(Errno(rawValue: ENOENT)) }
         let descriptor = nextDescriptor
         nextDescriptor += 1
         descriptors[descriptor] = path
         return .success(descriptor)
     }
 
-    func close(_ descriptor: Int32) -> Result<Void, SystemErrorNumber> {
+    func close(_ descriptor: Int32) -> Result<Void, Errno> {
         log("close")
-        guard let path = descriptors.removeValue(forKey: descriptor) else { return .failure(SystemErrorNumber(EBADF)) }
+        guard let path = descriptors.removeValue(forKey: descriptor) else { return .failure(Errno(rawValue: EBADF)) }
         lostDescriptors.remove(descriptor)
         if let node = nodes[path], !descriptors.values.contains(path) {
             // The last close releases the buffers, as the kernel does.
@@ -234,23 +235,23 @@ final class FakeV4L2Device: V4L2System {
         return .success(())
     }
 
-    func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<UnsafeMutableRawPointer, SystemErrorNumber> {
+    func mmap(_ descriptor: Int32, length: Int, offset: Int64) -> Result<UnsafeMutableRawPointer, Errno> {
         log("mmap \(offset / 4096)")
         if let failure = scripted("mmap") { return .failure(failure) }
-        guard let node = node(descriptor) else { return .failure(SystemErrorNumber(ENODEV)) }
+        guard let node = node(descriptor) else { return .failure(Errno(rawValue: ENODEV)) }
         let index = Int(offset / 4096)
         guard offset % 4096 == 0, index < node.buffers.count, length <= node.buffers[index].count else {
-            return .failure(SystemErrorNumber(EINVAL))
+            return .failure(Errno(rawValue: EINVAL))
         }
         return .success(node.buffers[index].baseAddress!)
     }
 
-    func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, SystemErrorNumber> {
+    func munmap(_ address: UnsafeMutableRawPointer, length: Int) -> Result<Void, Errno> {
         log("munmap")
         return .success(())
     }
 
-    func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, SystemErrorNumber> {
+    func poll(_ descriptor: Int32, timeoutMilliseconds: Int32) -> Result<V4L2PollEvents, Errno> {
         log("poll \(timeoutMilliseconds)")
         if let failure = scripted("poll") { return .failure(failure) }
         if lostDescriptors.contains(descriptor) { return .success([.error, .hangUp]) }
@@ -302,24 +303,23 @@ final class FakeV4L2Device: V4L2System {
         CV4L2_VIDIOC_QUERYCTRL: "VIDIOC_QUERYCTRL",
     ]
 
-    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber>
-    {
+    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, Errno> {
         let name = Self.requestNames[request] ?? "ioctl 0x\(String(request, radix: 16))"
         var detail = ""
         defer { log(detail.isEmpty ? name : "\(name) \(detail)") }
-        let outcome: Result<Void, SystemErrorNumber>
+        let outcome: Result<Void, Errno>
         if let failure = scripted(name) {
             detail = failure.name
             outcome = .failure(failure)
         } else if lostDescriptors.contains(descriptor) {
             detail = "ENODEV"
-            outcome = .failure(SystemErrorNumber(ENODEV))
+            outcome = .failure(Errno(rawValue: ENODEV))
         } else if let node = node(descriptor) {
             outcome = answer(node, request, argument, &detail)
             if case .failure(let errorNumber) = outcome, detail.isEmpty { detail = errorNumber.name }
         } else {
             detail = "EBADF"
-            outcome = .failure(SystemErrorNumber(EBADF))
+            outcome = .failure(Errno(rawValue: EBADF))
         }
         if request == CV4L2_VIDIOC_DQBUF, case .failure(let errorNumber) = outcome {
             libraryReportsDequeueFailure(errorNumber, descriptor: descriptor)
@@ -330,7 +330,7 @@ final class FakeV4L2Device: V4L2System {
     /// libv4l2's `v4l2_ioctl` for VIDIOC_DQBUF: without conversion a failure goes through
     /// `V4L2_PERROR("dequeuing buf")` (silent only for ENODEV); with conversion, `v4l2_dequeue_and_convert`
     /// prints every failure except EAGAIN.
-    private func libraryReportsDequeueFailure(_ errorNumber: SystemErrorNumber, descriptor: Int32) {
+    private func libraryReportsDequeueFailure(_ errorNumber: Errno, descriptor: Int32) {
         guard errorNumber.rawValue != ENODEV else { return }
         let converting =
             node(descriptor).map { node in
@@ -343,8 +343,8 @@ final class FakeV4L2Device: V4L2System {
     private func answer(
         _ node: FakeV4L2Node, _ request: UInt, _ argument: UnsafeMutableRawPointer,
         _ detail: inout String
-    ) -> Result<Void, SystemErrorNumber> {
-        let invalid = Result<Void, SystemErrorNumber>.failure(SystemErrorNumber(EINVAL))
+    ) -> Result<Void, Errno> {
+        let invalid = Result<Void, Errno>.failure(Errno(rawValue: EINVAL))
         switch request {
         case CV4L2_VIDIOC_QUERYCAP:
             let capability = argument.assumingMemoryBound(to: v4l2_capability.self)
@@ -401,7 +401,7 @@ final class FakeV4L2Device: V4L2System {
             guard format.pointee.type == CV4L2_BUF_TYPE_VIDEO_CAPTURE else { return invalid }
             if request == CV4L2_VIDIOC_S_FMT {
                 // uvcvideo refuses to change the format while buffers exist (another program streaming): EBUSY.
-                guard node.buffers.isEmpty else { return .failure(SystemErrorNumber(EBUSY)) }
+                guard node.buffers.isEmpty else { return .failure(Errno(rawValue: EBUSY)) }
                 let pix = format.pointee.fmt.pix
                 guard
                     let (chosen, width, height) = node.snap(
@@ -492,7 +492,7 @@ final class FakeV4L2Device: V4L2System {
         case CV4L2_VIDIOC_DQBUF:
             let buffer = argument.assumingMemoryBound(to: v4l2_buffer.self)
             guard node.streaming else { return invalid }
-            guard !node.ready.isEmpty else { return .failure(SystemErrorNumber(EAGAIN)) }
+            guard !node.ready.isEmpty else { return .failure(Errno(rawValue: EAGAIN)) }
             let frame = node.ready.removeFirst()
             buffer.pointee.index = node.dequeuedIndexOverride ?? UInt32(frame.index)
             buffer.pointee.bytesused = UInt32(frame.bytesUsed)
@@ -545,7 +545,7 @@ final class FakeV4L2Device: V4L2System {
             return .success(())
 
         default:
-            return .failure(SystemErrorNumber(ENOTTY))
+            return .failure(Errno(rawValue: ENOTTY))
         }
     }
 

@@ -3,6 +3,7 @@
 // reference (YUYV and 4:4:4 exact; RGB within 1 level: the writer uses 16-bit fixed-point weights);
 // header parsing and every malformed-file error; looping; real-time pacing in virtual time;
 // ffmpeg-made fixtures read exactly as ffmpeg's raw output. All files live in a per-test temp dir.
+import SystemSupport
 import Foundation
 import NeuralNet
 import TestSupport

@@ -11,6 +11,7 @@ import Foundation
 import Gestures
 import NeuralNet
 import Synchronization
+import SystemSupport
 import TestSupport
 import Testing
 

@@ -8,6 +8,7 @@
 // the rate; `status` counts captured, processed and dropped frames honestly; every camera open logs
 // the negotiated format, size and rate, a delivery warning once, and nothing per frame; shutdown
 // goes stopping → stopped with nothing in between.
+import SystemSupport
 import Capture
 import Foundation
 import Gestures

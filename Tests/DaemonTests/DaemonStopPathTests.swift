@@ -13,6 +13,7 @@ import Testing
 
 @testable import Daemon
 @testable import Gestures
+import SystemSupport
 
 /// A key sink whose presses work and whose releases fail as a uinput write would (EIO): the fake for "a release that
 /// fails". `close` gives the device up anyway (the kernel releases the keys of a destroyed device) but reports it.
@@ -24,18 +25,18 @@ final class ReleaseFailingKeySink: KeySink, @unchecked Sendable {
     func press(keys: [KeyCode]) throws(DaemonError) { try recorder.press(keys: keys) }
     func release(keys: [KeyCode]) throws(DaemonError) {
         releaseAttempts += 1
-        throw .uinputWriteFailed(path: "/dev/uinput", errno: SystemErrorNumber(EIO), action: "release")
+        throw .uinputWriteFailed(path: "/dev/uinput", errno: Errno(rawValue: EIO), action: "release")
     }
     func releaseAll() throws(DaemonError) {
         guard !recorder.heldKeys.isEmpty, !closed else { return }
         releaseAttempts += 1
-        throw .uinputWriteFailed(path: "/dev/uinput", errno: SystemErrorNumber(EIO), action: "release")
+        throw .uinputWriteFailed(path: "/dev/uinput", errno: Errno(rawValue: EIO), action: "release")
     }
     func close() throws(DaemonError) {
         guard !closed else { return }
         let held = !recorder.heldKeys.isEmpty
         closed = true
-        if held { throw .uinputWriteFailed(path: "/dev/uinput", errno: SystemErrorNumber(EIO), action: "release") }
+        if held { throw .uinputWriteFailed(path: "/dev/uinput", errno: Errno(rawValue: EIO), action: "release") }
     }
 }
 

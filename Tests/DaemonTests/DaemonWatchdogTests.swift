@@ -6,6 +6,7 @@
 // daemon's clock is virtual, so "stuck for longer than the watchdog timeout" is exact, not a race.
 // The real-systemd check (a pipeline thread stopped by ptrace under `systemctl --user`) is the
 // system test tools/vm/scenario-systemd.sh.
+import SystemSupport
 import Capture
 import Foundation
 import Gestures

@@ -7,6 +7,7 @@ import Glibc
 import Testing
 
 @testable import Daemon
+import SystemSupport
 
 /// A sink under test, with a way to read back what it emitted as "press …"/"release …" lines.
 struct KeySinkUnderTest: CustomTestStringConvertible, Sendable {
@@ -155,7 +156,7 @@ struct KeySinkTests {
         let log = ActionLog()
         let fallback = openKeySink(keys: keys, dryRun: false, system: refusing) { log.actions.append($0.description) }
         #expect(fallback.sink is DryRunKeySink)
-        #expect(fallback.fallbackReason == .uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(EACCES)))
+        #expect(fallback.fallbackReason == .uinputOpenFailed(path: "/dev/uinput", errno: Errno(rawValue: EACCES)))
         try fallback.sink.press(keys: [.up])
         #expect(log.actions == ["press KEY_UP"])
         #expect(refusing.writes.isEmpty)

@@ -8,6 +8,7 @@ import Glibc
 import Testing
 
 @testable import Daemon
+import SystemSupport
 
 /// A bound AF_UNIX datagram socket standing in for systemd's $NOTIFY_SOCKET.
 final class NotifyListener {
@@ -40,7 +41,7 @@ final class NotifyListener {
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
         }
-        try #require(bound == 0, "bind failed: \(SystemErrorNumber(errno))")
+        try #require(bound == 0, "bind failed: \(Errno(rawValue: errno))")
     }
 
     deinit {
@@ -119,7 +120,7 @@ struct SystemdNotifierTests {
     func nobodyListening() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("missing-\(UUID().uuidString)").path
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path])
-        #expect(throws: DaemonError.notifyFailed(call: "sendto", socket: path, errno: SystemErrorNumber(ENOENT))) {
+        #expect(throws: DaemonError.notifyFailed(call: "sendto", socket: path, errno: Errno(rawValue: ENOENT))) {
             try notifier.send(.ready)
         }
     }

@@ -10,6 +10,7 @@ import Glibc
 import Testing
 
 @testable import Daemon
+import SystemSupport
 
 /// One `struct input_event` as decoded from the bytes written to the fake.
 struct WrittenEvent: Equatable, CustomStringConvertible {
@@ -69,21 +70,20 @@ final class FakeUInputSystem: UInputSystem {
         calls.compactMap { if case .write(let events) = $0 { return events } else { return nil } }
     }
 
-    func open(_ path: String) -> Result<Int32, SystemErrorNumber> {
+    func open(_ path: String) -> Result<Int32, Errno> {
         calls.append(.open(path))
-        if let openError { return .failure(SystemErrorNumber(openError)) }
+        if let openError { return .failure(Errno(rawValue: openError)) }
         return .success(descriptor)
     }
 
-    func ioctl(_ descriptor: Int32, request: UInt, value: Int32) -> Result<Void, SystemErrorNumber> {
+    func ioctl(_ descriptor: Int32, request: UInt, value: Int32) -> Result<Void, Errno> {
         #expect(descriptor == self.descriptor)
         calls.append(.ioctl(request: request, value: value))
-        if let errorNumber = ioctlErrors[request] { return .failure(SystemErrorNumber(errorNumber)) }
+        if let errorNumber = ioctlErrors[request] { return .failure(Errno(rawValue: errorNumber)) }
         return .success(())
     }
 
-    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, SystemErrorNumber>
-    {
+    func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, Errno> {
         #expect(descriptor == self.descriptor)
         switch request {
         case CUINPUT_UI_DEV_SETUP:
@@ -97,15 +97,15 @@ final class FakeUInputSystem: UInputSystem {
         default:
             Issue.record("unexpected pointer ioctl \(request)")
         }
-        if let errorNumber = ioctlErrors[request] { return .failure(SystemErrorNumber(errorNumber)) }
+        if let errorNumber = ioctlErrors[request] { return .failure(Errno(rawValue: errorNumber)) }
         return .success(())
     }
 
-    func write(_ descriptor: Int32, bytes: UnsafeRawBufferPointer) -> Result<Int, SystemErrorNumber> {
+    func write(_ descriptor: Int32, bytes: UnsafeRawBufferPointer) -> Result<Int, Errno> {
         #expect(descriptor == self.descriptor)
         if !writeErrors.isEmpty {
             calls.append(.write(Self.decodeEvents(Array(bytes))))
-            return .failure(SystemErrorNumber(writeErrors.removeFirst()))
+            return .failure(Errno(rawValue: writeErrors.removeFirst()))
         }
         let count = min(nextWriteLimit ?? bytes.count, bytes.count)
         nextWriteLimit = nil
@@ -115,7 +115,7 @@ final class FakeUInputSystem: UInputSystem {
         return .success(count)
     }
 
-    func close(_ descriptor: Int32) -> Result<Void, SystemErrorNumber> {
+    func close(_ descriptor: Int32) -> Result<Void, Errno> {
         calls.append(.close(descriptor))
         return .success(())
     }
@@ -325,10 +325,10 @@ struct UInputKeySinkTests {
         // Fake: a kernel without the uinput module (no /dev/uinput node, or a node without a driver).
         let fake = FakeUInputSystem()
         fake.openError = errorNumber
-        #expect(throws: DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))) {
+        #expect(throws: DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: Errno(rawValue: errorNumber))) {
             _ = try UInputKeySink(keys: chordKeys, system: fake)
         }
-        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))
+        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: Errno(rawValue: errorNumber))
             .description
         #expect(message.contains("/dev/uinput"))
         #expect(message.contains("modprobe uinput"))
@@ -344,16 +344,16 @@ struct UInputKeySinkTests {
         // Fake: /dev/uinput owned by root 0600, no uaccess tag (no udev rule installed).
         let fake = FakeUInputSystem()
         fake.openError = errorNumber
-        #expect(throws: DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))) {
+        #expect(throws: DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: Errno(rawValue: errorNumber))) {
             _ = try UInputKeySink(keys: chordKeys, system: fake)
         }
-        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: SystemErrorNumber(errorNumber))
+        let message = DaemonError.uinputOpenFailed(path: "/dev/uinput", errno: Errno(rawValue: errorNumber))
             .description
         #expect(message.contains("systemd/70-gesturepad-uinput.rules"))
         #expect(message.contains("/etc/udev/rules.d/"))
         #expect(message.contains("uaccess"))
         #expect(message.contains("dry-run"))
-        #expect(message.contains(SystemErrorNumber(errorNumber).name))
+        #expect(message.contains(Errno(rawValue: errorNumber).name))
     }
 
     @Test("a failing setup ioctl names the ioctl and errno, and the descriptor is closed again")
@@ -363,7 +363,7 @@ struct UInputKeySinkTests {
         fake.ioctlErrors[CUINPUT_UI_DEV_CREATE] = EINVAL
         let expected = DaemonError.uinputCallFailed(
             call: "ioctl(UI_DEV_CREATE)", path: "/dev/uinput",
-            errno: SystemErrorNumber(EINVAL))
+            errno: Errno(rawValue: EINVAL))
         #expect(throws: expected) { _ = try UInputKeySink(keys: chordKeys, system: fake) }
         #expect(fake.calls.last == .close(7))
         #expect(!fake.calls.contains(.getSystemName))
@@ -388,7 +388,7 @@ struct UInputKeySinkTests {
         let sink = try UInputKeySink(keys: chordKeys, system: fake)
         fake.writeErrors = [EAGAIN]
         let expected = DaemonError.uinputWriteFailed(
-            path: "/dev/uinput", errno: SystemErrorNumber(EAGAIN),
+            path: "/dev/uinput", errno: Errno(rawValue: EAGAIN),
             action: "press KEY_LEFTCTRL+KEY_C")
         #expect(throws: expected) { try sink.press(keys: [.leftControl, .c]) }
         #expect(sink.heldKeys.isEmpty)
@@ -435,7 +435,7 @@ struct UInputKeySinkTests {
         try sink.press(keys: [.up])
         fake.writeErrors = [ENODEV]
         let expected = DaemonError.uinputWriteFailed(
-            path: "/dev/uinput", errno: SystemErrorNumber(ENODEV),
+            path: "/dev/uinput", errno: Errno(rawValue: ENODEV),
             action: "release KEY_UP")
         #expect(throws: expected) { try sink.close() }
         #expect(expected.description.contains("gone"))
@@ -444,41 +444,34 @@ struct UInputKeySinkTests {
         #expect(sink.isClosed)
     }
 
-    @Test("EINTR is retried until the call gives another answer, at most `attempts` times")
-    func interruptedRetry() {
-        // No fake: the retry helper LinuxUInputSystem wraps every call except close in.
-        var answers: [Result<Int, SystemErrorNumber>] = [
-            .failure(SystemErrorNumber(EINTR)), .failure(SystemErrorNumber(EINTR)), .success(48),
-        ]
-        var callCount = 0
-        let outcome = retryingInterrupted { () -> Result<Int, SystemErrorNumber> in
-            callCount += 1
-            return answers.removeFirst()
-        }
-        #expect(outcome == .success(48))
-        #expect(callCount == 3)
+    @Test(
+        "EINTR from the driver is retried by the sink: a write interrupted N times still presses the key",
+        arguments: [1, 3, 50])
+    func interruptedWriteRetried(interruptions: Int) throws {
+        // Fake: the uinput driver answering EINTR to the first N writes (a signal landed each time).
+        let fake = FakeUInputSystem()
+        let sink = try UInputKeySink(keys: chordKeys, system: fake)
+        fake.writeErrors = Array(repeating: EINTR, count: interruptions)
+        try sink.press(keys: [.up])
+        #expect(sink.heldKeys == [.up])
+        #expect(fake.writes.count == interruptions + 1)
+        #expect(fake.writtenBytes.map(\.count) == [48])
+    }
 
-        callCount = 0
-        let givenUp = retryingInterrupted(attempts: 5) { () -> Result<Int, SystemErrorNumber> in
-            callCount += 1
-            return .failure(SystemErrorNumber(EINTR))
-        }
-        #expect(givenUp == .failure(SystemErrorNumber(EINTR)))
-        #expect(callCount == 5)
-
-        callCount = 0
-        let other = retryingInterrupted { () -> Result<Int, SystemErrorNumber> in
-            callCount += 1
-            return .failure(SystemErrorNumber(EAGAIN))
-        }
-        #expect(other == .failure(SystemErrorNumber(EAGAIN)))
-        #expect(callCount == 1)
+    @Test("a write interrupted more often than SystemCall's limit fails with EINTR, naming the action")
+    func interruptedWriteGivesUp() throws {
+        let fake = FakeUInputSystem()
+        let sink = try UInputKeySink(keys: chordKeys, system: fake)
+        fake.writeErrors = Array(repeating: EINTR, count: SystemCall.maximumInterruptAttempts)
+        #expect(throws: DaemonError.self) { try sink.press(keys: [.up]) }
+        #expect(sink.heldKeys.isEmpty)
+        #expect(fake.writes.count == SystemCall.maximumInterruptAttempts)
     }
 
     @Test("the real system on a path that does not exist reports ENOENT (no uinput needed)")
     func realSystemMissingNode() {
         // No fake: LinuxUInputSystem's open(2) on a path guaranteed missing.
         let system = LinuxUInputSystem()
-        #expect(system.open("/nonexistent/gesturepad/uinput") == .failure(SystemErrorNumber(ENOENT)))
+        #expect(system.open("/nonexistent/gesturepad/uinput") == .failure(Errno(rawValue: ENOENT)))
     }
 }

@@ -4,6 +4,7 @@
 // the stop path returned by `stop()`. The embedder is the random tiny MobileNet of GestureTrainerTests;
 // heads are real DenseHeads whose weights make one class win whatever the features (a constant head),
 // so the filter's decisions are exact.
+import SystemSupport
 import Capture
 import Foundation
 import Gestures

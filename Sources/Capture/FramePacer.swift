@@ -1,62 +1,9 @@
-// Time for file sources: a `FrameClock` (monotonic nanoseconds + sleep-until) that is injected, so
-// replaying a recording in real time runs on the system clock in the daemon and in virtual time in
-// tests; and `FramePacer`, which turns a frame rate num:den into due times start + tick · den/num s.
+// Pacing for file sources: `FramePacer` turns a frame rate num:den into due times start + tick · den/num s
+// on an injected `FrameClock` (SystemSupport's one monotonic clock), so replaying a recording in real
+// time runs on the system clock in the daemon and in virtual time in tests.
 // Invariants: due times are computed from the tick number (no accumulated rounding drift); a late
 // consumer gets the newest due tick and the skipped ticks count as dropped frames, as with a camera.
-#if canImport(Glibc)
-    import Glibc
-#endif
-
-/// A monotonic time source that can block until a deadline; injected into file sources for pacing.
-public protocol FrameClock: AnyObject {
-    /// The current time on this clock, in nanoseconds (the epoch is arbitrary but fixed).
-    var nowNanoseconds: UInt64 { get }
-    /// Blocks until `nowNanoseconds` ≥ `deadlineNanoseconds` (returns at once if it already is).
-    func sleep(untilNanoseconds deadlineNanoseconds: UInt64)
-}
-
-/// The system's monotonic clock: `clock_gettime(CLOCK_MONOTONIC)` and absolute `clock_nanosleep`,
-/// the same clock as V4L2 buffer timestamps.
-public final class SystemFrameClock: FrameClock, Sendable {
-    public init() {}
-
-    public var nowNanoseconds: UInt64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return UInt64(time.tv_sec) * 1_000_000_000 + UInt64(time.tv_nsec)
-    }
-
-    /// Sleeps with `clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME)`; signals (EINTR) resume the same wait.
-    public func sleep(untilNanoseconds deadlineNanoseconds: UInt64) {
-        var deadline = timespec(
-            tv_sec: Int(deadlineNanoseconds / 1_000_000_000),
-            tv_nsec: Int(deadlineNanoseconds % 1_000_000_000))
-        while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, nil) == EINTR {}
-    }
-}
-
-/// A clock that only moves when told to: `sleep` jumps straight to the deadline. For tests.
-public final class VirtualFrameClock: FrameClock {
-    /// The current virtual time in nanoseconds.
-    public private(set) var nowNanoseconds: UInt64
-    /// Every deadline `sleep` was asked to wait for, in order (including ones already passed).
-    public private(set) var sleepDeadlines: [UInt64] = []
-
-    /// A virtual clock reading `startNanoseconds`.
-    public init(startNanoseconds: UInt64 = 1_000_000_000) {
-        nowNanoseconds = startNanoseconds
-    }
-
-    /// Moves the clock forward by `nanoseconds` (a consumer taking time to process a frame).
-    public func advance(byNanoseconds nanoseconds: UInt64) {
-        nowNanoseconds += nanoseconds
-    }
-
-    public func sleep(untilNanoseconds deadlineNanoseconds: UInt64) {
-        sleepDeadlines.append(deadlineNanoseconds)
-        nowNanoseconds = max(nowNanoseconds, deadlineNanoseconds)
-    }
-}
+import SystemSupport
 
 /// How a file source spaces its frames in time.
 public enum FramePacing: String, Sendable, Equatable, CaseIterable {

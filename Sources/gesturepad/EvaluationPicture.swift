@@ -1,26 +1,28 @@
 // EvaluationPicture: the evaluation report as pictures — the confusion matrix (Raster's
 // ConfusionMatrixPicture) and a training curve (LinePlot) — encoded as PNG (stb via Capture) and
-// written atomically.
+// written atomically (SystemSupport's AtomicFile). It lives in the command line, which draws; the
+// Gestures library stays recognition and training only and does not link Raster.
 import Capture
-import NeuralNet
+import Gestures
 import Raster
+import SystemSupport
 
 /// PNG pictures of evaluation and training results.
-public enum EvaluationPicture {
+enum EvaluationPicture {
     /// The confusion matrix of `report` as PNG bytes.
-    public static func confusionPNG(_ report: EvaluationReport) -> [UInt8] {
+    static func confusionPNG(_ report: EvaluationReport) -> [UInt8] {
         let title = "\(report.folds)-fold, \(report.matrix.total) samples"
         let canvas = ConfusionMatrixPicture.render(labels: report.labels, counts: report.matrix.counts, title: title)
         return RGBImage(width: canvas.width, height: canvas.height, pixels: canvas.pixels).pngData()
     }
 
     /// Writes the confusion matrix PNG to `path` (temp file + fsync + rename).
-    public static func writeConfusionPNG(_ report: EvaluationReport, to path: String) throws(GesturesError) {
-        do { try FileIO.writeAtomically(confusionPNG(report), to: path) } catch { throw .model(error) }
+    static func writeConfusionPNG(_ report: EvaluationReport, to path: String) throws(AtomicFileError) {
+        try AtomicFile.write(confusionPNG(report), to: path)
     }
 
     /// Loss and accuracy per epoch as PNG bytes.
-    public static func trainingCurvePNG(losses: [Float], accuracies: [Float], width: Int = 480, height: Int = 300)
+    static func trainingCurvePNG(losses: [Float], accuracies: [Float], width: Int = 480, height: Int = 300)
         -> [UInt8]
     {
         let canvas = LinePlot.render(
