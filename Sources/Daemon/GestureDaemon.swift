@@ -247,7 +247,7 @@ public final class GestureDaemon: @unchecked Sendable {
                     .training(
                         phase: "started", epoch: nil, epochs: epochs, loss: nil, accuracy: nil, headVersion: nil,
                         message: nil))
-            case .embedding: break
+            case .embedding, .heldOutEpoch: break
             case .epoch(let report):
                 emit(
                     .training(

@@ -196,6 +196,7 @@ public final class GesturePipeline: @unchecked Sendable {
             switch update {
             case .started: break
             case .embedding(let done, let total): progress = .embedding(done: done, total: total)
+            case .heldOutEpoch: break
             case .epoch(let report):
                 progress = .training(
                     epoch: report.epoch, epochs: report.epochs, losses: progress.losses + [report.loss],
