@@ -145,6 +145,7 @@ public enum GameWindowRunner {
         switch event {
         case .keyDown(let key, let isRepeat, let shift): session.keyDown(key, isRepeat: isRepeat, shift: shift)
         case .keyUp(let key): session.keyUp(key)
+        case .click(let x, let y): session.click(x: x, y: y)
         case .focusLost: session.releaseAllKeys()
         case .quit: session.quit()
         }
