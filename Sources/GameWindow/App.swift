@@ -4,6 +4,9 @@
 // wants done outside (record, delete, train, quit) goes out as `AppCommand`s. No threads, no clock:
 // `tick()` is one 60 Hz game step, so key scripts run in tests on virtual time (ccleste's replays).
 //
+// On the training screen the sample browser (SampleBrowser), when open, takes the keys and clicks; its
+// changes go out as `.browse` commands and its ids come back through `showBrowser`.
+//
 // Input merge per tick: a held keyboard direction (the most recently pressed one) beats everything;
 // else a tapped key since the last tick; else a gesture key-down since the last tick; else the
 // gesture the filter holds. `GameInput.direction` is buffered by the rules, so a one-tick pulse

@@ -107,7 +107,7 @@ public enum GameWindowRunner {
     static let invisibleDrivers: Set<String> = ["offscreen", "dummy", "evdev"]
 
     /// The live window on a real display, or `noDisplay`. An SDL_VIDEODRIVER naming a real driver is kept; unset,
-    /// SDL may choose only among x11 and wayland.
+    /// SDL may choose only x11 (DISPLAY set) and wayland (WAYLAND_DISPLAY set).
     static func openLiveWindow(_ options: WindowOptions) throws(GameWindowError) -> SDLWindow {
         let environment = ProcessInfo.processInfo.environment
         func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
@@ -117,7 +117,12 @@ public enum GameWindowRunner {
                 display: display, waylandDisplay: waylandDisplay, driver: asked,
                 sdlError: "SDL_VIDEODRIVER=\(asked) is for --screenshot only")
         }
-        if nonEmpty("SDL_VIDEODRIVER") == nil { setenv("SDL_VIDEODRIVER", "x11,wayland", 1) }
+        if nonEmpty("SDL_VIDEODRIVER") == nil {
+            // The drivers whose display the environment names (x11 first, SDL 2's own order); with neither, x11 alone
+            // gives SDL's error without libwayland's noise about XDG_RUNTIME_DIR.
+            let drivers = (display == nil ? [] : ["x11"]) + (waylandDisplay == nil ? [] : ["wayland"])
+            setenv("SDL_VIDEODRIVER", drivers.isEmpty ? "x11" : drivers.joined(separator: ","), 1)
+        }
         let window: SDLWindow
         do {
             window = try SDLWindow(

@@ -107,9 +107,9 @@ public struct SampleBrowser: Equatable, Sendable {
 
     // MARK: Keys
 
-    /// What `key` does here: arrows move (up/down a row), `,`-less keyboards page with PageUp/PageDown or N/B,
-    /// Space or M marks, Backspace/Delete deletes, digit n relabels to the n-th label, Tab switches label, Esc or V
-    /// closes. Returns the action for the session, if any.
+    /// What `key` does here: arrows move (up/down a row), PageUp/PageDown or B/N turn pages, Space or M marks,
+    /// Backspace/Delete deletes, digit n relabels to the n-th label, Tab switches label, Esc or V closes. Returns
+    /// the action for the session, if any.
     public mutating func keyDown(_ key: AppKey, shift: Bool = false) -> BrowserAction? {
         switch key {
         case .arrowLeft: move(by: -1)

@@ -191,6 +191,8 @@ struct SDLShellTests {
         #expect(SDLWindow.appKey(code: 0x1B) == .escape)
         #expect(SDLWindow.appKey(code: 0x4000_0052) == .arrowUp)  // SDLK_UP = scancode 82 | 1<<30
         #expect(SDLWindow.appKey(code: 0x4000_003A) == .f1)
-        #expect(SDLWindow.appKey(code: 0x31) == nil)  // '1' is not bound
+        #expect(SDLWindow.appKey(code: 0x31) == .digit(1))  // SDLK_1 = '1': records the first label
+        #expect(SDLWindow.appKey(code: 0x4000_004B) == .pageUp)  // SDLK_PAGEUP = scancode 75 | 1<<30
+        #expect(SDLWindow.appKey(code: 0x2F) == nil)  // '/' is not bound
     }
 }
