@@ -66,6 +66,10 @@ struct SessionTests {
             source, framesPerSecond: 15, label: "down", settings: RecordingSettings(samplesPerSecond: 5),
             sourceName: downClip)
         source.close()
+        // One held key is one take, one import another: honest evaluation keeps each on one side of a split.
+        let infos = try workspace.samples.samples()
+        #expect(Set(infos.filter { $0.label == "up" }.map(\.take)).count == 1)
+        #expect(Set(infos.map(\.take)).count == 2, "\(infos.map(\.take))")
 
         // The tiles show the store's counts.
         _ = session.render()
