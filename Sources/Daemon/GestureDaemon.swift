@@ -262,7 +262,7 @@ public final class GestureDaemon: @unchecked Sendable {
                     .training(
                         phase: "embedding", epoch: nil, epochs: nil, loss: nil, accuracy: nil, headVersion: nil,
                         message: "\(done)/\(total) samples embedded"))
-            case .embedding: break
+            case .embedding, .heldOutEpoch: break
             case .epoch(let report):
                 emit(
                     .training(

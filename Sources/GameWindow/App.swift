@@ -4,6 +4,9 @@
 // wants done outside (record, delete, train, quit) goes out as `AppCommand`s. No threads, no clock:
 // `tick()` is one 60 Hz game step, so key scripts run in tests on virtual time (ccleste's replays).
 //
+// On the training screen the sample browser (SampleBrowser), when open, takes the keys and clicks; its
+// changes go out as `.browse` commands and its ids come back through `showBrowser`.
+//
 // Input merge per tick: a held keyboard direction (the most recently pressed one) beats everything;
 // else a tapped key since the last tick; else a gesture key-down since the last tick; else the
 // gesture the filter holds. `GameInput.direction` is buffered by the rules, so a one-tick pulse
@@ -11,6 +14,7 @@
 import Game
 import Gestures
 import NeuralNet
+import Raster
 
 /// A key the window understands, independent of SDL's key codes.
 public enum AppKey: Hashable, Sendable {
@@ -40,6 +44,12 @@ public enum AppKey: Hashable, Sendable {
     case plus
     /// `-` / keypad minus.
     case minus
+    /// A digit key 0–9 (records the n-th label, any label of the config; relabels in the sample browser).
+    case digit(Int)
+    /// Page Up (previous page of the sample browser).
+    case pageUp
+    /// Page Down (next page of the sample browser).
+    case pageDown
 }
 
 /// Which screen the window shows.
@@ -62,6 +72,10 @@ public enum AppCommand: Equatable, Sendable {
     case train(TrainingOptions)
     /// Cancel a running training.
     case cancelTraining
+    /// Open the sample browser on `label`: load its sample ids and pass them to `App.showBrowser`.
+    case openBrowser(label: String)
+    /// Carry out what the sample browser asked (load another label, delete, relabel), then `App.showBrowser` again.
+    case browse(BrowserAction)
     /// Close the window.
     case quit
 }
@@ -148,6 +162,8 @@ public struct App: Sendable {
     public private(set) var lastSteering: Steering = .none
     /// Whether quit was asked for.
     public private(set) var isQuitRequested = false
+    /// The sample browser, when it is open (over the training screen's tiles and panels).
+    public private(set) var browser: SampleBrowser?
 
     /// Where a tick's direction came from.
     public enum Steering: Equatable, Sendable {
@@ -184,8 +200,12 @@ public struct App: Sendable {
 
     // MARK: Keys
 
-    /// The label a key records on the training screen (arrows/WASD: directions; I or Space: idle).
+    /// The label a key records on the training screen: digit n the n-th label (any label of the config);
+    /// arrows/WASD the directions, I or Space idle, when the labels have them.
     public func recordLabel(for key: AppKey) -> String? {
+        if case .digit(let number) = key {
+            return number >= 1 && number <= min(labels.count, 9) ? labels.names[number - 1] : nil
+        }
         let name: String? =
             switch key {
             case .arrowUp, .letter("w"): "up"
@@ -196,6 +216,47 @@ public struct App: Sendable {
             default: nil
             }
         return name.flatMap { labels.names.contains($0) ? $0 : nil }
+    }
+
+    // MARK: Sample browser
+
+    /// Opens the sample browser on `label` with its sample `ids` (oldest first), or gives the open one new ids.
+    public mutating func showBrowser(label: String, ids: [Int64]) {
+        guard screen == .training else { return }
+        if browser == nil {
+            browser = SampleBrowser(labels: labels.names, label: label, ids: ids)
+        } else {
+            browser?.reload(label: label, ids: ids)
+        }
+        selectedLabel = label
+    }
+
+    /// Closes the sample browser.
+    public mutating func closeBrowser() { browser = nil }
+
+    /// A mouse click at logical (`x`, `y`): on a tile it opens the browser on that label; in the browser it moves
+    /// the cursor or marks (see `SampleBrowser.click`).
+    public mutating func click(x: Int, y: Int) -> [AppCommand] {
+        guard screen == .training, !isHelpVisible else { return [] }
+        let point = Point(x: x, y: y)
+        if browser != nil {
+            for slot in 0..<SampleBrowser.pageSize where BrowserLayout.cell(slot: slot).contains(point) {
+                browser?.click(slot: slot)
+                return []
+            }
+            for (index, label) in labels.names.enumerated()
+            where BrowserLayout.labelTab(index: index, count: labels.count).contains(point) {
+                return [.browse(.show(label: label))]
+            }
+            return []
+        }
+        for (index, label) in labels.names.enumerated()
+        where TrainingLayout.tile(index: index, count: labels.count).contains(point) {
+            let commands = stopRecordingCommands()
+            selectedLabel = label
+            return commands + [.openBrowser(label: label)]
+        }
+        return []
     }
 
     /// The direction a key steers in play.
@@ -250,6 +311,20 @@ public struct App: Sendable {
     }
 
     private mutating func trainingKeyDown(_ key: AppKey, isRepeat: Bool, shift: Bool) -> [AppCommand] {
+        if browser != nil {
+            // Moving may repeat; nothing that changes samples does.
+            let moves: [AppKey] = [.arrowUp, .arrowDown, .arrowLeft, .arrowRight, .pageUp, .pageDown]
+            guard !isRepeat || moves.contains(key) else { return [] }
+            switch browser?.keyDown(key, shift: shift) {
+            case .close:
+                browser = nil
+                return []
+            case .some(let action):
+                return [.browse(action)]
+            case nil:
+                return []
+            }
+        }
         if let label = recordLabel(for: key) {
             guard !isRepeat, recordingLabel == nil else { return [] }
             recordingLabel = label
@@ -265,6 +340,8 @@ public struct App: Sendable {
             return [.train(trainingOptions)]
         case .letter("c"):
             return [.cancelTraining]
+        case .letter("v"):
+            return [.openBrowser(label: selectedLabel)]
         case .tab:
             let fields = HyperparameterField.allCases
             selectedField = fields[(selectedField.rawValue + (shift ? fields.count - 1 : 1)) % fields.count]
@@ -328,6 +405,7 @@ public struct App: Sendable {
 
     private mutating func enterPlay() {
         screen = .play
+        browser = nil
         heldDirectionKeys.removeAll()
         tappedDirection = nil
         gesturePulse = nil

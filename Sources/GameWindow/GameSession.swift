@@ -48,6 +48,9 @@ public final class GameSession {
     private var knownPipelineChanges = -1
     private var lastSnapshot: PipelineSnapshot?
     private var reportedStoreError: String?
+    /// The sample browser's label's samples (oldest first) and what is loaded for drawing.
+    private var browserInfos: [SampleInfo] = []
+    private var browserContents = BrowserContents()
     /// Thumbnails per label on the tiles.
     static let thumbnailsPerLabel = 4
     /// How long a toast stays, in frames (3 s at 60 Hz).
@@ -87,6 +90,11 @@ public final class GameSession {
         perform(app.keyUp(key))
     }
 
+    /// A mouse click at logical coordinates (the tiles open the sample browser; in it, a click picks or marks).
+    public func click(x: Int, y: Int) {
+        perform(app.click(x: x, y: y))
+    }
+
     /// The window was closed.
     public func quit() {
         perform(app.quit())
@@ -112,6 +120,10 @@ public final class GameSession {
                 deleteLastSample(of: label)
             case .train(let options):
                 startTraining(options)
+            case .openBrowser(let label):
+                showBrowser(label: label)
+            case .browse(let action):
+                browse(action)
             case .cancelTraining:
                 if parts.pipeline?.isTraining == true {
                     parts.pipeline?.cancelTraining()
@@ -144,6 +156,77 @@ public final class GameSession {
             show("Could not delete: \(error.description)")
         }
         refreshSamples(force: true)
+    }
+
+    // MARK: Sample browser
+
+    /// Loads `label`'s samples into the browser (opening it).
+    private func showBrowser(label: String) {
+        guard let store = parts.store else { return show("No sample store is open.") }
+        do {
+            browserInfos = try store.samples(label: label)
+            browserContents.counts = try store.counts()
+        } catch {
+            return show("Could not read the samples: \(error.description)")
+        }
+        app.showBrowser(label: label, ids: browserInfos.map(\.id))
+        refreshSamples(force: true)
+    }
+
+    /// Carries out a browser action on the store (one transaction each) and reloads the browser.
+    private func browse(_ action: BrowserAction) {
+        guard let store = parts.store, let browser = app.browser else { return }
+        let label = browser.label
+        do {
+            switch action {
+            case .show(let other):
+                return showBrowser(label: other)
+            case .delete(let ids):
+                let deleted = try store.delete(ids: ids)
+                show("Deleted \(deleted) \(label.uppercased()) sample\(deleted == 1 ? "" : "s") (\(Self.idList(ids))).")
+            case .relabel(let ids, let newLabel):
+                let moved = try store.relabel(ids: ids, to: newLabel)
+                show(
+                    "Moved \(moved) sample\(moved == 1 ? "" : "s") (\(Self.idList(ids))) from \(label.uppercased()) "
+                        + "to \(newLabel.uppercased()).")
+            case .close:
+                app.closeBrowser()
+                return
+            }
+        } catch {
+            show("Nothing changed: \(error.description)")
+        }
+        browserContents.thumbnails.removeAll()
+        showBrowser(label: label)
+    }
+
+    /// "#12, #13, #14" (at most five, then "…").
+    static func idList(_ ids: [Int64]) -> String {
+        ids.prefix(5).map { "#\($0)" }.joined(separator: ", ") + (ids.count > 5 ? ", ..." : "")
+    }
+
+    /// Loads what the open browser shows and is not loaded yet: the page's thumbnails, the cursor's frame.
+    private func loadBrowserContents() {
+        guard let browser = app.browser, let store = parts.store else { return }
+        let missing = browser.pageIDs.filter { browserContents.thumbnails[$0] == nil }
+        do throws(GesturesError) {
+            if !missing.isEmpty {
+                // Keep the cache to about two pages.
+                if browserContents.thumbnails.count > 2 * SampleBrowser.pageSize {
+                    browserContents.thumbnails.removeAll()
+                }
+                for thumbnail in try store.thumbnails(ids: Array(browser.pageIDs)) {
+                    browserContents.thumbnails[thumbnail.id] = thumbnail.image
+                }
+            }
+            if let id = browser.cursorID, browserContents.preview?.info.id != id,
+                let info = browserInfos.first(where: { $0.id == id })
+            {
+                browserContents.preview = (info, try store.frame(id: id))
+            }
+        } catch {
+            show("Could not read a sample: \(error.description)")
+        }
     }
 
     private func startTraining(_ options: TrainingOptions) {
@@ -198,6 +281,11 @@ public final class GameSession {
         model.frameNumber = frameNumber
         model.samples = samples
         model.training = parts.pipeline?.trainingProgress ?? .idle
+        model.heldOut = parts.pipeline?.heldOutCheck ?? HeldOutCheck()
+        if app.browser != nil {
+            loadBrowserContents()
+            model.browser = browserContents
+        }
         model.headVersion = parts.recognizer?.currentHead?.version
         model.gesturesUnavailableReason = parts.gesturesUnavailableReason
         if let pipeline = parts.pipeline, pipeline.hasSource {

@@ -3,6 +3,9 @@
 // out per frame, a frame limiter when the display does not sync. Screenshot mode renders N frames on
 // SDL's offscreen driver with one pipeline frame and one tick per frame (deterministic, as fast as
 // possible) and writes the last canvas as a PNG; without any usable SDL it still renders the canvas.
+// Only screenshot mode uses the offscreen driver: the live window asks SDL for x11 or wayland and
+// refuses (GameWindowError.noDisplay, naming DISPLAY, WAYLAND_DISPLAY and SDL's error) rather than
+// running forever on a driver that draws nowhere.
 import Capture
 import Foundation
 import Gestures
@@ -67,8 +70,7 @@ public enum GameWindowRunner {
         if let path = options.screenshotPath {
             return try screenshot(session, path: path, frames: max(1, options.screenshotFrames), options: options)
         }
-        let window = try SDLWindow(
-            title: "gesturepad", width: options.width, height: options.height, fullscreen: options.fullscreen)
+        let window = try openLiveWindow(options)
         session.startPipeline()
         defer { session.shutdown() }
         var frames = 0
@@ -102,6 +104,45 @@ public enum GameWindowRunner {
         return RunReport(frames: frames, videoDriver: window.driverName, renderer: window.rendererName)
     }
 
+    /// Video drivers that open a "window" without showing it anywhere: never for the live window.
+    static let invisibleDrivers: Set<String> = ["offscreen", "dummy", "evdev"]
+
+    /// The live window on a real display, or `noDisplay`. An SDL_VIDEODRIVER naming a real driver is kept; unset,
+    /// SDL may choose only x11 (DISPLAY set) and wayland (WAYLAND_DISPLAY set).
+    static func openLiveWindow(_ options: WindowOptions) throws(GameWindowError) -> SDLWindow {
+        let environment = ProcessInfo.processInfo.environment
+        func nonEmpty(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+        let (display, waylandDisplay) = (nonEmpty("DISPLAY"), nonEmpty("WAYLAND_DISPLAY"))
+        if let asked = nonEmpty("SDL_VIDEODRIVER"), invisibleDrivers.contains(asked.lowercased()) {
+            throw .noDisplay(
+                display: display, waylandDisplay: waylandDisplay, driver: asked,
+                sdlError: "SDL_VIDEODRIVER=\(asked) is for --screenshot only")
+        }
+        if nonEmpty("SDL_VIDEODRIVER") == nil {
+            // The drivers whose display the environment names (x11 first, SDL 2's own order); with neither, x11 alone
+            // gives SDL's error without libwayland's noise about XDG_RUNTIME_DIR.
+            let drivers = (display == nil ? [] : ["x11"]) + (waylandDisplay == nil ? [] : ["wayland"])
+            setenv("SDL_VIDEODRIVER", drivers.isEmpty ? "x11" : drivers.joined(separator: ","), 1)
+        }
+        let window: SDLWindow
+        do {
+            window = try SDLWindow(
+                title: "gesturepad", width: options.width, height: options.height, fullscreen: options.fullscreen)
+        } catch {
+            if case .sdl(let call, let reason) = error {
+                throw .noDisplay(
+                    display: display, waylandDisplay: waylandDisplay, driver: nil, sdlError: "\(call): \(reason)")
+            }
+            throw error
+        }
+        guard !invisibleDrivers.contains(window.driverName) else {
+            throw .noDisplay(
+                display: display, waylandDisplay: waylandDisplay, driver: window.driverName,
+                sdlError: "SDL chose a driver that shows nothing")
+        }
+        return window
+    }
+
     /// Whether SDL can open a window on its offscreen driver here (nil) or why not (for tests and diagnostics).
     public static func probeOffscreenDriver() -> String? { SDLWindow.probeOffscreenDriver() }
 
@@ -110,6 +151,7 @@ public enum GameWindowRunner {
         switch event {
         case .keyDown(let key, let isRepeat, let shift): session.keyDown(key, isRepeat: isRepeat, shift: shift)
         case .keyUp(let key): session.keyUp(key)
+        case .click(let x, let y): session.click(x: x, y: y)
         case .focusLost: session.releaseAllKeys()
         case .quit: session.quit()
         }

@@ -91,6 +91,7 @@ enum GestureText {
     static func trainingLine(_ model: ScreenModel) -> String {
         switch model.training {
         case .embedding(let done, let total): "EMBEDDING \(done)/\(total)"
+        case .checking(let epoch, let epochs): "CHECKING \(epoch)/\(epochs)"
         case .training(let epoch, let epochs, _, _): "TRAINING \(epoch)/\(epochs)"
         case .failed: "TRAINING FAILED"
         case .finished(let version, _, _, _): "HEAD v\(version) IN USE"
@@ -101,7 +102,7 @@ enum GestureText {
     /// The colour of `trainingLine`.
     static func trainingColor(_ model: ScreenModel) -> RGB {
         switch model.training {
-        case .embedding, .training: Palette.accent
+        case .embedding, .checking, .training: Palette.accent
         case .failed: Palette.alert
         case .finished: Palette.good
         case .idle: model.headVersion == nil ? Palette.dimText : Palette.good

@@ -176,11 +176,22 @@ public final class GesturePipeline: @unchecked Sendable {
     /// The current training progress.
     public var trainingProgress: TrainingProgress { training.stored.withLock { $0 } }
 
-    /// Starts a run; throws `.trainingInProgress` when one is going.
+    /// The latest run's held-out check (its curves while it runs, its figures after).
+    public var heldOutCheck: HeldOutCheck { training.check.withLock { $0 } }
+
+    /// Folds of the held-out check: one fifth of the takes is kept out of a check run before the real training.
+    public static let heldOutFolds = 5
+
+    /// Starts a run (a held-out check, then the head on all samples); throws `.trainingInProgress` when one is going.
     public func train(options: TrainingOptions) throws(GesturesError) {
         training.stored.withLock { $0 = .embedding(done: 0, total: 0) }
-        do { try session.train(options: options) } catch {
+        let previousCheck = training.check.withLock { check in
+            defer { check = HeldOutCheck() }
+            return check
+        }
+        do { try session.train(options: options, heldOutFolds: Self.heldOutFolds) } catch {
             training.stored.withLock { $0 = .idle }
+            training.check.withLock { $0 = previousCheck }
             throw error
         }
     }
@@ -192,16 +203,27 @@ public final class GesturePipeline: @unchecked Sendable {
     public var isTraining: Bool { session.isTraining }
 
     /// Keeps the progress (and the loss curve) of a run from the session's events.
-    private static func follow(_ update: SessionTraining, progress: TrainingProgressBox) {
-        progress.stored.withLock { progress in
+    private static func follow(_ update: SessionTraining, progress box: TrainingProgressBox) {
+        box.stored.withLock { progress in
             switch update {
             case .started: break
             case .embedding(let done, let total): progress = .embedding(done: done, total: total)
+            case .heldOutEpoch(let epoch, let epochs, let trainingLoss, let heldOutLoss):
+                progress = .checking(epoch: epoch, epochs: epochs)
+                box.check.withLock { check in
+                    check.trainingLosses.append(trainingLoss)
+                    check.heldOutLosses.append(heldOutLoss)
+                }
             case .epoch(let report):
                 progress = .training(
                     epoch: report.epoch, epochs: report.epochs, losses: progress.losses + [report.loss],
                     accuracy: report.accuracy)
             case .finished(let trained):
+                box.check.withLock { check in
+                    check.report = trained.heldOut
+                    check.skippedReason = trained.heldOutSkippedReason
+                    check.warnings = trained.warnings
+                }
                 progress = .finished(
                     version: trained.metadata.version, losses: progress.losses,
                     accuracy: trained.summary.finalAccuracy ?? 0, milliseconds: trained.summary.milliseconds)
@@ -229,4 +251,5 @@ public final class GesturePipeline: @unchecked Sendable {
 /// The training progress, shared with the session's event callback.
 final class TrainingProgressBox: Sendable {
     let stored = Mutex<TrainingProgress>(.idle)
+    let check = Mutex<HeldOutCheck>(HeldOutCheck())
 }

@@ -12,6 +12,8 @@ import Raster
 enum WindowEvent: Equatable {
     case keyDown(AppKey, isRepeat: Bool, shift: Bool)
     case keyUp(AppKey)
+    /// The left mouse button went down at logical (`x`, `y`) (SDL maps window pixels through the logical size).
+    case click(x: Int, y: Int)
     /// The window lost the keyboard (held keys will never see their key-up).
     case focusLost
     /// The window was closed.
@@ -138,6 +140,10 @@ final class SDLWindow {
                 }
             case SDL_KEYUP.rawValue:
                 if let key = Self.appKey(code: event.key.keysym.sym) { events.append(.keyUp(key)) }
+            case SDL_MOUSEBUTTONDOWN.rawValue:
+                if event.button.button == UInt8(SDL_BUTTON_LEFT) {
+                    events.append(.click(x: Int(event.button.x), y: Int(event.button.y)))
+                }
             case SDL_WINDOWEVENT.rawValue:
                 switch UInt32(event.window.event) {
                 case UInt32(SDL_WINDOWEVENT_SIZE_CHANGED.rawValue): updateScaling()
@@ -166,6 +172,9 @@ final class SDLWindow {
         case Int32(SDLK_F1.rawValue): return .f1
         case Int32(SDLK_PLUS.rawValue), Int32(SDLK_EQUALS.rawValue), Int32(SDLK_KP_PLUS.rawValue): return .plus
         case Int32(SDLK_MINUS.rawValue), Int32(SDLK_KP_MINUS.rawValue): return .minus
+        case Int32(SDLK_PAGEUP.rawValue): return .pageUp
+        case Int32(SDLK_PAGEDOWN.rawValue): return .pageDown
+        case Int32(SDLK_0.rawValue)...Int32(SDLK_9.rawValue): return .digit(Int(code - Int32(SDLK_0.rawValue)))
         case Int32(SDLK_a.rawValue)...Int32(SDLK_z.rawValue):
             return .letter(Character(Unicode.Scalar(UInt8(code))))
         default: return nil

@@ -55,6 +55,8 @@ public enum TrainingProgress: Equatable, Sendable {
     case idle
     /// Computing embeddings of samples not cached yet.
     case embedding(done: Int, total: Int)
+    /// The held-out check (a head trained without a fifth of the takes) finished epoch `epoch` of `epochs`.
+    case checking(epoch: Int, epochs: Int)
     /// Epoch `epoch` of `epochs` finished; `losses` holds every finished epoch's loss.
     case training(epoch: Int, epochs: Int, losses: [Float], accuracy: Float)
     /// Finished: head `version` is in use.
@@ -65,7 +67,7 @@ public enum TrainingProgress: Equatable, Sendable {
     /// Whether a run is in progress.
     public var isRunning: Bool {
         switch self {
-        case .embedding, .training: true
+        case .embedding, .checking, .training: true
         default: false
         }
     }
@@ -77,6 +79,24 @@ public enum TrainingProgress: Equatable, Sendable {
         default: []
         }
     }
+}
+
+/// The held-out check of the latest training run (`TrainingRequest.heldOutFolds`): its loss curves while it
+/// runs, then its figures; plus what is weak about the samples.
+public struct HeldOutCheck: Equatable, Sendable {
+    /// Per epoch of the check run: the loss on its training part.
+    public var trainingLosses: [Float] = []
+    /// Per epoch of the check run: the loss on the held-out takes.
+    public var heldOutLosses: [Float] = []
+    /// The finished check (nil while it runs, or when it was skipped).
+    public var report: HeldOutReport?
+    /// Why the check did not run (too few samples), if it did not.
+    public var skippedReason: String?
+    /// What is weak about the samples (known when the run finished).
+    public var warnings: [DatasetWarning] = []
+
+    /// An empty check.
+    public init() {}
 }
 
 /// What the training screen shows of one label's samples.
@@ -107,6 +127,10 @@ public struct ScreenModel: Sendable {
     public var samples: [String: LabelSamples] = [:]
     /// The training run.
     public var training: TrainingProgress = .idle
+    /// The latest run's held-out check and data set warnings.
+    public var heldOut = HeldOutCheck()
+    /// What the sample browser shows (when `app.browser` is open).
+    public var browser = BrowserContents()
     /// The head in use (nil: none trained yet).
     public var headVersion: Int?
     /// Why gestures are unavailable altogether (no model installed…), if they are.

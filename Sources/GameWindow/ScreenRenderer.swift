@@ -56,8 +56,9 @@ public struct ScreenRenderer {
         let training: [(String, String)] = [
             ("HOLD ARROW / WASD", "record that direction"),
             ("HOLD I or SPACE", "record idle (no gesture)"),
+            ("HOLD 1-9", "record the tile's label"),
             ("BACKSPACE", "delete the last sample"),
-            ("", "of the selected tile"),
+            ("V or CLICK TILE", "see, delete, relabel all"),
             ("T", "train a new head"),
             ("C", "cancel training"),
             ("TAB / SHIFT+TAB", "choose a setting"),

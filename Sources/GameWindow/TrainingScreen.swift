@@ -1,9 +1,11 @@
 // TrainingScreen: the TF.js webcam demo's screen, done properly, at 640×360 — the live camera
 // (the 224×224 sample frame, mirrored as recorded) with a REC frame while a key is held; one tile
 // per label with its key, its stored sample count and the newest thumbnails; the live confidence
-// bars and the decision filter's state; the training knobs, a progress bar and the loss curve
-// (Raster's LinePlot recoloured to the dark theme). A one-line guide runs along the bottom.
+// bars and the decision filter's state; the training knobs, a progress bar, the held-out accuracy with
+// per-label figures and warnings after a run, and the training and held-out loss curves (Raster's
+// LinePlot recoloured to the dark theme). A one-line guide runs along the bottom.
 import Capture
+import Foundation
 import Gestures
 import Raster
 
@@ -21,16 +23,23 @@ public enum TrainingLayout {
     static let tileHeight = 122
     static let tileGap = 5
     static let tilesLeft = 240
-    /// The tile of the label at `index`.
-    public static func tile(index: Int) -> Rect {
-        Rect(x: tilesLeft + index * (tileWidth + tileGap), y: tilesTop, width: tileWidth, height: tileHeight)
+    /// The most tiles the row holds (digits 1–9 record them).
+    public static let maximumTiles = 9
+    /// The tile of the label at `index` of `count` labels (five or fewer keep the full width; more share the row).
+    public static func tile(index: Int, count: Int = 5) -> Rect {
+        let width = count <= 5 ? tileWidth : (5 * (tileWidth + tileGap)) / min(count, maximumTiles) - tileGap
+        return Rect(x: tilesLeft + index * (width + tileGap), y: tilesTop, width: width, height: tileHeight)
     }
-    /// Thumbnail `slot` (0–3, newest first, two per row at half size) of the tile at `index`.
-    public static func thumbnail(tileIndex index: Int, slot: Int) -> Rect {
-        let tile = tile(index: index)
+    /// Thumbnails a tile of `count` labels shows: four (two per row) when it is wide enough, else two.
+    public static func thumbnailSlots(count: Int = 5) -> Int { tile(index: 0, count: count).width >= 62 ? 4 : 2 }
+    /// Thumbnail `slot` (newest first, at half size, two per row or one when narrow) of the tile at `index`.
+    public static func thumbnail(tileIndex index: Int, slot: Int, count: Int = 5) -> Rect {
+        let tile = tile(index: index, count: count)
+        let perRow = thumbnailSlots(count: count) / 2
         return Rect(
-            x: tile.x + (tile.width - 60) / 2 + (slot % 2) * 32, y: tile.y + 60 + (slot / 2) * 30, width: 28, height: 28
-        )
+            x: tile.x + (tile.width - perRow * 32 + 4) / 2 + (slot % perRow) * 32,
+            y: tile.y + 60 + (slot / perRow) * 30,
+            width: 28, height: 28)
     }
     /// The training knobs and status.
     public static let trainingPanel = Rect(x: 240, y: 150, width: 186, height: 188)
@@ -45,19 +54,28 @@ struct TrainingScreen {
     /// Where the count of each label was drawn (label, the text, its origin and scale): the tests read
     /// counts back from here and check the pixels there.
     private(set) var countTexts: [(label: String, text: String, origin: Point, scale: Int)] = []
+    /// The sample browser's drawing (it caches the preview frame).
+    var browserScreen = BrowserScreen()
 
     mutating func draw(_ model: ScreenModel, into canvas: inout Canvas) {
         canvas.fillArea(canvas.bounds, color: Palette.background)
         drawHeader(model, into: &canvas)
+        countTexts.removeAll(keepingCapacity: true)
+        if let browser = model.app.browser {
+            browserScreen.draw(browser, model: model, into: &canvas)
+            return
+        }
         drawCamera(model, into: &canvas)
         drawConfidence(model, into: &canvas)
-        countTexts.removeAll(keepingCapacity: true)
-        for (index, label) in model.app.labels.names.enumerated() where index < 5 {
+        for (index, label) in model.app.labels.names.enumerated() where index < TrainingLayout.maximumTiles {
             drawTile(label: label, index: index, model: model, into: &canvas)
         }
         drawTrainingPanel(model, into: &canvas)
         drawLossPlot(model, into: &canvas)
-        let guide = "HOLD ARROWS/WASD TO RECORD A DIRECTION, I FOR IDLE.  BACKSPACE: DELETE LAST.  T: TRAIN."
+        let guide =
+            model.app.labels.names.allSatisfy { !Self.keyName(for: $0).isEmpty }
+            ? "HOLD ARROWS/WASD TO RECORD, I FOR IDLE.  V: SEE ALL SAMPLES.  BACKSPACE: DELETE LAST.  T: TRAIN."
+            : "HOLD A TILE'S KEY (1-9) TO RECORD IT.  V: SEE ALL SAMPLES.  BACKSPACE: DELETE LAST.  T: TRAIN."
         canvas.draw(text: guide, centeredIn: LogicalScreen.bounds, y: TrainingLayout.footerY, color: Palette.dimText)
     }
 
@@ -139,7 +157,8 @@ struct TrainingScreen {
     }
 
     private mutating func drawTile(label: String, index: Int, model: ScreenModel, into canvas: inout Canvas) {
-        let tile = TrainingLayout.tile(index: index)
+        let labelCount = model.app.labels.count
+        let tile = TrainingLayout.tile(index: index, count: labelCount)
         let isRecording = model.app.recordingLabel == label
         let isSelected = model.app.selectedLabel == label
         canvas.panel(tile)
@@ -151,8 +170,13 @@ struct TrainingScreen {
             canvas.arrow(pointing: arrow, centerX: tile.x + 8, centerY: tile.y + 7, size: 8, color: Palette.accent)
             titleX = tile.x + 15
         }
-        canvas.draw(text: label.uppercased(), at: Point(x: titleX, y: tile.y + 3), color: Palette.text)
-        canvas.draw(text: Self.keyName(for: label), rightAlignedAt: tile.maxX - 4, y: tile.y + 3, color: Palette.accent)
+        let keyName = Self.keyName(for: label, index: index)
+        let titleColumns = max(
+            1, (tile.maxX - 4 - titleX - keyName.count * PixelFont.cellWidth) / PixelFont.cellWidth - 1)
+        canvas.draw(
+            text: String(label.uppercased().prefix(titleColumns)), at: Point(x: titleX, y: tile.y + 3),
+            color: Palette.text)
+        canvas.draw(text: keyName, rightAlignedAt: tile.maxX - 4, y: tile.y + 3, color: Palette.accent)
         // The count, large.
         let count = model.samples[label]?.count ?? 0
         let countText = "\(count)"
@@ -161,11 +185,13 @@ struct TrainingScreen {
         let origin = Point(x: tile.x + (tile.width - countWidth) / 2, y: tile.y + 20)
         canvas.draw(text: countText, at: origin, color: count == 0 ? Palette.dimText : Palette.text, scale: countScale)
         countTexts.append((label, countText, origin, countScale))
-        canvas.draw(text: count == 1 ? "SAMPLE" : "SAMPLES", centeredIn: tile, y: tile.y + 48, color: Palette.dimText)
+        canvas.draw(
+            text: count == 1 ? "SAMPLE" : tile.width >= 50 ? "SAMPLES" : "SMPL", centeredIn: tile, y: tile.y + 48,
+            color: Palette.dimText)
         // Up to four newest thumbnails at half size (56 → 28: every other pixel, crisp).
         let thumbnails = model.samples[label]?.thumbnails ?? []
-        for slot in 0..<4 {
-            let rect = TrainingLayout.thumbnail(tileIndex: index, slot: slot)
+        for slot in 0..<TrainingLayout.thumbnailSlots(count: labelCount) {
+            let rect = TrainingLayout.thumbnail(tileIndex: index, slot: slot, count: labelCount)
             if slot < thumbnails.count {
                 canvas.drawImage(thumbnails[slot], in: rect)
             } else {
@@ -179,7 +205,7 @@ struct TrainingScreen {
         }
     }
 
-    /// The key that records `label`, as the tile shows it.
+    /// The letter key that records `label`, as the tile shows it ("" for labels without one).
     static func keyName(for label: String) -> String {
         switch label {
         case "up": "W"
@@ -189,6 +215,12 @@ struct TrainingScreen {
         case LabelSet.idle: "I"
         default: ""
         }
+    }
+
+    /// The key the tile at `index` shows: its letter, else its digit (every label records with digit index+1).
+    static func keyName(for label: String, index: Int) -> String {
+        let letter = keyName(for: label)
+        return letter.isEmpty ? (index < TrainingLayout.maximumTiles ? "\(index + 1)" : "") : letter
     }
 
     private func drawTrainingPanel(_ model: ScreenModel, into canvas: inout Canvas) {
@@ -243,23 +275,26 @@ struct TrainingScreen {
         case .embedding(let done, let total):
             fraction = total > 0 ? Double(done) / Double(total) * 0.1 : 0
             lines = [("Embedding samples \(done)/\(total)", Palette.accent)]
-        case .training(let epoch, let epochs, let losses, let accuracy):
-            fraction = 0.1 + 0.9 * Double(epoch) / Double(max(1, epochs))
+        case .checking(let epoch, let epochs):
+            // The check run and the final run each take about half of the bar after the embeddings.
+            fraction = 0.1 + 0.45 * Double(epoch) / Double(max(1, epochs))
             lines = [
-                ("Epoch \(epoch)/\(epochs)", Palette.accent),
-                ("Loss \(ScreenText.fixed(Double(losses.last ?? 0), decimals: 4))", Palette.text),
-                ("Accuracy \(ScreenText.percent(accuracy))", Palette.text),
+                ("Held-out check \(epoch)/\(epochs)", Palette.accent),
+                ("Training without 1/5 of", Palette.dimText), ("the takes, testing on them.", Palette.dimText),
             ]
-        case .finished(let version, let losses, let accuracy, let milliseconds):
+        case .training(let epoch, let epochs, let losses, _):
+            fraction = 0.55 + 0.45 * Double(epoch) / Double(max(1, epochs))
+            lines = [
+                ("Final head: epoch \(epoch)/\(epochs)", Palette.accent),
+                ("Loss \(ScreenText.fixed(Double(losses.last ?? 0), decimals: 4))", Palette.text),
+            ]
+            lines += Self.heldOutLines(model.heldOut, columns: 30).prefix(2)
+        case .finished(let version, _, _, let milliseconds):
             fraction = 1
             lines = [
-                ("Head v\(version) in use.", Palette.good),
-                (
-                    "Loss \(ScreenText.fixed(Double(losses.last ?? 0), decimals: 4)), acc. \(ScreenText.percent(accuracy))",
-                    Palette.text
-                ),
-                ("Trained in \(ScreenText.fixed(milliseconds / 1000, decimals: 1)) s", Palette.dimText),
+                ("Head v\(version) in use (\(ScreenText.fixed(milliseconds / 1000, decimals: 1)) s).", Palette.good)
             ]
+            lines += Self.heldOutLines(model.heldOut, columns: 30)
         case .failed(let reason, _):
             lines = TextWrap.lines(reason, columns: 28, maximumLines: 4).map { ($0, Palette.alert) }
         }
@@ -268,16 +303,66 @@ struct TrainingScreen {
             rect: Rect(x: progressBar.x, y: progressBar.y, width: Int(Double(progressBar.width) * fraction), height: 6),
             color: model.training == .idle ? Palette.track : Palette.accent)
         y += 12
-        for (line, color) in lines {
+        for (line, color) in lines.prefix(6) {
             canvas.draw(text: line, at: Point(x: x, y: y), color: color)
-            y += 12
+            y += 11
         }
+    }
+
+    /// The held-out check in words for the training panel: the accuracy on held-out takes (never the training
+    /// accuracy, which only says the head remembers its samples), per-label figures, then the warnings.
+    static func heldOutLines(_ check: HeldOutCheck, columns: Int) -> [(String, RGB)] {
+        var lines: [(String, RGB)] = []
+        if let report = check.report {
+            lines.append(
+                (
+                    "Held-out acc. \(ScreenText.percent(Float(report.accuracy))) of \(report.heldOutSamples)",
+                    report.accuracy >= 0.9 ? Palette.good : Palette.accent
+                ))
+            let perLabel = report.labelFigures.filter { $0.tested > 0 }.map { figure in
+                "\(figure.label.uppercased()) \(ScreenText.percent(Float(figure.recall ?? 0)))"
+            }
+            // Whole items per line ("UP 90%"), two spaces apart.
+            var packed: [String] = []
+            for item in perLabel {
+                if let last = packed.last, last.count + 2 + item.count <= columns {
+                    packed[packed.count - 1] = last + "  " + item
+                } else {
+                    packed.append(item)
+                }
+            }
+            lines += packed.prefix(2).map { ($0, Palette.text) }
+        } else if let reason = check.skippedReason {
+            lines += TextWrap.lines("No held-out figure: \(reason).", columns: columns, maximumLines: 2).map {
+                ($0, Palette.dimText)
+            }
+        }
+        lines += check.warnings.map { ("! " + $0.short, Palette.alert) }
+        return lines
+    }
+
+    /// The curves the loss plot shows: the held-out check's training and held-out loss side by side when the run
+    /// has a check (a held-out loss climbing while the training loss falls is overfitting), else the training loss.
+    /// Values are log10 of the loss (floored at 1e-4): a held-out loss of 0.05 against a training loss of 0.001 is
+    /// the overfitting the plot should show, and on a linear axis both sit on the floor.
+    static func lossSeries(_ model: ScreenModel) -> [LinePlot.Series] {
+        func logarithmic(_ losses: [Float]) -> [Float] { losses.map { $0.isFinite ? log10(max($0, 1e-4)) : 0 } }
+        let check = model.heldOut
+        if !check.heldOutLosses.isEmpty {
+            return [
+                LinePlot.Series(name: "TRAIN", values: logarithmic(check.trainingLosses), color: Palette.accent),
+                LinePlot.Series(name: "HELD-OUT", values: logarithmic(check.heldOutLosses), color: Palette.alert),
+            ]
+        }
+        let losses = model.training.losses
+        return losses.isEmpty
+            ? [] : [LinePlot.Series(name: "TRAIN", values: logarithmic(losses), color: Palette.accent)]
     }
 
     private func drawLossPlot(_ model: ScreenModel, into canvas: inout Canvas) {
         let rect = TrainingLayout.lossPlot
-        let losses = model.training.losses
-        guard !losses.isEmpty else {
+        let series = Self.lossSeries(model)
+        guard !series.isEmpty else {
             canvas.panel(rect)
             canvas.draw(text: "LOSS", at: Point(x: rect.x + 6, y: rect.y + 5), color: Palette.accent)
             var y = rect.y + rect.height / 2 - 12
@@ -288,9 +373,9 @@ struct TrainingScreen {
             return
         }
         let plot = LinePlot.render(
-            series: [LinePlot.Series(name: "", values: losses, color: Palette.accent)],
+            series: series,
             size: Size(width: rect.width - 2, height: rect.height - 2),
-            title: "LOSS PER EPOCH", xLabel: "", yLabel: "", textScale: 1, lineThickness: 1)
+            title: "LOG10 LOSS PER EPOCH", xLabel: "", yLabel: "", textScale: 1, lineThickness: 1)
         // Raster charts are dark on white; map their few exact colours onto the dark theme.
         let themed = plot.recolored([
             .white: Palette.panel, LinePlot.gridColor: Palette.track, LinePlot.axisColor: Palette.dimText,

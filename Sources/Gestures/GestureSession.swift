@@ -90,6 +90,8 @@ public final class GestureSession: @unchecked Sendable {
         var saved = 0
         /// The countdown second last announced (nil: none yet; 0: recording announced).
         var announcedSecondsLeft: Int?
+        /// The store's take for this recording, allocated with its first kept sample.
+        var take: Int64?
         let completion: @Sendable (RecordingOutcome) -> Void
     }
 
@@ -307,13 +309,14 @@ public final class GestureSession: @unchecked Sendable {
 
     /// Trains a head on the stored samples in the background; recognition continues; the new head swaps in and the
     /// filter follows it (keys released with reason `newHead`). Throws `.trainingInProgress` when a run is going, and
-    /// when the session has no trainer.
+    /// when the session has no trainer. `heldOutFolds` adds the held-out check (`TrainingRequest.heldOutFolds`).
     public func train(
-        options: TrainingOptions? = nil,
+        options: TrainingOptions? = nil, heldOutFolds: Int? = nil,
         completion: @escaping @Sendable (Result<TrainedHead, GesturesError>) -> Void = { _ in }
     ) throws(GesturesError) {
         lock.lock()
-        let request = TrainingRequest(labels: settings.labels, options: options ?? settings.training)
+        let request = TrainingRequest(
+            labels: settings.labels, options: options ?? settings.training, heldOutFolds: heldOutFolds)
         lock.unlock()
         guard let trainer else { throw .trainingInProgress }
         emit(.training(.started(epochs: request.options.epochs)))
@@ -324,6 +327,11 @@ public final class GestureSession: @unchecked Sendable {
                 case .embedding(let done, let total): emit(.training(.embedding(done: done, total: total)))
                 case .epoch(let report): emit(.training(.epoch(report)))
                 case .fold: break
+                case .heldOutEpoch(let epoch, let epochs, let trainingLoss, let heldOutLoss):
+                    emit(
+                        .training(
+                            .heldOutEpoch(
+                                epoch: epoch, epochs: epochs, trainingLoss: trainingLoss, heldOutLoss: heldOutLoss)))
                 }
             },
             completion: { [self] result in
@@ -816,8 +824,10 @@ public final class GestureSession: @unchecked Sendable {
         recording = active
         guard decision == .keep else { return }
         do throws(GesturesError) {
+            if active.take == nil { active.take = try samples.newTake() }
             let id = try samples.addRecognized(
-                by: recognizer, label: active.recorder.label, source: settings.sampleSource, cacheKey: cacheKey)
+                by: recognizer, label: active.recorder.label, source: settings.sampleSource, cacheKey: cacheKey,
+                take: active.take)
             active.saved += 1
             recording = active
             keptInRecording = active.saved

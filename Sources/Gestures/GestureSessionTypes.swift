@@ -186,6 +186,8 @@ public enum SessionTraining: Sendable {
     case started(epochs: Int)
     case embedding(done: Int, total: Int)
     case epoch(EpochReport)
+    /// An epoch of the held-out check (`TrainingRequest.heldOutFolds`), which runs before the final training.
+    case heldOutEpoch(epoch: Int, epochs: Int, trainingLoss: Float, heldOutLoss: Float)
     /// The new head is in use.
     case finished(TrainedHead)
     case failed(GesturesError)

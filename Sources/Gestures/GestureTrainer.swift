@@ -3,7 +3,9 @@
 // a background queue with progress events and cancellation; capture and prediction go on meanwhile
 // (the trainer has its own feature extractor, so the live embedder is never locked by training).
 // The caller swaps the finished head in (Recognizer.swapHead) — one pointer exchange; a cancelled
-// or failed run leaves the current head untouched.
+// or failed run leaves the current head untouched. Accuracy is measured honestly (Evaluation.swift):
+// k-fold and the held-out check split by recording take, never frame by frame, and the data set's
+// weak spots (no idle class, a thin label, a single take) come back as warnings.
 import Capture
 import Dispatch
 import Foundation
@@ -75,15 +77,20 @@ public struct TrainingRequest: Sendable, Equatable {
     /// Labels to train; those without samples are left out (reported in the result).
     public var labels: LabelSet
     public var options: TrainingOptions
-    /// Also measure k-fold accuracy before saving (nil: skip; costs k extra trainings).
+    /// Also measure k-fold accuracy (folds grouped by take) before saving (nil: skip; costs k extra trainings).
     public var crossValidationFolds: Int?
+    /// Also hold out one of this many take-grouped folds, train on the rest and test on it, with the held-out loss
+    /// per epoch (nil: skip; costs one extra training on (k−1)/k of the samples).
+    public var heldOutFolds: Int?
 
     public init(
-        labels: LabelSet = .standard, options: TrainingOptions = TrainingOptions(), crossValidationFolds: Int? = nil
+        labels: LabelSet = .standard, options: TrainingOptions = TrainingOptions(), crossValidationFolds: Int? = nil,
+        heldOutFolds: Int? = nil
     ) {
         self.labels = labels
         self.options = options
         self.crossValidationFolds = crossValidationFolds
+        self.heldOutFolds = heldOutFolds
     }
 }
 
@@ -95,6 +102,48 @@ public enum TrainingEvent: Sendable {
     case epoch(EpochReport)
     /// Cross-validation fold finished.
     case fold(index: Int, of: Int, accuracy: Double)
+    /// One epoch of the held-out check finished: loss on its training part and on the held-out takes.
+    case heldOutEpoch(epoch: Int, epochs: Int, trainingLoss: Float, heldOutLoss: Float)
+}
+
+/// The held-out check of a training run: a head trained without one take-grouped fold, tested on it.
+public struct HeldOutReport: Codable, Sendable, Equatable {
+    /// Held-out predictions (rows: true label).
+    public var matrix: ConfusionMatrix
+    /// Fraction of held-out samples predicted right.
+    public var accuracy: Double
+    /// Per label: tested, right, recall, precision, most confused with.
+    public var labelFigures: [LabelFigures]
+    /// Samples the check head trained on.
+    public var trainingSamples: Int
+    /// Samples held out, and the takes (or time blocks of a take) they came from.
+    public var heldOutSamples: Int
+    public var heldOutTakes: Int
+    /// Per epoch of the check run: mean loss on its training part (as training reports it) and on the held-out part
+    /// (after the epoch).
+    public var trainingLosses: [Float]
+    public var heldOutLosses: [Float]
+
+    /// A report of these figures.
+    public init(
+        matrix: ConfusionMatrix, accuracy: Double, labelFigures: [LabelFigures], trainingSamples: Int,
+        heldOutSamples: Int, heldOutTakes: Int, trainingLosses: [Float], heldOutLosses: [Float]
+    ) {
+        self.matrix = matrix
+        self.accuracy = accuracy
+        self.labelFigures = labelFigures
+        self.trainingSamples = trainingSamples
+        self.heldOutSamples = heldOutSamples
+        self.heldOutTakes = heldOutTakes
+        self.trainingLosses = trainingLosses
+        self.heldOutLosses = heldOutLosses
+    }
+
+    /// "held-out accuracy 87.5% (40 samples from 6 takes kept out of training)".
+    public var rendered: String {
+        String(format: "held-out accuracy %.1f%% ", accuracy * 100)
+            + "(\(heldOutSamples) samples from \(heldOutTakes) take\(heldOutTakes == 1 ? "" : "s") kept out of training)"
+    }
 }
 
 /// A finished training run.
@@ -109,6 +158,39 @@ public struct TrainedHead: Sendable {
     public let skippedLabels: [String]
     /// Embeddings computed in this run (the rest came from the cache).
     public let embeddingsComputed: Int
+    /// The held-out check, when asked for and the samples allowed one (see `heldOutSkippedReason`).
+    public let heldOut: HeldOutReport?
+    /// Why the held-out check asked for did not run (too few samples), if it did not.
+    public let heldOutSkippedReason: String?
+    /// What is weak about the samples (no idle class, few samples, one take).
+    public let warnings: [DatasetWarning]
+}
+
+/// The samples a run uses, in store order.
+struct SelectedSamples {
+    var ids: [Int64]
+    /// [N] index into `used`.
+    var labelIndices: [Int]
+    /// [N] recording take.
+    var takes: [Int64]
+    var used: LabelSet
+    var skipped: [String]
+
+    var samplesPerLabel: [String: Int] {
+        var counts: [String: Int] = [:]
+        for index in labelIndices { counts[used.names[index], default: 0] += 1 }
+        return counts
+    }
+
+    var takesPerLabel: [String: Int] {
+        var takes: [String: Set<Int64>] = [:]
+        for (index, take) in zip(labelIndices, self.takes) { takes[used.names[index], default: []].insert(take) }
+        return takes.mapValues(\.count)
+    }
+
+    var warnings: [DatasetWarning] {
+        Evaluation.warnings(labels: used.names, samplesPerLabel: samplesPerLabel, takesPerLabel: takesPerLabel)
+    }
 }
 
 /// Trains heads from the sample store, synchronously (`train`) or on a background queue (`start`).
@@ -164,7 +246,10 @@ public final class GestureTrainer: @unchecked Sendable {
         -> TrainedHead
     {
         let start = ContinuousClock.now
-        let (ids, labelIndices, used, skipped) = try selectSamples(request.labels)
+        let selected = try selectSamples(request.labels)
+        let (ids, labelIndices, used, skipped) = (
+            selected.ids, selected.labelIndices, selected.used, selected.skipped
+        )
         let (features, computedCount) = try embeddings(ids: ids, onEvent: onEvent)
         let shouldContinue = { [self] in !self.cancelRequested.load(ordering: .relaxed) }
         let shape = extractor.identity.featureShape
@@ -172,9 +257,11 @@ public final class GestureTrainer: @unchecked Sendable {
 
         var crossValidated: Double?
         if let folds = request.crossValidationFolds {
-            let k = min(folds, labelIndices.count)
+            let k = max(2, min(folds, labelIndices.count))
             let (matrix, foldAccuracies) = try Evaluation.crossValidate(
-                labels: labelIndices, labelNames: used.names, k: max(2, k), seed: request.options.seed
+                labels: labelIndices, labelNames: used.names,
+                folds: Evaluation.groupedFolds(
+                    labels: labelIndices, groups: selected.takes, k: k, seed: request.options.seed)
             ) { (train: [Int], test: [Int]) throws(GesturesError) -> [Int] in
                 let result = try Self.fit(
                     shape: shape, classes: used.count, features: features, dimension: dimension,
@@ -186,6 +273,17 @@ public final class GestureTrainer: @unchecked Sendable {
                 onEvent(.fold(index: index + 1, of: foldAccuracies.count, accuracy: accuracy))
             }
             crossValidated = matrix.accuracy
+        }
+
+        var heldOut: HeldOutReport?
+        var heldOutSkippedReason: String?
+        if let folds = request.heldOutFolds {
+            switch try heldOutCheck(
+                selected, features: features, folds: folds, options: request.options, onEvent: onEvent)
+            {
+            case .success(let report): heldOut = report
+            case .failure(let reason): heldOutSkippedReason = reason.reason
+            }
         }
 
         let head: DenseHead
@@ -207,14 +305,99 @@ public final class GestureTrainer: @unchecked Sendable {
             epochs: request.options.epochs, hiddenUnits: request.options.hiddenUnits, seed: request.options.seed,
             samplesPerLabel: perLabel, finalLoss: summary.finalLoss ?? .nan,
             trainingAccuracy: summary.finalAccuracy ?? 0,
-            crossValidatedAccuracy: crossValidated,
+            crossValidatedAccuracy: crossValidated, heldOutAccuracy: heldOut?.accuracy,
             milliseconds: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
         var metadata = HeadMetadata(labels: used, embedder: extractor.identity, mirror: mirror, training: record)
         metadata.version = try heads.save(head.model(), metadata: metadata)
         let active = ActiveHead(labels: used, version: metadata.version, predictor: DenseHeadPredictor(head))
         return TrainedHead(
             active: active, metadata: metadata, record: record, summary: summary, skippedLabels: skipped,
-            embeddingsComputed: computedCount)
+            embeddingsComputed: computedCount, heldOut: heldOut, heldOutSkippedReason: heldOutSkippedReason,
+            warnings: selected.warnings)
+    }
+
+    /// Why a held-out check could not run.
+    struct HeldOutSkipped: Error {
+        var reason: String
+    }
+
+    /// Trains a head on all but one take-grouped fold (of `folds`) and tests it on that fold, reporting the training
+    /// and held-out loss after every epoch. `.failure` (not thrown) when the samples are too few to hold any out.
+    func heldOutCheck(
+        _ selected: SelectedSamples, features: [Float], folds: Int, options: TrainingOptions,
+        onEvent: (TrainingEvent) -> Void
+    ) throws(GesturesError) -> Result<HeldOutReport, HeldOutSkipped> {
+        let labels = selected.labelIndices
+        let minimum = max(2, folds)
+        guard labels.count >= minimum * 2 else {
+            return .failure(HeldOutSkipped(reason: "too few samples for a held-out check (\(labels.count))"))
+        }
+        let split = Evaluation.groupedFolds(labels: labels, groups: selected.takes, k: minimum, seed: options.seed)
+        let test = split[0]
+        let train = split.dropFirst().flatMap { $0 }.sorted()
+        guard !test.isEmpty, Set(train.map { labels[$0] }).count >= 2 else {
+            return .failure(HeldOutSkipped(reason: "too few samples or takes for a held-out check"))
+        }
+        let dimension = extractor.featureCount
+        let classes = selected.used.count
+        let trainFeatures = Self.rows(train, of: features, dimension: dimension)
+        let testFeatures = Self.rows(test, of: features, dimension: dimension)
+        let testLabels = test.map { labels[$0] }
+        let shouldContinue = { [self] in !self.cancelRequested.load(ordering: .relaxed) }
+        var trainingLosses: [Float] = []
+        var heldOutLosses: [Float] = []
+        let head: DenseHead
+        do {
+            head = try DenseHead(
+                architecture: HeadArchitecture(
+                    inputShape: extractor.identity.featureShape, hiddenUnits: options.hiddenUnits, classes: classes),
+                seed: options.seed)
+            let summary = try head.train(
+                features: trainFeatures, labels: train.map { labels[$0] }, options: options,
+                shouldContinue: shouldContinue
+            ) { report in
+                // `predict` has its own buffers: safe between the epochs of `train`.
+                let probabilities = (try? head.predict(testFeatures)) ?? []
+                let heldOutLoss =
+                    probabilities.count == testLabels.count * classes
+                    ? Evaluation.meanCrossEntropy(probabilities: probabilities, labels: testLabels, classes: classes)
+                    : .nan
+                trainingLosses.append(report.loss)
+                heldOutLosses.append(heldOutLoss)
+                onEvent(
+                    .heldOutEpoch(
+                        epoch: report.epoch, epochs: report.epochs, trainingLoss: report.loss, heldOutLoss: heldOutLoss)
+                )
+            }
+            if summary.cancelled { throw GesturesError.trainingCancelled }
+        } catch let error as GesturesError {
+            throw error
+        } catch let error as NeuralNetError {
+            throw .model(error)
+        } catch {
+            throw .trainingCancelled
+        }
+        let predicted = try Self.predictLabels(head, features: features, dimension: dimension, rows: test)
+        var matrix = ConfusionMatrix(labels: selected.used.names)
+        for (row, sample) in test.enumerated() { matrix.add(trueLabel: labels[sample], predicted: predicted[row]) }
+        // Takes split into time blocks count once per block held out.
+        let heldOutTakes = Set(test.map { "\(labels[$0])/\(selected.takes[$0])" }).count
+        return .success(
+            HeldOutReport(
+                matrix: matrix, accuracy: matrix.accuracy, labelFigures: matrix.labelFigures,
+                trainingSamples: train.count, heldOutSamples: test.count, heldOutTakes: heldOutTakes,
+                trainingLosses: trainingLosses, heldOutLosses: heldOutLosses))
+    }
+
+    /// [rows.count, D] copy of `rows` of the [N, D] features.
+    static func rows(_ rows: [Int], of features: [Float], dimension: Int) -> [Float] {
+        var subset = [Float](repeating: 0, count: rows.count * dimension)
+        for (position, row) in rows.enumerated() {
+            subset.replaceSubrange(
+                position * dimension..<(position + 1) * dimension,
+                with: features[row * dimension..<(row + 1) * dimension])
+        }
+        return subset
     }
 
     /// Loads the current stored head for this trainer's embedder (nil when none is stored).
@@ -235,10 +418,8 @@ public final class GestureTrainer: @unchecked Sendable {
 
     // MARK: Steps
 
-    /// Sample ids and label indices of the labels in `labels` that have samples.
-    func selectSamples(_ labels: LabelSet) throws(GesturesError)
-        -> (ids: [Int64], labelIndices: [Int], used: LabelSet, skipped: [String])
-    {
+    /// Sample ids, label indices and takes of the labels in `labels` that have samples.
+    func selectSamples(_ labels: LabelSet) throws(GesturesError) -> SelectedSamples {
         let all = try samples.samples()
         let present = Set(all.map(\.label))
         let usedNames = labels.names.filter { present.contains($0) }
@@ -248,10 +429,10 @@ public final class GestureTrainer: @unchecked Sendable {
         }
         let used = try LabelSet(usedNames)
         let chosen = all.filter { usedNames.contains($0.label) }
-        return (
-            chosen.map(\.id), try chosen.map { info throws(GesturesError) in try used.index(of: info.label) }, used,
-            skipped
-        )
+        return SelectedSamples(
+            ids: chosen.map(\.id),
+            labelIndices: try chosen.map { info throws(GesturesError) in try used.index(of: info.label) },
+            takes: chosen.map(\.take), used: used, skipped: skipped)
     }
 
     /// [N, D] embeddings of `ids`, from the cache where present; missing ones computed and cached. The cached
@@ -297,12 +478,7 @@ public final class GestureTrainer: @unchecked Sendable {
         options: TrainingOptions, shouldContinue: () -> Bool,
         progress: (EpochReport) -> Void
     ) throws(GesturesError) -> DenseHead {
-        var subset = [Float](repeating: 0, count: rows.count * dimension)
-        for (position, row) in rows.enumerated() {
-            subset.replaceSubrange(
-                position * dimension..<(position + 1) * dimension,
-                with: features[row * dimension..<(row + 1) * dimension])
-        }
+        let subset = Self.rows(rows, of: features, dimension: dimension)
         let subsetLabels = rows.map { labels[$0] }
         // A fold may lack a label entirely when samples are very few; the head still has every class.
         guard Set(subsetLabels).count >= 2 else {
@@ -328,12 +504,7 @@ public final class GestureTrainer: @unchecked Sendable {
     static func predictLabels(_ head: DenseHead, features: [Float], dimension: Int, rows: [Int]) throws(GesturesError)
         -> [Int]
     {
-        var subset = [Float](repeating: 0, count: rows.count * dimension)
-        for (position, row) in rows.enumerated() {
-            subset.replaceSubrange(
-                position * dimension..<(position + 1) * dimension,
-                with: features[row * dimension..<(row + 1) * dimension])
-        }
+        let subset = Self.rows(rows, of: features, dimension: dimension)
         let probabilities: [Float]
         do { probabilities = try head.predict(subset) } catch { throw .model(error) }
         let classes = head.architecture.classes
@@ -368,6 +539,14 @@ public struct EvaluationReport: Codable, Sendable {
     /// Accuracy per label (recall), by label name.
     public var perLabelAccuracy: [String: Double]
     public var foldAccuracies: [Double]
+    /// How the folds were made (grouped by take; which labels had to be cut into time blocks).
+    public var split: String
+    /// Recording takes per label.
+    public var takesPerLabel: [String: Int]
+    /// Per label: tested, right, recall, precision, most confused with.
+    public var labelFigures: [LabelFigures]
+    /// What is weak about the samples.
+    public var warnings: [DatasetWarning]
     /// Samples whose nearest neighbours carry another label, with their sample ids.
     public var suspects: [Suspect]
     public var milliseconds: Double
@@ -383,9 +562,13 @@ public struct EvaluationReport: Codable, Sendable {
     public func rendered() -> String {
         var lines = [
             "\(folds)-fold cross-validation over \(samplesPerLabel.values.reduce(0, +)) samples "
-                + "(\(labels.map { "\($0) \(samplesPerLabel[$0] ?? 0)" }.joined(separator: ", ")))", matrix.rendered(),
-            "fold accuracies: " + foldAccuracies.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " "),
+                + "(\(labels.map { "\($0) \(samplesPerLabel[$0] ?? 0) in \(takesPerLabel[$0] ?? 0) take(s)" }.joined(separator: ", ")))",
+            split, matrix.rendered(), "per label (held out):",
         ]
+        lines += labelFigures.map { "  " + $0.rendered }
+        lines.append(
+            "fold accuracies: " + foldAccuracies.map { String(format: "%.1f%%", $0 * 100) }.joined(separator: " "))
+        lines += warnings.map { "warning: \($0)" }
         if suspects.isEmpty {
             lines.append("no sample's nearest neighbours disagree with its label")
         } else {
@@ -401,13 +584,15 @@ public struct EvaluationReport: Codable, Sendable {
 }
 
 extension GestureTrainer {
-    /// Stratified k-fold accuracy of heads trained with `request.options` on the stored samples, plus neighbour checks.
+    /// k-fold accuracy of heads trained with `request.options` on the stored samples, folds grouped by recording take
+    /// (`Evaluation.groupedFolds`), per-label figures, data set warnings, plus neighbour checks.
     public func evaluate(
         _ request: TrainingRequest, folds: Int, neighbours: Int = 3,
         onEvent: (TrainingEvent) -> Void = { _ in }
     ) throws(GesturesError) -> EvaluationReport {
         let start = ContinuousClock.now
-        let (ids, labelIndices, used, _) = try selectSamples(request.labels)
+        let selected = try selectSamples(request.labels)
+        let (ids, labelIndices, used) = (selected.ids, selected.labelIndices, selected.used)
         guard labelIndices.count >= folds, folds >= 2 else {
             throw .notEnoughSamples(
                 counts: try samples.counts(), needed: "at least \(max(folds, 2)) samples for \(folds)-fold evaluation")
@@ -416,8 +601,18 @@ extension GestureTrainer {
         let dimension = extractor.featureCount
         let shape = extractor.identity.featureShape
         var foldNumber = 0
+        let takesPerLabel = selected.takesPerLabel
+        let cut = used.names.filter { (takesPerLabel[$0] ?? 0) < folds }
+        let split =
+            "split: folds keep each recording take whole (\(Set(selected.takes).count) takes)"
+            + (cut.isEmpty
+                ? ""
+                : "; \(cut.joined(separator: ", ")) had fewer takes than folds and \(cut.count == 1 ? "was" : "were") "
+                    + "cut into contiguous time blocks")
         let (matrix, foldAccuracies) = try Evaluation.crossValidate(
-            labels: labelIndices, labelNames: used.names, k: folds, seed: request.options.seed
+            labels: labelIndices, labelNames: used.names,
+            folds: Evaluation.groupedFolds(
+                labels: labelIndices, groups: selected.takes, k: folds, seed: request.options.seed)
         ) { (train: [Int], test: [Int]) throws(GesturesError) -> [Int] in
             let head = try Self.fit(
                 shape: shape, classes: used.count, features: features, dimension: dimension,
@@ -447,6 +642,7 @@ extension GestureTrainer {
         return EvaluationReport(
             labels: used.names, folds: folds, samplesPerLabel: perLabelCount, matrix: matrix,
             accuracy: matrix.accuracy, perLabelAccuracy: perLabelAccuracy, foldAccuracies: foldAccuracies,
+            split: split, takesPerLabel: takesPerLabel, labelFigures: matrix.labelFigures, warnings: selected.warnings,
             suspects: suspects,
             milliseconds: Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15)
     }

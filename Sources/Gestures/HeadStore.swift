@@ -22,6 +22,8 @@ public struct HeadTrainingRecord: Codable, Equatable, Sendable {
     public var trainingAccuracy: Float
     /// k-fold accuracy when measured before saving (nil: not measured).
     public var crossValidatedAccuracy: Double?
+    /// Accuracy on takes held out of a check run (nil: not measured).
+    public var heldOutAccuracy: Double?
     public var milliseconds: Double
     /// ISO 8601 time of training.
     public var trainedAt: String
@@ -29,7 +31,8 @@ public struct HeadTrainingRecord: Codable, Equatable, Sendable {
     public init(
         learningRate: Float, batchSizeFraction: Float, epochs: Int, hiddenUnits: Int, seed: UInt64,
         samplesPerLabel: [String: Int], finalLoss: Float, trainingAccuracy: Float,
-        crossValidatedAccuracy: Double? = nil, milliseconds: Double, trainedAt: Date = Date()
+        crossValidatedAccuracy: Double? = nil, heldOutAccuracy: Double? = nil, milliseconds: Double,
+        trainedAt: Date = Date()
     ) {
         self.learningRate = learningRate
         self.batchSizeFraction = batchSizeFraction
@@ -40,6 +43,7 @@ public struct HeadTrainingRecord: Codable, Equatable, Sendable {
         self.finalLoss = finalLoss
         self.trainingAccuracy = trainingAccuracy
         self.crossValidatedAccuracy = crossValidatedAccuracy
+        self.heldOutAccuracy = heldOutAccuracy
         self.milliseconds = milliseconds
         self.trainedAt = ISO8601DateFormatter().string(from: trainedAt)
     }

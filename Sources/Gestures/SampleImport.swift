@@ -139,15 +139,15 @@ public struct SampleImporter {
 extension SampleStore {
     /// Stores the recognizer's last sample frame as a sample of `label` (its mirror and normalisation
     /// recorded) with its embedding under `cacheKey`, both in one transaction — live recording in the daemon and the
-    /// window. A failed write (a full disk) stores neither.
+    /// window; `take` groups the samples of one recording (`newTake`). A failed write (a full disk) stores neither.
     @discardableResult
     public func addRecognized(
         by recognizer: Recognizer, label: String, source: String,
-        cacheKey: String
+        cacheKey: String, take: Int64? = nil
     ) throws(GesturesError) -> Int64 {
         let sample = NewSample(
             label: label, frame: Array(recognizer.sample), side: recognizer.framer.side, source: source,
-            mirror: recognizer.framer.mirror, normalization: recognizer.extractor.identity.normalization)
+            mirror: recognizer.framer.mirror, normalization: recognizer.extractor.identity.normalization, take: take)
         return try add(contentsOf: [sample], embeddings: [Array(recognizer.features)], modelID: cacheKey)[0]
     }
 }

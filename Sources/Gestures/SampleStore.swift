@@ -3,7 +3,8 @@
 // (all or nothing) and bumps `meta.revision` when it changes a row; with WAL + synchronous=FULL a
 // commit that returned survives a process crash, an OS crash or a power cut, and an interrupted
 // transaction leaves nothing. Embeddings are a cache keyed by (sample, model id) and die with their
-// sample (ON DELETE CASCADE). The schema evolves only through `migrator` (append migrations, never
+// sample (ON DELETE CASCADE). Every sample belongs to a take (one recording run, one import call):
+// samples of a take are time neighbours, and honest evaluation keeps a take on one side of a split. The schema evolves only through `migrator` (append migrations, never
 // edit one); a file with migrations we do not know is refused, never touched. No GRDB type is public.
 import Capture
 import Foundation
@@ -117,8 +118,31 @@ public final class SampleStore: Sendable {
                     INSERT INTO meta (key, value) VALUES ('revision', 0);
                     """)
         }
+        // Takes: samples recorded together. Rows from before are grouped by time blocks: consecutive samples
+        // (insertion order) of one label captured less than `takeGapSeconds` apart are one take.
+        migrator.registerMigration("v2-takes") { db in
+            try db.execute(sql: "ALTER TABLE samples ADD COLUMN take INTEGER NOT NULL DEFAULT 0")
+            let rows = try Row.fetchAll(db, sql: "SELECT id, label, captured_at FROM samples ORDER BY id")
+            var take: Int64 = 0
+            var previous: (label: String, time: Double)?
+            let update = try db.makeStatement(sql: "UPDATE samples SET take = ? WHERE id = ?")
+            for row in rows {
+                let (id, label, time): (Int64, String, Double) = (row[0], row[1], row[2])
+                if let previous, previous.label == label, abs(time - previous.time) < takeGapSeconds {
+                } else {
+                    take += 1
+                }
+                previous = (label, time)
+                try update.execute(arguments: [take, id])
+            }
+            try db.execute(sql: "CREATE INDEX samples_by_take ON samples(take)")
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('last_take', ?)", arguments: [take])
+        }
         return migrator
     }
+
+    /// Samples from before takes were stored that are this close in time (and share a label) form one take.
+    static let takeGapSeconds = 1.0
 
     /// Refuses stores from a newer gesturepad, then applies the migrations this file lacks.
     private func migrate() throws(GesturesError) {
@@ -201,8 +225,18 @@ public final class SampleStore: Sendable {
         try add(contentsOf: [sample])[0]
     }
 
+    /// A fresh take number for a recording that adds its samples one call at a time (pass it in `NewSample.take`).
+    public func newTake() throws(GesturesError) -> Int64 {
+        try write("start a take") { db in try Self.allocateTake(db) }
+    }
+
+    private static func allocateTake(_ db: Database) throws -> Int64 {
+        try db.execute(sql: "UPDATE meta SET value = value + 1 WHERE key = 'last_take'")
+        return try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'last_take'") ?? 0
+    }
+
     /// Adds samples in one transaction: all are stored, or (when one is invalid or the write fails)
-    /// none. Returns their ids in order.
+    /// none. Samples without a take share one new take. Returns their ids in order.
     @discardableResult
     public func add(contentsOf samples: [NewSample]) throws(GesturesError) -> [Int64] {
         try insert(samples, afterEach: { _ in })
@@ -231,6 +265,8 @@ public final class SampleStore: Sendable {
         try write("add \(samples.count) sample(s)\(embeddings == nil ? "" : " with their embeddings")") { db in
             var ids: [Int64] = []
             ids.reserveCapacity(samples.count)
+            // Samples of one call without a take of their own are one take.
+            let callTake = samples.contains { $0.take == nil } ? try Self.allocateTake(db) : nil
             let embeddingStatement =
                 embeddings == nil
                 ? nil
@@ -245,12 +281,13 @@ public final class SampleStore: Sendable {
                 try db.execute(
                     sql: """
                         INSERT INTO samples (label, captured_at, source, mirror, normalization, side,
-                                             thumbnail_side, thumbnail, frame)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                             thumbnail_side, thumbnail, frame, take)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                         """,
                     arguments: [
                         sample.label, sample.capturedAt.timeIntervalSince1970, sample.source, sample.mirror,
                         sample.normalization, sample.side, thumbnail.width, Data(thumbnail.pixels), Data(sample.frame),
+                        sample.take ?? callTake,
                     ])
                 ids.append(db.lastInsertedRowID)
                 if let embeddings, let embeddingStatement {
@@ -358,12 +395,31 @@ public final class SampleStore: Sendable {
         return thumbnails
     }
 
-    private static let infoColumns = "id, label, side, captured_at, source, mirror, normalization"
+    /// The thumbnails of samples `ids` (those that exist), in the order given.
+    public func thumbnails(ids: [Int64]) throws(GesturesError) -> [SampleThumbnail] {
+        guard !ids.isEmpty else { return [] }
+        let rows: [(id: Int64, label: String, side: Int, pixels: Data)] = try read("read thumbnails") { db in
+            try Row.fetchAll(
+                db,
+                sql:
+                    "SELECT id, label, thumbnail_side, thumbnail FROM samples WHERE id IN (SELECT value FROM json_each(?))",
+                arguments: ["[" + ids.map(String.init).joined(separator: ",") + "]"]
+            ).map { (id: $0[0], label: $0[1], side: $0[2], pixels: $0[3]) }
+        }
+        var byID: [Int64: SampleThumbnail] = [:]
+        for row in rows {
+            let image = try Self.image(side: row.side, pixels: row.pixels, id: row.id, field: "thumbnail")
+            byID[row.id] = SampleThumbnail(id: row.id, label: row.label, image: image)
+        }
+        return ids.compactMap { byID[$0] }
+    }
+
+    private static let infoColumns = "id, label, side, captured_at, source, mirror, normalization, take"
 
     private static func info(_ row: Row) -> SampleInfo {
         SampleInfo(
             id: row[0], label: row[1], side: row[2], capturedAt: Date(timeIntervalSince1970: row[3]),
-            source: row[4], mirror: row[5], normalization: row[6])
+            source: row[4], mirror: row[5], normalization: row[6], take: row[7])
     }
 
     private static func image(side: Int, pixels: Data, id: Int64, field: String) throws(GesturesError) -> RGBImage {
@@ -397,6 +453,21 @@ public final class SampleStore: Sendable {
                 deleted += 1
             }
             return deleted
+        }
+    }
+
+    /// Moves the samples `ids` to `newLabel` (a valid label name) in one transaction: all or none. Returns how many
+    /// existed and moved. Their cached embeddings stay valid: the frames are unchanged.
+    @discardableResult
+    public func relabel(ids: [Int64], to newLabel: String) throws(GesturesError) -> Int {
+        guard LabelSet.isValidName(newLabel) else { throw .invalidLabelName(label: newLabel) }
+        return try write("relabel \(ids.count) sample(s)") { db in
+            var moved = 0
+            for id in ids {
+                try db.execute(sql: "UPDATE samples SET label = ? WHERE id = ?", arguments: [newLabel, id])
+                moved += db.changesCount
+            }
+            return moved
         }
     }
 

@@ -23,12 +23,16 @@ public struct NewSample: Sendable, Equatable {
     public var mirror: Bool
     /// The normalisation the frame is meant for, e.g. "x/127.5-1" (stored as text, applied at embedding time).
     public var normalization: String
+    /// The recording take (`SampleStore.newTake`) this sample belongs to; nil: the samples of one `add` call
+    /// without a take form a new take.
+    public var take: Int64?
 
     /// A sample of a `side`×`side` RGB `frame`.
     public init(
         label: String, frame: [UInt8], side: Int = 224, capturedAt: Date = Date(), source: String,
-        mirror: Bool, normalization: String
+        mirror: Bool, normalization: String, take: Int64? = nil
     ) {
+        self.take = take
         self.label = label
         self.frame = frame
         self.side = side
@@ -71,6 +75,8 @@ public struct SampleInfo: Sendable, Equatable, Identifiable {
     public let mirror: Bool
     /// The normalisation the frame is meant for.
     public let normalization: String
+    /// The recording take: samples recorded in one run or added in one call share it.
+    public let take: Int64
 }
 
 /// A stored sample's thumbnail (see `Thumbnail`).

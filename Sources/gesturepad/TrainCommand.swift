@@ -31,6 +31,7 @@ struct Train: ParsableCommand {
                         report.accuracy * 100))
             case .fold(let index, let count, let accuracy):
                 print(String(format: "fold %d/%d: %.1f%%", index, count, accuracy * 100))
+            case .heldOutEpoch: break
             }
         }
         if json { return try printJSON(trained.metadata) }

@@ -230,10 +230,37 @@ struct TrainingScreenTests {
         let panel = TrainingLayout.trainingPanel
         #expect(!findText("LEARNING RATE", color: Palette.text, in: panel, of: canvas).isEmpty)
         #expect(!findText("0.0001", color: Palette.accent, in: panel, of: canvas).isEmpty)
-        #expect(!findText("Epoch 3/20", color: Palette.accent, in: panel, of: canvas).isEmpty)
+        #expect(!findText("Final head: epoch 3/20", color: Palette.accent, in: panel, of: canvas).isEmpty)
         // The loss curve is drawn in the accent colour on the dark panel (no white left from the chart).
         #expect(count(Palette.accent, in: TrainingLayout.lossPlot, of: canvas) > 20)
         #expect(count(.white, in: TrainingLayout.lossPlot, of: canvas) == 0)
+    }
+
+    @Test("after training: held-out accuracy, per-label figures and warnings, never the training accuracy")
+    func heldOutResult() {
+        var model = ScreenModel(app: App(labels: .directionsOnly))
+        model.training = .finished(version: 4, losses: [0.9, 0.1], accuracy: 1, milliseconds: 2400)
+        var matrix = ConfusionMatrix(labels: ["up", "down", "left", "right"])
+        for (truth, predicted, count) in [(0, 0, 9), (0, 2, 1), (1, 1, 10), (2, 2, 7), (2, 0, 3), (3, 3, 10)] {
+            for _ in 0..<count { matrix.add(trueLabel: truth, predicted: predicted) }
+        }
+        model.heldOut.report = HeldOutReport(
+            matrix: matrix, accuracy: matrix.accuracy, labelFigures: matrix.labelFigures, trainingSamples: 160,
+            heldOutSamples: 40, heldOutTakes: 6, trainingLosses: [1.2, 0.6, 0.2, 0.05],
+            heldOutLosses: [1.3, 0.9, 0.8, 0.9])
+        model.heldOut.trainingLosses = [1.2, 0.6, 0.2, 0.05]
+        model.heldOut.heldOutLosses = [1.3, 0.9, 0.8, 0.9]
+        model.heldOut.warnings = [.noIdleClass]
+        var renderer = ScreenRenderer()
+        let canvas = renderer.render(model)
+        let panel = TrainingLayout.trainingPanel
+        #expect(!findText("Held-out acc. 90% of 40", color: Palette.good, in: panel, of: canvas).isEmpty)
+        #expect(!findText("UP 90%  DOWN 100%  LEFT 70%", color: Palette.text, in: panel, of: canvas).isEmpty)
+        #expect(!findText("! NO IDLE CLASS", color: Palette.alert, in: panel, of: canvas).isEmpty)
+        #expect(findText("acc. 100%", color: Palette.text, in: panel, of: canvas).isEmpty)
+        // Both curves: training in the accent colour, held-out in the alert colour.
+        #expect(count(Palette.accent, in: TrainingLayout.lossPlot, of: canvas) > 20)
+        #expect(count(Palette.alert, in: TrainingLayout.lossPlot, of: canvas) > 20)
     }
 
     @Test("confidence bars and the filter state under the camera")

@@ -66,6 +66,10 @@ struct SessionTests {
             source, framesPerSecond: 15, label: "down", settings: RecordingSettings(samplesPerSecond: 5),
             sourceName: downClip)
         source.close()
+        // One held key is one take, one import another: honest evaluation keeps each on one side of a split.
+        let infos = try workspace.samples.samples()
+        #expect(Set(infos.filter { $0.label == "up" }.map(\.take)).count == 1)
+        #expect(Set(infos.map(\.take)).count == 2, "\(infos.map(\.take))")
 
         // The tiles show the store's counts.
         _ = session.render()
@@ -191,6 +195,8 @@ struct SDLShellTests {
         #expect(SDLWindow.appKey(code: 0x1B) == .escape)
         #expect(SDLWindow.appKey(code: 0x4000_0052) == .arrowUp)  // SDLK_UP = scancode 82 | 1<<30
         #expect(SDLWindow.appKey(code: 0x4000_003A) == .f1)
-        #expect(SDLWindow.appKey(code: 0x31) == nil)  // '1' is not bound
+        #expect(SDLWindow.appKey(code: 0x31) == .digit(1))  // SDLK_1 = '1': records the first label
+        #expect(SDLWindow.appKey(code: 0x4000_004B) == .pageUp)  // SDLK_PAGEUP = scancode 75 | 1<<30
+        #expect(SDLWindow.appKey(code: 0x2F) == nil)  // '/' is not bound
     }
 }
