@@ -21,8 +21,9 @@ public struct LensCoverSettings: Sendable, Equatable, Codable {
     /// Allowed `coverMilliseconds`: 200 ms (a few frames) to 10 s.
     public static let coverRange = 200...10_000
 
-    /// Defaults: on, luma below 24 (a finger or palm on a webcam reads 0–15, a dim room 40 or more), for 1 s.
-    public init(enabled: Bool = true, darkLuma: Int = 24, coverMilliseconds: Int = 1000) {
+    /// Defaults: on, luma below 32, for 1 s. A covered webcam sends video-range black (Y ≈ 16 plus sensor noise),
+    /// which the full-range YUV → RGB conversion keeps at about 16–25; a dim room with auto exposure reads more.
+    public init(enabled: Bool = true, darkLuma: Int = 32, coverMilliseconds: Int = 1000) {
         self.enabled = enabled
         self.darkLuma = darkLuma
         self.coverMilliseconds = coverMilliseconds
