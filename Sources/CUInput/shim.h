@@ -1,5 +1,6 @@
 // CUInput: the Linux uinput interface (<linux/uinput.h>, <linux/input.h>,
-// <linux/input-event-codes.h>), imported only by Daemon. Headers come from Debian's linux-libc-dev
+// <linux/input-event-codes.h>) and the evdev reads of the pause hotkey (EVIOCGBIT, EVIOCGNAME,
+// read, poll), imported only by Daemon. Headers come from Debian's linux-libc-dev
 // (always installed with the C toolchain); nothing is linked. Swift cannot import function-like
 // macros (_IOW, UI_GET_SYSNAME(len)) or call variadic ioctl(2), so the requests and constants are
 // exported as `CUINPUT_`-prefixed `static const` values and ioctl/open/write/close get fixed-arity
@@ -9,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -32,6 +34,26 @@ static const unsigned long CUINPUT_UI_DEV_DESTROY = UI_DEV_DESTROY;
 #define CUINPUT_SYSNAME_LENGTH 64
 /// UI_GET_SYSNAME(64): the sysfs name of the created device ("input42") into a 64-byte buffer.
 static const unsigned long CUINPUT_UI_GET_SYSNAME = UI_GET_SYSNAME(CUINPUT_SYSNAME_LENGTH);
+
+// MARK: - evdev ioctl requests (reading keyboards for the pause hotkey)
+
+/// Bytes of the event-type bitmap: one bit per EV_* type up to EV_MAX.
+static const int CUINPUT_EVENT_TYPE_BITS_LENGTH = (EV_MAX + 8) / 8;
+/// EVIOCGBIT(0, len): which event types (EV_KEY, EV_REL, ...) the device sends, into a bitmap.
+static const unsigned long CUINPUT_EVIOCGBIT_TYPES = EVIOCGBIT(0, (EV_MAX + 8) / 8);
+/// Bytes of the key bitmap: one bit per key code up to KEY_MAX.
+static const int CUINPUT_KEY_BITS_LENGTH = (KEY_MAX + 8) / 8;
+/// EVIOCGBIT(EV_KEY, len): which key codes the device has, into a bitmap.
+static const unsigned long CUINPUT_EVIOCGBIT_KEYS = EVIOCGBIT(EV_KEY, (KEY_MAX + 8) / 8);
+/// The length of the buffer CUINPUT_EVIOCGNAME writes into.
+#define CUINPUT_DEVICE_NAME_LENGTH 256
+/// EVIOCGNAME(256): the device's name ("AT Translated Set 2 keyboard") into a 256-byte buffer.
+static const unsigned long CUINPUT_EVIOCGNAME = EVIOCGNAME(CUINPUT_DEVICE_NAME_LENGTH);
+/// SYN_DROPPED: the reader fell behind and the kernel dropped events (key state must be re-learned).
+static const uint16_t CUINPUT_SYN_DROPPED = SYN_DROPPED;
+/// POLLIN, POLLERR, POLLHUP, POLLNVAL for poll(2)'s revents.
+static const short CUINPUT_POLLIN = POLLIN;
+static const short CUINPUT_POLL_FAILED = POLLERR | POLLHUP | POLLNVAL;
 
 // MARK: - Event types, codes, bus types, sizes
 
@@ -85,6 +107,8 @@ static const uint16_t CUINPUT_KEY_NEXTSONG = KEY_NEXTSONG;
 
 /// O_WRONLY | O_NONBLOCK | O_CLOEXEC: uinput is only written to; never block the daemon's loop.
 static const int CUINPUT_O_WRONLY_NONBLOCK_CLOEXEC = O_WRONLY | O_NONBLOCK | O_CLOEXEC;
+/// O_RDONLY | O_NONBLOCK | O_CLOEXEC: keyboards are only read (never grabbed), without blocking.
+static const int CUINPUT_O_RDONLY_NONBLOCK_CLOEXEC = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
 
 // MARK: - System calls with errno captured immediately
 // Each returns what the call returns and stores errno in *error_number (0 on success).
@@ -127,6 +151,23 @@ static inline ssize_t CUINPUT_write(int descriptor, const void *bytes, size_t le
 static inline int CUINPUT_close(int descriptor, int *error_number) {
     errno = 0;
     int result = close(descriptor);
+    *error_number = result < 0 ? errno : 0;
+    return result;
+}
+
+/// read(descriptor, bytes, length): the number of bytes read, or -1.
+static inline ssize_t CUINPUT_read(int descriptor, void *bytes, size_t length, int *error_number) {
+    errno = 0;
+    ssize_t result = read(descriptor, bytes, length);
+    *error_number = result < 0 ? errno : 0;
+    return result;
+}
+
+/// poll(descriptors, count, timeout_ms): how many descriptors have events, 0 on timeout, or -1.
+static inline int CUINPUT_poll(struct pollfd *descriptors, unsigned long count, int timeout_milliseconds,
+                               int *error_number) {
+    errno = 0;
+    int result = poll(descriptors, (nfds_t)count, timeout_milliseconds);
     *error_number = result < 0 ? errno : 0;
     return result;
 }

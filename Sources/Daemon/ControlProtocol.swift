@@ -444,6 +444,12 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var keysHeld: [String]
     /// Connections currently subscribed to events (filled in by the server).
     public var subscribers: Int
+    /// Why the daemon is in its state ("paused: lens covered (cover it again to resume)"); nil from older daemons.
+    public var reason: String?
+    /// What paused it: `request` (`pause`), `pause-hotkey` or `lens-cover`; nil unless paused.
+    public var pausedBy: String?
+    /// The pause hotkey in words: "off", the chord and the keyboards read, or why none can be read.
+    public var pauseHotkey: String?
 
     /// Creates a status.
     public init(
@@ -451,7 +457,7 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
         headVersion: Int? = nil,
         labels: [String] = [], fps: Double = 0, latency: [String: StageLatency] = [:], samples: [String: Int] = [:],
         counters: DaemonCounters = DaemonCounters(), uptimeSeconds: Double = 0, keysHeld: [String] = [],
-        subscribers: Int = 0
+        subscribers: Int = 0, reason: String? = nil, pausedBy: String? = nil, pauseHotkey: String? = nil
     ) {
         self.state = state
         self.dryRun = dryRun
@@ -467,6 +473,9 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
         self.uptimeSeconds = uptimeSeconds
         self.keysHeld = keysHeld
         self.subscribers = subscribers
+        self.reason = reason
+        self.pausedBy = pausedBy
+        self.pauseHotkey = pauseHotkey
     }
 
     /// The pipeline stages in order, for display.

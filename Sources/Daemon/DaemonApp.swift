@@ -23,6 +23,8 @@ public struct DaemonApp: Sendable {
     public let server: ControlServer
     public let location: ControlSocketLocation
     public let logger: Logger
+    /// The pause hotkey's keyboard reader; nil when `[daemon] pause_hotkey` is "none".
+    public let hotkey: PauseHotkeyService?
 
     /// What `build` may take from the caller instead of the real thing (tests).
     public struct Parts {
@@ -39,6 +41,9 @@ public struct DaemonApp: Sendable {
         public var observe: @Sendable (DaemonEvent) -> Void
         /// The process environment (XDG paths, the runtime directory).
         public var environment: [String: String]
+        /// The OS calls of the pause hotkey (nil: the real /dev/input) and the folder it lists.
+        public var evdev: (any EvdevSystem)?
+        public var inputDirectory: String
 
         public init(
             keySink: (any KeySink)? = nil, models: ModelStore? = nil,
@@ -46,7 +51,8 @@ public struct DaemonApp: Sendable {
                 .defaultOpener,
             clock: any FrameClock = SystemFrameClock(), notifier: SystemdNotifier = SystemdNotifier(),
             observe: @escaping @Sendable (DaemonEvent) -> Void = { _ in },
-            environment: [String: String] = ProcessInfo.processInfo.environment
+            environment: [String: String] = ProcessInfo.processInfo.environment,
+            evdev: (any EvdevSystem)? = nil, inputDirectory: String = "/dev/input"
         ) {
             self.keySink = keySink
             self.models = models
@@ -55,6 +61,8 @@ public struct DaemonApp: Sendable {
             self.notifier = notifier
             self.observe = observe
             self.environment = environment
+            self.evdev = evdev
+            self.inputDirectory = inputDirectory
         }
     }
 
@@ -114,14 +122,38 @@ public struct DaemonApp: Sendable {
         let server = try await ControlServer.bind(
             ControlServer.Configuration(location: location), handler: handler, broadcaster: broadcaster)
         logger.info("control socket \(location.socketPath)")
-        return DaemonApp(daemon: daemon, pipeline: pipeline, server: server, location: location, logger: logger)
+        var hotkey: PauseHotkeyService?
+        if let chord = settings.pauseHotkey {
+            daemon.setPauseHotkeyState("\(chord): looking for keyboards under \(parts.inputDirectory)")
+            let listener = PauseHotkeyListener(
+                chord: chord, system: parts.evdev ?? LinuxEvdevSystem(), directory: parts.inputDirectory,
+                onChord: { [daemon, logger] in
+                    logger.info("pause hotkey \(chord) pressed")
+                    daemon.togglePauseByHotkey()
+                },
+                report: { [daemon, logger] words, problem in
+                    daemon.setPauseHotkeyState(words)
+                    if problem {
+                        logger.warning("pause hotkey: \(words)")
+                    } else {
+                        logger.info("pause hotkey: \(words)")
+                    }
+                })
+            hotkey = PauseHotkeyService(listener: listener)
+        } else {
+            daemon.setPauseHotkeyState("off ([daemon] pause_hotkey = \"none\")")
+        }
+        return DaemonApp(
+            daemon: daemon, pipeline: pipeline, server: server, location: location, logger: logger, hotkey: hotkey)
     }
 
     /// The service group: the control socket, then the pipeline (which stops first). Tests pass no signals and call
     /// `triggerGracefulShutdown()`.
     public func serviceGroup(gracefulShutdownSignals: [UnixSignal] = [.sigterm, .sigint]) -> ServiceGroup {
         DaemonRunner.serviceGroup(
-            pipeline: pipeline, extraServices: [ControlService(server: server)], logger: logger,
+            pipeline: pipeline,
+            extraServices: [ControlService(server: server) as any Service] + (hotkey.map { [$0 as any Service] } ?? []),
+            logger: logger,
             gracefulShutdownSignals: gracefulShutdownSignals)
     }
 

@@ -45,7 +45,8 @@ public final class DaemonControlHandler: ControlHandler {
                 framesDropped: snapshot.statistics.framesDropped,
                 predictions: snapshot.statistics.predictions,
                 keyPresses: snapshot.keyPresses),
-            uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description))
+            uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description),
+            reason: snapshot.reason, pausedBy: snapshot.pausedBy?.rawValue, pauseHotkey: snapshot.pauseHotkey)
     }
 
     public func pause() async throws -> DaemonState {

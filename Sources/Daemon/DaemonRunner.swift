@@ -32,7 +32,8 @@ extension DaemonSettings {
             workspace: config.workspaceConfiguration(environment: environment),
             source: config.camera.device, camera: config.cameraConfiguration(), keys: keys,
             filter: config.decisionFilterSettings(), recording: config.recordingSettings(),
-            training: config.trainingOptions())
+            training: config.trainingOptions(), lensCover: config.lensCover,
+            pauseHotkey: try config.daemon.pauseHotkey?.keyChord())
     }
 }
 

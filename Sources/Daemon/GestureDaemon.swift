@@ -35,12 +35,17 @@ public struct DaemonSettings: Sendable {
     public var training: TrainingOptions
     /// Longest wait between camera reopen attempts.
     public var maximumReopenDelay: Duration
+    /// Covering the lens pauses and resumes.
+    public var lensCover: LensCoverSettings
+    /// The chord read from the keyboards that toggles pause; nil: no keyboard is read.
+    public var pauseHotkey: KeyChord?
 
     public init(
         workspace: WorkspaceConfiguration, source: String, camera: V4L2CameraConfiguration = V4L2CameraConfiguration(),
         loopRecordings: Bool = true, keys: [String: KeyChord], filter: DecisionFilterSettings = .default,
         recording: RecordingSettings = RecordingSettings(), training: TrainingOptions = TrainingOptions(),
-        maximumReopenDelay: Duration = .seconds(1)
+        maximumReopenDelay: Duration = .seconds(1), lensCover: LensCoverSettings = LensCoverSettings(),
+        pauseHotkey: KeyChord? = nil
     ) {
         self.workspace = workspace
         self.source = source
@@ -51,6 +56,8 @@ public struct DaemonSettings: Sendable {
         self.recording = recording
         self.training = training
         self.maximumReopenDelay = maximumReopenDelay
+        self.lensCover = lensCover
+        self.pauseHotkey = pauseHotkey
     }
 
     /// Every key any label maps to (the uinput device announces exactly these).
@@ -86,6 +93,10 @@ public enum DaemonEvent: Sendable {
 public struct DaemonSnapshot: Sendable {
     public var state: DaemonState
     public var reason: String
+    /// What paused the daemon (`request`, `pause-hotkey`, `lens-cover`); nil unless paused.
+    public var pausedBy: PauseCause?
+    /// The pause hotkey's state in words ("KEY_PAUSE on 2 keyboards: …", "off", why it cannot read keyboards).
+    public var pauseHotkey: String
     public var source: String
     public var dryRun: Bool
     public var model: String
@@ -106,7 +117,7 @@ extension DaemonSettings {
     public var session: GestureSessionSettings {
         GestureSessionSettings(
             sourceName: source, sampleSource: "daemon:" + source, labels: workspace.labels, filter: filter,
-            recording: recording, training: training, maximumReopenDelay: maximumReopenDelay)
+            recording: recording, training: training, maximumReopenDelay: maximumReopenDelay, lensCover: lensCover)
     }
 }
 
@@ -188,6 +199,7 @@ public final class GestureDaemon: @unchecked Sendable {
     public let dryRunReason: String?
     private let output: KeySinkOutput
     private let settings: CurrentSettings
+    private let hotkeyState = Mutex("off")
 
     /// The pipeline thread's name in the kernel (/proc/PID/task/TID/comm).
     public static let pipelineThreadName = GestureSession.loopThreadName
@@ -322,8 +334,14 @@ public final class GestureDaemon: @unchecked Sendable {
     /// (so a video call can open it right away), or after 2 s if a frame wait is stuck.
     public func pause() { session.pause() }
 
-    /// Reopens the camera and recognises again.
+    /// Reopens the camera and recognises again (whatever paused it: a request, the hotkey, the lens cover).
     public func resume() { session.resume() }
+
+    /// The pause hotkey was pressed: pauses (keys released at once, camera closed) or resumes.
+    public func togglePauseByHotkey() { session.togglePause(by: .hotkey) }
+
+    /// Sets what `status` says about the pause hotkey (the listener calls this when its keyboards change).
+    public func setPauseHotkeyState(_ words: String) { hotkeyState.withLock { $0 = words } }
 
     /// Records samples of `label` for `seconds` from the live frames (see `GestureSession.record`); `completion` runs
     /// exactly once with what was stored and why the recording ended. Refused while paused, stopping, or after the
@@ -375,7 +393,8 @@ public final class GestureDaemon: @unchecked Sendable {
         let reading = session.snapshot()
         let source = settings.value.source
         return DaemonSnapshot(
-            state: DaemonState(reading.state), reason: reading.reason, source: source, dryRun: dryRun,
+            state: DaemonState(reading.state), reason: reading.reason, pausedBy: reading.pauseCause,
+            pauseHotkey: hotkeyState.withLock { $0 }, source: source, dryRun: dryRun,
             model: session.recognizer.extractor.identity.description, headVersion: reading.headVersion,
             labels: reading.labels, heldKeys: session.withLock { output.sink.heldKeys },
             filterState: reading.filterState,

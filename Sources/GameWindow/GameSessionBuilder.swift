@@ -27,6 +27,8 @@ public struct PlayConfiguration: Sendable {
     public var filter = DecisionFilterSettings.default
     /// How the training screen keeps samples; the config's [recording].
     public var recording = RecordingSettings()
+    /// Covering the lens pauses the gestures (keys up), covering it again resumes.
+    public var lensCover = LensCoverSettings()
     /// Head training from the training screen; the config's [head].
     public var training = TrainingOptions(seed: 1)
 
@@ -77,7 +79,7 @@ public enum GameSessionBuilder {
                 storage: .init(store: workspace.samples, cacheKey: workspace.trainer.cacheKey), labels: labels,
                 sourceName: configuration.source ?? "camera", filterSettings: configuration.filter,
                 recordingSettings: configuration.recording, trainer: workspace.trainer,
-                trainingOptions: configuration.training, opener: opener)
+                trainingOptions: configuration.training, lensCover: configuration.lensCover, opener: opener)
         } catch {
             let reason = "\(error.description)"
             parts.gesturesUnavailableReason = Self.shortModelReason(error, model: configuration.workspace.modelName)

@@ -81,7 +81,8 @@ public final class GesturePipeline: @unchecked Sendable {
         recognizer: Recognizer, storage: Storage, labels: LabelSet, sourceName: String,
         filterSettings: DecisionFilterSettings = .default, recordingSettings: RecordingSettings = RecordingSettings(),
         trainer: GestureTrainer? = nil, trainingOptions: TrainingOptions = TrainingOptions(),
-        clock: any FrameClock = SystemFrameClock(), opener: FrameSourceOpener?
+        lensCover: LensCoverSettings = LensCoverSettings(), clock: any FrameClock = SystemFrameClock(),
+        opener: FrameSourceOpener?
     ) throws(GesturesError) {
         let output = GameInputOutput()
         self.output = output
@@ -91,7 +92,7 @@ public final class GesturePipeline: @unchecked Sendable {
         session = try GestureSession(
             settings: GestureSessionSettings(
                 sourceName: sourceName, labels: labels, filter: filterSettings, recording: recordingSettings,
-                training: trainingOptions, keepsPreview: true),
+                training: trainingOptions, keepsPreview: true, lensCover: lensCover),
             recognizer: recognizer, samples: storage.store, cacheKey: storage.cacheKey, trainer: trainer,
             output: output, clock: clock,
             openSource: opener ?? Self.noSource(named: sourceName),
@@ -133,7 +134,8 @@ public final class GesturePipeline: @unchecked Sendable {
         switch reading.state {
         case .running: return .running(source: reading.source)
         case .cameraLost, .sourceEnded: return .failed(source: sourceName, reason: reading.reason)
-        case .starting, .paused, .stopping, .stopped: return .starting(source: sourceName)
+        case .paused: return .failed(source: sourceName, reason: reading.reason)
+        case .starting, .stopping, .stopped: return .starting(source: sourceName)
         }
     }
 

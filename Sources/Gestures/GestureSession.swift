@@ -52,7 +52,11 @@ public final class GestureSession: @unchecked Sendable {
     private var filterFailure: String?
     private var state: SessionState = .starting
     private var reason = "starting"
-    private var paused = false
+    /// Why the session is paused; nil while it is not (see `PauseCause` for what each cause closes and resumes).
+    private var pauseCause: PauseCause?
+    private var paused: Bool { pauseCause != nil }
+    /// Watches the frames' luma for a covered lens (fed in `process`).
+    private var lensCover: LensCoverDetector
     private var stopRequested = false
     private var recording: ActiveRecording?
     private var releaseFailures: [String] = []
@@ -123,6 +127,8 @@ public final class GestureSession: @unchecked Sendable {
         self.openSource = openSource
         self.emit = emit
         startNanoseconds = clock.nowNanoseconds
+        try settings.lensCover.validate()
+        lensCover = LensCoverDetector(settings: settings.lensCover)
         let head = recognizer.currentHead
         filter = try DecisionFilter(labels: head?.labels ?? settings.labels, settings: settings.filter)
         filterHeadVersion = head?.version ?? 0
@@ -226,26 +232,80 @@ public final class GestureSession: @unchecked Sendable {
     }
 
     /// Releases keys and the source; frames stop until `resume`. Returns once the source is closed (so a video call
-    /// can open the camera right away), or after 2 s if a frame wait is stuck.
-    public func pause() {
+    /// can open the camera right away), or after 2 s if a frame wait is stuck. `cause` is `.request` (a command, the
+    /// window) or `.hotkey`; a pause made by the lens cover becomes this one. Does nothing while stopping.
+    public func pause(by cause: PauseCause = .request) {
         lock.lock()
-        paused = true
-        finishRecording(.paused)
-        releaseKeys(reason: .pause)
-        setState(.paused, "paused by request (camera released)")
-        wakeLoop()
+        pauseLocked(by: cause == .lensCover ? .request : cause)
         let deadline = Date().addingTimeInterval(2)
         while sourceOpen && thread != nil && !finished && Date() < deadline { _ = lock.wait(until: deadline) }
         lock.unlock()
     }
 
-    /// Reopens the source and recognises again.
+    /// Reopens the source (when the pause closed it) and recognises again, whatever paused the session.
     public func resume() {
         lock.lock()
-        paused = false
-        if state == .paused { setState(.starting, "resuming") }
-        wakeLoop()
+        lensCover.reset()
+        resumeLocked(reason: "resuming")
         lock.unlock()
+    }
+
+    /// The pause hotkey: pauses (`.hotkey`, the source closes) when not paused, else resumes whatever paused it.
+    /// Returns the cause of the pause it made, nil when it resumed.
+    @discardableResult
+    public func togglePause(by cause: PauseCause = .hotkey) -> PauseCause? {
+        lock.lock()
+        let wasPaused = paused
+        lock.unlock()
+        if wasPaused {
+            lock.lock()
+            lensCover.reset()
+            resumeLocked(reason: "resumed: \(Self.phrase(cause))")
+            lock.unlock()
+            return nil
+        }
+        pause(by: cause)
+        return cause
+    }
+
+    /// "pause hotkey", "lens covered", "request".
+    static func phrase(_ cause: PauseCause) -> String {
+        switch cause {
+        case .request: "by request"
+        case .hotkey: "pause hotkey"
+        case .lensCover: "lens covered"
+        }
+    }
+
+    /// One paused state with one cause: keys up at once, any recording ended, the state `paused` with a reason that
+    /// names the cause. Caller holds the lock.
+    private func pauseLocked(by cause: PauseCause) {
+        guard !stopRequested, state != .stopping, state != .stopped else { return }
+        pauseCause = cause
+        finishRecording(.paused)
+        releaseKeys(reason: .pause)
+        let reason: String
+        switch cause {
+        case .request: reason = "paused by request (camera released)"
+        case .hotkey: reason = "paused: pause hotkey (camera released; press it again to resume)"
+        case .lensCover: reason = "paused: lens covered (cover it again to resume)"
+        }
+        // A new cause is news even when the state already was paused (lens cover → request).
+        if state == .paused && self.reason != reason { emit(.state(.paused, reason: reason)) }
+        setState(.paused, reason)
+        wakeLoop()
+    }
+
+    /// Leaves the paused state (whatever its cause). The lens detector is left as it is: after a resume by the lens,
+    /// the hand still on it keeps keys off until a bright frame (`.stillCovered`). Caller holds the lock.
+    private func resumeLocked(reason: String) {
+        let cause = pauseCause
+        pauseCause = nil
+        if state == .paused {
+            // Paused by the lens, the source is still open and frames come at once; else the loop reopens it.
+            setState(cause == .lensCover ? .running : .starting, reason)
+        }
+        wakeLoop()
     }
 
     /// Records samples of `label` from the live frames (throttled, de-duplicated) for `seconds`, or until
@@ -369,12 +429,15 @@ public final class GestureSession: @unchecked Sendable {
             try recognizer.swapHead(stored)
         }
         let head = recognizer.currentHead
+        try newSettings.lensCover.validate()
         let newFilter = try DecisionFilter(labels: head?.labels ?? newSettings.labels, settings: newSettings.filter)
         lock.lock()
         defer { lock.unlock() }
         releaseKeys(reason: .reload)
         applying()
         settings = newSettings
+        lensCover.settings = newSettings.lensCover
+        lensCover.reset()
         filter = newFilter
         filterHeadVersion = head?.version ?? 0
         filterFailure = nil
@@ -407,7 +470,8 @@ public final class GestureSession: @unchecked Sendable {
         defer { lock.unlock() }
         let head = recognizer.currentHead
         return GestureSessionSnapshot(
-            state: state, reason: reason, source: openDescription ?? settings.sourceName, headVersion: head?.version,
+            state: state, reason: reason, pauseCause: pauseCause, source: openDescription ?? settings.sourceName,
+            headVersion: head?.version,
             labels: (head?.labels ?? settings.labels).names, probabilities: latestProbabilities,
             predictionLabels: latestLabels ?? [],
             filterState: filter?.state ?? .idle, heldLabel: filter?.heldLabel,
@@ -508,7 +572,9 @@ public final class GestureSession: @unchecked Sendable {
         }
         // A recording's time runs out with or without frames (a lost camera, frame waits that time out).
         expireRecording(at: now)
-        if paused || sourceNeedsReopen {
+        let closesSource = pauseCause?.closesSource ?? false
+        if closesSource || sourceNeedsReopen {
+            lensCover.reset()
             if let open = source {
                 open.close()
                 source = nil
@@ -520,7 +586,7 @@ public final class GestureSession: @unchecked Sendable {
             // Paused or asked to reopen: the next open is due at once (resume, a new source).
             nextOpenAttempt = 0
             sourceNeedsReopen = false
-            if paused {
+            if closesSource {
                 defer { lock.unlock() }
                 return .idle(untilNanoseconds: now &+ 250_000_000, generation: generation)
             }
@@ -649,10 +715,21 @@ public final class GestureSession: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// One frame through recognizer, filter, output and recording.
+    /// One frame through recognizer, lens-cover check, filter, output and recording. Paused by the lens, a frame is
+    /// only preprocessed (the lens check needs the sample frame, not the embedding) and never reaches the filter.
     private func process(_ frame: FrameView, keepsPreview: Bool) throws(CaptureError) {
         let frameStart = now
-        let recognition = try recognizer.recognize(frame: frame)
+        lock.lock()
+        let watchingLensOnly = pauseCause == .lensCover
+        lock.unlock()
+        let recognition: Recognition?
+        if watchingLensOnly {
+            try recognizer.framer.run(frame: frame, into: recognizer.sample.baseAddress!)
+            recognition = nil
+        } else {
+            recognition = try recognizer.recognize(frame: frame)
+        }
+        let luma = LensCoverDetector.meanLuma(sample: recognizer.sample.baseAddress!, side: recognizer.framer.side)
         let filterStart = now
         let image =
             keepsPreview
@@ -663,7 +740,29 @@ public final class GestureSession: @unchecked Sendable {
         framesProcessed += 1
         if let image { preview = image }
         // A frame that was in flight when pause/stop came in changes nothing (no key may go down after a stop path).
-        if paused || stopRequested || sourceNeedsReopen { return }
+        if stopRequested || sourceNeedsReopen || (pauseCause?.closesSource ?? false) { return }
+        switch lensCover.observe(luma: luma, atNanoseconds: filterStart) {
+        case .covered:
+            // Keys up at once on the first cover; the next cover (after a bright frame) resumes.
+            let milliseconds = lensCover.darkNanoseconds / 1_000_000
+            emit(
+                .notice(
+                    .info,
+                    "lens covered: \(lensCover.darkFrames) dark frames over \(milliseconds) ms (mean luma \(luma))",
+                    metadata: ["dark_frames": "\(lensCover.darkFrames)", "dark_ms": "\(milliseconds)"]))
+            if pauseCause == .lensCover {
+                resumeLocked(reason: "resumed: lens covered again")
+            } else {
+                pauseLocked(by: .lensCover)
+            }
+            return
+        case .stillCovered:
+            // The hand that resumed is still on the lens: nothing to recognise yet.
+            return
+        case .nothing:
+            break
+        }
+        guard !paused, let recognition else { return }
         if state != .running { setState(.running, "recognising") }
         var events: [KeyEvent] = []
         latestProbabilities = recognition.probabilities

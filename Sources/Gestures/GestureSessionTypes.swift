@@ -21,11 +21,14 @@ public struct GestureSessionSettings: Sendable, Equatable {
     public var maximumReopenDelay: Duration
     /// Keep a copy of each recognised sample frame for drawing (`GestureSessionSnapshot.preview`).
     public var keepsPreview: Bool
+    /// Covering the lens pauses, covering it again resumes.
+    public var lensCover: LensCoverSettings
 
     public init(
         sourceName: String, sampleSource: String? = nil, labels: LabelSet, filter: DecisionFilterSettings = .default,
         recording: RecordingSettings = RecordingSettings(), training: TrainingOptions = TrainingOptions(),
-        maximumReopenDelay: Duration = .seconds(1), keepsPreview: Bool = false
+        maximumReopenDelay: Duration = .seconds(1), keepsPreview: Bool = false,
+        lensCover: LensCoverSettings = LensCoverSettings()
     ) {
         self.sourceName = sourceName
         self.sampleSource = sampleSource ?? sourceName
@@ -35,7 +38,26 @@ public struct GestureSessionSettings: Sendable, Equatable {
         self.training = training
         self.maximumReopenDelay = maximumReopenDelay
         self.keepsPreview = keepsPreview
+        self.lensCover = lensCover
     }
+}
+
+/// Why a session is paused: there is one paused state, and it has one cause. The raw values are the control
+/// protocol's `paused_by` strings.
+///
+/// - `request` (`gesturepad pause`, the window) and `hotkey` (the daemon's pause hotkey) close the source, so a video
+///   call can use the camera; `resume` or the hotkey resumes.
+/// - `lensCover` keeps the source open (frames are only preprocessed to watch the lens, never recognised or turned
+///   into keys) so that covering the lens again resumes; `resume` and the hotkey resume it too.
+/// - A `pause` request or the hotkey while paused by the lens turns it into their pause (the source closes); a lens
+///   cover never resumes a pause it did not make (the source is closed then anyway).
+public enum PauseCause: String, Sendable, Equatable, CaseIterable {
+    case request
+    case hotkey = "pause-hotkey"
+    case lensCover = "lens-cover"
+
+    /// Whether this pause closes the source.
+    public var closesSource: Bool { self != .lensCover }
 }
 
 /// The session's run state. The raw values are the control protocol's state strings.
@@ -58,7 +80,7 @@ public enum KeyReason: String, Sendable, Equatable, CaseIterable {
     case staleInput = "stale-input"
     /// The session is stopping (SIGTERM, SIGINT, `stop()`).
     case stop
-    /// `pause`.
+    /// `pause`, the pause hotkey or a covered lens.
     case pause
     /// `reload` / SIGHUP.
     case reload
@@ -215,6 +237,8 @@ public enum SessionEvent: Sendable {
 public struct GestureSessionSnapshot: Sendable {
     public var state: SessionState
     public var reason: String
+    /// Why the session is paused; nil unless `state` is `.paused`.
+    public var pauseCause: PauseCause?
     /// The open source's description (or the configured name while none is open).
     public var source: String
     public var headVersion: Int?

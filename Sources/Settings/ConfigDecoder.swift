@@ -111,6 +111,7 @@ struct ConfigDecoder {
         validateFilter()
         backstop("head") { (config) throws(NeuralNetError) in try config.head.validate() }
         backstop("recording") { (config) throws(GesturesError) in try config.recording.validate() }
+        backstop("safety") { (config) throws(GesturesError) in try config.lensCover.validate() }
         checkKeyBindings()
         diagnostics.sort { ($0.line ?? 0, $0.column ?? 0) < ($1.line ?? 0, $1.column ?? 0) }
         return config

@@ -45,7 +45,8 @@ public enum KeyBinding: Sendable, Equatable, Hashable, CustomStringConvertible {
 public struct DaemonSection: Sendable, Equatable {
     /// Control socket path as written (nil: `$XDG_RUNTIME_DIR/gesturepad/control.sock`); "~/" allowed.
     public var socketPath: String?
-    /// Key (chord) that pauses and resumes recognition; nil: no hotkey.
+    /// Key (chord) that pauses and resumes recognition, read from the keyboards through evdev; nil (the default):
+    /// no hotkey, and no keyboard is read (reading them needs the `input` group, which can read every keystroke).
     public var pauseHotkey: KeyNameChord?
     /// Recognise and log, but press no keys.
     public var dryRun: Bool
@@ -56,7 +57,7 @@ public struct DaemonSection: Sendable, Equatable {
 
     /// Settings with every value given or defaulted.
     public init(
-        socketPath: String? = nil, pauseHotkey: KeyNameChord? = KeyNameChord(["KEY_PAUSE"]), dryRun: Bool = false,
+        socketPath: String? = nil, pauseHotkey: KeyNameChord? = nil, dryRun: Bool = false,
         logLevel: ConfigLogLevel = .info, dataDirectory: String? = nil
     ) {
         self.socketPath = socketPath
@@ -88,6 +89,8 @@ public struct GesturepadConfig: Sendable, Equatable {
     public var head: TrainingOptions
     /// Sample recording (`[recording]`).
     public var recording: RecordingSettings
+    /// The lens-cover pause (`[safety]`).
+    public var lensCover: LensCoverSettings
     /// The daemon process (`[daemon]`).
     public var daemon: DaemonSection
 
@@ -111,6 +114,7 @@ public struct GesturepadConfig: Sendable, Equatable {
         filter = DecisionFilterSettings()
         head = TrainingOptions()
         recording = RecordingSettings()
+        lensCover = LensCoverSettings()
         daemon = DaemonSection()
     }
 

@@ -210,7 +210,9 @@ public enum SettingsSchema {
     static let thresholdBounds = SettingBounds.aboveZero(atMost: 1)
 
     /// Every key, in the order of Config/gesturepad.toml.
-    public static let keys: [SettingKey] = camera + model + labels + bindings + filter + head + recording + daemon
+    public static let keys: [SettingKey] =
+        camera + model + labels + bindings + filter + head + recording + safety
+        + daemon
 
     /// The sections in file order.
     public static let sections: [String] = keys.reduce(into: []) { if $0.last != $1.section { $0.append($1.section) } }
@@ -407,6 +409,25 @@ public enum SettingsSchema {
             field: "countdown_seconds", doc: "Seconds of countdown before the first sample is kept.",
             read: { .number($0.recording.countdownSeconds) },
             write: { config, value in config.recording.countdownSeconds = value.number }),
+    ]
+
+    private static let safety: [SettingKey] = [
+        SettingKey(
+            "safety", "lens_cover", .boolean, .reload,
+            doc: "Covering the lens for lens_cover_ms pauses (keys released at once); covering it again resumes.",
+            read: { .boolean($0.lensCover.enabled) },
+            write: { config, value in config.lensCover.enabled = value.boolean }
+        ),
+        SettingKey(
+            "safety", "lens_cover_ms", .integer(.closed(LensCoverSettings.coverRange, unit: "ms")), .reload,
+            field: "lens_cover_ms", doc: "Milliseconds the frames must stay dark to count as a covered lens.",
+            read: { .integer($0.lensCover.coverMilliseconds) },
+            write: { config, value in config.lensCover.coverMilliseconds = value.integer }),
+        SettingKey(
+            "safety", "lens_cover_luma", .integer(.closed(LensCoverSettings.darkLumaRange)), .reload,
+            field: "lens_cover_luma", doc: "Mean brightness (0-255) below which a frame counts as dark.",
+            read: { .integer($0.lensCover.darkLuma) },
+            write: { config, value in config.lensCover.darkLuma = value.integer }),
     ]
 
     private static let daemon: [SettingKey] = [

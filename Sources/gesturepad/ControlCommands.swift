@@ -248,6 +248,7 @@ enum StatusText {
         var lines: [(String, String)] = []
         let dryRun = " (dry run: no keys injected" + (status.dryRunReason.map { ", because \($0)" } ?? "") + ")"
         lines.append(("state", status.state.rawValue + (status.dryRun ? dryRun : "")))
+        if let reason = status.reason, status.state == .paused { lines.append(("why", reason)) }
         lines.append(("source", status.source))
         lines.append(("model", status.model ?? "none"))
         lines.append(("head", status.headVersion.map { "v\($0)" } ?? "none (train one: gesturepad control train)"))
@@ -255,6 +256,7 @@ enum StatusText {
         lines.append(("fps", String(format: "%.1f", status.fps)))
         lines.append(("uptime", duration(status.uptimeSeconds)))
         lines.append(("keys held", status.keysHeld.isEmpty ? "none" : status.keysHeld.joined(separator: ", ")))
+        if let hotkey = status.pauseHotkey { lines.append(("pause hotkey", hotkey)) }
         let sampleLabels = status.labels + status.samples.keys.filter { !status.labels.contains($0) }.sorted()
         let samples = sampleLabels.map { "\($0) \(status.samples[$0] ?? 0)" }.joined(separator: ", ")
         lines.append(("samples", "\(samples)  (total \(status.samples.values.reduce(0, +)))"))

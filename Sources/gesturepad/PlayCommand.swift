@@ -86,6 +86,7 @@ struct Play: ParsableCommand {
         configuration.camera = settings.cameraConfiguration()
         configuration.filter = settings.decisionFilterSettings()
         configuration.recording = settings.recordingSettings()
+        configuration.lensCover = settings.lensCover
         configuration.training = settings.trainingOptions()
         let (session, warnings) = GameSessionBuilder.build(configuration)
         for warning in warnings { FileHandle.standardError.write(Data("gesturepad play: \(warning)\n".utf8)) }

@@ -24,9 +24,11 @@ private func constantHead(labels: [String], winner: String, version: Int) throws
     return ActiveHead(labels: labelSet, version: version, predictor: DenseHeadPredictor(head))
 }
 
-/// A camera stand-in at the FrameSource seam: a grey frame every 33 ms of the virtual clock.
+/// A camera stand-in at the FrameSource seam: a uniform frame every 33 ms of the virtual clock, grey (128) unless
+/// the test dims it (a hand over the lens: 0).
 private final class SteadySource: FrameSource, @unchecked Sendable {
     let clock: VirtualFrameClock
+    let brightness = Atomic<UInt8>(128)
     private(set) var delivered = 0
     private(set) var closed = false
     init(clock: VirtualFrameClock) { self.clock = clock }
@@ -41,7 +43,7 @@ private final class SteadySource: FrameSource, @unchecked Sendable {
     {
         clock.advance(byNanoseconds: 33_000_000)
         delivered += 1
-        let pixels = [UInt8](repeating: 128, count: 48 * 40 * 3)
+        let pixels = [UInt8](repeating: brightness.load(ordering: .relaxed), count: 48 * 40 * 3)
         return pixels.withUnsafeBytes { bytes in
             body(
                 FrameView(
@@ -104,7 +106,8 @@ private final class Counter: Sendable {
 struct GestureSessionTests {
     /// A session on the tiny embedder whose opener fails `failingOpens` times before it gives a steady source.
     private func rig(
-        head: ActiveHead?, filter: DecisionFilterSettings = .default, failingOpens: Int = 0
+        head: ActiveHead?, filter: DecisionFilterSettings = .default, failingOpens: Int = 0,
+        lensCover: LensCoverSettings = LensCoverSettings()
     ) throws -> Rig {
         let (trainer, store, _) = try makeTinyTrainer(labels: ["up", "down", "idle"], perLabel: 2)
         let recognizer = Recognizer(extractor: try trainer.extractor.duplicate(), mirror: false)
@@ -116,7 +119,8 @@ struct GestureSessionTests {
         let opens = Counter()
         let session = try GestureSession(
             settings: GestureSessionSettings(
-                sourceName: "/dev/video7", labels: try LabelSet(["up", "down", "idle"]), filter: filter),
+                sourceName: "/dev/video7", labels: try LabelSet(["up", "down", "idle"]), filter: filter,
+                lensCover: lensCover),
             recognizer: recognizer, samples: store, cacheKey: trainer.cacheKey, trainer: trainer, output: output,
             clock: clock,
             openSource: { [opens] () throws(CaptureError) -> any FrameSource in
@@ -230,5 +234,119 @@ struct GestureSessionTests {
         #expect(rig.session.step() == .progressed)
         #expect(rig.opens.value.withLock { $0 } == 2)
         #expect(rig.session.snapshot().state == .running)
+    }
+
+    /// Steps frames (33 ms each on the virtual clock) for `milliseconds` at `brightness`; returns the frames stepped.
+    @discardableResult
+    private func run(_ rig: Rig, brightness: UInt8, milliseconds: Int) -> Int {
+        rig.source.brightness.store(brightness, ordering: .relaxed)
+        let end = rig.clock.nowNanoseconds + UInt64(milliseconds) * 1_000_000
+        var frames = 0
+        while rig.clock.nowNanoseconds < end {
+            if case .idle(let deadline, _) = rig.session.step() { rig.clock.sleep(untilNanoseconds: deadline) }
+            frames += 1
+        }
+        return frames
+    }
+
+    private func downs(_ rig: Rig) -> Int { rig.output.lines.filter { $0.hasPrefix("down ") }.count }
+
+    @Test(
+        "a covered lens: 0.5 s changes nothing; 1.2 s pauses and releases; uncovered stays paused; a second cover resumes"
+    )
+    func coveringTheLensPausesAndResumes() throws {
+        let rig = try rig(head: try constantHead(labels: ["up", "down", "idle"], winner: "up", version: 1))
+        #expect(step(rig) { rig.output.held.withLock { $0 } == ["up"] })
+
+        // A short shadow (0.5 s) is not a cover.
+        run(rig, brightness: 0, milliseconds: 500)
+        run(rig, brightness: 128, milliseconds: 300)
+        #expect(rig.session.snapshot().state == .running)
+        #expect(!rig.output.lines.contains { $0.hasSuffix(" pause") }, "\(rig.output.lines)")
+
+        // 1.2 s dark: paused by the lens, every key released at once, the source kept open.
+        let downsBeforeCover = downs(rig)
+        run(rig, brightness: 0, milliseconds: 1200)
+        var reading = rig.session.snapshot()
+        #expect(reading.state == .paused && reading.pauseCause == .lensCover, "\(reading.state) \(reading.reason)")
+        #expect(reading.reason.hasPrefix("paused: lens covered"), "\(reading.reason)")
+        #expect(rig.output.held.withLock { $0 }.isEmpty)
+        #expect(rig.output.lines.last == "up up pause", "\(rig.output.lines)")
+        #expect(!rig.source.closed, "the lens pause keeps watching the camera")
+
+        // Uncovered: stays paused, and no key goes down while paused.
+        let framesWhilePaused = run(rig, brightness: 128, milliseconds: 1500)
+        #expect(framesWhilePaused > 30)
+        #expect(rig.session.snapshot().state == .paused)
+        #expect(downs(rig) == downsBeforeCover, "\(rig.output.lines)")
+
+        // Covered again for 1.2 s: resumed (no key while the hand is still there), then keys once uncovered.
+        run(rig, brightness: 0, milliseconds: 1200)
+        reading = rig.session.snapshot()
+        #expect(reading.state == .running && reading.pauseCause == nil, "\(reading.state) \(reading.reason)")
+        #expect(downs(rig) == downsBeforeCover)
+        #expect(
+            step(rig) {
+                rig.source.brightness.store(128, ordering: .relaxed)
+                return rig.output.held.withLock { $0 } == ["up"]
+            })
+        let reasons = rig.events.all.withLock {
+            $0.compactMap { if case .state(_, let reason) = $0 { reason } else { nil } }
+        }
+        #expect(reasons.contains { $0.hasPrefix("paused: lens covered") }, "\(reasons)")
+        #expect(reasons.contains("resumed: lens covered again"), "\(reasons)")
+        #expect(rig.events.errors.isEmpty, "\(rig.events.errors)")
+    }
+
+    @Test("a release that fails when the lens pauses is an error and part of stop()'s answer")
+    func aFailedReleaseOnLensCoverIsReported() throws {
+        let rig = try rig(head: try constantHead(labels: ["up", "down", "idle"], winner: "up", version: 1))
+        #expect(step(rig) { rig.output.held.withLock { $0 } == ["up"] })
+        rig.output.failReleases.store(true, ordering: .relaxed)
+        run(rig, brightness: 0, milliseconds: 1200)
+        #expect(rig.session.snapshot().state == .paused)
+        #expect(rig.events.errors.count == 1 && rig.events.errors[0].contains("(pause)"), "\(rig.events.errors)")
+        #expect(rig.session.keyReleaseFailures == rig.events.errors)
+    }
+
+    @Test("lens cover off: a dark camera is just frames")
+    func lensCoverCanBeTurnedOff() throws {
+        let rig = try rig(
+            head: try constantHead(labels: ["up", "down", "idle"], winner: "up", version: 1),
+            lensCover: LensCoverSettings(enabled: false))
+        #expect(step(rig) { rig.output.held.withLock { $0 } == ["up"] })
+        run(rig, brightness: 0, milliseconds: 3000)
+        #expect(rig.session.snapshot().state == .running)
+        #expect(rig.output.held.withLock { $0 } == ["up"])
+    }
+
+    @Test("pause by request while the lens paused: the source closes; the hotkey toggles one paused state")
+    func oneStateWithOneCause() throws {
+        let rig = try rig(head: nil)
+        run(rig, brightness: 0, milliseconds: 1200)
+        #expect(rig.session.snapshot().pauseCause == .lensCover)
+        rig.session.pause()
+        #expect(rig.session.snapshot().pauseCause == .request)
+        guard case .idle = rig.session.step() else {
+            Issue.record("paused by request, the session idles with its source closed")
+            return
+        }
+        #expect(rig.source.closed)
+        // The hotkey resumes whatever paused it, and pauses again.
+        #expect(rig.session.togglePause() == nil)
+        #expect(rig.session.step() == .progressed)
+        #expect(rig.session.snapshot().state == .running)
+        #expect(rig.session.togglePause() == .hotkey)
+        #expect(rig.session.snapshot().pauseCause == .hotkey)
+        #expect(rig.session.snapshot().reason.hasPrefix("paused: pause hotkey"))
+    }
+
+    @Test("mean luma of a sample frame", arguments: [(UInt8(0), 0), (UInt8(128), 128), (UInt8(255), 255)])
+    func meanLuma(value: UInt8, expected: Int) {
+        let side = 224
+        let pixels = [UInt8](repeating: value, count: side * side * 3)
+        #expect(
+            pixels.withUnsafeBufferPointer { LensCoverDetector.meanLuma(sample: $0.baseAddress!, side: side) }
+                == expected)
     }
 }

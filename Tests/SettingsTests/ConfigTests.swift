@@ -254,9 +254,10 @@ struct ConfigTests {
                     + "give each label its own key unless both should do the same"
             ]),
         ProblemCase(
-            name: "label on the pause hotkey (warning)", text: "[keys]\nup = \"KEY_PAUSE\"\n",
+            name: "label on the pause hotkey (warning)",
+            text: "[daemon]\npause_hotkey = \"KEY_PAUSE\"\n[keys]\nup = \"KEY_PAUSE\"\n",
             expected: [
-                "test.toml:2:6: warning: keys.up presses KEY_PAUSE, the same as daemon.pause_hotkey; "
+                "test.toml:4:6: warning: keys.up presses KEY_PAUSE, the same as daemon.pause_hotkey; "
                     + "give each label its own key unless both should do the same"
             ]),
     ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/vm/system-test.sh — `make test-system`: gesturepad against a real Linux kernel in a VM.
 #
-#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4,5] [--keep DIR] [--timeout SECONDS]
+#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4,5,6] [--keep DIR] [--timeout SECONDS]
 #
 # 1. setup.sh (idempotent): apt packages, Debian's kernel + v4l2loopback unpacked/built into the cache.
 # 2. On the host (fast): a temp XDG data home with the MobileNet v1 0.25 model imported from the
@@ -16,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repository=$(cd "$here/../.." && pwd)
-binary="" scenarios="1,2,3,4,5" keep="" timeout=900
+binary="" scenarios="1,2,3,4,5,6" keep="" timeout=900
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary=$2; shift 2 ;;
@@ -57,18 +57,26 @@ gp simulate-session "$out/session.y4m" --truth "$out/session.truth" "${photos[@]
     --fps $session_fps --seed 21 >/dev/null
 printf '0 idle\n' >"$out/idle.truth"
 gp simulate-session "$out/idle.y4m" --truth "$out/idle.truth" "${photos[@]}" --seconds 2 --fps 5 --seed 41 >/dev/null
+# Scenario 6's lens cover: "up" for 15 s, then the same frames made black for 6 s (a hand on the lens). The clip is
+# full-range (C420jpeg): Y = 0 becomes video-range black (Y = 16) in the YUYV ffmpeg writes, what a covered webcam sends.
+lens_bright=15 lens_dark=6
+ffmpeg -hide_banner -loglevel error -nostdin -y -stream_loop 7 -i "$out/up.y4m" -filter_complex \
+    "[0:v]split[a][b];[a]trim=duration=$lens_bright,setpts=PTS-STARTPTS[bright];[b]trim=duration=$lens_dark,setpts=PTS-STARTPTS,lutyuv=y=0:u=128:v=128[dark];[bright][dark]concat=n=2:v=1[out]" \
+    -map "[out]" -pix_fmt yuv420p -f yuv4mpegpipe "$out/lens.y4m"
 
 # What the guest sees: the output folder at /gp-out.
-guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[1235]$' | paste -sd, - || true)  # 4 boots on its own
-python3 - "$out/run.json" "$binary" "$guest_scenarios" "$model" $session_seconds $session_fps $up_fps <<'EOF'
+guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[12356]$' | paste -sd, - || true)  # 4 boots on its own
+python3 - "$out/run.json" "$binary" "$guest_scenarios" "$model" $session_seconds $session_fps $up_fps \
+    $lens_bright $lens_dark <<'EOF'
 import json, sys
-path, binary, scenarios, model, seconds, fps, up_fps = sys.argv[1:]
+path, binary, scenarios, model, seconds, fps, up_fps, lens_bright, lens_dark = sys.argv[1:]
 json.dump({
     "binary": binary, "scenarios": scenarios.split(","), "model": model,
     "xdg_data_home": "/gp-out/xdg", "data": "/gp-out/data", "artefacts": "/gp-out/artefacts",
     "session_clip": "/gp-out/session.y4m", "session_truth": "/gp-out/session.truth",
     "session_seconds": int(seconds), "session_frames": int(seconds) * int(fps),
     "up_clip": "/gp-out/up.y4m", "up_fps": int(up_fps), "idle_clip": "/gp-out/idle.y4m",
+    "lens_clip": "/gp-out/lens.y4m", "lens_bright": int(lens_bright), "lens_period": int(lens_bright) + int(lens_dark),
     # Daemon config (section__key): the host-trained workspace, a 320x240 camera, default filter settings.
     "config": {"camera__width": 320, "camera__height": 240, "camera__fps": 30, "model__name": model,
                "daemon__data_directory": "/run/gesturepad-test/data", "daemon__log_level": "debug"},

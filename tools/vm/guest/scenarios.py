@@ -878,6 +878,122 @@ def hardening_full_disk(config):
         subprocess.run(["umount", "-l", small])
 
 
+# MARK: scenario 6 — stop keys at once: the pause hotkey (evdev) and the lens cover
+
+HOTKEY = "KEY_LEFTCTRL+KEY_LEFTALT+KEY_P"
+
+
+def type_chord(keyboard, codes):
+    """Presses `codes` in order on a python-evdev UInput keyboard, then releases them in reverse."""
+    for code in codes:
+        keyboard.write(ecodes.EV_KEY, code, 1)
+        keyboard.syn()
+    for code in reversed(codes):
+        keyboard.write(ecodes.EV_KEY, code, 0)
+        keyboard.syn()
+
+
+def key_up_after(code, since):
+    """The first KEY release of `code` on the latest appearance with a kernel time after `since`, or None."""
+    events, appearances = WATCHER.snapshot()
+    index = len(appearances) - 1
+    return next((t for t, event_code, value, i in events if i == index and event_code == code and value == 0
+                 and t >= since), None)
+
+
+def scenario_panic(loopback):
+    """Issue 17 "stop keys at once": a second uinput keyboard (python3-evdev, like a real one) types the pause
+    hotkey while the daemon holds KEY_UP — the daemon reads it through evdev (never grabbing it), releases KEY_UP
+    and says paused (pause-hotkey); the chord again resumes. Then a clip whose frames go black for 6 s (a hand on
+    the lens) — paused (lens-cover) with KEY_UP released, and the next dark stretch resumes."""
+    import evdev
+    codes = [ecodes.KEY_LEFTCTRL, ecodes.KEY_LEFTALT, ecodes.KEY_P]
+    keyboard = evdev.UInput({ecodes.EV_KEY: codes + [ecodes.KEY_A, ecodes.KEY_SPACE]}, name="gp-test usb keyboard")
+    loopback = reset_loopback()
+    config = write_config(f"{ARTEFACTS}/panic.toml", camera__device=loopback, daemon__pause_hotkey=HOTKEY)
+    feeder = Feeder(RUN["up_clip"], loopback, loop=True, name="ffmpeg-panic")
+    wait_until(lambda: capture_capable(loopback), 60, interval=0.3)
+    daemon = Daemon("daemon-panic-hotkey", config)
+    try:
+        listening = wait_until(lambda: "gp-test usb keyboard" in daemon.text(), 120, interval=0.2)
+        lines = [line for line in daemon.text().splitlines() if "pause hotkey:" in line]
+        check("panic/hotkey-reads-the-test-keyboard", bool(listening) and DEVICE_NAME not in " ".join(lines),
+              (lines[-1].split("pause hotkey: ", 1)[-1][:200] if lines else "no 'pause hotkey:' log line"))
+        held = wait_held(ecodes.KEY_UP, 240, daemon)
+        rounds = []
+        for round_number in (1, 2):
+            # Pause: the chord, then KEY_UP must come up (evdev, kernel time) and status must say paused.
+            typed = time.monotonic()
+            type_chord(keyboard, codes)
+            released = wait_until(lambda: key_up_after(ecodes.KEY_UP, typed), 60, interval=0.02)
+            status = daemon.wait_state(["paused"], 60) or {}
+            rounds.append(round(released - typed, 3) if released else None)
+            check(f"panic/hotkey-pauses-and-releases-{round_number}",
+                  bool(held) and released is not None and status.get("pausedBy") == "pause-hotkey",
+                  f"KEY_UP released {'%.0f ms' % ((released - typed) * 1000) if released else 'never'} after the "
+                  f"chord; status {status.get('state')} by {status.get('pausedBy')}: {status.get('reason')}; "
+                  f"pause hotkey: {status.get('pauseHotkey', '')[:120]}")
+            # Resume: the chord again, KEY_UP held again.
+            pressed_before = len(WATCHER.snapshot()[0])
+            type_chord(keyboard, codes)
+            held = wait_held(ecodes.KEY_UP, 240, daemon)
+            resumed = "resumed: pause hotkey" in daemon.text()
+            check(f"panic/hotkey-resumes-{round_number}", bool(held) and resumed,
+                  f"KEY_UP held again {bool(held)}, 'resumed: pause hotkey' logged {resumed}, "
+                  f"{len(WATCHER.snapshot()[0]) - pressed_before} key events since")
+        note(f"pause hotkey: chord → KEY_UP release (evdev − time the chord was typed): {rounds} s")
+    finally:
+        code, _ = daemon.stop()
+        feeder.stop()
+    check("panic/hotkey-daemon-exit", code == 0, f"exit {code}")
+
+    # The lens cover: up for 15 s, black for 6 s, looping.
+    loopback = reset_loopback()
+    config = write_config(f"{ARTEFACTS}/panic-lens.toml", camera__device=loopback)
+    feeder = Feeder(RUN["lens_clip"], loopback, loop=True, name="ffmpeg-lens")
+    wait_until(lambda: capture_capable(loopback), 60, interval=0.3)
+    clip_zero = time.monotonic()
+    period, bright = RUN["lens_period"], RUN["lens_bright"]
+    daemon = Daemon("daemon-panic-lens", config)
+    try:
+        held = wait_held(ecodes.KEY_UP, 240, daemon)
+        since = time.monotonic()
+        paused_at = daemon.wait_logged_state("paused", 240)
+        released = key_up_after(ecodes.KEY_UP, since) or wait_until(lambda: key_up_after(ecodes.KEY_UP, since), 30)
+        text = daemon.text()
+        status = daemon.status() or {}
+        covered = [line.split("] ", 1)[-1] for line in text.splitlines() if "lens covered:" in line]
+        dark_start = None
+        if released:
+            # The dark stretch the release followed: the last one that began before it (clip time from clip_zero).
+            cycles = int((released - clip_zero - bright) // period)
+            dark_start = clip_zero + cycles * period + bright
+        check("panic/lens-cover-pauses-and-releases",
+              bool(held) and paused_at is not None and released is not None
+              and status.get("state") == "paused" and status.get("pausedBy") == "lens-cover",
+              f"KEY_UP released {('%.1f s after the frames went dark' % (released - dark_start)) if released else 'never'}"
+              f"; {covered[0] if covered else 'no lens-covered line'}; status {status.get('state')} by "
+              f"{status.get('pausedBy')}")
+        # No key goes down while paused by the lens, until the next dark stretch resumes it.
+        resumed_at = daemon.wait_logged_state("running", 3 * period + 60, after=paused_at or 0)
+        resume_seen = time.monotonic()
+        events, _ = WATCHER.snapshot()
+        resume_line = daemon.text().splitlines()[resumed_at] if resumed_at is not None else ""
+        check("panic/lens-cover-again-resumes", resumed_at is not None and "resumed: lens covered again" in resume_line,
+              resume_line.split("] ", 1)[-1][:160] if resume_line else "no 'state running' after the pause")
+        held_again = wait_held(ecodes.KEY_UP, 240, daemon)
+        # Between the release and the resume (the hand "still on the lens" keeps keys off a little longer).
+        downs_while_paused = [e for e in events if e[2] == 1 and released and released < e[0] < resume_seen]
+        check("panic/lens-cover-no-keys-while-paused-then-keys-again", bool(held_again) and not downs_while_paused,
+              f"key downs while paused: {len(downs_while_paused)}; KEY_UP held again after the resume {bool(held_again)}")
+        note(f"lens cover: {covered[:2]}")
+    finally:
+        code, _ = daemon.stop()
+        feeder.stop()
+    keyboard.close()
+    check("panic/lens-daemon-exit", code == 0, f"exit {code}")
+
+
 def main():
     vivid = video_device("vivid")
     loopback = video_device("gesturepad-loopback")
@@ -885,7 +1001,8 @@ def main():
     scenarios = {"1": ("cameras", lambda: scenario_cameras(vivid, loopback)),
                  "2": ("camera-to-keys", lambda: scenario_keys(loopback)),
                  "3": ("faults", lambda: scenario_faults(vivid, loopback)),
-                 "5": ("hardening", lambda: scenario_hardening(loopback))}
+                 "5": ("hardening", lambda: scenario_hardening(loopback)),
+                 "6": ("panic", lambda: scenario_panic(loopback))}
     for number in RUN["scenarios"]:
         name, function = scenarios[number]
         start = time.monotonic()
