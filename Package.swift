@@ -107,7 +107,7 @@ let package = Package(
         ),
         .target(
             name: "Capture",
-            dependencies: ["CStbImage", "CV4L2"],
+            dependencies: ["CStbImage", "CV4L2", "Raster"],
             swiftSettings: kernelSettings
         ),
         // The brain between embedder and keys: samples, head training, recognizer, decision filter, evaluation.
