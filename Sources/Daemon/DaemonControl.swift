@@ -44,7 +44,8 @@ public final class DaemonControlHandler: ControlHandler {
                 framesDropped: snapshot.statistics.framesDropped,
                 predictions: snapshot.statistics.predictions,
                 keyPresses: snapshot.keyPresses),
-            uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description))
+            uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description),
+            share: daemon.share.map { ShareStatus($0.status()) })
     }
 
     public func pause() async throws -> DaemonState {

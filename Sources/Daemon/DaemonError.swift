@@ -10,6 +10,8 @@ import Glibc
 public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A gestures-library failure (samples, heads, recognizer).
     case gestures(GesturesError)
+    /// The camera share (`[camera] share_device`) could not be opened: not a v4l2loopback node, the camera itself, …
+    case cameraShare(CaptureError)
     /// The config file has errors; each diagnostic carries its file:line (see `gesturepad config check`).
     case settings(SettingsError)
     /// On reload, the config file the daemon runs from is gone: the running config is kept, not the defaults.
@@ -83,6 +85,7 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .gestures(let error): return error.description
+        case .cameraShare(let error): return "cannot share the camera ([camera] share_device): \(error.description)"
         case .uinputOpenFailed(let path, let errorNumber):
             let failed = "Cannot open \(path) for the gesturepad virtual keyboard: open(2) failed with \(errorNumber)."
             let continues =

@@ -32,7 +32,7 @@ extension DaemonSettings {
             workspace: config.workspaceConfiguration(environment: environment),
             source: config.camera.device, camera: config.cameraConfiguration(), keys: keys,
             filter: config.decisionFilterSettings(), recording: config.recordingSettings(),
-            training: config.trainingOptions())
+            training: config.trainingOptions(), shareDevice: config.share == .v4l2loopback ? config.shareDevice : nil)
     }
 }
 
