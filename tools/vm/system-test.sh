@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/vm/system-test.sh — `make test-system`: gesturepad against a real Linux kernel in a VM.
 #
-#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4,5] [--keep DIR] [--timeout SECONDS]
+#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4,5,7] [--keep DIR] [--timeout SECONDS]
 #
 # 1. setup.sh (idempotent): apt packages, Debian's kernel + v4l2loopback unpacked/built into the cache.
 # 2. On the host (fast): a temp XDG data home with the MobileNet v1 0.25 model imported from the
@@ -16,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repository=$(cd "$here/../.." && pwd)
-binary="" scenarios="1,2,3,4,5" keep="" timeout=900
+binary="" scenarios="1,2,3,4,5,7" keep="" timeout=900
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary=$2; shift 2 ;;
@@ -59,7 +59,7 @@ printf '0 idle\n' >"$out/idle.truth"
 gp simulate-session "$out/idle.y4m" --truth "$out/idle.truth" "${photos[@]}" --seconds 2 --fps 5 --seed 41 >/dev/null
 
 # What the guest sees: the output folder at /gp-out.
-guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[1235]$' | paste -sd, - || true)  # 4 boots on its own
+guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[1235-9]$' | paste -sd, - || true)  # 4 boots on its own
 python3 - "$out/run.json" "$binary" "$guest_scenarios" "$model" $session_seconds $session_fps $up_fps <<'EOF'
 import json, sys
 path, binary, scenarios, model, seconds, fps, up_fps = sys.argv[1:]

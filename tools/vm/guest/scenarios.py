@@ -24,6 +24,7 @@ import time
 from evdev import ecodes
 
 import gpvm
+import share_scenario
 from gpvm import DEVICE_NAME, KEY_LABELS, KeyboardWatcher, Results, video_device, wait_until
 
 RUN = json.load(open(sys.argv[1]))
@@ -885,7 +886,8 @@ def main():
     scenarios = {"1": ("cameras", lambda: scenario_cameras(vivid, loopback)),
                  "2": ("camera-to-keys", lambda: scenario_keys(loopback)),
                  "3": ("faults", lambda: scenario_faults(vivid, loopback)),
-                 "5": ("hardening", lambda: scenario_hardening(loopback))}
+                 "5": ("hardening", lambda: scenario_hardening(loopback)),
+                 "7": ("share", lambda: share_scenario.run(sys.modules[__name__], vivid))}
     for number in RUN["scenarios"]:
         name, function = scenarios[number]
         start = time.monotonic()
