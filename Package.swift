@@ -114,7 +114,7 @@ let package = Package(
         ),
         .target(
             name: "Capture",
-            dependencies: ["CStbImage", "CV4L2", "SystemSupport"],
+            dependencies: ["CStbImage", "CV4L2", "Raster", "SystemSupport"],
             swiftSettings: kernelSettings
         ),
         // The brain between embedder and keys: samples, head training, recognizer, decision filter, evaluation.

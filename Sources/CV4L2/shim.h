@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 #include <sys/time.h>
 #include <linux/types.h>
 #include <linux/videodev2.h>
@@ -45,6 +48,7 @@ static const unsigned long CV4L2_VIDIOC_QUERYCTRL = VIDIOC_QUERYCTRL;
 static const uint32_t CV4L2_CAP_VIDEO_CAPTURE = V4L2_CAP_VIDEO_CAPTURE;
 static const uint32_t CV4L2_CAP_VIDEO_CAPTURE_MPLANE = V4L2_CAP_VIDEO_CAPTURE_MPLANE;
 static const uint32_t CV4L2_CAP_META_CAPTURE = V4L2_CAP_META_CAPTURE;
+static const uint32_t CV4L2_CAP_VIDEO_OUTPUT = V4L2_CAP_VIDEO_OUTPUT;
 static const uint32_t CV4L2_CAP_READWRITE = V4L2_CAP_READWRITE;
 static const uint32_t CV4L2_CAP_STREAMING = V4L2_CAP_STREAMING;
 static const uint32_t CV4L2_CAP_DEVICE_CAPS = V4L2_CAP_DEVICE_CAPS;
@@ -52,6 +56,9 @@ static const uint32_t CV4L2_CAP_DEVICE_CAPS = V4L2_CAP_DEVICE_CAPS;
 // MARK: - Buffers, formats, frame sizes and intervals
 
 static const uint32_t CV4L2_BUF_TYPE_VIDEO_CAPTURE = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+static const uint32_t CV4L2_BUF_TYPE_VIDEO_OUTPUT = V4L2_BUF_TYPE_VIDEO_OUTPUT;
+static const uint32_t CV4L2_COLORSPACE_SRGB = V4L2_COLORSPACE_SRGB;
+static const uint32_t CV4L2_COLORSPACE_JPEG = V4L2_COLORSPACE_JPEG;
 static const uint32_t CV4L2_MEMORY_MMAP = V4L2_MEMORY_MMAP;
 static const uint32_t CV4L2_FIELD_ANY = V4L2_FIELD_ANY;
 static const uint32_t CV4L2_FIELD_NONE = V4L2_FIELD_NONE;
@@ -157,6 +164,43 @@ static inline int CV4L2_poll(int descriptor, short events, int timeout_milliseco
     int result = poll(&entry, 1, timeout_milliseconds);
     *error_number = result < 0 ? errno : 0;
     *revents = entry.revents;
+    return result;
+}
+
+// MARK: - Plain system calls for the output side (v4l2loopback)
+// libv4l2 wraps only capture devices; a writer wants the raw node, so these are open(2), write(2) and stat(2).
+// v4l2_ioctl and v4l2_close pass descriptors libv4l2 did not open straight to the kernel.
+
+/// open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC) without libv4l2.
+static inline int CV4L2_open_plain(const char *path, int *error_number) {
+    errno = 0;
+    int result = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    *error_number = result < 0 ? errno : 0;
+    return result;
+}
+
+/// write(descriptor, bytes, length): the bytes written, or -1 with *error_number set.
+static inline ssize_t CV4L2_write(int descriptor, const void *bytes, size_t length, int *error_number) {
+    errno = 0;
+    ssize_t result = write(descriptor, bytes, length);
+    *error_number = result < 0 ? errno : 0;
+    return result;
+}
+
+/// stat(path) (symbolic links followed): whether it is a character device, its owner, mode bits and device numbers.
+static inline int CV4L2_node_status(const char *path, int *is_character_device, uint32_t *owner, uint32_t *mode,
+                                    uint32_t *major_number, uint32_t *minor_number, int *error_number) {
+    struct stat status;
+    errno = 0;
+    int result = stat(path, &status);
+    *error_number = result < 0 ? errno : 0;
+    if (result == 0) {
+        *is_character_device = S_ISCHR(status.st_mode) ? 1 : 0;
+        *owner = status.st_uid;
+        *mode = status.st_mode & 07777;
+        *major_number = major(status.st_rdev);
+        *minor_number = minor(status.st_rdev);
+    }
     return result;
 }
 

@@ -59,6 +59,14 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
     case fileUnwritable(path: String, call: String, reason: String)
     /// The Y4M writer cannot store this frame (other size or format, too few bytes, already finished).
     case y4mWriteRejected(path: String, reason: String)
+    /// The share device is not a v4l2loopback node (QUERYCAP's driver name differs).
+    case notALoopbackDevice(device: String, driver: String, card: String)
+    /// The share device is the camera being read.
+    case shareIsTheCamera(device: String, camera: String)
+    /// The node is not what a V4L2 device node must be (a character device of major 81 owned by root under /dev).
+    case unsafeDeviceNode(device: String, reason: String)
+    /// S_FMT on the output gave another format than the camera's.
+    case outputFormatRefused(device: String, asked: String, given: String)
 
     public var description: String {
         switch self {
@@ -139,6 +147,21 @@ public enum CaptureError: Error, Equatable, Sendable, CustomStringConvertible {
                 "cannot write \(path) (\(call) failed: \(reason)). Check free space and that the directory is writable."
         case .y4mWriteRejected(let path, let reason):
             return "cannot add the frame to \(path): \(reason)."
+        case .notALoopbackDevice(let device, let driver, let card):
+            return
+                "\(device) (\(card.isEmpty ? "no card name" : card), driver \(driver.isEmpty ? "unknown" : driver)) is not a "
+                + "v4l2loopback device (driver \"\(V4L2Capability.loopbackDriver)\"); `gesturepad share setup` shows how to "
+                + "create one and `gesturepad devices` marks it."
+        case .shareIsTheCamera(let device, let camera):
+            return
+                "the share device \(device) is the camera being read (\(camera)); name the v4l2loopback device "
+                + "(`gesturepad devices` marks it)."
+        case .unsafeDeviceNode(let device, let reason):
+            return "refusing \(device): \(reason)."
+        case .outputFormatRefused(let device, let asked, let given):
+            return
+                "\(device) refused the camera's format: asked \(asked), VIDIOC_S_FMT gave \(given). Another program may be "
+                + "writing to it or reading it in another format; stop those readers and try again."
         }
     }
 }

@@ -74,7 +74,8 @@ public enum V4L2DeviceList {
             defer { device.close() }
             do throws(CaptureError) {
                 let capability = try device.queryCapability()
-                guard capability.canCaptureVideo else { continue }
+                // v4l2loopback nodes are listed (marked) even while they offer only output (exclusive_caps=1, no writer).
+                guard capability.canCaptureVideo || capability.isLoopback else { continue }
                 info.capability = capability
                 info.formats = try device.enumerateFormats()
             } catch {
@@ -99,8 +100,15 @@ public enum V4L2DeviceList {
             for (index, name) in device.stableNames.enumerated() {
                 lines.append((index == 0 ? "  stable names: " : "                ") + name)
             }
+            if let capability = device.capability, capability.isLoopback {
+                lines.append(
+                    "  v4l2loopback (virtual camera): "
+                        + (capability.canCaptureVideo
+                            ? "readable now" : "no writer yet (exclusive_caps=1: offers capture once one writes)")
+                        + "; use it as [camera] share_device, not as the camera")
+            }
             if let problem = device.problem { lines.append("  cannot examine it: \(problem)") }
-            if device.capability != nil, !device.capability!.canStream {
+            if let capability = device.capability, !capability.canStream, !capability.isLoopback {
                 lines.append("  no streaming I/O: gesturepad cannot use it")
             }
             for format in device.formats where !format.emulated {

@@ -88,6 +88,12 @@ public struct V4L2Capability: Sendable, Equatable {
 
     /// The node captures single-planar video (`V4L2_CAP_VIDEO_CAPTURE`).
     public var canCaptureVideo: Bool { capabilities & CV4L2_CAP_VIDEO_CAPTURE != 0 }
+    /// The node takes video frames from a program (`V4L2_CAP_VIDEO_OUTPUT`): a v4l2loopback device.
+    public var canOutputVideo: Bool { capabilities & CV4L2_CAP_VIDEO_OUTPUT != 0 }
+    /// The v4l2loopback module's driver name in QUERYCAP.
+    public static let loopbackDriver = "v4l2 loopback"
+    /// The node belongs to v4l2loopback (a virtual camera that programs write into and others read).
+    public var isLoopback: Bool { driver == Self.loopbackDriver }
     /// The node supports mmap'ed streaming I/O (`V4L2_CAP_STREAMING`).
     public var canStream: Bool { capabilities & CV4L2_CAP_STREAMING != 0 }
     /// The node carries metadata, not pictures (the second node of every UVC camera).

@@ -413,6 +413,34 @@ public struct DaemonCounters: Codable, Sendable, Equatable {
     }
 }
 
+/// The camera share's part of `status` (`[camera] share = "v4l2loopback"`).
+public struct ShareStatus: Codable, Sendable, Equatable {
+    /// The v4l2loopback node written to.
+    public var device: String
+    /// "live", "camera unavailable (still frame)", "waiting for the camera's first frame", "closed".
+    public var state: String
+    /// The format the share carries ("640×480 YUYV at 30 fps"), absent before the first frame.
+    public var format: String?
+    /// Frames written (the camera's and the still frame's) and of those still frames.
+    public var framesWritten: Int
+    public var stillFramesWritten: Int
+    /// Frames per second over the last writes.
+    public var fps: Double?
+    /// Programs reading the share; absent when the kernel does not tell (v4l2loopback 0.12 does not).
+    public var readers: Int?
+    /// The last write error, absent when the last write worked.
+    public var lastError: String?
+
+    public init(
+        device: String, state: String, format: String?, framesWritten: Int, stillFramesWritten: Int, fps: Double?,
+        readers: Int?, lastError: String?
+    ) {
+        (self.device, self.state, self.format) = (device, state, format)
+        (self.framesWritten, self.stillFramesWritten, self.fps) = (framesWritten, stillFramesWritten, fps)
+        (self.readers, self.lastError) = (readers, lastError)
+    }
+}
+
 /// The `status` command's result.
 public struct DaemonStatus: Codable, Sendable, Equatable {
     /// Run state (`running`, `paused`, `camera-lost`, `stopping`, …).
@@ -450,6 +478,8 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
     public var pausedBy: String?
     /// The pause hotkey in words: "off", the chord and the keyboards read, or why none can be read.
     public var pauseHotkey: String?
+    /// The camera share, absent when the camera is not shared.
+    public var share: ShareStatus?
 
     /// Creates a status.
     public init(
@@ -457,8 +487,10 @@ public struct DaemonStatus: Codable, Sendable, Equatable {
         headVersion: Int? = nil,
         labels: [String] = [], fps: Double = 0, latency: [String: StageLatency] = [:], samples: [String: Int] = [:],
         counters: DaemonCounters = DaemonCounters(), uptimeSeconds: Double = 0, keysHeld: [String] = [],
-        subscribers: Int = 0, reason: String? = nil, pausedBy: String? = nil, pauseHotkey: String? = nil
+        subscribers: Int = 0, reason: String? = nil, pausedBy: String? = nil, pauseHotkey: String? = nil,
+        share: ShareStatus? = nil
     ) {
+        self.share = share
         self.state = state
         self.dryRun = dryRun
         self.dryRunReason = dryRunReason

@@ -46,7 +46,8 @@ public final class DaemonControlHandler: ControlHandler {
                 predictions: snapshot.statistics.predictions,
                 keyPresses: snapshot.keyPresses),
             uptimeSeconds: snapshot.uptimeSeconds, keysHeld: snapshot.heldKeys.map(\.description),
-            reason: snapshot.reason, pausedBy: snapshot.pausedBy?.rawValue, pauseHotkey: snapshot.pauseHotkey)
+            reason: snapshot.reason, pausedBy: snapshot.pausedBy?.rawValue, pauseHotkey: snapshot.pauseHotkey,
+            share: daemon.share.map { ShareStatus($0.status()) })
     }
 
     public func pause() async throws -> DaemonState {

@@ -1,6 +1,7 @@
 // DaemonError: every way the background service, its config, key output, control socket and
 // systemd notification can fail. Each case names the file:line, device, socket or syscall and says
 // what to do. Several people add cases here: append new cases and their descriptions.
+import Capture
 import Gestures
 import Glibc
 import Settings
@@ -10,6 +11,8 @@ import SystemSupport
 public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A gestures-library failure (samples, heads, recognizer).
     case gestures(GesturesError)
+    /// The camera share (`[camera] share_device`) could not be opened: not a v4l2loopback node, the camera itself, …
+    case cameraShare(CaptureError)
     /// The config file has errors; each diagnostic carries its file:line (see `gesturepad config check`).
     case settings(SettingsError)
     /// A reload found errors in the config; the daemon keeps running on the configuration it had.
@@ -85,6 +88,7 @@ public enum DaemonError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .gestures(let error): return error.description
+        case .cameraShare(let error): return "cannot share the camera ([camera] share_device): \(error.description)"
         case .uinputOpenFailed(let path, let errorNumber):
             let failed =
                 "Cannot open \(path) for the gesturepad virtual keyboard: open(2) failed with \(errorNumber.summary)."

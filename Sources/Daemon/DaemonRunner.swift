@@ -33,7 +33,8 @@ extension DaemonSettings {
             source: config.camera.device, camera: config.cameraConfiguration(), keys: keys,
             filter: config.decisionFilterSettings(), recording: config.recordingSettings(),
             training: config.trainingOptions(), lensCover: config.lensCover,
-            pauseHotkey: try config.daemon.pauseHotkey?.keyChord())
+            pauseHotkey: try config.daemon.pauseHotkey?.keyChord(),
+            shareDevice: config.share == .v4l2loopback ? config.shareDevice : nil)
     }
 }
 

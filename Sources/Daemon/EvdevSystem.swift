@@ -8,29 +8,30 @@ internal import CUInput
 import Capture
 import Foundation
 import Glibc
+import SystemSupport
 
 /// The operating-system calls the pause hotkey needs, one method per call, failures as errno.
 public protocol EvdevSystem: AnyObject {
     /// The `event*` nodes in `directory`, sorted by number ("/dev/input/event0", …). The corresponding call is
     /// `readdir(3)`.
-    func eventDevices(in directory: String) -> Result<[String], SystemErrorNumber>
+    func eventDevices(in directory: String) -> Result<[String], Errno>
 
     /// Opens a node read-only, non-blocking, close-on-exec. The corresponding call is
     /// `open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)`.
-    func openForReading(_ path: String) -> Result<Int32, SystemErrorNumber>
+    func openForReading(_ path: String) -> Result<Int32, Errno>
 
     /// An ioctl that fills `buffer` (`EVIOCGBIT`, `EVIOCGNAME`); returns the bytes the kernel wrote. The
     /// corresponding call is `ioctl(2)`.
     func ioctl(_ descriptor: Int32, request: UInt, buffer: UnsafeMutableRawBufferPointer) -> Result<
-        Int, SystemErrorNumber
+        Int, Errno
     >
 
     /// Waits up to `timeoutMilliseconds` until any of `descriptors` can be read; returns, per descriptor, whether
     /// it has events (`.readable`) or failed (`.failed`: the device went away). The corresponding call is `poll(2)`.
-    func poll(_ descriptors: [Int32], timeoutMilliseconds: Int32) -> Result<[EvdevReadiness], SystemErrorNumber>
+    func poll(_ descriptors: [Int32], timeoutMilliseconds: Int32) -> Result<[EvdevReadiness], Errno>
 
     /// Reads whole `struct input_event`s into `buffer`; returns the bytes read. The corresponding call is `read(2)`.
-    func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, SystemErrorNumber>
+    func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno>
 
     /// Closes a descriptor returned by `openForReading`. The corresponding call is `close(2)`.
     func close(_ descriptor: Int32)
@@ -59,8 +60,8 @@ enum EvdevRequest {
 public final class LinuxEvdevSystem: EvdevSystem {
     public init() {}
 
-    public func eventDevices(in directory: String) -> Result<[String], SystemErrorNumber> {
-        guard let stream = opendir(directory) else { return .failure(SystemErrorNumber(errno)) }
+    public func eventDevices(in directory: String) -> Result<[String], Errno> {
+        guard let stream = opendir(directory) else { return .failure(Errno(rawValue: errno)) }
         defer { closedir(stream) }
         var numbers: [Int] = []
         while let entry = readdir(stream) {
@@ -72,26 +73,26 @@ public final class LinuxEvdevSystem: EvdevSystem {
         return .success(numbers.sorted().map { "\(directory)/event\($0)" })
     }
 
-    public func openForReading(_ path: String) -> Result<Int32, SystemErrorNumber> {
-        retryingInterrupted {
+    public func openForReading(_ path: String) -> Result<Int32, Errno> {
+        SystemCall.retryingOnInterrupt {
             var errorNumber: Int32 = 0
             let descriptor = CUINPUT_open(path, CUINPUT_O_RDONLY_NONBLOCK_CLOEXEC, &errorNumber)
-            return descriptor >= 0 ? .success(descriptor) : .failure(SystemErrorNumber(errorNumber))
+            return descriptor >= 0 ? .success(descriptor) : .failure(Errno(rawValue: errorNumber))
         }
     }
 
     public func ioctl(_ descriptor: Int32, request: UInt, buffer: UnsafeMutableRawBufferPointer) -> Result<
-        Int, SystemErrorNumber
+        Int, Errno
     > {
-        retryingInterrupted {
+        SystemCall.retryingOnInterrupt {
             var errorNumber: Int32 = 0
             let result = CUINPUT_ioctl_pointer(descriptor, request, buffer.baseAddress, &errorNumber)
-            return result >= 0 ? .success(Int(result)) : .failure(SystemErrorNumber(errorNumber))
+            return result >= 0 ? .success(Int(result)) : .failure(Errno(rawValue: errorNumber))
         }
     }
 
     public func poll(_ descriptors: [Int32], timeoutMilliseconds: Int32) -> Result<
-        [EvdevReadiness], SystemErrorNumber
+        [EvdevReadiness], Errno
     > {
         var entries = descriptors.map { pollfd(fd: $0, events: CUINPUT_POLLIN, revents: 0) }
         var errorNumber: Int32 = 0
@@ -101,7 +102,7 @@ public final class LinuxEvdevSystem: EvdevSystem {
         if result < 0 {
             // A signal: report nothing ready (the caller polls again).
             return errorNumber == EINTR
-                ? .success(descriptors.map { _ in .idle }) : .failure(SystemErrorNumber(errorNumber))
+                ? .success(descriptors.map { _ in .idle }) : .failure(Errno(rawValue: errorNumber))
         }
         return .success(
             entries.map { entry in
@@ -111,12 +112,12 @@ public final class LinuxEvdevSystem: EvdevSystem {
     }
 
     public func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<
-        Int, SystemErrorNumber
+        Int, Errno
     > {
-        retryingInterrupted {
+        SystemCall.retryingOnInterrupt {
             var errorNumber: Int32 = 0
             let count = CUINPUT_read(descriptor, buffer.baseAddress, buffer.count, &errorNumber)
-            return count >= 0 ? .success(count) : .failure(SystemErrorNumber(errorNumber))
+            return count >= 0 ? .success(count) : .failure(Errno(rawValue: errorNumber))
         }
     }
 

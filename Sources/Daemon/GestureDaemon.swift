@@ -39,14 +39,17 @@ public struct DaemonSettings: Sendable {
     public var lensCover: LensCoverSettings
     /// The chord read from the keyboards that toggles pause; nil: no keyboard is read.
     public var pauseHotkey: KeyChord?
+    /// The v4l2loopback node every camera frame is written to (nil: not shared).
+    public var shareDevice: String?
 
     public init(
         workspace: WorkspaceConfiguration, source: String, camera: V4L2CameraConfiguration = V4L2CameraConfiguration(),
         loopRecordings: Bool = true, keys: [String: KeyChord], filter: DecisionFilterSettings = .default,
         recording: RecordingSettings = RecordingSettings(), training: TrainingOptions = TrainingOptions(),
         maximumReopenDelay: Duration = .seconds(1), lensCover: LensCoverSettings = LensCoverSettings(),
-        pauseHotkey: KeyChord? = nil
+        pauseHotkey: KeyChord? = nil, shareDevice: String? = nil
     ) {
+        self.shareDevice = shareDevice
         self.workspace = workspace
         self.source = source
         self.camera = camera
@@ -200,6 +203,8 @@ public final class GestureDaemon: @unchecked Sendable {
     private let output: KeySinkOutput
     private let settings: CurrentSettings
     private let hotkeyState = Mutex("off")
+    /// The v4l2loopback share (`[camera] share`), open for the daemon's life; nil when not sharing.
+    public let share: CameraShare?
 
     /// The pipeline thread's name in the kernel (/proc/PID/task/TID/comm).
     public static let pipelineThreadName = GestureSession.loopThreadName
@@ -228,11 +233,27 @@ public final class GestureDaemon: @unchecked Sendable {
         self.settings = current
         let output = KeySinkOutput(sink: keySink, keys: settings.keys, clock: clock, emit: emit)
         self.output = output
+        let share: CameraShare?
+        if let shareDevice = settings.shareDevice {
+            do throws(CaptureError) {
+                share = try CameraShare(device: shareDevice, camera: settings.source) { [logger] problem in
+                    logger.error("\(problem)")
+                }
+            } catch { throw .cameraShare(error) }
+            logger.info("sharing the camera to \(shareDevice) (v4l2loopback)")
+        } else {
+            share = nil
+        }
+        self.share = share
         do {
             session = try GestureSession(
                 settings: settings.session, recognizer: try workspace.makeRecognizer(), samples: workspace.samples,
                 cacheKey: workspace.trainer.cacheKey, trainer: workspace.trainer, output: output, clock: clock,
-                openSource: { () throws(CaptureError) in try openSource(current.value) },
+                openSource: { () throws(CaptureError) in
+                    let opened = try openSource(current.value)
+                    guard let share else { return opened }
+                    return try Self.sharing(opened, to: share)
+                },
                 emit: { event in Self.forward(event, to: emit, logger: logger) })
         } catch { throw .gestures(error) }
     }
@@ -242,6 +263,20 @@ public final class GestureDaemon: @unchecked Sendable {
         settings throws(CaptureError) in
         try FrameSources.open(
             settings.source, pacing: .realTime, loops: settings.loopRecordings, camera: settings.camera)
+    }
+
+    /// `opened` with every frame also written to `share` from its own capture thread (CameraShare.swift); refuses a
+    /// camera that is the share's node.
+    static func sharing(_ opened: any FrameSource, to share: CameraShare) throws(CaptureError) -> any FrameSource {
+        var rate: Double?
+        if let camera = opened as? V4L2Camera {
+            guard camera.devicePath != share.devicePath else {
+                opened.close()
+                throw .shareIsTheCamera(device: share.devicePath, camera: camera.configuration.device)
+            }
+            rate = camera.negotiation.framesPerSecond
+        }
+        return SharingFrameSource(opened, share: share, framesPerSecond: rate)
     }
 
     /// A session event as a daemon event (and notices as log lines).
@@ -315,6 +350,7 @@ public final class GestureDaemon: @unchecked Sendable {
     /// `filterFailed` when the decision filter failed (also each an event and a log line when it happened).
     public func stop() throws(DaemonError) {
         session.stop()
+        share?.close()
         if let failure = failureToReport { throw failure }
     }
 
@@ -410,6 +446,16 @@ final class CurrentSettings: Sendable {
     var value: DaemonSettings {
         get { stored.withLock { $0 } }
         set { stored.withLock { $0 = newValue } }
+    }
+}
+
+extension ShareStatus {
+    /// The share's state as the protocol carries it.
+    public init(_ status: CameraShareStatus) {
+        self.init(
+            device: status.device, state: status.state, format: status.format, framesWritten: status.framesWritten,
+            stillFramesWritten: status.stillFramesWritten, fps: status.framesPerSecond, readers: status.readers,
+            lastError: status.lastError)
     }
 }
 

@@ -12,6 +12,7 @@ import Capture
 import Foundation
 import ServiceLifecycle
 import Synchronization
+import SystemSupport
 
 /// Detects a chord in one keyboard's key events.
 public struct ChordDetector: Sendable, Equatable {
@@ -101,7 +102,7 @@ public final class PauseHotkeyListener: @unchecked Sendable {
             return
         }
         ignored.formIntersection(listing)
-        var denied: [(String, SystemErrorNumber)] = []
+        var denied: [(String, Errno)] = []
         let open = Set(keyboards.map(\.path))
         for path in listing where !open.contains(path) && !ignored.contains(path) {
             switch inspect(path) {
@@ -117,7 +118,7 @@ public final class PauseHotkeyListener: @unchecked Sendable {
             say("\(chord) on \(keyboards.count) \(plural): \(names)", problem: false)
         } else if let (path, error) = denied.first {
             say(
-                "\(chord): cannot read the keyboards (\(path): \(error)); reading them needs the input group "
+                "\(chord): cannot read the keyboards (\(path): \(error.summary)); reading them needs the input group "
                     + "(sudo usermod -aG input $USER, then log in again) — the hotkey is off, the daemon runs on "
                     + "(gesturepad pause / resume and the lens cover still work)",
                 problem: true)
@@ -132,7 +133,7 @@ public final class PauseHotkeyListener: @unchecked Sendable {
     private enum Inspection {
         case keyboard(Keyboard)
         case notKeyboard
-        case denied(SystemErrorNumber)
+        case denied(Errno)
         case failed
     }
 

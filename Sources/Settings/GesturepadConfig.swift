@@ -41,6 +41,14 @@ public enum KeyBinding: Sendable, Equatable, Hashable, CustomStringConvertible {
     }
 }
 
+/// How the daemon shares the camera with other programs (`[camera] share`).
+public enum CameraShareMode: String, Sendable, CaseIterable {
+    /// Not shared: the daemon alone reads the camera (`pause` releases it for a video call).
+    case off
+    /// Every camera frame is written to a v4l2loopback device (`[camera] share_device`) that video calls read.
+    case v4l2loopback = "v4l2loopback"
+}
+
 /// Settings of the daemon process itself (`[daemon]`).
 public struct DaemonSection: Sendable, Equatable {
     /// Control socket path as written (nil: `$XDG_RUNTIME_DIR/gesturepad/control.sock`); "~/" allowed.
@@ -75,6 +83,13 @@ public struct GesturepadConfig: Sendable, Equatable {
     public var camera: V4L2CameraConfiguration
     /// Mirror frames like a selfie view (`[camera] mirror`).
     public var mirror: Bool
+    /// Whether the camera is shared through v4l2loopback (`[camera] share`).
+    public var share: CameraShareMode
+    /// The v4l2loopback node written to (`[camera] share_device`).
+    public var shareDevice: String
+
+    /// The v4l2loopback node `gesturepad share setup` creates (video_nr=10): out of the way of real cameras.
+    public static let defaultShareDevice = "/dev/video10"
     /// Installed embedding model (`[model] name`).
     public var modelName: String
     /// Cut layer (`[model] layer`; nil: the model's recorded embedding layer).
@@ -107,6 +122,8 @@ public struct GesturepadConfig: Sendable, Equatable {
         let workspace = WorkspaceConfiguration(dataDirectory: "")
         camera = V4L2CameraConfiguration()
         mirror = workspace.mirror
+        share = .off
+        shareDevice = Self.defaultShareDevice
         modelName = workspace.modelName
         layer = workspace.layer
         labels = workspace.labels

@@ -257,6 +257,19 @@ public enum SettingsSchema {
             doc: "Mirror frames left-right like a selfie view (samples must agree).",
             read: { .boolean($0.mirror) }, write: { config, value in config.mirror = value.boolean }),
         SettingKey(
+            "camera", "share", .choice(CameraShareMode.allCases.map(\.rawValue)), .restart,
+            doc: "Share the camera with video calls through a v4l2loopback device (\"off\" or \"v4l2loopback\").",
+            read: { .text($0.share.rawValue) },
+            write: { config, value in config.share = CameraShareMode(rawValue: value.text) ?? .off }),
+        SettingKey(
+            "camera", "share_device",
+            .text(
+                .nonEmpty(
+                    message: "must name a v4l2loopback device such as \"/dev/video10\"",
+                    hint: "`gesturepad share setup` creates one; `gesturepad devices` marks it")),
+            .restart, doc: "The v4l2loopback device node the camera's frames are written to.",
+            read: { .text($0.shareDevice) }, write: { config, value in config.shareDevice = value.text }),
+        SettingKey(
             "camera", "exposure", .choice(ExposureMode.allCases.map(\.rawValue)), .reload,
             doc: "How the exposure is set when the camera opens.",
             read: { .text(ExposureMode($0.camera.exposure).rawValue) },

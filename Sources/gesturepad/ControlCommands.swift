@@ -268,6 +268,15 @@ enum StatusText {
                     + "\(counters.predictions) predictions, \(counters.keyPresses) key presses"
             ))
         lines.append(("subscribers", "\(status.subscribers)"))
+        if let share = status.share {
+            let rate = share.fps.map { String(format: ", %.1f fps", $0) } ?? ""
+            lines.append(("share", "\(share.device): \(share.state)\(share.format.map { ", \($0)" } ?? "")"))
+            lines.append(
+                ("share frames", "\(share.framesWritten) written (\(share.stillFramesWritten) still)\(rate)"))
+            lines.append(
+                ("share readers", share.readers.map { "\($0)" } ?? "not reported (v4l2loopback does not count them)"))
+            if let error = share.lastError { lines.append(("share error", error)) }
+        }
         var text = lines.map { "\(pad($0.0, 12)) \($0.1)\n" }.joined()
         let stages =
             DaemonStatus.stageOrder.filter { status.latency[$0] != nil }

@@ -26,10 +26,21 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Control socket path (default: [daemon] socket_path).")
     var socket: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Share the camera: write every frame to this v4l2loopback device (sets [camera] share = \"v4l2loopback\" and share_device)."
+    )
+    var share: String?
+
     /// This command's own flags as config overrides (the shared ones come from `gestures`).
     var overrides: [ConfigOverride] {
         var overrides: [ConfigOverride] = []
         if let source { overrides.append(ConfigOverride("camera.device", .string(source), flag: "--source")) }
+        if let share {
+            overrides.append(ConfigOverride("camera.share", .string("v4l2loopback"), flag: "--share"))
+            overrides.append(ConfigOverride("camera.share_device", .string(share), flag: "--share"))
+        }
         if dryRun { overrides.append(ConfigOverride("daemon.dry_run", .boolean(true), flag: "--dry-run")) }
         if let socket {
             overrides.append(ConfigOverride("daemon.socket_path", .string(absolutePath(socket)), flag: "--socket"))

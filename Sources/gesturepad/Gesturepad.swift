@@ -12,7 +12,7 @@ struct Gesturepad: AsyncParsableCommand {
         subcommands: [
             Play.self, Samples.self, Train.self, Eval.self, Head.self, Embed.self, Classify.self, DevicesCommand.self,
             RecordVideo.self, SimulateSession.self, ModelCommand.self, Bench.self, ConfigCommand.self,
-            DaemonCommand.self, ControlStatus.self,
+            DaemonCommand.self, ShareCommand.self, ControlStatus.self,
             Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self,
         ])
 }

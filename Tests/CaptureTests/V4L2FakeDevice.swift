@@ -7,7 +7,10 @@
 // nearest supported size (or to a scripted different one), S_PARM snapping to a listed interval,
 // REQBUFS/QUERYBUF/mmap backed by memory the fake owns, QBUF/DQBUF with frames the test "captures",
 // EAGAIN when nothing is ready, ENODEV after an unplug, and scripted errnos (EBUSY, EACCES, EINTR, …)
-// for any call. Time is a `VirtualFrameClock`; a poll that times out advances it by the timeout.
+// for any call. A v4l2loopback node (`FakeV4L2Device.loopback()`, driver "v4l2 loopback", VIDEO_OUTPUT as with
+// exclusive_caps=1 before a writer) takes S_FMT/S_PARM on V4L2_BUF_TYPE_VIDEO_OUTPUT (v4l2loopback 0.12's sizes:
+// packed rows width·depth, MJPEG sizeimage w·h·4) and keeps each write(2) as a frame; `nodeStatuses` answers stat(2)
+// (by default a root-owned character device of major 81, mode 0660). Time is a `VirtualFrameClock`; a poll that times out advances it by the timeout.
 // It also models what libv4l2 itself writes to stderr for a failed DQBUF (`libraryStandardError`):
 // without conversion every failure but ENODEV prints "libv4l2: error dequeuing buf: <strerror>"
 // (EAGAIN included); while converting an emulated format, EAGAIN is silent (v4l2_dequeue_and_convert).
@@ -68,6 +71,20 @@ final class FakeV4L2Node {
     /// Frames captured while no buffer was queued (lost by the driver).
     var framesDroppedByDriver = 0
 
+    // v4l2loopback output side
+    /// The format a writer set with S_FMT on the output type.
+    var outputFormat: (fourCC: V4L2FourCC, width: Int, height: Int, bytesPerLine: Int, sizeImage: Int)?
+    /// The output rate set with S_PARM.
+    var outputInterval: (numerator: UInt32, denominator: UInt32) = (1, 30)
+    /// Every frame written, in order.
+    var written: [[UInt8]] = []
+    /// The descriptor that called STREAMON on the output (v4l2loopback's writer), nil when none.
+    var writerDescriptor: Int32?
+    /// Whether QUERYCAP offers VIDEO_OUTPUT: scripted capabilities say so and no writer is attached.
+    var loopbackOffersOutput: Bool { deviceCapabilities & CV4L2_CAP_VIDEO_OUTPUT != 0 && writerDescriptor == nil }
+    /// S_FMT on the output gives this fourcc whatever was asked (a loopback already carrying another format).
+    var outputFourCCOverride: V4L2FourCC?
+
     init(formats: [FakeFormat]) {
         self.formats = formats
     }
@@ -103,6 +120,8 @@ final class FakeV4L2Device: V4L2System {
     var scriptedFailures: [String: [Int32]] = [:]
     /// Paths whose every open fails with this errno (a node owned by root:video, mode 0660: EACCES).
     var openRefusals: [String: Int32] = [:]
+    /// What stat(2) answers per path (default: a root-owned video4linux character device, mode 0660).
+    var nodeStatuses: [String: V4L2NodeStatus] = [:]
     /// Every call in order, for example "open /dev/video0", "VIDIOC_DQBUF 2", "VIDIOC_DQBUF EAGAIN", "munmap".
     private(set) var calls: [String] = []
     /// Whether `calls` records anything (off for allocation tests: the log itself allocates).
@@ -115,6 +134,8 @@ final class FakeV4L2Device: V4L2System {
     }
 
     private var descriptors: [Int32: String] = [:]
+    /// The descriptor of the ioctl being answered.
+    private var descriptorInCall: Int32 = -1
     private var nextDescriptor: Int32 = 3
     /// Descriptors that belonged to a node that was unplugged (every call on them: ENODEV).
     private var lostDescriptors: Set<Int32> = []
@@ -158,6 +179,16 @@ final class FakeV4L2Device: V4L2System {
                 minimum: 3, maximum: 2047, value: 250, flags: CV4L2_CTRL_FLAG_INACTIVE),
             CV4L2_CID_EXPOSURE_AUTO_PRIORITY: FakeControl(minimum: 0, maximum: 1, value: 1),
         ]
+        return node
+    }
+
+    /// A v4l2loopback node as Debian 12's module (0.12.7) with exclusive_caps=1 shows it before a writer: output only.
+    static func loopback() -> FakeV4L2Node {
+        let node = FakeV4L2Node(formats: [])
+        node.driver = "v4l2 loopback"
+        node.card = "gesturepad camera"
+        node.busInfo = "platform:v4l2loopback-000"
+        node.deviceCapabilities = CV4L2_CAP_VIDEO_OUTPUT | CV4L2_CAP_READWRITE | CV4L2_CAP_STREAMING
         return node
     }
 
@@ -226,6 +257,7 @@ final class FakeV4L2Device: V4L2System {
         log("close")
         guard let path = descriptors.removeValue(forKey: descriptor) else { return .failure(Errno(rawValue: EBADF)) }
         lostDescriptors.remove(descriptor)
+        for node in nodes.values where node.writerDescriptor == descriptor { node.writerDescriptor = nil }
         if let node = nodes[path], !descriptors.values.contains(path) {
             // The last close releases the buffers, as the kernel does.
             node.streaming = false
@@ -260,6 +292,36 @@ final class FakeV4L2Device: V4L2System {
         if !node.streaming { return .success(.error) }
         clock.advance(byNanoseconds: UInt64(max(timeoutMilliseconds, 0)) * 1_000_000)
         return .success([])
+    }
+
+    func openOutput(_ path: String) -> Result<Int32, Errno> {
+        log("openOutput \(path)")
+        if let failure = scripted("openOutput") { return .failure(failure) }
+        if let refusal = openRefusals[path] { return .failure(Errno(rawValue: refusal)) }
+        guard nodes[path] != nil else { return .failure(Errno(rawValue: ENOENT)) }
+        let descriptor = nextDescriptor
+        nextDescriptor += 1
+        descriptors[descriptor] = path
+        return .success(descriptor)
+    }
+
+    func write(_ descriptor: Int32, bytes: UnsafeRawBufferPointer) -> Result<Int, Errno> {
+        log("write \(bytes.count)")
+        if let failure = scripted("write") { return .failure(failure) }
+        if lostDescriptors.contains(descriptor) { return .failure(Errno(rawValue: ENODEV)) }
+        guard let node = node(descriptor) else { return .failure(Errno(rawValue: EBADF)) }
+        // v4l2loopback 0.12: write() needs a format and copies at most sizeimage bytes into the next buffer.
+        guard let format = node.outputFormat else { return .failure(Errno(rawValue: EINVAL)) }
+        let count = min(bytes.count, format.sizeImage)
+        node.written.append(Array(bytes[0..<count]))
+        return .success(count)
+    }
+
+    func nodeStatus(_ path: String) -> Result<V4L2NodeStatus, Errno> {
+        log("stat \(path)")
+        if let status = nodeStatuses[path] { return .success(status) }
+        guard nodes[path] != nil else { return .failure(Errno(rawValue: ENOENT)) }
+        return .success(V4L2NodeStatus(isCharacterDevice: true, owner: 0, mode: 0o660, major: 81, minor: 0))
     }
 
     func directoryEntries(_ path: String) -> [String] {
@@ -305,6 +367,7 @@ final class FakeV4L2Device: V4L2System {
 
     func ioctl(_ descriptor: Int32, request: UInt, argument: UnsafeMutableRawPointer) -> Result<Void, Errno> {
         let name = Self.requestNames[request] ?? "ioctl 0x\(String(request, radix: 16))"
+        descriptorInCall = descriptor
         var detail = ""
         defer { log(detail.isEmpty ? name : "\(name) \(detail)") }
         let outcome: Result<Void, Errno>
@@ -345,6 +408,10 @@ final class FakeV4L2Device: V4L2System {
         _ detail: inout String
     ) -> Result<Void, Errno> {
         let invalid = Result<Void, Errno>.failure(Errno(rawValue: EINVAL))
+        // S_FMT/G_FMT (v4l2_format), S_PARM (v4l2_streamparm) and STREAMON (the type itself) start with the buffer type.
+        let typedRequests = [CV4L2_VIDIOC_S_FMT, CV4L2_VIDIOC_G_FMT, CV4L2_VIDIOC_S_PARM, CV4L2_VIDIOC_STREAMON]
+        let outputType =
+            typedRequests.contains(request) && argument.load(as: UInt32.self) == CV4L2_BUF_TYPE_VIDEO_OUTPUT
         switch request {
         case CV4L2_VIDIOC_QUERYCAP:
             let capability = argument.assumingMemoryBound(to: v4l2_capability.self)
@@ -355,8 +422,20 @@ final class FakeV4L2Device: V4L2System {
             capability.pointee.version = 0x06_01_00
             // The union of all the camera's nodes, as uvcvideo reports it, and this node's own bits.
             capability.pointee.capabilities =
-                CV4L2_CAP_VIDEO_CAPTURE | CV4L2_CAP_META_CAPTURE | CV4L2_CAP_STREAMING | CV4L2_CAP_DEVICE_CAPS
+                node.driver == "v4l2 loopback"
+                ? node.deviceCapabilities | CV4L2_CAP_DEVICE_CAPS
+                : CV4L2_CAP_VIDEO_CAPTURE | CV4L2_CAP_META_CAPTURE | CV4L2_CAP_STREAMING | CV4L2_CAP_DEVICE_CAPS
             capability.pointee.device_caps = node.deviceCapabilities
+            if node.driver == "v4l2 loopback" {
+                // exclusive_caps=1: output while no writer is attached, capture once one has written.
+                var caps = node.deviceCapabilities & ~(CV4L2_CAP_VIDEO_OUTPUT | CV4L2_CAP_VIDEO_CAPTURE)
+                if node.loopbackOffersOutput { caps |= CV4L2_CAP_VIDEO_OUTPUT }
+                if node.deviceCapabilities & CV4L2_CAP_VIDEO_CAPTURE != 0 || !node.written.isEmpty {
+                    caps |= CV4L2_CAP_VIDEO_CAPTURE
+                }
+                capability.pointee.device_caps = caps
+                capability.pointee.capabilities = caps | CV4L2_CAP_DEVICE_CAPS
+            }
             return .success(())
 
         case CV4L2_VIDIOC_ENUM_FMT:
@@ -394,6 +473,43 @@ final class FakeV4L2Device: V4L2System {
             let entry = size.intervals[Int(interval.pointee.index)]
             interval.pointee.type = CV4L2_FRMIVAL_TYPE_DISCRETE
             interval.pointee.discrete = v4l2_fract(numerator: entry.numerator, denominator: entry.denominator)
+            return .success(())
+
+        case CV4L2_VIDIOC_S_FMT where outputType, CV4L2_VIDIOC_G_FMT where outputType:
+            guard node.deviceCapabilities & CV4L2_CAP_VIDEO_OUTPUT != 0 else { return invalid }
+            let format = argument.assumingMemoryBound(to: v4l2_format.self)
+            if request == CV4L2_VIDIOC_S_FMT {
+                let pix = format.pointee.fmt.pix
+                let fourCC = node.outputFourCCOverride ?? V4L2FourCC(rawValue: pix.pixelformat)
+                let width = Int(pix.width)
+                let height = Int(pix.height)
+                // v4l2loopback 0.12 pix_format_set_size: packed rows width·depth/8, planar width, compressed 0.
+                let (row, sizeImage): (Int, Int)
+                switch fourCC {
+                case .yuyv: (row, sizeImage) = (width * 2, width * 2 * height)
+                case .rgb24: (row, sizeImage) = (width * 3, width * 3 * height)
+                case .yuv420: (row, sizeImage) = (width, width * height * 3 / 2)
+                case .mjpeg: (row, sizeImage) = (0, width * height * 4)
+                default: return invalid
+                }
+                node.outputFormat = (fourCC, width, height, row, sizeImage)
+                detail = "OUTPUT \(fourCC) \(width)x\(height)"
+            }
+            guard let current = node.outputFormat else { return invalid }
+            format.pointee.fmt.pix.width = UInt32(current.width)
+            format.pointee.fmt.pix.height = UInt32(current.height)
+            format.pointee.fmt.pix.pixelformat = current.fourCC.rawValue
+            format.pointee.fmt.pix.field = CV4L2_FIELD_NONE
+            format.pointee.fmt.pix.bytesperline = UInt32(current.bytesPerLine)
+            format.pointee.fmt.pix.sizeimage = UInt32(current.sizeImage)
+            return .success(())
+
+        case CV4L2_VIDIOC_S_PARM where outputType:
+            let parameters = argument.assumingMemoryBound(to: v4l2_streamparm.self)
+            let asked = parameters.pointee.parm.output.timeperframe
+            guard asked.numerator > 0, asked.denominator > 0 else { return invalid }
+            node.outputInterval = (asked.numerator, asked.denominator)
+            detail = "OUTPUT \(asked.numerator)/\(asked.denominator)"
             return .success(())
 
         case CV4L2_VIDIOC_S_FMT, CV4L2_VIDIOC_G_FMT:
@@ -505,6 +621,13 @@ final class FakeV4L2Device: V4L2System {
                 tv_sec: Int(frame.timestampNanoseconds / 1_000_000_000),
                 tv_usec: Int(frame.timestampNanoseconds % 1_000_000_000 / 1_000))
             detail = "\(frame.index)"
+            return .success(())
+
+        case CV4L2_VIDIOC_STREAMON where outputType:
+            // v4l2loopback 0.12: the opener becomes the writer; the device stops offering output until it closes.
+            guard node.loopbackOffersOutput, node.outputFormat != nil else { return invalid }
+            node.writerDescriptor = descriptorInCall
+            detail = "OUTPUT"
             return .success(())
 
         case CV4L2_VIDIOC_STREAMON:

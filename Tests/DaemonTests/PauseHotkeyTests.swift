@@ -7,6 +7,7 @@ import Capture
 import Foundation
 import Synchronization
 import Testing
+import SystemSupport
 
 @testable import Daemon
 
@@ -30,14 +31,14 @@ final class FakeEvdev: EvdevSystem, @unchecked Sendable {
     func type(_ path: String, _ events: [EvdevEvent]) { lock.withLock { nodes[path]?.queued += events } }
     var open: [String] { lock.withLock { descriptors.values.sorted() } }
 
-    func eventDevices(in directory: String) -> Result<[String], SystemErrorNumber> {
+    func eventDevices(in directory: String) -> Result<[String], Errno> {
         lock.withLock { .success(nodes.filter { !$0.value.gone }.keys.sorted()) }
     }
 
-    func openForReading(_ path: String) -> Result<Int32, SystemErrorNumber> {
+    func openForReading(_ path: String) -> Result<Int32, Errno> {
         lock.withLock {
-            guard let node = nodes[path], !node.gone else { return .failure(SystemErrorNumber(ENOENT)) }
-            if let error = node.openError { return .failure(SystemErrorNumber(error)) }
+            guard let node = nodes[path], !node.gone else { return .failure(Errno(rawValue: ENOENT)) }
+            if let error = node.openError { return .failure(Errno(rawValue: error)) }
             nextDescriptor += 1
             descriptors[nextDescriptor] = path
             return .success(nextDescriptor)
@@ -45,11 +46,11 @@ final class FakeEvdev: EvdevSystem, @unchecked Sendable {
     }
 
     func ioctl(_ descriptor: Int32, request: UInt, buffer: UnsafeMutableRawBufferPointer) -> Result<
-        Int, SystemErrorNumber
+        Int, Errno
     > {
         lock.withLock {
             guard let path = descriptors[descriptor], let node = nodes[path] else {
-                return .failure(SystemErrorNumber(EBADF))
+                return .failure(Errno(rawValue: EBADF))
             }
             buffer.initializeMemory(as: UInt8.self, repeating: 0)
             if request == EvdevRequest.name {
@@ -63,7 +64,7 @@ final class FakeEvdev: EvdevSystem, @unchecked Sendable {
         }
     }
 
-    func poll(_ descriptors: [Int32], timeoutMilliseconds: Int32) -> Result<[EvdevReadiness], SystemErrorNumber> {
+    func poll(_ descriptors: [Int32], timeoutMilliseconds: Int32) -> Result<[EvdevReadiness], Errno> {
         lock.withLock {
             .success(
                 descriptors.map { descriptor in
@@ -74,13 +75,13 @@ final class FakeEvdev: EvdevSystem, @unchecked Sendable {
         }
     }
 
-    func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, SystemErrorNumber> {
+    func read(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Errno> {
         lock.withLock {
             guard let path = descriptors[descriptor], var node = nodes[path] else {
-                return .failure(SystemErrorNumber(EBADF))
+                return .failure(Errno(rawValue: EBADF))
             }
-            if node.gone { return .failure(SystemErrorNumber(ENODEV)) }
-            if node.queued.isEmpty { return .failure(SystemErrorNumber(EAGAIN)) }
+            if node.gone { return .failure(Errno(rawValue: ENODEV)) }
+            if node.queued.isEmpty { return .failure(Errno(rawValue: EAGAIN)) }
             let fitting = min(node.queued.count, buffer.count / EvdevEvent.size)
             let bytes = EvdevEvent.encode(Array(node.queued.prefix(fitting)))
             node.queued.removeFirst(fitting)

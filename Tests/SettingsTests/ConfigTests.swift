@@ -96,6 +96,23 @@ struct ConfigTests {
         #expect(try result.validConfig() == config)
     }
 
+    @Test("[camera] share and share_device reach the daemon's settings; off by default; a bad mode is named")
+    func cameraShare() throws {
+        let text = """
+            [camera]
+            share = "v4l2loopback"
+            share_device = "/dev/video12"
+            """
+        let result = ConfigLoader(environment: [:]).parse(text, file: "test.toml")
+        #expect(result.diagnostics == [])
+        #expect(result.config.share == .v4l2loopback && result.config.shareDevice == "/dev/video12")
+        #expect(GesturepadConfig().share == .off && GesturepadConfig().shareDevice == "/dev/video10")
+        #expect(SettingsSchema.key("camera.share")?.application == .restart)
+        let problems = diagnostics("[camera]\nshare = \"pipewire\"\n")
+        #expect(problems.count == 1 && problems[0].hasPrefix("test.toml:2:") && problems[0].contains("v4l2loopback"))
+        #expect(diagnostics("[camera]\nshare_device = \"\"\n").first?.contains("v4l2loopback device") == true)
+    }
+
     struct ProblemCase: CustomTestStringConvertible, Sendable {
         var name: String
         var text: String

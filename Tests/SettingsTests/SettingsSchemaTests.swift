@@ -150,12 +150,13 @@ struct SettingsSchemaTests {
         #expect(result.warnings.count == 4)
     }
 
-    @Test("restart flags: model, labels, keys, mirror and the daemon's own settings need a restart")
+    @Test("restart flags: model, labels, keys, mirror, the camera share and the daemon's own settings need a restart")
     func restartFlags() {
         let restart = Set(SettingsSchema.keys.filter { $0.application == .restart }.map(\.dottedName))
         #expect(
             restart == [
-                "camera.mirror", "model.name", "model.layer", "labels.order", "labels.idle", "keys",
+                "camera.mirror", "camera.share", "camera.share_device", "model.name", "model.layer", "labels.order",
+                "labels.idle", "keys",
                 "daemon.socket_path", "daemon.pause_hotkey", "daemon.dry_run", "daemon.log_level",
                 "daemon.data_directory",
             ])

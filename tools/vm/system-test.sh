@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/vm/system-test.sh — `make test-system`: gesturepad against a real Linux kernel in a VM.
 #
-#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4,5,6] [--keep DIR] [--timeout SECONDS]
+#   system-test.sh [--binary PATH] [--scenarios 1,2,3,4,5,6,7] [--keep DIR] [--timeout SECONDS]
 #
 # 1. setup.sh (idempotent): apt packages, Debian's kernel + v4l2loopback unpacked/built into the cache.
 # 2. On the host (fast): a temp XDG data home with the MobileNet v1 0.25 model imported from the
@@ -16,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repository=$(cd "$here/../.." && pwd)
-binary="" scenarios="1,2,3,4,5,6" keep="" timeout=900
+binary="" scenarios="1,2,3,4,5,6,7" keep="" timeout=900
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary=$2; shift 2 ;;
@@ -65,7 +65,7 @@ ffmpeg -hide_banner -loglevel error -nostdin -y -stream_loop 7 -i "$out/up.y4m" 
     -map "[out]" -pix_fmt yuv420p -f yuv4mpegpipe "$out/lens.y4m"
 
 # What the guest sees: the output folder at /gp-out.
-guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[12356]$' | paste -sd, - || true)  # 4 boots on its own
+guest_scenarios=$(tr ',' '\n' <<<"$scenarios" | grep -E '^[1235-9]$' | paste -sd, - || true)  # 4 boots on its own
 python3 - "$out/run.json" "$binary" "$guest_scenarios" "$model" $session_seconds $session_fps $up_fps \
     $lens_bright $lens_dark <<'EOF'
 import json, sys

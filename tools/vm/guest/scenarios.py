@@ -24,6 +24,7 @@ import time
 from evdev import ecodes
 
 import gpvm
+import share_scenario
 from gpvm import DEVICE_NAME, KEY_LABELS, KeyboardWatcher, Results, video_device, wait_until
 
 RUN = json.load(open(sys.argv[1]))
@@ -1002,7 +1003,8 @@ def main():
                  "2": ("camera-to-keys", lambda: scenario_keys(loopback)),
                  "3": ("faults", lambda: scenario_faults(vivid, loopback)),
                  "5": ("hardening", lambda: scenario_hardening(loopback)),
-                 "6": ("panic", lambda: scenario_panic(loopback))}
+                 "6": ("panic", lambda: scenario_panic(loopback)),
+                 "7": ("share", lambda: share_scenario.run(sys.modules[__name__], vivid))}
     for number in RUN["scenarios"]:
         name, function = scenarios[number]
         start = time.monotonic()
