@@ -60,6 +60,27 @@ def wait_until(condition, timeout, interval=0.1):
     return condition()
 
 
+VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes
+V4L2_CAP_VIDEO_CAPTURE = 0x1
+V4L2_CAP_VIDEO_OUTPUT = 0x2
+
+
+def device_capabilities(device):
+    """The node's V4L2 device_caps from a direct VIDIOC_QUERYCAP (cheap enough to poll every few milliseconds), or 0
+    when it cannot be opened or queried."""
+    try:
+        descriptor = os.open(device, os.O_RDWR | os.O_NONBLOCK)
+    except OSError:
+        return 0
+    try:
+        capability = fcntl.ioctl(descriptor, VIDIOC_QUERYCAP, bytes(104))
+    except OSError:
+        return 0
+    finally:
+        os.close(descriptor)
+    return struct.unpack_from("<I", capability, 88)[0]
+
+
 def video_device(card, required=True):
     """The /dev/videoN whose sysfs name starts with `card` (vivid's is vivid-000-vid-cap); None or an error."""
     names = {}

@@ -10,12 +10,10 @@ Uses /usr/bin/python3 with Debian's python3-evdev (EVIOCGBIT via capabilities(),
 CLOCK_MONOTONIC so event times compare with time.monotonic() and V4L2 buffer timestamps).
 """
 import errno
-import fcntl
 import json
 import os
 import re
 import signal
-import struct
 import subprocess
 import sys
 import threading
@@ -25,7 +23,8 @@ from evdev import ecodes
 
 import gpvm
 import share_scenario
-from gpvm import DEVICE_NAME, KEY_LABELS, KeyboardWatcher, Results, video_device, wait_until
+from gpvm import (DEVICE_NAME, KEY_LABELS, V4L2_CAP_VIDEO_CAPTURE, KeyboardWatcher, Results, device_capabilities,
+                  video_device, wait_until)
 
 RUN = json.load(open(sys.argv[1]))
 BINARY = RUN["binary"]
@@ -175,25 +174,10 @@ def Feeder(clip, device, loop=False, name="ffmpeg"):
     return gpvm.Feeder(clip, device, f"{ARTEFACTS}/{name}.log", loop=loop)
 
 
-VIDIOC_QUERYCAP = 0x80685600  # _IOR('V', 0, struct v4l2_capability), 104 bytes
-V4L2_CAP_VIDEO_CAPTURE = 0x1
-
-
 def capture_capable(device):
     """Whether a v4l2loopback device currently offers capture (with exclusive_caps=1: once a producer has written its
-    first frame). A direct VIDIOC_QUERYCAP: cheap enough to poll every few milliseconds."""
-    try:
-        descriptor = os.open(device, os.O_RDWR | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        capability = fcntl.ioctl(descriptor, VIDIOC_QUERYCAP, bytes(104))
-    except OSError:
-        return False
-    finally:
-        os.close(descriptor)
-    device_caps = struct.unpack_from("<I", capability, 88)[0]
-    return bool(device_caps & V4L2_CAP_VIDEO_CAPTURE)
+    first frame)."""
+    return bool(device_capabilities(device) & V4L2_CAP_VIDEO_CAPTURE)
 
 
 # MARK: Y4M and colour bars

@@ -22,7 +22,7 @@ import time
 
 from evdev import ecodes
 
-from gpvm import video_device, wait_until
+from gpvm import V4L2_CAP_VIDEO_OUTPUT, device_capabilities, video_device, wait_until
 
 WIDTH, HEIGHT, FPS = 320, 180, 15
 FRAME_BYTES = WIDTH * HEIGHT * 2  # YUYV
@@ -256,21 +256,5 @@ def _start_sharing_daemon(env, config):
     return daemon
 
 
-VIDIOC_QUERYCAP = 0x80685600
-V4L2_CAP_VIDEO_OUTPUT = 0x2
-
-
 def _offers_output(device):
-    import fcntl
-    import struct
-    try:
-        descriptor = os.open(device, os.O_RDWR | os.O_NONBLOCK)
-    except OSError:
-        return False
-    try:
-        capability = fcntl.ioctl(descriptor, VIDIOC_QUERYCAP, bytes(104))
-    except OSError:
-        return False
-    finally:
-        os.close(descriptor)
-    return bool(struct.unpack_from("<I", capability, 88)[0] & V4L2_CAP_VIDEO_OUTPUT)
+    return bool(device_capabilities(device) & V4L2_CAP_VIDEO_OUTPUT)
