@@ -116,33 +116,16 @@ struct Record: ParsableCommand {
     func run() throws {
         let timeout = Duration.seconds(countdown + seconds + 60)
         // The countdown from the daemon's events, as it happens ("up in 3… 2… 1… recording").
-        let events = control.json || countdown == 0 ? nil : try? control.client().subscribe()
-        let done = Mutex(false)
-        let printer = events.map { reader in
-            let thread = Thread {
-                while !done.withLock({ $0 }) {
-                    let line: ControlEventLine?
-                    do {
-                        line = try reader.next(timeout: .milliseconds(200))
-                    } catch DaemonError.controlTimeout {
-                        continue
-                    } catch {
-                        break
-                    }
-                    guard let line else { break }
-                    if case .training(let event) = line.event, event.phase == "countdown", let left = event.epoch {
-                        writeLine(left > 0 ? "\(label) in \(left)…" : "recording \(label) for \(format(seconds)) s")
-                    }
+        let (label, seconds) = (label, seconds)
+        let printer =
+            control.json || countdown == 0
+            ? nil
+            : EventPrinter(control) { line in
+                if case .training(let event) = line.event, event.phase == "countdown", let left = event.epoch {
+                    writeLine(left > 0 ? "\(label) in \(left)…" : "recording \(label) for \(format(seconds)) s")
                 }
-                reader.close()
             }
-            thread.start()
-            return thread
-        }
-        defer {
-            done.withLock { $0 = true }
-            while printer?.isExecuting == true { usleep(10_000) }
-        }
+        defer { printer?.stop() }
         let request = ControlRequest.record(label: label, seconds: seconds, countdown: countdown)
         guard let response = try control.send(request, timeout: timeout) else { return }
         let result = try response.result(RecordResult.self)
@@ -167,36 +150,18 @@ struct ControlTrain: ParsableCommand {
     func run() throws {
         // Progress while the daemon trains (embedding the samples, then the epochs) from its event stream; a daemon
         // that refuses subscribers still trains, just silently.
-        let progress = control.json ? nil : try? control.client().subscribe()
-        let done = Mutex(false)
-        let printer = progress.map { reader in
-            let thread = Thread {
-                while !done.withLock({ $0 }) {
-                    let line: ControlEventLine?
-                    do {
-                        line = try reader.next(timeout: .milliseconds(200))
-                    } catch DaemonError.controlTimeout {
-                        continue
-                    } catch {
-                        break
-                    }
-                    guard let line else { break }  // the daemon closed the stream
-                    if case .training(let training) = line.event,
-                        ["started", "embedding", "epoch", "failed"].contains(training.phase)
-                    {
-                        writeLine("  " + TrainingText.render(training))
-                    }
+        let printer =
+            control.json
+            ? nil
+            : EventPrinter(control) { line in
+                if case .training(let training) = line.event,
+                    ["started", "embedding", "epoch", "failed"].contains(training.phase)
+                {
+                    writeLine("  " + TrainingText.render(training))
                 }
-                reader.close()
             }
-            thread.start()
-            return thread
-        }
-        if progress != nil { writeLine("training in the daemon (progress below)…") }
-        defer {
-            done.withLock { $0 = true }
-            while printer?.isExecuting == true { usleep(10_000) }
-        }
+        if printer != nil { writeLine("training in the daemon (progress below)…") }
+        defer { printer?.stop() }
         guard let response = try control.send(.train, timeout: .seconds(3600)) else { return }
         let result = try response.result(TrainResult.self)
         var text = "head v\(result.headVersion): \(result.samples) samples, \(format(result.durationSeconds)) s"
@@ -375,6 +340,43 @@ private func padLeft(_ text: String, _ width: Int) -> String {
 }
 
 /// `text` and a newline straight to standard output (unbuffered: lines from a helper thread appear as they happen).
+/// Prints chosen daemon events while a command waits for its reply: a thread reads the event stream (a second
+/// connection, `subscribe`) and hands each line to `handle` until `stop` or the end of the stream. A daemon that
+/// refuses subscribers gives no printer; the command still works, just without progress.
+private final class EventPrinter: Sendable {
+    private let stopped = Mutex(false)
+    private let ended = DispatchSemaphore(value: 0)
+
+    init?(_ control: ControlOptions, handle: @escaping @Sendable (ControlEventLine) -> Void) {
+        guard let reader = try? control.client().subscribe() else { return nil }
+        let thread = Thread { [self] in
+            defer {
+                reader.close()
+                ended.signal()
+            }
+            while !stopped.withLock({ $0 }) {
+                let line: ControlEventLine?
+                do {
+                    line = try reader.next(timeout: .milliseconds(200))
+                } catch DaemonError.controlTimeout {
+                    continue
+                } catch {
+                    return
+                }
+                guard let line else { return }  // the daemon closed the stream
+                handle(line)
+            }
+        }
+        thread.start()
+    }
+
+    /// Stops reading and waits for the thread (at most one 200 ms read).
+    func stop() {
+        stopped.withLock { $0 = true }
+        ended.wait()
+    }
+}
+
 private func writeLine(_ text: String) { FileHandle.standardOutput.write(Data((text + "\n").utf8)) }
 
 private func format(_ seconds: Double) -> String { String(format: "%.1f", seconds) }
