@@ -41,14 +41,10 @@ public final class DenseRowWeights: @unchecked Sendable {
 
     /// The precision new plans use: Float32 (Float16 misses the 1e-4 bar on probabilities; see the file header).
     public static let defaultPrecision: DenseRowPrecision = .float32
-    /// Lanes per vector in this build: 16 in AVX-512 builds (zmm), else 8 (ymm; the x86-64 baseline splits them).
-    public static var defaultLanes: Int {
-        #if GESTUREPAD_CPU_SKYLAKE_AVX512
-            return 16
-        #else
-            return 8
-        #endif
-    }
+    /// Lanes per vector new plans use: 8 in every build. With 100 hidden units 8 lanes pad to 104 columns, 16 to
+    /// 112: `bench head` (AVX-512 build, float32) streams 20.9 vs 22.5 MB for [7,7,1024] and was 10–25 % faster
+    /// with 8. The 16-lane (zmm) variant stays for float16, where a 64-unit panel row is two cache lines.
+    public static let defaultLanes = 8
 
     /// Packs `kernel` [D, U] row-major (Keras layout).
     public init(
