@@ -5,7 +5,7 @@
 // live loop allocates nothing per frame — GestureSessionAllocationTests); only `summary` allocates.
 
 /// The stages a frame is timed in, in report order; the raw values are `PipelineStatistics` keys.
-enum PipelineStage: String, CaseIterable {
+public enum PipelineStage: String, CaseIterable, Sendable {
     /// The frame's age when recognition starts: capture timestamp (CLOCK_MONOTONIC) → processing.
     case capture
     /// Frame → sample frame: pixel-format conversion, crop, resample, mirror.

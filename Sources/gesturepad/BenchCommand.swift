@@ -8,7 +8,9 @@ import NeuralNet
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks.",
-        subcommands: [EmbedBench.self, LayersBench.self, CaptureBench.self, TrainBench.self, HeadBench.self])
+        subcommands: [
+            EmbedBench.self, LayersBench.self, CaptureBench.self, TrainBench.self, HeadBench.self, PipelineBench.self,
+        ])
 
     struct CaptureBench: ParsableCommand {
         static let configuration = CommandConfiguration(
