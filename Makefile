@@ -122,6 +122,7 @@ test: fetch-models format-check
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter noAllocationPerCall
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter V4L2CameraAllocationTests
 	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter HeapPolicyTests
+	GESTUREPAD_ISOLATED_TESTS=1 $(SWIFT) test --skip-build --filter GestureSessionAllocationTests
 	$(MAKE) --no-print-directory setup-browser
 	$(BROWSER_TESTS)
 	$(SYSTEM_TESTS)

@@ -169,6 +169,9 @@ let package = Package(
         ),
         // glibc heap counters (mallinfo2) for "allocates nothing per call" tests, and the daemon's heap policy (mallopt).
         .target(name: "CHeapStats"),
+        // Tests only: per-thread counts of malloc-family calls (the test binary's malloc forwards to glibc's), for
+        // "allocates nothing per frame" checks that must also see buffers allocated and freed within a frame.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         // Helpers every test suite shares: temporary directories, the photo/model locations, the built
         // binary, small clips. A plain target under Tests/ that the test targets depend on.
         .target(name: "TestSupport", dependencies: ["Gestures", "Capture", "NeuralNet"], path: "Tests/TestSupport"),
@@ -190,7 +193,8 @@ let package = Package(
         .testTarget(
             name: "GesturesTests",
             dependencies: [
-                "Gestures", "Importers", "NeuralNet", "Capture", "SystemSupport", "TestSupport",
+                "Gestures", "Importers", "NeuralNet", "Capture", "SystemSupport", "TestSupport", "CHeapStats",
+                "CAllocationCounter",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["FilterScripts"],

@@ -66,12 +66,14 @@ public final class Y4MFileSource: FrameSource {
     ///     consumer missed; `.asFastAsPossible` returns each frame at once.
     ///   - loops: start over after the last frame instead of ending.
     ///   - clock: where time comes from (a `VirtualFrameClock` in tests).
+    ///   - framesPerSecond: real-time pacing at this rate (1…1000) instead of the header's (`bench pipeline --fps`).
     /// - Throws: `.fileUnreadable` when the file cannot be opened or read, `.y4mMalformedHeader` or
     ///   `.y4mUnsupported` for headers gesturepad cannot read.
     public init(
         path: String, pacing: FramePacing = .asFastAsPossible, loops: Bool = false,
-        clock: any FrameClock = SystemFrameClock()
+        clock: any FrameClock = SystemFrameClock(), framesPerSecond: Int? = nil
     ) throws(CaptureError) {
+        precondition(framesPerSecond.map { (1...1000).contains($0) } ?? true, "framesPerSecond must be 1…1000")
         let descriptor: Int32
         switch SystemCall.result(retryOnInterrupt: true, { open(path, O_RDONLY | O_CLOEXEC) }) {
         case .success(let opened): descriptor = opened
@@ -110,7 +112,9 @@ public final class Y4MFileSource: FrameSource {
         self.loops = loops
         self.clock = clock
         self.descriptor = descriptor
-        pacer = FramePacer(rateNumerator: header.frameRate.numerator, rateDenominator: header.frameRate.denominator)
+        pacer =
+            framesPerSecond.map { FramePacer(rateNumerator: $0, rateDenominator: 1) }
+            ?? FramePacer(rateNumerator: header.frameRate.numerator, rateDenominator: header.frameRate.denominator)
         firstFrameOffset = (lineEnd ?? count) + 1
         nextFrameOffset = firstFrameOffset
         markerBuffer = .allocate(byteCount: Self.maximumFrameLineLength, alignment: 16)

@@ -102,7 +102,11 @@ public struct DaemonApp: Sendable {
             openSource: parts.openSource,
             clock: parts.clock,
             emit: { [logger] event in
-                if let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
+                // Predictions come every frame: their socket form (labels, probabilities as Double, the filter's
+                // state as text) is built only while someone subscribes, so the live loop allocates nothing per frame.
+                let unheard: Bool
+                if case .prediction = event { unheard = broadcaster.subscriberCount == 0 } else { unheard = false }
+                if !unheard, let controlEvent = ControlEvent(event) { broadcaster.publish(controlEvent) }
                 log(event, to: logger)
                 observe(event)
             }, logger: logger)

@@ -176,8 +176,18 @@ public struct DecisionFilter: Sendable {
     /// the filter at, which on a slow machine is the processing rate rather than the camera's.
     public var typicalFrameIntervalNanoseconds: UInt64? {
         guard intervalCount > 0 else { return nil }
-        let sorted = intervals.prefix(intervalCount).sorted()
-        return sorted[(intervalCount - 1) / 2]
+        // Asked on every frame: sorted in a stack buffer (insertion sort of at most 9), no heap allocation.
+        return withUnsafeTemporaryAllocation(of: UInt64.self, capacity: intervalCount) { sorted in
+            for index in 0..<intervalCount {
+                var position = index
+                while position > 0 && sorted[position - 1] > intervals[index] {
+                    sorted[position] = sorted[position - 1]
+                    position -= 1
+                }
+                sorted[position] = intervals[index]
+            }
+            return sorted[(intervalCount - 1) / 2]
+        }
     }
 
     /// How many gaps between frames the typical interval is the median of (at most `intervalHistoryLength`).
@@ -228,16 +238,17 @@ public struct DecisionFilter: Sendable {
         if let last = lastFrameNanoseconds, now < last || now - last >= limit {
             events += restart(atNanoseconds: now)  // rule 7: a new timeline, or stale input
         }
-        var frame = probabilities
+        let event: KeyEvent?
         if probabilities.allSatisfy(\.isFinite) {
-            frame = smooth(probabilities, atNanoseconds: now)
-            smoothed = frame
+            smooth(probabilities, atNanoseconds: now)
+            lastFrameNanoseconds = now
+            event = decide(smoothed, atNanoseconds: now)
         } else {
-            frame = [Float](repeating: 0, count: labels.count)  // rule 8: no confidence
             smoothed = []
+            lastFrameNanoseconds = now
+            event = decide([Float](repeating: 0, count: labels.count), atNanoseconds: now)  // rule 8: no confidence
         }
-        lastFrameNanoseconds = now
-        if let event = decide(frame, atNanoseconds: now) { events.append(event) }
+        if let event { events.append(event) }
         return events
     }
 
@@ -277,16 +288,20 @@ public struct DecisionFilter: Sendable {
         intervalCount = min(intervalCount + 1, intervals.count)
     }
 
-    /// Exponential moving average with time constant τ: s ← s + (1 − exp(−Δt/τ)) (p − s); the first
-    /// frame after a restart initialises s = p. Off (τ = 0) returns p.
-    private func smooth(_ probabilities: [Float], atNanoseconds now: UInt64) -> [Float] {
+    /// Exponential moving average with time constant τ into `smoothed`: s ← s + (1 − exp(−Δt/τ)) (p − s); the first
+    /// frame after a restart (or with smoothing off, τ = 0) sets s = p. In place: no allocation per frame once
+    /// `smoothed` has its size (unless a caller holds `decisionProbabilities`).
+    private mutating func smooth(_ probabilities: [Float], atNanoseconds now: UInt64) {
         guard smoothingNanoseconds > 0, let last = lastFrameNanoseconds, smoothed.count == probabilities.count else {
-            return probabilities
+            if smoothed.count == probabilities.count {
+                for index in smoothed.indices { smoothed[index] = probabilities[index] }
+            } else {
+                smoothed = probabilities
+            }
+            return
         }
         let weight = Float(1 - exp(-Double(now - last) / smoothingNanoseconds))
-        var result = smoothed
-        for index in result.indices { result[index] += weight * (probabilities[index] - result[index]) }
-        return result
+        for index in smoothed.indices { smoothed[index] += weight * (probabilities[index] - smoothed[index]) }
     }
 
     /// Rules 1–6 for one frame (already smoothed); returns the event it causes, if any.

@@ -765,15 +765,21 @@ public final class GestureSession: @unchecked Sendable {
         guard !paused, let recognition else { return }
         if state != .running { setState(.running, "recognising") }
         var events: [KeyEvent] = []
-        latestProbabilities = recognition.probabilities
+        // Copied into the session's own array (in place when its size is unchanged and no snapshot holds it), so the
+        // recognizer's buffer stays unshared and a frame allocates nothing.
+        if latestProbabilities.count == recognition.probabilities.count {
+            for index in latestProbabilities.indices { latestProbabilities[index] = recognition.probabilities[index] }
+        } else {
+            latestProbabilities = Array(recognition.probabilities)
+        }
         latestLabels = recognition.labels?.names
         if let labels = recognition.labels, !recognition.probabilities.isEmpty {
             predictions += 1
             followHead(labels: labels, version: recognition.headVersion)
-            if var current = filter {
+            if filter != nil {
+                // Updated in place (`filter!`): a copy would share the filter's arrays and copy them on write.
                 do throws(GesturesError) {
-                    events = try current.update(probabilities: recognition.probabilities, atNanoseconds: filterStart)
-                    filter = current
+                    events = try filter!.update(probabilities: recognition.probabilities, atNanoseconds: filterStart)
                     filterFailure = nil
                 } catch {
                     reportFilterFailure("the decision filter failed on a frame: \(error.description)")
@@ -785,9 +791,14 @@ public final class GestureSession: @unchecked Sendable {
         for event in events {
             apply(event, frameNanoseconds: frameStart, capturedNanoseconds: frame.timestampNanoseconds)
         }
+        // The frame's age at the start (a camera's capture timestamp, a paced replay's due time), on the same clock.
+        let captured = frame.timestampNanoseconds
+        let age: UInt64? =
+            captured > 0 && frameStart >= captured && frameStart - captured < 10_000_000_000
+            ? frameStart - captured : nil
         statistics.add(
             timings: recognition.timings, filterNanoseconds: filterEnd - filterStart,
-            totalNanoseconds: filterEnd - frameStart, at: filterEnd)
+            totalNanoseconds: filterEnd - frameStart, at: filterEnd, captureNanoseconds: age)
         frameMilliseconds = Double(filterEnd - frameStart) / 1e6
         if let labels = recognition.labels {
             emit(
@@ -882,9 +893,8 @@ public final class GestureSession: @unchecked Sendable {
 
     /// The filter's timer: releases on stale input. Caller holds the lock.
     private func tickFilter() {
-        guard var current = filter else { return }
-        let events = current.advance(toNanoseconds: now)
-        filter = current
+        guard filter != nil else { return }
+        let events = filter!.advance(toNanoseconds: now)
         for event in events { apply(event, frameNanoseconds: nil, reason: .staleInput) }
     }
 

@@ -151,7 +151,8 @@ public struct RecordingOutcome: Sendable, Equatable {
 
 /// Rolling per-stage latencies and frame rate over the last frames, and the frame counters since start.
 public struct PipelineStatistics: Sendable, Codable, Equatable {
-    /// Stage → (p50, p95) in milliseconds: preprocess, normalize, embed, head, filter, total, frame_to_key.
+    /// Stage → (p50, p95) in milliseconds: capture (the frame's age when processing starts), preprocess, normalize,
+    /// embed, head, filter, total, frame_to_key (`PipelineStage`).
     public var latencyMilliseconds: [String: [Double]]
     /// Frames processed per second over the window.
     public var framesPerSecond: Double

@@ -17,12 +17,13 @@ import Synchronization
 #endif
 
 /// A trained `DenseHead` as the recognizer's `ProbabilityHead`, planned for inference: the weights are
-/// fixed, so the big first layer [D, U] is packed once for the embedder's GEMM (the packed AVX-512
-/// kernel in AVX-512 builds) instead of OpenBLAS's per-call path the trainer needs; the small second
-/// layer and the softmax are plain loops. Nothing is allocated per call. One thread at a time per instance.
+/// fixed, so the big first layer [D, U] — the bytes a prediction streams — is packed once for one-row
+/// products (`DenseRowWeights`: in-order panels, Float16 storage in AVX2/AVX-512 builds) instead of the
+/// OpenBLAS path the trainer needs; the small second layer and the softmax are plain loops. Nothing is
+/// allocated per call. One thread at a time per instance.
 public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
     public let head: DenseHead
-    private let hiddenWeights: GEMMWeights
+    private let hiddenWeights: DenseRowWeights
     private let hiddenBias: [Float]
     /// [U, K] row-major.
     private let outputKernel: [Float]
@@ -31,10 +32,15 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
     /// [U] activations of one sample.
     private let hidden: UnsafeMutablePointer<Float>
 
-    public init(_ head: DenseHead) {
+    /// Plans `head` for inference; `precision` stores the first layer's weights (default: this build's).
+    public init(_ head: DenseHead, precision: DenseRowPrecision = DenseRowWeights.defaultPrecision) {
         self.head = head
         let architecture = head.architecture
-        hiddenWeights = GEMMWeights(k: architecture.inputCount, n: architecture.hiddenUnits, head.hiddenKernel)
+        hiddenWeights = head.hiddenKernel.withUnsafeBufferPointer { kernel in
+            DenseRowWeights(
+                inputs: architecture.inputCount, units: architecture.hiddenUnits, kernel: kernel.baseAddress!,
+                precision: precision)
+        }
         hiddenBias = head.hiddenBias
         outputKernel = head.outputKernel
         outputBias = head.outputBias ?? [Float](repeating: 0, count: architecture.classes)
@@ -42,6 +48,9 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
     }
 
     deinit { hidden.deallocate() }
+
+    /// How the first layer is stored and multiplied, for reports ("float16, 4×8-lane panels").
+    public var firstLayerSummary: String { hiddenWeights.summary }
 
     public var featureCount: Int { head.architecture.inputCount }
     public var classCount: Int { head.architecture.classes }
@@ -51,8 +60,7 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
         let units = head.architecture.hiddenUnits
         let classes = classCount
         hiddenBias.withUnsafeBufferPointer { bias in
-            GEMM.multiply(
-                rows: 1, a: features, weights: hiddenWeights, bias: bias.baseAddress, clamp: (0, .infinity), c: hidden)
+            hiddenWeights.multiply(x: features, bias: bias.baseAddress, relu: true, y: hidden)
         }
         outputKernel.withUnsafeBufferPointer { kernel in
             var largest = -Float.infinity

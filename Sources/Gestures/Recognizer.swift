@@ -78,6 +78,7 @@ public final class Recognizer: @unchecked Sendable {
     /// The last frame's sample [S, S, 3] uint8 and embedding; valid until the next `recognize` call.
     public let sample: UnsafeMutableBufferPointer<UInt8>
     public let features: UnsafeMutableBufferPointer<Float>
+    /// The last frame's probabilities [K] (see `recognizeSample`).
     private var probabilityScratch: [Float] = []
 
     public init(extractor: FeatureExtractor, mirror: Bool) {
@@ -136,13 +137,18 @@ public final class Recognizer: @unchecked Sendable {
                 sequence: 0, timestampNanoseconds: 0, probabilities: [], labels: nil, headVersion: 0, timings: timings)
         }
         let headStart = SystemFrameClock.nanoseconds()
-        var probabilities = [Float](repeating: 0, count: active.predictor.classCount)
-        probabilities.withUnsafeMutableBufferPointer {
+        // One buffer reused frame after frame: written in place when nobody kept the last frame's array (the
+        // session copies the values out), so a frame allocates nothing; a caller that keeps a `Recognition` keeps
+        // its values (copy on write).
+        if probabilityScratch.count != active.predictor.classCount {
+            probabilityScratch = [Float](repeating: 0, count: active.predictor.classCount)
+        }
+        probabilityScratch.withUnsafeMutableBufferPointer {
             active.predictor.predict(features: features.baseAddress!, into: $0.baseAddress!)
         }
         timings.head = SystemFrameClock.nanoseconds() - headStart
         return Recognition(
-            sequence: 0, timestampNanoseconds: 0, probabilities: probabilities, labels: active.labels,
+            sequence: 0, timestampNanoseconds: 0, probabilities: probabilityScratch, labels: active.labels,
             headVersion: active.version, timings: timings)
     }
 }

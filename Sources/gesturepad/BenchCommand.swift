@@ -7,7 +7,10 @@ import NeuralNet
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [EmbedBench.self, LayersBench.self, CaptureBench.self, TrainBench.self])
+        abstract: "Benchmarks.",
+        subcommands: [
+            EmbedBench.self, LayersBench.self, CaptureBench.self, TrainBench.self, HeadBench.self, PipelineBench.self,
+        ])
 
     struct CaptureBench: ParsableCommand {
         static let configuration = CommandConfiguration(

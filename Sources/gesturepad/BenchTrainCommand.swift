@@ -63,3 +63,53 @@ extension Bench {
         }
     }
 }
+
+extension Bench {
+    struct HeadBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "head",
+            abstract:
+                "Head predict time (one frame's features → probabilities) along every first-layer path, warm and "
+                + "after the caches were flushed, with each path's largest probability difference from float32.")
+
+        @Option(name: .long, help: "Feature shape H,W,C (MobileNet v1 0.25's cut: 7,7,256; v1 1.0: 7,7,1024).")
+        var featureShape: String = "7,7,256"
+        @Option(name: .long, help: "Hidden units.") var hiddenUnits: Int = 100
+        @Option(name: .long, help: "Classes.") var classes: Int = 4
+        @Option(name: .long, help: "Timed runs per path (warm and cold each).") var runs: Int = 50
+        @Flag(name: .long, help: "Print one JSON object instead of text.") var json = false
+
+        func validate() throws {
+            let parts = featureShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+                throw ValidationError("--feature-shape must be sizes ≥ 1 separated by commas, e.g. 7,7,256")
+            }
+            guard runs >= 1, classes >= 2, hiddenUnits >= 1 else {
+                throw ValidationError("--runs, --hidden-units ≥ 1 and --classes ≥ 2")
+            }
+        }
+
+        func run() throws {
+            let shape = featureShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
+            let report = try HeadBenchmark.predict(
+                featureShape: shape, hiddenUnits: hiddenUnits, classes: classes, runs: runs,
+                targetCPU: BuildInfo.targetCPU)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                return
+            }
+            print(
+                "head predict \(shape) → \(hiddenUnits) → \(classes), \(runs) runs per path, target CPU \(report.targetCPU)"
+            )
+            for timing in report.timings {
+                print(
+                    "  \(timing.path): warm \(formatted(timing.warmMedianMilliseconds, decimals: 3)) ms, "
+                        + "cold \(formatted(timing.coldMedianMilliseconds, decimals: 3)) ms, "
+                        + "\(formatted(Double(timing.weightBytes) / 1e6, decimals: 1)) MB, "
+                        + "max |Δp| \(timing.maximumProbabilityDifference)")
+            }
+        }
+    }
+}

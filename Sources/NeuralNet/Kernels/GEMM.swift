@@ -132,6 +132,13 @@ public enum GEMM {
     }
 
     /// OpenBLAS' build/config string (e.g. "OpenBLAS 0.3.21 DYNAMIC_ARCH NO_AFFINITY Haswell MAX_THREADS=64").
+    /// Whether OpenBLAS runs one of its AVX-512 sgemm kernels on this CPU (its core name: SkylakeX, Cooperlake,
+    /// SapphireRapids). Debian's DYNAMIC_ARCH build picks the core at load time (OPENBLAS_CORETYPE overrides it).
+    public static let openBLASRunsAVX512: Bool = {
+        guard let name = openblas_get_corename() else { return false }
+        return ["skylakex", "cooperlake", "sapphirerapids"].contains(String(cString: name).lowercased())
+    }()
+
     public static var backendDescription: String {
         guard let config = openblas_get_config() else { return "OpenBLAS" }
         return String(cString: config)

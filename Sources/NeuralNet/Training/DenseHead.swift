@@ -501,16 +501,19 @@ public final class DenseHead {
 enum KernelPath: Sendable, CaseIterable {
     case reference, openBLAS, packedSwift, packedSwiftAVX2
 
-    /// The fast path new heads train with: GEMM.defaultBackend, except OpenBLAS where that is the packed AVX2
-    /// kernel. Training re-packs the weights every step (and transposes X for dW), which costs more than the
-    /// kernel saves on these tall-K shapes: `bench train` [7,7,1024], AVX2 build, 1 thread: OpenBLAS
-    /// (Haswell) 2.1–2.9 s, packed AVX2 4.4–4.7 s.
-    static var fast: KernelPath {
+    /// The fast path new heads train with: OpenBLAS, except in AVX-512 builds when OpenBLAS runs an older kernel than
+    /// AVX-512 (then the packed AVX-512 kernel). Training re-packs the weights every step (and transposes X for dW),
+    /// which costs more than the packed kernels save on these tall-K shapes when OpenBLAS has a kernel of the same
+    /// width. `bench train` (200 samples, 20 epochs, 1 thread), AVX-512 build on an AMD EPYC where OpenBLAS 0.3.21
+    /// picks its Cooperlake kernel: [7,7,256] packed 0.84–0.89 s, OpenBLAS 0.76–0.77 s; [7,7,1024] packed 4.4–4.7 s,
+    /// OpenBLAS 3.45 s. AVX2 build, [7,7,1024]: OpenBLAS (Haswell) 2.1–2.9 s, packed AVX2 4.4–4.7 s. On a Xeon
+    /// where OpenBLAS picked its SSE3 "Prescott" kernel, the packed AVX-512 kernel trained 2× faster.
+    static let fast: KernelPath = {
         switch GEMM.defaultBackend {
         case .openBLAS, .packedSwiftAVX2: return .openBLAS
-        case .packedSwift: return .packedSwift
+        case .packedSwift: return GEMM.openBLASRunsAVX512 ? .openBLAS : .packedSwift
         }
-    }
+    }()
 
     /// The GEMM backend of a fast path; nil for the reference.
     var backend: GEMMBackend? {

@@ -71,3 +71,111 @@ public enum HeadBenchmark {
             finalAccuracy: last?.finalAccuracy ?? .nan)
     }
 }
+
+/// Timing of one head prediction (one frame's features → probabilities) along one first-layer path.
+public struct HeadPredictTiming: Codable, Sendable {
+    /// "gemm swift-avx2" (the packed GEMM the predictor used before DenseRow), "dense-row float16 8 lanes", ….
+    public var path: String
+    /// Bytes of first-layer weights the path streams per prediction.
+    public var weightBytes: Int
+    /// Median of back-to-back predictions (weights warm in the caches).
+    public var warmMedianMilliseconds: Double
+    /// Median of predictions after 64 MiB of other memory was touched (as the embedder does between frames).
+    public var coldMedianMilliseconds: Double
+    /// Largest |p − p_reference| over the classes against the plain float32 reference.
+    public var maximumProbabilityDifference: Float
+}
+
+/// Head predict latency of every first-layer path on one feature shape, measured in one run.
+public struct HeadPredictBenchmarkReport: Codable, Sendable {
+    public var featureShape: [Int]
+    public var hiddenUnits: Int
+    public var classes: Int
+    public var runs: Int
+    public var targetCPU: String
+    public var timings: [HeadPredictTiming]
+}
+
+extension HeadBenchmark {
+    /// Times `runs` warm and `runs` cold predictions of a seeded head on ReLU6-like features (half zeros) along
+    /// the packed GEMM path (`GEMM.defaultBackend`, rows = 1) and every `DenseRowWeights` precision × lane count.
+    /// The first layer varies; the second layer and the softmax are the same plain loops on every path.
+    public static func predict(
+        featureShape: [Int], hiddenUnits: Int, classes: Int, runs: Int, targetCPU: String
+    ) throws(NeuralNetError) -> HeadPredictBenchmarkReport {
+        let head = try DenseHead(
+            architecture: HeadArchitecture(inputShape: featureShape, hiddenUnits: hiddenUnits, classes: classes),
+            seed: 1)
+        let (d, u, k) = (head.inputCount, hiddenUnits, classes)
+        var generator = SplitMix64(seed: 2)
+        let x: [Float] = (0..<d).map { _ in generator.nextFloat(in: 0...1) < 0.5 ? 0 : generator.nextFloat(in: 0...6) }
+        let hidden = UnsafeMutablePointer<Float>.allocate(capacity: u)
+        let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: k)
+        let sweep = UnsafeMutablePointer<UInt8>.allocate(capacity: 64 << 20)
+        sweep.initialize(repeating: 1, count: 64 << 20)
+        defer {
+            hidden.deallocate()
+            probabilities.deallocate()
+            sweep.deallocate()
+        }
+        /// The second layer and softmax shared by every path: probabilities [K] from hidden [U].
+        func finish() {
+            DenseKernel.forwardReference(
+                x: hidden, w: head.outputKernelPointer, b: nil, y: probabilities, rows: 1, inputs: u, units: k,
+                relu: false)
+            ActivationKernel.reference(.softmax, probabilities, rows: 1, channels: k)
+        }
+        DenseKernel.forwardReference(
+            x: x, w: head.hiddenKernelPointer, b: head.hiddenBiasPointer, y: hidden, rows: 1, inputs: d, units: u,
+            relu: true)
+        finish()
+        let reference = Array(UnsafeBufferPointer(start: probabilities, count: k))
+        var sink: UInt8 = 0
+        func time(_ path: String, bytes: Int, _ firstLayer: () -> Void) -> HeadPredictTiming {
+            var warm: [Double] = []
+            var cold: [Double] = []
+            for run in 0..<(2 * runs + 2) {
+                let evict = run % 2 == 0
+                if evict {
+                    for index in stride(from: 0, to: 64 << 20, by: 64) { sweep[index] &+= 1 }
+                    sink &+= sweep[run]
+                }
+                let start = ContinuousClock.now
+                firstLayer()
+                finish()
+                let milliseconds = Double((ContinuousClock.now - start) / .nanoseconds(1)) / 1e6
+                if run >= 2 { evict ? cold.append(milliseconds) : warm.append(milliseconds) }
+            }
+            let difference = (0..<k).map { abs(probabilities[$0] - reference[$0]) }.max() ?? 0
+            return HeadPredictTiming(
+                path: path, weightBytes: bytes, warmMedianMilliseconds: warm.sorted()[warm.count / 2],
+                coldMedianMilliseconds: cold.sorted()[cold.count / 2], maximumProbabilityDifference: difference)
+        }
+        var timings: [HeadPredictTiming] = []
+        let backend = GEMM.defaultBackend
+        let gemmWeights = GEMMWeights(k: d, n: u, rowMajor: head.hiddenKernelPointer, backend: backend)
+        timings.append(
+            time("gemm \(backend.rawValue) (before)", bytes: d * u * 4) {
+                GEMM.multiply(
+                    rows: 1, a: x, weights: gemmWeights, bias: head.hiddenBiasPointer, clamp: (0, .infinity), c: hidden)
+            })
+        for precision in DenseRowPrecision.allCases {
+            for lanes in [8, 16] {
+                let weights = DenseRowWeights(
+                    inputs: d, units: u, kernel: head.hiddenKernelPointer, precision: precision, lanes: lanes)
+                let isDefault = precision == DenseRowWeights.defaultPrecision && lanes == DenseRowWeights.defaultLanes
+                timings.append(
+                    time(
+                        "dense-row \(precision.rawValue) \(lanes) lanes\(isDefault ? " (default)" : "")",
+                        bytes: weights.byteCount
+                    ) {
+                        weights.multiply(x: x, bias: head.hiddenBiasPointer, relu: true, y: hidden)
+                    })
+            }
+        }
+        if sink == 42 { print("", terminator: "") }  // keeps the sweep from being optimised away
+        return HeadPredictBenchmarkReport(
+            featureShape: featureShape, hiddenUnits: hiddenUnits, classes: classes, runs: runs, targetCPU: targetCPU,
+            timings: timings)
+    }
+}
