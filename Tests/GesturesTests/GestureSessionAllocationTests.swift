@@ -12,6 +12,7 @@ import Foundation
 import Gestures
 import NeuralNet
 import Synchronization
+import SystemSupport
 import Testing
 
 /// A camera stand-in that allocates nothing per frame: one grey frame buffer, reused; 33 ms of virtual time each.

@@ -65,9 +65,9 @@ WATCHER.start()
 class Daemon:
     """`gesturepad daemon` (not dry-run) with a config file, its stderr in a file."""
 
-    def __init__(self, name, config, source=None, socket=None, prefix=(), environment=None):
+    def __init__(self, name, config, source=None, socket=None, prefix=(), environment=None, extra=()):
         """`socket` None: /run/gesturepad-test/NAME.sock; "" : the default path under XDG_RUNTIME_DIR.
-        `prefix`: a command the daemon runs under (e.g. prlimit)."""
+        `prefix`: a command the daemon runs under (e.g. prlimit); `extra`: more daemon arguments (e.g. --share)."""
         self.name = name
         self.socket = f"/run/gesturepad-test/{name}.sock" if socket is None else socket
         self.log_path = f"{ARTEFACTS}/{name}.log"
@@ -76,6 +76,7 @@ class Daemon:
             arguments += ["--socket", self.socket]
         if source:
             arguments += ["--source", source]
+        arguments += list(extra)
         self.log = open(self.log_path, "w")
         self.started = time.monotonic()
         self.process = subprocess.Popen(arguments, stdout=self.log, stderr=subprocess.STDOUT,

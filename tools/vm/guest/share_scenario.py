@@ -244,16 +244,7 @@ def run(env, vivid):
 
 
 def _start_sharing_daemon(env, config):
-    daemon = env.Daemon.__new__(env.Daemon)
-    daemon.name = "daemon-share"
-    daemon.socket = "/run/gesturepad-test/daemon-share.sock"
-    daemon.log_path = f"{env.ARTEFACTS}/daemon-share.log"
-    daemon.log = open(daemon.log_path, "w")
-    daemon.started = time.monotonic()
-    daemon.process = subprocess.Popen(
-        [env.BINARY, "daemon", "--config", config, "--socket", daemon.socket, "--share", SHARE],
-        stdout=daemon.log, stderr=subprocess.STDOUT, env=env.ENVIRONMENT)
-    return daemon
+    return env.Daemon("daemon-share", config, extra=("--share", SHARE))
 
 
 def _offers_output(device):
