@@ -14,9 +14,12 @@ struct Play: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Open the game window: teach your gestures, then play Pac-Man with them.",
         discussion: """
-            Keys: hold arrows/WASD to record a direction (I or Space: idle), Backspace deletes the last sample, \
-            T trains, Enter plays; in play arrows/WASD steer, Space pauses, R restarts, Esc goes back. F1 or H \
-            shows every key. Samples and trained heads are saved and reused on the next start.
+            Keys on the training screen: hold arrows/WASD to record a direction (I or Space: idle) or 1-9 to \
+            record the n-th label of the config (custom labels too). V (or a click on a tile) opens the sample \
+            browser to see, delete and relabel every sample. Backspace deletes the last sample, Tab and +/- change \
+            the training settings, T trains, Enter plays. In play arrows/WASD steer, Space pauses, \
+            R restarts, Esc goes back. F1 or H shows every key. Samples and trained heads are saved and reused on \
+            the next start.
             """)
 
     @OptionGroup var gestures: GestureOptions
