@@ -140,8 +140,13 @@ public final class GameSession {
         guard let pipeline = parts.pipeline, pipeline.hasSource else {
             return "Cannot record without a camera. Run `gesturepad devices`, or start with --source clip.y4m."
         }
-        if case .failed(_, let reason) = pipeline.snapshot.camera { return "Cannot record: \(reason)" }
-        return nil
+        switch pipeline.snapshot.camera {
+        case .failed(_, let reason): return "Cannot record: \(reason)"
+        case .paused(_, let cause, let reason):
+            return "Cannot record while paused. "
+                + CameraText.pausedAdvice(cause: cause, reason: reason, compact: false)
+        default: return nil
+        }
     }
 
     private func deleteLastSample(of label: String) {

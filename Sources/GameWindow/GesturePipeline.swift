@@ -134,7 +134,8 @@ public final class GesturePipeline: @unchecked Sendable {
         switch reading.state {
         case .running: return .running(source: reading.source)
         case .cameraLost, .sourceEnded: return .failed(source: sourceName, reason: reading.reason)
-        case .paused: return .failed(source: sourceName, reason: reading.reason)
+        case .paused:
+            return .paused(source: reading.source, cause: reading.pauseCause ?? .request, reason: reading.reason)
         case .starting, .stopping, .stopped: return .starting(source: sourceName)
         }
     }

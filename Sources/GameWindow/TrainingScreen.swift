@@ -98,7 +98,8 @@ struct TrainingScreen {
             var y = rect.y + (rect.height - lines.count * 13) / 2
             for (index, line) in lines.enumerated() {
                 canvas.draw(
-                    text: line, centeredIn: rect, y: y, color: index == 0 ? Palette.alert : Palette.text,
+                    text: line, centeredIn: rect, y: y,
+                    color: index == 0 ? CameraText.titleColor(for: model.camera) : Palette.text,
                     scale: index == 0 ? 2 : 1)
                 y += index == 0 ? 24 : 12
             }

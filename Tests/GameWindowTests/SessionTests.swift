@@ -109,6 +109,34 @@ struct SessionTests {
         #expect(restarted.model().camera == .off)
     }
 
+    @Test("a covered lens shows as paused with how to resume (never as a failed camera), on both screens")
+    func lensCoverPauseIsShownAsPaused() throws {
+        let directory = temporaryDirectory("lens")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let session = try lensCoveredSession(directory: directory)
+        defer { session.shutdown() }
+        guard case .paused(_, let cause, let reason) = session.model().camera else {
+            Issue.record("the lens cover did not pause: \(session.model().camera)")
+            return
+        }
+        #expect(cause == .lensCover && reason.hasPrefix("paused: lens covered"), "\(reason)")
+        let canvas = session.render()
+        let camera = TrainingLayout.camera
+        #expect(!findText("PAUSED", scale: 2, color: Palette.accent, in: camera, of: canvas).isEmpty)
+        #expect(!findText("Paused: lens covered - every", color: Palette.text, in: camera, of: canvas).isEmpty)
+        #expect(!findText("again to resume.", color: Palette.text, in: camera, of: canvas).isEmpty)
+        #expect(findText("NO CAMERA", scale: 2, color: Palette.alert, in: camera, of: canvas).isEmpty)
+        // Recording is refused with the same words, not "camera failed".
+        session.keyDown(.letter("w"))
+        session.keyUp(.letter("w"))
+        #expect(session.model().toast?.hasPrefix("Cannot record while paused. Paused: lens covered") == true)
+        // The play screen's corner says it too.
+        session.keyDown(.enter)
+        let play = session.render()
+        #expect(!findText("PAUSED", color: Palette.accent, in: PlayLayout.camera, of: play).isEmpty)
+        #expect(findText("NO CAMERA", color: Palette.alert, in: PlayLayout.camera, of: play).isEmpty)
+    }
+
     @Test("a missing source shows NO CAMERA and keyboard play still works")
     func missingSource() throws {
         let directory = temporaryDirectory("nosource")
