@@ -108,6 +108,12 @@ public final class GameSession {
     private func perform(_ commands: [AppCommand]) {
         for command in commands {
             switch command {
+            case .countdownStarted:
+                // A take that cannot record says so now, not after its countdown.
+                if let reason = recordingUnavailableReason() {
+                    show(reason)
+                    perform(app.stopRecording())
+                }
             case .startRecording(let label):
                 if let reason = recordingUnavailableReason() {
                     show(reason)
@@ -262,7 +268,7 @@ public final class GameSession {
         if let pipeline = parts.pipeline {
             app.gestureEvents(pipeline.takeKeyEvents())
         }
-        for _ in 0..<max(0, ticks) { app.tick() }
+        for _ in 0..<max(0, ticks) { perform(app.tick()) }
     }
 
     /// Runs one pipeline frame on this thread (screenshot mode: deterministic, no pipeline thread).

@@ -89,7 +89,7 @@ public enum GameSessionBuilder {
         }
         let app = App(
             labels: labels, screen: configuration.screen, seed: configuration.seed,
-            trainingOptions: configuration.training)
+            trainingOptions: configuration.training, recordKeys: RecordKeySettings(recording: configuration.recording))
         return (GameSession(app: app, parts: parts), warnings)
     }
 

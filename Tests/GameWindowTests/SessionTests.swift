@@ -43,6 +43,7 @@ struct SessionTests {
 
         // Hold W: frames become "up" samples (throttled to 10/s of wall time, near-duplicates skipped).
         session.keyDown(.letter("w"))
+        session.advance(ticks: RecordKeySettings.holdTicks)
         var frames = 0
         var stored = 0
         while frames < 200 && stored < 6 {

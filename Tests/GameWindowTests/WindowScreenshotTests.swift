@@ -73,6 +73,7 @@ struct WindowScreenshotTests {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let session = GameSession(app: App(labels: labels), parts: GameSessionParts(store: store))
         session.keyDown(.digit(5))
+        session.advance(ticks: RecordKeySettings.holdTicks)
         #expect(session.app.recordingLabel == "clap")
         try Self.write(session.render(), "custom-labels.png")
         session.keyUp(.digit(5))
