@@ -79,6 +79,8 @@ public enum AppCommand: Equatable, Sendable {
     case deleteLastSample(label: String)
     /// Train a new head with these options in the background; it replaces the current head when done.
     case train(TrainingOptions)
+    /// The training knobs changed (Tab, +/-): keep them for the next start and for `gesturepad train`.
+    case keepTrainingOptions(TrainingOptions)
     /// Cancel a running training.
     case cancelTraining
     /// Open the sample browser on `label`: load its sample ids and pass them to `App.showBrowser`.
@@ -444,12 +446,11 @@ public struct App: Sendable {
             let fields = HyperparameterField.allCases
             selectedField = fields[(selectedField.rawValue + (shift ? fields.count - 1 : 1)) % fields.count]
             return []
-        case .plus:
-            trainingOptions = selectedField.stepped(trainingOptions, by: 1)
-            return []
-        case .minus:
-            trainingOptions = selectedField.stepped(trainingOptions, by: -1)
-            return []
+        case .plus, .minus:
+            let stepped = selectedField.stepped(trainingOptions, by: key == .plus ? 1 : -1)
+            guard stepped != trainingOptions else { return [] }
+            trainingOptions = stepped
+            return [.keepTrainingOptions(stepped)]
         case .enter, .letter("p"):
             let commands = stopRecordingCommands()
             enterPlay()

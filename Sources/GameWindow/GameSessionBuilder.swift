@@ -53,6 +53,7 @@ public enum GameSessionBuilder {
     ) {
         var warnings: [String] = []
         var parts = GameSessionParts()
+        parts.editedSettingsPath = DataDirectory(configuration.workspace.dataDirectory).editedSettings
         let labels = configuration.workspace.labels
         do {
             let workspace = try GestureWorkspace(configuration.workspace, models: models)

@@ -19,7 +19,8 @@ struct Play: ParsableCommand {
             countdown on screen ([recording] countdown_seconds, 3 s when 0), then 5 s of recording with a progress \
             bar (Esc or a record key stops it). V (or a click on a tile) opens the sample browser to see, delete \
             and relabel every sample. Backspace deletes the last sample, Tab and +/- change \
-            the training settings, T trains, Enter plays. In play arrows/WASD steer, Space pauses, \
+            the training settings (kept in the data directory's edited-settings.toml for the next start and for \
+            `gesturepad train`), T trains, Enter plays. In play arrows/WASD steer, Space pauses, \
             R restarts, Esc goes back. F1 or H shows every key. Samples and trained heads are saved and reused on \
             the next start.
             """)
