@@ -127,7 +127,7 @@ let package = Package(
         ),
         // The one config every command reads: the schema table, the TOML reader, decoding with file:line
         // diagnostics, rendering, command-line overrides.
-        .target(name: "Settings", dependencies: ["Gestures", "Capture", "NeuralNet", "Paths"]),
+        .target(name: "Settings", dependencies: ["Gestures", "Capture", "NeuralNet", "Paths", "SystemSupport"]),
         // The background input service: config, key output (uinput), control socket, systemd notification.
         .target(
             name: "Daemon",
@@ -147,7 +147,7 @@ let package = Package(
         // The game window: training screen and Pac-Man drawn into Raster canvases, a thin SDL2 shell.
         .target(
             name: "GameWindow",
-            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "Paths", "SystemSupport", "CSDL2"],
+            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "Paths", "Settings", "SystemSupport", "CSDL2"],
             // Frames are drawn pixel by pixel: optimise debug builds too, so the window keeps 60 Hz there.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
@@ -211,11 +211,11 @@ let package = Package(
             ],
             exclude: ["Regression"]),
         // Also runs the built gesturepad binary (config show/check, --print-settings).
-        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet", "TestSupport"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet", "Paths", "TestSupport"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
         .testTarget(name: "PathsTests", dependencies: ["Paths"]),
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "TestSupport"]),
-        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet", "TestSupport"],
+        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet", "Settings", "SystemSupport", "TestSupport"],
                     exclude: ["Screenshots"]),
     ]
 )

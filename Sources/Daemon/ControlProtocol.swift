@@ -6,6 +6,7 @@
 // commands are errors. The framer (ControlLineDecoder) enforces `maximumLineBytes` before parsing.
 // Shape after keyd's ipc.c (a small command set over a private socket) and the JSON-lines habit.
 import Foundation
+import Gestures
 
 // MARK: - Constants and requests
 
@@ -18,11 +19,11 @@ public enum ControlProtocol {
     /// The longest recording a `record` request may ask for, in seconds.
     public static let maximumRecordSeconds = 600.0
     /// The recording length used when a `record` request has no `"seconds"`.
-    public static let defaultRecordSeconds = 5.0
+    public static let defaultRecordSeconds = RecordingSettings.defaultTakeSeconds
     /// The longest countdown before a recording, in seconds (as `recording.countdown_seconds`).
     public static let maximumCountdownSeconds = 30.0
     /// The countdown `gesturepad record` asks for unless told otherwise: time to get into pose.
-    public static let defaultCountdownSeconds = 3.0
+    public static let defaultCountdownSeconds = RecordingSettings.defaultTakeCountdownSeconds
 }
 
 /// One decoded control request: the `"cmd"` field and its arguments.

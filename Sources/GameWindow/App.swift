@@ -7,6 +7,13 @@
 // On the training screen the sample browser (SampleBrowser), when open, takes the keys and clicks; its
 // changes go out as `.browse` commands and its ids come back through `showBrowser`.
 //
+// Record keys (arrows/WASD, I/Space, 1–9) are told apart by how long they stay down, counted in ticks: held
+// past `RecordKeySettings.holdTicks` (0.3 s) the label records until the key is let go (a hold); let go
+// sooner (a tap) it starts a take — a countdown ("UP IN 3", 2, 1: time to get into pose, hands off the
+// keyboard) and then a recording of `takeSeconds` with a progress bar. Any record key or Esc during a take
+// stops it. Nothing is recorded while the key's kind is still unknown, so a tap keeps no frame of the hand
+// on the keyboard.
+//
 // Input merge per tick: a held keyboard direction (the most recently pressed one) beats everything;
 // else a tapped key since the last tick; else a gesture key-down since the last tick; else the
 // gesture the filter holds. `GameInput.direction` is buffered by the rules, so a one-tick pulse
@@ -62,6 +69,8 @@ public enum AppScreen: Equatable, Sendable {
 
 /// Something the app asks the outside world (pipeline, trainer, window) to do.
 public enum AppCommand: Equatable, Sendable {
+    /// A take's countdown started (a tapped record key): check that recording can work, else `App.stopRecording`.
+    case countdownStarted(label: String)
     /// Start keeping live frames as samples of `label` (until `stopRecording`).
     case startRecording(label: String)
     /// Stop recording.
@@ -70,6 +79,8 @@ public enum AppCommand: Equatable, Sendable {
     case deleteLastSample(label: String)
     /// Train a new head with these options in the background; it replaces the current head when done.
     case train(TrainingOptions)
+    /// The training knobs changed (Tab, +/-): keep them for the next start and for `gesturepad train`.
+    case keepTrainingOptions(TrainingOptions)
     /// Cancel a running training.
     case cancelTraining
     /// Open the sample browser on `label`: load its sample ids and pass them to `App.showBrowser`.
@@ -78,6 +89,74 @@ public enum AppCommand: Equatable, Sendable {
     case browse(BrowserAction)
     /// Close the window.
     case quit
+}
+
+/// How the training screen's record keys behave: a tap starts a take of `takeSeconds` after `countdownSeconds`.
+public struct RecordKeySettings: Equatable, Sendable {
+    /// Seconds from the tap to the first kept sample (the config's `[recording] countdown_seconds`, or
+    /// `RecordingSettings.defaultTakeCountdownSeconds` when that is 0: a tap needs time to get into pose).
+    public var countdownSeconds: Double
+    /// Seconds a take records after its countdown (`RecordingSettings.defaultTakeSeconds`, as `gesturepad record`).
+    public var takeSeconds: Double
+    /// Ticks a record key must stay down to count as a hold (0.3 s at 60 Hz); let go sooner, it is a tap.
+    public static let holdTicks = 18
+
+    /// Settings for a take of `takeSeconds` after `countdownSeconds` (both clamped to 0…600).
+    public init(
+        countdownSeconds: Double = RecordingSettings.defaultTakeCountdownSeconds,
+        takeSeconds: Double = RecordingSettings.defaultTakeSeconds
+    ) {
+        self.countdownSeconds = min(max(countdownSeconds, 0), 600)
+        self.takeSeconds = min(max(takeSeconds, 0.1), 600)
+    }
+
+    /// The window's take for the config's recording settings: its countdown, or the default one when it is 0.
+    public init(recording: RecordingSettings) {
+        self.init(
+            countdownSeconds: recording.countdownSeconds > 0
+                ? recording.countdownSeconds : RecordingSettings.defaultTakeCountdownSeconds)
+    }
+}
+
+/// A take started by a tapped record key: a countdown, then a recording of fixed length, counted in ticks.
+public struct RecordingTake: Equatable, Sendable {
+    /// What the take shows.
+    public enum Phase: Equatable, Sendable {
+        /// Counting down: whole seconds left before samples are kept (3, 2, 1).
+        case countdown(secondsLeft: Int)
+        /// Recording: the fraction done (0…1) and seconds left.
+        case recording(fraction: Double, secondsLeft: Double)
+    }
+
+    /// The label recorded.
+    public let label: String
+    /// Ticks of countdown.
+    public let countdownTicks: Int
+    /// Ticks of recording after it.
+    public let recordingTicks: Int
+    /// Ticks since the tap.
+    public internal(set) var elapsedTicks = 0
+
+    /// A take of `label` with `settings`, at 60 ticks a second.
+    public init(label: String, settings: RecordKeySettings) {
+        self.label = label
+        countdownTicks = Int((settings.countdownSeconds * 60).rounded())
+        recordingTicks = max(1, Int((settings.takeSeconds * 60).rounded()))
+    }
+
+    /// Where the take is.
+    public var phase: Phase {
+        if elapsedTicks < countdownTicks {
+            return .countdown(secondsLeft: (countdownTicks - elapsedTicks + 59) / 60)
+        }
+        let done = elapsedTicks - countdownTicks
+        return .recording(
+            fraction: min(1, Double(done) / Double(recordingTicks)),
+            secondsLeft: Double(max(0, recordingTicks - done)) / 60)
+    }
+
+    /// Whether samples are being kept.
+    public var isRecording: Bool { elapsedTicks >= countdownTicks }
 }
 
 /// The training knobs the screen can change, in the order Tab visits them.
@@ -152,8 +231,12 @@ public struct App: Sendable {
     public internal(set) var game: GameState
     /// The label whose tile has focus on the training screen (Backspace deletes from it).
     public private(set) var selectedLabel: String
-    /// The label being recorded (a record key is held), if any.
+    /// The label being recorded (a record key is held, or a take is past its countdown), if any.
     public private(set) var recordingLabel: String?
+    /// The take a tapped record key started (counting down or recording), if any.
+    public private(set) var take: RecordingTake?
+    /// How record keys behave (tap: a take after a countdown; hold: record while held).
+    public let recordKeys: RecordKeySettings
     /// The knobs of the next training run.
     public private(set) var trainingOptions: TrainingOptions
     /// The knob `+`/`-` change.
@@ -176,6 +259,8 @@ public struct App: Sendable {
     }
 
     private var recordKey: AppKey?
+    /// A record key that went down and is not yet a hold or a tap: its key, label and ticks held so far.
+    private var pendingRecordKey: (key: AppKey, label: String, ticks: Int)?
     /// Held direction keys, oldest first (the last one steers).
     private var heldDirectionKeys: [(key: AppKey, direction: Direction)] = []
     private var tappedDirection: Direction?
@@ -188,9 +273,10 @@ public struct App: Sendable {
     /// A new app on `screen` with a fresh game seeded by `seed`.
     public init(
         labels: LabelSet = .standard, screen: AppScreen = .training, seed: UInt64 = 1, highScore: Int = 0,
-        trainingOptions: TrainingOptions = TrainingOptions(seed: 1)
+        trainingOptions: TrainingOptions = TrainingOptions(seed: 1), recordKeys: RecordKeySettings = RecordKeySettings()
     ) {
         self.labels = labels
+        self.recordKeys = recordKeys
         self.screen = screen
         self.seed = seed
         game = GameState(maze: .classic, seed: seed, highScore: highScore)
@@ -303,12 +389,23 @@ public struct App: Sendable {
         return stopRecordingCommands()
     }
 
-    /// Handles a key release.
+    /// Handles a key release: a record key let go before it became a hold starts a take; a held one stops.
     public mutating func keyUp(_ key: AppKey) -> [AppCommand] {
         heldDirectionKeys.removeAll { $0.key == key }
+        if let pending = pendingRecordKey, pending.key == key {
+            pendingRecordKey = nil
+            let take = RecordingTake(label: pending.label, settings: recordKeys)
+            self.take = take
+            guard take.isRecording else { return [.countdownStarted(label: pending.label)] }
+            recordingLabel = pending.label
+            return [.countdownStarted(label: pending.label), .startRecording(label: pending.label)]
+        }
         if key == recordKey { return stopRecordingCommands() }
         return []
     }
+
+    /// Stops any recording, hold or take (recording turned out impossible, the window asked).
+    public mutating func stopRecording() -> [AppCommand] { stopRecordingCommands() }
 
     private mutating func trainingKeyDown(_ key: AppKey, isRepeat: Bool, shift: Bool) -> [AppCommand] {
         if browser != nil {
@@ -326,13 +423,16 @@ public struct App: Sendable {
             }
         }
         if let label = recordLabel(for: key) {
-            guard !isRepeat, recordingLabel == nil else { return [] }
-            recordingLabel = label
-            recordKey = key
+            guard !isRepeat else { return [] }
+            // A record key during a take stops it (and starts nothing).
+            if take != nil { return stopRecordingCommands() }
+            guard recordingLabel == nil, pendingRecordKey == nil else { return [] }
+            pendingRecordKey = (key, label, 0)
             selectedLabel = label
-            return [.startRecording(label: label)]
+            return []
         }
         guard !isRepeat || [.plus, .minus, .backspace].contains(key) else { return [] }
+        if key == .escape && take != nil { return stopRecordingCommands() }
         switch key {
         case .backspace:
             return [.deleteLastSample(label: selectedLabel)]
@@ -341,17 +441,16 @@ public struct App: Sendable {
         case .letter("c"):
             return [.cancelTraining]
         case .letter("v"):
-            return [.openBrowser(label: selectedLabel)]
+            return stopRecordingCommands() + [.openBrowser(label: selectedLabel)]
         case .tab:
             let fields = HyperparameterField.allCases
             selectedField = fields[(selectedField.rawValue + (shift ? fields.count - 1 : 1)) % fields.count]
             return []
-        case .plus:
-            trainingOptions = selectedField.stepped(trainingOptions, by: 1)
-            return []
-        case .minus:
-            trainingOptions = selectedField.stepped(trainingOptions, by: -1)
-            return []
+        case .plus, .minus:
+            let stepped = selectedField.stepped(trainingOptions, by: key == .plus ? 1 : -1)
+            guard stepped != trainingOptions else { return [] }
+            trainingOptions = stepped
+            return [.keepTrainingOptions(stepped)]
         case .enter, .letter("p"):
             let commands = stopRecordingCommands()
             enterPlay()
@@ -397,10 +496,36 @@ public struct App: Sendable {
     }
 
     private mutating func stopRecordingCommands() -> [AppCommand] {
+        pendingRecordKey = nil
+        take = nil
         guard recordingLabel != nil else { return [] }
         recordingLabel = nil
         recordKey = nil
         return [.stopRecording]
+    }
+
+    /// One tick of the record keys: a pending key held long enough becomes a hold (recording starts); a take counts
+    /// down, starts recording, and stops when its time is up.
+    private mutating func tickRecording() -> [AppCommand] {
+        if var pending = pendingRecordKey {
+            pending.ticks += 1
+            pendingRecordKey = pending
+            if pending.ticks >= RecordKeySettings.holdTicks {
+                pendingRecordKey = nil
+                recordingLabel = pending.label
+                recordKey = pending.key
+                return [.startRecording(label: pending.label)]
+            }
+        }
+        guard var current = take else { return [] }
+        current.elapsedTicks += 1
+        take = current
+        if current.elapsedTicks >= current.countdownTicks + current.recordingTicks { return stopRecordingCommands() }
+        if current.isRecording && recordingLabel == nil {
+            recordingLabel = current.label
+            return [.startRecording(label: current.label)]
+        }
+        return []
     }
 
     private mutating func enterPlay() {
@@ -476,9 +601,13 @@ public struct App: Sendable {
         return (nil, .none)
     }
 
-    /// One 60 Hz step: on the play screen without help, the game advances with the merged input.
-    public mutating func tick() {
-        guard screen == .play, !isHelpVisible else { return }
+    /// One 60 Hz step: on the training screen the record keys' timing (hold or take) moves on; on the play screen
+    /// without help, the game advances with the merged input. Returns what to do outside (recording starts and stops).
+    @discardableResult
+    public mutating func tick() -> [AppCommand] {
+        guard screen == .play, !isHelpVisible else {
+            return screen == .training && !isHelpVisible ? tickRecording() : []
+        }
         let (direction, steering) = mergedDirection()
         if steering != .none { lastSteering = steering }
         game.tick(input: GameInput(direction: direction, pausePressed: pendingPause, startPressed: pendingStart))
@@ -486,5 +615,6 @@ public struct App: Sendable {
         gesturePulse = nil
         pendingPause = false
         pendingStart = false
+        return []
     }
 }

@@ -8,6 +8,8 @@ import Game
 import Gestures
 import NeuralNet
 import Raster
+import Settings
+import SystemSupport
 
 /// What a session is made of.
 public struct GameSessionParts {
@@ -21,12 +23,16 @@ public struct GameSessionParts {
     public var gesturesUnavailableReason: String?
     /// Why there is no camera when `pipeline` is nil (nil: `--no-camera`).
     public var cameraUnavailableReason: String?
+    /// Where training settings changed on the screen are kept (`DataDirectory.editedSettings`; nil: not kept).
+    public var editedSettingsPath: String?
 
     /// Parts of a session; all optional.
     public init(
         store: SampleStore? = nil, pipeline: GesturePipeline? = nil, recognizer: Recognizer? = nil,
-        gesturesUnavailableReason: String? = nil, cameraUnavailableReason: String? = nil
+        gesturesUnavailableReason: String? = nil, cameraUnavailableReason: String? = nil,
+        editedSettingsPath: String? = nil
     ) {
+        self.editedSettingsPath = editedSettingsPath
         self.store = store
         self.pipeline = pipeline
         self.recognizer = recognizer
@@ -48,6 +54,7 @@ public final class GameSession {
     private var knownPipelineChanges = -1
     private var lastSnapshot: PipelineSnapshot?
     private var reportedStoreError: String?
+    private var hasKeptOptions = false
     /// The sample browser's label's samples (oldest first) and what is loaded for drawing.
     private var browserInfos: [SampleInfo] = []
     private var browserContents = BrowserContents()
@@ -108,6 +115,12 @@ public final class GameSession {
     private func perform(_ commands: [AppCommand]) {
         for command in commands {
             switch command {
+            case .countdownStarted:
+                // A take that cannot record says so now, not after its countdown.
+                if let reason = recordingUnavailableReason() {
+                    show(reason)
+                    perform(app.stopRecording())
+                }
             case .startRecording(let label):
                 if let reason = recordingUnavailableReason() {
                     show(reason)
@@ -120,6 +133,8 @@ public final class GameSession {
                 deleteLastSample(of: label)
             case .train(let options):
                 startTraining(options)
+            case .keepTrainingOptions(let options):
+                keep(options)
             case .openBrowser(let label):
                 showBrowser(label: label)
             case .browse(let action):
@@ -140,8 +155,13 @@ public final class GameSession {
         guard let pipeline = parts.pipeline, pipeline.hasSource else {
             return "Cannot record without a camera. Run `gesturepad devices`, or start with --source clip.y4m."
         }
-        if case .failed(_, let reason) = pipeline.snapshot.camera { return "Cannot record: \(reason)" }
-        return nil
+        switch pipeline.snapshot.camera {
+        case .failed(_, let reason): return "Cannot record: \(reason)"
+        case .paused(_, let cause, let reason):
+            return "Cannot record while paused. "
+                + CameraText.pausedAdvice(cause: cause, reason: reason, compact: false)
+        default: return nil
+        }
     }
 
     private func deleteLastSample(of label: String) {
@@ -229,6 +249,21 @@ public final class GameSession {
         }
     }
 
+    /// Writes the training settings to the edited-settings file (atomically); the first write of a session says
+    /// where, a failure says why.
+    private func keep(_ options: TrainingOptions) {
+        guard let path = parts.editedSettingsPath else { return }
+        do throws(AtomicFileError) {
+            try EditedSettings.write(options, to: path)
+            if !hasKeptOptions {
+                hasKeptOptions = true
+                show("Kept for the next start and for `gesturepad train` (\(path)).")
+            }
+        } catch {
+            show("Could not keep the training settings: \(error.description)")
+        }
+    }
+
     private func startTraining(_ options: TrainingOptions) {
         guard let training = parts.pipeline else {
             return show("Cannot train: \(parts.gesturesUnavailableReason ?? "no embedding model is loaded").")
@@ -257,7 +292,7 @@ public final class GameSession {
         if let pipeline = parts.pipeline {
             app.gestureEvents(pipeline.takeKeyEvents())
         }
-        for _ in 0..<max(0, ticks) { app.tick() }
+        for _ in 0..<max(0, ticks) { perform(app.tick()) }
     }
 
     /// Runs one pipeline frame on this thread (screenshot mode: deterministic, no pipeline thread).

@@ -53,6 +53,7 @@ public enum GameSessionBuilder {
     ) {
         var warnings: [String] = []
         var parts = GameSessionParts()
+        parts.editedSettingsPath = DataDirectory(configuration.workspace.dataDirectory).editedSettings
         let labels = configuration.workspace.labels
         do {
             let workspace = try GestureWorkspace(configuration.workspace, models: models)
@@ -89,7 +90,7 @@ public enum GameSessionBuilder {
         }
         let app = App(
             labels: labels, screen: configuration.screen, seed: configuration.seed,
-            trainingOptions: configuration.training)
+            trainingOptions: configuration.training, recordKeys: RecordKeySettings(recording: configuration.recording))
         return (GameSession(app: app, parts: parts), warnings)
     }
 

@@ -55,6 +55,12 @@ enum FilterText {
 
 /// The camera's status as lines for a preview box (`compact`: 18 columns, else 36).
 enum CameraText {
+    /// The colour of the first (title) line: a pause is not a failure.
+    static func titleColor(for status: CameraStatus) -> RGB {
+        if case .paused = status { return Palette.accent }
+        return Palette.alert
+    }
+
     static func lines(for status: CameraStatus, compact: Bool) -> [String] {
         let columns = compact ? 18 : 36
         switch status {
@@ -71,6 +77,24 @@ enum CameraText {
                 ? "Keyboard play. Run: gesturepad devices"
                 : "\(reason)\(findCameras) Or pass --source clip.y4m. The keyboard plays meanwhile."
             return ["NO CAMERA"] + TextWrap.lines(advice, columns: columns, maximumLines: compact ? 5 : 9)
+        case .paused(_, let cause, let reason):
+            return ["PAUSED"]
+                + TextWrap.lines(pausedAdvice(cause: cause, reason: reason, compact: compact), columns: columns)
+        }
+    }
+
+    /// What a pause means and how to end it, in the window's words (the window has no `gesturepad resume` of its
+    /// own: a lens-cover pause is the one a user makes there).
+    static func pausedAdvice(cause: PauseCause, reason: String, compact: Bool) -> String {
+        switch cause {
+        case .lensCover:
+            compact
+                ? "Lens covered: keys up. Cover again to resume."
+                : "Paused: lens covered - every key is up. Cover the lens again to resume."
+        case .hotkey:
+            compact ? "Pause hotkey: press it again." : "Paused by the pause hotkey - press it again to resume."
+        case .request:
+            compact ? "Paused by request." : "Paused by request (\(reason)). `gesturepad resume` resumes."
         }
     }
 }
@@ -81,6 +105,9 @@ enum GestureText {
     static func unavailableReason(_ model: ScreenModel) -> [String] {
         if let reason = model.gesturesUnavailableReason {
             return ["GESTURES OFF"] + TextWrap.lines(reason, columns: 24, maximumLines: 5)
+        }
+        if case .paused(_, let cause, _) = model.camera {
+            return ["PAUSED:", cause == .lensCover ? "lens covered;" : "keys up;", "keyboard only"]
         }
         if !model.camera.isRunning { return ["NO CAMERA:", "keyboard only"] }
         if model.headVersion == nil { return ["NO GESTURES YET:", "ESC, record samples,", "then press T"] }

@@ -134,7 +134,8 @@ public final class GesturePipeline: @unchecked Sendable {
         switch reading.state {
         case .running: return .running(source: reading.source)
         case .cameraLost, .sourceEnded: return .failed(source: sourceName, reason: reading.reason)
-        case .paused: return .failed(source: sourceName, reason: reading.reason)
+        case .paused:
+            return .paused(source: reading.source, cause: reading.pauseCause ?? .request, reason: reading.reason)
         case .starting, .stopping, .stopped: return .starting(source: sourceName)
         }
     }
@@ -151,7 +152,8 @@ public final class GesturePipeline: @unchecked Sendable {
             return nil
         }
         if session.snapshot().recordingLabel == label { return nil }
-        do { try session.record(label: label, seconds: nil) } catch { return error.description }
+        // The window counts its own countdown (a tapped key's take, on screen); a hold records at once.
+        do { try session.record(label: label, seconds: nil, countdownSeconds: 0) } catch { return error.description }
         return nil
     }
 

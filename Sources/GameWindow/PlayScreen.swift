@@ -416,7 +416,9 @@ struct PlayScreen {
             let lines = CameraText.lines(for: model.camera, compact: true)
             var y = rect.y + (rect.height - lines.count * 12) / 2
             for (index, line) in lines.enumerated() {
-                canvas.draw(text: line, centeredIn: rect, y: y, color: index == 0 ? Palette.alert : Palette.text)
+                canvas.draw(
+                    text: line, centeredIn: rect, y: y,
+                    color: index == 0 ? CameraText.titleColor(for: model.camera) : Palette.text)
                 y += 12
             }
         }

@@ -14,6 +14,9 @@ public enum CameraStatus: Equatable, Sendable {
     case running(source: String)
     /// Opening or reading failed; `reason` says why and what to do.
     case failed(source: String, reason: String)
+    /// Gestures are paused (every key up) by `cause`; `reason` is the session's words. Not a failure: a covered lens
+    /// keeps the camera open and a second cover resumes.
+    case paused(source: String, cause: PauseCause, reason: String)
 
     /// Whether live frames are arriving.
     public var isRunning: Bool {

@@ -25,7 +25,7 @@ public struct ScreenRenderer {
         case .training: training.draw(model, into: &canvas)
         }
         if let toast = model.toast { Self.drawToast(toast, into: &canvas) }
-        if model.app.isHelpVisible { Self.drawHelp(into: &canvas) }
+        if model.app.isHelpVisible { Self.drawHelp(recordKeys: model.app.recordKeys, into: &canvas) }
         return canvas
     }
 
@@ -47,24 +47,30 @@ public struct ScreenRenderer {
     }
 
     /// Every key binding, in two columns, over a darkened screen.
-    static func drawHelp(into canvas: inout Canvas) {
+    static func drawHelp(recordKeys: RecordKeySettings, into canvas: inout Canvas) {
+        func seconds(_ value: Double) -> String {
+            value == value.rounded() ? "\(Int(value))" : ScreenText.fixed(value, decimals: 1)
+        }
         canvas.shade(LogicalScreen.bounds, color: Palette.background, alpha: 0.85)
         let box = Rect(x: 40, y: 24, width: 560, height: 312)
         canvas.fillArea(box, color: Palette.panel)
         canvas.strokeRect(box, color: Palette.accent)
         canvas.draw(text: "KEYS", centeredIn: box, y: box.y + 8, color: Palette.accent, scale: 2)
         let training: [(String, String)] = [
-            ("HOLD ARROW / WASD", "record that direction"),
-            ("HOLD I or SPACE", "record idle (no gesture)"),
-            ("HOLD 1-9", "record the tile's label"),
+            (
+                "TAP ARROW/WASD",
+                "\(seconds(recordKeys.countdownSeconds)) s countdown, \(seconds(recordKeys.takeSeconds)) s take"
+            ),
+            ("HOLD ARROW/WASD", "record while held"),
+            ("I or SPACE", "idle (no gesture), same"),
+            ("1-9", "the tile's label, same"),
             ("BACKSPACE", "delete the last sample"),
             ("V or CLICK TILE", "see, delete, relabel all"),
-            ("T", "train a new head"),
-            ("C", "cancel training"),
+            ("T / C", "train a new head / cancel"),
             ("TAB / SHIFT+TAB", "choose a setting"),
             ("+ / -", "change it"),
             ("ENTER or P", "play"),
-            ("ESC", "quit"),
+            ("ESC", "stop a take; else quit"),
         ]
         let play: [(String, String)] = [
             ("ARROWS / WASD", "steer (beats gestures)"),
@@ -79,7 +85,7 @@ public struct ScreenRenderer {
         drawKeyColumn(title: "TRAINING SCREEN", rows: training, x: box.x + 16, y: box.y + 36, into: &canvas)
         drawKeyColumn(title: "PLAY SCREEN", rows: play, x: box.x + 292, y: box.y + 36, into: &canvas)
         let steps = [
-            "1  Show a gesture to the camera and hold its key (WASD or arrows) to record it.",
+            "1  Tap a gesture's key (WASD, arrows), pose in the countdown; or hold it to record.",
             "2  Record idle too (I): your resting pose, so nothing is pressed by accident.",
             "3  Press T to train. The loss falls, the confidence bars come alive.",
             "4  Press Enter and steer Pac-Man with your hands; the keyboard always works.",

@@ -1,5 +1,6 @@
 // TrainingScreen: the TF.js webcam demo's screen, done properly, at 640×360 — the live camera
-// (the 224×224 sample frame, mirrored as recorded) with a REC frame while a key is held; one tile
+// (the 224×224 sample frame, mirrored as recorded) with a REC frame while recording, a tapped key's
+// countdown big over it and the take's progress bar; one tile
 // per label with its key, its stored sample count and the newest thumbnails; the live confidence
 // bars and the decision filter's state; the training knobs, a progress bar, the held-out accuracy with
 // per-label figures and warnings after a run, and the training and held-out loss curves (Raster's
@@ -74,8 +75,8 @@ struct TrainingScreen {
         drawLossPlot(model, into: &canvas)
         let guide =
             model.app.labels.names.allSatisfy { !Self.keyName(for: $0).isEmpty }
-            ? "HOLD ARROWS/WASD TO RECORD, I FOR IDLE.  V: SEE ALL SAMPLES.  BACKSPACE: DELETE LAST.  T: TRAIN."
-            : "HOLD A TILE'S KEY (1-9) TO RECORD IT.  V: SEE ALL SAMPLES.  BACKSPACE: DELETE LAST.  T: TRAIN."
+            ? "TAP ARROWS/WASD (I: IDLE) FOR A TIMED TAKE, OR HOLD TO RECORD.  V: ALL SAMPLES.  T: TRAIN."
+            : "TAP A TILE'S KEY (1-9) FOR A TIMED TAKE, OR HOLD TO RECORD.  V: ALL SAMPLES.  T: TRAIN."
         canvas.draw(text: guide, centeredIn: LogicalScreen.bounds, y: TrainingLayout.footerY, color: Palette.dimText)
     }
 
@@ -98,7 +99,8 @@ struct TrainingScreen {
             var y = rect.y + (rect.height - lines.count * 13) / 2
             for (index, line) in lines.enumerated() {
                 canvas.draw(
-                    text: line, centeredIn: rect, y: y, color: index == 0 ? Palette.alert : Palette.text,
+                    text: line, centeredIn: rect, y: y,
+                    color: index == 0 ? CameraText.titleColor(for: model.camera) : Palette.text,
                     scale: index == 0 ? 2 : 1)
                 y += index == 0 ? 24 : 12
             }
@@ -115,7 +117,34 @@ struct TrainingScreen {
                 model.camera.isRunning ? "REC \(label.uppercased())  +\(model.recordedInSession)" : "REC: NO CAMERA"
             canvas.draw(text: text, at: Point(x: rect.x + 16, y: rect.y + 3), color: Palette.alert)
         } else {
-            canvas.strokeRect(rect.insetBy(-1), color: Palette.panelBorder)
+            canvas.strokeRect(rect.insetBy(-1), color: model.app.take == nil ? Palette.panelBorder : Palette.accent)
+        }
+        if let take = model.app.take { Self.drawTake(take, in: rect, into: &canvas) }
+    }
+
+    /// A take over the camera view: the countdown big in the middle ("UP IN" over "3"), then a progress bar along
+    /// the bottom with the seconds left.
+    static func drawTake(_ take: RecordingTake, in rect: Rect, into canvas: inout Canvas) {
+        switch take.phase {
+        case .countdown(let secondsLeft):
+            canvas.blend(rect: rect, color: Palette.background, alpha: 0.75)
+            let title = "\(take.label.uppercased()) IN"
+            let titleScale = PixelFont.measure(text: title, scale: 3).width <= rect.width - 8 ? 3 : 2
+            canvas.draw(text: title, centeredIn: rect, y: rect.y + 34, color: Palette.text, scale: titleScale)
+            canvas.draw(text: "\(secondsLeft)", centeredIn: rect, y: rect.y + 78, color: Palette.accent, scale: 8)
+            canvas.draw(text: "GET INTO POSE", centeredIn: rect, y: rect.maxY - 46, color: Palette.text)
+            canvas.draw(text: "ESC OR A RECORD KEY: STOP", centeredIn: rect, y: rect.maxY - 30, color: Palette.dimText)
+        case .recording(let fraction, let secondsLeft):
+            let bar = Rect(x: rect.x, y: rect.maxY - 10, width: rect.width, height: 10)
+            canvas.blend(rect: bar, color: Palette.background, alpha: 0.6)
+            let track = Rect(x: bar.x + 3, y: bar.y + 3, width: bar.width - 6, height: 4)
+            canvas.fill(rect: track, color: Palette.track)
+            canvas.fill(
+                rect: Rect(x: track.x, y: track.y, width: Int(Double(track.width) * fraction), height: track.height),
+                color: Palette.alert)
+            canvas.draw(
+                text: "\(ScreenText.fixed(secondsLeft, decimals: 1)) S LEFT", rightAlignedAt: rect.maxX - 4,
+                y: rect.y + 3, color: Palette.text)
         }
     }
 
@@ -160,6 +189,7 @@ struct TrainingScreen {
         let labelCount = model.app.labels.count
         let tile = TrainingLayout.tile(index: index, count: labelCount)
         let isRecording = model.app.recordingLabel == label
+        let isCountingDown = model.app.take?.label == label && !isRecording
         let isSelected = model.app.selectedLabel == label
         canvas.panel(tile)
         // Title strip: arrow, name, key.
@@ -200,6 +230,8 @@ struct TrainingScreen {
         }
         if isRecording {
             canvas.strokeRect(tile, color: Palette.alert, thickness: 2)
+        } else if isCountingDown {
+            canvas.strokeRect(tile, color: Palette.accent, thickness: 2)
         } else if isSelected {
             canvas.strokeRect(tile, color: Palette.accent)
         }

@@ -17,6 +17,12 @@ public struct RecordingSettings: Codable, Equatable, Sendable {
     /// Seconds of countdown before the first sample is kept (default 0).
     public var countdownSeconds: Double
 
+    /// Seconds a take records when the requester names none: `gesturepad record` and a tapped key in the window.
+    public static let defaultTakeSeconds = 5.0
+    /// The countdown `gesturepad record` and a tapped key in the window give when none is asked for: time to get
+    /// into pose (the config's `countdown_seconds`, default 0, is for requests that name none, such as the daemon's).
+    public static let defaultTakeCountdownSeconds = 3.0
+
     public init(samplesPerSecond: Double = 10, duplicateDistance: Float = 0.25, countdownSeconds: Double = 0) {
         self.samplesPerSecond = samplesPerSecond
         self.duplicateDistance = duplicateDistance

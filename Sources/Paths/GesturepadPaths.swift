@@ -9,7 +9,7 @@ import Foundation
 ///
 /// Layout (defaults in brackets):
 /// - data: `$XDG_DATA_HOME/gesturepad` [`~/.local/share/gesturepad`] — `models/`, and unless the config
-///   moves it (`[daemon] data_directory`), `samples.sqlite` and `heads/` (see `DataDirectory`)
+///   moves it (`[daemon] data_directory`), `samples.sqlite`, `heads/` and `edited-settings.toml` (see `DataDirectory`)
 /// - config: `$XDG_CONFIG_HOME/gesturepad/config.toml`, then `~/.config/gesturepad/config.toml`
 /// - cache: `$XDG_CACHE_HOME/gesturepad` [`~/.cache/gesturepad`] — downloaded model files (`files/`)
 /// - runtime: `$XDG_RUNTIME_DIR/gesturepad` — `control.sock`, `control.lock` (no default: the spec gives none)
@@ -108,7 +108,7 @@ public struct GesturepadPaths: Sendable, Equatable {
     }
 }
 
-/// A gesturepad data directory and the files in it: `samples.sqlite` and `heads/`.
+/// A gesturepad data directory and the files in it: `samples.sqlite`, `heads/` and `edited-settings.toml`.
 public struct DataDirectory: Sendable, Equatable, CustomStringConvertible {
     /// The directory.
     public let path: String
@@ -120,6 +120,9 @@ public struct DataDirectory: Sendable, Equatable, CustomStringConvertible {
     public var samplesDatabase: String { GesturepadPaths.join(path, "samples.sqlite") }
     /// The head store, one `vNNNN/` per trained head: `<data>/heads`.
     public var headsDirectory: String { GesturepadPaths.join(path, "heads") }
+    /// The training settings changed in the game window, layered between config.toml and the flags by every
+    /// command (Settings' EditedSettings): `<data>/edited-settings.toml`.
+    public var editedSettings: String { GesturepadPaths.join(path, "edited-settings.toml") }
 
     public var description: String { path }
 }

@@ -1,5 +1,6 @@
 // ConfigLoader: finds the config file (`--config` > $XDG_CONFIG_HOME/gesturepad/config.toml >
-// ~/.config/gesturepad/config.toml > built-in defaults), reads it, applies command-line overrides on top
+// ~/.config/gesturepad/config.toml > built-in defaults), reads it, applies the training settings edited in
+// the game window (EditedSettings: `<data>/edited-settings.toml`) and then command-line overrides on top,
 // and returns the config with every diagnostic found in one pass. Every command loads through here, so
 // `play`, `train`, `eval`, `samples` and the daemon see the same values. It never throws or prints: an
 // unreadable file is an error diagnostic; callers that need a usable config call `validConfig()`.
@@ -36,6 +37,8 @@ public struct ConfigLoadResult: Sendable, Equatable {
     public var source: ConfigSource
     /// Every problem and note, sorted by line.
     public var diagnostics: [ConfigDiagnostic]
+    /// The window's edited training settings (`EditedSettings`) layered over the file, when that file exists.
+    public var editedSettingsPath: String?
 
     /// The error diagnostics.
     public var errors: [ConfigDiagnostic] { diagnostics.filter { $0.severity == .error } }
@@ -89,8 +92,21 @@ public struct ConfigLoader: Sendable {
     /// Largest config file read (1 MiB; the documented default config is about 10 KB).
     public static let maximumFileBytes = 1 << 20
 
-    /// Resolves, reads and checks the config, then applies `overrides` (command-line flags) on top.
+    /// Resolves, reads and checks the config, then applies the window's edited training settings (the data
+    /// directory's `edited-settings.toml`, see `EditedSettings`) and `overrides` (command-line flags) on top, in
+    /// that order: config.toml < edited settings < flags.
     public func load(explicitPath: String? = nil, overrides: [ConfigOverride] = []) -> ConfigLoadResult {
+        let result = loadFile(explicitPath: explicitPath, overrides: overrides)
+        // The data directory comes from the file and the flags; the edited settings never move it.
+        let path = DataDirectory(result.config.dataDirectory(environment: environment)).editedSettings
+        guard let edited = EditedSettings.overrides(at: path) else { return result }
+        var layered = loadFile(explicitPath: explicitPath, overrides: edited.overrides + overrides)
+        layered.diagnostics += edited.diagnostics
+        layered.editedSettingsPath = path
+        return layered
+    }
+
+    private func loadFile(explicitPath: String?, overrides: [ConfigOverride]) -> ConfigLoadResult {
         let source = resolve(explicitPath: explicitPath)
         guard let path = source.path else {
             let note = ConfigDiagnostic(

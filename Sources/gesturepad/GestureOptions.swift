@@ -40,7 +40,10 @@ struct SettingsOptions: ParsableArguments {
         if printSettings {
             var flags: [String] = []
             for flag in overrides.map(\.flag) where !flags.contains(flag) { flags.append(flag) }
-            print("# Settings from \(result.source)" + (flags.isEmpty ? "" : " with \(flags.joined(separator: " "))"))
+            let edited = result.editedSettingsPath.map { " and \($0)" } ?? ""
+            print(
+                "# Settings from \(result.source)\(edited)"
+                    + (flags.isEmpty ? "" : " with \(flags.joined(separator: " "))"))
             print(config.renderTOML(), terminator: "")
             throw ExitCode.success
         }

@@ -14,9 +14,15 @@ struct Play: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Open the game window: teach your gestures, then play Pac-Man with them.",
         discussion: """
-            Keys: hold arrows/WASD to record a direction (I or Space: idle), Backspace deletes the last sample, \
-            T trains, Enter plays; in play arrows/WASD steer, Space pauses, R restarts, Esc goes back. F1 or H \
-            shows every key. Samples and trained heads are saved and reused on the next start.
+            Keys on the training screen: hold arrows/WASD to record a direction (I or Space: idle) or 1-9 to \
+            record the n-th label of the config (custom labels too); tap one of those keys instead for a take: a \
+            countdown on screen ([recording] countdown_seconds, 3 s when 0), then 5 s of recording with a progress \
+            bar (Esc or a record key stops it). V (or a click on a tile) opens the sample browser to see, delete \
+            and relabel every sample. Backspace deletes the last sample, Tab and +/- change \
+            the training settings (kept in the data directory's edited-settings.toml for the next start and for \
+            `gesturepad train`), T trains, Enter plays. In play arrows/WASD steer, Space pauses, \
+            R restarts, Esc goes back. F1 or H shows every key. Samples and trained heads are saved and reused on \
+            the next start.
             """)
 
     @OptionGroup var gestures: GestureOptions

@@ -63,6 +63,15 @@ struct PlayDisplayCLITests {
         #expect(run.error.contains("SDL video driver 'offscreen' draws nowhere"), "\(run.error)")
     }
 
+    @Test("play --help names every record key and the sample browser")
+    func helpNamesTheKeys() throws {
+        let run = try GesturepadBinary.run(["play", "--help"], environment: Self.environment([:]))
+        #expect(run.status == 0)
+        let help = run.standardOutput.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("or 1-9 to record the n-th label of the config"), "\(help)")
+        #expect(help.contains("V (or a click on a tile) opens the sample browser"), "\(help)")
+    }
+
     @Test func aScreenshotStillRendersOffscreen() throws {
         let data = temporaryDirectory("play-screenshot")
         defer { try? FileManager.default.removeItem(atPath: data) }

@@ -37,7 +37,14 @@ struct AppTests {
         ])
     func recordWhileHeld(key: AppKey, label: String) {
         var app = App()
-        #expect(app.keyDown(key) == [.startRecording(label: label)])
+        #expect(app.keyDown(key).isEmpty, "nothing is kept until the key is known to be held")
+        #expect(app.selectedLabel == label)
+        for _ in 1..<RecordKeySettings.holdTicks {
+            #expect(app.tick().isEmpty)
+            #expect(app.keyDown(key, isRepeat: true).isEmpty)
+        }
+        #expect(app.tick() == [.startRecording(label: label)])
+        #expect(app.take == nil)
         #expect(app.recordingLabel == label)
         #expect(app.selectedLabel == label)
         // Auto-repeat while held changes nothing.
@@ -50,11 +57,67 @@ struct AppTests {
     @Test("a second record key while recording is ignored; only the first key's release stops")
     func oneRecordingAtATime() {
         var app = App()
-        #expect(app.keyDown(.arrowLeft) == [.startRecording(label: "left")])
+        _ = app.keyDown(.arrowLeft)
+        #expect(app.keyDown(.arrowUp).isEmpty, "a second key while the first is pending")
+        #expect(holdTicks(&app) == [.startRecording(label: "left")])
         #expect(app.keyDown(.arrowUp).isEmpty)
+        #expect(holdTicks(&app).isEmpty)
         #expect(app.keyUp(.arrowUp).isEmpty)
         #expect(app.recordingLabel == "left")
         #expect(app.keyUp(.arrowLeft) == [.stopRecording])
+    }
+
+    @Test("a tapped record key counts down 3, 2, 1 in ticks, then records the take for its seconds and stops")
+    func tapStartsATake() {
+        var app = App(recordKeys: RecordKeySettings(countdownSeconds: 3, takeSeconds: 5))
+        #expect(app.keyDown(.arrowUp).isEmpty)
+        for _ in 0..<5 { #expect(app.tick().isEmpty) }
+        #expect(app.keyUp(.arrowUp) == [.countdownStarted(label: "up")])
+        #expect(app.take?.phase == .countdown(secondsLeft: 3))
+        #expect(app.recordingLabel == nil, "nothing is kept during the countdown")
+        var commands: [(tick: Int, command: AppCommand)] = []
+        var phases: [RecordingTake.Phase] = []
+        for tick in 1...(9 * 60) {
+            commands += app.tick().map { (tick, $0) }
+            if let phase = app.take?.phase, tick % 60 == 30 { phases.append(phase) }
+        }
+        #expect(commands.map(\.command) == [.startRecording(label: "up"), .stopRecording])
+        #expect(commands.map(\.tick) == [180, 480], "recording starts after 3 s and lasts 5 s")
+        #expect(
+            Array(phases.prefix(3)) == [
+                .countdown(secondsLeft: 3), .countdown(secondsLeft: 2), .countdown(secondsLeft: 1),
+            ])
+        #expect(phases[3] == .recording(fraction: 0.1, secondsLeft: 4.5))
+        #expect(app.take == nil && app.recordingLabel == nil)
+    }
+
+    @Test(
+        "a record key or Esc during a take stops it; Esc does not quit then; a config without countdown records at once"
+    )
+    func takeStops() {
+        var app = App()
+        _ = app.keyDown(.letter("d"))
+        _ = app.keyUp(.letter("d"))
+        #expect(app.keyDown(.escape).isEmpty, "stopped during the countdown: nothing was recording")
+        #expect(app.take == nil && !app.isQuitRequested)
+        _ = app.keyDown(.letter("d"))
+        _ = app.keyUp(.letter("d"))
+        for _ in 0..<(3 * 60) { _ = app.tick() }
+        #expect(app.recordingLabel == "right")
+        #expect(app.keyDown(.arrowLeft) == [.stopRecording], "another record key stops the take")
+        #expect(app.keyUp(.arrowLeft).isEmpty, "and starts nothing")
+        #expect(app.take == nil && app.recordingLabel == nil)
+        #expect(RecordKeySettings(recording: RecordingSettings(countdownSeconds: 0)).countdownSeconds == 3)
+        #expect(RecordKeySettings(recording: RecordingSettings(countdownSeconds: 1.5)).countdownSeconds == 1.5)
+        var instant = App(recordKeys: RecordKeySettings(countdownSeconds: 0, takeSeconds: 1))
+        _ = instant.keyDown(.space)
+        #expect(instant.keyUp(.space) == [.countdownStarted(label: "idle"), .startRecording(label: "idle")])
+        var ticks = 0
+        while instant.take != nil && ticks < 1000 {
+            ticks += 1
+            _ = instant.tick()
+        }
+        #expect(ticks == 60)
     }
 
     @Test("a label missing from the label set has no record key")
@@ -219,11 +282,14 @@ struct AppTests {
     func recordingStops() {
         var app = App()
         _ = app.keyDown(.arrowUp)
+        _ = holdTicks(&app)
         #expect(app.keyDown(.f1) == [.stopRecording])
         _ = app.keyDown(.f1)
         _ = app.keyDown(.arrowUp)
+        _ = holdTicks(&app)
         #expect(app.releaseAllKeys() == [.stopRecording])
         _ = app.keyDown(.arrowUp)
+        _ = holdTicks(&app)
         #expect(app.quit() == [.stopRecording, .quit])
         #expect(app.isQuitRequested)
     }
@@ -274,4 +340,9 @@ struct FormatTests {
         #expect(throws: GameWindowError.invalidWindowSize("100x100")) { try WindowOptions.parseSize("100x100") }
         #expect(throws: GameWindowError.invalidWindowSize("wide")) { try WindowOptions.parseSize("wide") }
     }
+}
+
+/// Ticks until a pending record key becomes a hold; the commands of those ticks.
+func holdTicks(_ app: inout App) -> [AppCommand] {
+    (0..<RecordKeySettings.holdTicks).flatMap { _ in app.tick() }
 }

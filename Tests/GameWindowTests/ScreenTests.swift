@@ -197,6 +197,7 @@ struct TrainingScreenTests {
         let session = GameSession(
             app: App(), parts: GameSessionParts(store: store, cameraUnavailableReason: "no such device"))
         session.keyDown(.arrowUp)
+        session.advance(ticks: RecordKeySettings.holdTicks)
         let model = session.model()
         #expect(model.toast?.contains("gesturepad devices") == true)
         let canvas = session.render()
@@ -208,6 +209,7 @@ struct TrainingScreenTests {
     func cameraAndRecording() {
         var app = App()
         _ = app.keyDown(.arrowRight)
+        _ = holdTicks(&app)
         var model = ScreenModel(app: app)
         model.camera = .running(source: "clip.y4m")
         model.cameraImage = RGBImage(width: 224, height: 224, pixels: [UInt8](repeating: 90, count: 224 * 224 * 3))

@@ -8,7 +8,9 @@ import Foundation
 import Game
 import Gestures
 import NeuralNet
+import Paths
 import Raster
+import Settings
 import TestSupport
 import Testing
 
@@ -43,6 +45,7 @@ struct SessionTests {
 
         // Hold W: frames become "up" samples (throttled to 10/s of wall time, near-duplicates skipped).
         session.keyDown(.letter("w"))
+        session.advance(ticks: RecordKeySettings.holdTicks)
         var frames = 0
         var stored = 0
         while frames < 200 && stored < 6 {
@@ -109,6 +112,34 @@ struct SessionTests {
         #expect(restarted.model().camera == .off)
     }
 
+    @Test("a covered lens shows as paused with how to resume (never as a failed camera), on both screens")
+    func lensCoverPauseIsShownAsPaused() throws {
+        let directory = temporaryDirectory("lens")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let session = try lensCoveredSession(directory: directory)
+        defer { session.shutdown() }
+        guard case .paused(_, let cause, let reason) = session.model().camera else {
+            Issue.record("the lens cover did not pause: \(session.model().camera)")
+            return
+        }
+        #expect(cause == .lensCover && reason.hasPrefix("paused: lens covered"), "\(reason)")
+        let canvas = session.render()
+        let camera = TrainingLayout.camera
+        #expect(!findText("PAUSED", scale: 2, color: Palette.accent, in: camera, of: canvas).isEmpty)
+        #expect(!findText("Paused: lens covered - every", color: Palette.text, in: camera, of: canvas).isEmpty)
+        #expect(!findText("again to resume.", color: Palette.text, in: camera, of: canvas).isEmpty)
+        #expect(findText("NO CAMERA", scale: 2, color: Palette.alert, in: camera, of: canvas).isEmpty)
+        // Recording is refused with the same words, not "camera failed".
+        session.keyDown(.letter("w"))
+        session.keyUp(.letter("w"))
+        #expect(session.model().toast?.hasPrefix("Cannot record while paused. Paused: lens covered") == true)
+        // The play screen's corner says it too.
+        session.keyDown(.enter)
+        let play = session.render()
+        #expect(!findText("PAUSED", color: Palette.accent, in: PlayLayout.camera, of: play).isEmpty)
+        #expect(findText("NO CAMERA", color: Palette.alert, in: PlayLayout.camera, of: play).isEmpty)
+    }
+
     @Test("a missing source shows NO CAMERA and keyboard play still works")
     func missingSource() throws {
         let directory = temporaryDirectory("nosource")
@@ -149,6 +180,48 @@ struct ModellessSessionTests {
         #expect(session.countTexts.first { $0.label == "up" }?.text == "2")
         session.keyDown(.letter("t"))
         #expect(session.model().toast?.contains("Cannot train") == true)
+    }
+
+    @Test("training settings changed on the screen are kept in the data directory and come back after a restart")
+    func editedTrainingSettingsSurviveARestart() throws {
+        let directory = temporaryDirectory("edited")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let root = temporaryDirectory("edited-home")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let loader = ConfigLoader(environment: ["HOME": root, "XDG_CONFIG_HOME": root + "/xdg"])
+        let dataFlag = ConfigOverride("daemon.data_directory", .string(directory), flag: "--data-dir")
+        func start() throws -> GameSession {
+            let config = try loader.load(overrides: [dataFlag]).validConfig()
+            var configuration = PlayConfiguration(workspace: config.workspaceConfiguration(), source: nil)
+            configuration.training = config.trainingOptions()
+            return GameSessionBuilder.build(configuration, models: ModelStore(root: directory + "/models")).session
+        }
+        let first = try start()
+        let defaults = TrainingOptions()
+        #expect(first.app.trainingOptions == defaults)
+        first.keyDown(.tab)  // epochs
+        first.keyDown(.plus)
+        first.keyDown(.tab)  // hidden units
+        first.keyDown(.minus)
+        let edited = first.app.trainingOptions
+        #expect(edited.epochs > defaults.epochs && edited.hiddenUnits < defaults.hiddenUnits)
+        let file = DataDirectory(directory).editedSettings
+        #expect(first.model().toast?.contains(file) == true)
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(
+            text.contains("\nepochs = \(edited.epochs)\n") && text.contains("\nhidden_units = \(edited.hiddenUnits)\n"))
+        #expect(text.hasPrefix("# Training settings changed in the game window"))
+
+        // A restart reads them back through the one config loader (so every command sees them), the screen shows them.
+        let loaded = loader.load(overrides: [dataFlag])
+        #expect(loaded.editedSettingsPath == file)
+        #expect(loaded.diagnostics.allSatisfy { $0.severity == .note }, "\(loaded.diagnostics)")
+        #expect(loaded.config.head.epochs == edited.epochs && loaded.config.head.hiddenUnits == edited.hiddenUnits)
+        let second = try start()
+        #expect(second.app.trainingOptions == edited)
+        // A flag still beats the file.
+        let flagged = loader.load(overrides: [dataFlag, ConfigOverride("head.epochs", .integer(3), flag: "--epochs")])
+        #expect(flagged.config.head.epochs == 3 && flagged.config.head.hiddenUnits == edited.hiddenUnits)
     }
 }
 

@@ -8,6 +8,7 @@ import NeuralNet
 import Raster
 import TestSupport
 import Testing
+import SystemSupport
 
 @testable import GameWindow
 
@@ -81,4 +82,40 @@ func findText(_ text: String, scale: Int = 1, color: RGB, in region: Rect, of ca
         }
     }
     return found
+}
+
+/// Writes a 64×64 Y4M clip of `frames` video-range black frames (Y = 16): a webcam with a hand over the lens.
+func writeCoveredLensClip(to path: String, frames: Int = 30) throws {
+    var bytes = Data("YUV4MPEG2 W64 H64 F15:1 Ip A1:1 C420jpeg\n".utf8)
+    for _ in 0..<frames {
+        bytes.append(Data("FRAME\n".utf8))
+        bytes.append(Data(repeating: 16, count: 64 * 64))
+        bytes.append(Data(repeating: 128, count: 2 * 32 * 32))
+    }
+    try bytes.write(to: URL(fileURLWithPath: path))
+}
+
+/// A session on the real model reading a covered-lens clip, stepped by hand on a virtual clock (100 ms a frame)
+/// until the GestureSession pauses itself (cause lens-cover), at most 60 frames.
+func lensCoveredSession(directory: String) throws -> GameSession {
+    let clip = directory + "/covered.y4m"
+    try writeCoveredLensClip(to: clip)
+    let workspace = try GestureWorkspace(
+        WorkspaceConfiguration(modelName: TestFiles.modelName, dataDirectory: directory))
+    let recognizer = try workspace.makeRecognizer()
+    let clock = VirtualFrameClock()
+    let pipeline = try GesturePipeline(
+        recognizer: recognizer, storage: .init(store: workspace.samples, cacheKey: workspace.trainer.cacheKey),
+        labels: .standard, sourceName: clip, trainer: workspace.trainer, clock: clock,
+        opener: { () throws(CaptureError) -> any FrameSource in
+            try FrameSources.open(clip, pacing: .asFastAsPossible, loops: true)
+        })
+    let session = GameSession(
+        app: App(), parts: GameSessionParts(store: workspace.samples, pipeline: pipeline, recognizer: recognizer))
+    for _ in 0..<60 {
+        if case .paused = session.model().camera { break }
+        session.processPipelineFrame()
+        clock.advance(byNanoseconds: 100_000_000)
+    }
+    return session
 }

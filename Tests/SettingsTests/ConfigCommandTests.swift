@@ -4,6 +4,8 @@
 // The binary is the one `swift build --build-tests` puts next to the test bundle (TestSupport's GesturepadBinary).
 import Foundation
 import Gestures
+import NeuralNet
+import Paths
 import TestSupport
 import Testing
 
@@ -182,6 +184,42 @@ struct ConfigCommandTests {
         let trained = try Self.printedSettings(["train", "--epochs", "3", "--seed", "5"], root: root)
         #expect(trained.body.contains("\nepochs = 3\n") && trained.body.contains("\nseed = 5\n"))
         #expect(trained.body.contains("\nenter = 0.9\n"))
+    }
+
+    @Test("settings edited in the window (edited-settings.toml) apply to train after config.toml, before its flags")
+    func editedSettingsLayer() throws {
+        let root = temporaryDirectory("config")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let data = root + "/data"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        try writeFile("[head]\nepochs = 7\nlearning_rate = 0.01\n", to: root + "/xdg/gesturepad/config.toml")
+        var options = TrainingOptions()
+        options.epochs = 50
+        options.hiddenUnits = 25
+        options.learningRate = 0.003
+        options.batchSizeFraction = 0.2
+        let file = DataDirectory(data).editedSettings
+        try EditedSettings.write(options, to: file)
+
+        let trained = try Self.printedSettings(["train", "--data-dir", data], root: root)
+        #expect(trained.run.status == 0, "\(trained.run.standardError)")
+        #expect(
+            trained.run.standardOutput.hasPrefix(
+                "# Settings from \(root)/xdg/gesturepad/config.toml and \(file) with --data-dir\n"))
+        let config = ConfigLoader(environment: [:]).parse(trained.body, file: "printed.toml").config
+        #expect(config.head.epochs == 50 && config.head.hiddenUnits == 25)
+        #expect(config.head.learningRate == 0.003 && config.head.batchSizeFraction == 0.2)
+        let flagged = try Self.printedSettings(["train", "--data-dir", data, "--epochs", "3"], root: root)
+        #expect(flagged.body.contains("\nepochs = 3\n") && flagged.body.contains("\nhidden_units = 25\n"))
+
+        // Only the four keys are read from it; anything else is a warning naming file:line, and the rest applies.
+        try writeFile("[head]\nepochs = 40\n[filter]\nenter = 0.5\n", to: file)
+        let mixed = try Self.printedSettings(["train", "--data-dir", data], root: root)
+        #expect(mixed.run.status == 0)
+        #expect(mixed.body.contains("\nepochs = 40\n") && !mixed.body.contains("\nenter = 0.5\n"))
+        #expect(
+            mixed.run.standardError.contains("\(file):4:1: warning: filter.enter is ignored here"),
+            "\(mixed.run.standardError)")
     }
 
     @Test("a flag outside its key's range is refused like a bad file value, naming the flag")
