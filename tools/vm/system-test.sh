@@ -16,7 +16,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repository=$(cd "$here/../.." && pwd)
-binary="" scenarios="1,2,3,4,5,6,7" keep="" timeout=900
+binary="" scenarios="1,2,3,4,5,6,7" keep="" timeout=1800
 while [ $# -gt 0 ]; do
     case "$1" in
         --binary) binary=$2; shift 2 ;;

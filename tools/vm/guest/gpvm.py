@@ -109,7 +109,10 @@ class KeyboardWatcher(threading.Thread):
         self.following = set()
 
     def run(self):
-        others = set()  # event nodes are reused: a followed path is free again once it vanished
+        # Nodes that are another device, by (path, inode): event nodes are reused, so a path seen as another keyboard
+        # (scenario 6's test keyboard) may be the gesturepad keyboard's later; a new node under the path has a new
+        # inode and is looked at again.
+        others = set()
         while True:
             try:
                 paths = evdev.list_devices()
@@ -117,8 +120,12 @@ class KeyboardWatcher(threading.Thread):
                 time.sleep(0.05)
                 continue
             for path in paths:
+                try:
+                    identity = (path, os.stat(path).st_ino)
+                except OSError:
+                    continue
                 with self.lock:
-                    if path in self.following or path in others:
+                    if path in self.following or identity in others:
                         continue
                 try:
                     device = evdev.InputDevice(path)
@@ -129,8 +136,10 @@ class KeyboardWatcher(threading.Thread):
                         self.following.add(path)
                     threading.Thread(target=self.follow, args=(device,), daemon=True).start()
                 else:
-                    others.add(path)
+                    others.add(identity)
                     device.close()
+            listed = set(paths)
+            others = {identity for identity in others if identity[0] in listed}
             time.sleep(0.02)
 
     def follow(self, device):
