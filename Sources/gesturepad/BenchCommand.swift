@@ -25,9 +25,7 @@ struct Bench: ParsableCommand {
         func run() throws {
             let report = try CaptureBenchmark.run(width: width, height: height, runs: runs)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report, compact: true)
                 return
             }
             print(
@@ -165,9 +163,7 @@ struct Bench: ParsableCommand {
                 embedder, modelName: name, runs: runs, warmup: warmup,
                 targetCPU: BuildInfo.targetCPU)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report, compact: true)
             } else {
                 print(report.render(stepsToShow: steps))
             }

@@ -130,9 +130,7 @@ extension Bench {
                 gemmBackend: GEMM.defaultBackend.rawValue, headPath: headPath, head: headDescription,
                 loadAverage: load[0])
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report, compact: true)
                 return
             }
             print(

@@ -23,15 +23,8 @@ extension Bench {
         @Option(name: .long, help: "OpenBLAS threads.") var threads: Int = 1
         @Flag(name: .long, help: "Print one JSON object instead of text.") var json = false
 
-        var shape: [Int]? {
-            let parts = featureShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            return parts.isEmpty || parts.contains(nil) ? nil : parts.map { $0! }
-        }
-
         func validate() throws {
-            guard let shape, shape.allSatisfy({ $0 >= 1 }) else {
-                throw ValidationError("--feature-shape must be sizes ≥ 1 separated by commas, e.g. 7,7,256")
-            }
+            _ = try parseFeatureShape(featureShape)
             guard samplesPerClass >= 1, classes >= 2, runs >= 1, threads >= 1 else {
                 throw ValidationError("--samples-per-class, --runs, --threads ≥ 1 and --classes ≥ 2")
             }
@@ -42,13 +35,11 @@ extension Bench {
                 learningRate: learningRate, batchSizeFraction: batchSizeFraction, epochs: epochs,
                 hiddenUnits: hiddenUnits, seed: 1)
             let report = try HeadBenchmark.run(
-                classes: classes, samplesPerClass: samplesPerClass, featureShape: shape!,
+                classes: classes, samplesPerClass: samplesPerClass, featureShape: try parseFeatureShape(featureShape),
                 options: options, runs: runs, threads: threads,
                 targetCPU: BuildInfo.targetCPU)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report, compact: true)
                 return
             }
             print(
@@ -80,24 +71,19 @@ extension Bench {
         @Flag(name: .long, help: "Print one JSON object instead of text.") var json = false
 
         func validate() throws {
-            let parts = featureShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
-                throw ValidationError("--feature-shape must be sizes ≥ 1 separated by commas, e.g. 7,7,256")
-            }
+            _ = try parseFeatureShape(featureShape)
             guard runs >= 1, classes >= 2, hiddenUnits >= 1 else {
                 throw ValidationError("--runs, --hidden-units ≥ 1 and --classes ≥ 2")
             }
         }
 
         func run() throws {
-            let shape = featureShape.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces))! }
+            let shape = try parseFeatureShape(featureShape)
             let report = try HeadBenchmark.predict(
                 featureShape: shape, hiddenUnits: hiddenUnits, classes: classes, runs: runs,
                 targetCPU: BuildInfo.targetCPU)
             if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(report), as: UTF8.self))
+                try printJSON(report, compact: true)
                 return
             }
             print(
@@ -112,4 +98,13 @@ extension Bench {
             }
         }
     }
+}
+
+/// `--feature-shape` "H,W,C" as sizes (each ≥ 1); a usage error otherwise.
+private func parseFeatureShape(_ text: String) throws -> [Int] {
+    let parts = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+        throw ValidationError("--feature-shape must be sizes ≥ 1 separated by commas, e.g. 7,7,256")
+    }
+    return parts.map { $0! }
 }

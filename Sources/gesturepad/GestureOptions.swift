@@ -181,9 +181,10 @@ extension GesturepadConfig {
     func openSamples() throws -> SampleStore { try SampleStore(path: DataDirectory(dataDirectory()).samplesDatabase) }
 }
 
-/// Prints an Encodable as pretty JSON with sorted keys (for `--json`).
-func printJSON<Value: Encodable>(_ value: Value) throws {
+/// Prints an Encodable as JSON with sorted keys (for `--json`): pretty, or with `compact` one line (the bench reports
+/// that bench/peers.py reads).
+func printJSON<Value: Encodable>(_ value: Value, compact: Bool = false) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    encoder.outputFormatting = compact ? [.sortedKeys] : [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

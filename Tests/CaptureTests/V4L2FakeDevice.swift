@@ -403,6 +403,19 @@ final class FakeV4L2Device: V4L2System {
         libraryStandardError.append("libv4l2: error dequeuing buf: \(String(cString: strerror(errorNumber.rawValue)))")
     }
 
+    /// Writes a node's current format into a G_FMT/S_FMT answer, as a driver does.
+    private static func answer(
+        _ format: UnsafeMutablePointer<v4l2_format>,
+        with current: (fourCC: V4L2FourCC, width: Int, height: Int, bytesPerLine: Int, sizeImage: Int)
+    ) {
+        format.pointee.fmt.pix.width = UInt32(current.width)
+        format.pointee.fmt.pix.height = UInt32(current.height)
+        format.pointee.fmt.pix.pixelformat = current.fourCC.rawValue
+        format.pointee.fmt.pix.field = CV4L2_FIELD_NONE
+        format.pointee.fmt.pix.bytesperline = UInt32(current.bytesPerLine)
+        format.pointee.fmt.pix.sizeimage = UInt32(current.sizeImage)
+    }
+
     private func answer(
         _ node: FakeV4L2Node, _ request: UInt, _ argument: UnsafeMutableRawPointer,
         _ detail: inout String
@@ -496,12 +509,7 @@ final class FakeV4L2Device: V4L2System {
                 detail = "OUTPUT \(fourCC) \(width)x\(height)"
             }
             guard let current = node.outputFormat else { return invalid }
-            format.pointee.fmt.pix.width = UInt32(current.width)
-            format.pointee.fmt.pix.height = UInt32(current.height)
-            format.pointee.fmt.pix.pixelformat = current.fourCC.rawValue
-            format.pointee.fmt.pix.field = CV4L2_FIELD_NONE
-            format.pointee.fmt.pix.bytesperline = UInt32(current.bytesPerLine)
-            format.pointee.fmt.pix.sizeimage = UInt32(current.sizeImage)
+            Self.answer(format, with: current)
             return .success(())
 
         case CV4L2_VIDIOC_S_PARM where outputType:
@@ -538,12 +546,7 @@ final class FakeV4L2Device: V4L2System {
                 detail = "\(chosen.fourCC) \(width)x\(height)"
             }
             guard let current = node.format else { return invalid }
-            format.pointee.fmt.pix.width = UInt32(current.width)
-            format.pointee.fmt.pix.height = UInt32(current.height)
-            format.pointee.fmt.pix.pixelformat = current.fourCC.rawValue
-            format.pointee.fmt.pix.field = CV4L2_FIELD_NONE
-            format.pointee.fmt.pix.bytesperline = UInt32(current.bytesPerLine)
-            format.pointee.fmt.pix.sizeimage = UInt32(current.sizeImage)
+            Self.answer(format, with: current)
             return .success(())
 
         case CV4L2_VIDIOC_G_PARM, CV4L2_VIDIOC_S_PARM:
