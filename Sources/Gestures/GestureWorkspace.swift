@@ -19,7 +19,17 @@ public struct WorkspaceConfiguration: Sendable, Equatable {
     /// `$XDG_DATA_HOME/gesturepad` by default.
     public var dataDirectory: String
 
-    public static let defaultModel = "mobilenet_v1_1.0_224"
+    /// The model when no config names one and no current head names its own (`modelFollowingCurrentHead`).
+    public static let defaultModel = "mobilenet_v1_0.25_224"
+
+    /// The embedder (model and cut layer) of the current head in `dataDirectory`, if there is one whose `head.json`
+    /// reads: a config that names no model follows it, so a head keeps working when `defaultModel` changes. An
+    /// unreadable store gives nil here and is reported by the head load that follows.
+    public static func modelFollowingCurrentHead(dataDirectory: String) -> (model: String, layer: String)? {
+        let heads = HeadStore(root: DataDirectory(dataDirectory).headsDirectory)
+        guard let metadata = try? heads.currentMetadata() else { return nil }
+        return (metadata.embedder.modelName, metadata.embedder.layer)
+    }
 
     public init(
         modelName: String = defaultModel, layer: String? = nil, mirror: Bool = true, labels: LabelSet = .standard,

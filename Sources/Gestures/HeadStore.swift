@@ -189,11 +189,21 @@ public struct HeadStore: Sendable {
         guard versions().contains(chosen) else { throw .headVersionMissing(version: chosen, available: versions()) }
         let model: Model
         do { model = try TFJSLayersFormat.read(directory) } catch { throw .model(error) }
+        return (model, try Self.readMetadata(in: directory))
+    }
+
+    /// The current head's metadata alone (`head.json`, not the weights); nil without a current head.
+    public func currentMetadata() throws(GesturesError) -> HeadMetadata? {
+        guard let current = try currentVersion(), versions().contains(current) else { return nil }
+        return try Self.readMetadata(in: directory(of: current))
+    }
+
+    private static func readMetadata(in directory: String) throws(GesturesError) -> HeadMetadata {
         let path = directory + "/" + HeadMetadata.fileName
         let bytes: [UInt8]
         do { bytes = try FileIO.read(path) } catch { throw .model(error) }
         do {
-            return (model, try JSONDecoder().decode(HeadMetadata.self, from: Data(bytes)))
+            return try JSONDecoder().decode(HeadMetadata.self, from: Data(bytes))
         } catch {
             throw .headStoreCorrupt(path: path, reason: TFJSLayersFormat.describe(decodingError: error))
         }

@@ -90,8 +90,9 @@ public struct GesturepadConfig: Sendable, Equatable {
 
     /// The v4l2loopback node `gesturepad share setup` creates (video_nr=10): out of the way of real cameras.
     public static let defaultShareDevice = "/dev/video10"
-    /// Installed embedding model (`[model] name`).
-    public var modelName: String
+    /// Installed embedding model (`[model] name`); nil ("" in the file): the current head's model, else
+    /// `WorkspaceConfiguration.defaultModel` (see `workspaceConfiguration`).
+    public var modelName: String?
     /// Cut layer (`[model] layer`; nil: the model's recorded embedding layer).
     public var layer: String?
     /// Head classes in output order (`[labels] order`, plus `idle` last when `[labels] idle = true`).
@@ -124,7 +125,7 @@ public struct GesturepadConfig: Sendable, Equatable {
         mirror = workspace.mirror
         share = .off
         shareDevice = Self.defaultShareDevice
-        modelName = workspace.modelName
+        modelName = nil
         layer = workspace.layer
         labels = workspace.labels
         keys = Self.defaultKeys
@@ -149,13 +150,22 @@ public struct GesturepadConfig: Sendable, Equatable {
     /// The recording settings.
     public func recordingSettings() -> RecordingSettings { recording }
 
-    /// The workspace (model, cut, mirror, labels, data directory) under `environment`.
+    /// The workspace (model, cut, mirror, labels, data directory) under `environment`. With no model named, the
+    /// current head's model and cut are used (a head keeps working when the built-in default changes), and without
+    /// a head `WorkspaceConfiguration.defaultModel`.
     public func workspaceConfiguration(
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) -> WorkspaceConfiguration {
-        WorkspaceConfiguration(
-            modelName: modelName, layer: layer, mirror: mirror, labels: labels,
-            dataDirectory: dataDirectory(environment: environment))
+        let directory = dataDirectory(environment: environment)
+        var model = modelName
+        var cut = layer
+        if model == nil, let followed = WorkspaceConfiguration.modelFollowingCurrentHead(dataDirectory: directory) {
+            model = followed.model
+            cut = cut ?? followed.layer
+        }
+        return WorkspaceConfiguration(
+            modelName: model ?? WorkspaceConfiguration.defaultModel, layer: cut, mirror: mirror, labels: labels,
+            dataDirectory: directory)
     }
 
     /// The data directory: `[daemon] data_directory` with "~/" expanded, else `$XDG_DATA_HOME/gesturepad`.

@@ -303,10 +303,10 @@ public enum SettingsSchema {
 
     private static let model: [SettingKey] = [
         SettingKey(
-            "model", "name",
-            .text(.nonEmpty(message: "must name an installed model", hint: "`gesturepad model list` shows them")),
-            .restart, doc: "The installed embedding model.",
-            read: { .text($0.modelName) }, write: { config, value in config.modelName = value.text }),
+            "model", "name", .text(.any), .restart,
+            doc: "The installed embedding model; \"\" means the current head's model, else the built-in default.",
+            read: { .text($0.modelName ?? "") },
+            write: { config, value in config.modelName = value.text.isEmpty ? nil : value.text }),
         SettingKey(
             "model", "layer", .text(.any), .restart, doc: "The layer the model is cut at; \"\" means the model's own.",
             read: { .text($0.layer ?? "") },

@@ -56,7 +56,10 @@ struct GestureOptions: ParsableArguments {
     @OptionGroup var settings: SettingsOptions
 
     @Option(
-        name: .long, help: "Embedding model (an installed name, see `gesturepad model list`; default: [model] name).")
+        name: .long,
+        help: ArgumentHelp(
+            "Embedding model (an installed name, see `gesturepad model list`; default: [model] name, else the "
+                + "current head's model, else mobilenet_v1_0.25_224)."))
     var model: String?
 
     @Option(name: .long, help: "Cut layer (default: [model] layer, else the model's embedding layer).")

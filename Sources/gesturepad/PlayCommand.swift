@@ -71,11 +71,11 @@ struct Play: ParsableCommand {
         let size = try WindowOptions.parseSize(window)
         // A model named on the command line that is not installed is a mistake to name, not a reason to open a window
         // without gestures (the window does that only when the configured default is missing: keyboard play).
-        if gestures.model != nil {
+        if let named = gestures.model {
             let models = ModelStore.userDefault()
-            guard models.contains(settings.modelName) else {
+            guard models.contains(named) else {
                 throw NeuralNetError.modelNotInstalled(
-                    name: settings.modelName, store: models.root, installed: models.list().map(\.name))
+                    name: named, store: models.root, installed: models.list().map(\.name))
             }
         }
         // A running daemon holds the camera: pause it while the window uses the camera, resume it after.

@@ -179,7 +179,8 @@ struct Head: ParsableCommand {
 
         func run() throws {
             let settings = try gestures.resolve()
-            let extractor = try FeatureExtractor.load(modelName: settings.modelName, layer: settings.layer)
+            let workspace = settings.workspaceConfiguration()
+            let extractor = try FeatureExtractor.load(modelName: workspace.modelName, layer: workspace.layer)
             // Labels: --labels, else the head's labels.json (the config's labels may belong to another head).
             let metadata = try HeadExchange.importHead(
                 from: directory, labels: gestures.labels == nil ? nil : settings.labels,
