@@ -205,7 +205,7 @@ public final class Embedder: @unchecked Sendable {
                 output: destination, scratch: scratch.map { arena + offsets[$0] } ?? destination,
                 threads: threads)
         case .directConvolution(let geometry, let kernel, let filters, let bias, let clamp):
-            Conv2D.directSIMD(
+            Conv2D.directBlocked(
                 input: source, geometry: geometry, kernel: kernel.pointer, filters: filters,
                 bias: bias?.pointer, clamp: clamp, output: destination, threads: threads)
         case .depthwise(let geometry, let kernel, let bias, let clamp):
@@ -242,8 +242,9 @@ public final class Embedder: @unchecked Sendable {
 
     private static func kindName(_ operation: PlannedStep.Operation) -> String {
         switch operation {
-        case .convolution(let g, _, _, _, _):
-            return g.isPointwise ? "pointwise" : "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)"
+        case .convolution(let g, let weights, _, _, _):
+            let gemm = " (\(weights.backend.rawValue))"
+            return (g.isPointwise ? "pointwise" : "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)") + gemm
         case .directConvolution(let g, _, _, _, _):
             return "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight) direct"
         case .depthwise(let g, _, _, _): return "depthwise\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)"
@@ -452,8 +453,9 @@ private struct Planner {
             }
             let scratchCount = Conv2D.scratchCount(geometry)
             let scratch = scratchCount > 0 ? newValue(scratchCount) : nil
+            let backend = GEMM.planBackend(k: geometry.patchLength, n: channelsOut, preferred: gemmBackend)
             operation = .convolution(
-                geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: gemmBackend),
+                geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: backend),
                 bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity),
                 scratch: scratch)
         }
