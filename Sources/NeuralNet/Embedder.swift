@@ -44,6 +44,9 @@ struct PlannedStep {
         case dense(rows: Int, GEMMWeights, bias: WeightBuffer?, clamp: (low: Float, high: Float))
         /// Copy input to output, then apply the activation in place.
         case activation(Activation, rows: Int, channels: Int)
+        /// An inverted-residual (expand → depthwise → project [+ add]) or depthwise → pointwise block computed
+        /// band by band (InvertedResidual.swift); the scratch values hold its expanded and depthwise rows.
+        case fusedBlock(InvertedResidualBlock, expandedScratch: Int?, depthwiseScratch: Int)
     }
 
     var operation: Operation
@@ -106,9 +109,11 @@ public final class Embedder: @unchecked Sendable {
     /// Plans `model` cut at `outputLayer` (default: `conv_pw_13_relu` when present, else the model's output).
     /// - Parameter inputShape: [H, W, C]; required when the model's input size is not fixed.
     /// - Parameter gemmBackend: who multiplies pointwise/im2col/dense weights (default: `GEMM.defaultBackend`).
+    /// - Parameter blockFusion: whether expand → depthwise → project blocks (and depthwise → pointwise pairs)
+    ///   run as one banded step; applies at 1 thread (more threads keep the unfused, row-parallel steps).
     public init(
         model full: Model, outputLayer: String? = nil, inputShape: [Int]? = nil, threads: Int = 1,
-        gemmBackend: GEMMBackend = GEMM.defaultBackend
+        gemmBackend: GEMMBackend = GEMM.defaultBackend, blockFusion: BlockFusion = .automatic
     ) throws(NeuralNetError) {
         let layerName =
             outputLayer ?? (full.index(of: "conv_pw_13_relu") != nil ? "conv_pw_13_relu" : full.outputNames[0])
@@ -120,6 +125,7 @@ public final class Embedder: @unchecked Sendable {
         let shapes = try model.inferShapes(inputShape: inputShape)
         var plan = Planner(model: model, shapes: shapes, outputLayer: layerName, gemmBackend: gemmBackend)
         try plan.build()
+        if threads <= 1 { plan.fuseBlocks(blockFusion) }
         let (offsets, arenaCount) = plan.assignOffsets()
         // Value sizes are checked output shapes (ShapeInference) and scratch is checked in the plan, so the
         // sum cannot overflow; the arena as a whole is bounded here.
@@ -237,6 +243,11 @@ public final class Embedder: @unchecked Sendable {
         case .activation(let activation, let rows, let channels):
             destination.update(from: source, count: rows * channels)
             ActivationKernel.fast(activation, destination, rows: rows, channels: channels)
+        case .fusedBlock(let block, let expandedScratch, let depthwiseScratch):
+            let depthwiseRows = arena + offsets[depthwiseScratch]
+            block.run(
+                input: source, output: destination,
+                expanded: expandedScratch.map { arena + offsets[$0] } ?? depthwiseRows, depthwiseRows: depthwiseRows)
         }
     }
 
@@ -254,6 +265,7 @@ public final class Embedder: @unchecked Sendable {
         case .globalAveragePool: return "avgpool"
         case .dense: return "dense"
         case .activation(let a, _, _): return a.rawValue
+        case .fusedBlock(let block, _, _): return block.kindName
         }
     }
 }
@@ -507,6 +519,83 @@ private struct Planner {
         for name in names { valueOf[name] = output }
     }
 
+    /// Replaces each run of planned steps [pointwise expand →] depthwise → pointwise project [→ residual Add of
+    /// the block input] by one banded `.fusedBlock` step, recognised from the steps themselves (kinds,
+    /// geometries and which values they read), not from layer names. A run is fused only when every value
+    /// inside it has exactly one reader (the next step of the run) and is not the embedder's output, so a cut
+    /// inside a block, or any other shape, keeps the unfused steps.
+    mutating func fuseBlocks(_ fusion: BlockFusion) {
+        guard fusion != .off else { return }
+        var readers: [Int: Int] = [:]
+        for step in steps { for value in step.inputs { readers[value, default: 0] += 1 } }
+        let output = valueOf[outputLayer]
+        /// A value only the next step reads and that nobody else sees.
+        func isInternal(_ value: Int) -> Bool { readers[value] == 1 && value != output && value != inputValue }
+        func pointwise(_ step: PlannedStep) -> FusedPointwise? {
+            guard case .convolution(let geometry, let weights, let bias, let clamp, nil) = step.operation,
+                geometry.isPointwise, step.inputs.count == 1
+            else { return nil }
+            return FusedPointwise(weights: weights, bias: bias, clamp: clamp)
+        }
+        var fused: [PlannedStep] = []
+        var index = 0
+        while index < steps.count {
+            let step = steps[index]
+            guard case .depthwise(let geometry, let kernel, let bias, let clamp) = step.operation,
+                index + 1 < steps.count, let project = pointwise(steps[index + 1]),
+                steps[index + 1].inputs == [step.output], isInternal(step.output)
+            else {
+                fused.append(step)
+                index += 1
+                continue
+            }
+            // The expand: the previous step, still unfused, writing only this depthwise's input.
+            var expand: FusedPointwise?
+            if let previous = fused.last, previous.output == step.inputs[0], isInternal(previous.output),
+                let candidate = pointwise(previous)
+            {
+                expand = candidate
+            }
+            let blockInput = expand == nil ? step.inputs[0] : fused.last!.inputs[0]
+            var last = index + 1
+            var residualClamp: (low: Float, high: Float)?
+            if index + 2 < steps.count, case .add(_, let addClamp) = steps[index + 2].operation,
+                steps[index + 2].inputs.count == 2, isInternal(steps[index + 1].output),
+                Set(steps[index + 2].inputs) == [blockInput, steps[index + 1].output],
+                blockInput != steps[index + 1].output
+            {
+                residualClamp = addClamp
+                last = index + 2
+            }
+            let depthwise = FusedDepthwise(geometry: geometry, kernel: kernel, bias: bias, clamp: clamp)
+            var block = InvertedResidualBlock(
+                expand: expand, depthwise: depthwise, project: project, residualClamp: residualClamp, fusion: fusion)
+            if block == nil && residualClamp != nil {  // shapes that do not take the add: fuse without it
+                residualClamp = nil
+                last = index + 1
+                block = InvertedResidualBlock(
+                    expand: expand, depthwise: depthwise, project: project, residualClamp: nil, fusion: fusion)
+            }
+            guard let block else {
+                fused.append(step)
+                index += 1
+                continue
+            }
+            var members = Array(steps[index...last])
+            if expand != nil { members.insert(fused.removeLast(), at: 0) }
+            let expandedScratch = block.expandedScratchCount > 0 ? newValue(block.expandedScratchCount) : nil
+            let depthwiseScratch = newValue(block.depthwiseScratchCount)
+            fused.append(
+                PlannedStep(
+                    operation: .fusedBlock(
+                        block, expandedScratch: expandedScratch, depthwiseScratch: depthwiseScratch),
+                    inputs: [blockInput], output: steps[last].output, layerNames: members.flatMap(\.layerNames),
+                    multiplyAccumulates: members.reduce(0) { $0 + $1.multiplyAccumulates }))
+            index = last + 1
+        }
+        steps = fused
+    }
+
     /// Lifetime-based placement: each value gets the lowest 64-byte-aligned offset not overlapping any
     /// value alive at the same time. Returns offsets per value and the arena size in floats.
     func assignOffsets() -> ([Int], Int) {
@@ -518,7 +607,12 @@ private struct Planner {
                 first[value] = min(first[value], index)
                 last[value] = max(last[value], index)
             }
-            if case .convolution(_, _, _, _, let scratch?) = step.operation {
+            var scratchValues: [Int] = []
+            if case .convolution(_, _, _, _, let scratch?) = step.operation { scratchValues = [scratch] }
+            if case .fusedBlock(_, let expandedScratch, let depthwiseScratch) = step.operation {
+                scratchValues = [depthwiseScratch] + (expandedScratch.map { [$0] } ?? [])
+            }
+            for scratch in scratchValues {
                 first[scratch] = index
                 last[scratch] = index
             }

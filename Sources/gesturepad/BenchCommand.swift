@@ -130,10 +130,20 @@ struct Bench: ParsableCommand {
         )
         var gemm: String?
 
+        @Option(
+            name: .long,
+            help:
+                "Block fusion: auto (bands sized for the cache), off (every layer its own step), rows=N (bands of N output rows) or kib=N (bands within N KiB)."
+        )
+        var fusion: String = "auto"
+
         @Flag(name: .long, help: "Print one JSON object instead of text.")
         var json = false
 
         func validate() throws {
+            guard BlockFusion(argument: fusion) != nil else {
+                throw ValidationError("--fusion must be auto, off, rows=N or kib=N with N ≥ 1, got \(fusion)")
+            }
             guard (model == nil) != (randomMobilenet == nil) else {
                 throw ValidationError("give exactly one of --model DIR or --random-mobilenet ALPHA")
             }
@@ -158,7 +168,9 @@ struct Bench: ParsableCommand {
                 loaded = MobileNetV1.features(alpha: alpha, weight: MobileNetV1.randomWeights(seed: 1))
             }
             let backend = gemm.flatMap(GEMMBackend.init(rawValue:)) ?? GEMM.defaultBackend
-            let embedder = try Embedder(model: loaded, outputLayer: layer, threads: threads, gemmBackend: backend)
+            let embedder = try Embedder(
+                model: loaded, outputLayer: layer, threads: threads, gemmBackend: backend,
+                blockFusion: BlockFusion(argument: fusion)!)
             let report = EmbedBenchmark.run(
                 embedder, modelName: name, runs: runs, warmup: warmup,
                 targetCPU: BuildInfo.targetCPU)

@@ -18,8 +18,10 @@ struct EmbedderTests {
         let embedder = try Embedder(model: model, gemmBackend: backend)
         #expect(embedder.outputLayer == "conv_pw_13_relu")
         #expect(embedder.outputShape == [7, 7, 256])
-        // 27 convolutions, with BN, ReLU6 and padding all fused away.
-        #expect(embedder.steps.count == 27)
+        // 27 convolutions, with BN, ReLU6 and padding all fused away, and the 13 depthwise → pointwise pairs
+        // run as banded blocks: the stem plus 13 steps.
+        #expect(embedder.steps.count == 14)
+        #expect(try Embedder(model: model, gemmBackend: backend, blockFusion: .off).steps.count == 27)
         let input = Tensor(shape: [1, 224, 224, 3], uniformIn: -1...1, seed: 7)
         let expected = try model.referenceForward(input)["conv_pw_13_relu"]!
         let actual = try embedder.embed(input)

@@ -147,8 +147,11 @@ struct MobileNetV2Tests {
             expectClose(actual.scalars, expected.scalars, tolerance: Self.tolerance(layer), "α \(alpha) at \(layer)")
             #expect(expected.scalars.contains { $0 != 0 }, "\(layer) not degenerate")
         }
-        // Every Add fused with nothing after it (project_BN is linear) but folded BN before: 10 add steps.
-        let embedder = try Embedder(model: model, outputLayer: "out_relu")
+        // Unfused, every Add fused with nothing after it (project_BN is linear) but folded BN before: 10 add
+        // steps; fused (the default), each Add is part of its block's banded step.
+        let embedder = try Embedder(model: model, outputLayer: "out_relu", blockFusion: .off)
         #expect(embedder.steps.filter { $0.kind == "add" }.count == 10)
+        let fused = try Embedder(model: model, outputLayer: "out_relu")
+        #expect(fused.steps.filter { $0.kind.contains("+add") }.count == 10)
     }
 }
