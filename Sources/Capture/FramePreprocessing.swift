@@ -3,13 +3,14 @@
 // as `Preprocessor.run(_: RGBImage)`.
 // - reference: convert every pixel to RGB (BT.601 full range, clamped to 0…255), then the 2-D
 //   reference resample.
-// - fast (`run(frame:into:)`): one pass over the frame's bytes. Resampling is linear, so it runs on
-//   the raw channels — a vertical pass over whole byte rows first (channel-agnostic, vectorises),
-//   then a horizontal pass on S rows that reads Y, U, V (chroma at x/2 for 4:2:x, as the reference
-//   upsamples it) and fuses YUV→RGB, the clamp and the normalisation into the write. The only
-//   difference to the reference: the 0…255 clamp comes after resampling instead of before, which
-//   matters only for out-of-gamut YUV. Buffers are planned per frame size; nothing is allocated
-//   per frame.
+// - fast (`run(frame:into:)`): one output row at a time over the frame's bytes. Resampling is linear,
+//   so it runs on the raw channels — a vertical pass over the crop's byte rows (channel-agnostic,
+//   16 bytes per SIMD step), then a horizontal pass per plane as 16-lane band blocks that reads Y, U,
+//   V (chroma at x/2 for 4:2:x, as the reference upsamples it, folded into the chroma filter) and
+//   fuses YUV→RGB, the clamp and the normalisation into the write (kernels: FrameResampling.swift).
+//   The only difference to the reference: the 0…255 clamp comes after resampling instead of before,
+//   which matters only for out-of-gamut YUV. Buffers are planned per frame size and format; nothing
+//   is allocated per frame.
 // Legend: W H frame size, side = crop side, S output side.
 
 /// BT.601 full-range ("JFIF") YUV → RGB, the convention of Y4M `C420jpeg` and of UVC webcams' YUYV
@@ -100,7 +101,9 @@ extension Preprocessor {
         }
     }
 
-    /// Fast twin of `reference(frame:)`: writes S·S·3 floats to `output`. Allocates only when the frame size changes.
+    /// Fast twin of `reference(frame:)`: writes S·S·3 floats to `output`, one output row at a time (vertical pass
+    /// over the crop's byte rows, then the band filters of FrameResampling.swift with colour conversion, clamp and
+    /// normalisation fused). Allocates only when the frame size or format changes.
     public func run(frame: FrameView, into output: UnsafeMutablePointer<Float>) throws(CaptureError) {
         try Self.validate(frame)
         if frame.format == .mjpeg {
@@ -114,111 +117,117 @@ extension Preprocessor {
         case .yuyv: rowFloats = crop.side * 2 + 4  // Y U Y V … (+ one pair of slack)
         case .yuv420, .mjpeg: rowFloats = crop.side + 2 * ((crop.side + 1) / 2)  // Y | U | V rows
         }
-        let plan = framePlan(side: crop.side, rowFloats: rowFloats)
-        let size = outputSize
-        let taps = plan.filter.taps
+        let plan = framePlan(side: crop.side, format: frame.format, rowFloats: rowFloats)
         let bytes = frame.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
         let filter = plan.filter
-        plan.columns.withUnsafeMutableBufferPointer { columnsBuffer in
-            filter.weights.withUnsafeBufferPointer { weightsBuffer in
-                let columns = columnsBuffer.baseAddress!
-                let weights = weightsBuffer.baseAddress!
-                // Vertical pass: for each output row, Σ w·(byte rows of the crop) → [S, rowFloats].
-                func verticalPass(
-                    plane: UnsafePointer<UInt8>, stride: Int, firstByte: Int, count: Int,
-                    rowOf: (Int) -> Int, into destination: UnsafeMutablePointer<Float>, destinationStride: Int
-                ) {
-                    for outY in 0..<size {
-                        let row = destination + outY * destinationStride
-                        for index in 0..<count { row[index] = 0 }
-                        for tap in 0..<filter.counts[outY] {
-                            let weight = weights[outY * taps + tap]
-                            let source = plane + rowOf(crop.y + filter.starts[outY] + tap) * stride + firstByte
-                            for index in 0..<count { row[index] += weight * Float(source[index]) }
-                        }
-                    }
+        let rowPointers = plan.rowPointers
+        let subsampled = frame.format == .yuv420
+        let lumaCount = frame.width * frame.height
+        let chromaWidth = subsampled ? (frame.width + 1) / 2 : frame.width
+        let chromaHeight = subsampled ? (frame.height + 1) / 2 : frame.height
+        let chromaCount = subsampled ? (crop.side + 1) / 2 : crop.side
+        filter.weights.withUnsafeBufferPointer { weightsBuffer in
+            let weights = weightsBuffer.baseAddress!
+            /// The vertical pass of output row `outY` over one plane: `count` bytes from `firstByte` of its rows.
+            func vertical(
+                outY: Int, plane: UnsafePointer<UInt8>, stride: Int, firstByte: Int, count: Int, halfRows: Bool,
+                into destination: UnsafeMutablePointer<Float>
+            ) {
+                let taps = filter.counts[outY]
+                for tap in 0..<taps {
+                    let y = crop.y + filter.starts[outY] + tap
+                    rowPointers[tap] = plane + (halfRows ? y / 2 : y) * stride + firstByte
                 }
-                let rowFloats = plan.rowFloats
+                verticalRow(
+                    rows: rowPointers, weights: weights + outY * filter.taps, taps: taps, count: count,
+                    into: destination)
+            }
+            /// The vertical pass of output row `outY`, all planes, into `row`.
+            func verticalPlanes(outY: Int, into row: UnsafeMutablePointer<Float>) {
                 switch frame.format {
-                case .rgb24, .yuyv:
-                    let firstByte = frame.format == .rgb24 ? crop.x * 3 : crop.x * 2
-                    let count =
-                        frame.format == .rgb24 ? crop.side * 3 : min(crop.side * 2 + 2, (frame.width - crop.x) * 2)
-                    verticalPass(
-                        plane: bytes, stride: frame.bytesPerLine, firstByte: firstByte, count: count,
-                        rowOf: { $0 }, into: columns, destinationStride: rowFloats)
+                case .rgb24:
+                    vertical(
+                        outY: outY, plane: bytes, stride: frame.bytesPerLine, firstByte: crop.x * 3,
+                        count: crop.side * 3, halfRows: false, into: row)
+                case .yuyv:
+                    vertical(
+                        outY: outY, plane: bytes, stride: frame.bytesPerLine, firstByte: crop.x * 2,
+                        count: min(crop.side * 2 + 2, (frame.width - crop.x) * 2), halfRows: false, into: row)
                 case .yuv420, .yuv444:
-                    // Planar: Y row, then U and V rows (chroma rows at y/2 for 4:2:0) side by side in one buffer row.
-                    let lumaCount = frame.width * frame.height
-                    let subsampled = frame.format == .yuv420
-                    let chromaWidth = subsampled ? (frame.width + 1) / 2 : frame.width
-                    let chromaHeight = subsampled ? (frame.height + 1) / 2 : frame.height
+                    // Planar: Y row, then U and V rows (chroma rows at y/2 for 4:2:0) side by side in the row buffer.
                     let chromaFirst = subsampled ? crop.x / 2 : crop.x
-                    let chromaCount = subsampled ? (crop.side + 1) / 2 : crop.side
-                    verticalPass(
-                        plane: bytes, stride: frame.width, firstByte: crop.x, count: crop.side, rowOf: { $0 },
-                        into: columns, destinationStride: rowFloats)
-                    verticalPass(
-                        plane: bytes + lumaCount, stride: chromaWidth, firstByte: chromaFirst, count: chromaCount,
-                        rowOf: { subsampled ? $0 / 2 : $0 }, into: columns + crop.side, destinationStride: rowFloats)
-                    verticalPass(
-                        plane: bytes + lumaCount + chromaWidth * chromaHeight, stride: chromaWidth,
-                        firstByte: chromaFirst, count: chromaCount, rowOf: { subsampled ? $0 / 2 : $0 },
-                        into: columns + crop.side + chromaCount, destinationStride: rowFloats)
+                    vertical(
+                        outY: outY, plane: bytes, stride: frame.width, firstByte: crop.x, count: crop.side,
+                        halfRows: false, into: row)
+                    vertical(
+                        outY: outY, plane: bytes + lumaCount, stride: chromaWidth, firstByte: chromaFirst,
+                        count: chromaCount, halfRows: subsampled, into: row + crop.side)
+                    vertical(
+                        outY: outY, plane: bytes + lumaCount + chromaWidth * chromaHeight, stride: chromaWidth,
+                        firstByte: chromaFirst, count: chromaCount, halfRows: subsampled,
+                        into: row + crop.side + chromaCount)
                 case .mjpeg:
                     break
                 }
-                // Horizontal pass with colour conversion, clamp and normalisation fused.
-                let (r, g, b) = (normalization.channels[0], normalization.channels[1], normalization.channels[2])
-                let chromaCount = frame.format == .yuv420 ? (crop.side + 1) / 2 : crop.side
-                for outY in 0..<size {
-                    let row = columns + outY * rowFloats
-                    let destination = output + outY * size * 3
-                    for outX in 0..<size {
-                        let sourceX = mirror ? size - 1 - outX : outX
-                        let start = filter.starts[sourceX]
-                        let count = filter.counts[sourceX]
-                        let tap = weights + sourceX * taps
-                        var c0: Float = 0
-                        var c1: Float = 0
-                        var c2: Float = 0
-                        switch frame.format {
-                        case .rgb24:
-                            for index in 0..<count {
-                                let pixel = row + (start + index) * 3
-                                c0 += tap[index] * pixel[0]
-                                c1 += tap[index] * pixel[1]
-                                c2 += tap[index] * pixel[2]
-                            }
-                        case .yuyv:
-                            for index in 0..<count {
-                                let x = start + index
-                                c0 += tap[index] * row[x * 2]
-                                c1 += tap[index] * row[(x / 2) * 4 + 1]
-                                c2 += tap[index] * row[(x / 2) * 4 + 3]
-                            }
-                        default:
-                            let chromaShift = frame.format == .yuv420 ? 1 : 0
-                            for index in 0..<count {
-                                let x = start + index
-                                c0 += tap[index] * row[x]
-                                c1 += tap[index] * row[crop.side + (x >> chromaShift)]
-                                c2 += tap[index] * row[crop.side + chromaCount + (x >> chromaShift)]
-                            }
-                        }
-                        var red = c0
-                        var green = c1
-                        var blue = c2
-                        if frame.format != .rgb24 { (red, green, blue) = YUV.rgb(y: c0, u: c1, v: c2) }
-                        red = red < 0 ? 0 : (red > 255 ? 255 : red)
-                        green = green < 0 ? 0 : (green > 255 ? 255 : green)
-                        blue = blue < 0 ? 0 : (blue > 255 ? 255 : blue)
-                        destination[outX * 3] = red * r.scale + r.offset
-                        destination[outX * 3 + 1] = green * g.scale + g.offset
-                        destination[outX * 3 + 2] = blue * b.scale + b.offset
+            }
+            // Rows in pairs (the last one paired with itself when S is odd).
+            let (first, second) = (plan.rows, plan.rows + plan.rowStride)
+            for outY in stride(from: 0, to: outputSize, by: 2) {
+                verticalPlanes(outY: outY, into: first)
+                let paired = outY + 1 < outputSize
+                if paired { verticalPlanes(outY: outY + 1, into: second) }
+                horizontal(
+                    plan: plan, first: first, second: paired ? second : first,
+                    into: output + outY * outputSize * 3, writesSecond: paired, isYUV: frame.format != .rgb24)
+            }
+        }
+    }
+
+    /// The horizontal pass of a row pair: the three planes' band sums → (YUV→RGB) → clamp 0…255 → x·scale + offset,
+    /// written as S interleaved R G B floats per row from `destination` (the second row only when `writesSecond`).
+    private func horizontal(
+        plan: FramePlan, first: UnsafeMutablePointer<Float>, second: UnsafeMutablePointer<Float>,
+        into destination: UnsafeMutablePointer<Float>, writesSecond: Bool, isYUV: Bool
+    ) {
+        let (red, green, blue) = (normalization.channels[0], normalization.channels[1], normalization.channels[2])
+        let (band0, band1, band2) = (plan.bands[0], plan.bands[1], plan.bands[2])
+        let zero = SIMD16<Float>()
+        let top = SIMD16<Float>(repeating: 255)
+        for block in 0..<band0.blocks {
+            let (a0, b0) = band0.sums(block: block, first: first, second: second)
+            let (a1, b1) = band1.sums(block: block, first: first, second: second)
+            let (a2, b2) = band2.sums(block: block, first: first, second: second)
+            /// Converts, clamps, normalises and writes one row's 16 outputs (row `index` of the pair).
+            func write(_ index: Int, _ c0: SIMD16<Float>, _ c1: SIMD16<Float>, _ c2: SIMD16<Float>) {
+                var (r, g, b) = (c0, c1, c2)
+                if isYUV {
+                    let u = c1 - 128
+                    let v = c2 - 128
+                    r = c0.addingProduct(1.402, v)
+                    g = c0.addingProduct(-0.344136, u).addingProduct(-0.714136, v)
+                    b = c0.addingProduct(1.772, u)
+                }
+                r = pointwiseMin(pointwiseMax(r, zero), top) * red.scale + red.offset
+                g = pointwiseMin(pointwiseMax(g, zero), top) * green.scale + green.offset
+                b = pointwiseMin(pointwiseMax(b, zero), top) * blue.scale + blue.offset
+                let out = destination + index * outputSize * 3 + block * 48
+                let lanes = min(BandFilter.lanes, outputSize - block * BandFilter.lanes)
+                if lanes == BandFilter.lanes {
+                    for lane in 0..<16 {
+                        out[lane * 3] = r[lane]
+                        out[lane * 3 + 1] = g[lane]
+                        out[lane * 3 + 2] = b[lane]
+                    }
+                } else {
+                    for lane in 0..<lanes {
+                        out[lane * 3] = r[lane]
+                        out[lane * 3 + 1] = g[lane]
+                        out[lane * 3 + 2] = b[lane]
                     }
                 }
             }
+            write(0, a0, a1, a2)
+            if writesSecond { write(1, b0, b1, b2) }
         }
     }
 }

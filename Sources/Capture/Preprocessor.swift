@@ -66,18 +66,48 @@ struct ResampleFilter: Equatable {
     }
 }
 
-/// Planned state of the frame path: the resampling filter and the [S, rowFloats] vertical-pass buffer.
+/// Planned state of the frame path (FramePreprocessing.swift, FrameResampling.swift) for one crop side and format:
+/// the vertical filter, one horizontal band filter per plane, and the one-row buffers.
 final class FramePlan {
     let filter: ResampleFilter
     let side: Int
+    let format: PixelFormat
+    /// Floats in one vertical-pass row (the crop's bytes of all planes side by side).
     let rowFloats: Int
-    var columns: [Float]
+    /// Horizontal filters of the three planes (R G B, or Y U V), mirror folded in.
+    let bands: [BandFilter]
+    /// [2, rowFloats + 16] two vertical-pass rows (the horizontal pass runs on row pairs), with slack.
+    let rows: UnsafeMutablePointer<Float>
+    /// Floats from one row buffer to the next in `rows`.
+    var rowStride: Int { rowFloats + 16 }
+    /// [taps] the byte rows of one output row's vertical taps.
+    let rowPointers: UnsafeMutablePointer<UnsafePointer<UInt8>>
 
-    init(filter: ResampleFilter, side: Int, rowFloats: Int, rows: Int) {
+    init(filter: ResampleFilter, side: Int, format: PixelFormat, rowFloats: Int, mirror: Bool) {
         self.filter = filter
         self.side = side
+        self.format = format
         self.rowFloats = rowFloats
-        columns = [Float](repeating: 0, count: rows * rowFloats)
+        let chromaCount = format == .yuv420 ? (side + 1) / 2 : side
+        // Where plane element e sits in the row buffer: (shift of x, stride, offset) per plane.
+        let layout: [(shift: Int, stride: Int, offset: Int)]
+        switch format {
+        case .rgb24: layout = [(0, 3, 0), (0, 3, 1), (0, 3, 2)]
+        case .yuyv: layout = [(0, 2, 0), (1, 4, 1), (1, 4, 3)]
+        case .yuv420: layout = [(0, 1, 0), (1, 1, side), (1, 1, side + chromaCount)]
+        case .yuv444, .mjpeg: layout = [(0, 1, 0), (0, 1, side), (0, 1, 2 * side)]
+        }
+        bands = layout.map {
+            BandFilter(filter: filter, mirror: mirror, shift: $0.shift, stride: $0.stride, offset: $0.offset)
+        }
+        rows = .allocate(capacity: 2 * (rowFloats + 16))
+        rows.initialize(repeating: 0, count: 2 * (rowFloats + 16))
+        rowPointers = .allocate(capacity: max(filter.taps, 1))
+    }
+
+    deinit {
+        rows.deallocate()
+        rowPointers.deallocate()
     }
 }
 
@@ -137,12 +167,14 @@ public final class Preprocessor {
         return output
     }
 
-    /// Filters and the vertical-pass buffer of the frame path for crop side `side`, planned once per size.
-    func framePlan(side: Int, rowFloats: Int) -> FramePlan {
-        if let plan = framePlanCache, plan.side == side, plan.rowFloats == rowFloats { return plan }
+    /// Filters and buffers of the frame path for crop side `side` and `format`, planned once per size and format.
+    func framePlan(side: Int, format: PixelFormat, rowFloats: Int) -> FramePlan {
+        if let plan = framePlanCache, plan.side == side, plan.format == format, plan.rowFloats == rowFloats {
+            return plan
+        }
         let plan = FramePlan(
-            filter: ResampleFilter(inputSize: side, outputSize: outputSize), side: side,
-            rowFloats: rowFloats, rows: outputSize)
+            filter: ResampleFilter(inputSize: side, outputSize: outputSize), side: side, format: format,
+            rowFloats: rowFloats, mirror: mirror)
         framePlanCache = plan
         return plan
     }

@@ -13,6 +13,7 @@
 // `DenseKernel.forwardReference` (DenseTraining.swift) is the plain reference this kernel is twinned with.
 // Legend: D inputs, U units, L lanes per vector (8: AVX2 ymm, 16: AVX-512 zmm), V vectors per panel.
 // Immutable after creation; `multiply` allocates nothing and may run on several threads at once.
+import SystemSupport
 
 /// How a `DenseRowWeights` stores its weights.
 public enum DenseRowPrecision: String, Sendable, CaseIterable {
@@ -36,8 +37,10 @@ public final class DenseRowWeights: @unchecked Sendable {
     public static let panelVectors = 4
     /// Panels: (first unit, width in units — a multiple of `lanes`, at most V·L, element offset into storage).
     let panels: [(firstUnit: Int, width: Int, offset: Int)]
-    /// Packed panels, Float32 or Float16 elements (see `precision`), 64-byte aligned.
+    /// Packed panels, Float32 or Float16 elements (see `precision`), 2 MiB aligned in a buffer advised for
+    /// transparent huge pages (streamed once per frame, mostly from DRAM in the live loop: see `LargePageBuffer`).
     let storage: UnsafeMutableRawPointer
+    private let buffer: LargePageBuffer
 
     /// The precision new plans use: Float32 (Float16 misses the 1e-4 bar on probabilities; see the file header).
     public static let defaultPrecision: DenseRowPrecision = .float32
@@ -67,7 +70,8 @@ public final class DenseRowWeights: @unchecked Sendable {
         }
         self.panels = panels
         let elementSize = precision == .float16 ? 2 : 4
-        storage = .allocate(byteCount: offset * elementSize, alignment: 64)
+        buffer = LargePageBuffer(byteCount: max(offset * elementSize, 1))
+        storage = buffer.baseAddress
         for panel in panels {
             for input in 0..<inputs {
                 for column in 0..<panel.width {
@@ -81,10 +85,6 @@ public final class DenseRowWeights: @unchecked Sendable {
                 }
             }
         }
-    }
-
-    deinit {
-        storage.deallocate()
     }
 
     /// Bytes of packed weights (what a dense input streams per call).
