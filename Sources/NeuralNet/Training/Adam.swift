@@ -79,11 +79,24 @@ public final class Adam {
     /// Fast twin of `stepReference`: the same IEEE operations in the same order, 16 lanes at a time
     /// (vsqrtps/vdivps), so the results are bit-identical.
     public func step(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>) {
+        update(parameters: parameters, gradients: gradients, range: 0..<parameterCount)
+        finishStep()
+    }
+
+    /// Part of one step: updates parameters, m and v at `range` (indices into all `parameterCount`) from
+    /// `gradients` [range.count] (the gradients of exactly that range), with this step's constants; the step ends
+    /// with `finishStep()`. Updating disjoint ranges that cover every parameter, then `finishStep()`, is bit for bit
+    /// `step` (each parameter's update reads only its own m, v and g): the fused first-layer pass
+    /// (FusedFirstLayer.swift) updates W1 chunk by chunk while the chunk's gradient is in cache.
+    func update(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>, range: Range<Int>) {
+        precondition(range.lowerBound >= 0 && range.upperBound <= parameterCount, "Adam range out of bounds")
         let c = constants()
-        let m = moments
-        let v = moments + parameterCount
+        let count = range.count
+        let w = parameters + range.lowerBound
+        let m = moments + range.lowerBound
+        let v = moments + parameterCount + range.lowerBound
         var i = 0
-        while i + 16 <= parameterCount {
+        while i + 16 <= count {
             let g = Lanes.load16(gradients + i)
             let newM = c.beta1 * Lanes.load16(m + i) + c.oneMinusBeta1 * g
             let newV = c.beta2 * Lanes.load16(v + i) + c.oneMinusBeta2 * (g * g)
@@ -91,21 +104,37 @@ public final class Adam {
             Lanes.store16(newV, v + i)
             let mHat = newM * c.correction1
             let vHat = newV * c.correction2
-            let update = c.negativeRate * (mHat / (vHat.squareRoot() + c.epsilon))
-            Lanes.store16(Lanes.load16(parameters + i) + update, parameters + i)
+            let update = c.negativeRate * (mHat / (Self.squareRoot(vHat) + c.epsilon))
+            Lanes.store16(Lanes.load16(w + i) + update, w + i)
             i += 16
         }
-        while i < parameterCount {
+        while i < count {
             let g = gradients[i]
             m[i] = c.beta1 * m[i] + c.oneMinusBeta1 * g
             v[i] = c.beta2 * v[i] + c.oneMinusBeta2 * (g * g)
             let mHat = m[i] * c.correction1
             let vHat = v[i] * c.correction2
-            parameters[i] += c.negativeRate * (mHat / (vHat.squareRoot() + c.epsilon))
+            w[i] += c.negativeRate * (mHat / (vHat.squareRoot() + c.epsilon))
             i += 1
         }
-        advance()
     }
+
+    /// √v of v ≥ 0 (v̂ is: a sum of β-weighted squares) as two vsqrtps. `SIMD16.squareRoot()` and a lane loop of
+    /// `Float.squareRoot()` compile to scalar vsqrtss with a branch to libm's `sqrtf` per lane (errno on negative
+    /// input), which made this loop 40 % of head training; √|v| lets LLVM drop that branch and vectorise. Bit-identical
+    /// to `squareRoot()` for every v ≥ +0 and NaN (v̂ is never negative; −0 cannot arise since v starts at +0).
+    @inline(__always) static func squareRoot(_ v: SIMD16<Float>) -> SIMD16<Float> {
+        SIMD16(lowHalf: squareRoot(v.lowHalf), highHalf: squareRoot(v.highHalf))
+    }
+
+    @inline(__always) static func squareRoot(_ v: SIMD8<Float>) -> SIMD8<Float> {
+        var r = v
+        for lane in 0..<8 { r[lane] = r[lane].magnitude.squareRoot() }
+        return r
+    }
+
+    /// Ends a step made of `update` calls (advances β1ᵗ, β2ᵗ and `iterations`).
+    func finishStep() { advance() }
 
     /// The step's scalars; TF.js divides by (1 − accBeta), we multiply by its reciprocal (≤ 1 ulp apart).
     private func constants() -> (

@@ -183,8 +183,9 @@ public final class DenseHead {
 
     private init(validated architecture: HeadArchitecture) {
         self.architecture = architecture
-        parameters = .allocate(capacity: architecture.parameterCount)
-        parameters.initialize(repeating: 0, count: architecture.parameterCount)
+        // + slack: the fused first-layer pass reads whole 8-lane vectors of W1's last row (FusedFirstLayer.swift).
+        parameters = .allocate(capacity: architecture.parameterCount + FirstLayerKernel.slack)
+        parameters.initialize(repeating: 0, count: architecture.parameterCount + FirstLayerKernel.slack)
         predictCapacity = 1
         predictHidden = .allocate(capacity: architecture.hiddenUnits)
     }
@@ -356,17 +357,27 @@ public final class DenseHead {
         try validateSamples(features: features, labels: labels)
         let (d, count) = (inputCount, labels.count)
         let batchSize = options.batchSize(samples: count)
-        let workspace = TrainingWorkspace(architecture: architecture, rows: batchSize, inputGradient: false)
         let adam = Adam(parameterCount: architecture.parameterCount, learningRate: Float(options.learningRate))
+        // One fused sweep over W1 per step (FusedFirstLayer.swift): its gradient, Adam and the next batch's forward.
+        let trainer = FusedHeadTrainer(head: self, adam: adam, capacity: batchSize)
         var generator = SplitMix64(seed: options.seed ^ 0x5348_5546_464C_4531)  // distinct from the init stream
         var order = Array(0..<count)
+        /// The next epoch's order, shuffled early (same generator calls in the same order) when the last batch
+        /// of an epoch prepares the first batch of the next.
+        var nextOrder: [Int]?
         var summary = TrainingSummary(
             epochsCompleted: 0, epochs: options.epochs, batchSize: batchSize, finalLoss: nil,
             finalAccuracy: nil, cancelled: false, milliseconds: 0)
         var diverged: (epoch: Int, batch: Int, loss: Float)?
         features.withUnsafeBufferPointer { source in
+            let base = source.baseAddress!
             epochs: for epoch in 1...options.epochs {
-                Self.shuffle(&order, using: &generator)
+                if let prepared = nextOrder {
+                    order = prepared
+                    nextOrder = nil
+                } else {
+                    Self.shuffle(&order, using: &generator)
+                }
                 var lossSum: Double = 0
                 var correct = 0
                 var batch = 0
@@ -378,16 +389,25 @@ public final class DenseHead {
                     let rows = min(batchSize, count - batchStart)
                     for row in 0..<rows {
                         let sample = order[batchStart + row]
-                        (workspace.x + row * d).update(from: source.baseAddress! + sample * d, count: d)
-                        workspace.labels[row] = Int32(labels[sample])
+                        trainer.batchRows[row] = base + sample * d
+                        trainer.labels[row] = Int32(labels[sample])
                     }
-                    let result = forwardBackward(workspace, rows: rows)
-                    guard result.loss.isFinite else {
-                        diverged = (epoch, batch + 1, result.loss)
-                        break epochs
+                    // The batch after this one: the rest of this epoch, else the first of the next epoch.
+                    var nextCount = 0
+                    if batchStart + batchSize < count {
+                        nextCount = min(batchSize, count - batchStart - batchSize)
+                        for row in 0..<nextCount {
+                            trainer.nextRows[row] = base + order[batchStart + batchSize + row] * d
+                        }
+                    } else if epoch < options.epochs {
+                        var upcoming = order
+                        Self.shuffle(&upcoming, using: &generator)
+                        nextOrder = upcoming
+                        nextCount = min(batchSize, count)
+                        for row in 0..<nextCount { trainer.nextRows[row] = base + upcoming[row] * d }
                     }
-                    adam.step(parameters: parameters, gradients: workspace.gradients)
-                    guard FiniteCheck.allFinite(parameters, count: architecture.parameterCount) else {
+                    let result = trainer.step(rows: rows, nextCount: nextCount)
+                    guard result.finite else {
                         diverged = (epoch, batch + 1, result.loss)
                         break epochs
                     }
@@ -501,7 +521,8 @@ public final class DenseHead {
 enum KernelPath: Sendable, CaseIterable {
     case reference, openBLAS, packedSwift, packedSwiftAVX2
 
-    /// The fast path new heads train with: OpenBLAS, except in AVX-512 builds when OpenBLAS runs an older kernel than
+    /// The fast path of `forwardBackward` (gradient checks, golden tests; training itself runs the fused first-layer
+    /// pass of FusedFirstLayer.swift, which needs no GEMM backend): OpenBLAS, except in AVX-512 builds when OpenBLAS runs an older kernel than
     /// AVX-512 (then the packed AVX-512 kernel). Training re-packs the weights every step (and transposes X for dW),
     /// which costs more than the packed kernels save on these tall-K shapes when OpenBLAS has a kernel of the same
     /// width. `bench train` (200 samples, 20 epochs, 1 thread), AVX-512 build on an AMD EPYC where OpenBLAS 0.3.21
