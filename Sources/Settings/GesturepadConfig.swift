@@ -94,6 +94,8 @@ public struct GesturepadConfig: Sendable, Equatable {
     public var modelName: String
     /// Cut layer (`[model] layer`; nil: the model's recorded embedding layer).
     public var layer: String?
+    /// Threads the embedder splits its larger steps over (`[model] threads`).
+    public var modelThreads: Int
     /// Head classes in output order (`[labels] order`, plus `idle` last when `[labels] idle = true`).
     public var labels: LabelSet
     /// What each non-idle label presses (`[keys]`).
@@ -126,6 +128,7 @@ public struct GesturepadConfig: Sendable, Equatable {
         shareDevice = Self.defaultShareDevice
         modelName = workspace.modelName
         layer = workspace.layer
+        modelThreads = workspace.threads
         labels = workspace.labels
         keys = Self.defaultKeys
         filter = DecisionFilterSettings()
@@ -155,7 +158,7 @@ public struct GesturepadConfig: Sendable, Equatable {
     ) -> WorkspaceConfiguration {
         WorkspaceConfiguration(
             modelName: modelName, layer: layer, mirror: mirror, labels: labels,
-            dataDirectory: dataDirectory(environment: environment))
+            dataDirectory: dataDirectory(environment: environment), threads: modelThreads)
     }
 
     /// The data directory: `[daemon] data_directory` with "~/" expanded, else `$XDG_DATA_HOME/gesturepad`.
