@@ -52,7 +52,9 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Runs `body(part)` for every part in 0..<parts, on the caller and up to `threads − 1` workers; returns
-    /// when all parts are done. Parts are taken in order, one at a time, by whoever is free.
+    /// when all parts are done. The caller runs part 0 itself; parts 1… are taken in order, one at a time, by
+    /// whoever is free — so with parts = threads the caller keeps the same slice of every step (the rows it
+    /// wrote in the step before stay in its core's cache) and a late worker costs no more than running inline.
     func run(parts: Int, threads: Int, _ body: (Int) -> Void) {
         if parts <= 1 || threads <= 1
             || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
@@ -68,13 +70,15 @@ final class WorkerPool: @unchecked Sendable {
                 self.body = UnsafeRawPointer(pointer)
                 finished.store(0, ordering: .relaxed)
                 let generation = ((ticket.load(ordering: .relaxed) >> 32) &+ 1) & 0x7FFF_FFFF  // wraps after 2³¹ jobs
-                let job = generation << 32 | parts << 16
+                let job = generation << 32 | parts << 16 | 1  // part 0 is the caller's
                 ticket.store(job, ordering: .sequentiallyConsistent)
                 if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
                     pthread_mutex_lock(wakeMutex)
                     pthread_cond_broadcast(wakeCondition)
                     pthread_mutex_unlock(wakeMutex)
                 }
+                body(0)
+                finished.add(1, ordering: .relaxed)
                 work(generation: generation)
                 var spins = 0
                 while finished.load(ordering: .acquiring) < parts {
@@ -135,9 +139,13 @@ final class WorkerPool: @unchecked Sendable {
                 var spins = 0
                 while generation == seen {
                     spins += 1
-                    if spins & 255 == 0 && Self.now() &- start > Self.spinNanoseconds {
-                        sleep(whileGeneration: seen)
-                        spins = 0
+                    if spins & 255 == 0 {
+                        if Self.now() &- start > Self.spinNanoseconds {
+                            sleep(whileGeneration: seen)
+                            spins = 0
+                        } else {
+                            sched_yield()  // a worker sharing the caller's CPU lets it run
+                        }
                     }
                     generation = ticket.load(ordering: .acquiring) >> 32
                 }
