@@ -18,6 +18,8 @@ public struct WorkspaceConfiguration: Sendable, Equatable {
     public var labels: LabelSet
     /// `$XDG_DATA_HOME/gesturepad` by default.
     public var dataDirectory: String
+    /// Threads the embedder splits its larger steps over (`Embedder.threads`); 1 keeps the live service light.
+    public var threads: Int
 
     /// The model when no config names one and no current head names its own (`modelFollowingCurrentHead`).
     public static let defaultModel = "mobilenet_v1_0.25_224"
@@ -33,13 +35,14 @@ public struct WorkspaceConfiguration: Sendable, Equatable {
 
     public init(
         modelName: String = defaultModel, layer: String? = nil, mirror: Bool = true, labels: LabelSet = .standard,
-        dataDirectory: String = WorkspaceConfiguration.defaultDataDirectory()
+        dataDirectory: String = WorkspaceConfiguration.defaultDataDirectory(), threads: Int = 1
     ) {
         self.modelName = modelName
         self.layer = layer
         self.mirror = mirror
         self.labels = labels
         self.dataDirectory = dataDirectory
+        self.threads = threads
     }
 
     /// `GesturepadPaths.dataDirectory`: `$XDG_DATA_HOME/gesturepad` (default `~/.local/share/gesturepad`).
@@ -59,10 +62,8 @@ public final class GestureWorkspace: @unchecked Sendable {
     public let trainer: GestureTrainer
     private let prototype: FeatureExtractor
 
-    /// Opens (creating when absent) the stores and loads the model.
-    public init(_ configuration: WorkspaceConfiguration, models: ModelStore? = nil, threads: Int = 1)
-        throws(GesturesError)
-    {
+    /// Opens (creating when absent) the stores and loads the model (split over `configuration.threads`).
+    public init(_ configuration: WorkspaceConfiguration, models: ModelStore? = nil) throws(GesturesError) {
         self.configuration = configuration
         let directory = DataDirectory(configuration.dataDirectory)
         samples = try SampleStore(path: directory.samplesDatabase)
@@ -70,7 +71,7 @@ public final class GestureWorkspace: @unchecked Sendable {
         let modelStore = models ?? ModelStore.userDefault()
         prototype = try FeatureExtractor.load(
             modelName: configuration.modelName, layer: configuration.layer,
-            store: modelStore, threads: threads)
+            store: modelStore, threads: configuration.threads)
         trainer = GestureTrainer(
             samples: samples, heads: heads, extractor: try prototype.duplicate(),
             mirror: configuration.mirror)

@@ -13,6 +13,8 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
         public var outputShape: [Int]
         public var medianMilliseconds: Double
         public var gflops: Double
+        /// Threads the step was split over (1 below ThreadSplit's thresholds).
+        public var threads: Int
     }
 
     public var model: String
@@ -55,7 +57,7 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
             let shape = "[" + step.outputShape.map(String.init).joined(separator: ",") + "]"
             lines.append(
                 "  \(formatted(step.medianMilliseconds, decimals: 4)) ms  \(formatted(share, decimals: 1))%  "
-                    + "\(formatted(step.gflops, decimals: 1))  \(step.kind) \(shape)  \(step.layers.joined(separator: "+"))"
+                    + "\(formatted(step.gflops, decimals: 1))  \(step.kind)\(step.threads > 1 ? " ×\(step.threads)" : "") \(shape)  \(step.layers.joined(separator: "+"))"
             )
         }
         return lines.joined(separator: "\n")
@@ -98,7 +100,8 @@ public enum EmbedBenchmark {
             let stepMedian = percentile(perStep[index], 0.5)
             return EmbedBenchmarkReport.Step(
                 layers: info.layerNames, kind: info.kind, outputShape: info.outputShape, medianMilliseconds: stepMedian,
-                gflops: stepMedian > 0 ? Double(info.multiplyAccumulates) * 2 / (stepMedian * 1e6) : 0)
+                gflops: stepMedian > 0 ? Double(info.multiplyAccumulates) * 2 / (stepMedian * 1e6) : 0,
+                threads: info.threads)
         }
         return EmbedBenchmarkReport(
             model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, targetCPU: targetCPU,

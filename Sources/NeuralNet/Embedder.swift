@@ -58,6 +58,25 @@ struct PlannedStep {
     var layerNames: [String]
     /// Multiply-accumulates per run.
     var multiplyAccumulates: Int
+    /// Threads this step is split over (1 below ThreadSplit's thresholds; set by the Embedder).
+    var threads = 1
+
+    /// Threads worth splitting this step over when `requested` are allowed (ThreadSplit's thresholds: compute
+    /// steps by multiply-accumulates, add and pad by output floats; the rare BN, activation and pooling steps
+    /// of a cut model stay on one thread).
+    func splitThreads(requested: Int) -> Int {
+        switch operation {
+        case .convolution, .directConvolution, .depthwise, .dense:
+            return ThreadSplit.threads(multiplyAccumulates: multiplyAccumulates, requested: requested)
+        case .zeroPad(let height, let width, let channels, let padding):
+            let elements = (height + padding.top + padding.bottom) * (width + padding.left + padding.right) * channels
+            return ThreadSplit.threads(elements: elements, requested: requested)
+        case .add(let count, _):
+            return ThreadSplit.threads(elements: count, requested: requested)
+        case .scaleShift, .globalAveragePool, .activation:
+            return 1
+        }
+    }
 }
 
 /// Public description of a planned step, for `model inspect` and the per-layer benchmark.
@@ -66,6 +85,8 @@ public struct EmbedderStepInfo: Sendable {
     public var kind: String
     public var outputShape: [Int]
     public var multiplyAccumulates: Int
+    /// Threads the step is split over (≤ the embedder's `threads`).
+    public var threads: Int
 }
 
 /// A model cut at one layer, planned for repeated single-image inference with no per-call allocation.
@@ -78,7 +99,8 @@ public final class Embedder: @unchecked Sendable {
     public let inputShape: [Int]
     /// Shape of the returned activation (batch axis excluded).
     public let outputShape: [Int]
-    /// Threads for GEMM (OpenBLAS, process-wide) and the row-parallel kernels.
+    /// Threads for GEMM (OpenBLAS, process-wide) and the split kernels; each step uses them only above
+    /// ThreadSplit's thresholds (`steps[i].threads`).
     public let threads: Int
     /// Who multiplies the GEMM-shaped layers.
     public let gemmBackend: GEMMBackend
@@ -142,18 +164,23 @@ public final class Embedder: @unchecked Sendable {
         self.outputShape = shapes[layerName]!.outputShape
         self.threads = max(1, threads)
         self.gemmBackend = gemmBackend
-        self.planned = plan.steps
+        let threadCount = max(1, threads)
+        self.planned = plan.steps.map { step in
+            var split = step
+            split.threads = step.splitThreads(requested: threadCount)
+            return split
+        }
         self.offsets = offsets
         self.arenaCount = arenaCount
         self.inputValue = plan.inputValue
         self.outputValue = plan.valueOf[layerName]!
         self.arena = .allocate(capacity: max(arenaCount, 1))
         arena.initialize(repeating: 0, count: max(arenaCount, 1))
-        self.steps = plan.steps.map { step in
+        self.steps = planned.map { step in
             EmbedderStepInfo(
                 layerNames: step.layerNames, kind: Self.kindName(step.operation),
                 outputShape: shapes[step.layerNames.last!]!.outputShape,
-                multiplyAccumulates: step.multiplyAccumulates)
+                multiplyAccumulates: step.multiplyAccumulates, threads: step.threads)
         }
         GEMM.setThreadCount(self.threads)
     }
@@ -209,25 +236,27 @@ public final class Embedder: @unchecked Sendable {
             Conv2D.im2colGEMM(
                 input: source, geometry: geometry, kernel: weights, bias: bias?.pointer, clamp: clamp,
                 output: destination, scratch: scratch.map { arena + offsets[$0] } ?? destination,
-                threads: threads)
+                threads: step.threads)
         case .directConvolution(let geometry, let kernel, let filters, let bias, let clamp):
             Conv2D.directBlocked(
                 input: source, geometry: geometry, kernel: kernel.pointer, filters: filters,
-                bias: bias?.pointer, clamp: clamp, output: destination, threads: threads)
+                bias: bias?.pointer, clamp: clamp, output: destination, threads: step.threads)
         case .depthwise(let geometry, let kernel, let bias, let clamp):
             DepthwiseConv2D.simd(
                 input: source, geometry: geometry, kernel: kernel.pointer, bias: bias?.pointer,
-                clamp: clamp, output: destination, threads: threads)
+                clamp: clamp, output: destination, threads: step.threads)
         case .zeroPad(let height, let width, let channels, let padding):
             ZeroPad.fast(
                 input: source, height: height, width: width, channels: channels, padding: padding,
-                output: destination)
+                output: destination, threads: step.threads)
         case .add(let count, let clamp):
             AddTensors.simd(
-                source, pointer(step.inputs[1], input: input), count: count, clamp: clamp, output: destination)
+                source, pointer(step.inputs[1], input: input), count: count, clamp: clamp, output: destination,
+                threads: step.threads)
             for extra in step.inputs.dropFirst(2) {
                 AddTensors.simd(
-                    destination, pointer(extra, input: input), count: count, clamp: clamp, output: destination)
+                    destination, pointer(extra, input: input), count: count, clamp: clamp, output: destination,
+                    threads: step.threads)
             }
         case .scaleShift(let rows, let channels, let scale, let shift, let clamp):
             for row in 0..<rows {
@@ -239,7 +268,9 @@ public final class Embedder: @unchecked Sendable {
         case .globalAveragePool(let pixels, let channels):
             GlobalAveragePool.simd(input: source, pixels: pixels, channels: channels, output: destination)
         case .dense(let rows, let weights, let bias, let clamp):
-            GEMM.multiply(rows: rows, a: source, weights: weights, bias: bias?.pointer, clamp: clamp, c: destination)
+            GEMM.multiply(
+                rows: rows, a: source, weights: weights, bias: bias?.pointer, clamp: clamp, c: destination,
+                threads: step.threads)
         case .activation(let activation, let rows, let channels):
             destination.update(from: source, count: rows * channels)
             ActivationKernel.fast(activation, destination, rows: rows, channels: channels)

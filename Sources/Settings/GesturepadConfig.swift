@@ -95,6 +95,8 @@ public struct GesturepadConfig: Sendable, Equatable {
     public var modelName: String?
     /// Cut layer (`[model] layer`; nil: the model's recorded embedding layer).
     public var layer: String?
+    /// Threads the embedder splits its larger steps over (`[model] threads`).
+    public var modelThreads: Int
     /// Head classes in output order (`[labels] order`, plus `idle` last when `[labels] idle = true`).
     public var labels: LabelSet
     /// What each non-idle label presses (`[keys]`).
@@ -127,6 +129,7 @@ public struct GesturepadConfig: Sendable, Equatable {
         shareDevice = Self.defaultShareDevice
         modelName = nil
         layer = workspace.layer
+        modelThreads = workspace.threads
         labels = workspace.labels
         keys = Self.defaultKeys
         filter = DecisionFilterSettings()
@@ -165,7 +168,7 @@ public struct GesturepadConfig: Sendable, Equatable {
         }
         return WorkspaceConfiguration(
             modelName: model ?? WorkspaceConfiguration.defaultModel, layer: cut, mirror: mirror, labels: labels,
-            dataDirectory: directory)
+            dataDirectory: directory, threads: modelThreads)
     }
 
     /// The data directory: `[daemon] data_directory` with "~/" expanded, else `$XDG_DATA_HOME/gesturepad`.

@@ -202,6 +202,8 @@ public enum SettingsSchema {
     /// Camera limits the capture library does not state (it checks only positivity when it opens the device).
     public static let frameSizeRange = 16...8192
     public static let framesPerSecondRange = 1...240
+    /// `[model] threads`: 1 up to one caller plus the worker pool's most workers.
+    public static let modelThreadsRange = 1...64
     public static let bufferCountRange = 1...32  // VIDEO_MAX_FRAME
     public static let exposureTimeRange = 1...100_000  // 100 µs units: up to 10 s
     /// `sun_path` holds 108 bytes including the terminating NUL.
@@ -311,6 +313,10 @@ public enum SettingsSchema {
             "model", "layer", .text(.any), .restart, doc: "The layer the model is cut at; \"\" means the model's own.",
             read: { .text($0.layer ?? "") },
             write: { config, value in config.layer = value.text.isEmpty ? nil : value.text }),
+        SettingKey(
+            "model", "threads", .integer(.closed(modelThreadsRange)), .restart,
+            doc: "Threads the embedder splits its larger layers over (1 keeps the service light).",
+            read: { .integer($0.modelThreads) }, write: { config, value in config.modelThreads = value.integer }),
     ]
 
     private static let labels: [SettingKey] = [

@@ -68,13 +68,15 @@ struct EmbedderTests {
     /// glibc's counters are process-wide, so other tests allocating at the same time disturb them:
     /// `make test` runs this test alone in its own process (GESTUREPAD_ISOLATED_TESTS=1).
     @Test(
-        "embed allocates nothing per call (glibc heap counters)",
+        "embed allocates nothing per call at 1 and 2 threads (glibc heap counters)",
         .enabled(
             if: ProcessInfo.processInfo.environment["GESTUREPAD_ISOLATED_TESTS"] == "1",
-            "needs a process of its own: make test runs it with --filter noAllocationPerCall"))
-    func noAllocationPerCall() throws {
+            "needs a process of its own: make test runs it with --filter noAllocationPerCall"),
+        arguments: [1, 2])
+    func noAllocationPerCall(threads: Int) throws {
         let model = MobileNetV1.features(alpha: 0.25, inputSize: 96, weight: MobileNetV1.randomWeights(seed: 6))
-        let embedder = try Embedder(model: model)
+        let embedder = try Embedder(model: model, threads: threads)
+        if threads > 1 { #expect(embedder.steps.contains { $0.threads == threads }, "no step splits") }
         let input = [Float](repeating: 0.5, count: embedder.inputCount)
         var output = [Float](repeating: 0, count: embedder.outputCount)
         // Other tests run concurrently and allocate; retry a few times and require one clean window.

@@ -164,7 +164,7 @@ struct ConfigTests {
         ProblemCase(
             name: "unknown key without suggestion", text: "[model]\ncolour = \"red\"\n",
             expected: [
-                "test.toml:2:1: error: unknown key 'colour' in [model]; keys of [model] are name, layer"
+                "test.toml:2:1: error: unknown key 'colour' in [model]; keys of [model] are name, layer, threads"
             ]),
         ProblemCase(
             name: "unknown section", text: "[camra]\nfps = 30\n",

@@ -155,7 +155,8 @@ struct SettingsSchemaTests {
         let restart = Set(SettingsSchema.keys.filter { $0.application == .restart }.map(\.dottedName))
         #expect(
             restart == [
-                "camera.mirror", "camera.share", "camera.share_device", "model.name", "model.layer", "labels.order",
+                "camera.mirror", "camera.share", "camera.share_device", "model.name", "model.layer", "model.threads",
+                "labels.order",
                 "labels.idle", "keys",
                 "daemon.socket_path", "daemon.pause_hotkey", "daemon.dry_run", "daemon.log_level",
                 "daemon.data_directory",

@@ -181,7 +181,8 @@ public enum Conv2D {
             im2col(input: input, geometry: g, patches: scratch, threads: threads)
             patches = UnsafePointer(scratch)  // [P, KH·KW·C]
         }
-        GEMM.multiply(rows: g.outputPixels, a: patches, weights: kernel, bias: bias, clamp: clamp, c: output)
+        GEMM.multiply(
+            rows: g.outputPixels, a: patches, weights: kernel, bias: bias, clamp: clamp, c: output, threads: threads)
     }
 
     /// Unfolds input [H, W, C] into patches [OH·OW, KH·KW·C], zero where the window leaves the image.

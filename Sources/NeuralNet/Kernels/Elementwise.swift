@@ -25,20 +25,24 @@ public enum ZeroPad {
         }
     }
 
-    /// Row copies: zero the border, copy each input row (W·C floats) once.
+    /// Row copies: zero the border, copy each input row (W·C floats) once; `threads` > 1 splits the output rows.
     public static func fast(
         input: UnsafePointer<Float>, height: Int, width: Int, channels: Int,
-        padding p: Padding2D, output: UnsafeMutablePointer<Float>
+        padding p: Padding2D, output: UnsafeMutablePointer<Float>, threads: Int = 1
     ) {
         let outRow = (width + p.left + p.right) * channels
-        output.update(repeating: 0, count: p.top * outRow)
-        for y in 0..<height {
-            let row = output + (p.top + y) * outRow
+        let outHeight = height + p.top + p.bottom
+        parallelFor(outHeight, threads: threads) { y in
+            let row = output + y * outRow
+            let inY = y - p.top
+            if inY < 0 || inY >= height {
+                row.update(repeating: 0, count: outRow)
+                return
+            }
             row.update(repeating: 0, count: p.left * channels)
-            (row + p.left * channels).update(from: input + y * width * channels, count: width * channels)
+            (row + p.left * channels).update(from: input + inY * width * channels, count: width * channels)
             (row + (p.left + width) * channels).update(repeating: 0, count: p.right * channels)
         }
-        (output + (p.top + height) * outRow).update(repeating: 0, count: p.bottom * outRow)
     }
 }
 
@@ -52,17 +56,36 @@ public enum AddTensors {
         for i in 0..<count { output[i] = min(max(a[i] + b[i], clamp.low), clamp.high) }
     }
 
-    /// 16 lanes at a time with a scalar tail.
+    /// 16 lanes at a time with a scalar tail; `threads` > 1 splits the tensor into contiguous 16-float-aligned
+    /// chunks.
     public static func simd(
         _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int,
+        clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>, threads: Int = 1
+    ) {
+        if threads <= 1 {
+            simdRange(a, b, 0, count, clamp: clamp, output: output)
+            return
+        }
+        let blocks = (count + 15) / 16
+        let parts = min(threads, max(blocks, 1))
+        parallelFor(parts, threads: parts) { part in
+            let start = min(count, part * blocks / parts * 16)
+            let end = min(count, (part + 1) * blocks / parts * 16)
+            simdRange(a, b, start, end, clamp: clamp, output: output)
+        }
+    }
+
+    @inline(__always)
+    private static func simdRange(
+        _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ start: Int, _ end: Int,
         clamp: (low: Float, high: Float), output: UnsafeMutablePointer<Float>
     ) {
-        var i = 0
-        while i + 16 <= count {
+        var i = start
+        while i + 16 <= end {
             Lanes.store16(Lanes.clamp(Lanes.load16(a + i) + Lanes.load16(b + i), clamp.low, clamp.high), output + i)
             i += 16
         }
-        while i < count {
+        while i < end {
             output[i] = Lanes.clamp(a[i] + b[i], clamp.low, clamp.high)
             i += 1
         }

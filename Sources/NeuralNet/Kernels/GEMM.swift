@@ -8,7 +8,8 @@
 //   accumulators), the default in AVX2 (haswell) builds where it beats OpenBLAS' Haswell sgemm (README);
 // `planBackend` picks per layer at plan time: in AVX-512 builds the AVX2 tile for short reductions (K ≤ 128).
 // Both packed kernels are plain Swift SIMD, so either runs (correctly, if slower) on any x86-64 build.
-// `reference` is the triple loop. Nothing allocates per call. NeuralNet is the only importer of COpenBLAS.
+// `reference` is the triple loop. Nothing allocates per call. With threads > 1 the packed kernels split by
+// row blocks or column panels (ThreadSplit.swift) on WorkerPool's threads. NeuralNet is the only importer of COpenBLAS.
 import COpenBLAS
 import Foundation
 
@@ -102,23 +103,37 @@ public enum GEMM {
     }()
 
     /// Fast twin: a [M, K] × weights [K, N] → c [M, N] with bias and clamp, on the weights' backend.
+    /// `threads` > 1 splits the packed kernels by row blocks or column panels (`GEMMSplit`); OpenBLAS uses the
+    /// process-wide count of `setThreadCount` instead.
     public static func multiply(
         rows m: Int, a: UnsafePointer<Float>, weights: GEMMWeights,
         bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
-        c: UnsafeMutablePointer<Float>
+        c: UnsafeMutablePointer<Float>, threads: Int = 1
     ) {
         let k = weights.k
         let n = weights.n
         if let packed = weights.packed {
-            packedGEMM(
-                m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
-                c: c, ldc: n)
+            if threads > 1 {
+                packedGEMMThreaded(
+                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                    c: c, ldc: n, threads: threads)
+            } else {
+                packedGEMM(
+                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                    c: c, ldc: n)
+            }
             return
         }
         if let packed = weights.packedAVX2 {
-            packedGEMMAVX2(
-                m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
-                c: c, ldc: n)
+            if threads > 1 {
+                packedGEMMThreadedAVX2(
+                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                    c: c, ldc: n, threads: threads)
+            } else {
+                packedGEMMAVX2(
+                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                    c: c, ldc: n)
+            }
             return
         }
         cblas_sgemm(

@@ -1,6 +1,5 @@
 // Small helpers shared by the kernels: unaligned SIMD loads/stores from Float pointers and a
 // parallel-for over rows. Kept tiny so each kernel file reads on its own.
-import Dispatch
 
 /// Unaligned vector loads and stores on Float pointers, and clamps that compile to vmaxps/vminps.
 /// (The stdlib's `clamped`, `pointwiseMin` and `replacing(with:where:)` on SIMD types lower to
@@ -67,7 +66,8 @@ enum Lanes {
     }
 }
 
-/// Runs `body(index)` for index in 0..<count, split into `threads` contiguous chunks (inline when 1).
+/// Runs `body(index)` for index in 0..<count, split into `threads` contiguous chunks (inline when 1) run by the
+/// caller and `WorkerPool.shared`'s workers.
 @inline(__always)
 func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     if threads <= 1 || count < 2 {
@@ -75,13 +75,10 @@ func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
         return
     }
     let chunks = min(threads, count)
-    withoutActuallyEscaping(body) { body in
-        nonisolated(unsafe) let work = body
-        DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
-            let start = chunk * count / chunks
-            let end = (chunk + 1) * count / chunks
-            for index in start..<end { work(index) }
-        }
+    WorkerPool.shared.run(parts: chunks, threads: threads) { chunk in
+        let start = chunk * count / chunks
+        let end = (chunk + 1) * count / chunks
+        for index in start..<end { body(index) }
     }
 }
 
