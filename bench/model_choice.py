@@ -111,6 +111,7 @@ def main():
     parser.add_argument("--scenarios", default="photos,poses,poses-small,poses-hard")
     parser.add_argument("--takes", type=int, default=4, help="takes per label (2 s each, 5 samples/s)")
     parser.add_argument("--session-seconds", type=float, default=90)
+    parser.add_argument("--layer", help="cut layer for every model (default: each model's own)")
     parser.add_argument("--seed", type=int, default=0, help="added to every camera-jitter and timeline seed")
     parser.add_argument("--json", help="also write the results here")
     parser.add_argument("--keep", help="keep the work directory here")
@@ -154,8 +155,10 @@ def main():
         run([gp, "simulate-session", session, "--truth", session_truth_path, "--labels", labels, *photo_flags,
              "--seconds", str(args.session_seconds), "--fps", "15", "--seed", str(99 + args.seed)], env)
         for model in args.models.split(","):
-            data = os.path.join(directory, "data-" + model)
+            data = os.path.join(directory, "data-" + model + ("@" + args.layer if args.layer else ""))
             common = ["--model", model, "--labels", labels, "--data-dir", data]
+            if args.layer:
+                common += ["--layer", args.layer]
             for label, clip in takes:
                 run([gp, "samples", "add", label, "--source", clip, "--rate", "5", *common], env)
             folds = json.loads(run([gp, "eval", "--folds", "5", "--json", *common], env))
@@ -166,7 +169,7 @@ def main():
                                      "--json", "--no-progress", *common], env))
             report = replay["report"]
             row = {
-                "scenario": scenario, "seed": args.seed, "model": model,
+                "scenario": scenario, "seed": args.seed, "model": model, "layer": args.layer,
                 "samples": sum(folds["samplesPerLabel"].values()),
                 "kfold": folds["accuracy"],
                 "replay_settled": report.get("settledFrameAccuracy"),

@@ -75,6 +75,9 @@ struct PlannedStep {
             return ThreadSplit.threads(elements: count, requested: requested)
         case .scaleShift, .globalAveragePool, .activation:
             return 1
+        case .fusedBlock:
+            // Fused blocks are planned only for one thread (their band scratch is per embedder, not per thread).
+            return 1
         }
     }
 }
