@@ -199,12 +199,12 @@ extension DaemonProcessTests {
         let (process, socketPath, config) = (daemon.process, daemon.socketPath, daemon.configPath)
         try #require(daemon.waitReady().contains { $0.contains("READY=1") })
 
-        try "[model]\nname = \"mobilenet_v1_0.25_224\"\n[filter]\nenter = 0.9\n".write(
+        try "[model]\nname = \"mobilenet_v1_1.0_224\"\n[filter]\nenter = 0.9\n".write(
             toFile: config, atomically: true, encoding: .utf8)
         let client = ControlClient(socketPath: socketPath)
         let reloaded = try client.send(.reload, timeout: .seconds(60)).result(ReloadResult.self)
         #expect(reloaded.restartNeeded == ["model.name changed: restart the daemon to apply"])
-        #expect(try client.send(.status).result(DaemonStatus.self).model?.contains("mobilenet_v1_1.0_224") == true)
+        #expect(try client.send(.status).result(DaemonStatus.self).model?.contains("mobilenet_v1_0.25_224") == true)
 
         try FileManager.default.removeItem(atPath: config)
         let refused = try client.send(.reload, timeout: .seconds(60))

@@ -96,7 +96,8 @@ struct BlockedKernelTests {
     @Test("an AVX-512-backend embedder plans each pointwise layer by K and names the choice in its steps")
     func plannedBackends() throws {
         let model = MobileNetV1.features(alpha: 0.25, inputSize: 64, weight: MobileNetV1.randomWeights(seed: 3))
-        let embedder = try Embedder(model: model, gemmBackend: .packedSwift)
+        // Unfused, so every pointwise layer is a step of its own (fusion folds them into depthwise → pointwise steps).
+        let embedder = try Embedder(model: model, gemmBackend: .packedSwift, blockFusion: .off)
         let pointwise = embedder.steps.filter { $0.kind.hasPrefix("pointwise") }
         #expect(pointwise.count == 13)
         for step in pointwise {
