@@ -64,7 +64,7 @@ struct KernelTests {
         expectClose(actual, expected, tolerance: 1e-5, "conv \(c.testDescription)")
         for threads in [1, 2] {
             var direct = [Float](repeating: .nan, count: expected.count)
-            Conv2D.directSIMD(
+            Conv2D.directBlocked(
                 input: input, geometry: g, kernel: kernel, filters: filters, bias: bias, clamp: (0, 6),
                 output: &direct, threads: threads)
             expectClose(direct, expected, tolerance: 1e-5, "direct conv \(c.testDescription) threads=\(threads)")
@@ -82,7 +82,7 @@ struct KernelTests {
         var actual = expected
         Conv2D.reference(
             input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &expected)
-        Conv2D.directSIMD(
+        Conv2D.directBlocked(
             input: input, geometry: g, kernel: kernel, filters: filters, bias: nil, clamp: (0, 6), output: &actual)
         expectClose(actual, expected, tolerance: 1e-5, "direct stem F=\(filters)")
     }

@@ -1,7 +1,7 @@
 // Conv2DBlocked: the register-blocked direct twin of `Conv2D.reference` for few input channels (the RGB
 // stem: 3×3/2 over C = 3). Filters sit in SIMD lanes (HWIO keeps F innermost, so one tap's weights are
 // one contiguous vector) and eight output pixels share each weight load: eight independent FMA chains
-// per tap, enough to hide the FMA latency that bound `Conv2D.directSIMD`'s four (≈ 50 % of peak).
+// per tap, enough to hide the FMA latency that bound the four-pixel kernel it replaced (≈ 50 % of peak).
 // Rows partly outside the image (top/bottom padding) stay in the blocked path with their kernel rows
 // trimmed; blocks store raw sums and the row's interior is clamped in place in one pass; only columns whose window leaves the image take the per-pixel path, which is vectorised
 // over filters too. AVX-512 builds use 16-lane blocks; AVX2 builds 8-lane ones (8 × 16 lanes would
