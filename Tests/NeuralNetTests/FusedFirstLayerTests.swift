@@ -28,6 +28,7 @@ struct FusedFirstLayerTests {
         Shape(batch: 7, inputs: 33, first: 1, count: 30, units: 24),
         Shape(batch: 4, inputs: 16, first: 0, count: 16, units: 17),
         Shape(batch: 9, inputs: 40, first: 8, count: 5, units: 49),
+        Shape(batch: 6, inputs: 20, first: 2, count: 13, units: 10),
     ]
 
     /// Row tables over a feature pool in a shuffled order (rows are not consecutive in memory).

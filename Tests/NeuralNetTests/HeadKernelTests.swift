@@ -259,4 +259,51 @@ struct HeadKernelTests {
         var again = SplitMix64(seed: 5)
         #expect(WeightInitializer.varianceScalingNormal(fanIn: fanIn, fanOut: 250, generator: &again) == values)
     }
+
+    @Test(
+        "initialiser: the vector draw is bit for bit the scalar libm draw, generator position included",
+        arguments: [(UInt64(0), 7, 3), (1, 400, 250), (42, 12_544, 100), (0xDEAD_BEEF, 100, 4), (7, 1, 1)])
+    func varianceScalingMatchesScalar(seed: UInt64, fanIn: Int, fanOut: Int) {
+        var reference = SplitMix64(seed: seed)
+        let expected = WeightInitializer.varianceScalingNormalReference(
+            fanIn: fanIn, fanOut: fanOut, generator: &reference)
+        var fast = SplitMix64(seed: seed)
+        let values = WeightInitializer.varianceScalingNormal(fanIn: fanIn, fanOut: fanOut, generator: &fast)
+        #expect(values.map(\.bitPattern) == expected.map(\.bitPattern))
+        let nextAfterDraw = reference.next()
+        #expect(fast.next() == nextAfterDraw)
+        // A tolerance no vector value can meet sends every attempt down the scalar fallback: same values again.
+        var forced = SplitMix64(seed: seed)
+        var scalarPath = [Float](repeating: .nan, count: fanIn * fanOut)
+        scalarPath.withUnsafeMutableBufferPointer { buffer in
+            WeightInitializer.fillVarianceScalingNormal(
+                buffer.baseAddress!, fanIn: fanIn, count: fanIn * fanOut, generator: &forced, tolerance: 10)
+        }
+        #expect(scalarPath.map(\.bitPattern) == expected.map(\.bitPattern))
+        #expect(forced.next() == nextAfterDraw)
+    }
+
+    @Test("initialiser: the vector log and cos stay within 1e-14 of libm over their whole input ranges")
+    func vectorLogCosAccuracy() {
+        var generator = SplitMix64(seed: 9)
+        var worstLog = 0.0
+        var worstCos = 0.0
+        for _ in 0..<20_000 {
+            var u1 = SIMD8<Double>()
+            var u2 = SIMD8<Double>()
+            for lane in 0..<8 { (u1[lane], u2[lane]) = WeightInitializer.uniforms(generator.next(), generator.next()) }
+            // Include the ends: the smallest u1 (2⁻⁵³), u1 = 1 and u2 = 0.
+            u1[0] = 1
+            u1[1] = 1 / Double(1 << 53)
+            u2[0] = 0
+            let logs = WeightInitializer.logarithm(u1)
+            let cosines = WeightInitializer.cosine(2 * Double.pi * u2)
+            for lane in 0..<8 {
+                worstLog = max(worstLog, abs(logs[lane] - log(u1[lane])) / max(1, abs(log(u1[lane]))))
+                worstCos = max(worstCos, abs(cosines[lane] - cos(2 * Double.pi * u2[lane])))
+            }
+        }
+        #expect(worstLog < 1e-14, "log \(worstLog)")
+        #expect(worstCos < 1e-14, "cos \(worstCos)")
+    }
 }

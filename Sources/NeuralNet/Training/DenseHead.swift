@@ -202,12 +202,8 @@ public final class DenseHead {
         self.init(validated: architecture)
         var generator = SplitMix64(seed: seed)
         let (d, u, k) = (architecture.inputCount, architecture.hiddenUnits, architecture.classes)
-        hiddenKernelPointer.update(
-            from: WeightInitializer.varianceScalingNormal(fanIn: d, fanOut: u, generator: &generator),
-            count: d * u)
-        outputKernelPointer.update(
-            from: WeightInitializer.varianceScalingNormal(fanIn: u, fanOut: k, generator: &generator),
-            count: u * k)
+        WeightInitializer.fillVarianceScalingNormal(hiddenKernelPointer, fanIn: d, count: d * u, generator: &generator)
+        WeightInitializer.fillVarianceScalingNormal(outputKernelPointer, fanIn: u, count: u * k, generator: &generator)
     }
 
     /// A head with the given weights: hiddenKernel [D, U], hiddenBias [U], outputKernel [U, K] (Keras layouts),

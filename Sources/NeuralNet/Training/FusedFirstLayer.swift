@@ -15,7 +15,7 @@
 // fit the 1 MB L2, so the next-forward pass reads the updated w from cache.
 // Vectors: 8 lanes (ymm) in every build — Zen 4 runs 256- and 512-bit FMAs at the same FLOP rate, and 8 lanes
 // waste less on U = 100 (pad to 104) than 16 (112). Register blocks 4 rows × 3 vectors (12 accumulators: fits
-// AVX2's 16 registers). U is padded to a multiple of 8 (Upad) in the pre-activation and δ scratch; the forward
+// AVX2's 16 registers; `blockWidth` ends with 4 × 2 blocks instead of a slow 4 × 1). U is padded to a multiple of 8 (Upad) in the pre-activation and δ scratch; the forward
 // kernel reads whole vectors of W1's rows (up to 7 floats into the next row, or into `slack` floats after the
 // parameters — DenseHead allocates them) and the gradient kernel stores only a row's U real columns.
 // Summation orders: g sums over the batch in row order, the pre-activations over D in order, both with FMA; the
@@ -60,12 +60,16 @@ enum FirstLayerKernel {
         let vectors = padded / 8
         var vector = 0
         while vector < vectors {
-            let width = min(3, vectors - vector)
+            let width = blockWidth(remaining: vectors - vector)
             let column = 8 * vector
             var i = 0
             while i + 4 <= count {
                 if width == 3 {
                     gradient4x3(
+                        rows: rows, batch: batch, input: first + i, delta: delta + column, padded: padded,
+                        g: g + i * units + column, stride: units, valid: units - column)
+                } else if width == 2 {
+                    gradient4x2(
                         rows: rows, batch: batch, input: first + i, delta: delta + column, padded: padded,
                         g: g + i * units + column, stride: units, valid: units - column)
                 } else {
@@ -89,6 +93,13 @@ enum FirstLayerKernel {
             }
             vector += width
         }
+    }
+
+    /// Vectors in the next register block when `remaining` are left: 3, except that four left go as 2 + 2 and
+    /// two as 2 (U = 100: 13 vectors as 3, 3, 3, 2, 2). A one-vector block keeps only 4 FMA chains in flight,
+    /// half of what two FMA pipes with 4-cycle latency need; two vectors keep 8.
+    @inline(__always) static func blockWidth(remaining: Int) -> Int {
+        remaining == 4 || remaining == 2 ? 2 : min(3, remaining)
     }
 
     @inline(__always) static func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
@@ -161,6 +172,48 @@ enum FirstLayerKernel {
         store3(a30, a31, a32, g + 3 * stride, valid: valid)
     }
 
+    /// g rows input..<input+4, 16 columns from `g` (row stride `stride`), the first `valid` of them real.
+    @inline(__always)
+    static func gradient4x2(
+        rows: UnsafePointer<UnsafePointer<Float>>, batch: Int, input: Int, delta: UnsafePointer<Float>, padded: Int,
+        g: UnsafeMutablePointer<Float>, stride: Int, valid: Int
+    ) {
+        var a00 = SIMD8<Float>()
+        var a01 = SIMD8<Float>()
+        var a10 = SIMD8<Float>()
+        var a11 = SIMD8<Float>()
+        var a20 = SIMD8<Float>()
+        var a21 = SIMD8<Float>()
+        var a30 = SIMD8<Float>()
+        var a31 = SIMD8<Float>()
+        for b in 0..<batch {
+            let x = rows[b] + input
+            let d = delta + b * padded
+            let d0 = load(d)
+            let d1 = load(d + 8)
+            let x0 = SIMD8<Float>(repeating: x[0])
+            a00 = a00.addingProduct(x0, d0)
+            a01 = a01.addingProduct(x0, d1)
+            let x1 = SIMD8<Float>(repeating: x[1])
+            a10 = a10.addingProduct(x1, d0)
+            a11 = a11.addingProduct(x1, d1)
+            let x2 = SIMD8<Float>(repeating: x[2])
+            a20 = a20.addingProduct(x2, d0)
+            a21 = a21.addingProduct(x2, d1)
+            let x3 = SIMD8<Float>(repeating: x[3])
+            a30 = a30.addingProduct(x3, d0)
+            a31 = a31.addingProduct(x3, d1)
+        }
+        store(a00, g, valid: valid)
+        store(a01, g + 8, valid: valid - 8)
+        store(a10, g + stride, valid: valid)
+        store(a11, g + stride + 8, valid: valid - 8)
+        store(a20, g + 2 * stride, valid: valid)
+        store(a21, g + 2 * stride + 8, valid: valid - 8)
+        store(a30, g + 3 * stride, valid: valid)
+        store(a31, g + 3 * stride + 8, valid: valid - 8)
+    }
+
     /// g rows input..<input+4, 8 columns, the first `valid` of them real.
     @inline(__always)
     static func gradient4x1(
@@ -225,12 +278,16 @@ enum FirstLayerKernel {
         let vectors = padded / 8
         var vector = 0
         while vector < vectors {
-            let width = min(3, vectors - vector)
+            let width = blockWidth(remaining: vectors - vector)
             let column = 8 * vector
             var b = 0
             while b + 4 <= batch {
                 if width == 3 {
                     forward4x3(
+                        rows: rows + b, first: first, count: count, w: w + column, units: units,
+                        pre: pre + b * padded + column, padded: padded)
+                } else if width == 2 {
+                    forward4x2(
                         rows: rows + b, first: first, count: count, w: w + column, units: units,
                         pre: pre + b * padded + column, padded: padded)
                 } else {
@@ -298,6 +355,47 @@ enum FirstLayerKernel {
         store3(a10, a11, a12, pre + padded, valid: 24)
         store3(a20, a21, a22, pre + 2 * padded, valid: 24)
         store3(a30, a31, a32, pre + 3 * padded, valid: 24)
+    }
+
+    @inline(__always)
+    static func forward4x2(
+        rows: UnsafePointer<UnsafePointer<Float>>, first: Int, count: Int, w: UnsafePointer<Float>, units: Int,
+        pre: UnsafeMutablePointer<Float>, padded: Int
+    ) {
+        let (x0, x1, x2, x3) = (rows[0], rows[1], rows[2], rows[3])
+        var a00 = load(pre)
+        var a01 = load(pre + 8)
+        var a10 = load(pre + padded)
+        var a11 = load(pre + padded + 8)
+        var a20 = load(pre + 2 * padded)
+        var a21 = load(pre + 2 * padded + 8)
+        var a30 = load(pre + 3 * padded)
+        var a31 = load(pre + 3 * padded + 8)
+        for p in first..<(first + count) {
+            let line = w + p * units
+            let w0 = load(line)
+            let w1 = load(line + 8)
+            let b0 = SIMD8<Float>(repeating: x0[p])
+            a00 = a00.addingProduct(b0, w0)
+            a01 = a01.addingProduct(b0, w1)
+            let b1 = SIMD8<Float>(repeating: x1[p])
+            a10 = a10.addingProduct(b1, w0)
+            a11 = a11.addingProduct(b1, w1)
+            let b2 = SIMD8<Float>(repeating: x2[p])
+            a20 = a20.addingProduct(b2, w0)
+            a21 = a21.addingProduct(b2, w1)
+            let b3 = SIMD8<Float>(repeating: x3[p])
+            a30 = a30.addingProduct(b3, w0)
+            a31 = a31.addingProduct(b3, w1)
+        }
+        store(a00, pre, valid: 8)
+        store(a01, pre + 8, valid: 8)
+        store(a10, pre + padded, valid: 8)
+        store(a11, pre + padded + 8, valid: 8)
+        store(a20, pre + 2 * padded, valid: 8)
+        store(a21, pre + 2 * padded + 8, valid: 8)
+        store(a30, pre + 3 * padded, valid: 8)
+        store(a31, pre + 3 * padded + 8, valid: 8)
     }
 
     @inline(__always)
