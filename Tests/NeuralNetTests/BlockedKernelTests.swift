@@ -18,7 +18,8 @@ struct BlockedCase: CustomTestStringConvertible, Sendable {
     }
 }
 
-/// Widths 5 (no full block) … 37 (four stride-1 blocks and a tail), odd heights, every lane straddle.
+/// Widths 5 (no full block) … 37 (four stride-1 blocks and a tail), odd heights, every lane straddle. Interiors of
+/// 18 and 35 columns take the sixteen-pixel block (AVX-512 builds, F = 8 … 15) and an overlapping tail block.
 let blockedCases: [BlockedCase] = simdStraddlingChannels.flatMap { channels in
     [1, 2].flatMap { stride in
         Padding.allCases.flatMap { padding in

@@ -5,12 +5,17 @@
 // Rows partly outside the image (top/bottom padding) stay in the blocked path with their kernel rows
 // trimmed; blocks store raw sums and the row's interior is clamped in place in one pass; only columns whose window leaves the image take the per-pixel path, which is vectorised
 // over filters too. AVX-512 builds use 16-lane blocks; AVX2 builds 8-lane ones (8 × 16 lanes would
-// need 16 ymm accumulators, every register).
+// need 16 ymm accumulators, every register); there sixteen filters go as two 8-lane halves over six pixels
+// (twelve accumulators, two weight loads and six broadcasts per twelve FMAs). With F = 8 (the v1 0.25 stem) AVX-512 builds, which have 32
+// vector registers, take sixteen pixels of eight lanes per block. A row's interior tail is one overlapping
+// block rather than lone pixels (a lone pixel is one FMA chain).
 // Legend: H W C input, KH KW kernel, F filters (output channels), OH OW output.
 
 extension Conv2D {
     /// Output pixels per register block of `directBlocked`.
     static let blockPixels = 8
+    /// Output pixels per block of sixteen filters as two eight-lane halves (builds without AVX-512).
+    static let pairBlockPixels = 6
 
     /// Register-blocked direct twin of `reference` (same arguments); rows are split over `threads`.
     public static func directBlocked(
@@ -35,6 +40,11 @@ extension Conv2D {
             #if GESTUREPAD_CPU_SKYLAKE_AVX512
                 while filter + 16 <= filters {
                     row.sweep(SIMD16<Float>.self, filter: filter)
+                    filter += 16
+                }
+            #else
+                while filter + 16 <= filters {
+                    row.sweepPair(filter: filter)
                     filter += 16
                 }
             #endif
@@ -75,19 +85,128 @@ private struct BlockedRow {
     let interior: Range<Int>
 
     /// Filters [filter, filter + V.scalarCount) of the whole row: border columns one at a time, interior
-    /// columns eight at a time, the interior tail one at a time.
+    /// columns eight at a time. The interior tail (fewer than eight columns) is one more block that overlaps
+    /// the previous one — blocks store whole raw sums, so recomputing a column is harmless — because a lone
+    /// pixel is one FMA chain, about eight times a blocked pixel's cost: the 7 tail columns of the 112-wide
+    /// v1 stem row cost as much as 56 blocked ones.
     @inline(__always)
     func sweep<V: SIMD>(_: V.Type, filter: Int) where V.Scalar == Float {
         for outX in 0..<interior.lowerBound { pixel(V.self, outX: outX, filter: filter) }
         var outX = interior.lowerBound
+        #if GESTUREPAD_CPU_SKYLAKE_AVX512
+            // 32 vector registers: eight-lane blocks (F = 8, the v1 0.25 stem) take sixteen pixels at once.
+            if V.self == SIMD8<Float>.self {
+                while outX + 2 * Conv2D.blockPixels <= interior.upperBound {
+                    wideBlock(outX: outX, filter: filter)
+                    outX += 2 * Conv2D.blockPixels
+                }
+            }
+        #endif
         while outX + Conv2D.blockPixels <= interior.upperBound {
             block(V.self, outX: outX, filter: filter)
             outX += Conv2D.blockPixels
+        }
+        if outX < interior.upperBound && interior.count >= Conv2D.blockPixels {
+            block(V.self, outX: interior.upperBound - Conv2D.blockPixels, filter: filter)
+            outX = interior.upperBound
         }
         while outX < geometry.outputWidth {
             pixel(V.self, outX: outX, filter: filter)
             outX += 1
         }
+    }
+
+    /// Filters [filter, filter + 16) of the whole row as two eight-lane halves (builds without AVX-512): border
+    /// columns one pixel and half at a time, interior columns `pairBlockPixels` at a time, the tail as one
+    /// overlapping block (see `sweep`).
+    @inline(__always)
+    func sweepPair(filter: Int) {
+        let pixels = Conv2D.pairBlockPixels
+        for outX in 0..<interior.lowerBound {
+            pixel(SIMD8<Float>.self, outX: outX, filter: filter)
+            pixel(SIMD8<Float>.self, outX: outX, filter: filter + 8)
+        }
+        var outX = interior.lowerBound
+        while outX + pixels <= interior.upperBound {
+            pairBlock(outX: outX, filter: filter)
+            outX += pixels
+        }
+        if outX < interior.upperBound && interior.count >= pixels {
+            pairBlock(outX: interior.upperBound - pixels, filter: filter)
+            outX = interior.upperBound
+        }
+        while outX < geometry.outputWidth {
+            pixel(SIMD8<Float>.self, outX: outX, filter: filter)
+            pixel(SIMD8<Float>.self, outX: outX, filter: filter + 8)
+            outX += 1
+        }
+    }
+
+    /// Six output pixels (outX…outX+5, window inside horizontally), filters [filter, filter + 16) as two
+    /// eight-lane halves: twelve accumulators, and per tap two weight loads and six broadcasts feed twelve FMAs
+    /// (the eight-pixel block needs nine loads for eight FMAs, and its eight chains only just cover the FMA
+    /// latency). Each pixel's sum runs over the taps in the same order as in `block`.
+    @inline(__always)
+    func pairBlock(outX: Int, filter: Int) {
+        let g = geometry
+        let channels = g.inputChannels
+        let step = g.strideWidth * channels
+        let initialLow = bias.map { UnsafeRawPointer($0 + filter).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8()
+        let initialHigh =
+            bias.map { UnsafeRawPointer($0 + filter + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8()
+        var low0 = initialLow
+        var low1 = initialLow
+        var low2 = initialLow
+        var low3 = initialLow
+        var low4 = initialLow
+        var low5 = initialLow
+        var high0 = initialHigh
+        var high1 = initialHigh
+        var high2 = initialHigh
+        var high3 = initialHigh
+        var high4 = initialHigh
+        var high5 = initialHigh
+        let firstY = outY * g.strideHeight - g.padding.top
+        let firstX = outX * g.strideWidth - g.padding.left
+        let taps = g.kernelWidth * channels
+        for kernelY in kernelRows {
+            let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels
+            var weights = kernel + kernelY * taps * filters + filter
+            for tap in 0..<taps {
+                let wLow = UnsafeRawPointer(weights).loadUnaligned(as: SIMD8<Float>.self)
+                let wHigh = UnsafeRawPointer(weights + 8).loadUnaligned(as: SIMD8<Float>.self)
+                let x0 = SIMD8<Float>(repeating: row[tap])
+                low0.addProduct(x0, wLow)
+                high0.addProduct(x0, wHigh)
+                let x1 = SIMD8<Float>(repeating: row[tap + step])
+                low1.addProduct(x1, wLow)
+                high1.addProduct(x1, wHigh)
+                let x2 = SIMD8<Float>(repeating: row[tap + 2 * step])
+                low2.addProduct(x2, wLow)
+                high2.addProduct(x2, wHigh)
+                let x3 = SIMD8<Float>(repeating: row[tap + 3 * step])
+                low3.addProduct(x3, wLow)
+                high3.addProduct(x3, wHigh)
+                let x4 = SIMD8<Float>(repeating: row[tap + 4 * step])
+                low4.addProduct(x4, wLow)
+                high4.addProduct(x4, wHigh)
+                let x5 = SIMD8<Float>(repeating: row[tap + 5 * step])
+                low5.addProduct(x5, wLow)
+                high5.addProduct(x5, wHigh)
+                weights += filters
+            }
+        }
+        let out = output + (outY * g.outputWidth + outX) * filters + filter
+        @inline(__always) func store(_ pixel: Int, _ lowSum: SIMD8<Float>, _ highSum: SIMD8<Float>) {
+            UnsafeMutableRawPointer(out + pixel * filters).storeBytes(of: lowSum, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + pixel * filters + 8).storeBytes(of: highSum, as: SIMD8<Float>.self)
+        }
+        store(0, low0, high0)
+        store(1, low1, high1)
+        store(2, low2, high2)
+        store(3, low3, high3)
+        store(4, low4, high4)
+        store(5, low5, high5)
     }
 
     /// Eight output pixels (outX…outX+7, window inside horizontally), filters [filter, filter + V.scalarCount).
@@ -135,6 +254,76 @@ private struct BlockedRow {
         UnsafeMutableRawPointer(out + 7 * filters).storeBytes(of: sum7, as: V.self)
     }
 
+    /// Sixteen output pixels (outX…outX+15, window inside horizontally), filters [filter, filter + 8): the
+    /// eight-lane block twice over, sixteen independent FMA chains per weight load.
+    @inline(__always)
+    func wideBlock(outX: Int, filter: Int) {
+        let g = geometry
+        let channels = g.inputChannels
+        let step = g.strideWidth * channels
+        let initial = bias.map { UnsafeRawPointer($0 + filter).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8()
+        var sum0 = initial
+        var sum1 = initial
+        var sum2 = initial
+        var sum3 = initial
+        var sum4 = initial
+        var sum5 = initial
+        var sum6 = initial
+        var sum7 = initial
+        var sum8 = initial
+        var sum9 = initial
+        var sum10 = initial
+        var sum11 = initial
+        var sum12 = initial
+        var sum13 = initial
+        var sum14 = initial
+        var sum15 = initial
+        let firstY = outY * g.strideHeight - g.padding.top
+        let firstX = outX * g.strideWidth - g.padding.left
+        let taps = g.kernelWidth * channels
+        for kernelY in kernelRows {
+            let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels
+            var weights = kernel + kernelY * taps * filters + filter
+            for tap in 0..<taps {
+                let w = UnsafeRawPointer(weights).loadUnaligned(as: SIMD8<Float>.self)
+                sum0.addProduct(SIMD8(repeating: row[tap + 0 * step]), w)
+                sum1.addProduct(SIMD8(repeating: row[tap + 1 * step]), w)
+                sum2.addProduct(SIMD8(repeating: row[tap + 2 * step]), w)
+                sum3.addProduct(SIMD8(repeating: row[tap + 3 * step]), w)
+                sum4.addProduct(SIMD8(repeating: row[tap + 4 * step]), w)
+                sum5.addProduct(SIMD8(repeating: row[tap + 5 * step]), w)
+                sum6.addProduct(SIMD8(repeating: row[tap + 6 * step]), w)
+                sum7.addProduct(SIMD8(repeating: row[tap + 7 * step]), w)
+                sum8.addProduct(SIMD8(repeating: row[tap + 8 * step]), w)
+                sum9.addProduct(SIMD8(repeating: row[tap + 9 * step]), w)
+                sum10.addProduct(SIMD8(repeating: row[tap + 10 * step]), w)
+                sum11.addProduct(SIMD8(repeating: row[tap + 11 * step]), w)
+                sum12.addProduct(SIMD8(repeating: row[tap + 12 * step]), w)
+                sum13.addProduct(SIMD8(repeating: row[tap + 13 * step]), w)
+                sum14.addProduct(SIMD8(repeating: row[tap + 14 * step]), w)
+                sum15.addProduct(SIMD8(repeating: row[tap + 15 * step]), w)
+                weights += filters
+            }
+        }
+        let out = output + (outY * g.outputWidth + outX) * filters + filter
+        UnsafeMutableRawPointer(out + 0 * filters).storeBytes(of: sum0, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 1 * filters).storeBytes(of: sum1, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 2 * filters).storeBytes(of: sum2, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 3 * filters).storeBytes(of: sum3, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 4 * filters).storeBytes(of: sum4, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 5 * filters).storeBytes(of: sum5, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 6 * filters).storeBytes(of: sum6, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 7 * filters).storeBytes(of: sum7, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 8 * filters).storeBytes(of: sum8, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 9 * filters).storeBytes(of: sum9, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 10 * filters).storeBytes(of: sum10, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 11 * filters).storeBytes(of: sum11, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 12 * filters).storeBytes(of: sum12, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 13 * filters).storeBytes(of: sum13, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 14 * filters).storeBytes(of: sum14, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 15 * filters).storeBytes(of: sum15, as: SIMD8<Float>.self)
+    }
+
     /// One output pixel, filters [filter, filter + V.scalarCount); taps outside the image skipped.
     @inline(__always)
     func pixel<V: SIMD>(_: V.Type, outX: Int, filter: Int) where V.Scalar == Float {
@@ -146,15 +335,18 @@ private struct BlockedRow {
         let kernelXEnd = max(kernelXStart, min(g.kernelWidth, g.inputWidth - firstX))
         var sum = bias.map { UnsafeRawPointer($0 + filter).loadUnaligned(as: V.self) } ?? V()
         for kernelY in kernelRows {
+            // One chain per kernel row, summed at the end: the rows' chains run side by side.
+            var rowSum = V()
             for kernelX in kernelXStart..<kernelXEnd {
                 let source = input + ((firstY + kernelY) * g.inputWidth + firstX + kernelX) * channels
                 let weights = kernel + (kernelY * g.kernelWidth + kernelX) * channels * filters + filter
                 for channel in 0..<channels {
-                    sum.addProduct(
+                    rowSum.addProduct(
                         V(repeating: source[channel]),
                         UnsafeRawPointer(weights + channel * filters).loadUnaligned(as: V.self))
                 }
             }
+            sum += rowSum
         }
         UnsafeMutableRawPointer(output + (outY * g.outputWidth + outX) * filters + filter).storeBytes(
             of: Lanes.clamp(sum, low, high), as: V.self)
