@@ -2,7 +2,11 @@
 // reference kernels chained (random weights; stride 1 and 2, `same` and explicit padding, with and without
 // expand and residual, band heights that leave odd last bands), the band plan's coverage, and the fused
 // embedder against the unfused one (`blockFusion: .off`) on random MobileNet v2 / v1 models — equal output,
-// a cut inside a block falls back to unfused steps. Speed is measured by `gesturepad bench embed`, not here.
+// a cut inside a block falls back to unfused steps. Every GEMM backend is run whatever the build's default.
+// Equal means bit for bit on our packed GEMM kernels (a row's sums do not depend on how many rows a call
+// has); OpenBLAS picks kernels by M (its Zen/Haswell sgemm rounds a band's rows differently from the whole
+// image's), so there fused and unfused agree within 2e-4 (relative; 17 blocks of random weights compound
+// the rounding differences). Speed is measured by `gesturepad bench embed`, not here.
 import Testing
 
 @testable import NeuralNet
@@ -63,7 +67,9 @@ struct InvertedResidualTests {
     ]
 
     /// Builds the block and its reference output (Conv2D/DepthwiseConv2D/AddTensors `reference` chained).
-    static func blockAndReference(_ shape: Shape, fusion: BlockFusion) throws -> (
+    static func blockAndReference(
+        _ shape: Shape, fusion: BlockFusion, backend: GEMMBackend = GEMM.defaultBackend
+    ) throws -> (
         block: InvertedResidualBlock, input: [Float], expected: [Float]
     ) {
         let channels = shape.expanded ?? shape.inputChannels
@@ -113,13 +119,13 @@ struct InvertedResidualTests {
                 expand: shape.expanded == nil
                     ? nil
                     : FusedPointwise(
-                        weights: GEMMWeights(k: shape.inputChannels, n: channels, expandKernel),
+                        weights: GEMMWeights(k: shape.inputChannels, n: channels, expandKernel, backend: backend),
                         bias: WeightBuffer(expandBias), clamp: relu6),
                 depthwise: FusedDepthwise(
                     geometry: geometry, kernel: WeightBuffer(depthwiseKernel), bias: WeightBuffer(depthwiseBias),
                     clamp: relu6),
                 project: FusedPointwise(
-                    weights: GEMMWeights(k: channels, n: shape.outputChannels, projectKernel),
+                    weights: GEMMWeights(k: channels, n: shape.outputChannels, projectKernel, backend: backend),
                     bias: WeightBuffer(projectBias), clamp: linear),
                 residualClamp: shape.residual ? linear : nil, fusion: fusion))
         return (block, input, expected)
@@ -136,16 +142,34 @@ struct InvertedResidualTests {
         return output
     }
 
-    @Test("banded block equals the reference layers chained", arguments: shapes)
-    func blockMatchesReference(shape: Shape) throws {
-        let (block, input, expected) = try Self.blockAndReference(shape, fusion: .bandRows(shape.bandRows))
+    /// Every GEMM backend, whatever the build's default.
+    static let backends: [GEMMBackend] = [.packedSwiftAVX2, .packedSwift, .openBLAS]
+
+    /// Fused against unfused: bit for bit on the packed kernels, within 2e-4 on OpenBLAS (see the header).
+    static func expectSame(
+        _ actual: [Float], _ expected: [Float], backend: GEMMBackend, _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        if backend == .openBLAS {
+            expectClose(actual, expected, tolerance: 2e-4, what, sourceLocation: sourceLocation)
+        } else {
+            #expect(actual == expected, "\(what) on \(backend.rawValue)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test("banded block equals the reference layers chained", arguments: shapes, backends)
+    func blockMatchesReference(shape: Shape, backend: GEMMBackend) throws {
+        let (block, input, expected) = try Self.blockAndReference(
+            shape, fusion: .bandRows(shape.bandRows), backend: backend)
         let actual = Self.run(block, input: input, outputCount: expected.count)
         expectClose(actual, expected, tolerance: 2e-5, shape.testDescription)
         #expect(expected.contains { $0 != 0 })
         // The same block in one band computes the same output scalars (band boundaries change nothing).
-        let (single, _, _) = try Self.blockAndReference(shape, fusion: .bandRows(.max))
+        let (single, _, _) = try Self.blockAndReference(shape, fusion: .bandRows(.max), backend: backend)
         #expect(single.bands.count == 1)
-        #expect(Self.run(single, input: input, outputCount: expected.count) == actual, "one band vs bands")
+        Self.expectSame(
+            Self.run(single, input: input, outputCount: expected.count), actual, backend: backend,
+            "one band vs bands, \(shape.testDescription)")
     }
 
     @Test("bands cover every output row once and keep exactly the halo rows", arguments: shapes)
@@ -201,13 +225,15 @@ struct InvertedResidualTests {
         let model = MobileNetV2.features(alpha: alpha, inputSize: size, weight: MobileNetV1.randomWeights(seed: 41))
         let input = Tensor(shape: [size, size, 3], uniformIn: -2...2, seed: 42)
         for cut in Self.cuts {
-            let fused = try Embedder(model: model, outputLayer: cut, blockFusion: fusion)
-            let unfused = try Embedder(model: model, outputLayer: cut, blockFusion: .off)
-            let actual = try fused.embed(input)
-            let expected = try unfused.embed(input)
-            expectClose(actual.scalars, expected.scalars, tolerance: 1e-6, "α \(alpha) \(size)² at \(cut)")
-            #expect(expected.scalars.contains { $0 != 0 }, "\(cut) not degenerate")
-            #expect(!unfused.steps.contains { $0.kind.hasPrefix("fused") })
+            for backend in Self.backends {
+                let fused = try Embedder(model: model, outputLayer: cut, gemmBackend: backend, blockFusion: fusion)
+                let unfused = try Embedder(model: model, outputLayer: cut, gemmBackend: backend, blockFusion: .off)
+                let actual = try fused.embed(input)
+                let expected = try unfused.embed(input)
+                Self.expectSame(actual.scalars, expected.scalars, backend: backend, "α \(alpha) \(size)² at \(cut)")
+                #expect(expected.scalars.contains { $0 != 0 }, "\(cut) not degenerate")
+                #expect(!unfused.steps.contains { $0.kind.hasPrefix("fused") })
+            }
         }
         let full = try Embedder(model: model, outputLayer: "out_relu", blockFusion: fusion)
         let kinds = full.steps.map(\.kind)
@@ -234,12 +260,14 @@ struct InvertedResidualTests {
             alpha: 0.25, inputSize: size, style: style, weight: MobileNetV1.randomWeights(seed: 43))
         let input = Tensor(shape: [size, size, 3], uniformIn: -2...2, seed: 44)
         for fusion in [BlockFusion.automatic, .bandRows(2)] {
-            let fused = try Embedder(model: model, blockFusion: fusion)
-            let unfused = try Embedder(model: model, blockFusion: .off)
-            let actual = try fused.embed(input)
-            let expected = try unfused.embed(input)
-            expectClose(actual.scalars, expected.scalars, tolerance: 1e-6, "v1 \(style) \(size)²")
-            #expect(fused.steps.filter { $0.kind.hasPrefix("fused dw3x3") }.count == 13)
+            for backend in Self.backends {
+                let fused = try Embedder(model: model, gemmBackend: backend, blockFusion: fusion)
+                let unfused = try Embedder(model: model, gemmBackend: backend, blockFusion: .off)
+                let actual = try fused.embed(input)
+                let expected = try unfused.embed(input)
+                Self.expectSame(actual.scalars, expected.scalars, backend: backend, "v1 \(style) \(size)²")
+                #expect(fused.steps.filter { $0.kind.hasPrefix("fused dw3x3") }.count == 13)
+            }
         }
     }
 

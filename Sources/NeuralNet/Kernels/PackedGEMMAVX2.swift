@@ -5,7 +5,7 @@
 // 64-byte aligned; the last panel is only ceil(tail/8)*8 wide and zero-padded.  A (NHWC activations) is not
 // packed: each k step broadcasts one float from each of MR rows straight from A (no per-call scratch / allocation).
 // Micro-tile MR x NR = 6 x 16 (12 SIMD8<Float> accumulators in registers, AVX2/FMA (ymm, -target-cpu haswell)); every mr in 1...6 and
-// nv in 1...2 has its own unrolled kernel, so M/N tails cost no padding rows; partial vectors use scalar lane stores.
+// nv in 1...2 has its own unrolled kernel, so M/N tails cost no padding rows (M is cut into balanced tiles); partial vectors use scalar lane stores.
 // Loops: k blocked by kBlock (C re-loaded between blocks, epilogue on the last), N blocked by nBlockPanels, then
 // M tiles, then panels (A micro-panel stays in L1, B block in L2).  Hand-written so the bias+clamp epilogue is fused
 // into the register tile and so small-K/N MobileNet shapes avoid BLAS packing/dispatch overhead.
@@ -795,9 +795,16 @@ func packedGEMMBlockAVX2(
         var jp = panelStart
         while jp < panelEnd {
             let jpEnd = min(jp + w.nBlockPanels, panelEnd)
+            // Balanced tiles: as few as mrMax allows, their heights differing by at most one (M = 49 with MR = 6:
+            // 6,6,6,6,5,5,5,5,5 rather than eight 6s and a lone row whose 1 x NR tile keeps too few FMA chains in
+            // flight). Each row's sums are the same whatever tile it is in.
+            let tiles = max(1, (rowEnd - rowStart + mrMax - 1) / mrMax)
+            let shortHeight = (rowEnd - rowStart) / tiles
+            let tallTiles = rowEnd - rowStart - shortHeight * tiles
+            var tile = 0
             var i = rowStart
             while i < rowEnd {
-                let mr = min(mrMax, rowEnd - i)
+                let mr = tile < tallTiles ? shortHeight + 1 : shortHeight
                 var p = jp
                 while p < jpEnd {
                     let col0 = p * nr
@@ -811,7 +818,8 @@ func packedGEMMBlockAVX2(
                     dispatchMicroKernelAVX2(mr, nv, kc, a + i * lda + pc, lda, bp, c + i * ldc + col0, ldc, ep)
                     p += 1
                 }
-                i += mrMax
+                i += mr
+                tile += 1
             }
             jp = jpEnd
         }
