@@ -19,6 +19,9 @@ Engines, all single-threaded by default:
                 --gesturepad avx2-blas=.build-haswell/release/gesturepad
                 --gp-env avx2-blas:GESTUREPAD_GEMM=openblas
                 --gp-env avx2-blas:OPENBLAS_CORETYPE=Haswell
+              and `--gp-arg LABEL:ARG` (repeatable) adds ARG to that engine's `bench embed`, e.g. the
+              same binary with another fusion budget: --gesturepad auto=BIN --gesturepad k128=BIN
+                --gp-arg k128:--fusion=kib=128
 
 Methodology (docs MODELS.md section 6): every round runs one block per (model, engine) in a
 freshly shuffled order; a block is a few warm-up runs then --runs timed runs (a gesturepad
@@ -100,9 +103,9 @@ def time_block(fn, x, runs):
     return {"median_ms": statistics.median(ts), "p10_ms": pct(ts, 10), "p90_ms": pct(ts, 90)}
 
 
-def gp_block(gp, d, layer, threads, runs, timeout, env=None):
+def gp_block(gp, d, layer, threads, runs, timeout, env=None, args=()):
     cmd = [gp, "bench", "embed", "--model", os.path.join(d, "tfjs"), "--layer", layer,
-           "--threads", str(threads), "--runs", str(runs), "--json"]
+           "--threads", str(threads), "--runs", str(runs), "--json", *args]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                            env=None if env is None else {**os.environ, **env})
@@ -155,6 +158,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--gesturepad", action="append", metavar="[LABEL=]PATH",
                     help="gesturepad binary (repeatable with labels; default " + DEFAULT_GP + ")")
+    ap.add_argument("--gp-arg", action="append", default=[], metavar="LABEL:ARG",
+                    help="extra `bench embed` argument for one --gesturepad label (repeatable)")
     ap.add_argument("--gp-env", action="append", default=[], metavar="LABEL:VAR=VALUE",
                     help="environment variable for one labelled gesturepad (repeatable)")
     ap.add_argument("--no-gesturepad", action="store_true", help="time the peers only")
@@ -188,23 +193,29 @@ def main():
             print(f"{n:11s} {cls.name:12s} max|out-expected| = {diff:.3g}")
             engines[(n, cls.name)] = e
 
-    # Engine name -> (binary, extra environment). One unlabelled binary is the engine "gesturepad".
+    # Engine name -> (binary, extra environment, extra arguments). One unlabelled binary is the engine
+    # "gesturepad".
     gps = {}
     for spec in a.gesturepad or [DEFAULT_GP]:
         label, sep, path = spec.partition("=")
         if not sep:
             label, path = "", spec
-        gps["gp:" + label if label else "gesturepad"] = (path, {})
+        gps["gp:" + label if label else "gesturepad"] = (path, {}, [])
     for spec in a.gp_env:
         label, sep, assignment = spec.partition(":")
         var, sep2, value = assignment.partition("=")
         if not (sep and sep2 and var) or "gp:" + label not in gps:
             sys.exit(f"--gp-env {spec}: expected LABEL:VAR=VALUE with LABEL one of the --gesturepad labels")
         gps["gp:" + label][1][var] = value
+    for spec in a.gp_arg:
+        label, sep, argument = spec.partition(":")
+        if not (sep and argument) or "gp:" + label not in gps:
+            sys.exit(f"--gp-arg {spec}: expected LABEL:ARG with LABEL one of the --gesturepad labels")
+        gps["gp:" + label][2].append(argument)
     notes = []
     if a.no_gesturepad:
         gps = {}
-    for eng, (path, env) in list(gps.items()):
+    for eng, (path, env, args) in list(gps.items()):
         if not (os.path.isfile(path) and os.access(path, os.X_OK)):
             notes.append(f"NOTE: {eng}: binary not found at {path} "
                          "(build it with `make release`, or pass --gesturepad PATH); skipped")
@@ -212,7 +223,7 @@ def main():
             continue
         # One probe run, so a broken command is reported once rather than every round.
         _, err = gp_block(path, models[names[0]]["dir"], models[names[0]]["layer"],
-                          a.threads, 1, a.gp_timeout, env)
+                          a.threads, 1, a.gp_timeout, env, args)
         if err:
             notes.append(f"NOTE: {eng}: bench failed, skipped: {err}")
             del gps[eng]
@@ -231,7 +242,7 @@ def main():
             n, eng = k
             if eng in gps:
                 res, err = gp_block(gps[eng][0], models[n]["dir"], models[n]["layer"],
-                                    a.threads, a.runs, a.gp_timeout, gps[eng][1])
+                                    a.threads, a.runs, a.gp_timeout, gps[eng][1], gps[eng][2])
                 if err:
                     print(f"NOTE: round {r + 1}: {err}")
                     continue
