@@ -17,17 +17,7 @@ rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 vm_prepare_workspace "$out" "$binary" "$model"
-cat >"$out/session.truth" <<'EOF'
-0 idle
-5 up
-11 idle
-15 left
-21 idle
-25 right
-31 idle
-35 down
-41 idle
-EOF
+vm_write_session_truth "$out/session.truth"
 for size in 320x240 640x480; do
     XDG_DATA_HOME="$out/xdg" XDG_CONFIG_HOME="$out/config" "$binary" simulate-session "$out/session-$size.y4m" \
         --truth "$out/session.truth" "${VM_PHOTOS[@]}" --seconds 45 --fps 5 --size "$size" --seed 21 >/dev/null

@@ -24,6 +24,23 @@ vm_output_dir() {
     cd "$out" && pwd
 }
 
+# vm_write_session_truth FILE — the system tests' session timeline (each gesture held 6 s, idle between, 45 s),
+# which `bench/pipeline_workspace.sh` renders too.
+vm_write_session_truth() {
+    cat >"$1" <<'EOF'
+# system-test session: gestures held 6 s so ~1 fps recognition under TCG still presses each once
+0 idle
+5 up
+11 idle
+15 left
+21 idle
+25 right
+31 idle
+35 down
+41 idle
+EOF
+}
+
 # vm_prepare_workspace OUT BINARY MODEL — in OUT: xdg/ (MODEL imported from the fetched TF.js files), data/
 # (samples of five photos standing in for the gestures, taken from a synthetic session, and a head trained on
 # them) and up.y4m (3 s of "up" at 10 fps, looped by the guests' ffmpeg feeders).

@@ -40,18 +40,7 @@ echo "system-test: preparing the workspace on the host ($(basename "$binary"), m
 vm_prepare_workspace "$out" "$binary" "$model"
 photos=("${VM_PHOTOS[@]}")
 # The session the guest plays through v4l2loopback at 2 fps: each gesture held 6 s, idle between.
-cat >"$out/session.truth" <<'EOF'
-# system-test session: 2 fps, gestures held 6 s so ~1 fps recognition under TCG still presses each once
-0 idle
-5 up
-11 idle
-15 left
-21 idle
-25 right
-31 idle
-35 down
-41 idle
-EOF
+vm_write_session_truth "$out/session.truth"
 session_seconds=45 session_fps=2 up_fps=10
 gp simulate-session "$out/session.y4m" --truth "$out/session.truth" "${photos[@]}" --seconds $session_seconds \
     --fps $session_fps --seed 21 >/dev/null
