@@ -103,8 +103,8 @@ public enum GEMM {
     }()
 
     /// Fast twin: a [M, K] × weights [K, N] → c [M, N] with bias and clamp, on the weights' backend.
-    /// `threads` > 1 splits the packed kernels by row blocks or column panels (`GEMMSplit`); OpenBLAS uses the
-    /// process-wide count of `setThreadCount` instead.
+    /// `threads` > 1 splits the packed kernels by row blocks or column panels (`GEMMSplit`; one thread, or a small
+    /// GEMM, runs the single-thread kernel); OpenBLAS uses the process-wide count of `setThreadCount` instead.
     public static func multiply(
         rows m: Int, a: UnsafePointer<Float>, weights: GEMMWeights,
         bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
@@ -113,27 +113,15 @@ public enum GEMM {
         let k = weights.k
         let n = weights.n
         if let packed = weights.packed {
-            if threads > 1 {
-                packedGEMMThreaded(
-                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
-                    c: c, ldc: n, threads: threads)
-            } else {
-                packedGEMM(
-                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
-                    c: c, ldc: n)
-            }
+            packedGEMMThreaded(
+                m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                c: c, ldc: n, threads: threads)
             return
         }
         if let packed = weights.packedAVX2 {
-            if threads > 1 {
-                packedGEMMThreadedAVX2(
-                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
-                    c: c, ldc: n, threads: threads)
-            } else {
-                packedGEMMAVX2(
-                    m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
-                    c: c, ldc: n)
-            }
+            packedGEMMThreadedAVX2(
+                m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,
+                c: c, ldc: n, threads: threads)
             return
         }
         cblas_sgemm(
