@@ -19,6 +19,14 @@ extension Bench {
         @Option(name: .long, help: "Hidden units.") var hiddenUnits: Int = 100
         @Option(name: .long, help: "Batch size as a fraction of the samples.") var batchSizeFraction: Double = 0.4
         @Option(name: .long, help: "Learning rate.") var learningRate: Double = 0.0001
+        @Option(
+            name: .long,
+            help: "Non-zero fraction of the features (real post-ReLU cuts: 0.16–0.32; 1: every feature non-zero).")
+        var density: Double = 0.25
+        @Option(
+            name: .long,
+            help: "First-layer kernels: auto (compressed features when at most 35 % are non-zero), dense, sparse.")
+        var firstLayer: String = "auto"
         @Option(name: .long, help: "Timed runs (after one warm-up).") var runs: Int = 3
         @Option(name: .long, help: "OpenBLAS threads.") var threads: Int = 1
         @Flag(name: .long, help: "Print one JSON object instead of text.") var json = false
@@ -28,6 +36,10 @@ extension Bench {
             guard samplesPerClass >= 1, classes >= 2, runs >= 1, threads >= 1 else {
                 throw ValidationError("--samples-per-class, --runs, --threads ≥ 1 and --classes ≥ 2")
             }
+            guard density > 0 && density <= 1 else { throw ValidationError("--density must be in (0, 1]") }
+            guard FirstLayerFeatures(rawValue: firstLayer) != nil else {
+                throw ValidationError("--first-layer must be auto, dense or sparse")
+            }
         }
 
         func run() throws {
@@ -36,8 +48,8 @@ extension Bench {
                 hiddenUnits: hiddenUnits, seed: 1)
             let report = try HeadBenchmark.run(
                 classes: classes, samplesPerClass: samplesPerClass, featureShape: try parseFeatureShape(featureShape),
-                options: options, runs: runs, threads: threads,
-                targetCPU: BuildInfo.targetCPU)
+                options: options, density: density, firstLayer: FirstLayerFeatures(rawValue: firstLayer) ?? .auto,
+                runs: runs, threads: threads, targetCPU: BuildInfo.targetCPU)
             if json {
                 try printJSON(report, compact: true)
                 return
@@ -45,7 +57,8 @@ extension Bench {
             print(
                 "head \(report.featureShape) → \(report.hiddenUnits) → \(report.classes), \(report.classes)×\(report.samplesPerClass) "
                     + "samples, \(report.epochs) epochs, batch \(report.batchSize), \(report.threads) thread(s), "
-                    + "target CPU \(report.targetCPU)")
+                    + "target CPU \(report.targetCPU), feature density \(report.density), first layer \(report.firstLayer)"
+            )
             print(
                 "  train: median \(formatted(report.medianMilliseconds, decimals: 1)) ms, "
                     + "min \(formatted(report.minimumMilliseconds, decimals: 1)) ms over \(report.runMilliseconds.count) runs; "

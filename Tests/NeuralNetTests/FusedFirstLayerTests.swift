@@ -114,9 +114,9 @@ struct FusedFirstLayerTests {
     }
 
     struct StepCase: CustomTestStringConvertible, Sendable {
-        var shape: [Int], hidden: Int, classes: Int, samples: Int, batch: Int, outputBias: Bool
+        var shape: [Int], hidden: Int, classes: Int, samples: Int, batch: Int, outputBias: Bool, sparse = false
         var testDescription: String {
-            "\(shape) U\(hidden) K\(classes) N\(samples) B\(batch)\(outputBias ? " b2" : "")"
+            "\(shape) U\(hidden) K\(classes) N\(samples) B\(batch)\(outputBias ? " b2" : "")\(sparse ? " sparse" : "")"
         }
     }
 
@@ -126,6 +126,11 @@ struct FusedFirstLayerTests {
             StepCase(shape: [3, 3, 20], hidden: 100, classes: 4, samples: 20, batch: 8, outputBias: false),
             StepCase(shape: [2, 2, 33], hidden: 13, classes: 3, samples: 11, batch: 5, outputBias: true),
             StepCase(shape: [1, 1, 7], hidden: 5, classes: 2, samples: 6, batch: 3, outputBias: false),
+            StepCase(
+                shape: [3, 3, 20], hidden: 100, classes: 4, samples: 20, batch: 8, outputBias: false, sparse: true),
+            StepCase(shape: [2, 2, 33], hidden: 13, classes: 3, samples: 11, batch: 5, outputBias: true, sparse: true),
+            StepCase(
+                shape: [4, 4, 10], hidden: 230, classes: 3, samples: 9, batch: 4, outputBias: false, sparse: true),
         ])
     func fusedStepMatchesReference(_ c: StepCase) throws {
         let architecture = HeadArchitecture(
@@ -138,7 +143,6 @@ struct FusedFirstLayerTests {
         let referenceAdam = Adam(parameterCount: parameterCount, learningRate: 0.001)
         let pool = Self.randomValues(c.samples * d, seed: 12).map { max($0, 0) * 3 }  // ReLU-like features
         let labels = (0..<c.samples).map { $0 % c.classes }
-        let trainer = FusedHeadTrainer(head: fused, adam: fusedAdam, capacity: c.batch)
         let workspace = TrainingWorkspace(architecture: architecture, rows: c.batch, inputGradient: false)
         // Batches: consecutive windows of a shuffled order, each step announcing the next.
         var generator = SplitMix64(seed: 13)
@@ -148,15 +152,21 @@ struct FusedFirstLayerTests {
             Array(order[$0..<min(c.samples, $0 + c.batch)])
         }
         pool.withUnsafeBufferPointer { source in
+            let trainer = FusedHeadTrainer(
+                head: fused, adam: fusedAdam, capacity: c.batch, features: source.baseAddress!, samples: c.samples,
+                sparse: c.sparse
+                    ? FusedHeadTrainer.sparseFeatures(
+                        source.baseAddress!, samples: c.samples, inputs: d, maximumDensity: 1)
+                    : nil)
             for (index, batch) in (batches + batches).enumerated() {
                 let upcoming = (batches + batches).dropFirst(index + 1).first ?? []
                 for (row, sample) in batch.enumerated() {
-                    trainer.batchRows[row] = source.baseAddress! + sample * d
+                    trainer.batchSamples[row] = Int32(sample)
                     trainer.labels[row] = Int32(labels[sample])
                     (workspace.x + row * d).update(from: source.baseAddress! + sample * d, count: d)
                     workspace.labels[row] = Int32(labels[sample])
                 }
-                for (row, sample) in upcoming.enumerated() { trainer.nextRows[row] = source.baseAddress! + sample * d }
+                for (row, sample) in upcoming.enumerated() { trainer.nextSamples[row] = Int32(sample) }
                 let fusedResult = trainer.step(rows: batch.count, nextCount: upcoming.count)
                 let referenceResult = reference.forwardBackward(workspace, rows: batch.count, path: .reference)
                 referenceAdam.stepReference(parameters: reference.parameters, gradients: workspace.gradients)
@@ -181,15 +191,16 @@ struct FusedFirstLayerTests {
         var results: [[Float]] = []
         for announce in [true, false] {
             let head = try DenseHead(architecture: architecture, seed: 15)
-            let trainer = FusedHeadTrainer(
-                head: head, adam: Adam(parameterCount: architecture.parameterCount, learningRate: 0.01), capacity: 6)
             pool.withUnsafeBufferPointer { source in
+                let trainer = FusedHeadTrainer(
+                    head: head, adam: Adam(parameterCount: architecture.parameterCount, learningRate: 0.01),
+                    capacity: 6, features: source.baseAddress!, samples: 12)
                 for step in 0..<4 {
                     let first = (step % 2) * 6
                     for row in 0..<6 {
-                        trainer.batchRows[row] = source.baseAddress! + (first + row) * d
+                        trainer.batchSamples[row] = Int32(first + row)
                         trainer.labels[row] = labels[first + row]
-                        trainer.nextRows[row] = source.baseAddress! + ((first + 6) % 12 + row) * d
+                        trainer.nextSamples[row] = Int32((first + 6) % 12 + row)
                     }
                     _ = trainer.step(rows: 6, nextCount: announce ? 6 : 0)
                 }
@@ -199,21 +210,26 @@ struct FusedFirstLayerTests {
         #expect(results[0] == results[1])
     }
 
-    @Test("three fused steps on the golden batch match tf_keras' Adam")
-    func goldenAdamSteps() throws {
+    @Test(
+        "three fused steps on the golden batch match tf_keras' Adam (dense and compressed features)",
+        arguments: [false, true])
+    func goldenAdamSteps(sparse: Bool) throws {
         let golden = try HeadGolden.load()
         let head = try golden.initialHead()
         let rows = golden.labels.count
         let d = golden.architecture.inputCount
-        let trainer = FusedHeadTrainer(
-            head: head,
-            adam: Adam(
-                parameterCount: golden.architecture.parameterCount, learningRate: golden.learningRate,
-                epsilon: golden.epsilon), capacity: rows)
         golden.features.withUnsafeBufferPointer { source in
+            let trainer = FusedHeadTrainer(
+                head: head,
+                adam: Adam(
+                    parameterCount: golden.architecture.parameterCount, learningRate: golden.learningRate,
+                    epsilon: golden.epsilon), capacity: rows, features: source.baseAddress!, samples: rows,
+                sparse: sparse
+                    ? FusedHeadTrainer.sparseFeatures(source.baseAddress!, samples: rows, inputs: d, maximumDensity: 1)
+                    : nil)
             for row in 0..<rows {
-                trainer.batchRows[row] = source.baseAddress! + row * d
-                trainer.nextRows[row] = trainer.batchRows[row]
+                trainer.batchSamples[row] = Int32(row)
+                trainer.nextSamples[row] = Int32(row)
                 trainer.labels[row] = Int32(golden.labels[row])
             }
             for step in 0..<golden.adamSteps {

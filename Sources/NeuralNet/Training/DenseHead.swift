@@ -66,6 +66,26 @@ public struct HeadArchitecture: Sendable, Equatable, Hashable, Codable {
     }
 }
 
+/// How training's first-layer kernels read the features: whole rows, or only the non-zero values
+/// (SparseFirstLayer.swift). Both give the same weights; they differ in time.
+public enum FirstLayerFeatures: String, Sendable, CaseIterable {
+    /// Compressed when at most 35 % of the features are non-zero (post-ReLU features are 70–85 % zeros).
+    case auto
+    /// Always whole rows.
+    case dense
+    /// Always compressed.
+    case sparse
+
+    /// The density at or below which this choice compresses.
+    var maximumDensity: Double {
+        switch self {
+        case .auto: FusedHeadTrainer.sparseDensityLimit
+        case .dense: -1
+        case .sparse: 1
+        }
+    }
+}
+
 /// The knobs of head training, with the TF.js demo's defaults.
 public struct TrainingOptions: Sendable, Equatable, Hashable, Codable {
     /// Adam step size (default 0.0001).
@@ -310,7 +330,7 @@ public final class DenseHead {
     /// A new head (initialised from `options.seed` with `options.hiddenUnits`) trained on the samples.
     public static func trained(
         inputShape: [Int], classes: Int, features: [Float], labels: [Int],
-        options: TrainingOptions = TrainingOptions(),
+        options: TrainingOptions = TrainingOptions(), firstLayer: FirstLayerFeatures = .auto,
         shouldContinue: () -> Bool = { true },
         progress: (EpochReport) -> Void = { _ in }
     ) throws(NeuralNetError)
@@ -320,7 +340,7 @@ public final class DenseHead {
         let architecture = HeadArchitecture(inputShape: inputShape, hiddenUnits: options.hiddenUnits, classes: classes)
         let head = try DenseHead(architecture: architecture, seed: options.seed)
         let summary = try head.train(
-            features: features, labels: labels, options: options,
+            features: features, labels: labels, options: options, firstLayer: firstLayer,
             shouldContinue: shouldContinue, progress: progress)
         return (head, summary)
     }
@@ -332,6 +352,8 @@ public final class DenseHead {
     /// - Parameters:
     ///   - features: N samples × D scalars, row-major.
     ///   - labels: N class indices in 0..<classes, at least two distinct.
+    ///   - firstLayer: dense or compressed features for the first layer's kernels (same results; `.auto` compresses
+    ///     when at most 35 % of the features are non-zero).
     ///   - shouldContinue: asked before every batch; false stops and returns a summary marked cancelled
     ///     (the weights are those after the last finished batch; train a `copy()` to keep the old ones).
     ///   - progress: called after every epoch.
@@ -340,7 +362,7 @@ public final class DenseHead {
     @discardableResult
     public func train(
         features: [Float], labels: [Int], options: TrainingOptions = TrainingOptions(),
-        shouldContinue: () -> Bool = { true },
+        firstLayer: FirstLayerFeatures = .auto, shouldContinue: () -> Bool = { true },
         progress: (EpochReport) -> Void = { _ in }
     ) throws(NeuralNetError) -> TrainingSummary {
         let start = ContinuousClock.now
@@ -354,8 +376,6 @@ public final class DenseHead {
         let (d, count) = (inputCount, labels.count)
         let batchSize = options.batchSize(samples: count)
         let adam = Adam(parameterCount: architecture.parameterCount, learningRate: Float(options.learningRate))
-        // One fused sweep over W1 per step (FusedFirstLayer.swift): its gradient, Adam and the next batch's forward.
-        let trainer = FusedHeadTrainer(head: self, adam: adam, capacity: batchSize)
         var generator = SplitMix64(seed: options.seed ^ 0x5348_5546_464C_4531)  // distinct from the init stream
         var order = Array(0..<count)
         /// The next epoch's order, shuffled early (same generator calls in the same order) when the last batch
@@ -367,6 +387,12 @@ public final class DenseHead {
         var diverged: (epoch: Int, batch: Int, loss: Float)?
         features.withUnsafeBufferPointer { source in
             let base = source.baseAddress!
+            // One fused sweep over W1 per step (FusedFirstLayer.swift): its gradient, Adam and the next batch's
+            // forward; on compressed features when most are zero, as post-ReLU features are (SparseFirstLayer.swift).
+            let trainer = FusedHeadTrainer(
+                head: self, adam: adam, capacity: batchSize, features: base, samples: count,
+                sparse: FusedHeadTrainer.sparseFeatures(
+                    base, samples: count, inputs: d, maximumDensity: firstLayer.maximumDensity))
             epochs: for epoch in 1...options.epochs {
                 if let prepared = nextOrder {
                     order = prepared
@@ -385,7 +411,7 @@ public final class DenseHead {
                     let rows = min(batchSize, count - batchStart)
                     for row in 0..<rows {
                         let sample = order[batchStart + row]
-                        trainer.batchRows[row] = base + sample * d
+                        trainer.batchSamples[row] = Int32(sample)
                         trainer.labels[row] = Int32(labels[sample])
                     }
                     // The batch after this one: the rest of this epoch, else the first of the next epoch.
@@ -393,14 +419,14 @@ public final class DenseHead {
                     if batchStart + batchSize < count {
                         nextCount = min(batchSize, count - batchStart - batchSize)
                         for row in 0..<nextCount {
-                            trainer.nextRows[row] = base + order[batchStart + batchSize + row] * d
+                            trainer.nextSamples[row] = Int32(order[batchStart + batchSize + row])
                         }
                     } else if epoch < options.epochs {
                         var upcoming = order
                         Self.shuffle(&upcoming, using: &generator)
                         nextOrder = upcoming
                         nextCount = min(batchSize, count)
-                        for row in 0..<nextCount { trainer.nextRows[row] = base + upcoming[row] * d }
+                        for row in 0..<nextCount { trainer.nextSamples[row] = Int32(upcoming[row]) }
                     }
                     let result = trainer.step(rows: rows, nextCount: nextCount)
                     guard result.finite else {

@@ -26,8 +26,9 @@
 
 /// The fused first-layer kernels (see the file header). Row tables: `rows[b]` points at sample b's D features.
 enum FirstLayerKernel {
-    /// Floats readable past the end of W1's storage and writable past a gradient chunk (one vector).
-    static let slack = 8
+    /// Floats readable past the end of W1's storage, δ and the pre-activations (the sparse kernels' 104-float
+    /// windows, SparseFirstLayer.swift; the dense kernels need one vector).
+    static let slack = WideRow.width
     /// Rows of W1 per chunk (see the file header for the sizes).
     static let chunkRows = 64
 
@@ -442,35 +443,56 @@ struct FusedStepResult {
     var finite: Bool
 }
 
-/// One training run's buffers and steps (see the file header). The caller fills `batchRows`/`labels` for the
-/// batch and `nextRows` for the batch after it (if any) and calls `step`; the step prepares the next batch's
-/// pre-activations, which the following `step` uses when its rows are the ones announced. Allocates nothing per step.
+/// One training run's buffers and steps (see the file header). The caller fills `batchSamples`/`labels` for the
+/// batch and `nextSamples` for the batch after it (if any) and calls `step`; the step prepares the next batch's
+/// pre-activations, which the following `step` uses when its samples are the ones announced. With `sparse`
+/// features (SparseFirstLayer.swift) the first layer's kernels skip zero features, with the same results.
+/// Allocates nothing per step.
 final class FusedHeadTrainer {
     let head: DenseHead
     let adam: Adam
     let capacity: Int
     /// D, U, K and Upad.
     let inputs, units, classes, padded: Int
-    /// Sample row tables [capacity]: this batch, the next batch (filled by the caller), and the rows `upcoming` holds.
-    let batchRows, nextRows, preparedRows: UnsafeMutablePointer<UnsafePointer<Float>>
+    /// The samples [N, D] (row-major) the batches index, and their compressed rows when training sparse.
+    let features: UnsafePointer<Float>
+    let sampleCount: Int
+    let sparse: SparseFeatures?
+    /// Sample indices [capacity]: this batch, the next batch (filled by the caller), and the ones `upcoming` holds.
+    let batchSamples, nextSamples, preparedSamples: UnsafeMutablePointer<Int32>
+    /// Row tables [capacity] of this batch and the next (the dense kernels read the samples through them).
+    let batchRows, nextRows: UnsafeMutablePointer<UnsafePointer<Float>>
     /// Labels [capacity] of this batch.
     let labels: UnsafeMutablePointer<Int32>
-    /// Pre-activations Σ x·W1 [capacity, Upad] of this batch and of the next one.
+    /// Pre-activations Σ x·W1 [capacity, Upad] (+ slack) of this batch and of the next one.
     var current, upcoming: UnsafeMutablePointer<Float>
-    /// hidden, dhidden [capacity, U]; δ [capacity, Upad]; logits, probabilities, dlogits [capacity, K].
+    /// hidden, dhidden [capacity, U]; δ [capacity, Upad] (+ slack); logits, probabilities, dlogits [capacity, K].
     let hidden, dhidden, delta, logits, probabilities, dlogits: UnsafeMutablePointer<Float>
     /// Gradients of b1, W2 (and b2): everything after W1 in the parameter layout.
     let tailGradients: UnsafeMutablePointer<Float>
     /// One chunk's W1 gradient [chunkRows, U] + slack.
     let chunkGradient: UnsafeMutablePointer<Float>
+    /// The sparse gradient's buckets, and the staged rows of this batch and the next (nil when dense).
+    let sparseScratch: SparseChunkScratch?
+    var stagedBatch, stagedNext: SparseBatch?
     private var preparedCount = 0
     private var buffers: [UnsafeMutablePointer<Float>] = []
 
-    init(head: DenseHead, adam: Adam, capacity: Int) {
+    /// A trainer for batches of up to `capacity` of the `samples` rows at `features` [samples, D], which must stay
+    /// valid and unchanged for the trainer's life. `sparse`, when given, compresses those same rows.
+    init(
+        head: DenseHead, adam: Adam, capacity: Int, features: UnsafePointer<Float>, samples: Int,
+        sparse: SparseFeatures? = nil
+    ) {
         precondition(capacity >= 1 && adam.parameterCount == head.architecture.parameterCount)
+        precondition(samples >= 1 && samples <= Int(Int32.max))
+        precondition(sparse.map { $0.samples == samples && $0.inputs == head.inputCount } ?? true)
         self.head = head
         self.adam = adam
         self.capacity = capacity
+        self.features = features
+        self.sampleCount = samples
+        self.sparse = sparse
         let (d, u, k) = (head.inputCount, head.hiddenUnits, head.classes)
         inputs = d
         units = u
@@ -484,47 +506,96 @@ final class FusedHeadTrainer {
             buffers.append(pointer)
             return pointer
         }
-        current = buffer(capacity * padded)
-        upcoming = buffer(capacity * padded)
+        let slack = FirstLayerKernel.slack
+        current = buffer(capacity * padded + slack)
+        upcoming = buffer(capacity * padded + slack)
         hidden = buffer(capacity * u)
         dhidden = buffer(capacity * u)
-        delta = buffer(capacity * padded)
+        delta = buffer(capacity * padded + slack)
         logits = buffer(capacity * k)
         probabilities = buffer(capacity * k)
         dlogits = buffer(capacity * k)
         tailGradients = buffer(head.architecture.parameterCount - d * u)
-        chunkGradient = buffer(FirstLayerKernel.chunkRows * u + FirstLayerKernel.slack)
+        chunkGradient = buffer(FirstLayerKernel.chunkRows * u + slack)
         self.buffers = buffers
+        batchSamples = .allocate(capacity: capacity)
+        nextSamples = .allocate(capacity: capacity)
+        preparedSamples = .allocate(capacity: capacity)
+        for table in [batchSamples, nextSamples, preparedSamples] { table.initialize(repeating: 0, count: capacity) }
         batchRows = .allocate(capacity: capacity)
+        batchRows.initialize(repeating: features, count: capacity)
         nextRows = .allocate(capacity: capacity)
-        preparedRows = .allocate(capacity: capacity)
+        nextRows.initialize(repeating: features, count: capacity)
         labels = .allocate(capacity: capacity)
         labels.initialize(repeating: 0, count: capacity)
+        sparseScratch = sparse.map { _ in SparseChunkScratch(capacity: capacity) }
+        stagedBatch = sparse.map { SparseBatch(capacity: capacity, for: $0) }
+        stagedNext = sparse.map { SparseBatch(capacity: capacity, for: $0) }
     }
 
     deinit {
         for pointer in buffers { pointer.deallocate() }
+        batchSamples.deallocate()
+        nextSamples.deallocate()
+        preparedSamples.deallocate()
         batchRows.deallocate()
         nextRows.deallocate()
-        preparedRows.deallocate()
         labels.deallocate()
     }
 
-    /// One Adam step on the batch in `batchRows`/`labels` [rows]; with `nextCount` > 0 also the pre-activations of
-    /// the batch in `nextRows` [nextCount] (used by the next call if it brings those rows).
+    /// Compressed rows of `features` [samples, D] when at most `maximumDensity` of them are non-zero (the sparse
+    /// kernels then do less work than the dense ones: `bench train --density`), else nil.
+    static func sparseFeatures(
+        _ features: UnsafePointer<Float>, samples: Int, inputs: Int, maximumDensity: Double = sparseDensityLimit
+    ) -> SparseFeatures? {
+        let count = samples * inputs
+        let nonZero = SparseFeatures.nonZeroCount(features, count: count)
+        guard Double(nonZero) <= maximumDensity * Double(count) else { return nil }
+        return SparseFeatures(features, samples: samples, inputs: inputs, nonZero: nonZero)
+    }
+
+    /// The density at or below which training compresses the features (measured: `bench train --density`).
+    static let sparseDensityLimit = 0.35
+
+    /// One chunk's pre-activations of `rows` batch rows (`next`: the announced next batch, else this one).
+    @inline(__always)
+    private func accumulateForward(next: Bool, rows: Int, first: Int, count: Int, into pre: UnsafeMutablePointer<Float>)
+    {
+        if let staged = next ? stagedNext : stagedBatch {
+            FirstLayerKernel.sparseAccumulateForward(
+                staged, chunk: first / FirstLayerKernel.chunkRows, w: head.hiddenKernelPointer, units: units, pre: pre)
+        } else {
+            FirstLayerKernel.accumulateForward(
+                rows: next ? nextRows : batchRows, batch: rows, first: first, count: count,
+                w: head.hiddenKernelPointer, units: units, pre: pre)
+        }
+    }
+
+    /// One Adam step on the batch in `batchSamples`/`labels` [rows]; with `nextCount` > 0 also the pre-activations
+    /// of the batch in `nextSamples` [nextCount] (used by the next call if it brings those samples).
     func step(rows: Int, nextCount: Int) -> FusedStepResult {
         precondition((1...capacity).contains(rows) && (0...capacity).contains(nextCount))
         let (d, u, k, padded) = (inputs, units, classes, padded)
+        for b in 0..<rows {
+            precondition((0..<sampleCount).contains(Int(batchSamples[b])), "batch sample out of range")
+            batchRows[b] = features + Int(batchSamples[b]) * d
+        }
+        for b in 0..<nextCount {
+            precondition((0..<sampleCount).contains(Int(nextSamples[b])), "next sample out of range")
+            nextRows[b] = features + Int(nextSamples[b]) * d
+        }
         let parameters = head.parameters
         let w1 = head.hiddenKernelPointer
-        if preparedCount == rows && (0..<rows).allSatisfy({ preparedRows[$0] == batchRows[$0] }) {
+        let chunkRows = FirstLayerKernel.chunkRows
+        if preparedCount == rows && (0..<rows).allSatisfy({ preparedSamples[$0] == batchSamples[$0] }) {
             swap(&current, &upcoming)
+            swap(&stagedBatch, &stagedNext)
         } else {
             current.update(repeating: 0, count: rows * padded)
-            for first in stride(from: 0, to: d, by: FirstLayerKernel.chunkRows) {
-                FirstLayerKernel.accumulateForward(
-                    rows: batchRows, batch: rows, first: first, count: min(FirstLayerKernel.chunkRows, d - first),
-                    w: w1, units: u, pre: current)
+            if let sparse { stagedBatch?.stage(sparse, samples: batchSamples, rows: rows) }
+            for first in stride(from: 0, to: d, by: chunkRows) {
+                accumulateForward(
+                    next: false, rows: rows, first: first, count: min(chunkRows, d - first), into: current)
             }
         }
         preparedCount = 0
@@ -564,21 +635,29 @@ final class FusedHeadTrainer {
         let total = head.architecture.parameterCount
         adam.update(parameters: parameters, gradients: tailGradients, range: (d * u)..<total)
         var finite = FiniteCheck.allFinite(parameters + d * u, count: total - d * u)
-        if nextCount > 0 { upcoming.update(repeating: 0, count: nextCount * padded) }
-        for first in stride(from: 0, to: d, by: FirstLayerKernel.chunkRows) {
-            let count = min(FirstLayerKernel.chunkRows, d - first)
-            FirstLayerKernel.weightGradient(
-                rows: batchRows, batch: rows, first: first, count: count, delta: delta, units: u, g: chunkGradient)
+        if nextCount > 0 {
+            upcoming.update(repeating: 0, count: nextCount * padded)
+            if let sparse { stagedNext?.stage(sparse, samples: nextSamples, rows: nextCount) }
+        }
+        for first in stride(from: 0, to: d, by: chunkRows) {
+            let count = min(chunkRows, d - first)
+            if let staged = stagedBatch, let scratch = sparseScratch {
+                FirstLayerKernel.sparseWeightGradient(
+                    staged, chunk: first / chunkRows, inputs: d, scratch: scratch, delta: delta, units: u,
+                    g: chunkGradient)
+            } else {
+                FirstLayerKernel.weightGradient(
+                    rows: batchRows, batch: rows, first: first, count: count, delta: delta, units: u, g: chunkGradient)
+            }
             adam.update(parameters: parameters, gradients: chunkGradient, range: (first * u)..<((first + count) * u))
             finite = FiniteCheck.allFinite(w1 + first * u, count: count * u) && finite
             if nextCount > 0 {
-                FirstLayerKernel.accumulateForward(
-                    rows: nextRows, batch: nextCount, first: first, count: count, w: w1, units: u, pre: upcoming)
+                accumulateForward(next: true, rows: nextCount, first: first, count: count, into: upcoming)
             }
         }
         adam.finishStep()
         if nextCount > 0 {
-            preparedRows.update(from: nextRows, count: nextCount)
+            preparedSamples.update(from: nextSamples, count: nextCount)
             preparedCount = nextCount
         }
         return FusedStepResult(loss: result.loss, correct: result.correct, finite: finite)
