@@ -93,6 +93,7 @@ let package = Package(
             name: "NeuralNet",
             dependencies: [
                 "COpenBLAS",
+                "CPrefetch",
                 "Paths",
                 "SystemSupport",
             ],
@@ -169,6 +170,8 @@ let package = Package(
         ),
         // glibc heap counters (mallinfo2) for "allocates nothing per call" tests, and the daemon's heap policy (mallopt).
         .target(name: "CHeapStats"),
+        // Software prefetch for the sparse kernels (Swift has none): one static inline function, header-only.
+        .target(name: "CPrefetch"),
         // Tests only: per-thread counts of malloc-family calls (the test binary's malloc forwards to glibc's), for
         // "allocates nothing per frame" checks that must also see buffers allocated and freed within a frame.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),

@@ -18,7 +18,7 @@ import Synchronization
 
 /// A trained `DenseHead` as the recognizer's `ProbabilityHead`, planned for inference: the weights are
 /// fixed, so the big first layer [D, U] — the bytes a prediction streams — is packed once for one-row
-/// products (`DenseRowWeights`: in-order panels, Float16 storage in AVX2/AVX-512 builds) instead of the
+/// products (`DenseRowWeights`: by default int16 rows, only those of non-zero features read) instead of the
 /// OpenBLAS path the trainer needs; the small second layer and the softmax are plain loops. Nothing is
 /// allocated per call. One thread at a time per instance.
 public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
@@ -49,7 +49,7 @@ public final class DenseHeadPredictor: ProbabilityHead, @unchecked Sendable {
 
     deinit { hidden.deallocate() }
 
-    /// How the first layer is stored and multiplied, for reports ("float16, 4×8-lane panels").
+    /// How the first layer is stored and multiplied, for reports ("int16, rows of non-zero inputs").
     public var firstLayerSummary: String { hiddenWeights.summary }
 
     public var featureCount: Int { head.architecture.inputCount }

@@ -80,6 +80,8 @@ extension Bench {
         var featureShape: String = "7,7,256"
         @Option(name: .long, help: "Hidden units.") var hiddenUnits: Int = 100
         @Option(name: .long, help: "Classes.") var classes: Int = 4
+        @Option(name: .long, help: "Non-zero fraction of the features (real post-ReLU cuts: 0.16–0.32).")
+        var density: Double = 0.25
         @Option(name: .long, help: "Timed runs per path (warm and cold each).") var runs: Int = 50
         @Flag(name: .long, help: "Print one JSON object instead of text.") var json = false
 
@@ -88,19 +90,21 @@ extension Bench {
             guard runs >= 1, classes >= 2, hiddenUnits >= 1 else {
                 throw ValidationError("--runs, --hidden-units ≥ 1 and --classes ≥ 2")
             }
+            guard density > 0 && density <= 1 else { throw ValidationError("--density must be in (0, 1]") }
         }
 
         func run() throws {
             let shape = try parseFeatureShape(featureShape)
             let report = try HeadBenchmark.predict(
-                featureShape: shape, hiddenUnits: hiddenUnits, classes: classes, runs: runs,
+                featureShape: shape, hiddenUnits: hiddenUnits, classes: classes, density: density, runs: runs,
                 targetCPU: BuildInfo.targetCPU)
             if json {
                 try printJSON(report, compact: true)
                 return
             }
             print(
-                "head predict \(shape) → \(hiddenUnits) → \(classes), \(runs) runs per path, target CPU \(report.targetCPU)"
+                "head predict \(shape) → \(hiddenUnits) → \(classes), feature density \(density), \(runs) runs per path, "
+                    + "target CPU \(report.targetCPU)"
             )
             for timing in report.timings {
                 print(

@@ -112,18 +112,21 @@ public struct HeadPredictBenchmarkReport: Codable, Sendable {
 }
 
 extension HeadBenchmark {
-    /// Times `runs` warm and `runs` cold predictions of a seeded head on ReLU6-like features (half zeros) along
-    /// the packed GEMM path (`GEMM.defaultBackend`, rows = 1) and every `DenseRowWeights` precision × lane count.
-    /// The first layer varies; the second layer and the softmax are the same plain loops on every path.
+    /// Times `runs` warm and `runs` cold predictions of a seeded head on ReLU6-like features (`density` of them
+    /// non-zero, in (0, 6]) along the packed GEMM path (`GEMM.defaultBackend`, rows = 1), every `DenseRowWeights`
+    /// precision × lane count in panels, and the rows layout. The first layer varies; the second layer and the
+    /// softmax are the same plain loops on every path.
     public static func predict(
-        featureShape: [Int], hiddenUnits: Int, classes: Int, runs: Int, targetCPU: String
+        featureShape: [Int], hiddenUnits: Int, classes: Int, density: Double = 0.25, runs: Int, targetCPU: String
     ) throws(NeuralNetError) -> HeadPredictBenchmarkReport {
         let head = try DenseHead(
             architecture: HeadArchitecture(inputShape: featureShape, hiddenUnits: hiddenUnits, classes: classes),
             seed: 1)
         let (d, u, k) = (head.inputCount, hiddenUnits, classes)
         var generator = SplitMix64(seed: 2)
-        let x: [Float] = (0..<d).map { _ in generator.nextFloat(in: 0...1) < 0.5 ? 0 : generator.nextFloat(in: 0...6) }
+        let x: [Float] = (0..<d).map { _ in
+            Double(generator.nextFloat(in: 0...1)) >= density ? 0 : generator.nextFloat(in: 0.001...6)
+        }
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: u)
         let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: k)
         let sweep = UnsafeMutablePointer<UInt8>.allocate(capacity: 64 << 20)
@@ -174,19 +177,26 @@ extension HeadBenchmark {
                 GEMM.multiply(
                     rows: 1, a: x, weights: gemmWeights, bias: head.hiddenBiasPointer, clamp: (0, .infinity), c: hidden)
             })
-        for precision in DenseRowPrecision.allCases {
-            for lanes in [8, 16] {
-                let weights = DenseRowWeights(
-                    inputs: d, units: u, kernel: head.hiddenKernelPointer, precision: precision, lanes: lanes)
-                let isDefault = precision == DenseRowWeights.defaultPrecision && lanes == DenseRowWeights.defaultLanes
-                timings.append(
-                    time(
-                        "dense-row \(precision.rawValue) \(lanes) lanes\(isDefault ? " (default)" : "")",
-                        bytes: weights.byteCount
-                    ) {
-                        weights.multiply(x: x, bias: head.hiddenBiasPointer, relu: true, y: hidden)
-                    })
-            }
+        let plans: [(DenseRowPrecision, Int, DenseRowLayout)] =
+            [DenseRowPrecision.float32, .float16].flatMap { precision in [8, 16].map { (precision, $0, .panels) } }
+            + [(.float32, 8, .rows), (.int16, 8, .rows)]
+        for (precision, lanes, layout) in plans {
+            let weights = DenseRowWeights(
+                inputs: d, units: u, kernel: head.hiddenKernelPointer, precision: precision, lanes: lanes,
+                layout: layout)
+            let isDefault =
+                precision == DenseRowWeights.defaultPrecision && lanes == DenseRowWeights.defaultLanes
+                && layout == DenseRowWeights.defaultLayout
+            let name = layout == .rows ? "rows, zero inputs skipped" : "\(lanes) lanes"
+            let bytesPerWeight = precision == .float32 ? 4 : 2
+            let nonZero = x.filter { $0 != 0 }.count
+            timings.append(
+                time(
+                    "dense-row \(precision.rawValue) \(name)\(isDefault ? " (default)" : "")",
+                    bytes: layout == .rows ? nonZero * weights.rowStride * bytesPerWeight : weights.byteCount
+                ) {
+                    weights.multiply(x: x, bias: head.hiddenBiasPointer, relu: true, y: hidden)
+                })
         }
         if sink == 42 { print("", terminator: "") }  // keeps the sweep from being optimised away
         return HeadPredictBenchmarkReport(
