@@ -62,7 +62,7 @@ struct GestureSessionAllocationTests {
         let labels = ["up", "down", "idle"]
         let (trainer, store, _) = try makeTinyTrainer(labels: labels, perLabel: 2)
         let recognizer = Recognizer(extractor: try trainer.extractor.duplicate(), mirror: false)
-        // A real predictor whose first layer reads every feature; "up" wins every frame, so the filter presses once
+        // A real predictor (every first-layer weight non-zero); "up" wins every frame, so the filter presses once
         // during the warm-up and then holds (no further decisions).
         let architecture = HeadArchitecture(
             inputShape: [recognizer.extractor.featureCount], hiddenUnits: 8, classes: labels.count)

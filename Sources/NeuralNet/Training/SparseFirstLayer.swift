@@ -207,49 +207,39 @@ struct WideRow {
 
     /// self += x · (the 104 floats at p), one FMA per vector (the dense kernels' operation, so the same bits).
     @inline(__always) mutating func addProduct(_ x: Float, _ p: UnsafePointer<Float>) {
-        let l = FirstLayerKernel.load
-        let b = SIMD8<Float>(repeating: x)
-        v0 = v0.addingProduct(b, l(p))
-        v1 = v1.addingProduct(b, l(p + 8))
-        v2 = v2.addingProduct(b, l(p + 16))
-        v3 = v3.addingProduct(b, l(p + 24))
-        v4 = v4.addingProduct(b, l(p + 32))
-        v5 = v5.addingProduct(b, l(p + 40))
-        v6 = v6.addingProduct(b, l(p + 48))
-        v7 = v7.addingProduct(b, l(p + 56))
-        v8 = v8.addingProduct(b, l(p + 64))
-        v9 = v9.addingProduct(b, l(p + 72))
-        v10 = v10.addingProduct(b, l(p + 80))
-        v11 = v11.addingProduct(b, l(p + 88))
-        v12 = v12.addingProduct(b, l(p + 96))
+        addProduct(x) { FirstLayerKernel.load(p + 8 * $0) }
     }
 
-    /// self += x · (the 104 weights at p): Float32 as `addProduct(_:_:)`; Int16 widened to Float32 first
-    /// (`vpmovsxwd` + `vcvtdq2ps`), for DenseRow's int16 rows.
+    /// self += x · (the 104 weights at p): Float32 as above; Int16 widened to Float32 first (`vpmovsxwd` +
+    /// `vcvtdq2ps`), for DenseRow's int16 rows.
     @inline(__always) mutating func addProduct<Element: WideRowElement>(_ x: Float, _ p: UnsafePointer<Element>) {
         if Element.self == Float.self {
             addProduct(x, UnsafeRawPointer(p).assumingMemoryBound(to: Float.self))
             return
         }
         let raw = UnsafeRawPointer(p)
-        @inline(__always) func l(_ i: Int) -> SIMD8<Float> {
+        addProduct(x) {
             SIMD8<Float>(
-                SIMD8<Int32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: 16 * i, as: SIMD8<Int16>.self)))
+                SIMD8<Int32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: 16 * $0, as: SIMD8<Int16>.self)))
         }
+    }
+
+    /// self += x · (vector i of the window, i = 0 ..< 13, from `vector`).
+    @inline(__always) mutating func addProduct(_ x: Float, _ vector: (Int) -> SIMD8<Float>) {
         let b = SIMD8<Float>(repeating: x)
-        v0 = v0.addingProduct(b, l(0))
-        v1 = v1.addingProduct(b, l(1))
-        v2 = v2.addingProduct(b, l(2))
-        v3 = v3.addingProduct(b, l(3))
-        v4 = v4.addingProduct(b, l(4))
-        v5 = v5.addingProduct(b, l(5))
-        v6 = v6.addingProduct(b, l(6))
-        v7 = v7.addingProduct(b, l(7))
-        v8 = v8.addingProduct(b, l(8))
-        v9 = v9.addingProduct(b, l(9))
-        v10 = v10.addingProduct(b, l(10))
-        v11 = v11.addingProduct(b, l(11))
-        v12 = v12.addingProduct(b, l(12))
+        v0 = v0.addingProduct(b, vector(0))
+        v1 = v1.addingProduct(b, vector(1))
+        v2 = v2.addingProduct(b, vector(2))
+        v3 = v3.addingProduct(b, vector(3))
+        v4 = v4.addingProduct(b, vector(4))
+        v5 = v5.addingProduct(b, vector(5))
+        v6 = v6.addingProduct(b, vector(6))
+        v7 = v7.addingProduct(b, vector(7))
+        v8 = v8.addingProduct(b, vector(8))
+        v9 = v9.addingProduct(b, vector(9))
+        v10 = v10.addingProduct(b, vector(10))
+        v11 = v11.addingProduct(b, vector(11))
+        v12 = v12.addingProduct(b, vector(12))
     }
 
     /// Stores the first `valid` of the 104 lanes (all when valid ≥ 104).
