@@ -226,8 +226,8 @@ public final class DenseRowWeights: @unchecked Sendable {
         var counts = (0, 0)
         let blocks = (inputs + 63) / 64
         let linesPerRow = (min(units, WideRow.width) * MemoryLayout<Element>.size + 63) / 64
-        /// Lists block `block`'s non-zero inputs in lists[half·64…] and prefetches their rows' lines.
-        @inline(__always) func prepare(_ block: Int, half: Int) -> Int {
+        /// Lists block `block`'s non-zero inputs in lists[half·64…] and prefetches their rows' lines of `group`.
+        @inline(__always) func prepare(_ block: Int, half: Int, group: Int) -> Int {
             var count = 0
             let end = min(inputs, block * 64 + 64)
             for d in (block * 64)..<end where x[d] != 0 {
@@ -235,7 +235,7 @@ public final class DenseRowWeights: @unchecked Sendable {
                 count += 1
             }
             for n in 0..<count {
-                let row = w + Int(lists[half * 64 + n]) * stride
+                let row = w + group + Int(lists[half * 64 + n]) * stride
                 for line in 0..<linesPerRow { gp_prefetch(UnsafeRawPointer(row) + line * 64) }
             }
             return count
@@ -243,14 +243,14 @@ public final class DenseRowWeights: @unchecked Sendable {
         for group in Swift.stride(from: 0, to: units, by: WideRow.width) {
             var accumulator = WideRow()
             let window = w + group
-            counts.0 = prepare(0, half: 0)
+            counts.0 = prepare(0, half: 0, group: group)
             for block in 0..<blocks {
                 let half = block & 1
                 if block + 1 < blocks {
                     if half == 0 {
-                        counts.1 = prepare(block + 1, half: 1)
+                        counts.1 = prepare(block + 1, half: 1, group: group)
                     } else {
-                        counts.0 = prepare(block + 1, half: 0)
+                        counts.0 = prepare(block + 1, half: 0, group: group)
                     }
                 }
                 let count = half == 0 ? counts.0 : counts.1
