@@ -318,11 +318,6 @@ public final class DenseRowWeights: @unchecked Sendable {
     }
 }
 
-/// A storage element of `DenseRowWeights`' rows layout: Float32, or Int16 widened on load (`WideRow.addProduct`).
-protocol WideRowElement {}
-extension Float: WideRowElement {}
-extension Int16: WideRowElement {}
-
 extension Float {
     fileprivate func clamped(_ low: Float, _ high: Float) -> Float { Swift.min(Swift.max(self, low), high) }
 }

@@ -76,11 +76,11 @@ public enum FirstLayerFeatures: String, Sendable, CaseIterable {
     /// Always compressed.
     case sparse
 
-    /// The density at or below which this choice compresses.
-    var maximumDensity: Double {
+    /// The density at or below which this choice compresses (nil: never).
+    var maximumDensity: Double? {
         switch self {
         case .auto: FusedHeadTrainer.sparseDensityLimit
-        case .dense: -1
+        case .dense: nil
         case .sparse: 1
         }
     }
@@ -203,7 +203,7 @@ public final class DenseHead {
 
     private init(validated architecture: HeadArchitecture) {
         self.architecture = architecture
-        // + slack: the fused first-layer pass reads whole 8-lane vectors of W1's last row (FusedFirstLayer.swift).
+        // + slack: the first-layer kernels read whole windows of W1's last row (FusedFirstLayer.swift).
         parameters = .allocate(capacity: architecture.parameterCount + FirstLayerKernel.slack)
         parameters.initialize(repeating: 0, count: architecture.parameterCount + FirstLayerKernel.slack)
         predictCapacity = 1

@@ -454,10 +454,9 @@ final class FusedHeadTrainer {
     let capacity: Int
     /// D, U, K and Upad.
     let inputs, units, classes, padded: Int
-    /// The samples [N, D] (row-major) the batches index, and their compressed rows when training sparse.
+    /// The samples [N, D] (row-major) the batches index.
     let features: UnsafePointer<Float>
     let sampleCount: Int
-    let sparse: SparseFeatures?
     /// Sample indices [capacity]: this batch, the next batch (filled by the caller), and the ones `upcoming` holds.
     let batchSamples, nextSamples, preparedSamples: UnsafeMutablePointer<Int32>
     /// Row tables [capacity] of this batch and the next (the dense kernels read the samples through them).
@@ -472,9 +471,8 @@ final class FusedHeadTrainer {
     let tailGradients: UnsafeMutablePointer<Float>
     /// One chunk's W1 gradient [chunkRows, U] + slack.
     let chunkGradient: UnsafeMutablePointer<Float>
-    /// The sparse gradient's buckets, and the staged rows of this batch and the next (nil when dense).
-    let sparseScratch: SparseChunkScratch?
-    var stagedBatch, stagedNext: SparseBatch?
+    /// The compressed samples, the sparse gradient's buckets and the staged batches (nil when dense).
+    let sparse: SparseRun?
     private var preparedCount = 0
     private var buffers: [UnsafeMutablePointer<Float>] = []
 
@@ -492,7 +490,7 @@ final class FusedHeadTrainer {
         self.capacity = capacity
         self.features = features
         self.sampleCount = samples
-        self.sparse = sparse
+        self.sparse = sparse.map { SparseRun($0, capacity: capacity) }
         let (d, u, k) = (head.inputCount, head.hiddenUnits, head.classes)
         inputs = d
         units = u
@@ -528,9 +526,6 @@ final class FusedHeadTrainer {
         nextRows.initialize(repeating: features, count: capacity)
         labels = .allocate(capacity: capacity)
         labels.initialize(repeating: 0, count: capacity)
-        sparseScratch = sparse.map { _ in SparseChunkScratch(capacity: capacity) }
-        stagedBatch = sparse.map { SparseBatch(capacity: capacity, for: $0) }
-        stagedNext = sparse.map { SparseBatch(capacity: capacity, for: $0) }
     }
 
     deinit {
@@ -544,10 +539,12 @@ final class FusedHeadTrainer {
     }
 
     /// Compressed rows of `features` [samples, D] when at most `maximumDensity` of them are non-zero (the sparse
-    /// kernels then do less work than the dense ones: `bench train --density`), else nil.
+    /// kernels then do less work than the dense ones: `bench train --density`), else nil; nil without looking when
+    /// `maximumDensity` is nil.
     static func sparseFeatures(
-        _ features: UnsafePointer<Float>, samples: Int, inputs: Int, maximumDensity: Double = sparseDensityLimit
+        _ features: UnsafePointer<Float>, samples: Int, inputs: Int, maximumDensity: Double? = sparseDensityLimit
     ) -> SparseFeatures? {
+        guard let maximumDensity else { return nil }
         let count = samples * inputs
         let nonZero = SparseFeatures.nonZeroCount(features, count: count)
         guard Double(nonZero) <= maximumDensity * Double(count) else { return nil }
@@ -561,9 +558,10 @@ final class FusedHeadTrainer {
     @inline(__always)
     private func accumulateForward(next: Bool, rows: Int, first: Int, count: Int, into pre: UnsafeMutablePointer<Float>)
     {
-        if let staged = next ? stagedNext : stagedBatch {
+        if let sparse {
             FirstLayerKernel.sparseAccumulateForward(
-                staged, chunk: first / FirstLayerKernel.chunkRows, w: head.hiddenKernelPointer, units: units, pre: pre)
+                next ? sparse.next : sparse.batch, chunk: first / FirstLayerKernel.chunkRows,
+                w: head.hiddenKernelPointer, units: units, pre: pre)
         } else {
             FirstLayerKernel.accumulateForward(
                 rows: next ? nextRows : batchRows, batch: rows, first: first, count: count,
@@ -589,10 +587,10 @@ final class FusedHeadTrainer {
         let chunkRows = FirstLayerKernel.chunkRows
         if preparedCount == rows && (0..<rows).allSatisfy({ preparedSamples[$0] == batchSamples[$0] }) {
             swap(&current, &upcoming)
-            swap(&stagedBatch, &stagedNext)
+            sparse?.swapBatches()
         } else {
             current.update(repeating: 0, count: rows * padded)
-            if let sparse { stagedBatch?.stage(sparse, samples: batchSamples, rows: rows) }
+            sparse?.stage(samples: batchSamples, rows: rows, asNext: false)
             for first in stride(from: 0, to: d, by: chunkRows) {
                 accumulateForward(
                     next: false, rows: rows, first: first, count: min(chunkRows, d - first), into: current)
@@ -637,13 +635,13 @@ final class FusedHeadTrainer {
         var finite = FiniteCheck.allFinite(parameters + d * u, count: total - d * u)
         if nextCount > 0 {
             upcoming.update(repeating: 0, count: nextCount * padded)
-            if let sparse { stagedNext?.stage(sparse, samples: nextSamples, rows: nextCount) }
+            sparse?.stage(samples: nextSamples, rows: nextCount, asNext: true)
         }
         for first in stride(from: 0, to: d, by: chunkRows) {
             let count = min(chunkRows, d - first)
-            if let staged = stagedBatch, let scratch = sparseScratch {
+            if let sparse {
                 FirstLayerKernel.sparseWeightGradient(
-                    staged, chunk: first / chunkRows, inputs: d, scratch: scratch, delta: delta, units: u,
+                    sparse.batch, chunk: first / chunkRows, inputs: d, scratch: sparse.scratch, delta: delta, units: u,
                     g: chunkGradient)
             } else {
                 FirstLayerKernel.weightGradient(

@@ -177,6 +177,7 @@ extension HeadBenchmark {
                 GEMM.multiply(
                     rows: 1, a: x, weights: gemmWeights, bias: head.hiddenBiasPointer, clamp: (0, .infinity), c: hidden)
             })
+        let nonZero = x.filter { $0 != 0 }.count  // rows a rows-layout plan reads
         let plans: [(DenseRowPrecision, Int, DenseRowLayout)] =
             [DenseRowPrecision.float32, .float16].flatMap { precision in [8, 16].map { (precision, $0, .panels) } }
             + [(.float32, 8, .rows), (.int16, 8, .rows)]
@@ -189,7 +190,6 @@ extension HeadBenchmark {
                 && layout == DenseRowWeights.defaultLayout
             let name = layout == .rows ? "rows, zero inputs skipped" : "\(lanes) lanes"
             let bytesPerWeight = precision == .float32 ? 4 : 2
-            let nonZero = x.filter { $0 != 0 }.count
             timings.append(
                 time(
                     "dense-row \(precision.rawValue) \(name)\(isDefault ? " (default)" : "")",

@@ -14,9 +14,9 @@
 // order, the pre-activations over D in order, with FMA), only without the zero terms; fma(0, y, s) = s for finite
 // y, so the results are bit for bit the dense kernels' (SparseFirstLayerTests; ±0 aside). W1 entries that are not
 // finite would differ (0 · ∞ is NaN), but a step stops at the first non-finite parameter anyway.
-// Register use: one output row of up to 104 units at a time in 13 ymm accumulators (U = 100 pads to 104), one FMA
-// per accumulator per non-zero term, the other operand read from memory — enough independent chains for two FMA
-// pipes of latency 4. Wider U runs in groups of 104 columns. A group reads whole 104-float windows of δ, W1 and the
+// Register use: one output row of up to 104 units at a time (`WideRow`, Kernels/WideRow.swift: 13 ymm accumulators,
+// one FMA each per non-zero term, the other operand read from memory).
+// Wider U runs in groups of 104 columns. A group reads whole 104-float windows of δ, W1 and the
 // pre-activations: up to 103 floats past a row's end (the next row, or `FirstLayerKernel.slack` past the buffer);
 // the extra lanes go to padding columns or nowhere. Hand-written: no library has a sparse × dense kernel that keeps
 // the dense kernels' summation order (and so their bits).
@@ -186,79 +186,26 @@ final class SparseBatch {
     }
 }
 
-/// 13 ymm accumulators: one group of up to 104 output columns.
-struct WideRow {
-    static let width = 104
-    var v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12: SIMD8<Float>
+/// The sparse path of one training run (`FusedHeadTrainer`): the compressed samples, the gradient's buckets, and
+/// the staged rows of this batch and of the next (swapped when the next batch becomes this one).
+final class SparseRun {
+    let features: SparseFeatures
+    let scratch: SparseChunkScratch
+    private(set) var batch, next: SparseBatch
 
-    @inline(__always) init() {
-        let zero = SIMD8<Float>()
-        (v0, v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12) = (
-            zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero, zero
-        )
+    init(_ features: SparseFeatures, capacity: Int) {
+        self.features = features
+        scratch = SparseChunkScratch(capacity: capacity)
+        batch = SparseBatch(capacity: capacity, for: features)
+        next = SparseBatch(capacity: capacity, for: features)
     }
 
-    /// The 104 floats at `p`.
-    @inline(__always) init(loading p: UnsafePointer<Float>) {
-        let l = FirstLayerKernel.load
-        (v0, v1, v2, v3, v4, v5, v6) = (l(p), l(p + 8), l(p + 16), l(p + 24), l(p + 32), l(p + 40), l(p + 48))
-        (v7, v8, v9, v10, v11, v12) = (l(p + 56), l(p + 64), l(p + 72), l(p + 80), l(p + 88), l(p + 96))
+    /// Copies the rows of `samples` [rows] into this batch's staging (or the next batch's).
+    func stage(samples: UnsafePointer<Int32>, rows: Int, asNext: Bool) {
+        (asNext ? next : batch).stage(features, samples: samples, rows: rows)
     }
 
-    /// self += x · (the 104 floats at p), one FMA per vector (the dense kernels' operation, so the same bits).
-    @inline(__always) mutating func addProduct(_ x: Float, _ p: UnsafePointer<Float>) {
-        addProduct(x) { FirstLayerKernel.load(p + 8 * $0) }
-    }
-
-    /// self += x · (the 104 weights at p): Float32 as above; Int16 widened to Float32 first (`vpmovsxwd` +
-    /// `vcvtdq2ps`), for DenseRow's int16 rows.
-    @inline(__always) mutating func addProduct<Element: WideRowElement>(_ x: Float, _ p: UnsafePointer<Element>) {
-        if Element.self == Float.self {
-            addProduct(x, UnsafeRawPointer(p).assumingMemoryBound(to: Float.self))
-            return
-        }
-        let raw = UnsafeRawPointer(p)
-        addProduct(x) {
-            SIMD8<Float>(
-                SIMD8<Int32>(truncatingIfNeeded: raw.loadUnaligned(fromByteOffset: 16 * $0, as: SIMD8<Int16>.self)))
-        }
-    }
-
-    /// self += x · (vector i of the window, i = 0 ..< 13, from `vector`).
-    @inline(__always) mutating func addProduct(_ x: Float, _ vector: (Int) -> SIMD8<Float>) {
-        let b = SIMD8<Float>(repeating: x)
-        v0 = v0.addingProduct(b, vector(0))
-        v1 = v1.addingProduct(b, vector(1))
-        v2 = v2.addingProduct(b, vector(2))
-        v3 = v3.addingProduct(b, vector(3))
-        v4 = v4.addingProduct(b, vector(4))
-        v5 = v5.addingProduct(b, vector(5))
-        v6 = v6.addingProduct(b, vector(6))
-        v7 = v7.addingProduct(b, vector(7))
-        v8 = v8.addingProduct(b, vector(8))
-        v9 = v9.addingProduct(b, vector(9))
-        v10 = v10.addingProduct(b, vector(10))
-        v11 = v11.addingProduct(b, vector(11))
-        v12 = v12.addingProduct(b, vector(12))
-    }
-
-    /// Stores the first `valid` of the 104 lanes (all when valid ≥ 104).
-    @inline(__always) func store(_ p: UnsafeMutablePointer<Float>, valid: Int) {
-        let s = FirstLayerKernel.store
-        s(v0, p, valid)
-        s(v1, p + 8, valid - 8)
-        s(v2, p + 16, valid - 16)
-        s(v3, p + 24, valid - 24)
-        s(v4, p + 32, valid - 32)
-        s(v5, p + 40, valid - 40)
-        s(v6, p + 48, valid - 48)
-        s(v7, p + 56, valid - 56)
-        s(v8, p + 64, valid - 64)
-        s(v9, p + 72, valid - 72)
-        s(v10, p + 80, valid - 80)
-        s(v11, p + 88, valid - 88)
-        s(v12, p + 96, valid - 96)
-    }
+    func swapBatches() { swap(&batch, &next) }
 }
 
 /// Per-run scratch of the sparse gradient: a chunk's non-zero terms regrouped by input (buckets: batch row and
