@@ -146,6 +146,28 @@ struct KernelTests {
     }
 
     @Test(
+        "DepthwiseConv2D on a 2-wide image with right padding (window wider than the image): no read past the row",
+        arguments: [1, 8, 17])
+    func depthwiseNarrowPadded(channels: Int) {
+        // Stride 2, padding right 1: output column 0's window is input columns 0...2, and column 2 is padding.
+        // (A truncating division once counted it as an interior column and read the next row's first pixel.)
+        let g = ConvGeometry(
+            height: 6, width: 2, channels: channels, kernel: (3, 3), strides: (2, 2), mode: .valid,
+            extra: Padding2D(top: 0, bottom: 1, left: 0, right: 1))!
+        #expect(g.outputWidth == 1 && g.outputHeight == 3)
+        let input = randomScalars(g.inputCount, seed: 14)
+        let kernel = randomScalars(9 * channels, seed: 15)
+        let bias = randomScalars(channels, seed: 16)
+        var expected = [Float](repeating: 0, count: g.outputPixels * channels)
+        DepthwiseConv2D.reference(
+            input: input, geometry: g, kernel: kernel, bias: bias, clamp: (-.infinity, .infinity), output: &expected)
+        var actual = [Float](repeating: .nan, count: expected.count)
+        DepthwiseConv2D.simd(
+            input: input, geometry: g, kernel: kernel, bias: bias, clamp: (-.infinity, .infinity), output: &actual)
+        expectClose(actual, expected, tolerance: 1e-6, "depthwise 2-wide C=\(channels)")
+    }
+
+    @Test(
         "GEMM: both backends equal the triple loop (M, K, N straddling the 12×32 tile and SIMD widths)",
         arguments: GEMMBackend.allCases, [1, 5, 13, 49, 196])
     func gemm(backend: GEMMBackend, m: Int) {

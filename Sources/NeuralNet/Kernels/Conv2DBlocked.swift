@@ -26,10 +26,9 @@ extension Conv2D {
         let low = clamp.low
         let high = clamp.high
         // Output columns [interiorStart, interiorEnd) have their whole window inside the image horizontally.
-        let interiorStart = min(g.outputWidth, (g.padding.left + g.strideWidth - 1) / g.strideWidth)
-        let interiorEnd = max(
-            interiorStart,
-            min(g.outputWidth, (g.inputWidth - g.kernelWidth + g.padding.left) / g.strideWidth + 1))
+        let interior = g.interiorColumns
+        let interiorStart = interior.lowerBound
+        let interiorEnd = interior.upperBound
         parallelFor(g.outputHeight, threads: threads) { outY in
             let firstY = outY * g.strideHeight - g.padding.top
             let kernelRows = max(0, -firstY)..<max(max(0, -firstY), min(g.kernelHeight, g.inputHeight - firstY))

@@ -63,6 +63,15 @@ public struct ConvGeometry: Sendable, Equatable {
     public var outputPixels: Int { outputHeight * outputWidth }
     /// Length of one im2col row (KH·KW·C).
     public var patchLength: Int { kernelHeight * kernelWidth * inputChannels }
+    /// Output columns whose whole window lies inside the image horizontally (no left or right padding read).
+    /// Empty when the window is wider than the left-padded image: the span is checked before dividing, as
+    /// integer division truncates toward zero (−1 / 2 == 0 would count column 0 as interior).
+    public var interiorColumns: Range<Int> {
+        let start = min(outputWidth, (padding.left + strideWidth - 1) / strideWidth)
+        let span = inputWidth - kernelWidth + padding.left
+        guard span >= 0 else { return start..<start }
+        return start..<max(start, min(outputWidth, span / strideWidth + 1))
+    }
     /// True for a 1×1, stride-1, unpadded window: the convolution is a plain GEMM.
     public var isPointwise: Bool {
         kernelHeight == 1 && kernelWidth == 1 && strideHeight == 1 && strideWidth == 1 && padding == .zero

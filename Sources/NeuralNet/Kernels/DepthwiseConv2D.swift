@@ -46,10 +46,10 @@ public enum DepthwiseConv2D {
         let low = clamp.low
         let high = clamp.high
         let is3x3 = g.kernelHeight == 3 && g.kernelWidth == 3
-        // Output columns [interiorStart, interiorEnd) have their whole 3-wide window inside the image.
-        let interiorStart = min(g.outputWidth, (g.padding.left + g.strideWidth - 1) / g.strideWidth)
-        let interiorEnd = max(
-            interiorStart, min(g.outputWidth, (g.inputWidth - 3 + g.padding.left) / g.strideWidth + 1))
+        // Output columns [interiorStart, interiorEnd) have their whole window inside the image.
+        let interior = g.interiorColumns
+        let interiorStart = interior.lowerBound
+        let interiorEnd = interior.upperBound
         parallelFor(g.outputHeight, threads: threads) { outY in
             let firstY = outY * g.strideHeight - g.padding.top
             guard is3x3, firstY >= 0, firstY + 3 <= g.inputHeight, interiorEnd > interiorStart else {

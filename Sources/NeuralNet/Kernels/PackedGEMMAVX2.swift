@@ -111,7 +111,8 @@ func storeAccAVX2(
         let hi = ep.hi
         for lane in 0..<8 {
             let x = v[lane]
-            v[lane] = x < lo ? lo : (x > hi ? hi : x)
+            let floored = x < lo ? lo : x  // max then min: vmaxps + vminps (the nested select needed a blend)
+            v[lane] = floored > hi ? hi : floored
         }
     }
     let valid = ep.ncols - off

@@ -5,8 +5,12 @@
 /// (The stdlib's `clamped`, `pointwiseMin` and `replacing(with:where:)` on SIMD types lower to
 /// per-lane scalar code with NaN checks here; a plain lane loop vectorises.)
 enum Lanes {
+    /// Two selects in sequence (max, then min): LLVM lowers a lane loop of these to vmaxps + vminps, where the
+    /// nested form `x < low ? low : (x > high ? high : x)` became vcmpltps + vminps + vblendvps (both compare x).
+    /// Equal results for low ≤ high, NaN included (a NaN passes through both).
     @inline(__always) static func clamp(_ x: Float, _ low: Float, _ high: Float) -> Float {
-        x < low ? low : (x > high ? high : x)
+        let floored = x < low ? low : x
+        return floored > high ? high : floored
     }
     /// As two 8-lane halves: a 16-lane loop inlined into the generic kernels went through the stack lane by
     /// lane (scalar stores, then vector reloads: store-forwarding stalls). Measured on the RGB stem conv
