@@ -31,7 +31,10 @@ those medians (> 1 means gesturepad is slower).
 
 Run in the venv made by bench/setup-venv.sh:
 
-  /opt/gp-venv/bin/python bench/peers.py [--runs 30] [--rounds 5] [--threads 1]
+`--idle-ms 33` sleeps before every timed run of every engine, as the live loop idles between frames at
+30 fps (on a shared VM host the core then wakes slower; back to back hides that).
+
+  /opt/gp-venv/bin/python bench/peers.py [--runs 30] [--rounds 5] [--threads 1] [--idle-ms 33]
       [--models-dir /tmp/gp-bench/models] [--gesturepad PATH] [--json OUT]
 """
 import argparse
@@ -92,20 +95,24 @@ class OnnxRuntime:
         return self.sess.run(None, {self.inp: x})[0]
 
 
-def time_block(fn, x, runs):
+def time_block(fn, x, runs, idle_ms=0.0):
     for _ in range(WARMUP):
         fn(x)
     ts = []
     for _ in range(runs):
+        if idle_ms > 0:
+            time.sleep(idle_ms / 1e3)
         t0 = time.perf_counter()
         fn(x)
         ts.append((time.perf_counter() - t0) * 1e3)
     return {"median_ms": statistics.median(ts), "p10_ms": pct(ts, 10), "p90_ms": pct(ts, 90)}
 
 
-def gp_block(gp, d, layer, threads, runs, timeout, env=None, args=()):
+def gp_block(gp, d, layer, threads, runs, timeout, env=None, args=(), idle_ms=0.0):
     cmd = [gp, "bench", "embed", "--model", os.path.join(d, "tfjs"), "--layer", layer,
            "--threads", str(threads), "--runs", str(runs), "--json", *args]
+    if idle_ms > 0:
+        cmd += ["--idle-ms", str(idle_ms)]
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
                            env=None if env is None else {**os.environ, **env})
@@ -156,6 +163,9 @@ def main():
     ap.add_argument("--runs", type=int, default=30, help="timed runs per block")
     ap.add_argument("--rounds", type=int, default=5, help="shuffled rounds")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--idle-ms", type=float, default=0.0,
+                    help="sleep this long before every timed run, every engine (the live loop's gap "
+                         "between frames: 33 at 30 fps); 0 = back to back")
     ap.add_argument("--gesturepad", action="append", metavar="[LABEL=]PATH",
                     help="gesturepad binary (repeatable with labels; default " + DEFAULT_GP + ")")
     ap.add_argument("--gp-arg", action="append", default=[], metavar="LABEL:ARG",
@@ -242,7 +252,8 @@ def main():
             n, eng = k
             if eng in gps:
                 res, err = gp_block(gps[eng][0], models[n]["dir"], models[n]["layer"],
-                                    a.threads, a.runs, a.gp_timeout, gps[eng][1], gps[eng][2])
+                                    a.threads, a.runs, a.gp_timeout, gps[eng][1], gps[eng][2],
+                                    a.idle_ms)
                 if err:
                     print(f"NOTE: round {r + 1}: {err}")
                     continue
@@ -250,7 +261,7 @@ def main():
                 per_round[k].append({key: float(res[key])
                                      for key in ("median_ms", "p10_ms", "p90_ms")})
             else:
-                per_round[k].append(time_block(engines[k], models[n]["x"], a.runs))
+                per_round[k].append(time_block(engines[k], models[n]["x"], a.runs, a.idle_ms))
         print(f"round {r + 1}/{a.rounds} done", file=sys.stderr, flush=True)
 
     results = []
@@ -270,7 +281,7 @@ def main():
         summary[k] = s
 
     print()
-    print(f"threads={a.threads} runs/block={a.runs} rounds={a.rounds}  "
+    print(f"threads={a.threads} runs/block={a.runs} rounds={a.rounds} idle_ms={a.idle_ms}  "
           "(median of round medians; p10 = median of round p10s)")
     width = max([12] + [len(eng) for eng in gps])
     hdr = f"{'model':11s} {'engine':{width}s} {'median ms':>10s} {'p10 ms':>9s} {'gp/LiteRT':>10s} {'gp/ORT':>8s}"
@@ -299,7 +310,7 @@ def main():
         print(n)
 
     if a.json:
-        out = {"meta": {"threads": a.threads, "runs": a.runs, "rounds": a.rounds,
+        out = {"meta": {"threads": a.threads, "runs": a.runs, "rounds": a.rounds, "idle_ms": a.idle_ms,
                         "models_dir": os.path.abspath(a.models_dir),
                         "gesturepad": {eng: {"path": path, "env": env} for eng, (path, env) in gps.items()},
                         "notes": notes, "versions": versions(),

@@ -1,5 +1,9 @@
 // EmbedBenchmark: times `Embedder.embed` — warm-up, then N timed runs — and reports median, p10,
 // p90, GFLOP/s and a per-step breakdown (median per planned step). Pure measurement; the CLI prints.
+// Two ways to time the embedder as the live loop meets it rather than back to back: `cold` sweeps 64 MB
+// before each timed call (weights and activations start in memory), `idleMilliseconds` sleeps before each
+// timed call as the loop does between frames (33 ms at 30 fps) — on a shared VM host the core then wakes
+// at a lower clock, with its caches and predictors refilled by other tenants.
 import SystemSupport
 #if canImport(Glibc)
     import Glibc
@@ -21,6 +25,10 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     public var layer: String
     public var threads: Int
     public var runs: Int
+    /// True when every timed run followed a 64 MB cache sweep.
+    public var cold: Bool
+    /// Sleep before every timed run, in milliseconds (0: back to back).
+    public var idleMilliseconds: Double
     public var targetCPU: String
     public var blas: String
     /// GEMM backend of the embedder ("openblas" or "swift").
@@ -33,7 +41,8 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     public var steps: [Step]
 
     enum CodingKeys: String, CodingKey {
-        case model, layer, threads, runs, blas, gemm, steps, gflops
+        case model, layer, threads, runs, cold, blas, gemm, steps, gflops
+        case idleMilliseconds = "idle_ms"
         case targetCPU = "target_cpu"
         case multiplyAccumulates = "macs"
         case medianMilliseconds = "median_ms"
@@ -44,7 +53,9 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     /// Human-readable summary with the per-step table.
     public func render(stepsToShow: Int = .max) -> String {
         var lines = [
-            "model \(model) → \(layer), \(threads) thread(s), \(runs) runs, target CPU \(targetCPU)",
+            "model \(model) → \(layer), \(threads) thread(s), \(runs) \(cold ? "cold " : "")runs"
+                + (idleMilliseconds > 0 ? " after \(formatted(idleMilliseconds, decimals: 1)) ms idle each" : "")
+                + ", target CPU \(targetCPU)",
             "GEMM: \(gemm); BLAS: \(blas)",
             "latency: median \(formatted(medianMilliseconds, decimals: 3)) ms, p10 \(formatted(p10Milliseconds, decimals: 3)) ms, "
                 + "p90 \(formatted(p90Milliseconds, decimals: 3)) ms; \(formatted(gflops, decimals: 1)) GFLOP/s "
@@ -66,11 +77,24 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
 
 /// Runs the embedder benchmark.
 public enum EmbedBenchmark {
-    /// Times `runs` calls after `warmup` calls on a seeded random input in [-1, 1].
+    /// Times `runs` calls after `warmup` calls on a seeded random input in [-1, 1]; with `cold`, each timed call
+    /// follows a 64 MB sweep that evicts the caches, with `idleMilliseconds` > 0 a sleep that long.
     public static func run(
-        _ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10,
-        targetCPU: String
+        _ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10, cold: Bool = false,
+        idleMilliseconds: Double = 0, targetCPU: String
     ) -> EmbedBenchmarkReport {
+        let sweepBytes = cold ? 64 << 20 : 0
+        let sweep = UnsafeMutablePointer<UInt8>.allocate(capacity: max(sweepBytes, 1))
+        sweep.initialize(repeating: 1, count: max(sweepBytes, 1))
+        defer { sweep.deallocate() }
+        var sink: UInt8 = 0
+        let clock = SystemFrameClock()
+        let idleNanoseconds = UInt64(idleMilliseconds * 1e6)
+        func settle() {
+            if idleNanoseconds > 0 { clock.sleep(untilNanoseconds: clock.nowNanoseconds + idleNanoseconds) }
+            for index in stride(from: 0, to: sweepBytes, by: 64) { sweep[index] &+= 1 }
+            sink &+= sweep[0]
+        }
         let input = Tensor(shape: embedder.inputShape, uniformIn: -1...1, seed: 1).scalars
         var output = [Float](repeating: 0, count: embedder.outputCount)
         let stepCount = embedder.steps.count
@@ -82,12 +106,14 @@ public enum EmbedBenchmark {
                 for _ in 0..<warmup { embedder.embed(source.baseAddress!, into: destination.baseAddress!) }
                 // Whole-call timings without per-step clock reads, then a profiled pass for the breakdown.
                 for run in 0..<runs {
+                    settle()
                     let start = SystemFrameClock.nanoseconds()
                     embedder.embed(source.baseAddress!, into: destination.baseAddress!)
                     totals[run] = Double(SystemFrameClock.nanoseconds() - start) / 1e6
                 }
                 stepTimes.withUnsafeMutableBufferPointer { times in
                     for run in 0..<runs {
+                        settle()
                         embedder.embed(
                             source.baseAddress!, into: destination.baseAddress!, stepNanoseconds: times.baseAddress!)
                         for step in 0..<stepCount { perStep[step][run] = Double(times[step]) / 1e6 }
@@ -104,7 +130,8 @@ public enum EmbedBenchmark {
                 threads: info.threads)
         }
         return EmbedBenchmarkReport(
-            model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, targetCPU: targetCPU,
+            model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, cold: cold,
+            idleMilliseconds: idleMilliseconds, targetCPU: targetCPU,
             blas: GEMM.backendDescription, gemm: embedder.gemmBackend.rawValue,
             multiplyAccumulates: embedder.multiplyAccumulates,
             medianMilliseconds: median, p10Milliseconds: percentile(totals, 0.1),

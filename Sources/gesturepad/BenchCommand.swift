@@ -123,6 +123,18 @@ struct Bench: ParsableCommand {
         @Option(name: .long, help: "Rows of the per-step table to print (slowest first).")
         var steps: Int = 12
 
+        @Flag(
+            name: .long,
+            help: "Sweep 64 MB before every timed run: weights and activations start in memory, as in the live loop.")
+        var cold = false
+
+        @Option(
+            name: .long,
+            help:
+                "Sleep this many milliseconds before every timed run, as the live loop idles between frames (33 at 30 fps)."
+        )
+        var idleMs: Double = 0
+
         @Option(
             name: .long,
             help:
@@ -150,6 +162,7 @@ struct Bench: ParsableCommand {
             guard runs >= 1, warmup >= 0, threads >= 1 else {
                 throw ValidationError("--runs, --threads ≥ 1, --warmup ≥ 0")
             }
+            guard idleMs >= 0 && idleMs <= 10_000 else { throw ValidationError("--idle-ms must be in 0...10000") }
             if let gemm, GEMMBackend(rawValue: gemm) == nil {
                 throw ValidationError(
                     "--gemm must be one of: \(GEMMBackend.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -172,7 +185,7 @@ struct Bench: ParsableCommand {
                 model: loaded, outputLayer: layer, threads: threads, gemmBackend: backend,
                 blockFusion: BlockFusion(argument: fusion)!)
             let report = EmbedBenchmark.run(
-                embedder, modelName: name, runs: runs, warmup: warmup,
+                embedder, modelName: name, runs: runs, warmup: warmup, cold: cold, idleMilliseconds: idleMs,
                 targetCPU: BuildInfo.targetCPU)
             if json {
                 try printJSON(report, compact: true)

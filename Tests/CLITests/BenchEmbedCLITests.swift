@@ -1,0 +1,39 @@
+// `gesturepad bench embed` through the built binary on a seeded random MobileNet v1 0.25 (no files): the
+// live-cadence options are validated, reported and obeyed — `--idle-ms` sleeps before every timed run
+// (the wall time is at least the sleeps: a lower bound, never a speed), `--cold` is named in the report.
+import Foundation
+import TestSupport
+import Testing
+
+@Suite("gesturepad bench embed")
+struct BenchEmbedCLITests {
+    @Test("--idle-ms outside 0…10000 is refused", arguments: ["-1", "10001"])
+    func badIdleIsRefused(_ value: String) throws {
+        let run = try CLI.run(["bench", "embed", "--random-mobilenet", "0.25", "--idle-ms=\(value)"])
+        #expect(run.status != 0)
+        #expect(run.error.contains("--idle-ms must be in 0...10000"), "\(run.error)")
+    }
+
+    @Test("--idle-ms and --cold: every timed run sleeps first, and the report says so")
+    func idleAndColdRuns() throws {
+        let runs = 4
+        let idle = 50.0
+        let start = Date()
+        let run = try CLI.run([
+            "bench", "embed", "--random-mobilenet", "0.25", "--runs", "\(runs)", "--warmup", "0",
+            "--idle-ms", "\(idle)", "--cold", "--json",
+        ])
+        let elapsed = Date().timeIntervalSince(start)
+        #expect(run.status == 0, "\(run.error)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any] ?? [:]
+        #expect(report["idle_ms"] as? Double == idle, "\(run.output)")
+        #expect(report["cold"] as? Bool == true, "\(run.output)")
+        // Two timed passes (whole calls, then per step), each run after its sleep.
+        #expect(elapsed >= 2 * Double(runs) * idle / 1000, "\(elapsed) s")
+        let text = try CLI.run([
+            "bench", "embed", "--random-mobilenet", "0.25", "--runs", "1", "--warmup", "0", "--idle-ms", "5",
+        ])
+        #expect(text.status == 0, "\(text.error)")
+        #expect(text.output.contains("1 runs after 5.0 ms idle each"), "\(text.output)")
+    }
+}
