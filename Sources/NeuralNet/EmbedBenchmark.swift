@@ -2,8 +2,9 @@
 // p90, GFLOP/s and a per-step breakdown (median per planned step). Pure measurement; the CLI prints.
 // Two ways to time the embedder as the live loop meets it rather than back to back: `cold` sweeps 64 MB
 // before each timed call (weights and activations start in memory), `idleMilliseconds` sleeps before each
-// timed call as the loop does between frames (33 ms at 30 fps) — on a shared VM host the core then wakes
-// at a lower clock, with its caches and predictors refilled by other tenants.
+// timed call as the loop does between frames (33 ms at 30 fps). On a shared VM host every engine then runs
+// about twice as slow for the next milliseconds (session 9, Zen 3: the host's clocks, caches and predictors
+// after other tenants ran), which the sweep alone does not reproduce.
 import SystemSupport
 #if canImport(Glibc)
     import Glibc
