@@ -46,7 +46,8 @@ struct Bench: ParsableCommand {
                 "Compare candidate embedding layers: how well each separates the same photo moved up/down/left/right "
                 + "(vs brightness and small jitter), its size and latency.")
 
-        @Option(name: .long, help: "Installed model name.")
+        @Option(
+            name: .long, help: "Model: an installed name (see `gesturepad model list`) or a TF.js Layers directory.")
         var model: String
 
         @Option(name: .long, help: "Photo to move around (the subject stands in for a hand).")
@@ -59,11 +60,12 @@ struct Bench: ParsableCommand {
         var shift: Double = 0.12
 
         func run() throws {
-            let (loaded, metadata) = try ModelStore.userDefault().load(model)
+            let (loaded, metadata) = try loadModel(model)
             let photo = try RGBImage.read(image)
-            let size = metadata.inputSize
+            let size = metadata?.inputSize ?? 224
             let preprocessor = Preprocessor(
-                outputSize: size, normalization: PixelNormalization(channels: metadata.normalization.affine))
+                outputSize: size,
+                normalization: PixelNormalization(channels: (metadata?.normalization ?? .symmetric).affine))
             let side = Double(min(photo.width, photo.height))
             let step = Int(side * shift)
             let jitter = max(1, Int(side * 0.03))
@@ -98,7 +100,8 @@ struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "embed", abstract: "Embedder latency: median/p10/p90, GFLOP/s and a per-step breakdown.")
 
-        @Option(name: .long, help: "Model directory (TF.js Layers).")
+        @Option(
+            name: .long, help: "Model: an installed name (see `gesturepad model list`) or a TF.js Layers directory.")
         var model: String?
 
         @Option(
@@ -108,7 +111,11 @@ struct Bench: ParsableCommand {
         )
         var randomMobilenet: Double?
 
-        @Option(name: .long, help: "Layer to cut at (default: conv_pw_13_relu if present, else the model output).")
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Layer to cut at (default: the model's embedding layer, as the daemon cuts it; without a gesturepad.json "
+                    + "conv_pw_13_relu if present, else the model output)."))
         var layer: String?
 
         @Option(name: .long, help: "Threads for the kernels and OpenBLAS.")
@@ -172,9 +179,12 @@ struct Bench: ParsableCommand {
         func run() throws {
             let name: String
             let loaded: Model
+            var cut = layer
             if let model {
                 name = model
-                loaded = try TFJSLayersFormat.read(model)
+                let metadata: ModelMetadata?
+                (loaded, metadata) = try loadModel(model)
+                cut = cut ?? metadata?.embeddingLayer
             } else {
                 let alpha = randomMobilenet!
                 name = "random MobileNet v1 \(alpha)"
@@ -182,7 +192,7 @@ struct Bench: ParsableCommand {
             }
             let backend = gemm.flatMap(GEMMBackend.init(rawValue:)) ?? GEMM.defaultBackend
             let embedder = try Embedder(
-                model: loaded, outputLayer: layer, threads: threads, gemmBackend: backend,
+                model: loaded, outputLayer: cut, threads: threads, gemmBackend: backend,
                 blockFusion: BlockFusion(argument: fusion)!)
             let report = EmbedBenchmark.run(
                 embedder, modelName: name, runs: runs, warmup: warmup, cold: cold, idleMilliseconds: idleMs,

@@ -1,6 +1,8 @@
 // `gesturepad bench embed` through the built binary on a seeded random MobileNet v1 0.25 (no files): the
 // live-cadence options are validated, reported and obeyed — `--idle-ms` sleeps before every timed run
 // (the wall time is at least the sleeps: a lower bound, never a speed), `--cold` is named in the report.
+// `--model` takes an installed name as `embed` does, and cuts where the daemon cuts (the model's
+// embedding layer) unless `--layer` says otherwise.
 import Foundation
 import TestSupport
 import Testing
@@ -35,5 +37,25 @@ struct BenchEmbedCLITests {
         ])
         #expect(text.status == 0, "\(text.error)")
         #expect(text.output.contains("1 runs after 5.0 ms idle each"), "\(text.output)")
+    }
+
+    @Test("--model: an unknown name is refused with the installed names")
+    func unknownModelName() throws {
+        let run = try CLI.run(["bench", "embed", "--model", "no_such_model", "--runs", "1"])
+        #expect(run.status != 0)
+        #expect(run.error.contains("no model named no_such_model"), "\(run.error)")
+    }
+
+    @Test(
+        "--model: installed names resolve and cut at the model's embedding layer",
+        arguments: [("mobilenet_v1_0.25_224", "conv_pw_13_relu"), ("mobilenet_v2_1.0_224", "block_15_add")])
+    func installedNameCutsAtTheEmbeddingLayer(name: String, layer: String) throws {
+        // `make test` installs all three models (GESTUREPAD_REQUIRE_MODELS); a bare `swift test` may lack them.
+        guard TestFiles.modelInstalled(name) || TestFiles.required else { return }
+        let run = try CLI.run(["bench", "embed", "--model", name, "--runs", "1", "--warmup", "0", "--json"])
+        #expect(run.status == 0, "\(run.error)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any] ?? [:]
+        #expect(report["layer"] as? String == layer, "\(run.output)")
+        #expect(report["model"] as? String == name, "\(run.output)")
     }
 }
