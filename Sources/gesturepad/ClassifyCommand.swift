@@ -10,14 +10,20 @@ struct Classify: ParsableCommand {
     @Argument(help: "Image file.")
     var image: String
 
-    @Option(name: .long, help: "Installed model name (see `gesturepad model list`).")
+    @Option(
+        name: .long, help: "Model: an installed name (see `gesturepad model list`) or an installed model's directory.")
     var model: String = "mobilenet_v1_1.0_224"
 
     @Option(name: .long, help: "How many classes to print.")
     var top: Int = 5
 
     func run() throws {
-        let (loaded, metadata) = try ModelStore.userDefault().load(model)
+        let (loaded, found) = try loadModel(model)
+        guard let metadata = found else {
+            throw CommandFailure(
+                "\(model) has no gesturepad.json (no class names): import it with `gesturepad model import \(model) --name NAME --class-names FILE`"
+            )
+        }
         guard let classifier = metadata.classifierLayer else {
             throw CommandFailure("model \(model) has no classifier layer; import it with --class-names")
         }

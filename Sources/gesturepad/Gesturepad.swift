@@ -16,21 +16,3 @@ struct Gesturepad: AsyncParsableCommand {
             Monitor.self, Pause.self, Resume.self, Record.self, Reload.self, Control.self,
         ])
 }
-
-/// Options shared by commands that load a model directory.
-struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory holding model.json and weight shards (TF.js Layers format).")
-    var model: String
-
-    @Option(
-        name: .long,
-        help: "Layer whose activation is the embedding (default: conv_pw_13_relu if present, else the model output).")
-    var layer: String?
-
-    @Option(name: .long, help: "Threads for the kernels and OpenBLAS.")
-    var threads: Int = 1
-
-    func validate() throws {
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
-    }
-}
