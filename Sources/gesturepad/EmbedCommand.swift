@@ -93,11 +93,15 @@ struct Embed: ParsableCommand {
     }
 }
 
-/// An installed model by name, or a TF.js Layers directory (with its gesturepad.json if present).
+/// An installed model by name, or a TF.js Layers directory (with its gesturepad.json if present: one that is
+/// there but unreadable is an error, not a silent fall-back to v1's input size and normalisation).
 func loadModel(_ nameOrDirectory: String) throws -> (Model, ModelMetadata?) {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: nameOrDirectory, isDirectory: &isDirectory) {
-        return (try TFJSLayersFormat.read(nameOrDirectory), try? ModelMetadata.read(directory: nameOrDirectory))
+        let model = try TFJSLayersFormat.read(nameOrDirectory)
+        let metadataPath = (nameOrDirectory as NSString).appendingPathComponent(ModelMetadata.fileName)
+        guard isDirectory.boolValue, FileManager.default.fileExists(atPath: metadataPath) else { return (model, nil) }
+        return (model, try ModelMetadata.read(directory: nameOrDirectory))
     }
     let (model, metadata) = try ModelStore.userDefault().load(nameOrDirectory)
     return (model, metadata)

@@ -4,6 +4,7 @@
 // `--model` takes an installed name as `embed` does, and cuts where the daemon cuts (the model's
 // embedding layer) unless `--layer` says otherwise.
 import Foundation
+import NeuralNet
 import TestSupport
 import Testing
 
@@ -57,5 +58,21 @@ struct BenchEmbedCLITests {
         let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any] ?? [:]
         #expect(report["layer"] as? String == layer, "\(run.output)")
         #expect(report["model"] as? String == name, "\(run.output)")
+    }
+
+    @Test(
+        "--model DIR with a corrupt gesturepad.json: an error naming the file, not v1's defaults in silence",
+        .enabled(if: CLI.modelsAvailable || TestFiles.required, "models/photos not fetched: run `make models`"))
+    func corruptMetadataIsAnError() throws {
+        try withTemporaryDirectory("bench-embed-metadata") { copy in
+            let installed = ModelStore.userDefault().directory(of: "mobilenet_v1_0.25_224")
+            for file in try FileManager.default.contentsOfDirectory(atPath: installed) {
+                try FileManager.default.copyItem(atPath: installed + "/" + file, toPath: copy + "/" + file)
+            }
+            try Data("{\"architecture\": ".utf8).write(to: URL(fileURLWithPath: copy + "/gesturepad.json"))
+            let run = try CLI.run(["bench", "embed", "--model", copy, "--runs", "1", "--warmup", "0"])
+            #expect(run.status != 0)
+            #expect(run.error.contains(copy + "/gesturepad.json"), "\(run.error)")
+        }
     }
 }
