@@ -99,8 +99,8 @@ struct ModelCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List layers, output shapes, parameters and multiply-accumulates of a model.")
 
-        @Argument(help: "Model directory (model.json + shards) or a model.json path.")
-        var directory: String
+        @Argument(help: "Model: an installed name (see `gesturepad model list`), a directory or a model.json path.")
+        var model: String
 
         @Option(name: .long, help: "Input size HxWxC when the model's is not fixed (e.g. 224x224x3).")
         var inputShape: String?
@@ -109,7 +109,7 @@ struct ModelCommand: ParsableCommand {
         var plan = false
 
         func run() throws {
-            let model = try TFJSLayersFormat.read(directory)
+            let (model, _) = try loadModel(self.model)
             let shape = try inputShape.map(parseShape)
             print(try ModelSummary(model, inputShape: shape).render())
             if plan {

@@ -1,12 +1,13 @@
-// `gesturepad classify` as a user runs it: the model by installed name or by its directory gives the same
-// top classes (one model loader for every command), and a directory without gesturepad.json — no class
-// names — is refused with the command that fixes it. Needs the installed models (`make models`).
+// `gesturepad classify` and `model inspect` as a user runs them: the model by installed name or by its
+// directory gives the same output (one model loader for every command), and a directory without
+// gesturepad.json — no class names — is refused by classify with the command that fixes it. Needs the
+// installed models (`make models`).
 import Foundation
 import NeuralNet
 import TestSupport
 import Testing
 
-@Suite("gesturepad classify")
+@Suite("gesturepad classify and model inspect: names or directories")
 struct ClassifyCLITests {
     @Test(
         "by installed name or by directory: the same model, the same top classes",
@@ -38,5 +39,17 @@ struct ClassifyCLITests {
             #expect(run.error.contains("has no gesturepad.json"), "\(run.error)")
             #expect(run.error.contains("gesturepad model import"), "\(run.error)")
         }
+    }
+
+    @Test(
+        "model inspect takes an installed name as well as a directory",
+        .enabled(if: CLI.modelsAvailable || TestFiles.required, "models/photos not fetched: run `make models`"))
+    func inspectByName() throws {
+        let name = "mobilenet_v1_0.25_224"
+        let byName = try CLI.run(["model", "inspect", name])
+        #expect(byName.status == 0, "\(byName.error)")
+        #expect(byName.output.contains("conv_pw_13_relu"), "\(byName.output)")
+        let byDirectory = try CLI.run(["model", "inspect", ModelStore.userDefault().directory(of: name)])
+        #expect(byDirectory.output == byName.output)
     }
 }
