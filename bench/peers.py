@@ -31,11 +31,11 @@ those medians (> 1 means gesturepad is slower).
 
 Run in the venv made by bench/setup-venv.sh:
 
-`--idle-ms 33` sleeps before every timed run of every engine, as the live loop idles between frames at
-30 fps (on a shared VM host the core then wakes slower; back to back hides that).
-
   /opt/gp-venv/bin/python bench/peers.py [--runs 30] [--rounds 5] [--threads 1] [--idle-ms 33]
       [--models-dir /tmp/gp-bench/models] [--gesturepad PATH] [--json OUT]
+
+`--idle-ms 33` sleeps before every timed run of every engine, as the live loop idles between frames at
+30 fps (on a shared VM host every engine then runs slower; back to back hides that).
 """
 import argparse
 import json

@@ -90,7 +90,8 @@ public enum EmbedBenchmark {
         defer { sweep.deallocate() }
         var sink: UInt8 = 0
         let clock = SystemFrameClock()
-        let idleNanoseconds = UInt64(idleMilliseconds * 1e6)
+        // Callers validate the range; here anything outside 0…10 s (or NaN) is taken as no sleep rather than trapping.
+        let idleNanoseconds = (0...10_000).contains(idleMilliseconds) ? UInt64(idleMilliseconds * 1e6) : 0
         func settle() {
             if idleNanoseconds > 0 { clock.sleep(untilNanoseconds: clock.nowNanoseconds + idleNanoseconds) }
             for index in stride(from: 0, to: sweepBytes, by: 64) { sweep[index] &+= 1 }

@@ -62,10 +62,9 @@ struct Bench: ParsableCommand {
         func run() throws {
             let (loaded, metadata) = try loadModel(model)
             let photo = try RGBImage.read(image)
-            let size = metadata?.inputSize ?? 224
+            let (size, normalization) = inputSettings(metadata)
             let preprocessor = Preprocessor(
-                outputSize: size,
-                normalization: PixelNormalization(channels: (metadata?.normalization ?? .symmetric).affine))
+                outputSize: size, normalization: PixelNormalization(channels: normalization.affine))
             let side = Double(min(photo.width, photo.height))
             let step = Int(side * shift)
             let jitter = max(1, Int(side * 0.03))
@@ -132,14 +131,14 @@ struct Bench: ParsableCommand {
 
         @Flag(
             name: .long,
-            help: "Sweep 64 MB before every timed run: weights and activations start in memory, as in the live loop.")
+            help: "Sweep 64 MB before every timed run: weights and activations start in memory, not in the caches.")
         var cold = false
 
         @Option(
             name: .long,
-            help:
-                "Sleep this many milliseconds before every timed run, as the live loop idles between frames (33 at 30 fps)."
-        )
+            help: ArgumentHelp(
+                "Sleep this many milliseconds before every timed run (both passes: whole calls, then per step), as "
+                    + "the live loop idles between frames (33 at 30 fps)."))
         var idleMs: Double = 0
 
         @Option(
@@ -180,11 +179,14 @@ struct Bench: ParsableCommand {
             let name: String
             let loaded: Model
             var cut = layer
+            var inputShape: [Int]?
             if let model {
                 name = model
                 let metadata: ModelMetadata?
                 (loaded, metadata) = try loadModel(model)
                 cut = cut ?? metadata?.embeddingLayer
+                // At the size the daemon feeds it (the model's own input shape when it declares none).
+                inputShape = metadata.map { [$0.inputSize, $0.inputSize, 3] }
             } else {
                 let alpha = randomMobilenet!
                 name = "random MobileNet v1 \(alpha)"
@@ -192,7 +194,7 @@ struct Bench: ParsableCommand {
             }
             let backend = gemm.flatMap(GEMMBackend.init(rawValue:)) ?? GEMM.defaultBackend
             let embedder = try Embedder(
-                model: loaded, outputLayer: cut, threads: threads, gemmBackend: backend,
+                model: loaded, outputLayer: cut, inputShape: inputShape, threads: threads, gemmBackend: backend,
                 blockFusion: BlockFusion(argument: fusion)!)
             let report = EmbedBenchmark.run(
                 embedder, modelName: name, runs: runs, warmup: warmup, cold: cold, idleMilliseconds: idleMs,

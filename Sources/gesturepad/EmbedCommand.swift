@@ -57,9 +57,8 @@ struct Embed: ParsableCommand {
             print("\(embedder.outputLayer) \(activation.shape) → \(output)")
             return
         }
-        let size = metadata?.inputSize ?? 224
+        let (size, normalization) = inputSettings(metadata)
         let embedder = try Embedder(model: loaded, outputLayer: cut, inputShape: [size, size, 3], threads: threads)
-        let normalization = metadata?.normalization ?? .symmetric
         let preprocessor = Preprocessor(
             outputSize: size, mirror: mirror, normalization: PixelNormalization(channels: normalization.affine))
         let frameSource = try FrameSources.open(source!)
@@ -93,16 +92,31 @@ struct Embed: ParsableCommand {
     }
 }
 
-/// An installed model by name, or a TF.js Layers directory (with its gesturepad.json if present: one that is
-/// there but unreadable is an error, not a silent fall-back to v1's input size and normalisation).
+/// An installed model by name, or a TF.js Layers directory or model.json path, with its directory's
+/// gesturepad.json when there is one (one that is there but unreadable is an error, not a silent fall-back to
+/// `inputSettings`' defaults). An argument that looks like a path (a "/" or a ".json" ending) and does not exist
+/// is reported as a missing path, not as an unknown installed name.
 func loadModel(_ nameOrDirectory: String) throws -> (Model, ModelMetadata?) {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: nameOrDirectory, isDirectory: &isDirectory) {
         let model = try TFJSLayersFormat.read(nameOrDirectory)
-        let metadataPath = (nameOrDirectory as NSString).appendingPathComponent(ModelMetadata.fileName)
-        guard isDirectory.boolValue, FileManager.default.fileExists(atPath: metadataPath) else { return (model, nil) }
-        return (model, try ModelMetadata.read(directory: nameOrDirectory))
+        let directory =
+            isDirectory.boolValue ? nameOrDirectory : (nameOrDirectory as NSString).deletingLastPathComponent
+        let metadataPath = (directory as NSString).appendingPathComponent(ModelMetadata.fileName)
+        guard FileManager.default.fileExists(atPath: metadataPath) else { return (model, nil) }
+        return (model, try ModelMetadata.read(directory: directory))
+    }
+    if nameOrDirectory.contains("/") || nameOrDirectory.hasSuffix(".json") {
+        throw CommandFailure(
+            "\(nameOrDirectory): no such file or directory (a model is an installed name, see `gesturepad model list`, "
+                + "or a TF.js Layers directory)")
     }
     let (model, metadata) = try ModelStore.userDefault().load(nameOrDirectory)
     return (model, metadata)
+}
+
+/// The input side and normalisation a model expects: its gesturepad.json's, and for a bare TF.js directory
+/// without one MobileNet v1's (224, x/127.5 − 1), the convention of the TF.js demo's models.
+func inputSettings(_ metadata: ModelMetadata?) -> (size: Int, normalization: InputNormalization) {
+    (metadata?.inputSize ?? 224, metadata?.normalization ?? .symmetric)
 }

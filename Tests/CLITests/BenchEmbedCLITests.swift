@@ -47,12 +47,18 @@ struct BenchEmbedCLITests {
         #expect(run.error.contains("no model named no_such_model"), "\(run.error)")
     }
 
+    static let v1 = "mobilenet_v1_0.25_224"
+    static let v2 = "mobilenet_v2_1.0_224"
+    /// `make test` installs all three models (GESTUREPAD_REQUIRE_MODELS turns a missing one into a failure).
+    static func installed(_ names: String...) -> Bool {
+        names.allSatisfy { TestFiles.modelInstalled($0) } || TestFiles.required
+    }
+
     @Test(
         "--model: installed names resolve and cut at the model's embedding layer",
-        arguments: [("mobilenet_v1_0.25_224", "conv_pw_13_relu"), ("mobilenet_v2_1.0_224", "block_15_add")])
+        .enabled(if: installed(v1, v2), "v1 0.25 and v2 are not installed: make models"),
+        arguments: [(v1, "conv_pw_13_relu"), (v2, "block_15_add")])
     func installedNameCutsAtTheEmbeddingLayer(name: String, layer: String) throws {
-        // `make test` installs all three models (GESTUREPAD_REQUIRE_MODELS); a bare `swift test` may lack them.
-        guard TestFiles.modelInstalled(name) || TestFiles.required else { return }
         let run = try CLI.run(["bench", "embed", "--model", name, "--runs", "1", "--warmup", "0", "--json"])
         #expect(run.status == 0, "\(run.error)")
         let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any] ?? [:]
@@ -61,13 +67,31 @@ struct BenchEmbedCLITests {
     }
 
     @Test(
+        "--model DIR/model.json reads the directory's gesturepad.json too (v2 cuts at block_15_add, not the classifier)",
+        .enabled(if: installed(v2), "v2 is not installed: make models"))
+    func modelJSONPathKeepsItsMetadata() throws {
+        let path = ModelStore.userDefault().directory(of: Self.v2) + "/model.json"
+        let run = try CLI.run(["bench", "embed", "--model", path, "--runs", "1", "--warmup", "0", "--json"])
+        #expect(run.status == 0, "\(run.error)")
+        let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any] ?? [:]
+        #expect(report["layer"] as? String == "block_15_add", "\(run.output)")
+    }
+
+    @Test("--model: a path that does not exist is a missing path, not an unknown installed name")
+    func missingPath() throws {
+        let run = try CLI.run(["bench", "embed", "--model", "./models/no_such_dir", "--runs", "1"])
+        #expect(run.status != 0)
+        #expect(run.error.contains("./models/no_such_dir: no such file or directory"), "\(run.error)")
+    }
+
+    @Test(
         "--model DIR with a corrupt gesturepad.json: an error naming the file, not v1's defaults in silence",
-        .enabled(if: CLI.modelsAvailable || TestFiles.required, "models/photos not fetched: run `make models`"))
+        .enabled(if: installed(v1), "v1 0.25 is not installed: make models"))
     func corruptMetadataIsAnError() throws {
         try withTemporaryDirectory("bench-embed-metadata") { copy in
-            let installed = ModelStore.userDefault().directory(of: "mobilenet_v1_0.25_224")
-            for file in try FileManager.default.contentsOfDirectory(atPath: installed) {
-                try FileManager.default.copyItem(atPath: installed + "/" + file, toPath: copy + "/" + file)
+            let original = ModelStore.userDefault().directory(of: Self.v1)
+            for file in try FileManager.default.contentsOfDirectory(atPath: original) {
+                try FileManager.default.copyItem(atPath: original + "/" + file, toPath: copy + "/" + file)
             }
             try Data("{\"architecture\": ".utf8).write(to: URL(fileURLWithPath: copy + "/gesturepad.json"))
             let run = try CLI.run(["bench", "embed", "--model", copy, "--runs", "1", "--warmup", "0"])

@@ -66,7 +66,8 @@ struct BlockedKernelTests {
                 height: 224, width: 224, channels: 3, kernel: (3, 3), strides: (2, 2), mode: .valid,
                 extra: Padding2D(top: 0, bottom: 1, left: 0, right: 1))!,
             ConvGeometry(height: 33, width: 29, channels: 4, kernel: (3, 3), strides: (1, 1), mode: .same)!,
-            // 2 wide, padded right: the window is wider than the image (no interior column).
+            // 2 wide, padded right: the window is wider than the image, no interior column (coverage: the blocks
+            // are wider than one column, so this kernel ran it per pixel even before interiorColumns).
             ConvGeometry(
                 height: 6, width: 2, channels: 3, kernel: (3, 3), strides: (2, 2), mode: .valid,
                 extra: Padding2D(top: 0, bottom: 1, left: 0, right: 1))!,

@@ -123,7 +123,11 @@ func storeAcc(_ acc: {V}, _ bv: {V}, _ c: UnsafeMutablePointer<Float>, _ off: In
         // Lane loop, not `replacing(with:where:)`: LLVM turns this into vmaxps/vminps, the mask API into scalar code.
         // Bounds in locals so LLVM sees them loop-invariant and emits vmaxps/vminps.
         let lo = ep.lo, hi = ep.hi
-        for lane in 0..<{W} {{ let x = v[lane]; v[lane] = x < lo ? lo : (x > hi ? hi : x) }}
+        for lane in 0..<{W} {{
+            let x = v[lane]
+            let floored = x < lo ? lo : x  // max then min: vmaxps + vminps (the nested select needed a blend)
+            v[lane] = floored > hi ? hi : floored
+        }}
     }}
     let valid = ep.ncols - off
     if valid >= {W} {{
