@@ -84,18 +84,13 @@ public enum EmbedBenchmark {
         _ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10, cold: Bool = false,
         idleMilliseconds: Double = 0, targetCPU: String
     ) -> EmbedBenchmarkReport {
-        let sweepBytes = cold ? 64 << 20 : 0
-        let sweep = UnsafeMutablePointer<UInt8>.allocate(capacity: max(sweepBytes, 1))
-        sweep.initialize(repeating: 1, count: max(sweepBytes, 1))
-        defer { sweep.deallocate() }
-        var sink: UInt8 = 0
+        let sweep = cold ? CacheSweep() : nil
         let clock = SystemFrameClock()
         // Callers validate the range; here anything outside 0…10 s (or NaN) is taken as no sleep rather than trapping.
         let idleNanoseconds = (0...10_000).contains(idleMilliseconds) ? UInt64(idleMilliseconds * 1e6) : 0
         func settle() {
             if idleNanoseconds > 0 { clock.sleep(untilNanoseconds: clock.nowNanoseconds + idleNanoseconds) }
-            for index in stride(from: 0, to: sweepBytes, by: 64) { sweep[index] &+= 1 }
-            sink &+= sweep[0]
+            sweep?.run()
         }
         let input = Tensor(shape: embedder.inputShape, uniformIn: -1...1, seed: 1).scalars
         var output = [Float](repeating: 0, count: embedder.outputCount)

@@ -69,6 +69,17 @@ struct SparseFirstLayerTests {
         #expect(sparse.nonZeroCount == nonZero)
     }
 
+    /// `pool` compressed, and the batch `samples` of it staged in a batch of `capacity` rows.
+    static func staged(_ shape: Shape, pool: [Float], samples: [Int32], capacity: Int) -> SparseBatch {
+        let sparse = pool.withUnsafeBufferPointer {
+            FusedHeadTrainer.sparseFeatures(
+                $0.baseAddress!, samples: shape.samples, inputs: shape.inputs, maximumDensity: 1)!
+        }
+        let staged = SparseBatch(capacity: capacity, for: sparse)
+        samples.withUnsafeBufferPointer { staged.stage(sparse, samples: $0.baseAddress!, rows: shape.batch) }
+        return staged
+    }
+
     @Test("weight gradient, chunk by chunk: sparse == dense fast bit for bit, and == reference", arguments: shapes)
     func weightGradient(_ shape: Shape) {
         let (padded, units, chunk) = (
@@ -81,13 +92,8 @@ struct SparseFirstLayerTests {
         for b in 0..<shape.batch {
             for unit in 0..<units { delta[b * padded + unit] = generator.nextFloat(in: -1...1) }
         }
-        let sparse = pool.withUnsafeBufferPointer {
-            FusedHeadTrainer.sparseFeatures(
-                $0.baseAddress!, samples: shape.samples, inputs: shape.inputs, maximumDensity: 1)!
-        }
+        let staged = Self.staged(shape, pool: pool, samples: samples, capacity: shape.batch)
         let scratch = SparseChunkScratch(capacity: shape.batch)
-        let staged = SparseBatch(capacity: shape.batch, for: sparse)
-        samples.withUnsafeBufferPointer { staged.stage(sparse, samples: $0.baseAddress!, rows: shape.batch) }
         pool.withUnsafeBufferPointer { source in
             let rows = samples.map { UnsafePointer(source.baseAddress! + Int($0) * shape.inputs) }
             for first in stride(from: 0, to: shape.inputs, by: chunk) {
@@ -121,12 +127,7 @@ struct SparseFirstLayerTests {
         let weights = (0..<(shape.inputs * units + FirstLayerKernel.slack)).map { _ in generator.nextFloat(in: -1...1) }
         let initial = (0..<(shape.batch * padded + FirstLayerKernel.slack)).map { _ in generator.nextFloat(in: -1...1) }
         var (reference, fast, fromSparse) = (initial, initial, initial)
-        let sparse = pool.withUnsafeBufferPointer {
-            FusedHeadTrainer.sparseFeatures(
-                $0.baseAddress!, samples: shape.samples, inputs: shape.inputs, maximumDensity: 1)!
-        }
-        let staged = SparseBatch(capacity: shape.batch + 2, for: sparse)
-        samples.withUnsafeBufferPointer { staged.stage(sparse, samples: $0.baseAddress!, rows: shape.batch) }
+        let staged = Self.staged(shape, pool: pool, samples: samples, capacity: shape.batch + 2)
         pool.withUnsafeBufferPointer { source in
             let rows = samples.map { UnsafePointer(source.baseAddress! + Int($0) * shape.inputs) }
             for first in stride(from: 0, to: shape.inputs, by: chunk) {

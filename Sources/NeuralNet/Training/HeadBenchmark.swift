@@ -129,12 +129,10 @@ extension HeadBenchmark {
         }
         let hidden = UnsafeMutablePointer<Float>.allocate(capacity: u)
         let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: k)
-        let sweep = UnsafeMutablePointer<UInt8>.allocate(capacity: 64 << 20)
-        sweep.initialize(repeating: 1, count: 64 << 20)
+        let sweep = CacheSweep()
         defer {
             hidden.deallocate()
             probabilities.deallocate()
-            sweep.deallocate()
         }
         /// The second layer and softmax shared by every path: probabilities [K] from hidden [U].
         func finish() {
@@ -148,15 +146,13 @@ extension HeadBenchmark {
             relu: true)
         finish()
         let reference = Array(UnsafeBufferPointer(start: probabilities, count: k))
-        var sink: UInt8 = 0
         func time(_ path: String, bytes: Int, _ firstLayer: () -> Void) -> HeadPredictTiming {
             var warm: [Double] = []
             var cold: [Double] = []
             for run in 0..<(2 * runs + 2) {
                 let evict = run % 2 == 0
                 if evict {
-                    for index in stride(from: 0, to: 64 << 20, by: 64) { sweep[index] &+= 1 }
-                    sink &+= sweep[run]
+                    sweep.run()
                 }
                 let start = ContinuousClock.now
                 firstLayer()
@@ -198,7 +194,6 @@ extension HeadBenchmark {
                     weights.multiply(x: x, bias: head.hiddenBiasPointer, relu: true, y: hidden)
                 })
         }
-        if sink == 42 { print("", terminator: "") }  // keeps the sweep from being optimised away
         return HeadPredictBenchmarkReport(
             featureShape: featureShape, hiddenUnits: hiddenUnits, classes: classes, runs: runs, targetCPU: targetCPU,
             timings: timings)
