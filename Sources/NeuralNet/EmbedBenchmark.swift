@@ -30,6 +30,10 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     public var cold: Bool
     /// Sleep before every timed run, in milliseconds (0: back to back).
     public var idleMilliseconds: Double
+    /// What was embedded: a file, a frame, or seeded random values (zero skipping makes times input-dependent).
+    public var input: String
+    /// Whether pointwise convolutions of ReLU outputs skipped zero activations.
+    public var zeroSkip: Bool
     public var targetCPU: String
     public var blas: String
     /// GEMM backend of the embedder ("openblas" or "swift").
@@ -42,7 +46,8 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
     public var steps: [Step]
 
     enum CodingKeys: String, CodingKey {
-        case model, layer, threads, runs, cold, blas, gemm, steps, gflops
+        case model, layer, threads, runs, cold, blas, gemm, steps, gflops, input
+        case zeroSkip = "zero_skip"
         case idleMilliseconds = "idle_ms"
         case targetCPU = "target_cpu"
         case multiplyAccumulates = "macs"
@@ -57,7 +62,7 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
             "model \(model) → \(layer), \(threads) thread(s), \(runs) \(cold ? "cold " : "")runs"
                 + (idleMilliseconds > 0 ? " after \(formatted(idleMilliseconds, decimals: 1)) ms idle each" : "")
                 + ", target CPU \(targetCPU)",
-            "GEMM: \(gemm); BLAS: \(blas)",
+            "GEMM: \(gemm); BLAS: \(blas); zero skip \(zeroSkip ? "on" : "off"); input: \(input)",
             "latency: median \(formatted(medianMilliseconds, decimals: 3)) ms, p10 \(formatted(p10Milliseconds, decimals: 3)) ms, "
                 + "p90 \(formatted(p90Milliseconds, decimals: 3)) ms; \(formatted(gflops, decimals: 1)) GFLOP/s "
                 + "(\(formatted(Double(multiplyAccumulates) * 2 / 1e9, decimals: 3)) GFLOP per image)",
@@ -78,12 +83,15 @@ public struct EmbedBenchmarkReport: Codable, Sendable {
 
 /// Runs the embedder benchmark.
 public enum EmbedBenchmark {
-    /// Times `runs` calls after `warmup` calls on a seeded random input in [-1, 1]; with `cold`, each timed call
-    /// follows a 64 MB sweep that evicts the caches, with `idleMilliseconds` > 0 a sleep that long.
+    /// Times `runs` calls after `warmup` calls on `input` ([H, W, C] of the embedder; default a seeded random input
+    /// in [-1, 1]); with `cold`, each timed call follows a 64 MB sweep that evicts the caches, with
+    /// `idleMilliseconds` > 0 a sleep that long.
     public static func run(
         _ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10, cold: Bool = false,
-        idleMilliseconds: Double = 0, targetCPU: String
+        idleMilliseconds: Double = 0, targetCPU: String, input given: [Float]? = nil,
+        inputDescription: String = "seeded random values in [-1, 1]"
     ) -> EmbedBenchmarkReport {
+        precondition(given == nil || given!.count == embedder.inputShape.reduce(1, *), "input must match the embedder")
         let sweep = cold ? CacheSweep() : nil
         let clock = SystemFrameClock()
         // Callers validate the range; here anything outside 0…10 s (or NaN) is taken as no sleep rather than trapping.
@@ -92,7 +100,7 @@ public enum EmbedBenchmark {
             if idleNanoseconds > 0 { clock.sleep(untilNanoseconds: clock.nowNanoseconds + idleNanoseconds) }
             sweep?.run()
         }
-        let input = Tensor(shape: embedder.inputShape, uniformIn: -1...1, seed: 1).scalars
+        let input = given ?? Tensor(shape: embedder.inputShape, uniformIn: -1...1, seed: 1).scalars
         var output = [Float](repeating: 0, count: embedder.outputCount)
         let stepCount = embedder.steps.count
         var totals = [Double](repeating: 0, count: runs)
@@ -128,8 +136,10 @@ public enum EmbedBenchmark {
         }
         return EmbedBenchmarkReport(
             model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, cold: cold,
-            idleMilliseconds: idleMilliseconds, targetCPU: targetCPU,
-            blas: GEMM.backendDescription, gemm: embedder.gemmBackend.rawValue,
+            idleMilliseconds: idleMilliseconds,
+            input: given == nil ? "seeded random values in [-1, 1]" : inputDescription,
+            zeroSkip: embedder.skipsZeros, targetCPU: targetCPU, blas: GEMM.backendDescription,
+            gemm: embedder.gemmBackend.rawValue,
             multiplyAccumulates: embedder.multiplyAccumulates,
             medianMilliseconds: median, p10Milliseconds: percentile(totals, 0.1),
             p90Milliseconds: percentile(totals, 0.9),

@@ -107,6 +107,8 @@ public final class Embedder: @unchecked Sendable {
     public let threads: Int
     /// Who multiplies the GEMM-shaped layers.
     public let gemmBackend: GEMMBackend
+    /// Whether pointwise convolutions of ReLU outputs skip zero activations (ZeroSkipGEMM).
+    public let skipsZeros: Bool
     /// Planned steps, in execution order.
     public let steps: [EmbedderStepInfo]
     /// Arena size in floats (all activations and scratch).
@@ -136,9 +138,11 @@ public final class Embedder: @unchecked Sendable {
     /// - Parameter gemmBackend: who multiplies pointwise/im2col/dense weights (default: `GEMM.defaultBackend`).
     /// - Parameter blockFusion: whether expand → depthwise → project blocks (and depthwise → pointwise pairs)
     ///   run as one banded step; applies at 1 thread (more threads keep the unfused, row-parallel steps).
+    /// - Parameter skipZeros: whether pointwise convolutions of ReLU outputs skip the zeros (ZeroSkipGEMM; the
+    ///   same results as the dense kernel, faster on real images); off only to measure the difference.
     public init(
         model full: Model, outputLayer: String? = nil, inputShape: [Int]? = nil, threads: Int = 1,
-        gemmBackend: GEMMBackend = GEMM.defaultBackend, blockFusion: BlockFusion = .automatic
+        gemmBackend: GEMMBackend = GEMM.defaultBackend, blockFusion: BlockFusion = .automatic, skipZeros: Bool = true
     ) throws(NeuralNetError) {
         let layerName =
             outputLayer ?? (full.index(of: "conv_pw_13_relu") != nil ? "conv_pw_13_relu" : full.outputNames[0])
@@ -148,7 +152,8 @@ public final class Embedder: @unchecked Sendable {
                 reason: "an embedder needs exactly one input, layer \(layerName) depends on \(model.inputNames)")
         }
         let shapes = try model.inferShapes(inputShape: inputShape)
-        var plan = Planner(model: model, shapes: shapes, outputLayer: layerName, gemmBackend: gemmBackend)
+        var plan = Planner(
+            model: model, shapes: shapes, outputLayer: layerName, gemmBackend: gemmBackend, skipZeros: skipZeros)
         try plan.build()
         if threads <= 1 { plan.fuseBlocks(blockFusion) }
         let (offsets, arenaCount) = plan.assignOffsets()
@@ -167,6 +172,7 @@ public final class Embedder: @unchecked Sendable {
         self.outputShape = shapes[layerName]!.outputShape
         self.threads = max(1, threads)
         self.gemmBackend = gemmBackend
+        self.skipsZeros = skipZeros
         let threadCount = max(1, threads)
         self.planned = plan.steps.map { step in
             var split = step
@@ -236,10 +242,11 @@ public final class Embedder: @unchecked Sendable {
         let destination = pointer(step.output, input: input)
         switch step.operation {
         case .convolution(let geometry, let weights, let bias, let clamp, let scratch):
+            // A pointwise step has scratch only for its non-zero lists (planned when it skips zeros).
             Conv2D.im2colGEMM(
                 input: source, geometry: geometry, kernel: weights, bias: bias?.pointer, clamp: clamp,
-                output: destination, scratch: scratch.map { arena + offsets[$0] } ?? destination,
-                threads: step.threads)
+                output: destination, scratch: scratch.map { arena + offsets[$0] },
+                skipZeros: geometry.isPointwise && scratch != nil, threads: step.threads)
         case .directConvolution(let geometry, let kernel, let filters, let bias, let clamp):
             Conv2D.directBlocked(
                 input: source, geometry: geometry, kernel: kernel.pointer, filters: filters,
@@ -287,8 +294,8 @@ public final class Embedder: @unchecked Sendable {
 
     private static func kindName(_ operation: PlannedStep.Operation) -> String {
         switch operation {
-        case .convolution(let g, let weights, _, _, _):
-            let gemm = " (\(weights.backend.rawValue))"
+        case .convolution(let g, let weights, _, _, let scratch):
+            let gemm = " (\(weights.backend.rawValue)\(g.isPointwise && scratch != nil ? ", zero skip" : ""))"
             return (g.isPointwise ? "pointwise" : "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)") + gemm
         case .directConvolution(let g, _, _, _, _):
             return "conv\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight) direct"
@@ -310,6 +317,8 @@ private struct Planner {
     let shapes: [String: LayerShapeInfo]
     let outputLayer: String
     let gemmBackend: GEMMBackend
+    /// Whether pointwise convolutions of ReLU outputs skip their zeros (ZeroSkipGEMM).
+    let skipZeros: Bool
     var steps: [PlannedStep] = []
     /// Layer name → value id holding its output.
     var valueOf: [String: Int] = [:]
@@ -321,9 +330,13 @@ private struct Planner {
     /// ZeroPadding2D layers deferred into their consuming convolution: name → (source layer, padding).
     private var deferredPadding: [String: (source: String, padding: Padding2D)] = [:]
 
-    init(model: Model, shapes: [String: LayerShapeInfo], outputLayer: String, gemmBackend: GEMMBackend) {
+    init(
+        model: Model, shapes: [String: LayerShapeInfo], outputLayer: String, gemmBackend: GEMMBackend,
+        skipZeros: Bool
+    ) {
         self.model = model
         self.gemmBackend = gemmBackend
+        self.skipZeros = skipZeros
         self.shapes = shapes
         self.outputLayer = outputLayer
         for layer in model.layers { for input in layer.inbound { consumers[input, default: []].append(layer.name) } }
@@ -497,12 +510,17 @@ private struct Planner {
                         + "\(g.kernelHeight)·\(g.kernelWidth)·\(g.inputChannels) floats)",
                     limit: "\(SizeLimits.maximumArenaBytes) bytes")
             }
-            let scratchCount = Conv2D.scratchCount(geometry)
-            let scratch = scratchCount > 0 ? newValue(scratchCount) : nil
             let backend = GEMM.planBackend(k: geometry.patchLength, n: channelsOut, preferred: gemmBackend)
+            let weights = GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: backend)
+            // A pointwise convolution of ReLU outputs skips their zeros; its scratch holds the non-zero lists.
+            let skipsZeros = skipZeros && geometry.isPointwise && ZeroSkipGEMM.accepts(weights) && isNonNegative(source)
+            let scratchCount =
+                skipsZeros
+                ? ZeroSkipGEMM.scratchCount(rows: geometry.outputPixels, k: geometry.inputChannels)
+                : Conv2D.scratchCount(geometry)
+            let scratch = scratchCount > 0 ? newValue(scratchCount) : nil
             operation = .convolution(
-                geometry, GEMMWeights(k: geometry.patchLength, n: channelsOut, kernel, backend: backend),
-                bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity),
+                geometry, weights, bias: bias.map(WeightBuffer.init), clamp: clamp ?? (-.infinity, .infinity),
                 scratch: scratch)
         }
         emit(operation, names: names, inputs: [source], multiplyAccumulates: shapes[layer.name]!.multiplyAccumulates)
@@ -510,6 +528,19 @@ private struct Planner {
             emit(
                 .activation(activation, rows: geometry.outputPixels, channels: channelsOut), names: [names.last!],
                 inputs: [names.last!])
+        }
+    }
+
+    /// Whether the value `name` resolves to is written by a step that clamps at ≥ 0 (a ReLU / ReLU6 output).
+    private func isNonNegative(_ name: String) -> Bool {
+        guard let value = valueOf[name], let producer = steps.last(where: { $0.output == value }) else { return false }
+        switch producer.operation {
+        case .convolution(_, _, _, let clamp, _), .directConvolution(_, _, _, _, let clamp),
+            .depthwise(_, _, _, let clamp), .dense(_, _, _, let clamp), .add(_, let clamp),
+            .scaleShift(_, _, _, _, let clamp):
+            return clamp.low >= 0
+        default:
+            return false
         }
     }
 
@@ -566,7 +597,7 @@ private struct Planner {
         /// A value only the next step reads and that nobody else sees.
         func isInternal(_ value: Int) -> Bool { readers[value] == 1 && value != output && value != inputValue }
         func pointwise(_ step: PlannedStep) -> FusedPointwise? {
-            guard case .convolution(let geometry, let weights, let bias, let clamp, nil) = step.operation,
+            guard case .convolution(let geometry, let weights, let bias, let clamp, _) = step.operation,
                 geometry.isPointwise, step.inputs.count == 1
             else { return nil }
             return FusedPointwise(weights: weights, bias: bias, clamp: clamp)
@@ -603,12 +634,14 @@ private struct Planner {
             }
             let depthwise = FusedDepthwise(geometry: geometry, kernel: kernel, bias: bias, clamp: clamp)
             var block = InvertedResidualBlock(
-                expand: expand, depthwise: depthwise, project: project, residualClamp: residualClamp, fusion: fusion)
+                expand: expand, depthwise: depthwise, project: project, residualClamp: residualClamp, fusion: fusion,
+                skipZeros: skipZeros)
             if block == nil && residualClamp != nil {  // shapes that do not take the add: fuse without it
                 residualClamp = nil
                 last = index + 1
                 block = InvertedResidualBlock(
-                    expand: expand, depthwise: depthwise, project: project, residualClamp: nil, fusion: fusion)
+                    expand: expand, depthwise: depthwise, project: project, residualClamp: nil, fusion: fusion,
+                    skipZeros: skipZeros)
             }
             guard let block else {
                 fused.append(step)

@@ -155,10 +155,37 @@ struct Bench: ParsableCommand {
         )
         var fusion: String = "auto"
 
+        @Option(
+            name: .long,
+            help:
+                "Input tensor .npy (float32 [1,H,W,3] or [H,W,3], already normalised) to time on (default: seeded random values in [-1, 1]). Zero skipping makes the time depend on the input: time a real photo."
+        )
+        var input: String?
+
+        @Option(
+            name: .long,
+            help:
+                "Instead of --input: time on the first frame of a .y4m recording, an image file or a camera, preprocessed as the live loop does."
+        )
+        var source: String?
+
+        @Option(
+            name: .long,
+            help:
+                "Zero skipping: on (pointwise convolutions of ReLU outputs skip the zero activations; same results) or off (dense, to measure the difference)."
+        )
+        var zeroSkip: String = "on"
+
         @Flag(name: .long, help: "Print one JSON object instead of text.")
         var json = false
 
         func validate() throws {
+            guard input == nil || source == nil else {
+                throw ValidationError("give at most one of --input and --source")
+            }
+            guard ["on", "off"].contains(zeroSkip) else {
+                throw ValidationError("--zero-skip must be on or off, got \(zeroSkip)")
+            }
             guard BlockFusion(argument: fusion) != nil else {
                 throw ValidationError("--fusion must be auto, off, rows=N or kib=N with N ≥ 1, got \(fusion)")
             }
@@ -195,10 +222,34 @@ struct Bench: ParsableCommand {
             let backend = gemm.flatMap(GEMMBackend.init(rawValue:)) ?? GEMM.defaultBackend
             let embedder = try Embedder(
                 model: loaded, outputLayer: cut, inputShape: inputShape, threads: threads, gemmBackend: backend,
-                blockFusion: BlockFusion(argument: fusion)!)
+                blockFusion: BlockFusion(argument: fusion)!, skipZeros: zeroSkip == "on")
+            var image: [Float]?
+            var imageDescription = "seeded random values in [-1, 1]"
+            if let input {
+                let tensor = try NPY.read(input)
+                let shape =
+                    tensor.shape.count == 4 && tensor.shape[0] == 1 ? Array(tensor.shape.dropFirst()) : tensor.shape
+                guard shape == embedder.inputShape else {
+                    throw CommandFailure(
+                        "\(input): shape \(tensor.shape), expected [1, \(embedder.inputShape.map(String.init).joined(separator: ", "))] (the model's input)"
+                    )
+                }
+                image = tensor.scalars
+                imageDescription = input
+            } else if let source {
+                let (size, normalization) = inputSettings(try loadModel(model!).1)
+                guard [size, size, 3] == embedder.inputShape else {
+                    throw CommandFailure("--source needs --model at its own input size")
+                }
+                let (count, description) = try forEachPreprocessedFrame(
+                    source: source, size: size, normalization: normalization, mirror: false, frames: 1
+                ) { frame in image = Array(UnsafeBufferPointer(start: frame, count: size * size * 3)) }
+                guard count == 1 else { throw CommandFailure("\(source) delivered no frames") }
+                imageDescription = "first frame of \(description)"
+            }
             let report = EmbedBenchmark.run(
                 embedder, modelName: name, runs: runs, warmup: warmup, cold: cold, idleMilliseconds: idleMs,
-                targetCPU: BuildInfo.targetCPU)
+                targetCPU: BuildInfo.targetCPU, input: image, inputDescription: imageDescription)
             if json {
                 try printJSON(report, compact: true)
             } else {

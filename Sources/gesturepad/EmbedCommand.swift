@@ -59,37 +59,50 @@ struct Embed: ParsableCommand {
         }
         let (size, normalization) = inputSettings(metadata)
         let embedder = try Embedder(model: loaded, outputLayer: cut, inputShape: [size, size, 3], threads: threads)
-        let preprocessor = Preprocessor(
-            outputSize: size, mirror: mirror, normalization: PixelNormalization(channels: normalization.affine))
-        let frameSource = try FrameSources.open(source!)
-        defer { frameSource.close() }
-        var image = [Float](repeating: 0, count: size * size * 3)
         var embedding = [Float](repeating: 0, count: embedder.outputCount)
         var all: [Float] = []
-        var count = 0
-        while count < frames {
-            var failure: CaptureError?
-            let delivered: Void? = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
-                image.withUnsafeMutableBufferPointer { buffer in
-                    do throws(CaptureError) { try preprocessor.run(frame: frame, into: buffer.baseAddress!) } catch {
-                        failure = error
-                    }
-                }
-            }
-            if let failure { throw failure }
-            guard delivered != nil else { break }  // end of a finite source
-            image.withUnsafeBufferPointer { source in
-                embedding.withUnsafeMutableBufferPointer { embedder.embed(source.baseAddress!, into: $0.baseAddress!) }
-            }
+        let (count, description) = try forEachPreprocessedFrame(
+            source: source!, size: size, normalization: normalization, mirror: mirror, frames: frames
+        ) { image in
+            embedding.withUnsafeMutableBufferPointer { embedder.embed(image, into: $0.baseAddress!) }
             all += embedding
-            count += 1
         }
         guard count > 0 else { throw CommandFailure("\(source!) delivered no frames") }
         try NPY.write(Tensor(shape: [count] + embedder.outputShape, scalars: all), to: output)
         print(
-            "\(count) frame(s) from \(frameSource.sourceDescription) → \(embedder.outputLayer) \(embedder.outputShape) → \(output)"
+            "\(count) frame(s) from \(description) → \(embedder.outputLayer) \(embedder.outputShape) → \(output)"
         )
     }
+}
+
+/// Opens `source` (a .y4m recording, an image file or a camera), preprocesses up to `frames` frames to the model's
+/// input [size, size, 3] as the live loop does, and hands each to `body` (the pointer is valid during the call).
+/// Returns how many frames were delivered (fewer at the end of a finite source) and the source's description.
+func forEachPreprocessedFrame(
+    source: String, size: Int, normalization: InputNormalization, mirror: Bool, frames: Int,
+    _ body: (UnsafePointer<Float>) throws -> Void
+) throws -> (count: Int, description: String) {
+    let preprocessor = Preprocessor(
+        outputSize: size, mirror: mirror, normalization: PixelNormalization(channels: normalization.affine))
+    let frameSource = try FrameSources.open(source)
+    defer { frameSource.close() }
+    var image = [Float](repeating: 0, count: size * size * 3)
+    var count = 0
+    while count < frames {
+        var failure: CaptureError?
+        let delivered: Void? = try frameSource.withNextFrame(timeoutMilliseconds: 2000) { frame in
+            image.withUnsafeMutableBufferPointer { buffer in
+                do throws(CaptureError) { try preprocessor.run(frame: frame, into: buffer.baseAddress!) } catch {
+                    failure = error
+                }
+            }
+        }
+        if let failure { throw failure }
+        guard delivered != nil else { break }  // end of a finite source
+        try image.withUnsafeBufferPointer { try body($0.baseAddress!) }
+        count += 1
+    }
+    return (count, frameSource.sourceDescription)
 }
 
 /// An installed model by name, or a TF.js Layers directory or model.json path, with its directory's

@@ -51,21 +51,27 @@ public enum Conv2D {
     }
 
     /// Fast twin: im2col (skipped for pointwise) + sgemm [P, KH·KW·C] × [KH·KW·C, F] + fused bias/clamp.
-    /// `scratch` holds `scratchCount(geometry)` floats; `gemm` multiplies (see `GEMM`).
+    /// `scratch` holds `scratchCount(geometry)` floats (nil for pointwise); with `skipZeros` (pointwise only, the
+    /// input a ReLU output) it holds `ZeroSkipGEMM.scratchCount(rows: P, k: C)` floats for the non-zero lists.
     public static func im2colGEMM(
         input: UnsafePointer<Float>, geometry g: ConvGeometry, kernel: GEMMWeights,
         bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
-        output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int = 1
+        output: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>?, skipZeros: Bool = false,
+        threads: Int = 1
     ) {
         let patches: UnsafePointer<Float>
         if g.isPointwise {
             patches = input  // [P, C] already
         } else {
+            guard let scratch else {
+                preconditionFailure("im2colGEMM needs scratch for a \(g.kernelHeight)×\(g.kernelWidth) kernel")
+            }
             im2col(input: input, geometry: g, patches: scratch, threads: threads)
             patches = UnsafePointer(scratch)  // [P, KH·KW·C]
         }
         GEMM.multiply(
-            rows: g.outputPixels, a: patches, weights: kernel, bias: bias, clamp: clamp, c: output, threads: threads)
+            rows: g.outputPixels, a: patches, weights: kernel, bias: bias, clamp: clamp, c: output, threads: threads,
+            zeroSkipScratch: g.isPointwise && skipZeros ? scratch : nil)
     }
 
     /// Unfolds input [H, W, C] into patches [OH·OW, KH·KW·C], zero where the window leaves the image.

@@ -105,13 +105,21 @@ public enum GEMM {
     /// Fast twin: a [M, K] × weights [K, N] → c [M, N] with bias and clamp, on the weights' backend.
     /// `threads` > 1 splits the packed kernels by row blocks or column panels (`GEMMSplit`; one thread, or a small
     /// GEMM, runs the single-thread kernel); OpenBLAS uses the process-wide count of `setThreadCount` instead.
+    /// With `zeroSkipScratch` (`ZeroSkipGEMM.scratchCount(rows: m, k: K)` floats) and weights `ZeroSkipGEMM`
+    /// accepts, the zero activations of `a` are skipped (ZeroSkipGEMM.swift: for ReLU outputs).
     public static func multiply(
         rows m: Int, a: UnsafePointer<Float>, weights: GEMMWeights,
         bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float),
-        c: UnsafeMutablePointer<Float>, threads: Int = 1
+        c: UnsafeMutablePointer<Float>, threads: Int = 1, zeroSkipScratch: UnsafeMutablePointer<Float>? = nil
     ) {
         let k = weights.k
         let n = weights.n
+        if let zeroSkipScratch, ZeroSkipGEMM.accepts(weights) {
+            ZeroSkipGEMM.multiply(
+                rows: m, a: a, weights: weights, bias: bias, clamp: clamp, c: c, scratch: zeroSkipScratch,
+                threads: threads)
+            return
+        }
         if let packed = weights.packed {
             packedGEMMThreaded(
                 m: m, a: a, lda: k, weights: packed, bias: bias, clampLow: clamp.low, clampHigh: clamp.high,

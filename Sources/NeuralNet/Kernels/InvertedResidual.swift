@@ -8,9 +8,10 @@
 // (stride 1: 2 rows, stride 2: 1 row) and expand only the new input rows behind them (GEMM on a row range:
 // rows of an NHWC image are contiguous), run the depthwise on the buffer with a band geometry (padding only
 // at the image's real top/bottom edges), project the depthwise rows into the output rows (GEMM), then add
-// the residual rows. Every step calls the existing kernels (GEMM.multiply, DepthwiseConv2D.simd,
-// AddTensors.simd) through their usual signatures, so each output scalar is computed by the same arithmetic
-// in the same order as the unfused steps — the fused result equals the unfused one.
+// the residual rows. A projection of ReLU outputs skips their zeros (ZeroSkipGEMM; its lists sit behind the
+// depthwise rows in the same scratch). Every step calls the existing kernels (GEMM.multiply,
+// DepthwiseConv2D.simd, AddTensors.simd) through their usual signatures, so each output scalar is computed by
+// the same arithmetic in the same order as the unfused steps — the fused result equals the unfused one.
 // Band height: as many output rows as keep the expanded band + depthwise band within `defaultCacheBudget`
 // bytes (a quarter of Zen 4's / Skylake-X's 1 MiB L2 per core — leaves room for the packed weights, the
 // input and output rows streaming through, and the GEMM's own working set), then evened out over the bands.
@@ -93,15 +94,19 @@ final class InvertedResidualBlock: @unchecked Sendable {
     let bands: [Band]
     /// Floats of the expanded-rows buffer (0 without an expand).
     let expandedScratchCount: Int
-    /// Floats of the depthwise-rows buffer.
+    /// Floats of the depthwise-rows buffer: a band's depthwise rows, then the projection's non-zero lists.
     let depthwiseScratchCount: Int
+    /// Floats of the projection's non-zero lists at the end of the depthwise buffer (ZeroSkipGEMM); 0 when the
+    /// projection runs dense (its weights not accepted, or the depthwise output not clamped at 0 below).
+    let zeroSkipCount: Int
     /// Output rows of a full band (the planned band height).
     let bandHeight: Int
 
-    /// Plans the bands; nil when the shapes do not chain (the caller keeps the unfused steps).
+    /// Plans the bands; nil when the shapes do not chain (the caller keeps the unfused steps). `skipZeros`: the
+    /// projection skips zero activations when the depthwise output is a ReLU output (ZeroSkipGEMM).
     init?(
         expand: FusedPointwise?, depthwise: FusedDepthwise, project: FusedPointwise,
-        residualClamp: (low: Float, high: Float)?, fusion: BlockFusion
+        residualClamp: (low: Float, high: Float)?, fusion: BlockFusion, skipZeros: Bool = true
     ) {
         let g = depthwise.geometry
         let channels = g.inputChannels
@@ -166,7 +171,10 @@ final class InvertedResidualBlock: @unchecked Sendable {
         self.bands = bands
         self.bandHeight = height
         expandedScratchCount = expand == nil ? 0 : maximumRows * expandedRowFloats
-        depthwiseScratchCount = height * depthwiseRowFloats
+        // The projection reads ReLU outputs when the depthwise clamps at ≥ 0: then it skips their zeros.
+        let skipsZeros = skipZeros && depthwise.clamp.low >= 0 && ZeroSkipGEMM.accepts(project.weights)
+        zeroSkipCount = skipsZeros ? ZeroSkipGEMM.scratchCount(rows: height * g.outputWidth, k: channels) : 0
+        depthwiseScratchCount = height * depthwiseRowFloats + zeroSkipCount
     }
 
     /// Runs the block: input [H, W, Cin] → output [OH, OW, Cout]. `expanded` holds `expandedScratchCount`
@@ -180,6 +188,7 @@ final class InvertedResidualBlock: @unchecked Sendable {
         let inputRowFloats = g.inputWidth * (expand?.weights.k ?? channels)
         let expandedRowFloats = g.inputWidth * channels
         let outputRowFloats = g.outputWidth * project.weights.n
+        let zeroSkipLists = zeroSkipCount > 0 ? depthwiseRows + bandHeight * g.outputWidth * channels : nil
         for band in bands {
             let depthwiseInput: UnsafePointer<Float>
             if let expand {
@@ -205,7 +214,7 @@ final class InvertedResidualBlock: @unchecked Sendable {
             let outputRows = output + band.firstOutputRow * outputRowFloats
             GEMM.multiply(
                 rows: band.outputRows * g.outputWidth, a: depthwiseRows, weights: project.weights,
-                bias: project.bias?.pointer, clamp: project.clamp, c: outputRows)
+                bias: project.bias?.pointer, clamp: project.clamp, c: outputRows, zeroSkipScratch: zeroSkipLists)
             if let residualClamp {
                 AddTensors.simd(
                     input + band.firstOutputRow * outputRowFloats, outputRows, count: band.outputRows * outputRowFloats,
@@ -219,6 +228,6 @@ final class InvertedResidualBlock: @unchecked Sendable {
         let g = depthwise.geometry
         return (expand == nil ? "fused " : "fused pw→") + "dw\(g.kernelHeight)x\(g.kernelWidth)/\(g.strideHeight)→pw"
             + (residualClamp == nil ? "" : "+add")
-            + " (\(bands.count) band\(bands.count == 1 ? "" : "s") of \(bandHeight))"
+            + " (\(bands.count) band\(bands.count == 1 ? "" : "s") of \(bandHeight)\(zeroSkipCount > 0 ? ", zero skip" : ""))"
     }
 }
