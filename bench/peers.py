@@ -10,8 +10,9 @@ Engines, all single-threaded by default:
 
   litert      ai_edge_litert Interpreter, num_threads=N (XNNPACK delegate is the default)
   onnxruntime CPUExecutionProvider, intra_op=N, inter_op=1, sequential, all graph opts
-  gesturepad  subprocess `<gp> bench embed --model <dir>/tfjs --layer <layer>
-              --threads N --runs R --json`, which prints one JSON object with at least
+  gesturepad  subprocess `<gp> bench embed --model <dir>/tfjs --layer <layer> --input
+              <dir>/input.npy --threads N --runs R --json` (the same input as the peers: gesturepad's
+              zero skipping makes its time depend on the input), which prints one JSON object with at least
               median_ms, p10_ms, p90_ms, gflops. Several builds or settings can run in the
               same rounds: `--gesturepad LABEL=PATH` (repeatable; engine "gp:LABEL") and
               `--gp-env LABEL:VAR=VALUE` (repeatable), e.g. an AVX2 build with the OpenBLAS
@@ -110,6 +111,7 @@ def time_block(fn, x, runs, idle_ms=0.0):
 
 def gp_block(gp, d, layer, threads, runs, timeout, env=None, args=(), idle_ms=0.0):
     cmd = [gp, "bench", "embed", "--model", os.path.join(d, "tfjs"), "--layer", layer,
+           "--input", os.path.join(d, "input.npy"),
            "--threads", str(threads), "--runs", str(runs), "--json", *args]
     if idle_ms > 0:
         cmd += ["--idle-ms", str(idle_ms)]
