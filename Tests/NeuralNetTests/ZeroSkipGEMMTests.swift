@@ -1,8 +1,9 @@
 // ZeroSkipGEMM (Kernels/ZeroSkipGEMM.swift): the zero-skipping pair kernel against the plain GEMM reference and,
-// bit for bit (a zero's sign aside), against the dense AVX2 kernel it stands in for — over shapes that straddle
-// its tiles (odd M, K across 64-long blocks, 1-, 2- and 3-panel groups), zero fractions from none (the dense
-// fallback) to all, with and without bias and clamp, on 1 and 2 threads; the non-zero lists themselves; and
-// whole embedders with zero skipping on and off. Speed is measured by `gesturepad bench embed`, not here.
+// bit for bit (a zero's sign aside), against the dense packed kernel it stands in for, on AVX2 and AVX-512
+// panels — over shapes that straddle its tiles (odd M, K across 64-long blocks, 1-, 2- and 3-panel groups), zero
+// fractions from none (the dense fallback) to all, with and without bias and clamp, on 1 and 2 threads; the
+// non-zero lists themselves; and whole embedders with zero skipping on and off. Speed is measured by
+// `gesturepad bench embed`, not here.
 import Testing
 
 @testable import NeuralNet
@@ -27,6 +28,7 @@ struct ZeroSkipGEMMTests {
         Case(m: 20, k: 256, n: 32, zeros: 1.0),  // all zero: bias and clamp only
         Case(m: 33, k: 320, n: 128, zeros: 0.0),  // dense input: the dense fallback
         Case(m: 150, k: 1024, n: 96, zeros: 0.5),  // several chunks of pairs
+        Case(m: 21, k: 512, n: 224, zeros: 0.5),  // AVX-512: 7 panels of 32, groups 3 + 2 + 2
         Case(m: 5, k: 256, n: 16 * 13, zeros: 0.3),  // 13 panels: 3 × 3 + 2 + 2
     ]
 
@@ -52,24 +54,28 @@ struct ZeroSkipGEMMTests {
         return output
     }
 
-    @Test("equals the reference and the dense AVX2 kernel bit for bit", arguments: cases)
+    @Test("equals the reference and the dense packed kernel bit for bit (AVX2 and AVX-512 panels)", arguments: cases)
     func twins(_ c: Case) {
         let a = Self.activations(c, seed: UInt64(c.m * 1000 + c.k))
         let b = randomScalars(c.k * c.n, seed: 7, in: -0.2...0.2)
         let bias = randomScalars(c.n, seed: 8)
-        let weights = GEMMWeights(k: c.k, n: c.n, b, backend: .packedSwiftAVX2)
-        #expect(ZeroSkipGEMM.accepts(weights))
-        for (bias, clamp) in [(Optional(bias), (Float(0), Float(6))), (nil, (-Float.infinity, Float.infinity))] {
-            var expected = [Float](repeating: 0, count: c.m * c.n)
-            ZeroSkipGEMM.reference(rows: c.m, a: a, b: b, k: c.k, n: c.n, bias: bias, clamp: clamp, c: &expected)
-            var dense = [Float](repeating: .nan, count: c.m * c.n)
-            GEMM.multiply(rows: c.m, a: a, weights: weights, bias: bias, clamp: clamp, c: &dense)
-            for threads in [1, 2] {
-                let actual = Self.multiply(c, a: a, weights: weights, bias: bias, clamp: clamp, threads: threads)
-                let what = "\(c.testDescription) bias \(bias != nil) threads \(threads)"
-                expectClose(actual, expected, tolerance: 1e-5, what)
-                let differing = zip(actual, dense).filter { $0 != $1 }.count
-                #expect(differing == 0, "\(what): \(differing) values differ from the dense kernel")
+        for backend in [GEMMBackend.packedSwiftAVX2, .packedSwift] {
+            let weights = GEMMWeights(k: c.k, n: c.n, b, backend: backend)
+            // AVX-512 panels are 32 columns wide: N = 16, 48, 80, 112, 208 are not whole panels.
+            #expect(ZeroSkipGEMM.accepts(weights) == (backend == .packedSwiftAVX2 || c.n % 32 == 0))
+            guard ZeroSkipGEMM.accepts(weights) else { continue }
+            for (bias, clamp) in [(Optional(bias), (Float(0), Float(6))), (nil, (-Float.infinity, Float.infinity))] {
+                var expected = [Float](repeating: 0, count: c.m * c.n)
+                ZeroSkipGEMM.reference(rows: c.m, a: a, b: b, k: c.k, n: c.n, bias: bias, clamp: clamp, c: &expected)
+                var dense = [Float](repeating: .nan, count: c.m * c.n)
+                GEMM.multiply(rows: c.m, a: a, weights: weights, bias: bias, clamp: clamp, c: &dense)
+                for threads in [1, 2] {
+                    let actual = Self.multiply(c, a: a, weights: weights, bias: bias, clamp: clamp, threads: threads)
+                    let what = "\(c.testDescription) \(backend) bias \(bias != nil) threads \(threads)"
+                    expectClose(actual, expected, tolerance: 1e-5, what)
+                    let differing = zip(actual, dense).filter { $0 != $1 }.count
+                    #expect(differing == 0, "\(what): \(differing) values differ from the dense kernel")
+                }
             }
         }
     }
@@ -82,7 +88,7 @@ struct ZeroSkipGEMMTests {
         var scratch = [Float](repeating: .nan, count: ZeroSkipGEMM.scratchCount(rows: c.m, k: c.k))
         for backend in GEMMBackend.allCases {
             let weights = GEMMWeights(k: c.k, n: c.n, b, backend: backend)
-            #expect(ZeroSkipGEMM.accepts(weights) == (backend == .packedSwiftAVX2))
+            #expect(ZeroSkipGEMM.accepts(weights) == (backend != .openBLAS))
             var expected = [Float](repeating: 0, count: c.m * c.n)
             ZeroSkipGEMM.reference(rows: c.m, a: a, b: b, k: c.k, n: c.n, bias: nil, clamp: (0, 6), c: &expected)
             var actual = [Float](repeating: .nan, count: c.m * c.n)

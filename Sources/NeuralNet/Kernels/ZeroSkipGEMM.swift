@@ -2,22 +2,24 @@
 // multiply-adds of zero activations. A pointwise convolution after a ReLU / ReLU6 (every MobileNet v1 pointwise
 // layer, v2's projections) reads inputs that are 40–55 % zero in the deep layers on real photos (README,
 // "Zero skipping"); the dense kernel multiplies them all. Rows go in pairs: one branch-free pass over A lists,
-// for each pair and each 64-long block of K, the k where either row is non-zero; a 2-row × 48-column register
-// tile (12 SIMD8 accumulators) then runs over that list only, reading the AVX2 packed weights' 16-column panels
-// (PackedWeightsAVX2) in place — no second copy of the weights. A k where only one row of the pair is zero
-// still costs both rows' multiply-adds: a single-row tile skips more but loads one weight vector per FMA, more
-// than the load ports feed (measured 1.3–1.5× slower than the dense kernel at the same zeros), and wider
-// tiles (4 or 6 rows) find fewer all-zero k.
+// for each pair and each 64-long block of K, the k where either row is non-zero; a register tile of 2 rows ×
+// 3 packed panels (12 vector accumulators: 48 columns from PackedWeightsAVX2's 16-column panels with SIMD8, 96
+// from PackedWeights' 32-column AVX-512 panels with SIMD16) then runs over that list only, reading the weights
+// in place — no second copy. A k where only one row of the pair is zero still costs both rows' multiply-adds:
+// a single-row tile skips more but loads one weight vector per FMA, more than the load ports feed (measured
+// 1.3–1.5× slower than the dense kernel at the same zeros), and wider tiles (4 or 6 rows) find fewer all-zero k.
 // Same arithmetic as the dense kernel: accumulators start at 0, products are added in ascending k, the bias is
 // added and the clamp applied at the end; a skipped term is 0 · w = ±0 (finite weights), which leaves a sum
-// unchanged — so C equals `packedGEMMAVX2`'s bit for bit (up to the sign of a zero), and the twin test says so.
+// unchanged — so C equals the dense packed kernel's bit for bit (up to the sign of a zero); the twin test says so.
+// The AVX-512 tile is tested for results here but its speed is unmeasured (no AVX-512 machine yet: README).
 // Hand-written (no library skips zero activations on the CPU); it pays only where enough pairs have zeros, so
 // each part measures its density first and runs the dense kernel on its rows above `densityLimit`.
 // Legend: M rows (pixels), K reduction (input channels), N columns (output channels), P pairs of rows.
 
-/// Zero-skipping twin of the AVX2 packed GEMM for inputs with many zeros (ReLU outputs).
+/// Zero-skipping twin of the packed Swift GEMMs for inputs with many zeros (ReLU outputs).
 public enum ZeroSkipGEMM {
-    /// K entries per list block: the weight rows one block touches (≤ 3 panels × 64 rows × 64 B = 12 KiB) stay in L1.
+    /// K entries per list block: the weight rows one block touches (3 panels × 64 rows × 64 B = 12 KiB with AVX2,
+    /// 24 KiB with AVX-512) stay in L1.
     static let blockLength = 64
     /// Shortest reduction worth listing: below it the list pass costs what the skipped work saves (README).
     public static let minimumReduction = 256
@@ -26,9 +28,13 @@ public enum ZeroSkipGEMM {
     /// Pairs per pass over the weights: their A rows (≤ 128 × K floats) stay in L2 while every panel group reads them.
     static let pairsPerChunk = 64
 
-    /// Whether `weights` can take this kernel: AVX2 packed, N a whole number of 16-column panels, K ≥ `minimumReduction`.
+    /// Whether `weights` can take this kernel: packed for the Swift kernels (AVX2 16-column or AVX-512 32-column
+    /// panels), N a whole number of panels, K ≥ `minimumReduction`.
     public static func accepts(_ weights: GEMMWeights) -> Bool {
-        weights.packedAVX2 != nil && weights.n % PackedWeightsAVX2.nr == 0 && weights.k >= minimumReduction
+        guard weights.k >= minimumReduction else { return false }
+        if weights.packedAVX2 != nil { return weights.n % PackedWeightsAVX2.nr == 0 }
+        if weights.packed != nil { return weights.n % PackedWeights.nr == 0 }
+        return false
     }
 
     /// Floats of scratch `multiply` needs for `rows` rows of reduction `k`: per pair, the list starts of its
@@ -55,9 +61,7 @@ public enum ZeroSkipGEMM {
         clamp: (low: Float, high: Float), c: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
         threads: Int = 1
     ) {
-        guard let packed = weights.packedAVX2, accepts(weights) else {
-            preconditionFailure("ZeroSkipGEMM.multiply needs weights that ZeroSkipGEMM.accepts")
-        }
+        precondition(accepts(weights), "ZeroSkipGEMM.multiply needs weights that ZeroSkipGEMM.accepts")
         if m == 0 { return }
         let pairs = (m + 1) / 2
         let split = GEMMSplit.choose(
@@ -65,53 +69,82 @@ public enum ZeroSkipGEMM {
         let parts = split.parts
         let k = weights.k
         scratch.withMemoryRebound(to: Int32.self, capacity: scratchCount(rows: m, k: k)) { lists in
-            if parts <= 1 {
-                multiplyPairs(0, pairs, m: m, a: a, weights: packed, bias: bias, clamp: clamp, c: c, lists: lists)
-                return
+            let problem = Problem(m: m, a: a, k: k, n: weights.n, bias: bias, clamp: clamp, c: c, lists: lists)
+            func multiplyPart(_ part: Int) {
+                let firstPair = part * pairs / parts
+                let endPair = (part + 1) * pairs / parts
+                if let packed = weights.packedAVX2 {
+                    problem.multiplyPairs(
+                        SIMD8<Float>.self, firstPair, endPair, panels: UnsafePointer(packed.storage),
+                        panelCount: packed.panelCount
+                    ) { rowStart, rowEnd in
+                        packedGEMMBlockAVX2(
+                            rows: rowStart, rowEnd, panels: 0, packed.panelCount, a: a, lda: k, weights: packed,
+                            bias: bias, clampLow: clamp.low, clampHigh: clamp.high, c: c, ldc: weights.n)
+                    }
+                } else if let packed = weights.packed {
+                    problem.multiplyPairs(
+                        SIMD16<Float>.self, firstPair, endPair, panels: UnsafePointer(packed.storage),
+                        panelCount: packed.panelCount
+                    ) { rowStart, rowEnd in
+                        packedGEMMBlock(
+                            rows: rowStart, rowEnd, panels: 0, packed.panelCount, a: a, lda: k, weights: packed,
+                            bias: bias, clampLow: clamp.low, clampHigh: clamp.high, c: c, ldc: weights.n)
+                    }
+                }
             }
-            WorkerPool.shared.run(parts: parts, threads: threads) { part in
-                multiplyPairs(
-                    part * pairs / parts, (part + 1) * pairs / parts, m: m, a: a, weights: packed, bias: bias,
-                    clamp: clamp, c: c, lists: lists)
+            if parts <= 1 {
+                multiplyPart(0)
+            } else {
+                WorkerPool.shared.run(parts: parts, threads: threads) { multiplyPart($0) }
             }
         }
     }
 
-    /// Pairs [firstPair, endPair): lists them, then runs the sparse tiles, or the dense kernel on their rows.
-    static func multiplyPairs(
-        _ firstPair: Int, _ endPair: Int, m: Int, a: UnsafePointer<Float>, weights w: PackedWeightsAVX2,
-        bias: UnsafePointer<Float>?, clamp: (low: Float, high: Float), c: UnsafeMutablePointer<Float>,
-        lists: UnsafeMutablePointer<Int32>
-    ) {
-        guard endPair > firstPair else { return }
-        let k = w.k
-        let listed = listNonZero(firstPair, endPair, m: m, a: a, k: k, lists: lists)
-        let entries = (endPair - firstPair) * k
-        if Double(listed) > densityLimit * Double(entries) {
-            packedGEMMBlockAVX2(
-                rows: 2 * firstPair, min(m, 2 * endPair), panels: 0, w.panelCount, a: a, lda: k, weights: w,
-                bias: bias, clampLow: clamp.low, clampHigh: clamp.high, c: c, ldc: w.n)
-            return
-        }
-        var chunk = firstPair
-        while chunk < endPair {
-            let chunkEnd = min(endPair, chunk + pairsPerChunk)
-            var panel = 0
-            while panel < w.panelCount {
-                let left = w.panelCount - panel
-                let width = left == 4 ? 2 : min(3, left)  // 3-panel groups; a 4 left is split 2 + 2
-                let tile = PairTile(
-                    m: m, a: a, k: k, panels: UnsafePointer(w.storage + panel * k * PackedWeightsAVX2.nr),
-                    bias: bias.map { $0 + panel * PackedWeightsAVX2.nr }, low: clamp.low, high: clamp.high,
-                    c: c + panel * PackedWeightsAVX2.nr, ldc: w.n, lists: UnsafePointer(lists))
-                switch width {
-                case 3: tile.run48(chunk, chunkEnd)
-                case 2: tile.run32(chunk, chunkEnd)
-                default: tile.run16(chunk, chunkEnd)
-                }
-                panel += width
+    /// One call's operands: A [M, K], C [M, N], bias, clamp and the lists (`scratchCount(rows: m, k: k)` Int32).
+    struct Problem {
+        let m: Int
+        let a: UnsafePointer<Float>
+        let k: Int
+        let n: Int
+        let bias: UnsafePointer<Float>?
+        let clamp: (low: Float, high: Float)
+        let c: UnsafeMutablePointer<Float>
+        let lists: UnsafeMutablePointer<Int32>
+
+        /// Pairs [firstPair, endPair): lists them, then runs the `Vector`-wide pair tiles over the packed panels
+        /// (each 2 · Vector.scalarCount columns, [K][panel width] contiguous), or `dense` on their rows.
+        func multiplyPairs<Vector: SIMD>(
+            _: Vector.Type, _ firstPair: Int, _ endPair: Int, panels: UnsafePointer<Float>, panelCount: Int,
+            dense: (_ rowStart: Int, _ rowEnd: Int) -> Void
+        ) where Vector.Scalar == Float {
+            guard endPair > firstPair else { return }
+            let listed = listNonZero(firstPair, endPair, m: m, a: a, k: k, lists: lists)
+            if Double(listed) > densityLimit * Double((endPair - firstPair) * k) {
+                dense(2 * firstPair, min(m, 2 * endPair))
+                return
             }
-            chunk = chunkEnd
+            let panelWidth = 2 * Vector.scalarCount
+            var chunk = firstPair
+            while chunk < endPair {
+                let chunkEnd = min(endPair, chunk + pairsPerChunk)
+                var panel = 0
+                while panel < panelCount {
+                    let left = panelCount - panel
+                    let width = left == 4 ? 2 : min(3, left)  // 3-panel groups; a 4 left is split 2 + 2
+                    let tile = PairTile<Vector>(
+                        m: m, a: a, k: k, panels: panels + panel * k * panelWidth,
+                        bias: bias.map { $0 + panel * panelWidth }, low: clamp.low, high: clamp.high,
+                        c: c + panel * panelWidth, ldc: n, lists: UnsafePointer(lists))
+                    switch width {
+                    case 3: tile.runThreePanels(chunk, chunkEnd)
+                    case 2: tile.runTwoPanels(chunk, chunkEnd)
+                    default: tile.runOnePanel(chunk, chunkEnd)
+                    }
+                    panel += width
+                }
+                chunk = chunkEnd
+            }
         }
     }
 
@@ -146,12 +179,13 @@ public enum ZeroSkipGEMM {
 }
 
 /// One panel group's view for the pair tiles: A, the group's first packed panel, bias, clamp, C and the lists.
-struct PairTile {
+/// `Vector` is SIMD8 (AVX2 panels of 16 columns) or SIMD16 (AVX-512 panels of 32); a panel is two vectors wide.
+struct PairTile<Vector: SIMD> where Vector.Scalar == Float {
     let m: Int
     /// A [M, K] row-major.
     let a: UnsafePointer<Float>
     let k: Int
-    /// The group's first panel [K][16]; the next panels follow at k · 16 floats each.
+    /// The group's first panel [K][2 · lanes]; the next panels follow at k · 2 · lanes floats each.
     let panels: UnsafePointer<Float>
     /// Bias of the group's first column, or nil.
     let bias: UnsafePointer<Float>?
@@ -162,9 +196,9 @@ struct PairTile {
     let ldc: Int
     let lists: UnsafePointer<Int32>
 
-    @inline(never) func run48(_ firstPair: Int, _ endPair: Int) { run(3, firstPair, endPair) }
-    @inline(never) func run32(_ firstPair: Int, _ endPair: Int) { run(2, firstPair, endPair) }
-    @inline(never) func run16(_ firstPair: Int, _ endPair: Int) { run(1, firstPair, endPair) }
+    @inline(never) func runThreePanels(_ firstPair: Int, _ endPair: Int) { run(3, firstPair, endPair) }
+    @inline(never) func runTwoPanels(_ firstPair: Int, _ endPair: Int) { run(2, firstPair, endPair) }
+    @inline(never) func runOnePanel(_ firstPair: Int, _ endPair: Int) { run(1, firstPair, endPair) }
 
     /// Pairs [firstPair, endPair) × `width` panels, block by block: C is reloaded between blocks, the bias and
     /// clamp applied after the last one. `width` is a literal at every call, so the unused accumulators fold away.
@@ -172,7 +206,8 @@ struct PairTile {
     func run(_ width: Int, _ firstPair: Int, _ endPair: Int) {
         let blockLength = ZeroSkipGEMM.blockLength
         let blocks = (k + blockLength - 1) / blockLength
-        let panelStride = k * PackedWeightsAVX2.nr
+        let lanes = Vector.scalarCount
+        let panelStride = k * 2 * lanes
         for block in 0..<blocks {
             let first = block == 0
             let last = block == blocks - 1
@@ -181,42 +216,42 @@ struct PairTile {
                 let c1 = 2 * pair + 1 < m ? c0 + ldc : c0  // an odd last row: both rows are that row
                 let a0 = a + 2 * pair * k
                 let a1 = 2 * pair + 1 < m ? a0 + k : a0
-                @inline(__always) func start(_ row: UnsafeMutablePointer<Float>, _ vector: Int) -> SIMD8<Float> {
-                    first ? SIMD8() : UnsafeRawPointer(row + 8 * vector).loadUnaligned(as: SIMD8<Float>.self)
+                @inline(__always) func start(_ row: UnsafeMutablePointer<Float>, _ vector: Int) -> Vector {
+                    first ? Vector() : UnsafeRawPointer(row + lanes * vector).loadUnaligned(as: Vector.self)
                 }
                 var x0 = start(c0, 0)
                 var x1 = start(c0, 1)
                 var y0 = start(c1, 0)
                 var y1 = start(c1, 1)
-                var x2 = width > 1 ? start(c0, 2) : SIMD8()
-                var x3 = width > 1 ? start(c0, 3) : SIMD8()
-                var y2 = width > 1 ? start(c1, 2) : SIMD8()
-                var y3 = width > 1 ? start(c1, 3) : SIMD8()
-                var x4 = width > 2 ? start(c0, 4) : SIMD8()
-                var x5 = width > 2 ? start(c0, 5) : SIMD8()
-                var y4 = width > 2 ? start(c1, 4) : SIMD8()
-                var y5 = width > 2 ? start(c1, 5) : SIMD8()
+                var x2 = width > 1 ? start(c0, 2) : Vector()
+                var x3 = width > 1 ? start(c0, 3) : Vector()
+                var y2 = width > 1 ? start(c1, 2) : Vector()
+                var y3 = width > 1 ? start(c1, 3) : Vector()
+                var x4 = width > 2 ? start(c0, 4) : Vector()
+                var x5 = width > 2 ? start(c0, 5) : Vector()
+                var y4 = width > 2 ? start(c1, 4) : Vector()
+                var y5 = width > 2 ? start(c1, 5) : Vector()
                 let starts = lists + pair * (blocks + 1 + k)
                 let indices = starts + blocks + 1
                 var entry = Int(starts[block])
                 let end = Int(starts[block + 1])
                 while entry < end {
                     let index = Int(indices[entry])
-                    let u = SIMD8<Float>(repeating: a0[index])
-                    let v = SIMD8<Float>(repeating: a1[index])
-                    let row = panels + index &* PackedWeightsAVX2.nr
-                    @inline(__always) func weight(_ offset: Int) -> SIMD8<Float> {
-                        UnsafeRawPointer(row + offset).load(as: SIMD8<Float>.self)
+                    let u = Vector(repeating: a0[index])
+                    let v = Vector(repeating: a1[index])
+                    let row = panels + index &* (2 * lanes)
+                    @inline(__always) func weight(_ offset: Int) -> Vector {
+                        UnsafeRawPointer(row + offset).load(as: Vector.self)
                     }
                     let w0 = weight(0)
-                    let w1 = weight(8)
+                    let w1 = weight(lanes)
                     x0 = x0.addingProduct(u, w0)
                     x1 = x1.addingProduct(u, w1)
                     y0 = y0.addingProduct(v, w0)
                     y1 = y1.addingProduct(v, w1)
                     if width > 1 {
                         let w2 = weight(panelStride)
-                        let w3 = weight(panelStride + 8)
+                        let w3 = weight(panelStride + lanes)
                         x2 = x2.addingProduct(u, w2)
                         x3 = x3.addingProduct(u, w3)
                         y2 = y2.addingProduct(v, w2)
@@ -224,7 +259,7 @@ struct PairTile {
                     }
                     if width > 2 {
                         let w4 = weight(2 * panelStride)
-                        let w5 = weight(2 * panelStride + 8)
+                        let w5 = weight(2 * panelStride + lanes)
                         x4 = x4.addingProduct(u, w4)
                         x5 = x5.addingProduct(u, w5)
                         y4 = y4.addingProduct(v, w4)
@@ -234,18 +269,16 @@ struct PairTile {
                 }
                 let low = self.low
                 let high = self.high
-                @inline(__always) func store(_ value: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>, _ vector: Int) {
+                @inline(__always) func store(_ value: Vector, _ row: UnsafeMutablePointer<Float>, _ vector: Int) {
                     var result = value
                     if last {
-                        if let bias {
-                            result += UnsafeRawPointer(bias + 8 * vector).loadUnaligned(as: SIMD8<Float>.self)
-                        }
-                        for lane in 0..<8 {  // max then min: vmaxps + vminps, as the dense kernel's epilogue
+                        if let bias { result += UnsafeRawPointer(bias + lanes * vector).loadUnaligned(as: Vector.self) }
+                        for lane in 0..<lanes {  // max then min: vmaxps + vminps, as the dense kernel's epilogue
                             let floored = result[lane] < low ? low : result[lane]
                             result[lane] = floored > high ? high : floored
                         }
                     }
-                    UnsafeMutableRawPointer(row + 8 * vector).storeBytes(of: result, as: SIMD8<Float>.self)
+                    UnsafeMutableRawPointer(row + lanes * vector).storeBytes(of: result, as: Vector.self)
                 }
                 // Row 1 first: for an odd last row c1 == c0 and both hold the same sums.
                 store(y0, c1, 0)
