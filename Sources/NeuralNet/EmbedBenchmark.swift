@@ -88,10 +88,10 @@ public enum EmbedBenchmark {
     /// `idleMilliseconds` > 0 a sleep that long.
     public static func run(
         _ embedder: Embedder, modelName: String, runs: Int, warmup: Int = 10, cold: Bool = false,
-        idleMilliseconds: Double = 0, targetCPU: String, input given: [Float]? = nil,
-        inputDescription: String = "seeded random values in [-1, 1]"
+        idleMilliseconds: Double = 0, targetCPU: String, input given: [Float]? = nil, inputDescription: String? = nil
     ) -> EmbedBenchmarkReport {
-        precondition(given == nil || given!.count == embedder.inputShape.reduce(1, *), "input must match the embedder")
+        precondition(
+            given.map { $0.count == embedder.inputShape.reduce(1, *) } ?? true, "input must match the embedder")
         let sweep = cold ? CacheSweep() : nil
         let clock = SystemFrameClock()
         // Callers validate the range; here anything outside 0…10 s (or NaN) is taken as no sleep rather than trapping.
@@ -137,7 +137,7 @@ public enum EmbedBenchmark {
         return EmbedBenchmarkReport(
             model: modelName, layer: embedder.outputLayer, threads: embedder.threads, runs: runs, cold: cold,
             idleMilliseconds: idleMilliseconds,
-            input: given == nil ? "seeded random values in [-1, 1]" : inputDescription,
+            input: given == nil ? "seeded random values in [-1, 1]" : inputDescription ?? "given tensor",
             zeroSkip: embedder.skipsZeros, targetCPU: targetCPU, blas: GEMM.backendDescription,
             gemm: embedder.gemmBackend.rawValue,
             multiplyAccumulates: embedder.multiplyAccumulates,

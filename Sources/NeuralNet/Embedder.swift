@@ -152,6 +152,7 @@ public final class Embedder: @unchecked Sendable {
                 reason: "an embedder needs exactly one input, layer \(layerName) depends on \(model.inputNames)")
         }
         let shapes = try model.inferShapes(inputShape: inputShape)
+        _ = DepthwiseConv2D.zeroVector  // allocated once here, not in the first `embed` (which allocates nothing)
         var plan = Planner(
             model: model, shapes: shapes, outputLayer: layerName, gemmBackend: gemmBackend, skipZeros: skipZeros)
         try plan.build()

@@ -183,6 +183,9 @@ struct Bench: ParsableCommand {
             guard input == nil || source == nil else {
                 throw ValidationError("give at most one of --input and --source")
             }
+            guard source == nil || model != nil else {
+                throw ValidationError("--source needs --model (it is preprocessed as that model's metadata says)")
+            }
             guard ["on", "off"].contains(zeroSkip) else {
                 throw ValidationError("--zero-skip must be on or off, got \(zeroSkip)")
             }
@@ -207,9 +210,9 @@ struct Bench: ParsableCommand {
             let loaded: Model
             var cut = layer
             var inputShape: [Int]?
+            var metadata: ModelMetadata?
             if let model {
                 name = model
-                let metadata: ModelMetadata?
                 (loaded, metadata) = try loadModel(model)
                 cut = cut ?? metadata?.embeddingLayer
                 // At the size the daemon feeds it (the model's own input shape when it declares none).
@@ -224,7 +227,7 @@ struct Bench: ParsableCommand {
                 model: loaded, outputLayer: cut, inputShape: inputShape, threads: threads, gemmBackend: backend,
                 blockFusion: BlockFusion(argument: fusion)!, skipZeros: zeroSkip == "on")
             var image: [Float]?
-            var imageDescription = "seeded random values in [-1, 1]"
+            var imageDescription: String?
             if let input {
                 let tensor = try NPY.read(input)
                 let shape =
@@ -237,7 +240,7 @@ struct Bench: ParsableCommand {
                 image = tensor.scalars
                 imageDescription = input
             } else if let source {
-                let (size, normalization) = inputSettings(try loadModel(model!).1)
+                let (size, normalization) = inputSettings(metadata)
                 guard [size, size, 3] == embedder.inputShape else {
                     throw CommandFailure("--source needs --model at its own input size")
                 }

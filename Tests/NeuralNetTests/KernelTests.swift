@@ -152,14 +152,14 @@ struct KernelTests {
         let kernel = randomScalars(9 * c.channels, seed: 18)
         let bias = randomScalars(c.channels, seed: 19)
         let what = "C=\(c.channels) s\(c.stride) \(g.inputHeight)×\(g.inputWidth) pad \(g.padding)"
-        for bias in [Optional(bias), nil] {
+        for (bias, clamp) in [(Optional(bias), (Float(0), Float(6))), (nil, (-Float.infinity, Float.infinity))] {
             var expected = [Float](repeating: 0, count: g.outputPixels * c.channels)
             DepthwiseConv2D.reference(
-                input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &expected)
+                input: input, geometry: g, kernel: kernel, bias: bias, clamp: clamp, output: &expected)
             for threads in [1, 2] {
                 var actual = [Float](repeating: .nan, count: expected.count)
                 DepthwiseConv2D.simd(
-                    input: input, geometry: g, kernel: kernel, bias: bias, clamp: (0, 6), output: &actual,
+                    input: input, geometry: g, kernel: kernel, bias: bias, clamp: clamp, output: &actual,
                     threads: threads)
                 expectClose(actual, expected, tolerance: 1e-6, "\(what) bias \(bias != nil) threads=\(threads)")
             }

@@ -44,13 +44,14 @@ struct ZeroSkipGEMMTests {
     }
 
     static func multiply(
-        _ c: Case, a: [Float], weights: GEMMWeights, bias: [Float]?, clamp: (low: Float, high: Float), threads: Int
+        _ c: Case, a: [Float], weights: GEMMWeights, bias: [Float]?, clamp: (low: Float, high: Float), threads: Int,
+        densityLimit: Double
     ) -> [Float] {
         var output = [Float](repeating: .nan, count: c.m * c.n)
         var scratch = [Float](repeating: .nan, count: ZeroSkipGEMM.scratchCount(rows: c.m, k: c.k))
         ZeroSkipGEMM.multiply(
             rows: c.m, a: a, weights: weights, bias: bias, clamp: clamp, c: &output, scratch: &scratch,
-            threads: threads)
+            threads: threads, densityLimit: densityLimit)
         return output
     }
 
@@ -69,9 +70,13 @@ struct ZeroSkipGEMMTests {
                 ZeroSkipGEMM.reference(rows: c.m, a: a, b: b, k: c.k, n: c.n, bias: bias, clamp: clamp, c: &expected)
                 var dense = [Float](repeating: .nan, count: c.m * c.n)
                 GEMM.multiply(rows: c.m, a: a, weights: weights, bias: bias, clamp: clamp, c: &dense)
-                for threads in [1, 2] {
-                    let actual = Self.multiply(c, a: a, weights: weights, bias: bias, clamp: clamp, threads: threads)
-                    let what = "\(c.testDescription) \(backend) bias \(bias != nil) threads \(threads)"
+                // The default density limit, always the sparse tiles (1), always the dense kernel (-1).
+                for (threads, limit) in [
+                    (1, ZeroSkipGEMM.densityLimit), (2, ZeroSkipGEMM.densityLimit), (1, 1), (2, 1), (1, -1),
+                ] {
+                    let actual = Self.multiply(
+                        c, a: a, weights: weights, bias: bias, clamp: clamp, threads: threads, densityLimit: limit)
+                    let what = "\(c.testDescription) \(backend) bias \(bias != nil) threads \(threads) limit \(limit)"
                     expectClose(actual, expected, tolerance: 1e-5, what)
                     let differing = zip(actual, dense).filter { $0 != $1 }.count
                     #expect(differing == 0, "\(what): \(differing) values differ from the dense kernel")
@@ -85,8 +90,8 @@ struct ZeroSkipGEMMTests {
         let c = Case(m: 9, k: 256, n: 32, zeros: 0.5)
         let a = Self.activations(c, seed: 3)
         let b = randomScalars(c.k * c.n, seed: 4)
-        var scratch = [Float](repeating: .nan, count: ZeroSkipGEMM.scratchCount(rows: c.m, k: c.k))
         for backend in GEMMBackend.allCases {
+            var scratch = [Float](repeating: .nan, count: ZeroSkipGEMM.scratchCount(rows: c.m, k: c.k))
             let weights = GEMMWeights(k: c.k, n: c.n, b, backend: backend)
             #expect(ZeroSkipGEMM.accepts(weights) == (backend != .openBLAS))
             var expected = [Float](repeating: 0, count: c.m * c.n)
@@ -95,6 +100,8 @@ struct ZeroSkipGEMMTests {
             GEMM.multiply(
                 rows: c.m, a: a, weights: weights, bias: nil, clamp: (0, 6), c: &actual, zeroSkipScratch: &scratch)
             expectClose(actual, expected, tolerance: 1e-5, "\(backend)")
+            // The lists were written exactly when the zero-skipping kernel ran.
+            #expect(scratch.contains { !$0.isNaN } == ZeroSkipGEMM.accepts(weights), "\(backend)")
         }
         // Short reductions and partial panels stay dense.
         #expect(

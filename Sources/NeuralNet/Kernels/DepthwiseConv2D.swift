@@ -191,16 +191,17 @@ public enum DepthwiseConv2D {
         let channels = g.inputChannels
         let firstY = outY * g.strideHeight - g.padding.top
         let rowsInside = firstY >= 0 && firstY + 3 <= g.inputHeight
-        let pairs = rowsInside ? interior : interior.lowerBound..<interior.lowerBound
+        let pairColumns = rowsInside ? interior : interior.lowerBound..<interior.lowerBound
+        let zeros = zeroVector  // once per row, not per tap
         var outX = 0
         while outX < g.outputWidth {
-            if pairs.contains(outX) && outX + 1 < pairs.upperBound {
+            if pairColumns.contains(outX) && outX + 1 < pairColumns.upperBound {
                 let first = input + (firstY * g.inputWidth + outX * g.strideWidth - g.padding.left) * channels
                 let out = output + (outY * g.outputWidth + outX) * channels
                 if g.strideWidth == 1 {
                     widePair3x3(
-                        strideOne: true, first: first, rowFloats: g.inputWidth * channels, channels: channels,
-                        kernel: kernel, bias: bias, low: low, high: high, output: out)
+                        strideOne: true, first: first, rowFloats: g.inputWidth * channels, columnFloats: channels,
+                        channels: channels, kernel: kernel, bias: bias, low: low, high: high, output: out)
                 } else {
                     widePair3x3(
                         strideOne: false, first: first, rowFloats: g.inputWidth * channels,
@@ -216,7 +217,7 @@ public enum DepthwiseConv2D {
                 let y = firstY + ky
                 let x = firstX + kx
                 let inside = y >= 0 && y < g.inputHeight && x >= 0 && x < g.inputWidth
-                return inside ? input + (y * g.inputWidth + x) * channels : zeroVector
+                return inside ? input + (y * g.inputWidth + x) * channels : zeros
             }
             let taps = (
                 tap(0, 0), tap(0, 1), tap(0, 2), tap(1, 0), tap(1, 1), tap(1, 2), tap(2, 0), tap(2, 1), tap(2, 2)
@@ -261,18 +262,18 @@ public enum DepthwiseConv2D {
     }
 
     /// All channels of two neighbouring output pixels whose windows lie inside the image: `first` is the left
-    /// pixel's top-left input, the right one's starts `columnFloats` later (with `strideOne`, one pixel later,
-    /// and the 6 inputs the windows share are loaded once).
+    /// pixel's top-left input, the right one's starts `columnFloats` (stride · C) later; with `strideOne` the 6
+    /// inputs the windows share are loaded once.
     @inline(__always)
     static func widePair3x3(
-        strideOne: Bool, first: UnsafePointer<Float>, rowFloats: Int, columnFloats: Int = 0, channels: Int,
+        strideOne: Bool, first: UnsafePointer<Float>, rowFloats: Int, columnFloats: Int, channels: Int,
         kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, low: Float, high: Float,
         output: UnsafeMutablePointer<Float>
     ) {
         @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
             UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
         }
-        let step = strideOne ? channels : columnFloats
+        let step = columnFloats
         var channel = 0
         while channel < channels {
             let w = kernel + channel

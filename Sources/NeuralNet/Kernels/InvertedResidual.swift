@@ -15,6 +15,8 @@
 // Band height: as many output rows as keep the expanded band + depthwise band within `defaultCacheBudget`
 // bytes (a quarter of Zen 4's / Skylake-X's 1 MiB L2 per core — leaves room for the packed weights, the
 // input and output rows streaming through, and the GEMM's own working set), then evened out over the bands.
+// The projection's non-zero lists (about half a depthwise band more) are not counted: counting them would cut v1's
+// 14×14×512 blocks into 3 bands instead of 2, and every band streams the projection's weights again.
 // Legend: H W Cin block input, Ce expanded channels, OH OW Cout output, S depthwise stride, KH kernel height.
 #if canImport(Glibc)
     import Glibc

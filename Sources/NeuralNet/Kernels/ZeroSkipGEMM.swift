@@ -1,19 +1,21 @@
 // ZeroSkipGEMM: the 1×1-convolution GEMM  C[M, N] = clamp(A[M, K] · B[K, N] + bias[N])  that skips the
 // multiply-adds of zero activations. A pointwise convolution after a ReLU / ReLU6 (every MobileNet v1 pointwise
-// layer, v2's projections) reads inputs that are 40–55 % zero in the deep layers on real photos (README,
-// "Zero skipping"); the dense kernel multiplies them all. Rows go in pairs: one branch-free pass over A lists,
+// layer, v2's projections) reads inputs that are 41–48 % (v1's deep layers) to 51–57 % (v2) zero on a real
+// photo (README, "Zero skipping"); the dense kernel multiplies them all. Rows go in pairs: one branch-free pass over A lists,
 // for each pair and each 64-long block of K, the k where either row is non-zero; a register tile of 2 rows ×
 // 3 packed panels (12 vector accumulators: 48 columns from PackedWeightsAVX2's 16-column panels with SIMD8, 96
 // from PackedWeights' 32-column AVX-512 panels with SIMD16) then runs over that list only, reading the weights
 // in place — no second copy. A k where only one row of the pair is zero still costs both rows' multiply-adds:
 // a single-row tile skips more but loads one weight vector per FMA, more than the load ports feed (measured
 // 1.3–1.5× slower than the dense kernel at the same zeros), and wider tiles (4 or 6 rows) find fewer all-zero k.
-// Same arithmetic as the dense kernel: accumulators start at 0, products are added in ascending k, the bias is
-// added and the clamp applied at the end; a skipped term is 0 · w = ±0 (finite weights), which leaves a sum
-// unchanged — so C equals the dense packed kernel's bit for bit (up to the sign of a zero); the twin test says so.
+// Same arithmetic as the dense kernel: accumulators start at 0, products are added in ascending k (both kernels
+// store and reload C between their k blocks, which is exact), the bias is added and the clamp applied at the
+// end; a skipped term is 0 · w = ±0 (finite weights), which leaves a sum unchanged — so C equals the dense
+// packed kernel's bit for bit (up to the sign of a zero); the twin test says so.
 // The AVX-512 tile is tested for results here but its speed is unmeasured (no AVX-512 machine yet: README).
-// Hand-written (no library skips zero activations on the CPU); it pays only where enough pairs have zeros, so
-// each part measures its density first and runs the dense kernel on its rows above `densityLimit`.
+// Hand-written (the BLAS and XNNPACK kernels we use or compare with are dense); the head's training skips zero
+// features the same way per 64-input chunk (SparseFirstLayer.swift). It pays only where enough pairs have
+// zeros, so each part measures its density first and runs the dense kernel on its rows above `densityLimit`.
 // Legend: M rows (pixels), K reduction (input channels), N columns (output channels), P pairs of rows.
 
 /// Zero-skipping twin of the packed Swift GEMMs for inputs with many zeros (ReLU outputs).
@@ -25,7 +27,8 @@ public enum ZeroSkipGEMM {
     public static let minimumReduction = 256
     /// Above this fraction of listed (pair, k) entries a part runs the dense kernel instead.
     public static let densityLimit = 0.85
-    /// Pairs per pass over the weights: their A rows (≤ 128 × K floats) stay in L2 while every panel group reads them.
+    /// Pairs per pass over the weights: their A rows (128 × K floats: 256 KiB at K = 512) stay in L2 while every
+    /// panel group reads them.
     static let pairsPerChunk = 64
 
     /// Whether `weights` can take this kernel: packed for the Swift kernels (AVX2 16-column or AVX-512 32-column
@@ -56,20 +59,23 @@ public enum ZeroSkipGEMM {
     /// `weights` must satisfy `accepts`; `scratch` holds `scratchCount(rows: m, k: K)` floats (overwritten).
     /// With `threads` > 1 the pairs are split into row parts; every part lists its own pairs and chooses the
     /// sparse or the dense kernel by its own density. Allocates nothing.
+    /// `densityLimit` is for the tests (1: always the sparse tiles, a negative value: always the dense kernel).
     public static func multiply(
         rows m: Int, a: UnsafePointer<Float>, weights: GEMMWeights, bias: UnsafePointer<Float>?,
         clamp: (low: Float, high: Float), c: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
-        threads: Int = 1
+        threads: Int = 1, densityLimit: Double = ZeroSkipGEMM.densityLimit
     ) {
         precondition(accepts(weights), "ZeroSkipGEMM.multiply needs weights that ZeroSkipGEMM.accepts")
         if m == 0 { return }
         let pairs = (m + 1) / 2
-        let split = GEMMSplit.choose(
-            m: m, n: weights.n, k: weights.k, rowsPerTile: 2, columnsPerPanel: weights.n, threads: threads)
-        let parts = split.parts
         let k = weights.k
+        // Parts of whole pairs (each lists its own and reads all of B), above ThreadSplit's work threshold.
+        let parts =
+            threads > 1 && m * weights.n * k >= ThreadSplit.minimumMultiplyAccumulates ? min(threads, pairs) : 1
         scratch.withMemoryRebound(to: Int32.self, capacity: scratchCount(rows: m, k: k)) { lists in
-            let problem = Problem(m: m, a: a, k: k, n: weights.n, bias: bias, clamp: clamp, c: c, lists: lists)
+            let problem = Problem(
+                m: m, a: a, k: k, n: weights.n, bias: bias, clamp: clamp, c: c, lists: lists, densityLimit: densityLimit
+            )
             func multiplyPart(_ part: Int) {
                 let firstPair = part * pairs / parts
                 let endPair = (part + 1) * pairs / parts
@@ -111,6 +117,7 @@ public enum ZeroSkipGEMM {
         let clamp: (low: Float, high: Float)
         let c: UnsafeMutablePointer<Float>
         let lists: UnsafeMutablePointer<Int32>
+        let densityLimit: Double
 
         /// Pairs [firstPair, endPair): lists them, then runs the `Vector`-wide pair tiles over the packed panels
         /// (each 2 · Vector.scalarCount columns, [K][panel width] contiguous), or `dense` on their rows.
@@ -273,10 +280,7 @@ struct PairTile<Vector: SIMD> where Vector.Scalar == Float {
                     var result = value
                     if last {
                         if let bias { result += UnsafeRawPointer(bias + lanes * vector).loadUnaligned(as: Vector.self) }
-                        for lane in 0..<lanes {  // max then min: vmaxps + vminps, as the dense kernel's epilogue
-                            let floored = result[lane] < low ? low : result[lane]
-                            result[lane] = floored > high ? high : floored
-                        }
+                        result = Lanes.clamp(result, low, high)  // max then min, as the dense kernel's epilogue
                     }
                     UnsafeMutableRawPointer(row + lanes * vector).storeBytes(of: result, as: Vector.self)
                 }
