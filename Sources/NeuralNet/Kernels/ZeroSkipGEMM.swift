@@ -1,29 +1,25 @@
-// ZeroSkipGEMM: the 1×1-convolution GEMM  C[M, N] = clamp(A[M, K] · B[K, N] + bias[N])  that skips the
-// multiply-adds of zero activations. A pointwise convolution after a ReLU / ReLU6 (every MobileNet v1 pointwise
-// layer, v2's projections) reads inputs that are 41–48 % (v1's deep layers) to 51–57 % (v2) zero on a real
-// photo (README, "Zero skipping"); the dense kernel multiplies them all. Rows go in pairs: one branch-free pass over A lists,
-// for each pair and each 64-long block of K, the k where either row is non-zero; a register tile of 2 rows ×
-// 3 packed panels (12 vector accumulators: 48 columns from PackedWeightsAVX2's 16-column panels with SIMD8, 96
-// from PackedWeights' 32-column AVX-512 panels with SIMD16) then runs over that list only, reading the weights
-// in place — no second copy. A k where only one row of the pair is zero still costs both rows' multiply-adds:
-// a single-row tile skips more but loads one weight vector per FMA, more than the load ports feed (measured
-// 1.3–1.5× slower than the dense kernel at the same zeros), and wider tiles (4 or 6 rows) find fewer all-zero k.
-// Same arithmetic as the dense kernel: accumulators start at 0, products are added in ascending k (both kernels
-// store and reload C between their k blocks, which is exact), the bias is added and the clamp applied at the
-// end; a skipped term is 0 · w = ±0 (finite weights), which leaves a sum unchanged — so C equals the dense
-// packed kernel's bit for bit (up to the sign of a zero); the twin test says so.
-// The AVX-512 tile is tested for results here but its speed is unmeasured (no AVX-512 machine yet: README).
-// Hand-written (the BLAS and XNNPACK kernels we use or compare with are dense); the head's training skips zero
-// features the same way per 64-input chunk (SparseFirstLayer.swift). It pays only where enough pairs have
-// zeros, so each part measures its density first and runs the dense kernel on its rows above `densityLimit`.
-// Legend: M rows (pixels), K reduction (input channels), N columns (output channels), P pairs of rows.
+// ZeroSkipGEMM: the 1×1-convolution GEMM C[M, N] = clamp(A[M, K] · B[K, N] + bias[N]) skipping the multiply-adds
+// of zero activations. A pointwise convolution after a ReLU (every MobileNet v1 pointwise layer, v2's projections)
+// reads inputs that are 41–48 % (v1's deep layers) to 51–57 % (v2) zero on a real photo (README, "Zero skipping").
+// Rows go in pairs: one branch-free pass lists, per pair and 64-long block of K, the k where either row is
+// non-zero; a tile of 2 rows × 3 packed panels (12 accumulators: PackedWeightsAVX2's 16-column panels with SIMD8,
+// or PackedWeights' 32-column AVX-512 panels with SIMD16, read in place) runs over the list only. A k zero in one
+// row of the pair still costs both; a one-row tile skips more but needs a weight load per FMA (measured slower
+// than the pair tile on every MobileNet shape). Same arithmetic as the dense kernel — accumulators from 0,
+// ascending k, C stored and reloaded exactly between k blocks, bias and clamp last; a skipped term is 0 · w — so C
+// equals the dense packed kernel's bit for bit (up to a zero's sign), as the twin test asserts. Each part checks
+// its density first and runs the dense kernel above `densityLimit`. Hand-written: the BLAS and XNNPACK kernels are
+// dense; the head's training skips zero features the same way (SparseFirstLayer.swift). The AVX-512 tile is
+// tested for results, its speed not yet measured (no AVX-512 machine). Legend: M rows (pixels), K input
+// channels, N output channels.
 
 /// Zero-skipping twin of the packed Swift GEMMs for inputs with many zeros (ReLU outputs).
 public enum ZeroSkipGEMM {
     /// K entries per list block: the weight rows one block touches (3 panels × 64 rows × 64 B = 12 KiB with AVX2,
     /// 24 KiB with AVX-512) stay in L1.
     static let blockLength = 64
-    /// Shortest reduction worth listing: below it the list pass costs what the skipped work saves (README).
+    /// Shortest reduction worth listing: at K = 128 the list pass and the pair tile cost what the skipped work
+    /// saves (v1's 56×56×128 and 14×14×128 blocks measured no faster).
     public static let minimumReduction = 256
     /// Above this fraction of listed (pair, k) entries a part runs the dense kernel instead.
     public static let densityLimit = 0.85
