@@ -1,6 +1,6 @@
 // ZeroSkipGEMM (Kernels/ZeroSkipGEMM.swift): the zero-skipping pair kernel against the plain GEMM reference and,
 // bit for bit (a zero's sign aside), against the dense packed kernel it stands in for, on AVX2 and AVX-512
-// panels — over shapes that straddle its tiles (odd M, K across 64-long blocks, 1-, 2- and 3-panel groups), zero
+// panels — over shapes that straddle its tiles (odd M, K across list blocks, 1-, 2- and 3-panel groups), zero
 // fractions from none (the dense fallback) to all, with and without bias and clamp, on 1 and 2 threads; the
 // non-zero lists themselves; and whole embedders with zero skipping on and off. Speed is measured by
 // `gesturepad bench embed`, not here.
@@ -123,7 +123,7 @@ struct ZeroSkipGEMMTests {
         for (row, column) in nonZero { a[row * k + column] = row == 1 ? -0.5 : 2 }
         a[2 * k + 7] = -0.0  // a negative zero is zero
         var lists = [Int32](repeating: -1, count: ZeroSkipGEMM.scratchCount(rows: m, k: k))
-        let listed = ZeroSkipGEMM.listNonZero(0, 2, m: m, a: a, k: k, lists: &lists)
+        let listed = ZeroSkipGEMM.listNonZero(0, 2, m: m, a: a, k: k, blockLength: 64, lists: &lists)
         let blocks = 3
         func entries(pair: Int) -> [[Int32]] {
             let base = pair * (blocks + 1 + k)

@@ -1,23 +1,26 @@
-// ZeroSkipGEMM: the 1×1-convolution GEMM C[M, N] = clamp(A[M, K] · B[K, N] + bias[N]) skipping the multiply-adds
-// of zero activations. A pointwise convolution after a ReLU (every MobileNet v1 pointwise layer, v2's projections)
+// ZeroSkipGEMM: the 1×1-convolution GEMM C[M, N] = clamp(A[M, K] · B[K, N] + bias[N]) skipping the multiply-adds of
+// zero activations. A pointwise convolution after a ReLU (every MobileNet v1 pointwise layer, v2's projections)
 // reads inputs that are 41–48 % (v1's deep layers) to 51–57 % (v2) zero on a real photo (README, "Zero skipping").
-// Rows go in pairs: one branch-free pass lists, per pair and 64-long block of K, the k where either row is
-// non-zero; a tile of 2 rows × 3 packed panels (12 accumulators: PackedWeightsAVX2's 16-column panels with SIMD8,
-// or PackedWeights' 32-column AVX-512 panels with SIMD16, read in place) runs over the list only. A k zero in one
-// row of the pair still costs both; a one-row tile skips more but needs a weight load per FMA (measured slower
-// than the pair tile on every MobileNet shape). Same arithmetic as the dense kernel — accumulators from 0,
+// Rows go in pairs: one branch-free pass lists, per pair and block of K (128 long; 64 with AVX-512), the k where
+// either row is non-zero; a tile of 2 rows × 3 packed panels (12 accumulators: PackedWeightsAVX2's 16-column panels
+// with SIMD8, or PackedWeights' 32-column AVX-512 panels with SIMD16, read in place) runs over the list only. A k
+// zero in one row of the pair still costs both; a one-row tile skips more but needs a weight load per FMA (measured
+// slower than the pair tile on every MobileNet shape). Same arithmetic as the dense kernel — accumulators from 0,
 // ascending k, C stored and reloaded exactly between k blocks, bias and clamp last; a skipped term is 0 · w — so C
 // equals the dense packed kernel's bit for bit (up to a zero's sign), as the twin test asserts. Each part checks
 // its density first and runs the dense kernel above `densityLimit`. Hand-written: the BLAS and XNNPACK kernels are
-// dense; the head's training skips zero features the same way (SparseFirstLayer.swift). The AVX-512 tile is
-// tested for results, its speed not yet measured (no AVX-512 machine). Legend: M rows (pixels), K input
-// channels, N output channels.
+// dense; the head's training skips zero features the same way (SparseFirstLayer.swift). The AVX-512 tile is tested
+// for results, its speed not yet measured (no AVX-512 machine). Legend: M rows (pixels), K input channels, N output
+// channels.
 
 /// Zero-skipping twin of the packed Swift GEMMs for inputs with many zeros (ReLU outputs).
 public enum ZeroSkipGEMM {
-    /// K entries per list block: the weight rows one block touches (3 panels × 64 rows × 64 B = 12 KiB with AVX2,
-    /// 24 KiB with AVX-512) stay in L1.
-    static let blockLength = 64
+    /// K entries per list block for a tile of `Vector`: the weight rows one block touches stay in L1 — 3 panels ×
+    /// 128 rows × 64 B = 24 KiB with AVX2 (128 measured 3–4 % faster than 64 on v1's 14×14×512 GEMMs), 3 × 64 ×
+    /// 128 B = 24 KiB with AVX-512.
+    static func blockLength<Vector: SIMD>(_: Vector.Type) -> Int { Vector.scalarCount >= 16 ? 64 : 128 }
+    /// The shortest block length (sizes the scratch for either tile).
+    static let shortestBlock = 64
     /// Shortest reduction worth listing: at K = 128 the list pass and the pair tile cost what the skipped work
     /// saves (v1's 56×56×128 and 14×14×128 blocks measured no faster).
     public static let minimumReduction = 256
@@ -39,7 +42,7 @@ public enum ZeroSkipGEMM {
     /// Floats of scratch `multiply` needs for `rows` rows of reduction `k`: per pair, the list starts of its
     /// blocks (blocks + 1) and up to k listed indices, stored as Int32 in Float-sized slots.
     public static func scratchCount(rows: Int, k: Int) -> Int {
-        let blocks = (k + blockLength - 1) / blockLength
+        let blocks = (k + shortestBlock - 1) / shortestBlock
         return (rows + 1) / 2 * (blocks + 1 + k)
     }
 
@@ -122,7 +125,8 @@ public enum ZeroSkipGEMM {
             dense: (_ rowStart: Int, _ rowEnd: Int) -> Void
         ) where Vector.Scalar == Float {
             guard endPair > firstPair else { return }
-            let listed = listNonZero(firstPair, endPair, m: m, a: a, k: k, lists: lists)
+            let listed = listNonZero(
+                firstPair, endPair, m: m, a: a, k: k, blockLength: blockLength(Vector.self), lists: lists)
             if Double(listed) > densityLimit * Double((endPair - firstPair) * k) {
                 dense(2 * firstPair, min(m, 2 * endPair))
                 return
@@ -155,7 +159,8 @@ public enum ZeroSkipGEMM {
     /// then the k (ascending, per block) where row 2p or row 2p + 1 is non-zero. An odd last row pairs with
     /// itself. Branch-free: every k is written, the count advances only past non-zeros. Returns entries listed.
     static func listNonZero(
-        _ firstPair: Int, _ endPair: Int, m: Int, a: UnsafePointer<Float>, k: Int, lists: UnsafeMutablePointer<Int32>
+        _ firstPair: Int, _ endPair: Int, m: Int, a: UnsafePointer<Float>, k: Int, blockLength: Int,
+        lists: UnsafeMutablePointer<Int32>
     ) -> Int {
         let blocks = (k + blockLength - 1) / blockLength
         var listed = 0
@@ -207,7 +212,7 @@ struct PairTile<Vector: SIMD> where Vector.Scalar == Float {
     /// clamp applied after the last one. `width` is a literal at every call, so the unused accumulators fold away.
     @inline(__always)
     func run(_ width: Int, _ firstPair: Int, _ endPair: Int) {
-        let blockLength = ZeroSkipGEMM.blockLength
+        let blockLength = ZeroSkipGEMM.blockLength(Vector.self)
         let blocks = (k + blockLength - 1) / blockLength
         let lanes = Vector.scalarCount
         let panelStride = k * 2 * lanes
