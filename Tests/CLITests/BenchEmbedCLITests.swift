@@ -2,7 +2,8 @@
 // live-cadence options are validated, reported and obeyed — `--idle-ms` sleeps before every timed run
 // (the wall time is at least the sleeps: a lower bound, never a speed), `--cold` is named in the report.
 // `--model` takes an installed name as `embed` does, and cuts where the daemon cuts (the model's
-// embedding layer) unless `--layer` says otherwise.
+// embedding layer) unless `--layer` says otherwise. `--input` / `--source` choose what is timed (zero skipping
+// makes the time input-dependent) and the report names it, with `--zero-skip`.
 import Foundation
 import NeuralNet
 import TestSupport
@@ -38,6 +39,45 @@ struct BenchEmbedCLITests {
         ])
         #expect(text.status == 0, "\(text.error)")
         #expect(text.output.contains("1 runs after 5.0 ms idle each"), "\(text.output)")
+    }
+
+    @Test(
+        "--zero-skip, --input and --source are validated",
+        arguments: [
+            (["--zero-skip", "maybe"], "--zero-skip must be on or off"),
+            (["--input", "a.npy", "--source", "b.png"], "give at most one of --input and --source"),
+            (["--source", "b.png"], "--source needs --model"),
+        ])
+    func badInputOptionsAreRefused(arguments: [String], message: String) throws {
+        let run = try CLI.run(["bench", "embed", "--random-mobilenet", "0.25"] + arguments)
+        #expect(run.status != 0)
+        #expect(run.error.contains(message), "\(run.error)")
+    }
+
+    @Test(
+        "--input: the tensor is timed and named in the report, with zero skipping on or off; a wrong shape is refused")
+    func inputTensorAndZeroSkip() throws {
+        try withTemporaryDirectory("bench-embed-input") { directory in
+            let path = directory + "/image.npy"
+            try NPY.write(Tensor(shape: [1, 224, 224, 3], uniformIn: -1...1, seed: 3), to: path)
+            for (flag, expected) in [("on", true), ("off", false)] {
+                let run = try CLI.run([
+                    "bench", "embed", "--random-mobilenet", "0.25", "--input", path, "--zero-skip", flag, "--runs",
+                    "1", "--warmup", "0", "--json",
+                ])
+                #expect(run.status == 0, "\(run.error)")
+                let report = try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [String: Any] ?? [:]
+                #expect(report["input"] as? String == path, "\(run.output)")
+                #expect(report["zero_skip"] as? Bool == expected, "\(run.output)")
+            }
+            let seeded = try CLI.run(["bench", "embed", "--random-mobilenet", "0.25", "--runs", "1", "--warmup", "0"])
+            #expect(seeded.output.contains("zero skip on; input: seeded random values in [-1, 1]"), "\(seeded.output)")
+            let small = directory + "/small.npy"
+            try NPY.write(Tensor(shape: [1, 8, 8, 3], repeating: 0), to: small)
+            let wrong = try CLI.run(["bench", "embed", "--random-mobilenet", "0.25", "--input", small, "--runs", "1"])
+            #expect(wrong.status != 0)
+            #expect(wrong.error.contains("expected [1, 224, 224, 3]"), "\(wrong.error)")
+        }
     }
 
     @Test("--model: an unknown name is refused with the installed names")
