@@ -13,7 +13,7 @@ extension Model {
         guard inputNames.count == 1, let inputName = inputNames.first else {
             throw .invalidGraph(reason: "the reference path runs single-input models; this one has \(inputNames)")
         }
-        let imageShape = input.shape.count == 4 && input.shape[0] == 1 ? Array(input.shape.dropFirst()) : input.shape
+        let imageShape = input.imageShape
         let wanted = requested ?? outputNames
         for name in wanted where index(of: name) == nil {
             throw .layerNotFound(layer: name, available: layers.map(\.name))

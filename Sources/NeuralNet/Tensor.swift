@@ -9,6 +9,9 @@ public struct Tensor: Equatable, Sendable {
     /// Row-major scalars; `scalars.count == shape.reduce(1, *)`.
     public var scalars: [Float]
 
+    /// The shape without a leading batch of one: [H, W, C] for an image given as [1, H, W, C] or [H, W, C].
+    public var imageShape: [Int] { shape.count == 4 && shape[0] == 1 ? Array(shape.dropFirst()) : shape }
+
     /// Wraps `scalars` with `shape`; the counts must agree.
     public init(shape: [Int], scalars: [Float]) {
         precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")

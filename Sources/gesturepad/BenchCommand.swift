@@ -230,8 +230,7 @@ struct Bench: ParsableCommand {
             var imageDescription: String?
             if let input {
                 let tensor = try NPY.read(input)
-                let shape =
-                    tensor.shape.count == 4 && tensor.shape[0] == 1 ? Array(tensor.shape.dropFirst()) : tensor.shape
+                let shape = tensor.imageShape
                 guard shape == embedder.inputShape else {
                     throw CommandFailure(
                         "\(input): shape \(tensor.shape), expected [1, \(embedder.inputShape.map(String.init).joined(separator: ", "))] (the model's input)"

@@ -49,8 +49,7 @@ struct Embed: ParsableCommand {
         let cut = layer ?? metadata?.embeddingLayer
         if let input {
             let tensor = try NPY.read(input)
-            let imageShape =
-                tensor.shape.count == 4 && tensor.shape[0] == 1 ? Array(tensor.shape.dropFirst()) : tensor.shape
+            let imageShape = tensor.imageShape
             let embedder = try Embedder(model: loaded, outputLayer: cut, inputShape: imageShape, threads: threads)
             let activation = try embedder.embed(tensor)
             try NPY.write(activation.reshaped(to: [1] + activation.shape), to: output)

@@ -42,9 +42,11 @@ public enum ZeroSkipGEMM {
     /// Floats of scratch `multiply` needs for `rows` rows of reduction `k`: per pair, the list starts of its
     /// blocks (blocks + 1) and up to k listed indices, stored as Int32 in Float-sized slots.
     public static func scratchCount(rows: Int, k: Int) -> Int {
-        let blocks = (k + shortestBlock - 1) / shortestBlock
-        return (rows + 1) / 2 * (blocks + 1 + k)
+        (rows + 1) / 2 * pairListCount(k: k, blockLength: shortestBlock)
     }
+
+    /// Int32 slots of one pair's lists: its blocks' starts (blocks + 1), then up to k indices.
+    static func pairListCount(k: Int, blockLength: Int) -> Int { (k + blockLength - 1) / blockLength + 1 + k }
 
     /// Plain definition, for the twin tests: the dense reference (skipping zeros does not change the sum).
     public static func reference(
@@ -155,7 +157,7 @@ public enum ZeroSkipGEMM {
         }
     }
 
-    /// Writes pair p's lists at `lists + p · (blocks + 1 + k)`: `blocks + 1` starts (offsets into its indices),
+    /// Writes pair p's lists at `lists + p · pairListCount`: `blocks + 1` starts (offsets into its indices),
     /// then the k (ascending, per block) where row 2p or row 2p + 1 is non-zero. An odd last row pairs with
     /// itself. Branch-free: every k is written, the count advances only past non-zeros. Returns entries listed.
     static func listNonZero(
@@ -163,11 +165,12 @@ public enum ZeroSkipGEMM {
         lists: UnsafeMutablePointer<Int32>
     ) -> Int {
         let blocks = (k + blockLength - 1) / blockLength
+        let pairStride = pairListCount(k: k, blockLength: blockLength)
         var listed = 0
         for pair in firstPair..<endPair {
             let row0 = a + 2 * pair * k
             let row1 = 2 * pair + 1 < m ? row0 + k : row0
-            let starts = lists + pair * (blocks + 1 + k)
+            let starts = lists + pair * pairStride
             let indices = starts + blocks + 1
             var count = 0
             for block in 0..<blocks {
@@ -216,6 +219,7 @@ struct PairTile<Vector: SIMD> where Vector.Scalar == Float {
         let blocks = (k + blockLength - 1) / blockLength
         let lanes = Vector.scalarCount
         let panelStride = k * 2 * lanes
+        let pairStride = ZeroSkipGEMM.pairListCount(k: k, blockLength: blockLength)
         for block in 0..<blocks {
             let first = block == 0
             let last = block == blocks - 1
@@ -239,7 +243,7 @@ struct PairTile<Vector: SIMD> where Vector.Scalar == Float {
                 var x5 = width > 2 ? start(c0, 5) : Vector()
                 var y4 = width > 2 ? start(c1, 4) : Vector()
                 var y5 = width > 2 ? start(c1, 5) : Vector()
-                let starts = lists + pair * (blocks + 1 + k)
+                let starts = lists + pair * pairStride
                 let indices = starts + blocks + 1
                 var entry = Int(starts[block])
                 let end = Int(starts[block + 1])
