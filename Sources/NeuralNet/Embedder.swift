@@ -20,11 +20,11 @@ final class WeightBuffer: @unchecked Sendable {
 
     init(_ scalars: [Float]) {
         count = scalars.count
-        pointer = .allocate(capacity: max(count, 1))
+        pointer = allocateAligned(floats: count)
         pointer.initialize(from: scalars, count: count)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { deallocateAligned(pointer) }
 }
 
 /// One planned step: what it computes and which arena values it reads and writes.
@@ -184,7 +184,7 @@ public final class Embedder: @unchecked Sendable {
         self.arenaCount = arenaCount
         self.inputValue = plan.inputValue
         self.outputValue = plan.valueOf[layerName]!
-        self.arena = .allocate(capacity: max(arenaCount, 1))
+        self.arena = allocateAligned(floats: arenaCount)
         arena.initialize(repeating: 0, count: max(arenaCount, 1))
         self.steps = planned.map { step in
             EmbedderStepInfo(
@@ -195,7 +195,7 @@ public final class Embedder: @unchecked Sendable {
         GEMM.setThreadCount(self.threads)
     }
 
-    deinit { arena.deallocate() }
+    deinit { deallocateAligned(arena) }
 
     /// Number of scalars `embed` reads (H·W·C).
     public var inputCount: Int { inputShape.reduce(1, *) }

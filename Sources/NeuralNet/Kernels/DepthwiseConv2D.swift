@@ -172,7 +172,7 @@ public enum DepthwiseConv2D {
     /// path takes C ≤ this. Allocated once per process, never written.
     static let zeroVectorCount = 16384
     nonisolated(unsafe) static let zeroVector: UnsafePointer<Float> = {
-        let zeros = UnsafeMutablePointer<Float>.allocate(capacity: zeroVectorCount)
+        let zeros = allocateAligned(floats: zeroVectorCount)
         zeros.initialize(repeating: 0, count: zeroVectorCount)
         return UnsafePointer(zeros)
     }()
