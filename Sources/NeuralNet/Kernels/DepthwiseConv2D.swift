@@ -7,7 +7,8 @@
 //   whose window lies inside the image take a row sweep that keeps the 9 tap vectors and the bias of a
 //   channel block in registers across the whole output row; only border pixels take the per-pixel path.
 //   With many channels (`takesWideRows`) every pixel is channel-inner instead (`wideRow3x3`): interior
-//   pixels in pairs, border taps reading a shared zero vector (as XNNPACK's indirection buffer does).
+//   pixels in 2×2 quads (rows in pairs) or pairs, border taps reading a shared zero vector (as XNNPACK's
+//   indirection buffer does). Buffers are 64-byte aligned (`allocateAligned`): a vector across two lines loads twice.
 // Legend: H W C input, KH KW kernel, OH OW output, S stride.
 
 /// Depthwise 2-D convolution kernels (reference and SIMD twins).
@@ -53,10 +54,22 @@ public enum DepthwiseConv2D {
         let interiorStart = interior.lowerBound
         let interiorEnd = interior.upperBound
         if takesWideRows(g) {
-            parallelFor(g.outputHeight, threads: threads) { outY in
-                wideRow3x3(
-                    input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
-                    outY: outY, interior: interior)
+            parallelFor((g.outputHeight + 1) / 2, threads: threads) { pair in
+                let outY = 2 * pair
+                let firstY = outY * g.strideHeight - g.padding.top
+                if outY + 1 < g.outputHeight && firstY >= 0 && firstY + g.strideHeight + 3 <= g.inputHeight
+                    && interior.count >= 2
+                {
+                    wideRowPair3x3(
+                        input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                        outY: outY, interior: interior)
+                } else {
+                    for y in outY..<min(outY + 2, g.outputHeight) {
+                        wideRow3x3(
+                            input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high,
+                            output: output, outY: y, interior: interior)
+                    }
+                }
             }
             return
         }
@@ -162,11 +175,13 @@ public enum DepthwiseConv2D {
     /// per 8-channel pixel (Zen 3, standalone; row sweep → channel-inner): [14,14,512] 30.7 → 15.7 cycles,
     /// [7,7,1024] 53.4 → 36.9, [28,28,256] 18.5 → 12.8, [14,14,128] 16.6 → 11.2, [56,56,128] 15.4 → 12.0,
     /// [28,28,64] 14.8 → 13.3, [14,14,256]/2 24.9 → 17.8, [14,14,128]/2 16.3 → 14.9; fewer channels lose
-    /// ([112,112,8] 11.3 → 19.1, [56,56,32] 12.1 → 13.6, [28,28,64]/2 16.0 → 17.6).
+    /// ([112,112,8] 11.3 → 19.1, [56,56,32] 12.1 → 13.6). With 64-byte-aligned buffers and rows in pairs
+    /// (`wideRowPair3x3`) stride 2 wins from 64 channels: [112,112,64]/2 15.3 → 14.6 cycles, [112,112,96]/2
+    /// 15.5 → 14.2, while [56,56,32]/2 still loses (12.6 → 16.4).
     static func takesWideRows(_ g: ConvGeometry) -> Bool {
         let channels = g.inputChannels
         return g.kernelHeight == 3 && g.kernelWidth == 3 && channels % 8 == 0 && channels <= zeroVectorCount
-            && channels >= (g.strideWidth == 1 ? 64 : 128)
+            && channels >= 64
     }
     /// Zeros standing in for input pixels outside the image (taps read them instead of branching); the wide
     /// path takes C ≤ this. Allocated once per process, never written.
@@ -186,16 +201,17 @@ public enum DepthwiseConv2D {
     static func wideRow3x3(
         input: UnsafePointer<Float>, geometry g: ConvGeometry, kernel: UnsafePointer<Float>,
         bias: UnsafePointer<Float>?, low: Float, high: Float, output: UnsafeMutablePointer<Float>, outY: Int,
-        interior: Range<Int>
+        interior: Range<Int>, columns: Range<Int>? = nil
     ) {
         let channels = g.inputChannels
         let firstY = outY * g.strideHeight - g.padding.top
         let rowsInside = firstY >= 0 && firstY + 3 <= g.inputHeight
         let pairColumns = rowsInside ? interior : interior.lowerBound..<interior.lowerBound
         let zeros = zeroVector  // once per row, not per tap
-        var outX = 0
-        while outX < g.outputWidth {
-            if pairColumns.contains(outX) && outX + 1 < pairColumns.upperBound {
+        let columns = columns ?? 0..<g.outputWidth
+        var outX = columns.lowerBound
+        while outX < columns.upperBound {
+            if pairColumns.contains(outX) && outX + 1 < min(pairColumns.upperBound, columns.upperBound) {
                 let first = input + (firstY * g.inputWidth + outX * g.strideWidth - g.padding.left) * channels
                 let out = output + (outY * g.outputWidth + outX) * channels
                 if g.strideWidth == 1 {
@@ -226,6 +242,101 @@ public enum DepthwiseConv2D {
                 taps: taps, channels: channels, kernel: kernel, bias: bias, low: low, high: high,
                 output: output + (outY * g.outputWidth + outX) * channels)
             outX += 1
+        }
+    }
+
+    /// Two output rows (outY, outY + 1) whose windows both lie inside the image vertically: interior pixels in
+    /// 2×2 quads (`wideQuad3x3`), border columns and an odd interior column through `wideRow3x3`. A quad loads a
+    /// channel block's 9 tap vectors once for four pixels and keeps four FMA chains in flight; per 8-channel
+    /// pixel (Zen 3, standalone, aligned buffers; pairs → quads) [56,56,144] 11.2 → 8.7 cycles, [28,28,192]
+    /// 11.3 → 9.3, [14,14,384] 12.0 → 10.5, [14,14,576] 14.4 → 11.8, [28,28,128] 11.2 → 9.2.
+    @inline(never)
+    static func wideRowPair3x3(
+        input: UnsafePointer<Float>, geometry g: ConvGeometry, kernel: UnsafePointer<Float>,
+        bias: UnsafePointer<Float>?, low: Float, high: Float, output: UnsafeMutablePointer<Float>, outY: Int,
+        interior: Range<Int>
+    ) {
+        let channels = g.inputChannels
+        let firstY = outY * g.strideHeight - g.padding.top
+        let quadEnd = interior.lowerBound + (interior.count / 2) * 2
+        for y in outY...(outY + 1) {
+            wideRow3x3(
+                input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                outY: y, interior: interior, columns: 0..<interior.lowerBound)
+            wideRow3x3(
+                input: input, geometry: g, kernel: kernel, bias: bias, low: low, high: high, output: output,
+                outY: y, interior: interior, columns: quadEnd..<g.outputWidth)
+        }
+        var outX = interior.lowerBound
+        while outX < quadEnd {
+            let first = input + (firstY * g.inputWidth + outX * g.strideWidth - g.padding.left) * channels
+            let out = output + (outY * g.outputWidth + outX) * channels
+            if g.strideWidth == 1 {
+                wideQuad3x3(
+                    strideOne: true, first: first, rowFloats: g.inputWidth * channels,
+                    downFloats: g.strideHeight * g.inputWidth * channels, columnFloats: channels,
+                    channels: channels, kernel: kernel, bias: bias, low: low, high: high, output: out,
+                    outputRowFloats: g.outputWidth * channels)
+            } else {
+                wideQuad3x3(
+                    strideOne: false, first: first, rowFloats: g.inputWidth * channels,
+                    downFloats: g.strideHeight * g.inputWidth * channels, columnFloats: g.strideWidth * channels,
+                    channels: channels, kernel: kernel, bias: bias, low: low, high: high, output: out,
+                    outputRowFloats: g.outputWidth * channels)
+            }
+            outX += 2
+        }
+    }
+
+    /// All channels of a 2×2 block of output pixels whose windows lie inside the image: `first` is the top-left
+    /// pixel's top-left input; the right pixels start `columnFloats` (stride · C) later, the bottom ones
+    /// `downFloats` (stride · W · C) lower; output rows are `outputRowFloats` apart. Each pixel's taps run in the
+    /// reference's order from the bias, so a quad's sums equal `widePair3x3`'s and `pixel`'s.
+    @inline(__always)
+    static func wideQuad3x3(
+        strideOne: Bool, first: UnsafePointer<Float>, rowFloats: Int, downFloats: Int, columnFloats: Int,
+        channels: Int, kernel: UnsafePointer<Float>, bias: UnsafePointer<Float>?, low: Float, high: Float,
+        output: UnsafeMutablePointer<Float>, outputRowFloats: Int
+    ) {
+        @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+            UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
+        }
+        let step = strideOne ? channels : columnFloats  // stride 1: the right pixels' inputs load once
+        var channel = 0
+        while channel < channels {
+            let w = kernel + channel
+            let initial = bias.map { load($0 + channel) } ?? SIMD8()
+            var a = initial
+            var b = initial
+            var c = initial
+            var d = initial
+            for ky in 0..<3 {
+                let k0 = load(w + (3 * ky) * channels)
+                let k1 = load(w + (3 * ky + 1) * channels)
+                let k2 = load(w + (3 * ky + 2) * channels)
+                let top = first + ky * rowFloats + channel
+                let bottom = top + downFloats
+                a.addProduct(load(top), k0)
+                a.addProduct(load(top + channels), k1)
+                a.addProduct(load(top + 2 * channels), k2)
+                b.addProduct(load(top + step), k0)
+                b.addProduct(load(top + step + channels), k1)
+                b.addProduct(load(top + step + 2 * channels), k2)
+                c.addProduct(load(bottom), k0)
+                c.addProduct(load(bottom + channels), k1)
+                c.addProduct(load(bottom + 2 * channels), k2)
+                d.addProduct(load(bottom + step), k0)
+                d.addProduct(load(bottom + step + channels), k1)
+                d.addProduct(load(bottom + step + 2 * channels), k2)
+            }
+            let out = output + channel
+            UnsafeMutableRawPointer(out).storeBytes(of: Lanes.clamp(a, low, high), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + channels).storeBytes(of: Lanes.clamp(b, low, high), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + outputRowFloats).storeBytes(
+                of: Lanes.clamp(c, low, high), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + outputRowFloats + channels).storeBytes(
+                of: Lanes.clamp(d, low, high), as: SIMD8<Float>.self)
+            channel += 8
         }
     }
 
