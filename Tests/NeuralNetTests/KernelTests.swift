@@ -211,7 +211,7 @@ struct KernelTests {
         "GEMM: both backends equal the triple loop (M, K, N straddling the 12×32 tile and SIMD widths)",
         arguments: GEMMBackend.allCases, [1, 5, 13, 49, 196])
     func gemm(backend: GEMMBackend, m: Int) {
-        for k in [1, 3, 8, 17, 64, 600] {
+        for k in [1, 3, 8, 16, 17, 64, 600] {
             for n in [1, 7, 15, 16, 17, 33, 64] {
                 let a = randomScalars(m * k, seed: 11)
                 let b = randomScalars(k * n, seed: 12)
@@ -240,9 +240,10 @@ struct KernelTests {
         "GEMM: every row tail M = 1…25 of both packed tiles (12×32 AVX-512, 6×16 AVX2), K across both K blocks",
         arguments: GEMMBackend.allCases, Array(1...25))
     func gemmRowTails(backend: GEMMBackend, m: Int) {
-        // K 300 crosses the AVX2 kernel's 256 K block, 600 also the AVX-512 kernel's 512 one; N covers full and
-        // partial 8- and 16-lane vectors and a partial last panel of either width.
-        for k in [1, 7, 300, 600] {
+        // K 8 and 16 take the unrolled whole-tile kernels, 300 crosses the AVX2 kernel's 256 K block, 600 also the
+        // AVX-512 kernel's 512 one; N covers full and partial 8- and 16-lane vectors and a partial last panel of
+        // either width.
+        for k in [1, 7, 8, 16, 300, 600] {
             for n in [1, 8, 9, 16, 24, 31, 32, 40] {
                 let a = randomScalars(m * k, seed: 21)
                 let b = randomScalars(k * n, seed: 22)
@@ -261,6 +262,32 @@ struct KernelTests {
                 expectClose(
                     Array(actual.prefix(m * n)), expected, tolerance: 1e-5 * Float(k).squareRoot(),
                     "\(backend) gemm \(m)x\(k)x\(n)")
+            }
+        }
+    }
+
+    @Test(
+        "packed GEMM: whole tiles (fullTiles, K = 8 / 16 unrolled) equal the per-tile kernels bit for bit",
+        arguments: [GEMMBackend.packedSwift, .packedSwiftAVX2])
+    func packedWholeTilesMatchMicroKernels(backend: GEMMBackend) {
+        // M = MR is one full-height tile (the whole-tile path); M = MR + 1 is cut into two shorter tiles (the
+        // per-tile micro-kernels). Their first MR rows must agree exactly, not just closely.
+        let tile = backend == .packedSwift ? PackedWeights.mr : PackedWeightsAVX2.mr
+        for k in [8, 16, 24, 300] {
+            for n in [16, 24, 40, 64] {
+                let a = randomScalars((tile + 1) * k, seed: 31)
+                let b = randomScalars(k * n, seed: 32)
+                let bias = randomScalars(n, seed: 33)
+                let weights = GEMMWeights(k: k, n: n, b, backend: backend)
+                for (withBias, clamp) in [(true, (Float(-1), Float(1))), (false, (-Float.infinity, Float.infinity))] {
+                    var whole = [Float](repeating: .nan, count: tile * n)
+                    var split = [Float](repeating: .nan, count: (tile + 1) * n)
+                    GEMM.multiply(
+                        rows: tile, a: a, weights: weights, bias: withBias ? bias : nil, clamp: clamp, c: &whole)
+                    GEMM.multiply(
+                        rows: tile + 1, a: a, weights: weights, bias: withBias ? bias : nil, clamp: clamp, c: &split)
+                    #expect(whole == Array(split.prefix(tile * n)), "\(backend) \(tile)x\(k)x\(n) bias=\(withBias)")
+                }
             }
         }
     }

@@ -7,10 +7,9 @@
 // Micro-tile MR x NR = 12 x 32 (24 SIMD16<Float> accumulators in registers, AVX-512 (zmm, -target-cpu skylake-avx512)); every mr in 1...12 and
 // nv in 1...2 has its own unrolled kernel, so M/N tails cost no padding rows (M is cut into balanced tiles); partial vectors use scalar lane stores.
 // Loops: k blocked by kBlock (C re-loaded between blocks, epilogue on the last), N blocked by nBlockPanels, then
-// M tiles, then panels (A micro-panel stays in L1, B block in L2).  Whole 12 x 32 tiles of a one-block K go to
-// `fullTile` (K = 8 and 16: `fullTileK8`/`fullTileK16`, loop unrolled), skipping the epilogue record and partial-vector
-// checks that cost a small-K tile 10-20 % (Zen 3, AVX2, standalone: 12544x8x16 55 -> 65 GFLOP/s, 448x16x96 77 -> 85,
-// 168x24x144 83 -> 90, 84x32x192 89 -> 94; K >= 96 unchanged); same sums bit for bit.  Hand-written so the
+// M tiles, then panels (A micro-panel stays in L1, B block in L2).  With K in one block, a full-height row tile's
+// whole panels go to `fullTiles` in one call (K = 8 and 16: `fullTilesK8`/`fullTilesK16`, loop unrolled): no call,
+// epilogue record or partial-vector checks per tile, which cost a small-K tile 10-20 %; same sums bit for bit.  Hand-written so the
 // bias+clamp epilogue is fused into the register tile and so small-K/N MobileNet shapes avoid BLAS packing/dispatch
 // overhead.
 
@@ -1973,38 +1972,15 @@ func microKernel12x2(
     storeAcc(r11_1, bv1, c11, 16, ep)
 }
 
-/// The whole 12 x 32 tile when K is one block: accumulators from 0, bias and clamp fused into the store
-/// (no `GEMMEpilogue` record, no partial-vector checks). The sums are `microKernel12x2`'s (same FMA order
-/// from 0, bias then clamp), so results are bit for bit the same.
+/// Rows [0, 12) of `a` times whole panels `panels` of `b` (K in one block, kc = K): each 12 x 32 tile's
+/// accumulators start at 0 and bias and clamp are fused into the store — no call, `GEMMEpilogue` record or
+/// partial-vector check per tile. The sums are `microKernel12x2`'s (same FMA order from 0, bias then
+/// clamp), so results are bit for bit the same.
 @inline(never)
-func fullTile(
-    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+func fullTiles(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ panels: Range<Int>,
     _ bias: UnsafePointer<Float>?, _ lo: Float, _ hi: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) {
-    var r0_0 = SIMD16<Float>()
-    var r0_1 = SIMD16<Float>()
-    var r1_0 = SIMD16<Float>()
-    var r1_1 = SIMD16<Float>()
-    var r2_0 = SIMD16<Float>()
-    var r2_1 = SIMD16<Float>()
-    var r3_0 = SIMD16<Float>()
-    var r3_1 = SIMD16<Float>()
-    var r4_0 = SIMD16<Float>()
-    var r4_1 = SIMD16<Float>()
-    var r5_0 = SIMD16<Float>()
-    var r5_1 = SIMD16<Float>()
-    var r6_0 = SIMD16<Float>()
-    var r6_1 = SIMD16<Float>()
-    var r7_0 = SIMD16<Float>()
-    var r7_1 = SIMD16<Float>()
-    var r8_0 = SIMD16<Float>()
-    var r8_1 = SIMD16<Float>()
-    var r9_0 = SIMD16<Float>()
-    var r9_1 = SIMD16<Float>()
-    var r10_0 = SIMD16<Float>()
-    var r10_1 = SIMD16<Float>()
-    var r11_0 = SIMD16<Float>()
-    var r11_1 = SIMD16<Float>()
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -2016,132 +1992,135 @@ func fullTile(
     let a9 = a + 9 * lda
     let a10 = a + 10 * lda
     let a11 = a + 11 * lda
-    var pb = b
-    var p = 0
-    while p < kc {
-        let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do {
-            let x = SIMD16<Float>(repeating: a[p])
-            r0_0 = r0_0.addingProduct(x, b0)
-            r0_1 = r0_1.addingProduct(x, b1)
+    for panel in panels {
+        let col0 = panel * 32
+        var r0_0 = SIMD16<Float>()
+        var r0_1 = SIMD16<Float>()
+        var r1_0 = SIMD16<Float>()
+        var r1_1 = SIMD16<Float>()
+        var r2_0 = SIMD16<Float>()
+        var r2_1 = SIMD16<Float>()
+        var r3_0 = SIMD16<Float>()
+        var r3_1 = SIMD16<Float>()
+        var r4_0 = SIMD16<Float>()
+        var r4_1 = SIMD16<Float>()
+        var r5_0 = SIMD16<Float>()
+        var r5_1 = SIMD16<Float>()
+        var r6_0 = SIMD16<Float>()
+        var r6_1 = SIMD16<Float>()
+        var r7_0 = SIMD16<Float>()
+        var r7_1 = SIMD16<Float>()
+        var r8_0 = SIMD16<Float>()
+        var r8_1 = SIMD16<Float>()
+        var r9_0 = SIMD16<Float>()
+        var r9_1 = SIMD16<Float>()
+        var r10_0 = SIMD16<Float>()
+        var r10_1 = SIMD16<Float>()
+        var r11_0 = SIMD16<Float>()
+        var r11_1 = SIMD16<Float>()
+        var pb = b + panel * kc * 32
+        var p = 0
+        while p < kc {
+            let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
+            let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
+            do {
+                let x = SIMD16<Float>(repeating: a[p])
+                r0_0 = r0_0.addingProduct(x, b0)
+                r0_1 = r0_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a1[p])
+                r1_0 = r1_0.addingProduct(x, b0)
+                r1_1 = r1_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a2[p])
+                r2_0 = r2_0.addingProduct(x, b0)
+                r2_1 = r2_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a3[p])
+                r3_0 = r3_0.addingProduct(x, b0)
+                r3_1 = r3_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a4[p])
+                r4_0 = r4_0.addingProduct(x, b0)
+                r4_1 = r4_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a5[p])
+                r5_0 = r5_0.addingProduct(x, b0)
+                r5_1 = r5_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a6[p])
+                r6_0 = r6_0.addingProduct(x, b0)
+                r6_1 = r6_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a7[p])
+                r7_0 = r7_0.addingProduct(x, b0)
+                r7_1 = r7_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a8[p])
+                r8_0 = r8_0.addingProduct(x, b0)
+                r8_1 = r8_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a9[p])
+                r9_0 = r9_0.addingProduct(x, b0)
+                r9_1 = r9_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a10[p])
+                r10_0 = r10_0.addingProduct(x, b0)
+                r10_1 = r10_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a11[p])
+                r11_0 = r11_0.addingProduct(x, b0)
+                r11_1 = r11_1.addingProduct(x, b1)
+            }
+            pb += 32
+            p += 1
         }
-        do {
-            let x = SIMD16<Float>(repeating: a1[p])
-            r1_0 = r1_0.addingProduct(x, b0)
-            r1_1 = r1_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a2[p])
-            r2_0 = r2_0.addingProduct(x, b0)
-            r2_1 = r2_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a3[p])
-            r3_0 = r3_0.addingProduct(x, b0)
-            r3_1 = r3_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a4[p])
-            r4_0 = r4_0.addingProduct(x, b0)
-            r4_1 = r4_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a5[p])
-            r5_0 = r5_0.addingProduct(x, b0)
-            r5_1 = r5_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a6[p])
-            r6_0 = r6_0.addingProduct(x, b0)
-            r6_1 = r6_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a7[p])
-            r7_0 = r7_0.addingProduct(x, b0)
-            r7_1 = r7_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a8[p])
-            r8_0 = r8_0.addingProduct(x, b0)
-            r8_1 = r8_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a9[p])
-            r9_0 = r9_0.addingProduct(x, b0)
-            r9_1 = r9_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a10[p])
-            r10_0 = r10_0.addingProduct(x, b0)
-            r10_1 = r10_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a11[p])
-            r11_0 = r11_0.addingProduct(x, b0)
-            r11_1 = r11_1.addingProduct(x, b1)
-        }
-        pb += 32
-        p += 1
+        let bv0 = bias.map { UnsafeRawPointer($0 + col0 + 0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+        let bv1 = bias.map { UnsafeRawPointer($0 + col0 + 16).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+        storeClamped(r0_0 + bv0, lo, hi, c + 0 * ldc + col0 + 0)
+        storeClamped(r0_1 + bv1, lo, hi, c + 0 * ldc + col0 + 16)
+        storeClamped(r1_0 + bv0, lo, hi, c + 1 * ldc + col0 + 0)
+        storeClamped(r1_1 + bv1, lo, hi, c + 1 * ldc + col0 + 16)
+        storeClamped(r2_0 + bv0, lo, hi, c + 2 * ldc + col0 + 0)
+        storeClamped(r2_1 + bv1, lo, hi, c + 2 * ldc + col0 + 16)
+        storeClamped(r3_0 + bv0, lo, hi, c + 3 * ldc + col0 + 0)
+        storeClamped(r3_1 + bv1, lo, hi, c + 3 * ldc + col0 + 16)
+        storeClamped(r4_0 + bv0, lo, hi, c + 4 * ldc + col0 + 0)
+        storeClamped(r4_1 + bv1, lo, hi, c + 4 * ldc + col0 + 16)
+        storeClamped(r5_0 + bv0, lo, hi, c + 5 * ldc + col0 + 0)
+        storeClamped(r5_1 + bv1, lo, hi, c + 5 * ldc + col0 + 16)
+        storeClamped(r6_0 + bv0, lo, hi, c + 6 * ldc + col0 + 0)
+        storeClamped(r6_1 + bv1, lo, hi, c + 6 * ldc + col0 + 16)
+        storeClamped(r7_0 + bv0, lo, hi, c + 7 * ldc + col0 + 0)
+        storeClamped(r7_1 + bv1, lo, hi, c + 7 * ldc + col0 + 16)
+        storeClamped(r8_0 + bv0, lo, hi, c + 8 * ldc + col0 + 0)
+        storeClamped(r8_1 + bv1, lo, hi, c + 8 * ldc + col0 + 16)
+        storeClamped(r9_0 + bv0, lo, hi, c + 9 * ldc + col0 + 0)
+        storeClamped(r9_1 + bv1, lo, hi, c + 9 * ldc + col0 + 16)
+        storeClamped(r10_0 + bv0, lo, hi, c + 10 * ldc + col0 + 0)
+        storeClamped(r10_1 + bv1, lo, hi, c + 10 * ldc + col0 + 16)
+        storeClamped(r11_0 + bv0, lo, hi, c + 11 * ldc + col0 + 0)
+        storeClamped(r11_1 + bv1, lo, hi, c + 11 * ldc + col0 + 16)
     }
-    let bv0 = bias.map { UnsafeRawPointer($0 + 0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
-    let bv1 = bias.map { UnsafeRawPointer($0 + 16).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
-    storeClamped(r0_0 + bv0, lo, hi, c + 0 * ldc + 0)
-    storeClamped(r0_1 + bv1, lo, hi, c + 0 * ldc + 16)
-    storeClamped(r1_0 + bv0, lo, hi, c + 1 * ldc + 0)
-    storeClamped(r1_1 + bv1, lo, hi, c + 1 * ldc + 16)
-    storeClamped(r2_0 + bv0, lo, hi, c + 2 * ldc + 0)
-    storeClamped(r2_1 + bv1, lo, hi, c + 2 * ldc + 16)
-    storeClamped(r3_0 + bv0, lo, hi, c + 3 * ldc + 0)
-    storeClamped(r3_1 + bv1, lo, hi, c + 3 * ldc + 16)
-    storeClamped(r4_0 + bv0, lo, hi, c + 4 * ldc + 0)
-    storeClamped(r4_1 + bv1, lo, hi, c + 4 * ldc + 16)
-    storeClamped(r5_0 + bv0, lo, hi, c + 5 * ldc + 0)
-    storeClamped(r5_1 + bv1, lo, hi, c + 5 * ldc + 16)
-    storeClamped(r6_0 + bv0, lo, hi, c + 6 * ldc + 0)
-    storeClamped(r6_1 + bv1, lo, hi, c + 6 * ldc + 16)
-    storeClamped(r7_0 + bv0, lo, hi, c + 7 * ldc + 0)
-    storeClamped(r7_1 + bv1, lo, hi, c + 7 * ldc + 16)
-    storeClamped(r8_0 + bv0, lo, hi, c + 8 * ldc + 0)
-    storeClamped(r8_1 + bv1, lo, hi, c + 8 * ldc + 16)
-    storeClamped(r9_0 + bv0, lo, hi, c + 9 * ldc + 0)
-    storeClamped(r9_1 + bv1, lo, hi, c + 9 * ldc + 16)
-    storeClamped(r10_0 + bv0, lo, hi, c + 10 * ldc + 0)
-    storeClamped(r10_1 + bv1, lo, hi, c + 10 * ldc + 16)
-    storeClamped(r11_0 + bv0, lo, hi, c + 11 * ldc + 0)
-    storeClamped(r11_1 + bv1, lo, hi, c + 11 * ldc + 16)
 }
 
-/// `fullTile` with K = 8 as a constant, so the k loop unrolls.
+/// `fullTiles` with K = 8 as a constant, so the k loop unrolls.
 @inline(never)
-func fullTileK8(
-    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+func fullTilesK8(
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ panels: Range<Int>,
     _ bias: UnsafePointer<Float>?, _ lo: Float, _ hi: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) {
-    var r0_0 = SIMD16<Float>()
-    var r0_1 = SIMD16<Float>()
-    var r1_0 = SIMD16<Float>()
-    var r1_1 = SIMD16<Float>()
-    var r2_0 = SIMD16<Float>()
-    var r2_1 = SIMD16<Float>()
-    var r3_0 = SIMD16<Float>()
-    var r3_1 = SIMD16<Float>()
-    var r4_0 = SIMD16<Float>()
-    var r4_1 = SIMD16<Float>()
-    var r5_0 = SIMD16<Float>()
-    var r5_1 = SIMD16<Float>()
-    var r6_0 = SIMD16<Float>()
-    var r6_1 = SIMD16<Float>()
-    var r7_0 = SIMD16<Float>()
-    var r7_1 = SIMD16<Float>()
-    var r8_0 = SIMD16<Float>()
-    var r8_1 = SIMD16<Float>()
-    var r9_0 = SIMD16<Float>()
-    var r9_1 = SIMD16<Float>()
-    var r10_0 = SIMD16<Float>()
-    var r10_1 = SIMD16<Float>()
-    var r11_0 = SIMD16<Float>()
-    var r11_1 = SIMD16<Float>()
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -2153,132 +2132,135 @@ func fullTileK8(
     let a9 = a + 9 * lda
     let a10 = a + 10 * lda
     let a11 = a + 11 * lda
-    var pb = b
-    var p = 0
-    while p < 8 {
-        let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do {
-            let x = SIMD16<Float>(repeating: a[p])
-            r0_0 = r0_0.addingProduct(x, b0)
-            r0_1 = r0_1.addingProduct(x, b1)
+    for panel in panels {
+        let col0 = panel * 32
+        var r0_0 = SIMD16<Float>()
+        var r0_1 = SIMD16<Float>()
+        var r1_0 = SIMD16<Float>()
+        var r1_1 = SIMD16<Float>()
+        var r2_0 = SIMD16<Float>()
+        var r2_1 = SIMD16<Float>()
+        var r3_0 = SIMD16<Float>()
+        var r3_1 = SIMD16<Float>()
+        var r4_0 = SIMD16<Float>()
+        var r4_1 = SIMD16<Float>()
+        var r5_0 = SIMD16<Float>()
+        var r5_1 = SIMD16<Float>()
+        var r6_0 = SIMD16<Float>()
+        var r6_1 = SIMD16<Float>()
+        var r7_0 = SIMD16<Float>()
+        var r7_1 = SIMD16<Float>()
+        var r8_0 = SIMD16<Float>()
+        var r8_1 = SIMD16<Float>()
+        var r9_0 = SIMD16<Float>()
+        var r9_1 = SIMD16<Float>()
+        var r10_0 = SIMD16<Float>()
+        var r10_1 = SIMD16<Float>()
+        var r11_0 = SIMD16<Float>()
+        var r11_1 = SIMD16<Float>()
+        var pb = b + panel * 8 * 32
+        var p = 0
+        while p < 8 {
+            let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
+            let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
+            do {
+                let x = SIMD16<Float>(repeating: a[p])
+                r0_0 = r0_0.addingProduct(x, b0)
+                r0_1 = r0_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a1[p])
+                r1_0 = r1_0.addingProduct(x, b0)
+                r1_1 = r1_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a2[p])
+                r2_0 = r2_0.addingProduct(x, b0)
+                r2_1 = r2_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a3[p])
+                r3_0 = r3_0.addingProduct(x, b0)
+                r3_1 = r3_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a4[p])
+                r4_0 = r4_0.addingProduct(x, b0)
+                r4_1 = r4_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a5[p])
+                r5_0 = r5_0.addingProduct(x, b0)
+                r5_1 = r5_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a6[p])
+                r6_0 = r6_0.addingProduct(x, b0)
+                r6_1 = r6_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a7[p])
+                r7_0 = r7_0.addingProduct(x, b0)
+                r7_1 = r7_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a8[p])
+                r8_0 = r8_0.addingProduct(x, b0)
+                r8_1 = r8_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a9[p])
+                r9_0 = r9_0.addingProduct(x, b0)
+                r9_1 = r9_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a10[p])
+                r10_0 = r10_0.addingProduct(x, b0)
+                r10_1 = r10_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a11[p])
+                r11_0 = r11_0.addingProduct(x, b0)
+                r11_1 = r11_1.addingProduct(x, b1)
+            }
+            pb += 32
+            p += 1
         }
-        do {
-            let x = SIMD16<Float>(repeating: a1[p])
-            r1_0 = r1_0.addingProduct(x, b0)
-            r1_1 = r1_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a2[p])
-            r2_0 = r2_0.addingProduct(x, b0)
-            r2_1 = r2_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a3[p])
-            r3_0 = r3_0.addingProduct(x, b0)
-            r3_1 = r3_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a4[p])
-            r4_0 = r4_0.addingProduct(x, b0)
-            r4_1 = r4_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a5[p])
-            r5_0 = r5_0.addingProduct(x, b0)
-            r5_1 = r5_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a6[p])
-            r6_0 = r6_0.addingProduct(x, b0)
-            r6_1 = r6_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a7[p])
-            r7_0 = r7_0.addingProduct(x, b0)
-            r7_1 = r7_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a8[p])
-            r8_0 = r8_0.addingProduct(x, b0)
-            r8_1 = r8_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a9[p])
-            r9_0 = r9_0.addingProduct(x, b0)
-            r9_1 = r9_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a10[p])
-            r10_0 = r10_0.addingProduct(x, b0)
-            r10_1 = r10_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a11[p])
-            r11_0 = r11_0.addingProduct(x, b0)
-            r11_1 = r11_1.addingProduct(x, b1)
-        }
-        pb += 32
-        p += 1
+        let bv0 = bias.map { UnsafeRawPointer($0 + col0 + 0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+        let bv1 = bias.map { UnsafeRawPointer($0 + col0 + 16).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+        storeClamped(r0_0 + bv0, lo, hi, c + 0 * ldc + col0 + 0)
+        storeClamped(r0_1 + bv1, lo, hi, c + 0 * ldc + col0 + 16)
+        storeClamped(r1_0 + bv0, lo, hi, c + 1 * ldc + col0 + 0)
+        storeClamped(r1_1 + bv1, lo, hi, c + 1 * ldc + col0 + 16)
+        storeClamped(r2_0 + bv0, lo, hi, c + 2 * ldc + col0 + 0)
+        storeClamped(r2_1 + bv1, lo, hi, c + 2 * ldc + col0 + 16)
+        storeClamped(r3_0 + bv0, lo, hi, c + 3 * ldc + col0 + 0)
+        storeClamped(r3_1 + bv1, lo, hi, c + 3 * ldc + col0 + 16)
+        storeClamped(r4_0 + bv0, lo, hi, c + 4 * ldc + col0 + 0)
+        storeClamped(r4_1 + bv1, lo, hi, c + 4 * ldc + col0 + 16)
+        storeClamped(r5_0 + bv0, lo, hi, c + 5 * ldc + col0 + 0)
+        storeClamped(r5_1 + bv1, lo, hi, c + 5 * ldc + col0 + 16)
+        storeClamped(r6_0 + bv0, lo, hi, c + 6 * ldc + col0 + 0)
+        storeClamped(r6_1 + bv1, lo, hi, c + 6 * ldc + col0 + 16)
+        storeClamped(r7_0 + bv0, lo, hi, c + 7 * ldc + col0 + 0)
+        storeClamped(r7_1 + bv1, lo, hi, c + 7 * ldc + col0 + 16)
+        storeClamped(r8_0 + bv0, lo, hi, c + 8 * ldc + col0 + 0)
+        storeClamped(r8_1 + bv1, lo, hi, c + 8 * ldc + col0 + 16)
+        storeClamped(r9_0 + bv0, lo, hi, c + 9 * ldc + col0 + 0)
+        storeClamped(r9_1 + bv1, lo, hi, c + 9 * ldc + col0 + 16)
+        storeClamped(r10_0 + bv0, lo, hi, c + 10 * ldc + col0 + 0)
+        storeClamped(r10_1 + bv1, lo, hi, c + 10 * ldc + col0 + 16)
+        storeClamped(r11_0 + bv0, lo, hi, c + 11 * ldc + col0 + 0)
+        storeClamped(r11_1 + bv1, lo, hi, c + 11 * ldc + col0 + 16)
     }
-    let bv0 = bias.map { UnsafeRawPointer($0 + 0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
-    let bv1 = bias.map { UnsafeRawPointer($0 + 16).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
-    storeClamped(r0_0 + bv0, lo, hi, c + 0 * ldc + 0)
-    storeClamped(r0_1 + bv1, lo, hi, c + 0 * ldc + 16)
-    storeClamped(r1_0 + bv0, lo, hi, c + 1 * ldc + 0)
-    storeClamped(r1_1 + bv1, lo, hi, c + 1 * ldc + 16)
-    storeClamped(r2_0 + bv0, lo, hi, c + 2 * ldc + 0)
-    storeClamped(r2_1 + bv1, lo, hi, c + 2 * ldc + 16)
-    storeClamped(r3_0 + bv0, lo, hi, c + 3 * ldc + 0)
-    storeClamped(r3_1 + bv1, lo, hi, c + 3 * ldc + 16)
-    storeClamped(r4_0 + bv0, lo, hi, c + 4 * ldc + 0)
-    storeClamped(r4_1 + bv1, lo, hi, c + 4 * ldc + 16)
-    storeClamped(r5_0 + bv0, lo, hi, c + 5 * ldc + 0)
-    storeClamped(r5_1 + bv1, lo, hi, c + 5 * ldc + 16)
-    storeClamped(r6_0 + bv0, lo, hi, c + 6 * ldc + 0)
-    storeClamped(r6_1 + bv1, lo, hi, c + 6 * ldc + 16)
-    storeClamped(r7_0 + bv0, lo, hi, c + 7 * ldc + 0)
-    storeClamped(r7_1 + bv1, lo, hi, c + 7 * ldc + 16)
-    storeClamped(r8_0 + bv0, lo, hi, c + 8 * ldc + 0)
-    storeClamped(r8_1 + bv1, lo, hi, c + 8 * ldc + 16)
-    storeClamped(r9_0 + bv0, lo, hi, c + 9 * ldc + 0)
-    storeClamped(r9_1 + bv1, lo, hi, c + 9 * ldc + 16)
-    storeClamped(r10_0 + bv0, lo, hi, c + 10 * ldc + 0)
-    storeClamped(r10_1 + bv1, lo, hi, c + 10 * ldc + 16)
-    storeClamped(r11_0 + bv0, lo, hi, c + 11 * ldc + 0)
-    storeClamped(r11_1 + bv1, lo, hi, c + 11 * ldc + 16)
 }
 
-/// `fullTile` with K = 16 as a constant, so the k loop unrolls.
+/// `fullTiles` with K = 16 as a constant, so the k loop unrolls.
 @inline(never)
-func fullTileK16(
-    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+func fullTilesK16(
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ panels: Range<Int>,
     _ bias: UnsafePointer<Float>?, _ lo: Float, _ hi: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) {
-    var r0_0 = SIMD16<Float>()
-    var r0_1 = SIMD16<Float>()
-    var r1_0 = SIMD16<Float>()
-    var r1_1 = SIMD16<Float>()
-    var r2_0 = SIMD16<Float>()
-    var r2_1 = SIMD16<Float>()
-    var r3_0 = SIMD16<Float>()
-    var r3_1 = SIMD16<Float>()
-    var r4_0 = SIMD16<Float>()
-    var r4_1 = SIMD16<Float>()
-    var r5_0 = SIMD16<Float>()
-    var r5_1 = SIMD16<Float>()
-    var r6_0 = SIMD16<Float>()
-    var r6_1 = SIMD16<Float>()
-    var r7_0 = SIMD16<Float>()
-    var r7_1 = SIMD16<Float>()
-    var r8_0 = SIMD16<Float>()
-    var r8_1 = SIMD16<Float>()
-    var r9_0 = SIMD16<Float>()
-    var r9_1 = SIMD16<Float>()
-    var r10_0 = SIMD16<Float>()
-    var r10_1 = SIMD16<Float>()
-    var r11_0 = SIMD16<Float>()
-    var r11_1 = SIMD16<Float>()
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
@@ -2290,100 +2272,127 @@ func fullTileK16(
     let a9 = a + 9 * lda
     let a10 = a + 10 * lda
     let a11 = a + 11 * lda
-    var pb = b
-    var p = 0
-    while p < 16 {
-        let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
-        let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
-        do {
-            let x = SIMD16<Float>(repeating: a[p])
-            r0_0 = r0_0.addingProduct(x, b0)
-            r0_1 = r0_1.addingProduct(x, b1)
+    for panel in panels {
+        let col0 = panel * 32
+        var r0_0 = SIMD16<Float>()
+        var r0_1 = SIMD16<Float>()
+        var r1_0 = SIMD16<Float>()
+        var r1_1 = SIMD16<Float>()
+        var r2_0 = SIMD16<Float>()
+        var r2_1 = SIMD16<Float>()
+        var r3_0 = SIMD16<Float>()
+        var r3_1 = SIMD16<Float>()
+        var r4_0 = SIMD16<Float>()
+        var r4_1 = SIMD16<Float>()
+        var r5_0 = SIMD16<Float>()
+        var r5_1 = SIMD16<Float>()
+        var r6_0 = SIMD16<Float>()
+        var r6_1 = SIMD16<Float>()
+        var r7_0 = SIMD16<Float>()
+        var r7_1 = SIMD16<Float>()
+        var r8_0 = SIMD16<Float>()
+        var r8_1 = SIMD16<Float>()
+        var r9_0 = SIMD16<Float>()
+        var r9_1 = SIMD16<Float>()
+        var r10_0 = SIMD16<Float>()
+        var r10_1 = SIMD16<Float>()
+        var r11_0 = SIMD16<Float>()
+        var r11_1 = SIMD16<Float>()
+        var pb = b + panel * 16 * 32
+        var p = 0
+        while p < 16 {
+            let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD16<Float>.self)
+            let b1 = UnsafeRawPointer(pb + 16).load(as: SIMD16<Float>.self)
+            do {
+                let x = SIMD16<Float>(repeating: a[p])
+                r0_0 = r0_0.addingProduct(x, b0)
+                r0_1 = r0_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a1[p])
+                r1_0 = r1_0.addingProduct(x, b0)
+                r1_1 = r1_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a2[p])
+                r2_0 = r2_0.addingProduct(x, b0)
+                r2_1 = r2_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a3[p])
+                r3_0 = r3_0.addingProduct(x, b0)
+                r3_1 = r3_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a4[p])
+                r4_0 = r4_0.addingProduct(x, b0)
+                r4_1 = r4_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a5[p])
+                r5_0 = r5_0.addingProduct(x, b0)
+                r5_1 = r5_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a6[p])
+                r6_0 = r6_0.addingProduct(x, b0)
+                r6_1 = r6_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a7[p])
+                r7_0 = r7_0.addingProduct(x, b0)
+                r7_1 = r7_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a8[p])
+                r8_0 = r8_0.addingProduct(x, b0)
+                r8_1 = r8_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a9[p])
+                r9_0 = r9_0.addingProduct(x, b0)
+                r9_1 = r9_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a10[p])
+                r10_0 = r10_0.addingProduct(x, b0)
+                r10_1 = r10_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a11[p])
+                r11_0 = r11_0.addingProduct(x, b0)
+                r11_1 = r11_1.addingProduct(x, b1)
+            }
+            pb += 32
+            p += 1
         }
-        do {
-            let x = SIMD16<Float>(repeating: a1[p])
-            r1_0 = r1_0.addingProduct(x, b0)
-            r1_1 = r1_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a2[p])
-            r2_0 = r2_0.addingProduct(x, b0)
-            r2_1 = r2_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a3[p])
-            r3_0 = r3_0.addingProduct(x, b0)
-            r3_1 = r3_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a4[p])
-            r4_0 = r4_0.addingProduct(x, b0)
-            r4_1 = r4_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a5[p])
-            r5_0 = r5_0.addingProduct(x, b0)
-            r5_1 = r5_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a6[p])
-            r6_0 = r6_0.addingProduct(x, b0)
-            r6_1 = r6_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a7[p])
-            r7_0 = r7_0.addingProduct(x, b0)
-            r7_1 = r7_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a8[p])
-            r8_0 = r8_0.addingProduct(x, b0)
-            r8_1 = r8_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a9[p])
-            r9_0 = r9_0.addingProduct(x, b0)
-            r9_1 = r9_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a10[p])
-            r10_0 = r10_0.addingProduct(x, b0)
-            r10_1 = r10_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD16<Float>(repeating: a11[p])
-            r11_0 = r11_0.addingProduct(x, b0)
-            r11_1 = r11_1.addingProduct(x, b1)
-        }
-        pb += 32
-        p += 1
+        let bv0 = bias.map { UnsafeRawPointer($0 + col0 + 0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+        let bv1 = bias.map { UnsafeRawPointer($0 + col0 + 16).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+        storeClamped(r0_0 + bv0, lo, hi, c + 0 * ldc + col0 + 0)
+        storeClamped(r0_1 + bv1, lo, hi, c + 0 * ldc + col0 + 16)
+        storeClamped(r1_0 + bv0, lo, hi, c + 1 * ldc + col0 + 0)
+        storeClamped(r1_1 + bv1, lo, hi, c + 1 * ldc + col0 + 16)
+        storeClamped(r2_0 + bv0, lo, hi, c + 2 * ldc + col0 + 0)
+        storeClamped(r2_1 + bv1, lo, hi, c + 2 * ldc + col0 + 16)
+        storeClamped(r3_0 + bv0, lo, hi, c + 3 * ldc + col0 + 0)
+        storeClamped(r3_1 + bv1, lo, hi, c + 3 * ldc + col0 + 16)
+        storeClamped(r4_0 + bv0, lo, hi, c + 4 * ldc + col0 + 0)
+        storeClamped(r4_1 + bv1, lo, hi, c + 4 * ldc + col0 + 16)
+        storeClamped(r5_0 + bv0, lo, hi, c + 5 * ldc + col0 + 0)
+        storeClamped(r5_1 + bv1, lo, hi, c + 5 * ldc + col0 + 16)
+        storeClamped(r6_0 + bv0, lo, hi, c + 6 * ldc + col0 + 0)
+        storeClamped(r6_1 + bv1, lo, hi, c + 6 * ldc + col0 + 16)
+        storeClamped(r7_0 + bv0, lo, hi, c + 7 * ldc + col0 + 0)
+        storeClamped(r7_1 + bv1, lo, hi, c + 7 * ldc + col0 + 16)
+        storeClamped(r8_0 + bv0, lo, hi, c + 8 * ldc + col0 + 0)
+        storeClamped(r8_1 + bv1, lo, hi, c + 8 * ldc + col0 + 16)
+        storeClamped(r9_0 + bv0, lo, hi, c + 9 * ldc + col0 + 0)
+        storeClamped(r9_1 + bv1, lo, hi, c + 9 * ldc + col0 + 16)
+        storeClamped(r10_0 + bv0, lo, hi, c + 10 * ldc + col0 + 0)
+        storeClamped(r10_1 + bv1, lo, hi, c + 10 * ldc + col0 + 16)
+        storeClamped(r11_0 + bv0, lo, hi, c + 11 * ldc + col0 + 0)
+        storeClamped(r11_1 + bv1, lo, hi, c + 11 * ldc + col0 + 16)
     }
-    let bv0 = bias.map { UnsafeRawPointer($0 + 0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
-    let bv1 = bias.map { UnsafeRawPointer($0 + 16).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
-    storeClamped(r0_0 + bv0, lo, hi, c + 0 * ldc + 0)
-    storeClamped(r0_1 + bv1, lo, hi, c + 0 * ldc + 16)
-    storeClamped(r1_0 + bv0, lo, hi, c + 1 * ldc + 0)
-    storeClamped(r1_1 + bv1, lo, hi, c + 1 * ldc + 16)
-    storeClamped(r2_0 + bv0, lo, hi, c + 2 * ldc + 0)
-    storeClamped(r2_1 + bv1, lo, hi, c + 2 * ldc + 16)
-    storeClamped(r3_0 + bv0, lo, hi, c + 3 * ldc + 0)
-    storeClamped(r3_1 + bv1, lo, hi, c + 3 * ldc + 16)
-    storeClamped(r4_0 + bv0, lo, hi, c + 4 * ldc + 0)
-    storeClamped(r4_1 + bv1, lo, hi, c + 4 * ldc + 16)
-    storeClamped(r5_0 + bv0, lo, hi, c + 5 * ldc + 0)
-    storeClamped(r5_1 + bv1, lo, hi, c + 5 * ldc + 16)
-    storeClamped(r6_0 + bv0, lo, hi, c + 6 * ldc + 0)
-    storeClamped(r6_1 + bv1, lo, hi, c + 6 * ldc + 16)
-    storeClamped(r7_0 + bv0, lo, hi, c + 7 * ldc + 0)
-    storeClamped(r7_1 + bv1, lo, hi, c + 7 * ldc + 16)
-    storeClamped(r8_0 + bv0, lo, hi, c + 8 * ldc + 0)
-    storeClamped(r8_1 + bv1, lo, hi, c + 8 * ldc + 16)
-    storeClamped(r9_0 + bv0, lo, hi, c + 9 * ldc + 0)
-    storeClamped(r9_1 + bv1, lo, hi, c + 9 * ldc + 16)
-    storeClamped(r10_0 + bv0, lo, hi, c + 10 * ldc + 0)
-    storeClamped(r10_1 + bv1, lo, hi, c + 10 * ldc + 16)
-    storeClamped(r11_0 + bv0, lo, hi, c + 11 * ldc + 0)
-    storeClamped(r11_1 + bv1, lo, hi, c + 11 * ldc + 16)
 }
 
 /// Clamps v to [lo, hi] (vmaxps + vminps, as `storeAcc`) and stores all 16 lanes at p.
@@ -2541,28 +2550,28 @@ func packedGEMMBlock(
             while i < rowEnd {
                 let mr = tile < tallTiles ? shortHeight + 1 : shortHeight
                 var p = jp
+                // Whole tiles of a one-block K (the common case): one call per row tile, K = 8 and 16 (MobileNet's
+                // first pointwise layers) with the k loop unrolled; the partial last panel goes below.
+                let wholeEnd = min(jpEnd, n / nr)
+                if first && last && mr == mrMax && wholeEnd > jp {
+                    let ap = a + i * lda, cp = c + i * ldc, storage = UnsafePointer(w.storage)
+                    switch kc {
+                    case 8: fullTilesK8(ap, lda, storage, jp..<wholeEnd, bias, clampLow, clampHigh, cp, ldc)
+                    case 16: fullTilesK16(ap, lda, storage, jp..<wholeEnd, bias, clampLow, clampHigh, cp, ldc)
+                    default: fullTiles(kc, ap, lda, storage, jp..<wholeEnd, bias, clampLow, clampHigh, cp, ldc)
+                    }
+                    p = wholeEnd
+                }
                 while p < jpEnd {
                     let col0 = p * nr
                     let ncols = min(nr, n - col0)
                     let nv = (ncols + 15) / 16
                     let pw = PackedWeights.panelWidth(n: n, panel: p)
                     let bp = UnsafePointer(w.storage) + p * k * nr + pc * pw
-                    if first && last && mr == mrMax && ncols == nr {
-                        // The common tile: K = 8 and 16 (MobileNet's first pointwise layers) with the loop unrolled.
-                        let tileBias = bias.map { $0 + col0 }
-                        switch kc {
-                        case 8: fullTileK8(a + i * lda, lda, bp, tileBias, clampLow, clampHigh, c + i * ldc + col0, ldc)
-                        case 16:
-                            fullTileK16(a + i * lda, lda, bp, tileBias, clampLow, clampHigh, c + i * ldc + col0, ldc)
-                        default:
-                            fullTile(kc, a + i * lda, lda, bp, tileBias, clampLow, clampHigh, c + i * ldc + col0, ldc)
-                        }
-                    } else {
-                        let ep = GEMMEpilogue(
-                            first: first, last: last, bias: bias.map { $0 + col0 },
-                            lo: clampLow, hi: clampHigh, ncols: ncols)
-                        dispatchMicroKernel(mr, nv, kc, a + i * lda + pc, lda, bp, c + i * ldc + col0, ldc, ep)
-                    }
+                    let ep = GEMMEpilogue(
+                        first: first, last: last, bias: bias.map { $0 + col0 },
+                        lo: clampLow, hi: clampHigh, ncols: ncols)
+                    dispatchMicroKernel(mr, nv, kc, a + i * lda + pc, lda, bp, c + i * ldc + col0, ldc, ep)
                     p += 1
                 }
                 i += mr

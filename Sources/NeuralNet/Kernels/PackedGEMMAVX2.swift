@@ -7,10 +7,9 @@
 // Micro-tile MR x NR = 6 x 16 (12 SIMD8<Float> accumulators in registers, AVX2/FMA (ymm, -target-cpu haswell)); every mr in 1...6 and
 // nv in 1...2 has its own unrolled kernel, so M/N tails cost no padding rows (M is cut into balanced tiles); partial vectors use scalar lane stores.
 // Loops: k blocked by kBlock (C re-loaded between blocks, epilogue on the last), N blocked by nBlockPanels, then
-// M tiles, then panels (A micro-panel stays in L1, B block in L2).  Whole 6 x 16 tiles of a one-block K go to
-// `fullTileAVX2` (K = 8 and 16: `fullTileK8AVX2`/`fullTileK16AVX2`, loop unrolled), skipping the epilogue record and partial-vector
-// checks that cost a small-K tile 10-20 % (Zen 3, AVX2, standalone: 12544x8x16 55 -> 65 GFLOP/s, 448x16x96 77 -> 85,
-// 168x24x144 83 -> 90, 84x32x192 89 -> 94; K >= 96 unchanged); same sums bit for bit.  Hand-written so the
+// M tiles, then panels (A micro-panel stays in L1, B block in L2).  With K in one block, a full-height row tile's
+// whole panels go to `fullTilesAVX2` in one call (K = 8 and 16: `fullTilesK8AVX2`/`fullTilesK16AVX2`, loop unrolled): no call,
+// epilogue record or partial-vector checks per tile, which cost a small-K tile 10-20 %; same sums bit for bit.  Hand-written so the
 // bias+clamp epilogue is fused into the register tile and so small-K/N MobileNet shapes avoid BLAS packing/dispatch
 // overhead.
 
@@ -710,237 +709,247 @@ func microKernelAVX26x2(
     storeAccAVX2(r5_1, bv1, c5, 8, ep)
 }
 
-/// The whole 6 x 16 tile when K is one block: accumulators from 0, bias and clamp fused into the store
-/// (no `GEMMEpilogueAVX2` record, no partial-vector checks). The sums are `microKernelAVX26x2`'s (same FMA order
-/// from 0, bias then clamp), so results are bit for bit the same.
+/// Rows [0, 6) of `a` times whole panels `panels` of `b` (K in one block, kc = K): each 6 x 16 tile's
+/// accumulators start at 0 and bias and clamp are fused into the store — no call, `GEMMEpilogueAVX2` record or
+/// partial-vector check per tile. The sums are `microKernelAVX26x2`'s (same FMA order from 0, bias then
+/// clamp), so results are bit for bit the same.
 @inline(never)
-func fullTileAVX2(
-    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+func fullTilesAVX2(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ panels: Range<Int>,
     _ bias: UnsafePointer<Float>?, _ lo: Float, _ hi: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) {
-    var r0_0 = SIMD8<Float>()
-    var r0_1 = SIMD8<Float>()
-    var r1_0 = SIMD8<Float>()
-    var r1_1 = SIMD8<Float>()
-    var r2_0 = SIMD8<Float>()
-    var r2_1 = SIMD8<Float>()
-    var r3_0 = SIMD8<Float>()
-    var r3_1 = SIMD8<Float>()
-    var r4_0 = SIMD8<Float>()
-    var r4_1 = SIMD8<Float>()
-    var r5_0 = SIMD8<Float>()
-    var r5_1 = SIMD8<Float>()
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
     let a4 = a + 4 * lda
     let a5 = a + 5 * lda
-    var pb = b
-    var p = 0
-    while p < kc {
-        let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD8<Float>.self)
-        let b1 = UnsafeRawPointer(pb + 8).load(as: SIMD8<Float>.self)
-        do {
-            let x = SIMD8<Float>(repeating: a[p])
-            r0_0 = r0_0.addingProduct(x, b0)
-            r0_1 = r0_1.addingProduct(x, b1)
+    for panel in panels {
+        let col0 = panel * 16
+        var r0_0 = SIMD8<Float>()
+        var r0_1 = SIMD8<Float>()
+        var r1_0 = SIMD8<Float>()
+        var r1_1 = SIMD8<Float>()
+        var r2_0 = SIMD8<Float>()
+        var r2_1 = SIMD8<Float>()
+        var r3_0 = SIMD8<Float>()
+        var r3_1 = SIMD8<Float>()
+        var r4_0 = SIMD8<Float>()
+        var r4_1 = SIMD8<Float>()
+        var r5_0 = SIMD8<Float>()
+        var r5_1 = SIMD8<Float>()
+        var pb = b + panel * kc * 16
+        var p = 0
+        while p < kc {
+            let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD8<Float>.self)
+            let b1 = UnsafeRawPointer(pb + 8).load(as: SIMD8<Float>.self)
+            do {
+                let x = SIMD8<Float>(repeating: a[p])
+                r0_0 = r0_0.addingProduct(x, b0)
+                r0_1 = r0_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a1[p])
+                r1_0 = r1_0.addingProduct(x, b0)
+                r1_1 = r1_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a2[p])
+                r2_0 = r2_0.addingProduct(x, b0)
+                r2_1 = r2_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a3[p])
+                r3_0 = r3_0.addingProduct(x, b0)
+                r3_1 = r3_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a4[p])
+                r4_0 = r4_0.addingProduct(x, b0)
+                r4_1 = r4_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a5[p])
+                r5_0 = r5_0.addingProduct(x, b0)
+                r5_1 = r5_1.addingProduct(x, b1)
+            }
+            pb += 16
+            p += 1
         }
-        do {
-            let x = SIMD8<Float>(repeating: a1[p])
-            r1_0 = r1_0.addingProduct(x, b0)
-            r1_1 = r1_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a2[p])
-            r2_0 = r2_0.addingProduct(x, b0)
-            r2_1 = r2_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a3[p])
-            r3_0 = r3_0.addingProduct(x, b0)
-            r3_1 = r3_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a4[p])
-            r4_0 = r4_0.addingProduct(x, b0)
-            r4_1 = r4_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a5[p])
-            r5_0 = r5_0.addingProduct(x, b0)
-            r5_1 = r5_1.addingProduct(x, b1)
-        }
-        pb += 16
-        p += 1
+        let bv0 = bias.map { UnsafeRawPointer($0 + col0 + 0).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+        let bv1 = bias.map { UnsafeRawPointer($0 + col0 + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+        storeClampedAVX2(r0_0 + bv0, lo, hi, c + 0 * ldc + col0 + 0)
+        storeClampedAVX2(r0_1 + bv1, lo, hi, c + 0 * ldc + col0 + 8)
+        storeClampedAVX2(r1_0 + bv0, lo, hi, c + 1 * ldc + col0 + 0)
+        storeClampedAVX2(r1_1 + bv1, lo, hi, c + 1 * ldc + col0 + 8)
+        storeClampedAVX2(r2_0 + bv0, lo, hi, c + 2 * ldc + col0 + 0)
+        storeClampedAVX2(r2_1 + bv1, lo, hi, c + 2 * ldc + col0 + 8)
+        storeClampedAVX2(r3_0 + bv0, lo, hi, c + 3 * ldc + col0 + 0)
+        storeClampedAVX2(r3_1 + bv1, lo, hi, c + 3 * ldc + col0 + 8)
+        storeClampedAVX2(r4_0 + bv0, lo, hi, c + 4 * ldc + col0 + 0)
+        storeClampedAVX2(r4_1 + bv1, lo, hi, c + 4 * ldc + col0 + 8)
+        storeClampedAVX2(r5_0 + bv0, lo, hi, c + 5 * ldc + col0 + 0)
+        storeClampedAVX2(r5_1 + bv1, lo, hi, c + 5 * ldc + col0 + 8)
     }
-    let bv0 = bias.map { UnsafeRawPointer($0 + 0).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
-    let bv1 = bias.map { UnsafeRawPointer($0 + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
-    storeClampedAVX2(r0_0 + bv0, lo, hi, c + 0 * ldc + 0)
-    storeClampedAVX2(r0_1 + bv1, lo, hi, c + 0 * ldc + 8)
-    storeClampedAVX2(r1_0 + bv0, lo, hi, c + 1 * ldc + 0)
-    storeClampedAVX2(r1_1 + bv1, lo, hi, c + 1 * ldc + 8)
-    storeClampedAVX2(r2_0 + bv0, lo, hi, c + 2 * ldc + 0)
-    storeClampedAVX2(r2_1 + bv1, lo, hi, c + 2 * ldc + 8)
-    storeClampedAVX2(r3_0 + bv0, lo, hi, c + 3 * ldc + 0)
-    storeClampedAVX2(r3_1 + bv1, lo, hi, c + 3 * ldc + 8)
-    storeClampedAVX2(r4_0 + bv0, lo, hi, c + 4 * ldc + 0)
-    storeClampedAVX2(r4_1 + bv1, lo, hi, c + 4 * ldc + 8)
-    storeClampedAVX2(r5_0 + bv0, lo, hi, c + 5 * ldc + 0)
-    storeClampedAVX2(r5_1 + bv1, lo, hi, c + 5 * ldc + 8)
 }
 
-/// `fullTileAVX2` with K = 8 as a constant, so the k loop unrolls.
+/// `fullTilesAVX2` with K = 8 as a constant, so the k loop unrolls.
 @inline(never)
-func fullTileK8AVX2(
-    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+func fullTilesK8AVX2(
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ panels: Range<Int>,
     _ bias: UnsafePointer<Float>?, _ lo: Float, _ hi: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) {
-    var r0_0 = SIMD8<Float>()
-    var r0_1 = SIMD8<Float>()
-    var r1_0 = SIMD8<Float>()
-    var r1_1 = SIMD8<Float>()
-    var r2_0 = SIMD8<Float>()
-    var r2_1 = SIMD8<Float>()
-    var r3_0 = SIMD8<Float>()
-    var r3_1 = SIMD8<Float>()
-    var r4_0 = SIMD8<Float>()
-    var r4_1 = SIMD8<Float>()
-    var r5_0 = SIMD8<Float>()
-    var r5_1 = SIMD8<Float>()
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
     let a4 = a + 4 * lda
     let a5 = a + 5 * lda
-    var pb = b
-    var p = 0
-    while p < 8 {
-        let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD8<Float>.self)
-        let b1 = UnsafeRawPointer(pb + 8).load(as: SIMD8<Float>.self)
-        do {
-            let x = SIMD8<Float>(repeating: a[p])
-            r0_0 = r0_0.addingProduct(x, b0)
-            r0_1 = r0_1.addingProduct(x, b1)
+    for panel in panels {
+        let col0 = panel * 16
+        var r0_0 = SIMD8<Float>()
+        var r0_1 = SIMD8<Float>()
+        var r1_0 = SIMD8<Float>()
+        var r1_1 = SIMD8<Float>()
+        var r2_0 = SIMD8<Float>()
+        var r2_1 = SIMD8<Float>()
+        var r3_0 = SIMD8<Float>()
+        var r3_1 = SIMD8<Float>()
+        var r4_0 = SIMD8<Float>()
+        var r4_1 = SIMD8<Float>()
+        var r5_0 = SIMD8<Float>()
+        var r5_1 = SIMD8<Float>()
+        var pb = b + panel * 8 * 16
+        var p = 0
+        while p < 8 {
+            let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD8<Float>.self)
+            let b1 = UnsafeRawPointer(pb + 8).load(as: SIMD8<Float>.self)
+            do {
+                let x = SIMD8<Float>(repeating: a[p])
+                r0_0 = r0_0.addingProduct(x, b0)
+                r0_1 = r0_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a1[p])
+                r1_0 = r1_0.addingProduct(x, b0)
+                r1_1 = r1_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a2[p])
+                r2_0 = r2_0.addingProduct(x, b0)
+                r2_1 = r2_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a3[p])
+                r3_0 = r3_0.addingProduct(x, b0)
+                r3_1 = r3_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a4[p])
+                r4_0 = r4_0.addingProduct(x, b0)
+                r4_1 = r4_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a5[p])
+                r5_0 = r5_0.addingProduct(x, b0)
+                r5_1 = r5_1.addingProduct(x, b1)
+            }
+            pb += 16
+            p += 1
         }
-        do {
-            let x = SIMD8<Float>(repeating: a1[p])
-            r1_0 = r1_0.addingProduct(x, b0)
-            r1_1 = r1_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a2[p])
-            r2_0 = r2_0.addingProduct(x, b0)
-            r2_1 = r2_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a3[p])
-            r3_0 = r3_0.addingProduct(x, b0)
-            r3_1 = r3_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a4[p])
-            r4_0 = r4_0.addingProduct(x, b0)
-            r4_1 = r4_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a5[p])
-            r5_0 = r5_0.addingProduct(x, b0)
-            r5_1 = r5_1.addingProduct(x, b1)
-        }
-        pb += 16
-        p += 1
+        let bv0 = bias.map { UnsafeRawPointer($0 + col0 + 0).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+        let bv1 = bias.map { UnsafeRawPointer($0 + col0 + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+        storeClampedAVX2(r0_0 + bv0, lo, hi, c + 0 * ldc + col0 + 0)
+        storeClampedAVX2(r0_1 + bv1, lo, hi, c + 0 * ldc + col0 + 8)
+        storeClampedAVX2(r1_0 + bv0, lo, hi, c + 1 * ldc + col0 + 0)
+        storeClampedAVX2(r1_1 + bv1, lo, hi, c + 1 * ldc + col0 + 8)
+        storeClampedAVX2(r2_0 + bv0, lo, hi, c + 2 * ldc + col0 + 0)
+        storeClampedAVX2(r2_1 + bv1, lo, hi, c + 2 * ldc + col0 + 8)
+        storeClampedAVX2(r3_0 + bv0, lo, hi, c + 3 * ldc + col0 + 0)
+        storeClampedAVX2(r3_1 + bv1, lo, hi, c + 3 * ldc + col0 + 8)
+        storeClampedAVX2(r4_0 + bv0, lo, hi, c + 4 * ldc + col0 + 0)
+        storeClampedAVX2(r4_1 + bv1, lo, hi, c + 4 * ldc + col0 + 8)
+        storeClampedAVX2(r5_0 + bv0, lo, hi, c + 5 * ldc + col0 + 0)
+        storeClampedAVX2(r5_1 + bv1, lo, hi, c + 5 * ldc + col0 + 8)
     }
-    let bv0 = bias.map { UnsafeRawPointer($0 + 0).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
-    let bv1 = bias.map { UnsafeRawPointer($0 + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
-    storeClampedAVX2(r0_0 + bv0, lo, hi, c + 0 * ldc + 0)
-    storeClampedAVX2(r0_1 + bv1, lo, hi, c + 0 * ldc + 8)
-    storeClampedAVX2(r1_0 + bv0, lo, hi, c + 1 * ldc + 0)
-    storeClampedAVX2(r1_1 + bv1, lo, hi, c + 1 * ldc + 8)
-    storeClampedAVX2(r2_0 + bv0, lo, hi, c + 2 * ldc + 0)
-    storeClampedAVX2(r2_1 + bv1, lo, hi, c + 2 * ldc + 8)
-    storeClampedAVX2(r3_0 + bv0, lo, hi, c + 3 * ldc + 0)
-    storeClampedAVX2(r3_1 + bv1, lo, hi, c + 3 * ldc + 8)
-    storeClampedAVX2(r4_0 + bv0, lo, hi, c + 4 * ldc + 0)
-    storeClampedAVX2(r4_1 + bv1, lo, hi, c + 4 * ldc + 8)
-    storeClampedAVX2(r5_0 + bv0, lo, hi, c + 5 * ldc + 0)
-    storeClampedAVX2(r5_1 + bv1, lo, hi, c + 5 * ldc + 8)
 }
 
-/// `fullTileAVX2` with K = 16 as a constant, so the k loop unrolls.
+/// `fullTilesAVX2` with K = 16 as a constant, so the k loop unrolls.
 @inline(never)
-func fullTileK16AVX2(
-    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,
+func fullTilesK16AVX2(
+    _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ panels: Range<Int>,
     _ bias: UnsafePointer<Float>?, _ lo: Float, _ hi: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
 ) {
-    var r0_0 = SIMD8<Float>()
-    var r0_1 = SIMD8<Float>()
-    var r1_0 = SIMD8<Float>()
-    var r1_1 = SIMD8<Float>()
-    var r2_0 = SIMD8<Float>()
-    var r2_1 = SIMD8<Float>()
-    var r3_0 = SIMD8<Float>()
-    var r3_1 = SIMD8<Float>()
-    var r4_0 = SIMD8<Float>()
-    var r4_1 = SIMD8<Float>()
-    var r5_0 = SIMD8<Float>()
-    var r5_1 = SIMD8<Float>()
     let a1 = a + 1 * lda
     let a2 = a + 2 * lda
     let a3 = a + 3 * lda
     let a4 = a + 4 * lda
     let a5 = a + 5 * lda
-    var pb = b
-    var p = 0
-    while p < 16 {
-        let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD8<Float>.self)
-        let b1 = UnsafeRawPointer(pb + 8).load(as: SIMD8<Float>.self)
-        do {
-            let x = SIMD8<Float>(repeating: a[p])
-            r0_0 = r0_0.addingProduct(x, b0)
-            r0_1 = r0_1.addingProduct(x, b1)
+    for panel in panels {
+        let col0 = panel * 16
+        var r0_0 = SIMD8<Float>()
+        var r0_1 = SIMD8<Float>()
+        var r1_0 = SIMD8<Float>()
+        var r1_1 = SIMD8<Float>()
+        var r2_0 = SIMD8<Float>()
+        var r2_1 = SIMD8<Float>()
+        var r3_0 = SIMD8<Float>()
+        var r3_1 = SIMD8<Float>()
+        var r4_0 = SIMD8<Float>()
+        var r4_1 = SIMD8<Float>()
+        var r5_0 = SIMD8<Float>()
+        var r5_1 = SIMD8<Float>()
+        var pb = b + panel * 16 * 16
+        var p = 0
+        while p < 16 {
+            let b0 = UnsafeRawPointer(pb + 0).load(as: SIMD8<Float>.self)
+            let b1 = UnsafeRawPointer(pb + 8).load(as: SIMD8<Float>.self)
+            do {
+                let x = SIMD8<Float>(repeating: a[p])
+                r0_0 = r0_0.addingProduct(x, b0)
+                r0_1 = r0_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a1[p])
+                r1_0 = r1_0.addingProduct(x, b0)
+                r1_1 = r1_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a2[p])
+                r2_0 = r2_0.addingProduct(x, b0)
+                r2_1 = r2_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a3[p])
+                r3_0 = r3_0.addingProduct(x, b0)
+                r3_1 = r3_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a4[p])
+                r4_0 = r4_0.addingProduct(x, b0)
+                r4_1 = r4_1.addingProduct(x, b1)
+            }
+            do {
+                let x = SIMD8<Float>(repeating: a5[p])
+                r5_0 = r5_0.addingProduct(x, b0)
+                r5_1 = r5_1.addingProduct(x, b1)
+            }
+            pb += 16
+            p += 1
         }
-        do {
-            let x = SIMD8<Float>(repeating: a1[p])
-            r1_0 = r1_0.addingProduct(x, b0)
-            r1_1 = r1_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a2[p])
-            r2_0 = r2_0.addingProduct(x, b0)
-            r2_1 = r2_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a3[p])
-            r3_0 = r3_0.addingProduct(x, b0)
-            r3_1 = r3_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a4[p])
-            r4_0 = r4_0.addingProduct(x, b0)
-            r4_1 = r4_1.addingProduct(x, b1)
-        }
-        do {
-            let x = SIMD8<Float>(repeating: a5[p])
-            r5_0 = r5_0.addingProduct(x, b0)
-            r5_1 = r5_1.addingProduct(x, b1)
-        }
-        pb += 16
-        p += 1
+        let bv0 = bias.map { UnsafeRawPointer($0 + col0 + 0).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+        let bv1 = bias.map { UnsafeRawPointer($0 + col0 + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
+        storeClampedAVX2(r0_0 + bv0, lo, hi, c + 0 * ldc + col0 + 0)
+        storeClampedAVX2(r0_1 + bv1, lo, hi, c + 0 * ldc + col0 + 8)
+        storeClampedAVX2(r1_0 + bv0, lo, hi, c + 1 * ldc + col0 + 0)
+        storeClampedAVX2(r1_1 + bv1, lo, hi, c + 1 * ldc + col0 + 8)
+        storeClampedAVX2(r2_0 + bv0, lo, hi, c + 2 * ldc + col0 + 0)
+        storeClampedAVX2(r2_1 + bv1, lo, hi, c + 2 * ldc + col0 + 8)
+        storeClampedAVX2(r3_0 + bv0, lo, hi, c + 3 * ldc + col0 + 0)
+        storeClampedAVX2(r3_1 + bv1, lo, hi, c + 3 * ldc + col0 + 8)
+        storeClampedAVX2(r4_0 + bv0, lo, hi, c + 4 * ldc + col0 + 0)
+        storeClampedAVX2(r4_1 + bv1, lo, hi, c + 4 * ldc + col0 + 8)
+        storeClampedAVX2(r5_0 + bv0, lo, hi, c + 5 * ldc + col0 + 0)
+        storeClampedAVX2(r5_1 + bv1, lo, hi, c + 5 * ldc + col0 + 8)
     }
-    let bv0 = bias.map { UnsafeRawPointer($0 + 0).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
-    let bv1 = bias.map { UnsafeRawPointer($0 + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8<Float>()
-    storeClampedAVX2(r0_0 + bv0, lo, hi, c + 0 * ldc + 0)
-    storeClampedAVX2(r0_1 + bv1, lo, hi, c + 0 * ldc + 8)
-    storeClampedAVX2(r1_0 + bv0, lo, hi, c + 1 * ldc + 0)
-    storeClampedAVX2(r1_1 + bv1, lo, hi, c + 1 * ldc + 8)
-    storeClampedAVX2(r2_0 + bv0, lo, hi, c + 2 * ldc + 0)
-    storeClampedAVX2(r2_1 + bv1, lo, hi, c + 2 * ldc + 8)
-    storeClampedAVX2(r3_0 + bv0, lo, hi, c + 3 * ldc + 0)
-    storeClampedAVX2(r3_1 + bv1, lo, hi, c + 3 * ldc + 8)
-    storeClampedAVX2(r4_0 + bv0, lo, hi, c + 4 * ldc + 0)
-    storeClampedAVX2(r4_1 + bv1, lo, hi, c + 4 * ldc + 8)
-    storeClampedAVX2(r5_0 + bv0, lo, hi, c + 5 * ldc + 0)
-    storeClampedAVX2(r5_1 + bv1, lo, hi, c + 5 * ldc + 8)
 }
 
 /// Clamps v to [lo, hi] (vmaxps + vminps, as `storeAccAVX2`) and stores all 8 lanes at p.
@@ -1056,31 +1065,28 @@ func packedGEMMBlockAVX2(
             while i < rowEnd {
                 let mr = tile < tallTiles ? shortHeight + 1 : shortHeight
                 var p = jp
+                // Whole tiles of a one-block K (the common case): one call per row tile, K = 8 and 16 (MobileNet's
+                // first pointwise layers) with the k loop unrolled; the partial last panel goes below.
+                let wholeEnd = min(jpEnd, n / nr)
+                if first && last && mr == mrMax && wholeEnd > jp {
+                    let ap = a + i * lda, cp = c + i * ldc, storage = UnsafePointer(w.storage)
+                    switch kc {
+                    case 8: fullTilesK8AVX2(ap, lda, storage, jp..<wholeEnd, bias, clampLow, clampHigh, cp, ldc)
+                    case 16: fullTilesK16AVX2(ap, lda, storage, jp..<wholeEnd, bias, clampLow, clampHigh, cp, ldc)
+                    default: fullTilesAVX2(kc, ap, lda, storage, jp..<wholeEnd, bias, clampLow, clampHigh, cp, ldc)
+                    }
+                    p = wholeEnd
+                }
                 while p < jpEnd {
                     let col0 = p * nr
                     let ncols = min(nr, n - col0)
                     let nv = (ncols + 7) / 8
                     let pw = PackedWeightsAVX2.panelWidth(n: n, panel: p)
                     let bp = UnsafePointer(w.storage) + p * k * nr + pc * pw
-                    if first && last && mr == mrMax && ncols == nr {
-                        // The common tile: K = 8 and 16 (MobileNet's first pointwise layers) with the loop unrolled.
-                        let tileBias = bias.map { $0 + col0 }
-                        switch kc {
-                        case 8:
-                            fullTileK8AVX2(a + i * lda, lda, bp, tileBias, clampLow, clampHigh, c + i * ldc + col0, ldc)
-                        case 16:
-                            fullTileK16AVX2(
-                                a + i * lda, lda, bp, tileBias, clampLow, clampHigh, c + i * ldc + col0, ldc)
-                        default:
-                            fullTileAVX2(
-                                kc, a + i * lda, lda, bp, tileBias, clampLow, clampHigh, c + i * ldc + col0, ldc)
-                        }
-                    } else {
-                        let ep = GEMMEpilogueAVX2(
-                            first: first, last: last, bias: bias.map { $0 + col0 },
-                            lo: clampLow, hi: clampHigh, ncols: ncols)
-                        dispatchMicroKernelAVX2(mr, nv, kc, a + i * lda + pc, lda, bp, c + i * ldc + col0, ldc, ep)
-                    }
+                    let ep = GEMMEpilogueAVX2(
+                        first: first, last: last, bias: bias.map { $0 + col0 },
+                        lo: clampLow, hi: clampHigh, ncols: ncols)
+                    dispatchMicroKernelAVX2(mr, nv, kc, a + i * lda + pc, lda, bp, c + i * ldc + col0, ldc, ep)
                     p += 1
                 }
                 i += mr
