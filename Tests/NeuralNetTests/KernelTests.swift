@@ -244,7 +244,7 @@ struct KernelTests {
         // AVX-512 kernel's 512 one; N covers full and partial 8- and 16-lane vectors and a partial last panel of
         // either width.
         for k in [1, 7, 8, 16, 300, 600] {
-            for n in [1, 8, 9, 16, 24, 31, 32, 40] {
+            for n in [1, 8, 9, 16, 24, 31, 32, 40, 48] {
                 let a = randomScalars(m * k, seed: 21)
                 let b = randomScalars(k * n, seed: 22)
                 let bias = randomScalars(n, seed: 23)
@@ -267,26 +267,35 @@ struct KernelTests {
     }
 
     @Test(
-        "packed GEMM: whole tiles (fullTiles, K = 8 / 16 unrolled) equal the per-tile kernels bit for bit",
+        "packed GEMM: whole tiles (fullTiles, K = 8 / 16 unrolled) and 1½-panel tiles (narrowTiles) equal one-row tiles bit for bit",
         arguments: [GEMMBackend.packedSwift, .packedSwiftAVX2])
     func packedWholeTilesMatchMicroKernels(backend: GEMMBackend) {
-        // M = MR is one full-height tile (the whole-tile path); M = MR + 1 is cut into two shorter tiles (the
-        // per-tile micro-kernels). Their first MR rows must agree exactly, not just closely.
-        let tile = backend == .packedSwift ? PackedWeights.mr : PackedWeightsAVX2.mr
-        for k in [8, 16, 24, 300] {
-            for n in [16, 24, 40, 64] {
-                let a = randomScalars((tile + 1) * k, seed: 31)
-                let b = randomScalars(k * n, seed: 32)
-                let bias = randomScalars(n, seed: 33)
-                let weights = GEMMWeights(k: k, n: n, b, backend: backend)
-                for (withBias, clamp) in [(true, (Float(-1), Float(1))), (false, (-Float.infinity, Float.infinity))] {
-                    var whole = [Float](repeating: .nan, count: tile * n)
-                    var split = [Float](repeating: .nan, count: (tile + 1) * n)
-                    GEMM.multiply(
-                        rows: tile, a: a, weights: weights, bias: withBias ? bias : nil, clamp: clamp, c: &whole)
-                    GEMM.multiply(
-                        rows: tile + 1, a: a, weights: weights, bias: withBias ? bias : nil, clamp: clamp, c: &split)
-                    #expect(whole == Array(split.prefix(tile * n)), "\(backend) \(tile)x\(k)x\(n) bias=\(withBias)")
+        // A row computed alone takes the 1-row micro-kernel; in a batch of M rows it takes the whole-tile or
+        // 1½-panel kernels (N = NR + W: 24 on AVX2, 48 on AVX-512) where they apply. Every FMA chain runs in the
+        // same order, so the batch must equal the rows one by one exactly, not just closely.
+        for m in [4, 6, 7, 12, 13, 25] {
+            for k in [8, 16, 24, 300] {
+                for n in [16, 24, 40, 48, 64] {
+                    let a = randomScalars(m * k, seed: 31)
+                    let b = randomScalars(k * n, seed: 32)
+                    let bias = randomScalars(n, seed: 33)
+                    let weights = GEMMWeights(k: k, n: n, b, backend: backend)
+                    for (withBias, clamp) in [
+                        (true, (Float(-1), Float(1))), (false, (-Float.infinity, Float.infinity)),
+                    ] {
+                        var batch = [Float](repeating: .nan, count: m * n)
+                        GEMM.multiply(
+                            rows: m, a: a, weights: weights, bias: withBias ? bias : nil, clamp: clamp, c: &batch)
+                        var alone = [Float](repeating: .nan, count: m * n)
+                        for row in 0..<m {
+                            var one = [Float](repeating: .nan, count: n)
+                            GEMM.multiply(
+                                rows: 1, a: Array(a[(row * k)..<((row + 1) * k)]), weights: weights,
+                                bias: withBias ? bias : nil, clamp: clamp, c: &one)
+                            alone.replaceSubrange((row * n)..<((row + 1) * n), with: one)
+                        }
+                        #expect(batch == alone, "\(backend) \(m)x\(k)x\(n) bias=\(withBias)")
+                    }
                 }
             }
         }

@@ -9,7 +9,9 @@
 // Loops: k blocked by kBlock (C re-loaded between blocks, epilogue on the last), N blocked by nBlockPanels, then
 // M tiles, then panels (A micro-panel stays in L1, B block in L2).  With K in one block, a full-height row tile's
 // whole panels go to `fullTiles` in one call (K = 8 and 16: `fullTilesK8`/`fullTilesK16`, loop unrolled): no call,
-// epilogue record or partial-vector checks per tile, which cost a small-K tile 10-20 %; same sums bit for bit.  Hand-written so the
+// epilogue record or partial-vector checks per tile, which cost a small-K tile 10-20 %; same sums bit for bit.
+// N = NR + W (one panel and a half: v2's 24-channel projections on AVX2) goes to `narrowTiles`, 4 x (NR + W) tiles
+// over both panels: Zen 3, standalone, 3136x144x24 81 -> 96 GFLOP/s, 112x96x24 85 -> 100.  Hand-written so the
 // bias+clamp epilogue is fused into the register tile and so small-K/N MobileNet shapes avoid BLAS packing/dispatch
 // overhead.
 
@@ -2395,6 +2397,84 @@ func fullTilesK16(
     }
 }
 
+/// Rows [0, rows) (a multiple of 4) times B of N = 48 (panel 0 whole, panel 1 16 wide), K in one block:
+/// 4 x 48 tiles over both panels, accumulators from 0, bias and clamp fused into the store. The sums are
+/// the micro-kernels' (same FMA order from 0, bias then clamp), so results are bit for bit the same.
+@inline(never)
+func narrowTiles(
+    _ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ rows: Int,
+    _ bias: UnsafePointer<Float>?, _ lo: Float, _ hi: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int
+) {
+    let bv0 = bias.map { UnsafeRawPointer($0 + 0).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+    let bv1 = bias.map { UnsafeRawPointer($0 + 16).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+    let bv2 = bias.map { UnsafeRawPointer($0 + 32).loadUnaligned(as: SIMD16<Float>.self) } ?? SIMD16<Float>()
+    let second = b + kc * 32  // panel 1: [k][16]
+    var i = 0
+    while i < rows {
+        let a0 = a + i * lda
+        let a1 = a0 + 1 * lda
+        let a2 = a0 + 2 * lda
+        let a3 = a0 + 3 * lda
+        var r0_0 = SIMD16<Float>()
+        var r0_1 = SIMD16<Float>()
+        var r0_2 = SIMD16<Float>()
+        var r1_0 = SIMD16<Float>()
+        var r1_1 = SIMD16<Float>()
+        var r1_2 = SIMD16<Float>()
+        var r2_0 = SIMD16<Float>()
+        var r2_1 = SIMD16<Float>()
+        var r2_2 = SIMD16<Float>()
+        var r3_0 = SIMD16<Float>()
+        var r3_1 = SIMD16<Float>()
+        var r3_2 = SIMD16<Float>()
+        var p = 0
+        while p < kc {
+            let b0 = UnsafeRawPointer(b + p * 32 + 0).load(as: SIMD16<Float>.self)
+            let b1 = UnsafeRawPointer(b + p * 32 + 16).load(as: SIMD16<Float>.self)
+            let b2 = UnsafeRawPointer(second + p * 16).load(as: SIMD16<Float>.self)
+            do {
+                let x = SIMD16<Float>(repeating: a0[p])
+                r0_0 = r0_0.addingProduct(x, b0)
+                r0_1 = r0_1.addingProduct(x, b1)
+                r0_2 = r0_2.addingProduct(x, b2)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a1[p])
+                r1_0 = r1_0.addingProduct(x, b0)
+                r1_1 = r1_1.addingProduct(x, b1)
+                r1_2 = r1_2.addingProduct(x, b2)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a2[p])
+                r2_0 = r2_0.addingProduct(x, b0)
+                r2_1 = r2_1.addingProduct(x, b1)
+                r2_2 = r2_2.addingProduct(x, b2)
+            }
+            do {
+                let x = SIMD16<Float>(repeating: a3[p])
+                r3_0 = r3_0.addingProduct(x, b0)
+                r3_1 = r3_1.addingProduct(x, b1)
+                r3_2 = r3_2.addingProduct(x, b2)
+            }
+            p += 1
+        }
+        let row = c + i * ldc
+        storeClamped(r0_0 + bv0, lo, hi, row + 0 * ldc + 0)
+        storeClamped(r0_1 + bv1, lo, hi, row + 0 * ldc + 16)
+        storeClamped(r0_2 + bv2, lo, hi, row + 0 * ldc + 32)
+        storeClamped(r1_0 + bv0, lo, hi, row + 1 * ldc + 0)
+        storeClamped(r1_1 + bv1, lo, hi, row + 1 * ldc + 16)
+        storeClamped(r1_2 + bv2, lo, hi, row + 1 * ldc + 32)
+        storeClamped(r2_0 + bv0, lo, hi, row + 2 * ldc + 0)
+        storeClamped(r2_1 + bv1, lo, hi, row + 2 * ldc + 16)
+        storeClamped(r2_2 + bv2, lo, hi, row + 2 * ldc + 32)
+        storeClamped(r3_0 + bv0, lo, hi, row + 3 * ldc + 0)
+        storeClamped(r3_1 + bv1, lo, hi, row + 3 * ldc + 16)
+        storeClamped(r3_2 + bv2, lo, hi, row + 3 * ldc + 32)
+        i += 4
+    }
+}
+
 /// Clamps v to [lo, hi] (vmaxps + vminps, as `storeAcc`) and stores all 16 lanes at p.
 @inline(__always)
 func storeClamped(_ v: SIMD16<Float>, _ lo: Float, _ hi: Float, _ p: UnsafeMutablePointer<Float>) {
@@ -2542,11 +2622,20 @@ func packedGEMMBlock(
             // Balanced tiles: as few as mrMax allows, their heights differing by at most one (M = 49 with MR = 6:
             // 6,6,6,6,5,5,5,5,5 rather than eight 6s and a lone row whose 1 x NR tile keeps too few FMA chains in
             // flight). Each row's sums are the same whatever tile it is in.
-            let tiles = max(1, (rowEnd - rowStart + mrMax - 1) / mrMax)
-            let shortHeight = (rowEnd - rowStart) / tiles
-            let tallTiles = rowEnd - rowStart - shortHeight * tiles
+            var tileStart = rowStart
+            if first && last && jp == 0 && jpEnd == 2 && n == nr + 16 && rowEnd - rowStart >= 4 {
+                // N = one panel and a half (v2's 24-channel projections): 4 x 48 tiles over both panels.
+                let quads = (rowEnd - rowStart) / 4 * 4
+                narrowTiles(
+                    kc, a + rowStart * lda, lda, UnsafePointer(w.storage), quads, bias, clampLow, clampHigh,
+                    c + rowStart * ldc, ldc)
+                tileStart += quads
+            }
+            let tiles = max(1, (rowEnd - tileStart + mrMax - 1) / mrMax)
+            let shortHeight = (rowEnd - tileStart) / tiles
+            let tallTiles = rowEnd - tileStart - shortHeight * tiles
             var tile = 0
-            var i = rowStart
+            var i = tileStart
             while i < rowEnd {
                 let mr = tile < tallTiles ? shortHeight + 1 : shortHeight
                 var p = jp
