@@ -271,9 +271,9 @@ struct KernelTests {
         arguments: [GEMMBackend.packedSwift, .packedSwiftAVX2])
     func packedWholeTilesMatchMicroKernels(backend: GEMMBackend) {
         // A row computed alone takes the 1-row micro-kernel; in a batch of M rows it takes the whole-tile or
-        // 1½-panel kernels (N = NR + W: 24 on AVX2, 48 on AVX-512) where they apply. Every FMA chain runs in the
-        // same order, so the batch must equal the rows one by one exactly, not just closely.
-        for m in [4, 6, 7, 12, 13, 25] {
+        // 1½-panel kernels (N = NR + W: 24 on AVX2, 48 on AVX-512) where they apply, and shorter tiles' micro-kernels
+        // elsewhere. Every FMA chain runs in the same order, so the batch must equal the rows one by one exactly.
+        for m in [4, 5, 6, 7, 11, 12, 13, 23, 25] {
             for k in [8, 16, 24, 300] {
                 for n in [16, 24, 40, 48, 64] {
                     let a = randomScalars(m * k, seed: 31)
