@@ -139,6 +139,40 @@ struct ZeroSkipGEMMTests {
     }
 
     @Test(
+        "the eight-at-a-time lists equal the definition on random sparse rows (K around the 8-lane groups and blocks)",
+        arguments: [1, 7, 8, 9, 130, 257], [64, 128])
+    func listsMatchTheDefinition(k: Int, blockLength: Int) {
+        let m = 7
+        var generator = SplitMix64(seed: UInt64(k * 1000 + blockLength))
+        let a = (0..<(m * k)).map { _ -> Float in
+            let draw = generator.next() % 4
+            return draw == 0 ? 0 : draw == 1 ? -0.0 : Float(Int(generator.next() % 200) - 100) / 10
+        }
+        var lists = [Int32](repeating: -1, count: ZeroSkipGEMM.scratchCount(rows: m, k: k))
+        let pairs = (m + 1) / 2
+        let listed = ZeroSkipGEMM.listNonZero(0, pairs, m: m, a: a, k: k, blockLength: blockLength, lists: &lists)
+        let blocks = (k + blockLength - 1) / blockLength
+        let stride = ZeroSkipGEMM.pairListCount(k: k, blockLength: blockLength)
+        var expectedTotal = 0
+        for pair in 0..<pairs {
+            let rows = [2 * pair, min(2 * pair + 1, m - 1)]
+            let base = pair * stride
+            for block in 0..<blocks {
+                let expected = (block * blockLength..<min(k, (block + 1) * blockLength)).filter { column in
+                    rows.contains { a[$0 * k + column] != 0 }
+                }.map(Int32.init)
+                let start = Int(lists[base + block])
+                let end = Int(lists[base + block + 1])
+                #expect(
+                    Array(lists[(base + blocks + 1 + start)..<(base + blocks + 1 + end)]) == expected,
+                    "pair \(pair) block \(block) of K \(k)")
+                expectedTotal += expected.count
+            }
+        }
+        #expect(listed == expectedTotal)
+    }
+
+    @Test(
         "an embedder with zero skipping equals one without, bit for bit",
         arguments: [(0.5, 64, 1), (0.5, 64, 2), (1.0, 32, 1)])
     func embedder(alpha: Double, size: Int, threads: Int) throws {

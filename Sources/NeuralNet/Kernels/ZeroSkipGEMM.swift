@@ -159,27 +159,50 @@ public enum ZeroSkipGEMM {
 
     /// Writes pair p's lists at `lists + p · pairListCount`: `blocks + 1` starts (offsets into its indices),
     /// then the k (ascending, per block) where row 2p or row 2p + 1 is non-zero. An odd last row pairs with
-    /// itself. Branch-free: every k is written, the count advances only past non-zeros. Returns entries listed.
+    /// itself. Branch-free, eight k at a time: the eight "either non-zero" flags become a byte, `compaction[byte]`
+    /// holds the positions of its set bits packed to the front, and all eight lanes are stored at the list's end —
+    /// the count advances by the byte's population, so lanes past it are overwritten by the next group (they
+    /// stay inside the pair's K entries: the count never passes the group's first k). 2.3–2.6× faster than one k
+    /// at a time (Zen 3, standalone, v1's real activations: 196×512 0.038 → 0.015 ms); the same lists. Returns
+    /// entries listed.
     static func listNonZero(
         _ firstPair: Int, _ endPair: Int, m: Int, a: UnsafePointer<Float>, k: Int, blockLength: Int,
         lists: UnsafeMutablePointer<Int32>
     ) -> Int {
         let blocks = (k + blockLength - 1) / blockLength
         let pairStride = pairListCount(k: k, blockLength: blockLength)
+        let compaction = Self.compaction
+        let laneShifts = SIMD8<UInt32>(0, 1, 2, 3, 4, 5, 6, 7)
         var listed = 0
         for pair in firstPair..<endPair {
-            let row0 = a + 2 * pair * k
-            let row1 = 2 * pair + 1 < m ? row0 + k : row0
+            let row0 = UnsafeRawPointer(a + 2 * pair * k)
+            let row1 = 2 * pair + 1 < m ? row0 + k * MemoryLayout<Float>.stride : row0
             let starts = lists + pair * pairStride
             let indices = starts + blocks + 1
             var count = 0
             for block in 0..<blocks {
                 starts[block] = Int32(truncatingIfNeeded: count)
-                for index in block * blockLength..<min(k, (block + 1) * blockLength) {
-                    indices[count] = Int32(truncatingIfNeeded: index)
+                var index = block * blockLength
+                let end = min(k, (block + 1) * blockLength)
+                while index + 8 <= end {
+                    let bits =
+                        row0.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<UInt32>.self)
+                        | row1.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<UInt32>.self)
                     // Either magnitude non-zero: (bits & 0x7FFF_FFFF) + 0x7FFF_FFFF carries into bit 31.
-                    let magnitude = (row0[index].bitPattern | row1[index].bitPattern) & 0x7FFF_FFFF
+                    let flags = ((bits & 0x7FFF_FFFF) &+ 0x7FFF_FFFF) &>> 31
+                    let byte = Int((flags &<< laneShifts).wrappedSum())
+                    UnsafeMutableRawPointer(indices + count).storeBytes(
+                        of: compaction[byte] &+ Int32(truncatingIfNeeded: index), as: SIMD8<Int32>.self)
+                    count &+= byte.nonzeroBitCount
+                    index += 8
+                }
+                while index < end {
+                    indices[count] = Int32(truncatingIfNeeded: index)
+                    let magnitude =
+                        (row0.load(fromByteOffset: index * 4, as: UInt32.self)
+                            | row1.load(fromByteOffset: index * 4, as: UInt32.self)) & 0x7FFF_FFFF
                     count &+= Int((magnitude &+ 0x7FFF_FFFF) >> 31)
+                    index += 1
                 }
             }
             starts[blocks] = Int32(truncatingIfNeeded: count)
@@ -187,6 +210,23 @@ public enum ZeroSkipGEMM {
         }
         return listed
     }
+
+    /// For each byte, the positions (0…7) of its set bits packed to the front (the rest 0): 256 × 32 B, built once.
+    nonisolated(unsafe) static let compaction: UnsafePointer<SIMD8<Int32>> = {
+        let table = UnsafeMutableRawPointer.allocate(
+            byteCount: 256 * MemoryLayout<SIMD8<Int32>>.stride, alignment: 64
+        ).bindMemory(to: SIMD8<Int32>.self, capacity: 256)
+        for byte in 0..<256 {
+            var positions = SIMD8<Int32>()
+            var count = 0
+            for bit in 0..<8 where byte & (1 << bit) != 0 {
+                positions[count] = Int32(bit)
+                count += 1
+            }
+            table[byte] = positions
+        }
+        return UnsafePointer(table)
+    }()
 }
 
 /// One panel group's view for the pair tiles: A, the group's first packed panel, bias, clamp, C and the lists.
