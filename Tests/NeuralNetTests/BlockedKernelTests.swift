@@ -109,7 +109,7 @@ struct BlockedKernelTests {
         for step in pointwise {
             let k = step.multiplyAccumulates / (step.outputShape[0] * step.outputShape[1] * step.outputShape[2])
             let expected = k <= GEMM.avx2TileLimit ? "swift-avx2" : "swift"
-            // K ≥ 256 reads ReLU outputs: it skips their zeros (ZeroSkipGEMM).
+            // K ≥ ZeroSkipGEMM.minimumReduction reads ReLU outputs: it skips their zeros (ZeroSkipGEMM).
             let skip = k >= ZeroSkipGEMM.minimumReduction ? ", zero skip" : ""
             #expect(step.kind == "pointwise (\(expected)\(skip))", "\(step.layerNames[0]) K=\(k)")
         }

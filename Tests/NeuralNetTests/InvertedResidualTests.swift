@@ -64,7 +64,7 @@ struct InvertedResidualTests {
         Shape(
             height: 7, width: 7, inputChannels: 40, expanded: 240, outputChannels: 40, stride: 1, mode: .same,
             residual: true, bandRows: 100),
-        // K ≥ 256 and N whole 16-column panels: the projection skips zeros (ZeroSkipGEMM), a short last band.
+        // K ≥ 128 and N whole 16-column panels: the projection skips zeros (ZeroSkipGEMM), a short last band.
         Shape(
             height: 7, width: 9, inputChannels: 16, expanded: 288, outputChannels: 32, stride: 1, mode: .same,
             bandRows: 3),

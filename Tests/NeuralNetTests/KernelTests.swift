@@ -267,7 +267,7 @@ struct KernelTests {
     }
 
     @Test(
-        "packed GEMM: whole tiles (fullTiles, K = 8 / 16 unrolled) and 1½-panel tiles (narrowTiles) equal one-row tiles bit for bit",
+        "packed GEMM: whole-tile and 1½-panel kernels equal one row at a time bit for bit",
         arguments: [GEMMBackend.packedSwift, .packedSwiftAVX2])
     func packedWholeTilesMatchMicroKernels(backend: GEMMBackend) {
         // A row computed alone takes the 1-row micro-kernel; in a batch of M rows it takes the whole-tile or
@@ -283,9 +283,11 @@ struct KernelTests {
                     for (withBias, clamp) in [
                         (true, (Float(-1), Float(1))), (false, (-Float.infinity, Float.infinity)),
                     ] {
-                        var batch = [Float](repeating: .nan, count: m * n)
+                        var batch = [Float](repeating: .nan, count: m * n + 1)
+                        batch[m * n] = 12345  // a guard past C
                         GEMM.multiply(
                             rows: m, a: a, weights: weights, bias: withBias ? bias : nil, clamp: clamp, c: &batch)
+                        #expect(batch.removeLast() == 12345, "\(backend) \(m)x\(k)x\(n) wrote past C")
                         var alone = [Float](repeating: .nan, count: m * n)
                         for row in 0..<m {
                             var one = [Float](repeating: .nan, count: n)
@@ -301,10 +303,13 @@ struct KernelTests {
         }
     }
 
-    @Test("packed GEMM honours lda and ldc (A and C rows wider than K and N)", arguments: [1, 6, 7, 13])
-    func packedGEMMStrides(m: Int) {
-        let k = 20
-        let n = 19
+    @Test(
+        "packed GEMM honours lda and ldc (A and C rows wider than K and N)",
+        arguments: [1, 6, 7, 13], [(20, 19), (16, 24), (20, 48)])
+    func packedGEMMStrides(m: Int, shape: (k: Int, n: Int)) {
+        // N 24 and 48: one panel and a half of the AVX2 and AVX-512 tiles (narrowTiles); K 16 unrolled.
+        let k = shape.k
+        let n = shape.n
         let lda = k + 3
         let ldc = n + 5
         let a = randomScalars(m * lda, seed: 24)
@@ -329,7 +334,7 @@ struct KernelTests {
                 inside += wide[(row * ldc)..<(row * ldc + n)]
                 #expect(wide[(row * ldc + n)..<((row + 1) * ldc)].allSatisfy { $0 == -7 }, "\(name) wrote past n")
             }
-            expectClose(inside, expected, tolerance: 1e-5, "\(name) strided gemm m=\(m)")
+            expectClose(inside, expected, tolerance: 1e-5, "\(name) strided gemm \(m)x\(k)x\(n)")
         }
     }
 

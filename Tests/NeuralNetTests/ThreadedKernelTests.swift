@@ -41,9 +41,10 @@ struct ThreadedKernelTests {
         arguments: packedBackends, [1, 2, 3])
     func threadedGEMM(backend: GEMMBackend, threads: Int) {
         for m in [1, 5, 11, 13, 25, 49, 196] {
-            // K 300 and 600 cross the AVX2 (256) and AVX-512 (512) K blocks; N covers partial vectors and panels.
-            for k in [1, 17, 300, 600] {
-                for n in [1, 9, 33, 100, 160] {
+            // K 8 and 16 take the unrolled whole-tile kernels, 300 and 600 cross the AVX2 (256) and AVX-512 (512) K
+            // blocks; N covers partial vectors and panels, and one panel and a half (24, 48: the 1½-panel tiles).
+            for k in [1, 8, 16, 17, 300, 600] {
+                for n in [1, 9, 24, 33, 48, 100, 160] {
                     let a = randomScalars(m * k, seed: UInt64(31 + m))
                     let b = randomScalars(k * n, seed: UInt64(32 + n))
                     let bias = randomScalars(n, seed: 33)

@@ -168,8 +168,8 @@ public enum DepthwiseConv2D {
         }
     }
 
-    /// Whether a 3×3 layer takes the channel-inner path (`wideRow3x3`): C a multiple of 8 and at least 64 at
-    /// stride 1, 128 at stride 2. Row sweeps keep a channel block's taps in registers across a row, but the
+    /// Whether a 3×3 layer takes the channel-inner path (`wideRow3x3`): C a multiple of 8 and at least 64 (either
+    /// stride). Row sweeps keep a channel block's taps in registers across a row, but the
     /// pixels of one block lie C · 4 B apart, so with many channels one sweep's loads crowd a few L1 sets
     /// (C = 512: two sets; 1024: one) and stall; channel-inner loops read every pixel contiguously. Measured
     /// per 8-channel pixel (Zen 3, standalone; row sweep → channel-inner): [14,14,512] 30.7 → 15.7 cycles,
@@ -177,7 +177,9 @@ public enum DepthwiseConv2D {
     /// [28,28,64] 14.8 → 13.3, [14,14,256]/2 24.9 → 17.8, [14,14,128]/2 16.3 → 14.9; fewer channels lose
     /// ([112,112,8] 11.3 → 19.1, [56,56,32] 12.1 → 13.6). With 64-byte-aligned buffers and rows in pairs
     /// (`wideRowPair3x3`) stride 2 wins from 64 channels: [112,112,64]/2 15.3 → 14.6 cycles, [112,112,96]/2
-    /// 15.5 → 14.2, while [56,56,32]/2 still loses (12.6 → 16.4).
+    /// 15.5 → 14.2, [28,28,64]/2 (v1 0.25's conv_dw_6; it lost before) 15.3 → 14.7, while [56,56,32]/2 still
+    /// loses (12.6 → 16.4). Rows go to threads in pairs: 7 rows on 3 threads wait for 4, not 3 (the daemon runs
+    /// 1 thread; at 2, 7 rows are 2 + 2 pairs either way).
     static func takesWideRows(_ g: ConvGeometry) -> Bool {
         let channels = g.inputChannels
         return g.kernelHeight == 3 && g.kernelWidth == 3 && channels % 8 == 0 && channels <= zeroVectorCount
@@ -301,7 +303,8 @@ public enum DepthwiseConv2D {
         @inline(__always) func load(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
             UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Float>.self)
         }
-        let step = strideOne ? channels : columnFloats  // stride 1: the right pixels' inputs load once
+        // Stride 1: `top + step` is literally `top + channels`, so LLVM loads the right pixels' shared inputs once.
+        let step = strideOne ? channels : columnFloats
         var channel = 0
         while channel < channels {
             let w = kernel + channel

@@ -10,8 +10,8 @@
 // M tiles, then panels (A micro-panel stays in L1, B block in L2).  With K in one block, a full-height row tile's
 // whole panels go to `fullTiles` in one call (K = 8 and 16: `fullTilesK8`/`fullTilesK16`, loop unrolled): no call,
 // epilogue record or partial-vector checks per tile, which cost a small-K tile 10-20 %; same sums bit for bit.
-// N = NR + W (one panel and a half: v2's 24-channel projections on AVX2) goes to `narrowTiles`, 4 x (NR + W) tiles
-// over both panels: Zen 3, standalone, 3136x144x24 81 -> 96 GFLOP/s, 112x96x24 85 -> 100.  Hand-written so the
+// N = NR + W (one panel and a half) goes to `narrowTiles`, 4 x (NR + W) tiles over both panels (N = 48; speed
+// measured only for the AVX2 variant's N = 24: 81 -> 96 GFLOP/s on Zen 3; no AVX-512 machine yet).  Hand-written so the
 // bias+clamp epilogue is fused into the register tile and so small-K/N MobileNet shapes avoid BLAS packing/dispatch
 // overhead.
 

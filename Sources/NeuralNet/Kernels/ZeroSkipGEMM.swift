@@ -21,9 +21,10 @@ public enum ZeroSkipGEMM {
     static func blockLength<Vector: SIMD>(_: Vector.Type) -> Int { Vector.scalarCount >= 16 ? 64 : 128 }
     /// The shortest block length (sizes the scratch for either tile).
     static let shortestBlock = 64
-    /// Shortest reduction worth listing: at K = 128 the list pass and the pair tile cost what the skipped work
-    /// saves (v1's 56×56×128 and 14×14×128 blocks measured no faster).
-    public static let minimumReduction = 256
+    /// Shortest reduction worth listing. At K = 128 the one-k-at-a-time list pass cost what the skipped work saved;
+    /// listed eight at a time it pays: v1 0.25's 14×14×128 blocks 0.075 → 0.066–0.072 ms, the network 1.027 →
+    /// 0.999 ms (Zen 3, p10); v1 1.0 and v2 unchanged. Below 128 (K = 64: 8 k per 64-row block of weights) not tried.
+    public static let minimumReduction = 128
     /// Above this fraction of listed (pair, k) entries a part runs the dense kernel instead.
     public static let densityLimit = 0.85
     /// Pairs per pass over the weights: their A rows (128 × K floats: 256 KiB at K = 512) stay in L2 while every
