@@ -3,8 +3,8 @@
 // one contiguous vector) and eight output pixels share each weight load: eight independent FMA chains
 // per tap, enough to hide the FMA latency that bound the four-pixel kernel it replaced (≈ 50 % of peak).
 // Rows partly outside the image (top/bottom padding) stay in the blocked path with their kernel rows
-// trimmed; blocks store raw sums and the row's interior is clamped in place in one pass; only columns whose window leaves the image take the per-pixel path, which is vectorised
-// over filters too. AVX-512 builds use 16-lane blocks; AVX2 builds 8-lane ones (8 × 16 lanes would
+// trimmed; every block clamps as it stores (a second pass over the row cost 0.04 ms of v2's 0.35 ms stem); only
+// columns whose window leaves the image take the per-pixel path, which is vectorised over filters too. AVX-512 builds use 16-lane blocks; AVX2 builds 8-lane ones (8 × 16 lanes would
 // need 16 ymm accumulators, every register); there sixteen filters go as two 8-lane halves over six pixels
 // (twelve accumulators, two weight loads and six broadcasts per twelve FMAs). With F = 8 (the v1 0.25 stem) AVX-512 builds, which have 32
 // vector registers, take sixteen pixels of eight lanes per block. A row's interior tail is one overlapping
@@ -59,10 +59,6 @@ extension Conv2D {
                 row.sweep(SIMD1.self, filter: filter)
                 filter += 1
             }
-            // The blocks store raw sums: clamp the row's interior once, in place (border pixels clamp themselves).
-            Lanes.clamp(
-                output + (outY * g.outputWidth + interiorStart) * filters,
-                count: (interiorEnd - interiorStart) * filters, low, high)
         }
     }
 }
@@ -85,7 +81,7 @@ private struct BlockedRow {
 
     /// Filters [filter, filter + V.scalarCount) of the whole row: border columns one at a time, interior
     /// columns eight at a time. The interior tail (fewer than eight columns) is one more block that overlaps
-    /// the previous one — blocks store whole raw sums, so recomputing a column is harmless — because a lone
+    /// the previous one — it stores the same clamped sums again, so recomputing a column is harmless — because a lone
     /// pixel is one FMA chain, about eight times a blocked pixel's cost: the 7 tail columns of the 112-wide
     /// v1 stem row cost as much as 56 blocked ones.
     @inline(__always)
@@ -197,8 +193,10 @@ private struct BlockedRow {
         }
         let out = output + (outY * g.outputWidth + outX) * filters + filter
         @inline(__always) func store(_ pixel: Int, _ lowSum: SIMD8<Float>, _ highSum: SIMD8<Float>) {
-            UnsafeMutableRawPointer(out + pixel * filters).storeBytes(of: lowSum, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(out + pixel * filters + 8).storeBytes(of: highSum, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + pixel * filters).storeBytes(
+                of: Lanes.clamp(lowSum, low, high), as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(out + pixel * filters + 8).storeBytes(
+                of: Lanes.clamp(highSum, low, high), as: SIMD8<Float>.self)
         }
         store(0, low0, high0)
         store(1, low1, high1)
@@ -243,14 +241,14 @@ private struct BlockedRow {
             }
         }
         let out = output + (outY * g.outputWidth + outX) * filters + filter
-        UnsafeMutableRawPointer(out).storeBytes(of: sum0, as: V.self)
-        UnsafeMutableRawPointer(out + filters).storeBytes(of: sum1, as: V.self)
-        UnsafeMutableRawPointer(out + 2 * filters).storeBytes(of: sum2, as: V.self)
-        UnsafeMutableRawPointer(out + 3 * filters).storeBytes(of: sum3, as: V.self)
-        UnsafeMutableRawPointer(out + 4 * filters).storeBytes(of: sum4, as: V.self)
-        UnsafeMutableRawPointer(out + 5 * filters).storeBytes(of: sum5, as: V.self)
-        UnsafeMutableRawPointer(out + 6 * filters).storeBytes(of: sum6, as: V.self)
-        UnsafeMutableRawPointer(out + 7 * filters).storeBytes(of: sum7, as: V.self)
+        UnsafeMutableRawPointer(out).storeBytes(of: Lanes.clamp(sum0, low, high), as: V.self)
+        UnsafeMutableRawPointer(out + filters).storeBytes(of: Lanes.clamp(sum1, low, high), as: V.self)
+        UnsafeMutableRawPointer(out + 2 * filters).storeBytes(of: Lanes.clamp(sum2, low, high), as: V.self)
+        UnsafeMutableRawPointer(out + 3 * filters).storeBytes(of: Lanes.clamp(sum3, low, high), as: V.self)
+        UnsafeMutableRawPointer(out + 4 * filters).storeBytes(of: Lanes.clamp(sum4, low, high), as: V.self)
+        UnsafeMutableRawPointer(out + 5 * filters).storeBytes(of: Lanes.clamp(sum5, low, high), as: V.self)
+        UnsafeMutableRawPointer(out + 6 * filters).storeBytes(of: Lanes.clamp(sum6, low, high), as: V.self)
+        UnsafeMutableRawPointer(out + 7 * filters).storeBytes(of: Lanes.clamp(sum7, low, high), as: V.self)
     }
 
     /// Sixteen output pixels (outX…outX+15, window inside horizontally), filters [filter, filter + 8): the
@@ -305,22 +303,38 @@ private struct BlockedRow {
             }
         }
         let out = output + (outY * g.outputWidth + outX) * filters + filter
-        UnsafeMutableRawPointer(out + 0 * filters).storeBytes(of: sum0, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 1 * filters).storeBytes(of: sum1, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 2 * filters).storeBytes(of: sum2, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 3 * filters).storeBytes(of: sum3, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 4 * filters).storeBytes(of: sum4, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 5 * filters).storeBytes(of: sum5, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 6 * filters).storeBytes(of: sum6, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 7 * filters).storeBytes(of: sum7, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 8 * filters).storeBytes(of: sum8, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 9 * filters).storeBytes(of: sum9, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 10 * filters).storeBytes(of: sum10, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 11 * filters).storeBytes(of: sum11, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 12 * filters).storeBytes(of: sum12, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 13 * filters).storeBytes(of: sum13, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 14 * filters).storeBytes(of: sum14, as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 15 * filters).storeBytes(of: sum15, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 0 * filters).storeBytes(
+            of: Lanes.clamp(sum0, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 1 * filters).storeBytes(
+            of: Lanes.clamp(sum1, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 2 * filters).storeBytes(
+            of: Lanes.clamp(sum2, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 3 * filters).storeBytes(
+            of: Lanes.clamp(sum3, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 4 * filters).storeBytes(
+            of: Lanes.clamp(sum4, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 5 * filters).storeBytes(
+            of: Lanes.clamp(sum5, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 6 * filters).storeBytes(
+            of: Lanes.clamp(sum6, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 7 * filters).storeBytes(
+            of: Lanes.clamp(sum7, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 8 * filters).storeBytes(
+            of: Lanes.clamp(sum8, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 9 * filters).storeBytes(
+            of: Lanes.clamp(sum9, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 10 * filters).storeBytes(
+            of: Lanes.clamp(sum10, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 11 * filters).storeBytes(
+            of: Lanes.clamp(sum11, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 12 * filters).storeBytes(
+            of: Lanes.clamp(sum12, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 13 * filters).storeBytes(
+            of: Lanes.clamp(sum13, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 14 * filters).storeBytes(
+            of: Lanes.clamp(sum14, low, high), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(out + 15 * filters).storeBytes(
+            of: Lanes.clamp(sum15, low, high), as: SIMD8<Float>.self)
     }
 
     /// One output pixel, filters [filter, filter + V.scalarCount); taps outside the image skipped.
