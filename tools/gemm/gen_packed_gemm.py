@@ -145,6 +145,20 @@ func storeAcc(_ acc: {V}, _ bv: {V}, _ c: UnsafeMutablePointer<Float>, _ off: In
 }}
 """)
 
+def k_loop(mr, nv, indent, bound):
+    """The k loop every tile shares: nv B vectors per k from pb, one broadcast per row, mr x nv FMAs in ascending k
+    (the order that makes every kernel's sums equal bit for bit)."""
+    e(f"{indent}var p = 0")
+    e(f"{indent}while p < {bound} {{")
+    for j in range(nv):
+        e(f"{indent}    let b{j} = UnsafeRawPointer(pb + {j*W}).load(as: {V}.self)")
+    for i in range(mr):
+        src = "a[p]" if i == 0 else f"a{i}[p]"
+        e(f"{indent}    do {{ let x = {V}(repeating: {src}); " + "; ".join(f"r{i}_{j} = r{i}_{j}.addingProduct(x, b{j})" for j in range(nv)) + " }")
+    e(f"{indent}    pb += {nv*W}; p += 1")
+    e(f"{indent}}}")
+
+
 def kernel(mr, nv):
     e(f"@inline(never)")
     e(f"func microKernel{mr}x{nv}(_ kc: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>,")
@@ -156,15 +170,7 @@ def kernel(mr, nv):
     for i in range(1, mr):
         e(f"    let a{i} = a + {i} * lda")
     e(f"    var pb = b")
-    e(f"    var p = 0")
-    e(f"    while p < kc {{")
-    for j in range(nv):
-        e(f"        let b{j} = UnsafeRawPointer(pb + {j*W}).load(as: {V}.self)")
-    for i in range(mr):
-        src = "a[p]" if i == 0 else f"a{i}[p]"
-        e(f"        do {{ let x = {V}(repeating: {src}); " + "; ".join(f"r{i}_{j} = r{i}_{j}.addingProduct(x, b{j})" for j in range(nv)) + " }")
-    e(f"        pb += {nv*W}; p += 1")
-    e(f"    }}")
+    k_loop(mr, nv, "    ", "kc")
     e("    " + "; ".join(f"let bv{j} = biasVec({j*W}, ep)" for j in range(nv)))
     for i in range(mr):
         e("    " + "; ".join(f"storeAcc(r{i}_{j}, bv{j}, c{i}, {j*W}, ep)" for j in range(nv)))
@@ -200,15 +206,7 @@ def full_tiles(fixed_k=None):
     for i in range(MR):
         e("        " + "; ".join(f"var r{i}_{j} = {V}()" for j in range(NV)))
     e(f"        var pb = b + panel * {bound} * {NV*W}")
-    e(f"        var p = 0")
-    e(f"        while p < {bound} {{")
-    for j in range(NV):
-        e(f"            let b{j} = UnsafeRawPointer(pb + {j*W}).load(as: {V}.self)")
-    for i in range(MR):
-        src = "a[p]" if i == 0 else f"a{i}[p]"
-        e(f"            do {{ let x = {V}(repeating: {src}); " + "; ".join(f"r{i}_{j} = r{i}_{j}.addingProduct(x, b{j})" for j in range(NV)) + " }")
-    e(f"            pb += {NV*W}; p += 1")
-    e(f"        }}")
+    k_loop(MR, NV, "        ", bound)
     e("        " + "; ".join(f"let bv{j} = bias.map {{ UnsafeRawPointer($0 + col0 + {j*W}).loadUnaligned(as: {V}.self) }} ?? {V}()" for j in range(NV)))
     for i in range(MR):
         e("        " + "; ".join(f"storeClamped(r{i}_{j} + bv{j}, lo, hi, c + {i} * ldc + col0 + {j*W})" for j in range(NV)))
