@@ -11,21 +11,19 @@ let targetCPU = ProcessInfo.processInfo.environment["GESTUREPAD_TARGET_CPU"].fla
 var fastMathFlags: [String] = ["-Ounchecked"]
 if let targetCPU { fastMathFlags += ["-target-cpu", targetCPU] }
 // BuildInfo.targetCPU reports the level in benchmarks: one define per known level.
-let cpuDefines: [SwiftSetting] =
-    switch targetCPU {
-    case "skylake-avx512": [.define("GESTUREPAD_CPU_SKYLAKE_AVX512", .when(configuration: .release))]
-    case "haswell": [.define("GESTUREPAD_CPU_HASWELL", .when(configuration: .release))]
-    default: []
-    }
+let cpuDefines: [SwiftSetting] = switch targetCPU {
+case "skylake-avx512": [.define("GESTUREPAD_CPU_SKYLAKE_AVX512", .when(configuration: .release))]
+case "haswell": [.define("GESTUREPAD_CPU_HASWELL", .when(configuration: .release))]
+default: []
+}
 // Debug builds (tests) optimise the numeric targets too (-O keeps all checks): the real-model tests
 // run full MobileNets, which take minutes unoptimised.
 var debugFlags: [String] = ["-O"]
 if let targetCPU { debugFlags += ["-target-cpu", targetCPU] }
-let kernelSettings: [SwiftSetting] =
-    [
-        .unsafeFlags(fastMathFlags, .when(configuration: .release)),
-        .unsafeFlags(debugFlags, .when(configuration: .debug)),
-    ] + cpuDefines
+let kernelSettings: [SwiftSetting] = [
+    .unsafeFlags(fastMathFlags, .when(configuration: .release)),
+    .unsafeFlags(debugFlags, .when(configuration: .debug)),
+] + cpuDefines
 
 let package = Package(
     name: "gesturepad",
@@ -151,9 +149,7 @@ let package = Package(
         // The game window: training screen and Pac-Man drawn into Raster canvases, a thin SDL2 shell.
         .target(
             name: "GameWindow",
-            dependencies: [
-                "Game", "Gestures", "Raster", "Capture", "NeuralNet", "Paths", "Settings", "SystemSupport", "CSDL2",
-            ],
+            dependencies: ["Game", "Gestures", "Raster", "Capture", "NeuralNet", "Paths", "Settings", "SystemSupport", "CSDL2"],
             // Frames are drawn pixel by pixel: optimise debug builds too, so the window keeps 60 Hz there.
             swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]
         ),
@@ -221,18 +217,11 @@ let package = Package(
             ],
             exclude: ["Regression"]),
         // Also runs the built gesturepad binary (config show/check, --print-settings).
-        .testTarget(
-            name: "SettingsTests",
-            dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet", "Paths", "TestSupport"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings", "Daemon", "Gestures", "Capture", "NeuralNet", "Paths", "TestSupport"]),
         .testTarget(name: "RasterTests", dependencies: ["Raster"]),
         .testTarget(name: "PathsTests", dependencies: ["Paths"]),
         .testTarget(name: "SystemSupportTests", dependencies: ["SystemSupport", "TestSupport"]),
-        .testTarget(
-            name: "GameWindowTests",
-            dependencies: [
-                "GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet", "Settings", "SystemSupport",
-                "TestSupport",
-            ],
-            exclude: ["Screenshots"]),
+        .testTarget(name: "GameWindowTests", dependencies: ["GameWindow", "Game", "Gestures", "Raster", "Capture", "NeuralNet", "Settings", "SystemSupport", "TestSupport"],
+                    exclude: ["Screenshots"]),
     ]
 )
