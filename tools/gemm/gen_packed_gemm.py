@@ -259,16 +259,10 @@ def narrow_tiles():
 
 
 narrow_tiles()
-e(f"/// Clamps v to [lo, hi] (vmaxps + vminps, as `storeAcc`) and stores all {W} lanes at p.")
+e(f"/// Clamps v to [lo, hi] (`Lanes.clamp`: vmaxps + vminps, as `storeAcc`) and stores all {W} lanes at p.")
 e(f"@inline(__always)")
 e(f"func storeClamped(_ v: {V}, _ lo: Float, _ hi: Float, _ p: UnsafeMutablePointer<Float>) {{")
-e(f"    var v = v")
-e(f"    for lane in 0..<{W} {{")
-e(f"        let x = v[lane]")
-e(f"        let floored = x < lo ? lo : x")
-e(f"        v[lane] = floored > hi ? hi : floored")
-e(f"    }}")
-e(f"    UnsafeMutableRawPointer(p).storeBytes(of: v, as: {V}.self)")
+e(f"    UnsafeMutableRawPointer(p).storeBytes(of: Lanes.clamp(v, lo, hi), as: {V}.self)")
 e("}")
 e("")
 

@@ -2475,16 +2475,10 @@ func narrowTiles(
     }
 }
 
-/// Clamps v to [lo, hi] (vmaxps + vminps, as `storeAcc`) and stores all 16 lanes at p.
+/// Clamps v to [lo, hi] (`Lanes.clamp`: vmaxps + vminps, as `storeAcc`) and stores all 16 lanes at p.
 @inline(__always)
 func storeClamped(_ v: SIMD16<Float>, _ lo: Float, _ hi: Float, _ p: UnsafeMutablePointer<Float>) {
-    var v = v
-    for lane in 0..<16 {
-        let x = v[lane]
-        let floored = x < lo ? lo : x
-        v[lane] = floored > hi ? hi : floored
-    }
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD16<Float>.self)
+    UnsafeMutableRawPointer(p).storeBytes(of: Lanes.clamp(v, lo, hi), as: SIMD16<Float>.self)
 }
 
 @inline(__always)

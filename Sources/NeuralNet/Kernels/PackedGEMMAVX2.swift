@@ -1032,16 +1032,10 @@ func narrowTilesAVX2(
     }
 }
 
-/// Clamps v to [lo, hi] (vmaxps + vminps, as `storeAccAVX2`) and stores all 8 lanes at p.
+/// Clamps v to [lo, hi] (`Lanes.clamp`: vmaxps + vminps, as `storeAccAVX2`) and stores all 8 lanes at p.
 @inline(__always)
 func storeClampedAVX2(_ v: SIMD8<Float>, _ lo: Float, _ hi: Float, _ p: UnsafeMutablePointer<Float>) {
-    var v = v
-    for lane in 0..<8 {
-        let x = v[lane]
-        let floored = x < lo ? lo : x
-        v[lane] = floored > hi ? hi : floored
-    }
-    UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
+    UnsafeMutableRawPointer(p).storeBytes(of: Lanes.clamp(v, lo, hi), as: SIMD8<Float>.self)
 }
 
 @inline(__always)

@@ -44,21 +44,6 @@ enum Lanes {
         for lane in 0..<4 { r[lane] = clamp(r[lane], low, high) }
         return r
     }
-    /// Clamps `count` floats in place, 16 lanes at a time (nothing to do for an open range). The blocked
-    /// kernels store raw sums and clamp each finished output row here: a concrete 16-lane loop, where a
-    /// clamp inside their width-generic register blocks was left as an out-of-line call per vector.
-    static func clamp(_ pointer: UnsafeMutablePointer<Float>, count: Int, _ low: Float, _ high: Float) {
-        if low == -.infinity && high == .infinity { return }
-        var index = 0
-        while index + 16 <= count {
-            store16(clamp(load16(pointer + index), low, high), pointer + index)
-            index += 16
-        }
-        while index < count {
-            pointer[index] = clamp(pointer[index], low, high)
-            index += 1
-        }
-    }
     @inline(__always) static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
     }
