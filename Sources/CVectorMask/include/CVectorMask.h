@@ -3,6 +3,11 @@
 // shuffle-and-add tree, which made ZeroSkipGEMM's list pass 17–25 % slower (Zen 3, standalone). Written with
 // clang's portable vector extensions (no x86 intrinsics), so any target compiles it; LLVM lowers the <8 x i1> →
 // i8 bitcast to VMOVMSKPS on AVX. Header-only: static inline, so the call compiles into the Swift loop.
+// Also a clamp and a load for the largest generic kernels, where Swift's SIL inliner leaves small helpers as calls
+// (found in the builds' disassembly by tools/kernel_audit.py: the AVX-512 stem's 16-pixel block called the stdlib's
+// generic loadUnaligned once per tap and spilled its 16 accumulators around it; the AVX-512 GEMM tile called its
+// 16-lane clamp-and-store per vector; the AVX2 stem's six-pixel block called storeBytes for each of its 12 stores). The SIL inliner honours @inline(__always) only for callees of at most 64 blocks once the caller is
+// that large, and a 16-lane clamp of per-lane selects is more; a C function is one call in SIL, inlined by LLVM.
 #pragma once
 
 typedef unsigned gp_vector8u __attribute__((ext_vector_type(8)));
@@ -15,4 +20,25 @@ static inline unsigned gp_nonzero_mask8(const void *a, const void *b) {
     __builtin_memcpy(&y, b, sizeof y);
     gp_vector8b nonzero = __builtin_convertvector(((x | y) & 0x7FFFFFFFu) != 0, gp_vector8b);
     return (unsigned)__builtin_bit_cast(unsigned char, nonzero);
+}
+
+typedef float gp_float8 __attribute__((ext_vector_type(8)));
+typedef float gp_float16 __attribute__((ext_vector_type(16)));
+
+/// Eight floats from `p`, unaligned (VMOVUPS).
+static inline gp_float8 gp_load8(const float *p) {
+    gp_float8 v;
+    __builtin_memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/// Stores eight floats at `p`, unaligned (VMOVUPS).
+static inline void gp_store8(float *p, gp_float8 v) { __builtin_memcpy(p, &v, sizeof v); }
+
+/// Each lane clamped to [low, high] as `Lanes.clamp` does it: the max select, then the min select (VMAXPS + VMINPS);
+/// a NaN lane passes through both.
+static inline gp_float16 gp_clamp16(gp_float16 v, float low, float high) {
+    gp_float16 lows = low, highs = high;
+    gp_float16 floored = v < lows ? lows : v;
+    return floored > highs ? highs : floored;
 }

@@ -146,9 +146,9 @@ private struct BlockedRow {
         let g = geometry
         let channels = g.inputChannels
         let step = g.strideWidth * channels
-        let initialLow = bias.map { UnsafeRawPointer($0 + filter).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8()
+        let initialLow = bias.map { Lanes.load8($0 + filter) } ?? SIMD8()
         let initialHigh =
-            bias.map { UnsafeRawPointer($0 + filter + 8).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8()
+            bias.map { Lanes.load8($0 + filter + 8) } ?? SIMD8()
         var low0 = initialLow
         var low1 = initialLow
         var low2 = initialLow
@@ -168,8 +168,8 @@ private struct BlockedRow {
             let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels
             var weights = kernel + kernelY * taps * filters + filter
             for tap in 0..<taps {
-                let wLow = UnsafeRawPointer(weights).loadUnaligned(as: SIMD8<Float>.self)
-                let wHigh = UnsafeRawPointer(weights + 8).loadUnaligned(as: SIMD8<Float>.self)
+                let wLow = Lanes.load8(weights)
+                let wHigh = Lanes.load8(weights + 8)
                 let x0 = SIMD8<Float>(repeating: row[tap])
                 low0.addProduct(x0, wLow)
                 high0.addProduct(x0, wHigh)
@@ -193,10 +193,8 @@ private struct BlockedRow {
         }
         let out = output + (outY * g.outputWidth + outX) * filters + filter
         @inline(__always) func store(_ pixel: Int, _ lowSum: SIMD8<Float>, _ highSum: SIMD8<Float>) {
-            UnsafeMutableRawPointer(out + pixel * filters).storeBytes(
-                of: Lanes.clamp(lowSum, low, high), as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(out + pixel * filters + 8).storeBytes(
-                of: Lanes.clamp(highSum, low, high), as: SIMD8<Float>.self)
+            Lanes.store8(Lanes.clamp(lowSum, low, high), out + pixel * filters)
+            Lanes.store8(Lanes.clamp(highSum, low, high), out + pixel * filters + 8)
         }
         store(0, low0, high0)
         store(1, low1, high1)
@@ -258,7 +256,7 @@ private struct BlockedRow {
         let g = geometry
         let channels = g.inputChannels
         let step = g.strideWidth * channels
-        let initial = bias.map { UnsafeRawPointer($0 + filter).loadUnaligned(as: SIMD8<Float>.self) } ?? SIMD8()
+        let initial = bias.map { Lanes.load8($0 + filter) } ?? SIMD8()
         var sum0 = initial
         var sum1 = initial
         var sum2 = initial
@@ -282,7 +280,7 @@ private struct BlockedRow {
             let row = input + ((firstY + kernelY) * g.inputWidth + firstX) * channels
             var weights = kernel + kernelY * taps * filters + filter
             for tap in 0..<taps {
-                let w = UnsafeRawPointer(weights).loadUnaligned(as: SIMD8<Float>.self)
+                let w = Lanes.load8(weights)
                 sum0.addProduct(SIMD8(repeating: row[tap + 0 * step]), w)
                 sum1.addProduct(SIMD8(repeating: row[tap + 1 * step]), w)
                 sum2.addProduct(SIMD8(repeating: row[tap + 2 * step]), w)
@@ -303,38 +301,22 @@ private struct BlockedRow {
             }
         }
         let out = output + (outY * g.outputWidth + outX) * filters + filter
-        UnsafeMutableRawPointer(out + 0 * filters).storeBytes(
-            of: Lanes.clamp(sum0, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 1 * filters).storeBytes(
-            of: Lanes.clamp(sum1, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 2 * filters).storeBytes(
-            of: Lanes.clamp(sum2, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 3 * filters).storeBytes(
-            of: Lanes.clamp(sum3, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 4 * filters).storeBytes(
-            of: Lanes.clamp(sum4, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 5 * filters).storeBytes(
-            of: Lanes.clamp(sum5, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 6 * filters).storeBytes(
-            of: Lanes.clamp(sum6, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 7 * filters).storeBytes(
-            of: Lanes.clamp(sum7, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 8 * filters).storeBytes(
-            of: Lanes.clamp(sum8, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 9 * filters).storeBytes(
-            of: Lanes.clamp(sum9, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 10 * filters).storeBytes(
-            of: Lanes.clamp(sum10, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 11 * filters).storeBytes(
-            of: Lanes.clamp(sum11, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 12 * filters).storeBytes(
-            of: Lanes.clamp(sum12, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 13 * filters).storeBytes(
-            of: Lanes.clamp(sum13, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 14 * filters).storeBytes(
-            of: Lanes.clamp(sum14, low, high), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(out + 15 * filters).storeBytes(
-            of: Lanes.clamp(sum15, low, high), as: SIMD8<Float>.self)
+        Lanes.store8(Lanes.clamp(sum0, low, high), out + 0 * filters)
+        Lanes.store8(Lanes.clamp(sum1, low, high), out + 1 * filters)
+        Lanes.store8(Lanes.clamp(sum2, low, high), out + 2 * filters)
+        Lanes.store8(Lanes.clamp(sum3, low, high), out + 3 * filters)
+        Lanes.store8(Lanes.clamp(sum4, low, high), out + 4 * filters)
+        Lanes.store8(Lanes.clamp(sum5, low, high), out + 5 * filters)
+        Lanes.store8(Lanes.clamp(sum6, low, high), out + 6 * filters)
+        Lanes.store8(Lanes.clamp(sum7, low, high), out + 7 * filters)
+        Lanes.store8(Lanes.clamp(sum8, low, high), out + 8 * filters)
+        Lanes.store8(Lanes.clamp(sum9, low, high), out + 9 * filters)
+        Lanes.store8(Lanes.clamp(sum10, low, high), out + 10 * filters)
+        Lanes.store8(Lanes.clamp(sum11, low, high), out + 11 * filters)
+        Lanes.store8(Lanes.clamp(sum12, low, high), out + 12 * filters)
+        Lanes.store8(Lanes.clamp(sum13, low, high), out + 13 * filters)
+        Lanes.store8(Lanes.clamp(sum14, low, high), out + 14 * filters)
+        Lanes.store8(Lanes.clamp(sum15, low, high), out + 15 * filters)
     }
 
     /// One output pixel, filters [filter, filter + V.scalarCount); taps outside the image skipped.

@@ -109,16 +109,9 @@ func storeAcc(
 ) {
     var v = acc
     if ep.last {
-        v += bv
-        // Lane loop, not `replacing(with:where:)`: LLVM turns this into vmaxps/vminps, the mask API into scalar code.
-        // Bounds in locals so LLVM sees them loop-invariant and emits vmaxps/vminps.
-        let lo = ep.lo
-        let hi = ep.hi
-        for lane in 0..<16 {
-            let x = v[lane]
-            let floored = x < lo ? lo : x  // max then min: vmaxps + vminps (the nested select needed a blend)
-            v[lane] = floored > hi ? hi : floored
-        }
+        // `Lanes.clamp` (vmaxps + vminps; the 16-lane one through the C shim, so this stays small enough for the
+        // SIL inliner to inline into the 12-row kernels instead of calling it per vector).
+        v = Lanes.clamp(v + bv, ep.lo, ep.hi)
     }
     let valid = ep.ncols - off
     if valid >= 16 {

@@ -1,5 +1,6 @@
 // Small helpers shared by the kernels: unaligned SIMD loads/stores from Float pointers, a parallel-for over
 // rows, and cache-line-aligned Float buffers. Kept tiny so each kernel file reads on its own.
+import CVectorMask
 
 /// Unaligned vector loads and stores on Float pointers, and clamps that compile to vmaxps/vminps.
 /// (The stdlib's `clamped`, `pointwiseMin` and `replacing(with:where:)` on SIMD types lower to
@@ -15,8 +16,11 @@ enum Lanes {
     /// As two 8-lane halves: a 16-lane loop inlined into the generic kernels went through the stack lane by
     /// lane (scalar stores, then vector reloads: store-forwarding stalls). Measured on the RGB stem conv
     /// (v1 1.0, 1 thread): AVX2 build 2.7 → 0.36 ms, AVX-512 build 0.74 → 0.38 ms.
+    /// Through the C shim (`gp_clamp16`, the same selects): as Swift, sixteen lanes of selects made this helper too
+    /// many SIL blocks for the inliner to honour @inline(__always) inside the AVX-512 GEMM tiles (a call per store,
+    /// every accumulator spilled around it).
     @inline(__always) static func clamp(_ v: SIMD16<Float>, _ low: Float, _ high: Float) -> SIMD16<Float> {
-        SIMD16(lowHalf: clamp(v.lowHalf, low, high), highHalf: clamp(v.highHalf, low, high))
+        gp_clamp16(v, low, high)
     }
     /// Any width, for the width-generic kernels: the fixed-width clamps above once specialised (the type
     /// tests fold away), a plain lane loop for other widths (SIMD1).
@@ -43,6 +47,15 @@ enum Lanes {
         var r = v
         for lane in 0..<4 { r[lane] = clamp(r[lane], low, high) }
         return r
+    }
+    /// Eight-float load and store through the C shim (`gp_load8`, `gp_store8`), for the largest kernels: there the
+    /// stdlib's generic `loadUnaligned` / `storeBytes` stayed calls (the stem's blocks: a call per tap or per store,
+    /// every accumulator spilled around it; `tools/kernel_audit.py` finds such calls in a build).
+    @inline(__always) static func load8(_ pointer: UnsafePointer<Float>) -> SIMD8<Float> {
+        gp_load8(pointer)
+    }
+    @inline(__always) static func store8(_ value: SIMD8<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        gp_store8(pointer, value)
     }
     @inline(__always) static func load16(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""kernel_audit.py: reads a release binary's machine code for missed inlining in the numeric kernels.
+
+Usage: python3 tools/kernel_audit.py BINARY [--all]
+
+For every loop (a backward jump) of a NeuralNet or Capture function that contains an FMA, it lists the calls
+the loop makes to small functions (fewer than 60 instructions: helpers such as a clamp-and-store or the
+stdlib's generic `loadUnaligned`) and, for innermost FMA loops, the vector moves to and from the stack
+(register spills). A call like that inside a kernel's loop means the Swift optimiser left a helper out of line
+and spilled the accumulators around it; on a machine it costs several times the loop's own work. The binary
+need not run here: the AVX-512 build (`GESTUREPAD_TARGET_CPU=skylake-avx512 swift build -c release
+--build-path /tmp/avx512-build`) can be audited on an AVX2-only machine. Exits 1 when it finds such a call.
+Session 12 found three in the AVX-512 build this way (bench/README.md, "Auditing a build without its CPU").
+
+Hand-written: objdump gives the instructions; nothing reads loops and call targets out of them for us.
+"""
+import collections
+import re
+import subprocess
+import sys
+
+SMALL = 60  # instructions: a callee this short belongs inlined in a kernel loop
+VECTOR = re.compile(r"%[xyz]mm\d+")
+STACK = re.compile(r"\(%r[sb]p\)|\(%r[sb]p,")
+
+
+def functions(binary):
+    text = subprocess.run(["objdump", "-d", "--no-show-raw-insn", binary], capture_output=True, text=True,
+                          check=True).stdout
+    result = collections.OrderedDict()
+    current = None
+    for line in text.splitlines():
+        header = re.match(r"^([0-9a-f]+) <(.*)>:$", line)
+        if header:
+            current = header.group(2)
+            result[current] = []
+        elif current and "\t" in line:
+            address, instruction = line.split("\t", 1)
+            address = address.strip().rstrip(":")
+            if re.fullmatch(r"[0-9a-f]+", address):
+                result[current].append((int(address, 16), instruction.strip()))
+    return result
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    binary, show_all = sys.argv[1], "--all" in sys.argv[2:]
+    table = functions(binary)
+    sizes = {name: len(body) for name, body in table.items()}
+    kernels = {name: body for name, body in table.items() if re.search(r"9NeuralNet|7Capture", name)}
+    findings, spills = set(), set()
+    for name, body in kernels.items():
+        first = body[0][0] if body else 0
+        for address, instruction in body:
+            jump = re.match(r"j\w+\s+([0-9a-f]+)", instruction)
+            if not jump:
+                continue
+            target = int(jump.group(1), 16)
+            if target >= address or target < first:
+                continue
+            loop = [i for (a, i) in body if target <= a <= address]
+            if not any("vfmadd" in i for i in loop):
+                continue
+            for i in loop:
+                call = re.match(r"call\s+[0-9a-f]+\s+<(.*)>", i)
+                if call and sizes.get(call.group(1), SMALL) < SMALL and "prefetch" not in call.group(1):
+                    findings.add((name, call.group(1)))
+            inner = not any(re.match(r"j\w+\s+([0-9a-f]+)", i) and target < int(re.match(r"j\w+\s+([0-9a-f]+)",
+                            i).group(1), 16) <= address for i in loop[:-1])
+            moves = sum(1 for i in loop if VECTOR.search(i) and STACK.search(i))
+            if inner and moves and len(loop) < 200:
+                spills.add((name, len(loop), sum("vfmadd" in i for i in loop), moves))
+    for name, callee in sorted(findings):
+        print(f"call in an FMA loop: {name[:100]}\n    -> {callee[:100]}")
+    for name, length, fmas, moves in sorted(spills):
+        if show_all or moves * 4 >= fmas:
+            print(f"spills in an innermost FMA loop: {name[:100]}: {length} instructions, {fmas} FMAs, {moves} "
+                  "vector stack moves")
+    print(f"{len(kernels)} kernel functions read; {len(findings)} calls to small functions inside FMA loops")
+    return 1 if findings else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
