@@ -4,13 +4,14 @@
 Usage: python3 tools/kernel_audit.py BINARY [--all]
 
 For every loop (a backward jump) of a NeuralNet or Capture function that contains an FMA, it lists the calls
-the loop makes to small functions (fewer than 60 instructions: helpers such as a clamp-and-store or the
-stdlib's generic `loadUnaligned`) and, for innermost FMA loops, the vector moves to and from the stack
-(register spills). A call like that inside a kernel's loop means the Swift optimiser left a helper out of line
-and spilled the accumulators around it; on a machine it costs several times the loop's own work. The binary
-need not run here: the AVX-512 build (`GESTUREPAD_TARGET_CPU=skylake-avx512 swift build -c release
---build-path /tmp/avx512-build`) can be audited on an AVX2-only machine. Exits 1 when it finds such a call.
-Session 12 found three in the AVX-512 build this way (bench/README.md, "Auditing a build without its CPU").
+the loop makes to small functions (fewer than 60 instructions: helpers such as a clamp-and-store), calls anywhere
+in those functions to the stdlib's generic SIMD loads and stores (`loadUnaligned`, `storeBytes`), and, for
+innermost FMA loops, the vector moves to and from the stack (register spills; `--all` lists every one). A call
+like that in a kernel means the Swift optimiser left a helper out of line and spilled the accumulators around
+it, which can cost as much as the loop's own work. The binary need not run here: the AVX-512 build
+(`GESTUREPAD_TARGET_CPU=skylake-avx512 swift build -c release --build-path /tmp/avx512-build`) can be audited on
+an AVX2-only machine. Exits 1 when it finds such a call. Session 12 found them in both builds (bench/README.md,
+"Auditing a build without its CPU").
 
 Hand-written: objdump gives the instructions; nothing reads loops and call targets out of them for us.
 """
@@ -74,6 +75,12 @@ def main():
             moves = sum(1 for i in loop if VECTOR.search(i) and STACK.search(i))
             if inner and moves and len(loop) < 200:
                 spills.add((name, len(loop), sum("vfmadd" in i for i in loop), moves))
+    # Anywhere in a kernel (an epilogue after its loop too): a stdlib vector load or store left as a call.
+    for name, body in kernels.items():
+        for _, instruction in body:
+            call = re.match(r"call\s+[0-9a-f]+\s+<(.*)>", instruction)
+            if call and re.search(r"(loadUnaligned|storeBytes|load14fromByteOffset).*SIMD", call.group(1)):
+                findings.add((name, call.group(1)))
     for name, callee in sorted(findings):
         print(f"call in an FMA loop: {name[:100]}\n    -> {callee[:100]}")
     for name, length, fmas, moves in sorted(spills):
