@@ -3,11 +3,13 @@
 // shuffle-and-add tree, which made ZeroSkipGEMM's list pass 17–25 % slower (Zen 3, standalone). Written with
 // clang's portable vector extensions (no x86 intrinsics), so any target compiles it; LLVM lowers the <8 x i1> →
 // i8 bitcast to VMOVMSKPS on AVX. Header-only: static inline, so the call compiles into the Swift loop.
-// Also a clamp and a load for the largest generic kernels, where Swift's SIL inliner leaves small helpers as calls
-// (found in the builds' disassembly by tools/kernel_audit.py: the AVX-512 stem's 16-pixel block called the stdlib's
-// generic loadUnaligned once per tap and spilled its 16 accumulators around it; the AVX-512 GEMM tile called its
-// 16-lane clamp-and-store per vector; the AVX2 stem's six-pixel block called storeBytes for each of its 12 stores). The SIL inliner honours @inline(__always) only for callees of at most 64 blocks once the caller is
-// that large, and a 16-lane clamp of per-lane selects is more; a C function is one call in SIL, inlined by LLVM.
+// Also an eight-float load and store and a 16-lane clamp, for the largest kernels, where Swift's SIL inliner left
+// small helpers as calls (found in the builds' machine code by tools/kernel_audit.py: the AVX-512 stem's 16-pixel
+// block called the stdlib's generic loadUnaligned once per tap, its 16 accumulators spilled around each call; the
+// AVX-512 GEMM tiles called their 16-lane clamp-and-store per vector; the AVX2 stem's six-pixel block called
+// storeBytes for each of its 12 stores). The SIL inliner honours @inline(__always) only for callees of at most
+// 64 blocks once the caller is that large — a 16-lane clamp of per-lane selects is more — and leaves generic
+// stdlib calls to its size heuristics; a C function is one call in SIL, and LLVM inlines it.
 #pragma once
 
 typedef unsigned gp_vector8u __attribute__((ext_vector_type(8)));
