@@ -498,8 +498,13 @@ final class FusedHeadTrainer {
         let padded = FirstLayerKernel.paddedUnits(u)
         self.padded = padded
         var buffers: [UnsafeMutablePointer<Float>] = []
+        // 64-byte aligned: the kernels read δ and the pre-activations as 32-byte vectors of rows of Upad floats
+        // (416 B at U = 100), which then never straddle a cache line. From a plain allocation (16-byte aligned, an
+        // offset that depends on the heap) half of them may: the sparse gradient's loop alone ran 16.3–16.9 instead
+        // of 12.5 cycles per term (standalone, Zen 3). Whole [7,7,1024] trainings measured the same within noise
+        // (`bench train`, 3 interleaved pairs: 928 / 950 / 896 ms aligned vs 913 / 940 / 885).
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let pointer = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            let pointer = allocateAligned(floats: count)
             pointer.initialize(repeating: 0, count: count)
             buffers.append(pointer)
             return pointer
@@ -529,7 +534,7 @@ final class FusedHeadTrainer {
     }
 
     deinit {
-        for pointer in buffers { pointer.deallocate() }
+        for pointer in buffers { deallocateAligned(pointer) }
         batchSamples.deallocate()
         nextSamples.deallocate()
         preparedSamples.deallocate()
