@@ -173,7 +173,8 @@ let package = Package(
         .target(name: "CHeapStats"),
         // Software prefetch for the sparse kernels (Swift has none): one static inline function, header-only.
         .target(name: "CPrefetch"),
-        // Eight lanes' non-zero flags as a byte (VMOVMSKPS) for ZeroSkipGEMM's lists: one static inline function.
+        // Vector helpers as static inline C (header-only): eight lanes' non-zero flags as a byte (VMOVMSKPS) for
+        // ZeroSkipGEMM's lists, and the loads, stores and 16-lane clamp the largest kernels need inlined.
         .target(name: "CVectorMask"),
         // Tests only: per-thread counts of malloc-family calls (the test binary's malloc forwards to glibc's), for
         // "allocates nothing per frame" checks that must also see buffers allocated and freed within a frame.

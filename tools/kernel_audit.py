@@ -23,6 +23,8 @@ import sys
 SMALL = 60  # instructions: a callee this short belongs inlined in a kernel loop
 VECTOR = re.compile(r"%[xyz]mm\d+")
 STACK = re.compile(r"\(%r[sb]p\)|\(%r[sb]p,")
+JUMP = re.compile(r"j\w+\s+([0-9a-f]+)")
+CALL = re.compile(r"call\s+[0-9a-f]+\s+<(.*)>")
 
 
 def functions(binary):
@@ -53,32 +55,29 @@ def main():
     kernels = {name: body for name, body in table.items() if re.search(r"9NeuralNet|7Capture", name)}
     findings, spills = set(), set()
     for name, body in kernels.items():
+        jumps = [(a, int(m.group(1), 16)) for a, i in body if (m := JUMP.match(i))]
         first = body[0][0] if body else 0
-        for address, instruction in body:
-            jump = re.match(r"j\w+\s+([0-9a-f]+)", instruction)
-            if not jump:
-                continue
-            target = int(jump.group(1), 16)
-            if target >= address or target < first:
-                continue
+        for address, target in jumps:
+            if not first <= target < address:
+                continue  # not a loop's back edge
             loop = [i for (a, i) in body if target <= a <= address]
             if not any("vfmadd" in i for i in loop):
                 continue
             for i in loop:
-                call = re.match(r"call\s+[0-9a-f]+\s+<(.*)>", i)
+                call = CALL.match(i)
                 # Runtime and libc entry points (`@plt`) are not missed inlining; nor is the prefetch shim.
                 if call and sizes.get(call.group(1), SMALL) < SMALL and not call.group(1).endswith("@plt") \
                         and "prefetch" not in call.group(1):
                     findings.add((name, call.group(1)))
-            inner = not any(re.match(r"j\w+\s+([0-9a-f]+)", i) and target < int(re.match(r"j\w+\s+([0-9a-f]+)",
-                            i).group(1), 16) <= address for i in loop[:-1])
+            # Innermost: no other back edge inside this loop.
+            inner = not any(target <= t < a < address for a, t in jumps)
             moves = sum(1 for i in loop if VECTOR.search(i) and STACK.search(i))
             if inner and moves and len(loop) < 200:
                 spills.add((name, len(loop), sum("vfmadd" in i for i in loop), moves))
     # Anywhere in a kernel (an epilogue after its loop too): a stdlib vector load or store left as a call.
     for name, body in kernels.items():
         for _, instruction in body:
-            call = re.match(r"call\s+[0-9a-f]+\s+<(.*)>", instruction)
+            call = CALL.match(instruction)
             if call and re.search(r"(loadUnaligned|storeBytes|load14fromByteOffset).*SIMD", call.group(1)):
                 findings.add((name, call.group(1)))
     for name, callee in sorted(findings):

@@ -126,7 +126,7 @@ func storeAcc(_ acc: {V}, _ bv: {V}, _ c: UnsafeMutablePointer<Float>, _ off: In
     var v = acc
     if ep.last {{
         // `Lanes.clamp` (vmaxps + vminps; the 16-lane one through the C shim, so this stays small enough for the
-        // SIL inliner to inline into the 12-row kernels instead of calling it per vector).
+        // SIL inliner to inline into the largest micro-kernels instead of calling it per vector).
         v = Lanes.clamp(v + bv, ep.lo, ep.hi)
     }}
     let valid = ep.ncols - off

@@ -1,8 +1,9 @@
-// CVectorMask: one vector operation Swift's SIMD types cannot express — eight lanes' "non-zero" flags as the bits
-// of a byte (x86 VMOVMSKPS). Swift has no SIMD-mask-to-integer conversion; summing shifted 0/1 lanes costs a
-// shuffle-and-add tree, which made ZeroSkipGEMM's list pass 17–25 % slower (Zen 3, standalone). Written with
-// clang's portable vector extensions (no x86 intrinsics), so any target compiles it; LLVM lowers the <8 x i1> →
-// i8 bitcast to VMOVMSKPS on AVX. Header-only: static inline, so the call compiles into the Swift loop.
+// CVectorMask: vector helpers written in C. First, one operation Swift's SIMD types cannot express — eight
+// lanes' "non-zero" flags as the bits of a byte (x86 VMOVMSKPS). Swift has no SIMD-mask-to-integer conversion;
+// summing shifted 0/1 lanes costs a shuffle-and-add tree, which made ZeroSkipGEMM's list pass 17–25 % slower
+// (Zen 3, standalone). Written with clang's portable vector extensions (no x86 intrinsics), so any target compiles
+// it; LLVM lowers the <8 x i1> → i8 bitcast to VMOVMSKPS on AVX. Header-only: static inline, so the call
+// compiles into the Swift loop.
 // Also an eight-float load and store and a 16-lane clamp, for the largest kernels, where Swift's SIL inliner left
 // small helpers as calls (found in the builds' machine code by tools/kernel_audit.py: the AVX-512 stem's 16-pixel
 // block called the stdlib's generic loadUnaligned once per tap, its 16 accumulators spilled around each call; the

@@ -13,12 +13,11 @@ enum Lanes {
         let floored = x < low ? low : x
         return floored > high ? high : floored
     }
-    /// As two 8-lane halves: a 16-lane loop inlined into the generic kernels went through the stack lane by
-    /// lane (scalar stores, then vector reloads: store-forwarding stalls). Measured on the RGB stem conv
-    /// (v1 1.0, 1 thread): AVX2 build 2.7 → 0.36 ms, AVX-512 build 0.74 → 0.38 ms.
-    /// Through the C shim (`gp_clamp16`, the same selects): as Swift, sixteen lanes of selects made this helper too
-    /// many SIL blocks for the inliner to honour @inline(__always) inside the AVX-512 GEMM tiles (a call per store,
-    /// every accumulator spilled around it).
+    /// Through the C shim (`gp_clamp16`, the same selects as the lane loops below). In Swift it went wrong twice: a
+    /// 16-lane loop inlined into the generic kernels went through the stack lane by lane (RGB stem, v1 1.0: AVX2
+    /// 2.7 → 0.36 ms, AVX-512 0.74 → 0.38 ms once split into two 8-lane halves), and the halves were too many SIL
+    /// blocks for the inliner to honour @inline(__always) inside the AVX-512 GEMM tiles (a call per store, every
+    /// accumulator spilled around it).
     @inline(__always) static func clamp(_ v: SIMD16<Float>, _ low: Float, _ high: Float) -> SIMD16<Float> {
         gp_clamp16(v, low, high)
     }
